@@ -1,0 +1,40 @@
+# plantd — the two commands of the README, and a few more.
+#   make run    dependencies, Release build, start plantd on the example plant
+#   make test   dependencies, build, every test (ctest)
+#   make bench  benchmarks; JSON results under build/bench/
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+CONFIG ?= deploy/examples/single-cabinet.json
+LISTEN ?= 127.0.0.1:50051
+
+.PHONY: all deps build run test bench clean format
+
+all: build
+
+deps:
+	@bash deploy/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@echo "plantd on $(CONFIG); in another terminal: $(BUILD_DIR)/bin/plantctl status"
+	$(BUILD_DIR)/bin/plantd --config $(CONFIG) --data-dir $(BUILD_DIR)/var --listen $(LISTEN)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	@mkdir -p $(BUILD_DIR)/bench
+	cd $(BUILD_DIR) && ctest -C bench -L bench --output-on-failure
+	@echo "results:" && ls $(BUILD_DIR)/bench/*.json
+
+format:
+	find model drivers actors services apps test -name '*.[ch]pp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

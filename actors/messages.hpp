@@ -1,0 +1,50 @@
+// Message types exchanged between actors, with their CAF inspectors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/meta/type_name.hpp>
+
+#include "model/common/clock.hpp"
+#include "model/common/problem.hpp"
+#include "model/plant/config.hpp"
+
+namespace plantd {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, problem& x) {
+  return f(caf::meta::type_name("problem"), x.path, x.message);
+}
+
+} // namespace plantd
+
+namespace plantd::actors {
+
+// The configuration plantd runs with. Shared and never modified: a new
+// configuration is a new snapshot.
+struct config_snapshot {
+  std::shared_ptr<const plant::config> config;
+  uint64_t version = 0;
+  time_point applied_at{};
+};
+
+// Identity and uptime of this plantd.
+struct plant_info {
+  std::string version;
+  std::string role;
+  std::string site_name;
+  uint32_t cabinet_count = 0;
+  uint64_t config_version = 0;
+  int64_t started_at_ms = 0;  // since the Unix epoch, UTC
+  int64_t uptime_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plant_info& x) {
+  return f(caf::meta::type_name("plant_info"), x.version, x.role, x.site_name,
+           x.cabinet_count, x.config_version, x.started_at_ms, x.uptime_ms);
+}
+
+} // namespace plantd::actors

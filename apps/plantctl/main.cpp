@@ -1,0 +1,222 @@
+// plantctl — the command-line client of plantd.
+//
+//   plantctl [--target HOST:PORT] [--json] [--timeout S] status
+//   plantctl ... config get
+//   plantctl ... config validate FILE
+//
+// Exit codes: 0 ok; 1 the answer is "no" (unhealthy, invalid config);
+// 2 usage or local error (unreadable file); 3 plantd cannot be reached or
+// failed the call.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include "actors/version.hpp"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "plantd/v1/plant_service.grpc.pb.h"
+#include "services/config_codec.hpp"
+
+namespace {
+
+namespace v1 = plantd::v1;
+namespace pb = google::protobuf;
+
+struct options {
+  std::string target = "127.0.0.1:50051";
+  bool json = false;
+  double timeout_s = 3.0;
+};
+
+struct exit_code {
+  static constexpr int ok = 0;
+  static constexpr int no = 1;
+  static constexpr int usage = 2;
+  static constexpr int remote = 3;
+};
+
+std::unique_ptr<grpc::ClientContext> context(const options& opt) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now()
+                    + std::chrono::milliseconds(static_cast<int64_t>(opt.timeout_s * 1000)));
+  return ctx;
+}
+
+int fail_call(const options& opt, const grpc::Status& st) {
+  if (st.error_code() == grpc::StatusCode::UNAVAILABLE
+      || st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+    std::cerr << fmt::format("plantctl: cannot reach plantd at {}: {}\n", opt.target,
+                             st.error_message());
+  else
+    std::cerr << fmt::format("plantctl: plantd at {} answered {}: {}\n", opt.target,
+                             static_cast<int>(st.error_code()), st.error_message());
+  return exit_code::remote;
+}
+
+std::string json_of(const pb::Message& msg) {
+  pb::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  std::string out;
+  (void)pb::util::MessageToJsonString(msg, &out, o);
+  return out;
+}
+
+const char* health_name(grpc::health::v1::HealthCheckResponse::ServingStatus s) {
+  using R = grpc::health::v1::HealthCheckResponse;
+  switch (s) {
+    case R::SERVING: return "SERVING";
+    case R::NOT_SERVING: return "NOT_SERVING";
+    case R::SERVICE_UNKNOWN: return "SERVICE_UNKNOWN";
+    default: return "UNKNOWN";
+  }
+}
+
+int cmd_status(const options& opt, const std::shared_ptr<grpc::Channel>& ch) {
+  auto health = grpc::health::v1::Health::NewStub(ch);
+  grpc::health::v1::HealthCheckRequest hreq;
+  grpc::health::v1::HealthCheckResponse hresp;
+  auto st = health->Check(context(opt).get(), hreq, &hresp);
+  if (!st.ok())
+    return fail_call(opt, st);
+  auto plant = v1::PlantService::NewStub(ch);
+  v1::GetInfoResponse info;
+  st = plant->GetInfo(context(opt).get(), v1::GetInfoRequest{}, &info);
+  if (!st.ok())
+    return fail_call(opt, st);
+  bool serving = hresp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  if (opt.json) {
+    auto body = json_of(info);
+    // {"health": "...", ...info fields}
+    std::cout << "{\n \"health\": \"" << health_name(hresp.status()) << "\","
+              << body.substr(body.find('{') + 1);
+  } else {
+    std::cout << fmt::format("plantd {} at {}: {}\n", info.version(), opt.target,
+                             health_name(hresp.status()))
+              << fmt::format("  role      {}\n", info.role())
+              << fmt::format("  site      {}\n", info.site_name())
+              << fmt::format("  cabinets  {}\n", info.cabinet_count())
+              << fmt::format("  config    version {}\n", info.config_version())
+              << fmt::format("  uptime    {:.1f} s\n", info.uptime_s());
+  }
+  return serving ? exit_code::ok : exit_code::no;
+}
+
+void print_config_summary(const v1::GetConfigResponse& resp) {
+  const auto& c = resp.config();
+  const auto& s = c.site();
+  std::cout << fmt::format("site      {} ({}), {}\n", s.name(), s.country(), s.address())
+            << fmt::format("owner     {}\n", s.owner())
+            << fmt::format("time zone {}\n", s.time_zone())
+            << fmt::format("config    version {}\n", resp.version())
+            << fmt::format("mode      {}\n", v1::WorkingMode_Name(c.policies().mode()));
+  std::cout << fmt::format("cabinets  {}\n", c.cabinets_size());
+  for (const auto& cab : c.cabinets())
+    std::cout << fmt::format("  {:<6} {:<14} {}:{} unit {:<3} {:>7.1f} kW {:>7.1f} kWh\n",
+                             cab.id(), cab.serial(), cab.modbus().host(), cab.modbus().port(),
+                             cab.modbus().unit_id(), cab.rated_power_w() / 1000,
+                             cab.rated_energy_wh() / 1000);
+  for (const auto& line : c.rs485_lines()) {
+    std::cout << fmt::format("{} {} {} baud\n", v1::SerialPort_Name(line.port()),
+                             line.has_tcp_gateway()
+                               ? fmt::format("via {}:{}", line.tcp_gateway().host(),
+                                             line.tcp_gateway().port())
+                               : line.device(),
+                             line.baud());
+    for (const auto& d : line.devices())
+      std::cout << fmt::format("  {:<12} {:<24} {:<16} unit {}\n", d.id(),
+                               v1::DeviceRole_Name(d.role()), d.point_table(), d.unit_id());
+  }
+  const auto& ex = c.policies().export_limit();
+  if (ex.enabled())
+    std::cout << fmt::format("export limit {:.1f} kW\n", ex.limit_w() / 1000);
+}
+
+int cmd_config_get(const options& opt, const std::shared_ptr<grpc::Channel>& ch) {
+  auto plant = v1::PlantService::NewStub(ch);
+  v1::GetConfigResponse resp;
+  auto st = plant->GetConfig(context(opt).get(), v1::GetConfigRequest{}, &resp);
+  if (!st.ok())
+    return fail_call(opt, st);
+  if (opt.json)
+    std::cout << plantd::services::to_json(resp.config());
+  else
+    print_config_summary(resp);
+  return exit_code::ok;
+}
+
+int cmd_config_validate(const options& opt, const std::shared_ptr<grpc::Channel>& ch,
+                        const std::string& file) {
+  std::ifstream in{file, std::ios::binary};
+  if (!in) {
+    std::cerr << fmt::format("plantctl: cannot read {}\n", file);
+    return exit_code::usage;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  v1::ValidateConfigRequest req;
+  req.set_config_json(text.str());
+  v1::ValidateConfigResponse resp;
+  auto plant = v1::PlantService::NewStub(ch);
+  auto st = plant->ValidateConfig(context(opt).get(), req, &resp);
+  if (!st.ok())
+    return fail_call(opt, st);
+  if (opt.json) {
+    std::cout << json_of(resp);
+  } else if (resp.valid()) {
+    std::cout << fmt::format("{}: valid\n", file);
+  } else {
+    for (const auto& p : resp.problems())
+      std::cout << fmt::format("{}: {}{}\n", file,
+                               p.field_path().empty() ? "" : p.field_path() + ": ",
+                               p.message());
+    std::cout << fmt::format("{}: {} problem{}\n", file, resp.problems_size(),
+                             resp.problems_size() == 1 ? "" : "s");
+  }
+  return resp.valid() ? exit_code::ok : exit_code::no;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"plantctl — command-line client of plantd"};
+  app.set_version_flag("--version", plantd::plantd_version);
+  app.require_subcommand(1);
+  options opt;
+  if (const char* env = std::getenv("PLANTD_TARGET"))
+    opt.target = env;
+  app.add_option("--target", opt.target, "plantd address HOST:PORT (env PLANTD_TARGET)")
+    ->capture_default_str();
+  app.add_flag("--json", opt.json, "Print JSON for scripts");
+  app.add_option("--timeout", opt.timeout_s, "Seconds to wait for an answer")
+    ->check(CLI::PositiveNumber)
+    ->capture_default_str();
+
+  auto* status = app.add_subcommand("status", "Health and identity of plantd");
+  auto* config = app.add_subcommand("config", "The plant configuration");
+  config->require_subcommand(1);
+  auto* get = config->add_subcommand("get", "Show the configuration plantd runs with");
+  auto* validate = config->add_subcommand("validate", "Check a config file against plantd");
+  std::string file;
+  validate->add_option("FILE", file, "Config file (JSON)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? exit_code::ok : exit_code::usage;
+  }
+  auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
+  if (status->parsed())
+    return cmd_status(opt, channel);
+  if (get->parsed())
+    return cmd_config_get(opt, channel);
+  if (validate->parsed())
+    return cmd_config_validate(opt, channel, file);
+  return exit_code::usage;
+}

@@ -1,0 +1,146 @@
+// plantd — the plant controller daemon.
+//
+//   plantd --config FILE [--data-dir DIR] [--listen HOST:PORT] [--log-level L]
+//   plantd --check-config FILE
+//
+// Refuses to start on an invalid config (every problem is printed). Once up,
+// prints "plantd: listening on HOST:PORT" on stdout; SIGINT/SIGTERM stop it.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/config_actor.hpp"
+#include "actors/system.hpp"
+#include "actors/version.hpp"
+#include "services/config_codec.hpp"
+#include "services/server.hpp"
+
+namespace {
+
+void print_problems(std::ostream& out, const std::string& file,
+                    const plantd::problems& found) {
+  for (const auto& p : found)
+    out << file << ": " << (p.path.empty() ? "" : p.path + ": ") << p.message << '\n';
+}
+
+int check_config(const std::string& file) {
+  auto loaded = plantd::services::load_config_file(file);
+  if (!loaded.problems.empty()) {
+    print_problems(std::cout, file, loaded.problems);
+    std::cout << file << ": " << loaded.problems.size() << " problem"
+              << (loaded.problems.size() == 1 ? "" : "s") << '\n';
+    return 1;
+  }
+  std::cout << file << ": valid (" << loaded.model.cabinets.size() << " cabinet"
+            << (loaded.model.cabinets.size() == 1 ? "" : "s") << ")\n";
+  return 0;
+}
+
+int run(const std::string& file, const std::string& data_dir, const std::string& listen) {
+  auto loaded = plantd::services::load_config_file(file);
+  if (!loaded.problems.empty()) {
+    print_problems(std::cerr, file, loaded.problems);
+    spdlog::error("refusing to start: {} has {} problem(s)", file, loaded.problems.size());
+    return 1;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create data directory {}: {}", data_dir, ec.message());
+    return 1;
+  }
+
+  // Signals are taken by sigwait below; block them before any library starts
+  // a thread, so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  static const plantd::system_clock wall_clock;
+  caf::actor_system_config cfg;
+  plantd::actors::configure(cfg);
+  caf::actor_system sys{cfg};
+
+  auto site_name = loaded.model.site.name;
+  auto cabinets = loaded.model.cabinets.size();
+  plantd::actors::config_actor_args args;
+  args.initial.config =
+    std::make_shared<const plantd::plant::config>(std::move(loaded.model));
+  args.initial.version = 1;
+  args.initial.applied_at = wall_clock.now();
+  args.clk = &wall_clock;
+  auto config = plantd::actors::spawn_config_actor(sys, std::move(args));
+
+  std::unique_ptr<plantd::services::server> srv;
+  try {
+    srv = std::make_unique<plantd::services::server>(
+      plantd::services::server_args{listen, &sys, config});
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto host = listen.substr(0, listen.rfind(':'));
+  spdlog::info("plantd {} serving site \"{}\" ({} cabinets), data in {}",
+               plantd::plantd_version, site_name, cabinets, data_dir);
+  std::printf("plantd: listening on %s:%d\n", host.c_str(), srv->port());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  srv->shutdown(std::chrono::milliseconds{300});
+  caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"plantd — plant controller for C&I battery storage"};
+  app.set_version_flag("--version", plantd::plantd_version);
+  std::string config_file;
+  std::string check_file;
+  std::string data_dir = "/var/lib/plantd";
+  std::string listen = "127.0.0.1:50051";
+  std::string log_level = "info";
+  auto* config_opt = app.add_option("--config", config_file, "Plant config (JSON)")
+                       ->check(CLI::ExistingFile);
+  auto* check_opt = app.add_option("--check-config", check_file,
+                                   "Check a config file, print every problem, exit 0 or 1");
+  config_opt->excludes(check_opt);
+  app.add_option("--data-dir", data_dir, "Where plantd keeps its data")
+    ->capture_default_str();
+  app.add_option("--listen", listen, "gRPC address HOST:PORT (port 0: any free port)")
+    ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+    ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  auto logger = spdlog::stderr_color_mt("plantd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (!check_file.empty())
+    return check_config(check_file);
+  if (config_file.empty()) {
+    std::cerr << "plantd: --config FILE is required (or --check-config FILE)\n"
+              << "Run with --help for more information.\n";
+    return 2;
+  }
+  return run(config_file, data_dir, listen);
+}

@@ -1,0 +1,33 @@
+# Finds every third-party package plantd uses (all from Debian, see
+# deploy/install-deps.sh) and gives each a target to link.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+
+# CAF 0.17 ships neither a CMake config nor a .pc file.
+find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
+find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
+find_library(CAF_IO_LIBRARY caf_io REQUIRED)
+add_library(caf::core INTERFACE IMPORTED)
+set_target_properties(caf::core PROPERTIES
+  INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
+  INTERFACE_LINK_LIBRARIES "${CAF_CORE_LIBRARY};Threads::Threads")
+add_library(caf::io INTERFACE IMPORTED)
+set_target_properties(caf::io PROPERTIES
+  INTERFACE_LINK_LIBRARIES "${CAF_IO_LIBRARY};caf::core")
+
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+find_package(absl CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
+find_package(RocksDB CONFIG REQUIRED)
+pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
+
+if(PLANTD_BUILD_TESTS)
+  find_package(Catch2 2 CONFIG REQUIRED)
+endif()
+if(PLANTD_BUILD_BENCH)
+  find_package(benchmark CONFIG)
+endif()

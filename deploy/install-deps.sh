@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what plantd needs to build, test and run, from Debian 12 packages.
+# Idempotent: installs only what is missing (and runs apt-get update first,
+# only then). Run as root, or with sudo available.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  # libraries
+  libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libmodbus-dev librocksdb-dev libfmt-dev libspdlog-dev libcli11-dev libxlsxwriter-dev
+  catch2 libbenchmark-dev tzdata
+  # test peers: independent gRPC and Modbus implementations
+  python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pymodbus
+  python3-serial python3-serial-asyncio mbpoll socat grpc-proto
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

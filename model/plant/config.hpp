@@ -1,0 +1,268 @@
+// The plant configuration as plain C++ values: the model's view of
+// proto/plantd/v1/config.proto (services/config_codec converts between the
+// two). Field names follow the proto so that validation paths read like the
+// config file. Units: W, Wh, percent, milliseconds.
+//
+// Defaults for fields the proto leaves at 0 are applied by the codec; the
+// values here are what plantd runs with.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace plantd::plant {
+
+enum class grid_profile : uint8_t {
+  unspecified = 0,
+  as_nzs_4777_2,
+  vde_ar_n_4105,
+  vde_ar_n_4110,
+  en_50549,
+  g99,
+  gb_t_36547,
+  ieee_1547,
+};
+
+struct site {
+  std::string name;
+  std::string owner;
+  std::string address;
+  std::string country;
+  grid_profile profile = grid_profile::unspecified;
+  std::string time_zone;
+  // Milliseconds since the Unix epoch, UTC; nullopt when not given.
+  std::optional<std::chrono::milliseconds> created_at;
+  double rated_power_w = 0;
+  double rated_energy_wh = 0;
+};
+
+struct ems_unit {
+  std::string id;
+  std::string cabinet_id;
+  std::vector<std::string> cabinet_ids;
+  std::string host;
+  uint32_t port = 0;
+};
+
+struct ems_units {
+  ems_unit primary;
+  std::optional<ems_unit> ems_switch;
+};
+
+struct tcp_endpoint {
+  std::string host;
+  uint32_t port = 502;
+  uint32_t unit_id = 1;
+};
+
+struct cabinet {
+  std::string id;
+  std::string serial;
+  tcp_endpoint modbus;
+  std::string point_table = "cm2-cabinet";
+  double rated_power_w = 0;
+  double rated_energy_wh = 0;
+};
+
+enum class serial_port : uint8_t { unspecified = 0, rs485_1, rs485_2, rs485_3 };
+enum class parity : uint8_t { none = 1, even, odd };
+enum class device_role : uint8_t {
+  unspecified = 0,
+  grid_meter,
+  pv_meter,
+  pv_inverter,
+};
+
+struct serial_device {
+  std::string id;
+  device_role role = device_role::unspecified;
+  std::string point_table;
+  uint32_t unit_id = 0;
+  double rated_power_w = 0;
+};
+
+struct serial_line {
+  serial_port port = serial_port::unspecified;
+  std::string device;
+  uint32_t baud = 9600;
+  enum parity parity = parity::none;
+  uint32_t data_bits = 8;
+  uint32_t stop_bits = 1;
+  std::optional<tcp_endpoint> tcp_gateway;
+  uint32_t timeout_ms = 500;
+  uint32_t inter_frame_gap_ms = 5;
+  std::vector<serial_device> devices;
+};
+
+enum class demand_response_kind : uint8_t { none = 1, dred, rcr };
+
+enum class input_function : uint8_t {
+  none = 1,
+  emergency_stop,
+  external_trip,
+  fire_alarm,
+  generic_alarm,
+};
+
+enum class output_function : uint8_t {
+  none = 1,
+  export_limit_trip,
+  alarm_lamp,
+  fault_relay,
+};
+
+struct digital_input {
+  uint32_t channel = 0;
+  input_function function = input_function::none;
+  bool normally_closed = false;
+  std::string name;
+};
+
+struct digital_output {
+  uint32_t channel = 0;
+  output_function function = output_function::none;
+  std::string name;
+};
+
+struct io {
+  demand_response_kind demand_response = demand_response_kind::none;
+  std::vector<digital_input> inputs;
+  std::vector<digital_output> outputs;
+  std::string gpio_chip;
+  std::optional<tcp_endpoint> modbus_gateway;
+};
+
+enum class working_mode : uint8_t { self_consumption = 1, time_of_use };
+
+// ISO weekday numbering: Monday = 1 .. Sunday = 7.
+enum class weekday : uint8_t {
+  unspecified = 0,
+  monday,
+  tuesday,
+  wednesday,
+  thursday,
+  friday,
+  saturday,
+  sunday,
+};
+
+enum class slot_action : uint8_t {
+  unspecified = 0,
+  charge,
+  discharge,
+  self_consume,
+  idle,
+};
+
+struct tou_slot {
+  std::vector<weekday> days;  // empty = every day
+  std::string start;          // "HH:MM"
+  std::string end;            // "HH:MM" or "24:00"
+  slot_action action = slot_action::unspecified;
+  double power_w = 0;
+  double soc_min_percent = 0;
+  double soc_max_percent = 0;
+  bool grid_charge = false;
+};
+
+struct export_limit {
+  bool enabled = false;
+  double limit_w = 0;
+  uint32_t max_protection_time_ms = 5000;
+  uint32_t trip_output = 0;
+};
+
+struct demand_limit {
+  bool enabled = false;
+  double limit_w = 0;
+  double recharge_below_w = 0;
+};
+
+struct soc_bounds {
+  double min_percent = 10;
+  double max_percent = 95;
+  double hysteresis_percent = 2;
+};
+
+struct fail_safe {
+  uint32_t meter_stale_ms = 2000;
+  double pv_export_w = 0;
+  uint32_t reach_within_ms = 5000;
+  uint32_t cabinet_stale_ms = 5000;
+};
+
+struct distribution {
+  double ramp_w_per_s = 0;
+  double deadband_w = 0;
+};
+
+struct policies {
+  working_mode mode = working_mode::self_consumption;
+  std::vector<tou_slot> tou;
+  struct export_limit export_limit;
+  struct demand_limit demand_limit;
+  soc_bounds soc;
+  struct fail_safe fail_safe;
+  struct distribution distribution;
+};
+
+struct polling {
+  uint32_t grid_meter_ms = 200;
+  uint32_t pv_meter_ms = 1000;
+  uint32_t inverter_ms = 1000;
+  uint32_t cabinet_ms = 1000;
+  uint32_t io_ms = 200;
+  uint32_t control_cycle_ms = 1000;
+};
+
+struct storage {
+  uint32_t raw_retention_days = 30;
+  uint32_t flush_interval_ms = 1000;
+};
+
+struct networks {
+  struct ethernet {
+    bool dhcp = false;
+    std::string address;
+    std::string gateway;
+    std::vector<std::string> dns;
+  };
+  struct cellular {
+    bool enabled = false;
+    std::string apn;
+    std::string user;
+    std::string password;
+  };
+  struct bluetooth {
+    bool enabled = false;
+    std::string name;
+  };
+  ethernet net2;
+  struct cellular cellular;
+  struct bluetooth bluetooth;
+  std::string apply_hook;
+};
+
+struct config {
+  struct site site;
+  ems_units ems;
+  std::vector<cabinet> cabinets;
+  std::vector<serial_line> rs485_lines;
+  struct io io;
+  struct policies policies;
+  struct polling polling;
+  struct storage storage;
+  struct networks networks;
+};
+
+// Counts and limits that the validation enforces (DESIGN.md §1).
+inline constexpr std::size_t max_cabinets = 20;
+inline constexpr std::size_t ems_switch_required_from = 12;
+inline constexpr std::size_t ems_switch_ports = 12;
+inline constexpr uint32_t max_unit_id = 247;
+inline constexpr uint32_t digital_channels = 2;
+
+} // namespace plantd::plant

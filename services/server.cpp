@@ -1,0 +1,49 @@
+#include "services/server.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "services/plant_service.hpp"
+
+namespace plantd::services {
+
+struct server::impl {
+  explicit impl(server_args& args) : plant(*args.sys, args.config) {}
+  plant_service plant;
+  std::unique_ptr<grpc::Server> grpc_server;
+};
+
+server::server(server_args args) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  impl_ = std::make_unique<impl>(args);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(args.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(&impl_->plant);
+  impl_->grpc_server = builder.BuildAndStart();
+  if (!impl_->grpc_server || port_ == 0)
+    throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));
+  impl_->grpc_server->GetHealthCheckService()->SetServingStatus(true);
+}
+
+server::~server() {
+  if (impl_ && impl_->grpc_server)
+    shutdown(std::chrono::milliseconds{0});
+}
+
+void server::shutdown(std::chrono::milliseconds grace) {
+  if (!impl_->grpc_server)
+    return;
+  impl_->grpc_server->GetHealthCheckService()->SetServingStatus(false);
+  impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + grace);
+  impl_->grpc_server->Wait();
+  impl_->grpc_server.reset();
+}
+
+} // namespace plantd::services

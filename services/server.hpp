@@ -1,0 +1,44 @@
+// The gRPC server of plantd: every service, standard health checking and
+// server reflection, built in one place.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/config_actor.hpp"
+
+namespace grpc {
+class Server;
+}
+
+namespace plantd::services {
+
+struct server_args {
+  std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
+  caf::actor_system* sys = nullptr;
+  actors::config_actor config;
+};
+
+class server {
+public:
+  // Builds and starts the server. Throws std::runtime_error when it cannot
+  // listen (the one place plantd's start-up may fail after the config).
+  explicit server(server_args args);
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // The port actually bound.
+  int port() const noexcept { return port_; }
+
+  // Stops accepting calls; calls in flight get `grace` to finish.
+  void shutdown(std::chrono::milliseconds grace);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  int port_ = 0;
+};
+
+} // namespace plantd::services

@@ -1,0 +1,265 @@
+// plantd as a whole process: started on port 0, reached over real gRPC from
+// C++ stubs and from plantctl, stopped with SIGTERM.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <regex>
+
+#include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/grpcpp.h>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "plantd/v1/plant_service.grpc.pb.h"
+#include "services/config_codec.hpp"
+#include "test/e2e/process.hpp"
+
+using namespace std::chrono_literals;
+using namespace plantd;
+using plantd::test::child_process;
+using plantd::test::run_command;
+
+namespace {
+
+const std::string bin_dir = PLANTD_BIN_DIR;
+const std::string plantd_bin = bin_dir + "/plantd";
+const std::string plantctl_bin = bin_dir + "/plantctl";
+
+std::string example(const std::string& name) {
+  return std::string{PLANTD_SOURCE_DIR} + "/deploy/examples/" + name + ".json";
+}
+
+// A plantd on an ephemeral loopback port, stopped at scope exit.
+class running_plantd {
+public:
+  explicit running_plantd(const std::string& config)
+    : data_dir_(test::write_temp_file("", ".dir")),
+      proc_({plantd_bin, "--config", config, "--listen", "127.0.0.1:0", "--data-dir",
+             data_dir_ + ".d", "--log-level", "warn"}) {
+    auto line = proc_.read_line(10s);
+    INFO("stderr: " << proc_.stderr_text());
+    REQUIRE(line);
+    std::smatch m;
+    static const std::regex listening{R"(plantd: listening on (127\.0\.0\.1:\d+))"};
+    REQUIRE(std::regex_search(*line, m, listening));
+    target_ = m[1];
+    channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+  }
+
+  ~running_plantd() {
+    proc_.stop(SIGKILL, 5s);
+    std::remove(data_dir_.c_str());
+    std::filesystem::remove_all(data_dir_ + ".d");
+  }
+
+  const std::string& target() const { return target_; }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  child_process& process() { return proc_; }
+
+private:
+  std::string data_dir_;
+  child_process proc_;
+  std::string target_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+std::unique_ptr<grpc::ClientContext> ctx() {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + 5s);
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("plantd answers health SERVING and its config over gRPC", "[e2e]") {
+  running_plantd plantd{example("single-cabinet")};
+
+  auto health = grpc::health::v1::Health::NewStub(plantd.channel());
+  grpc::health::v1::HealthCheckResponse hresp;
+  auto st = health->Check(ctx().get(), {}, &hresp);
+  REQUIRE(st.ok());
+  CHECK(hresp.status() == grpc::health::v1::HealthCheckResponse::SERVING);
+
+  auto plant = v1::PlantService::NewStub(plantd.channel());
+  v1::GetConfigResponse resp;
+  st = plant->GetConfig(ctx().get(), {}, &resp);
+  REQUIRE(st.ok());
+  CHECK(resp.version() == 1);
+  CHECK(resp.has_applied_at());
+  // What plantd runs with is the file, defaults spelled out.
+  auto file = services::load_config_file(example("single-cabinet"));
+  REQUIRE(file.problems.empty());
+  problems ignored;
+  auto expected = services::to_proto(services::to_model(file.message, ignored));
+  CHECK(google::protobuf::util::MessageDifferencer::Equals(resp.config(), expected));
+  CHECK(resp.config().site().name() == "Wollongong Cold Store");
+
+  v1::GetInfoResponse info;
+  st = plant->GetInfo(ctx().get(), {}, &info);
+  REQUIRE(st.ok());
+  CHECK(info.role() == "primary");
+  CHECK(info.cabinet_count() == 1);
+  CHECK(info.config_version() == 1);
+  CHECK(info.uptime_s() >= 0);
+}
+
+TEST_CASE("ValidateConfig lists every problem of a bad config", "[e2e]") {
+  running_plantd plantd{example("single-cabinet")};
+  auto plant = v1::PlantService::NewStub(plantd.channel());
+
+  SECTION("malformed JSON text") {
+    v1::ValidateConfigRequest req;
+    req.set_config_json("{\"site\": {\"name\": \"x\",}}");
+    v1::ValidateConfigResponse resp;
+    REQUIRE(plant->ValidateConfig(ctx().get(), req, &resp).ok());
+    CHECK_FALSE(resp.valid());
+    REQUIRE(resp.problems_size() == 1);
+    CHECK_THAT(resp.problems(0).message(), Catch::Contains("line 1, column 23"));
+  }
+  SECTION("a config message with 21 cabinets and no EMS-Switch unit") {
+    auto file = services::load_config_file(example("twenty-cabinets"));
+    auto msg = file.message;
+    auto* extra = msg.add_cabinets();
+    *extra = msg.cabinets(0);
+    extra->set_id("C21");
+    extra->set_serial("SN-21");
+    extra->mutable_modbus()->set_port(15021);
+    msg.mutable_ems()->clear_ems_switch();
+    v1::ValidateConfigRequest req;
+    *req.mutable_config() = msg;
+    v1::ValidateConfigResponse resp;
+    REQUIRE(plant->ValidateConfig(ctx().get(), req, &resp).ok());
+    CHECK_FALSE(resp.valid());
+    std::vector<std::string> paths;
+    for (const auto& p : resp.problems())
+      paths.push_back(p.field_path());
+    CHECK_THAT(paths, Catch::VectorContains(std::string{"cabinets"}));
+    CHECK_THAT(paths, Catch::VectorContains(std::string{"ems.ems_switch"}));
+    CHECK_THAT(paths, Catch::VectorContains(std::string{"cabinets[20]"}));
+  }
+  SECTION("the shipped examples are valid") {
+    for (auto name : {"five-cabinets", "twenty-cabinets"}) {
+      auto file = services::load_config_file(example(name));
+      v1::ValidateConfigRequest req;
+      *req.mutable_config() = file.message;
+      v1::ValidateConfigResponse resp;
+      REQUIRE(plant->ValidateConfig(ctx().get(), req, &resp).ok());
+      CHECK(resp.valid());
+      CHECK(resp.problems_size() == 0);
+    }
+  }
+  SECTION("a request without a config") {
+    v1::ValidateConfigResponse resp;
+    auto st = plant->ValidateConfig(ctx().get(), {}, &resp);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_CASE("plantd stops cleanly on SIGTERM and SIGINT within 1 s", "[e2e]") {
+  for (int sig : {SIGTERM, SIGINT}) {
+    CAPTURE(sig);
+    running_plantd plantd{example("twenty-cabinets")};
+    auto t0 = std::chrono::steady_clock::now();
+    auto code = plantd.process().stop(sig, 5s);
+    auto took = std::chrono::steady_clock::now() - t0;
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(took < 1s);
+  }
+}
+
+TEST_CASE("plantd refuses to start on an invalid config", "[e2e][bad-input]") {
+  auto file = services::load_config_file(example("twenty-cabinets"));
+  file.message.mutable_ems()->clear_ems_switch();
+  auto path = test::write_temp_file(services::to_json(file.message));
+  child_process proc{{plantd_bin, "--config", path, "--listen", "127.0.0.1:0", "--data-dir",
+                      "/tmp/plantd-never-used"}};
+  auto code = proc.wait(10s);
+  std::remove(path.c_str());
+  REQUIRE(code);
+  CHECK(*code == 1);
+  CHECK_THAT(proc.stderr_text(), Catch::Contains("ems.ems_switch: 20 cabinets need an EMS-Switch unit"));
+  CHECK_THAT(proc.stderr_text(), Catch::Contains("refusing to start"));
+  CHECK_FALSE(std::filesystem::exists("/tmp/plantd-never-used"));
+}
+
+TEST_CASE("plantd --check-config prints each problem and exits 1, or exits 0", "[e2e][bad-input]") {
+  auto ok = run_command({plantd_bin, "--check-config", example("five-cabinets")});
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("valid (5 cabinets)"));
+
+  auto path = test::write_temp_file("{\"site\": {\"name\": \"x\", \"time_zone\": \"UTC\"},"
+                                    " \"cabinets\": [{\"id\": \"C01\", \"colour\": \"red\"}]}");
+  auto bad = run_command({plantd_bin, "--check-config", path});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.out, Catch::Contains(path + ": cabinets[0].colour: unknown field \"colour\""));
+
+  std::string text = "{\"site\": {\"name\": \"x\", \"time_zone\": \"UTC\"}}";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  bad = run_command({plantd_bin, "--check-config", path});
+  std::remove(path.c_str());
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.out, Catch::Contains("cabinets: a plant needs at least 1 cabinet"));
+  CHECK_THAT(bad.out, Catch::Contains("rs485_lines: a grid meter is required"));
+  CHECK_THAT(bad.out, Catch::Contains("ems.primary.id: is required"));
+}
+
+TEST_CASE("plantctl status, config get and config validate", "[e2e][plantctl]") {
+  running_plantd plantd{example("five-cabinets")};
+  const auto& target = plantd.target();
+
+  auto status = run_command({plantctl_bin, "--target", target, "status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.out, Catch::Contains("SERVING"));
+  CHECK_THAT(status.out, Catch::Contains("Augsburg Machining Plant"));
+
+  auto status_json = run_command({plantctl_bin, "--target", target, "--json", "status"});
+  CHECK(status_json.exit_code == 0);
+  CHECK_THAT(status_json.out, Catch::Contains("\"health\": \"SERVING\""));
+  CHECK_THAT(status_json.out, Catch::Contains("\"cabinet_count\": 5"));
+
+  auto get = run_command({plantctl_bin, "--target", target, "config", "get"});
+  CHECK(get.exit_code == 0);
+  CHECK_THAT(get.out, Catch::Contains("cabinets  5"));
+  CHECK_THAT(get.out, Catch::Contains("Europe/Berlin"));
+
+  // --json prints a config file that plantd accepts as it is.
+  auto get_json = run_command({plantctl_bin, "--target", target, "--json", "config", "get"});
+  REQUIRE(get_json.exit_code == 0);
+  auto reloaded = services::load_config_text(get_json.out);
+  CHECK(reloaded.problems.empty());
+  CHECK(reloaded.model.cabinets.size() == 5);
+
+  auto valid = run_command({plantctl_bin, "--target", target, "config", "validate",
+                            example("twenty-cabinets")});
+  CHECK(valid.exit_code == 0);
+  CHECK_THAT(valid.out, Catch::Contains("valid"));
+
+  auto path = test::write_temp_file("{\"cabinets\": 5}");
+  auto invalid = run_command({plantctl_bin, "--target", target, "config", "validate", path});
+  std::remove(path.c_str());
+  INFO(invalid.out);
+  CHECK(invalid.exit_code == 1);
+  CHECK_THAT(invalid.out, Catch::Contains("cabinets: invalid value 5: expected an object"));
+
+  auto missing = run_command({plantctl_bin, "--target", target, "config", "validate",
+                              "/nonexistent.json"});
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.out, Catch::Contains("cannot read /nonexistent.json"));
+}
+
+TEST_CASE("plantctl says clearly when plantd cannot be reached", "[e2e][plantctl][bad-input]") {
+  auto target = "127.0.0.1:" + std::to_string(test::unused_port());
+  for (auto cmd : {"status", "config"}) {
+    CAPTURE(cmd);
+    std::vector<std::string> argv{plantctl_bin, "--target", target, "--timeout", "2", cmd};
+    if (std::string{cmd} == "config")
+      argv.push_back("get");
+    auto r = run_command(argv);
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.out, Catch::Contains("cannot reach plantd at " + target));
+  }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The one direction of dependencies (DESIGN.md §2):
+#   model <- drivers <- actors <- services <- apps
+# A folder may include only its own headers and those of folders to its left;
+# model/ stays pure (std, fmt, absl time).
+set -u
+root=${1:?source dir}
+cd "$root" || exit 2
+status=0
+check() {  # folder, forbidden include pattern
+  local hits
+  hits=$(grep -rnE "#include *[<\"]($2)" "$1" 2>/dev/null)
+  if [ -n "$hits" ]; then
+    echo "$1/ must not include ($2):"
+    echo "$hits"
+    status=1
+  fi
+}
+check model 'drivers/|actors/|services/|apps/|plantd/v1/|caf/|grpc|modbus|rocksdb/|spdlog/|google/protobuf'
+check drivers 'actors/|services/|apps/|plantd/v1/|caf/|grpc'
+check actors 'services/|apps/|plantd/v1/|grpc'
+check services 'apps/'
+[ $status -eq 0 ] && echo "layering: every include points left"
+exit $status
