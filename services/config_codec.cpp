@@ -8,7 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
-#include "model/common/json_syntax.hpp"
+#include "model/common/json.hpp"
 #include "model/plant/validate.hpp"
 
 namespace plantd::services {
@@ -178,7 +178,7 @@ int num(E value) {
 } // namespace
 
 std::optional<v1::PlantConfig> parse_config_json(std::string_view text, problems& out) {
-  if (auto err = check_json_syntax(text)) {
+  if (auto err = json::check_syntax(text)) {
     out.push_back({"", fmt::format("malformed JSON at line {}, column {}: {}", err->line,
                                    err->column, err->message)});
     return std::nullopt;
