@@ -1,0 +1,52 @@
+// A device on a bus, described by its point table: reads every point with the
+// fewest requests (the table's read plan) and writes the writable ones by
+// name. The typed classes (meter, inverter, cabinet) build on it.
+//
+// Thread: as the bus; one device object is used by one caller at a time.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "drivers/modbus/bus.hpp"
+#include "drivers/pointtables/point_table.hpp"
+
+namespace plantd::devices {
+
+// One read of every point. A failed request leaves its points missing and
+// is recorded; the other requests still count.
+struct snapshot {
+  std::vector<reading> values;  // aligned with table::points
+  std::optional<modbus::failure> failure;  // the first failed request, if any
+  std::size_t requests = 0;
+  std::size_t failed_requests = 0;
+
+  bool complete() const noexcept { return failed_requests == 0; }
+};
+
+class device {
+public:
+  // `t` and `bus` must outlive the device.
+  device(const pointtables::table& t, modbus::register_bus& bus, uint8_t unit);
+
+  snapshot read_all();
+
+  // Writes `value` (engineering units) to the writable point `name`.
+  modbus::result<void> write(std::string_view name, double value);
+
+  const pointtables::table& table() const noexcept { return *table_; }
+  uint8_t unit() const noexcept { return unit_; }
+
+  // The value of `name` in `s`, or a missing reading when the table has no
+  // such point.
+  reading value(const snapshot& s, std::string_view name) const;
+
+private:
+  const pointtables::table* table_;
+  modbus::register_bus* bus_;
+  uint8_t unit_;
+  std::vector<pointtables::read_request> plan_;
+};
+
+} // namespace plantd::devices

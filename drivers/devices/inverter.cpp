@@ -1,0 +1,52 @@
+#include "drivers/devices/inverter.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace plantd::devices {
+
+inverter_reading inverter::read() {
+  auto s = dev_.read_all();
+  const auto& t = dev_.table();
+  inverter_reading r;
+  r.failure = s.failure;
+  r.state = dev_.value(s, "state");
+  if (auto i = t.index_of("state"); i && r.state.usable())
+    r.state_label = pointtables::label(t.points[*i], r.state.value);
+  double pv = 0;
+  bool any_pv = false;
+  bool pv_ok = true;
+  for (std::size_t i = 0; i < t.points.size(); ++i) {
+    const auto& p = t.points[i];
+    const auto& v = s.values[i];
+    if (p.name.rfind("fault_word", 0) == 0 && v.usable()) {
+      auto bits = static_cast<uint32_t>(v.value);
+      r.fault_bits |= bits;
+      auto text = pointtables::label(p, v.value);
+      if (!text.empty())
+        r.faults += (r.faults.empty() ? "" : "|") + text;
+    }
+    if (p.name.size() > 6 && p.name.rfind("pv", 0) == 0
+        && p.name.compare(p.name.size() - 6, 6, "_power") == 0) {
+      any_pv = true;
+      pv_ok = pv_ok && v.usable();
+      pv += v.value;
+    }
+  }
+  if (any_pv)
+    r.pv_power_w = {pv, pv_ok ? quality::measured : quality::missing};
+  r.ac_power_w = dev_.value(s, "ac_power");
+  r.total_energy_wh = dev_.value(s, "total_energy");
+  r.power_limit_percent = dev_.value(s, "power_limit");
+  return r;
+}
+
+modbus::result<void> inverter::set_power_limit(double percent) {
+  if (!(percent >= 0 && percent <= 100))
+    return unexpected{modbus::failure{modbus::fault::bad_request, 0,
+                                      fmt::format("power limit {} % is not 0..100", percent)}};
+  return dev_.write("power_limit", percent);
+}
+
+} // namespace plantd::devices

@@ -1,0 +1,41 @@
+// A PV string inverter read through its point table, with its active-power
+// limit as the one setpoint.
+//
+// Canonical point names: state (enum), fault_word_1.. (bits), pv1_voltage,
+// pv1_current, pv1_power .. pvN_*, ac_power (W, >= 0), total_energy (Wh),
+// power_limit (%, rw).
+#pragma once
+
+#include "drivers/devices/device.hpp"
+
+namespace plantd::devices {
+
+struct inverter_reading {
+  reading state;
+  std::string state_label;
+  uint32_t fault_bits = 0;       // OR of the fault words present, 16 bits each
+  std::string faults;            // labels of the set bits, "|"-separated
+  reading pv_power_w;            // sum of the strings
+  reading ac_power_w;
+  reading total_energy_wh;
+  reading power_limit_percent;
+  std::optional<modbus::failure> failure;
+};
+
+class inverter {
+public:
+  inverter(const pointtables::table& t, modbus::register_bus& bus, uint8_t unit)
+    : dev_(t, bus, unit) {}
+
+  inverter_reading read();
+
+  // Active power limit in percent of rated power (0..100).
+  modbus::result<void> set_power_limit(double percent);
+
+  device& raw() noexcept { return dev_; }
+
+private:
+  device dev_;
+};
+
+} // namespace plantd::devices
