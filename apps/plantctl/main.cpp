@@ -3,6 +3,8 @@
 //   plantctl [--target HOST:PORT] [--json] [--timeout S] status
 //   plantctl ... config get
 //   plantctl ... config validate FILE
+//   plantctl device read --pointtable NAME (--tcp HOST:PORT | --rtu DEV [--baud B])
+//            --unit N [--json]
 //
 // Exit codes: 0 ok; 1 the answer is "no" (unhealthy, invalid config);
 // 2 usage or local error (unreadable file); 3 plantd cannot be reached or
@@ -18,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "actors/version.hpp"
+#include "apps/plantctl/device_read.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "services/config_codec.hpp"
@@ -206,10 +209,37 @@ int main(int argc, char** argv) {
   std::string file;
   validate->add_option("FILE", file, "Config file (JSON)")->required();
 
+  auto* device = app.add_subcommand("device", "Talk to a device directly (commissioning)");
+  device->require_subcommand(1);
+  auto* read = device->add_subcommand("read", "Read every point of one device and print it");
+  plantd::apps::device_read_args dev_args;
+  read->add_option("--pointtable", dev_args.pointtable, "Point table name, e.g. chint-dtsu666")
+    ->required();
+  read->add_option("--pointtables", dev_args.tables_dir, "Directory of extra point tables");
+  auto* tcp = read->add_option("--tcp", dev_args.tcp, "Modbus TCP device or gateway HOST:PORT");
+  auto* rtu = read->add_option("--rtu", dev_args.rtu, "Serial device for Modbus RTU");
+  tcp->excludes(rtu);
+  read->add_option("--baud", dev_args.baud, "RTU baud rate")->capture_default_str();
+  read->add_option("--parity", dev_args.parity, "RTU parity N, E or O")
+    ->check(CLI::IsMember({"N", "E", "O"}))
+    ->capture_default_str();
+  read->add_option("--data-bits", dev_args.data_bits, "RTU data bits")->capture_default_str();
+  read->add_option("--stop-bits", dev_args.stop_bits, "RTU stop bits")->capture_default_str();
+  read->add_option("--unit", dev_args.unit, "Modbus unit id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? exit_code::ok : exit_code::usage;
+  }
+  if (read->parsed()) {
+    if (dev_args.tcp.empty() && dev_args.rtu.empty()) {
+      std::cerr << "plantctl: device read needs --tcp HOST:PORT or --rtu DEVICE\n";
+      return exit_code::usage;
+    }
+    dev_args.json = opt.json;
+    dev_args.timeout_s = opt.timeout_s;
+    return plantd::apps::device_read(dev_args);
   }
   auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
   if (status->parsed())
