@@ -26,6 +26,11 @@ struct cabinet_state {
   double setpoint_w = 0;
   bool run = true;
   uint16_t heartbeat = 0;
+  // EMS watchdog: armed by the first heartbeat write; when the heartbeat
+  // then stays unchanged for 10 s the PCS ignores its setpoint (goes to 0).
+  bool watchdog_armed = false;
+  time_point last_beat{};
+  bool watchdog_expired = false;
 
   // State.
   double soc = 50;  // %

@@ -181,7 +181,12 @@ void plant_sim::read_commands() {
         auto& c = st.cabinets[d->index];
         c.setpoint_w = img.get("power_setpoint").value_or(0);
         c.run = img.get("run_command").value_or(1) != 0;
-        c.heartbeat = static_cast<uint16_t>(img.get("heartbeat").value_or(0));
+        auto beat = static_cast<uint16_t>(img.get("heartbeat").value_or(0));
+        if (beat != c.heartbeat) {
+          c.heartbeat = beat;
+          c.watchdog_armed = true;
+          c.last_beat = sim_now_;
+        }
         break;
       }
       case device_kind::inverter:
