@@ -7,10 +7,17 @@
 #include <caf/type_id.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/plant_messages.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(plantd, caf::first_custom_type_id)
 
   CAF_ADD_ATOM(plantd, plantd::actors, info_atom, "info")
+  CAF_ADD_ATOM(plantd, plantd::actors, poll_atom, "poll")
+  CAF_ADD_ATOM(plantd, plantd::actors, tick_atom, "tick")
+  CAF_ADD_ATOM(plantd, plantd::actors, state_atom, "state")
+  CAF_ADD_ATOM(plantd, plantd::actors, mode_atom, "mode")
+  CAF_ADD_ATOM(plantd, plantd::actors, manual_atom, "manual")
+  CAF_ADD_ATOM(plantd, plantd::actors, restart_atom, "restart")
 
   CAF_ADD_TYPE_ID(plantd, (plantd::problem))
   CAF_ADD_TYPE_ID(plantd, (plantd::problems))
@@ -18,5 +25,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(plantd, caf::first_custom_type_id)
 
 CAF_END_TYPE_ID_BLOCK(plantd)
 
-// Shared, immutable and local to one process: not serialized.
+// Local to one process: not serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::config_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::cabinet_sample)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::meter_sample)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::inverter_sample)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::io_sample)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::cabinet_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::inverter_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::output_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::plant_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::plant::working_mode)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::plant::tou_slot>)

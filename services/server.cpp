@@ -9,13 +9,18 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "services/control_service.hpp"
 #include "services/plant_service.hpp"
 
 namespace plantd::services {
 
 struct server::impl {
-  explicit impl(server_args& args) : plant(*args.sys, args.config) {}
+  explicit impl(server_args& args) : plant(*args.sys, args.config) {
+    if (args.supervisor && args.hub)
+      control = std::make_unique<control_service>(*args.sys, args.supervisor, args.hub);
+  }
   plant_service plant;
+  std::unique_ptr<control_service> control;
   std::unique_ptr<grpc::Server> grpc_server;
 };
 
@@ -26,6 +31,8 @@ server::server(server_args args) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(args.listen, grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(&impl_->plant);
+  if (impl_->control)
+    builder.RegisterService(impl_->control.get());
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server || port_ == 0)
     throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));

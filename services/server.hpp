@@ -6,6 +6,7 @@
 #include <string>
 
 #include "actors/config_actor.hpp"
+#include "actors/state_hub.hpp"
 
 namespace grpc {
 class Server;
@@ -17,6 +18,9 @@ struct server_args {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
   caf::actor_system* sys = nullptr;
   actors::config_actor config;
+  // The controller; without it ControlService is not offered.
+  caf::actor supervisor;
+  std::shared_ptr<actors::state_hub> hub;
 };
 
 class server {

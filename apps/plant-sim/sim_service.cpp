@@ -91,7 +91,11 @@ grpc::ServerUnaryReactor* sim_service::SetInputs(grpc::CallbackServerContext* ct
                                                  const v1::SetInputsRequest* req,
                                                  v1::SetInputsResponse*) {
   sim::io_inputs in;
-  in.di = {req->di1(), req->di2()};
+  in.di = sim_.inputs().di;
+  if (req->has_di1())
+    in.di[0] = req->di1().value();
+  if (req->has_di2())
+    in.di[1] = req->di2().value();
   for (auto mode : req->drm_modes()) {
     if (mode == 0)
       in.dred.refgen_to_com = true;

@@ -18,8 +18,10 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/config_actor.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/system.hpp"
 #include "actors/version.hpp"
+#include "drivers/pointtables/registry.hpp"
 #include "services/config_codec.hpp"
 #include "services/server.hpp"
 
@@ -44,8 +46,20 @@ int check_config(const std::string& file) {
   return 0;
 }
 
-int run(const std::string& file, const std::string& data_dir, const std::string& listen) {
+int run(const std::string& file, const std::string& data_dir, const std::string& listen,
+        const std::string& tables_dir) {
+  auto tables = plantd::pointtables::registry::builtin();
+  if (!tables_dir.empty()) {
+    auto found = tables.add_directory(tables_dir);
+    if (!found.empty()) {
+      print_problems(std::cerr, tables_dir, found);
+      spdlog::error("refusing to start: point tables in {} do not load", tables_dir);
+      return 1;
+    }
+  }
   auto loaded = plantd::services::load_config_file(file);
+  if (loaded.problems.empty())
+    loaded.problems = tables.check(loaded.model);
   if (!loaded.problems.empty()) {
     print_problems(std::cerr, file, loaded.problems);
     spdlog::error("refusing to start: {} has {} problem(s)", file, loaded.problems.size());
@@ -73,6 +87,13 @@ int run(const std::string& file, const std::string& data_dir, const std::string&
 
   auto site_name = loaded.model.site.name;
   auto cabinets = loaded.model.cabinets.size();
+  auto hub = std::make_shared<plantd::actors::state_hub>();
+  plantd::actors::supervisor_args sup_args;
+  sup_args.cfg = loaded.model;
+  sup_args.tables = &tables;
+  sup_args.clk = &wall_clock;
+  sup_args.hub = hub;
+  auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
   args.initial.config =
     std::make_shared<const plantd::plant::config>(std::move(loaded.model));
@@ -84,10 +105,11 @@ int run(const std::string& file, const std::string& data_dir, const std::string&
   std::unique_ptr<plantd::services::server> srv;
   try {
     srv = std::make_unique<plantd::services::server>(
-      plantd::services::server_args{listen, &sys, config});
+      plantd::services::server_args{listen, &sys, config, supervisor, hub});
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto host = listen.substr(0, listen.rfind(':'));
@@ -100,6 +122,7 @@ int run(const std::string& file, const std::string& data_dir, const std::string&
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: stopping", sig);
   srv->shutdown(std::chrono::milliseconds{300});
+  caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
   return 0;
 }
@@ -114,6 +137,7 @@ int main(int argc, char** argv) {
   std::string data_dir = "/var/lib/plantd";
   std::string listen = "127.0.0.1:50051";
   std::string log_level = "info";
+  std::string tables_dir;
   auto* config_opt = app.add_option("--config", config_file, "Plant config (JSON)")
                        ->check(CLI::ExistingFile);
   auto* check_opt = app.add_option("--check-config", check_file,
@@ -123,6 +147,7 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--listen", listen, "gRPC address HOST:PORT (port 0: any free port)")
     ->capture_default_str();
+  app.add_option("--pointtables", tables_dir, "Directory of extra point tables (*.json)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
     ->capture_default_str();
@@ -142,5 +167,5 @@ int main(int argc, char** argv) {
               << "Run with --help for more information.\n";
     return 2;
   }
-  return run(config_file, data_dir, listen);
+  return run(config_file, data_dir, listen, tables_dir);
 }

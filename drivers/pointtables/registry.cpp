@@ -70,6 +70,26 @@ const table* registry::find(std::string_view name) const {
   return it == tables_.end() ? nullptr : it->second.get();
 }
 
+problems registry::check(const plant::config& cfg) const {
+  problems out;
+  std::string known;
+  for (const auto& [name, t] : tables_)
+    known += (known.empty() ? "" : ", ") + name;
+  auto need = [&](const std::string& path, const std::string& name) {
+    if (!find(name))
+      out.push_back({path, fmt::format("unknown point table \"{}\" (known: {})", name, known)});
+  };
+  for (std::size_t i = 0; i < cfg.cabinets.size(); ++i)
+    need(fmt::format("cabinets[{}].point_table", i), cfg.cabinets[i].point_table);
+  for (std::size_t l = 0; l < cfg.rs485_lines.size(); ++l)
+    for (std::size_t d = 0; d < cfg.rs485_lines[l].devices.size(); ++d)
+      need(fmt::format("rs485_lines[{}].devices[{}].point_table", l, d),
+           cfg.rs485_lines[l].devices[d].point_table);
+  if (cfg.io.modbus_gateway)
+    need("io.modbus_gateway", "plantd-io");
+  return out;
+}
+
 std::vector<std::string> registry::names() const {
   std::vector<std::string> out;
   for (const auto& [name, t] : tables_)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "drivers/pointtables/point_table.hpp"
+#include "model/plant/config.hpp"
 
 namespace plantd::pointtables {
 
@@ -27,6 +28,9 @@ public:
 
   const table* find(std::string_view name) const;
   std::vector<std::string> names() const;
+
+  // Problems for every point table `cfg` names that this registry lacks.
+  problems check(const plant::config& cfg) const;
 
 private:
   std::map<std::string, std::shared_ptr<const table>, std::less<>> tables_;

@@ -150,6 +150,10 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
     server_.attach(ep, static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id),
                    {d->image.get(), &d->faults});
   }
+  // At rest a normally-closed input loop (an E-stop chain) is closed.
+  for (const auto& in : cfg.io.inputs)
+    if (in.channel >= 1 && in.channel <= 2)
+      inputs_.di[in.channel - 1] = in.normally_closed;
   update_registers();
 }
 
@@ -389,6 +393,11 @@ expected<void, std::string> plant_sim::clear(const std::string& device_id) {
 void plant_sim::set_inputs(const io_inputs& in) {
   std::lock_guard guard{mtx_};
   inputs_ = in;
+}
+
+io_inputs plant_sim::inputs() const {
+  std::lock_guard guard{mtx_};
+  return inputs_;
 }
 
 void plant_sim::set_load(double watts) {

@@ -93,6 +93,7 @@ public:
   // Clears the faults of one device, or of every device when id is empty.
   expected<void, std::string> clear(const std::string& device_id);
   void set_inputs(const io_inputs& in);
+  io_inputs inputs() const;
   // Holds the load at `watts`; a negative value returns to the profile.
   void set_load(double watts);
   sim_snapshot snapshot() const;

@@ -160,7 +160,8 @@ TEST_CASE("plant-sim serves every device of the config; plantctl reads each", "[
   auto inv = read_points(tcp(sim.endpoint("RS485-3")), "saj-r5-inverter", 2);
   CHECK(inv["rated_power"] == 20'000);
   auto io = read_points(tcp(sim.endpoint("io")), "plantd-io", 1);
-  CHECK(io["di1"] == 0);
+  CHECK(io["di1"] == 1);  // normally-closed E-stop loop, closed at rest
+  CHECK(io["di2"] == 0);
   CHECK(io.size() == 17);
 }
 
@@ -236,7 +237,7 @@ TEST_CASE("DRED and dry contacts set over SimService read back on the I/O map",
           "[e2e][sim][dred]") {
   running_sim sim{sim_config()};
   v1::SetInputsRequest req;
-  req.set_di1(true);
+  req.mutable_di2()->set_value(true);
   req.add_drm_modes(2);
   req.add_drm_modes(6);
   req.add_rcr_inputs(false);
@@ -246,8 +247,8 @@ TEST_CASE("DRED and dry contacts set over SimService read back on the I/O map",
   REQUIRE(sim.sim().SetInputs(ctx().get(), req, &resp).ok());
   std::this_thread::sleep_for(300ms);
   auto io = read_points(tcp(sim.endpoint("io")), "plantd-io", 1);
-  CHECK(io["di1"] == 1);
-  CHECK(io["di2"] == 0);
+  CHECK(io["di1"] == 1);  // the example's E-stop loop is normally closed: closed at rest
+  CHECK(io["di2"] == 1);
   CHECK(io["drm2_6_to_com"] == 1);
   CHECK(io["drm2_6_to_refgen"] == 1);
   CHECK(io["drm1_5_to_com"] == 0);

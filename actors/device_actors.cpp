@@ -1,0 +1,246 @@
+#include "actors/device_actors.hpp"
+
+#include <cmath>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "drivers/devices/cabinet.hpp"
+#include "drivers/devices/inverter.hpp"
+#include "drivers/devices/meter.hpp"
+
+namespace plantd::actors {
+
+std::shared_ptr<modbus::register_bus> open_bus(const plant::tcp_endpoint& ep,
+                                               std::chrono::milliseconds timeout,
+                                               const clock& clk) {
+  modbus::link_options opts;
+  opts.timeout = timeout;
+  return std::make_shared<modbus::bus>(
+    modbus::link{modbus::tcp_params{ep.host, static_cast<uint16_t>(ep.port)}, opts, clk},
+    std::chrono::milliseconds{0});
+}
+
+std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line,
+                                               const clock& clk) {
+  modbus::link_options opts;
+  opts.timeout = std::chrono::milliseconds{line.timeout_ms};
+  if (line.tcp_gateway)
+    return std::make_shared<modbus::bus>(
+      modbus::link{modbus::tcp_params{line.tcp_gateway->host,
+                                      static_cast<uint16_t>(line.tcp_gateway->port)},
+                   opts, clk},
+      std::chrono::milliseconds{line.inter_frame_gap_ms});
+  char parity = line.parity == plant::parity::even  ? 'E'
+                : line.parity == plant::parity::odd ? 'O'
+                                                    : 'N';
+  return std::make_shared<modbus::bus>(
+    modbus::link{modbus::rtu_params{line.device, line.baud, parity,
+                                    static_cast<int>(line.data_bits),
+                                    static_cast<int>(line.stop_bits)},
+                 opts, clk},
+    std::chrono::milliseconds{line.inter_frame_gap_ms});
+}
+
+// -- cabinet ------------------------------------------------------------------------
+
+caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args args) {
+  struct ctx {
+    cabinet_actor_args a;
+    std::shared_ptr<modbus::register_bus> bus;
+    std::unique_ptr<devices::cabinet> dev;
+    uint16_t beat = 0;
+    time_point last_beat{};
+    std::optional<double> written_power;
+    std::optional<bool> written_run;
+  };
+  auto c = std::make_shared<ctx>();
+  c->a = std::move(args);
+  c->bus = c->a.bus ? c->a.bus
+                    : open_bus(c->a.cabinet.modbus, std::chrono::milliseconds{500}, *c->a.clk);
+  c->dev = std::make_unique<devices::cabinet>(*c->a.table, *c->bus,
+                                              static_cast<uint8_t>(c->a.cabinet.modbus.unit_id));
+  self->send(self, poll_atom_v);
+  return {
+    [self, c](poll_atom) {
+      auto r = c->dev->read();
+      cabinet_sample s;
+      s.index = c->a.index;
+      s.time = c->a.clk->now();
+      s.ok = !r.failure && r.soc_percent.usable() && r.active_power_w.usable();
+      if (r.failure)
+        s.error = modbus::describe(*r.failure);
+      auto& in = s.input;
+      in.fresh = s.ok;
+      in.soc = r.soc_percent.value;
+      in.power_w = r.active_power_w.value;
+      in.allowed_charge_w = r.allowed_charge_w.usable() ? r.allowed_charge_w.value : 0;
+      in.allowed_discharge_w = r.allowed_discharge_w.usable() ? r.allowed_discharge_w.value : 0;
+      in.rated_power_w = c->a.cabinet.rated_power_w;
+      in.fire = r.fire();
+      in.bms_fault = r.bms_faults != 0;
+      in.cooling_fault = r.cooling_faults != 0;
+      in.contactor_open = r.contactor_closed.usable() && r.contactor_closed.value == 0;
+      in.cell_temp_max_c = r.cell_temperature_max_c.usable() ? r.cell_temperature_max_c.value : 25;
+      s.setpoint_w = r.power_setpoint_w.value;
+      self->send(c->a.supervisor, std::move(s));
+      self->delayed_send(self, c->a.period, poll_atom_v);
+    },
+    [c](const cabinet_command& cmd) {
+      // Write only what changed, and the watchdog heartbeat once a second. A
+      // failed write forces every write on the next command.
+      bool ok = true;
+      if (c->written_run != cmd.run) {
+        if (c->dev->set_running(cmd.run))
+          c->written_run = cmd.run;
+        else
+          ok = false;
+      }
+      if (!c->written_power || std::abs(*c->written_power - cmd.power_w) >= 1.0) {
+        if (c->dev->set_power(cmd.power_w))
+          c->written_power = cmd.power_w;
+        else
+          ok = false;
+      }
+      auto now = c->a.clk->now();
+      if (now - c->last_beat >= std::chrono::seconds{1}) {
+        if (c->dev->beat(++c->beat))
+          c->last_beat = now;
+        else
+          ok = false;
+      }
+      if (!ok) {
+        c->written_power.reset();
+        c->written_run.reset();
+      }
+    },
+  };
+}
+
+// -- RS485 line ---------------------------------------------------------------------
+
+caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
+  struct member {
+    plant::device_role role;
+    uint32_t inverter_index = 0;
+    std::unique_ptr<devices::meter> meter;
+    std::unique_ptr<devices::inverter> inverter;
+    int every = 1;  // polled every `every` ticks
+    std::optional<double> written_limit;
+    int refresh = 0;  // ticks since the limit was last written
+  };
+  struct ctx {
+    line_actor_args a;
+    std::shared_ptr<modbus::register_bus> bus;
+    std::vector<member> members;
+    std::chrono::milliseconds tick{200};
+    uint64_t ticks = 0;
+  };
+  auto c = std::make_shared<ctx>();
+  c->a = std::move(args);
+  c->bus = c->a.bus ? c->a.bus : open_bus(c->a.line, *c->a.clk);
+  c->tick = std::min({c->a.grid_meter_period, c->a.pv_meter_period, c->a.inverter_period});
+  uint32_t inv = c->a.first_inverter;
+  for (const auto& d : c->a.line.devices) {
+    const auto* table = c->a.tables->find(d.point_table);
+    if (!table)
+      continue;  // validated at start-up; an unknown table is refused there
+    member m;
+    m.role = d.role;
+    auto unit = static_cast<uint8_t>(d.unit_id);
+    std::chrono::milliseconds period = c->a.inverter_period;
+    if (d.role == plant::device_role::pv_inverter) {
+      m.inverter = std::make_unique<devices::inverter>(*table, *c->bus, unit);
+      m.inverter_index = inv++;
+    } else {
+      m.meter = std::make_unique<devices::meter>(*table, *c->bus, unit);
+      period = d.role == plant::device_role::grid_meter ? c->a.grid_meter_period
+                                                        : c->a.pv_meter_period;
+    }
+    m.every = std::max<int>(1, static_cast<int>(period / c->tick));
+    c->members.push_back(std::move(m));
+  }
+  self->send(self, poll_atom_v);
+  return {
+    [self, c](poll_atom) {
+      for (auto& m : c->members) {
+        if (c->ticks % static_cast<uint64_t>(m.every) != 0)
+          continue;
+        if (m.meter) {
+          auto r = m.meter->read();
+          meter_sample s;
+          s.role = m.role;
+          s.time = c->a.clk->now();
+          s.power_w = r.active_power_w;
+          s.import_wh = r.import_wh;
+          s.export_wh = r.export_wh;
+          if (r.failure)
+            s.error = modbus::describe(*r.failure);
+          self->send(c->a.supervisor, std::move(s));
+        } else {
+          auto r = m.inverter->read();
+          inverter_sample s;
+          s.index = m.inverter_index;
+          s.time = c->a.clk->now();
+          s.ok = !r.failure && r.ac_power_w.usable();
+          s.power_w = r.ac_power_w.value;
+          if (r.failure)
+            s.error = modbus::describe(*r.failure);
+          self->send(c->a.supervisor, std::move(s));
+          ++m.refresh;
+        }
+      }
+      ++c->ticks;
+      self->delayed_send(self, c->tick, poll_atom_v);
+    },
+    [c](const inverter_command& cmd) {
+      for (auto& m : c->members) {
+        if (!m.inverter || m.inverter_index != cmd.index)
+          continue;
+        // Write on a change of 0.5 % or more, and refresh once a minute (the
+        // limit is a RAM register: an inverter that restarts forgets it).
+        bool changed = !m.written_limit || std::abs(*m.written_limit - cmd.limit_percent) >= 0.5;
+        bool stale = m.refresh * m.every * c->tick >= std::chrono::seconds{60};
+        if ((changed || stale) && m.inverter->set_power_limit(cmd.limit_percent)) {
+          m.written_limit = cmd.limit_percent;
+          m.refresh = 0;
+        }
+      }
+    },
+  };
+}
+
+// -- I/O ------------------------------------------------------------------------------
+
+caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args) {
+  struct ctx {
+    io_actor_args a;
+    std::array<std::optional<bool>, 2> written;
+  };
+  auto c = std::make_shared<ctx>();
+  c->a = std::move(args);
+  self->send(self, poll_atom_v);
+  return {
+    [self, c](poll_atom) {
+      auto r = c->a.lines->read();
+      io_sample s;
+      s.time = c->a.clk->now();
+      s.ok = r.has_value();
+      if (r)
+        s.lines = *r;
+      else
+        s.error = r.error();
+      self->send(c->a.supervisor, std::move(s));
+      self->delayed_send(self, c->a.period, poll_atom_v);
+    },
+    [c](const output_command& cmd) {
+      if (cmd.channel < 1 || cmd.channel > 2)
+        return;
+      auto& w = c->written[static_cast<std::size_t>(cmd.channel - 1)];
+      if (w != cmd.closed && c->a.lines->set_output(cmd.channel, cmd.closed))
+        w = cmd.closed;
+    },
+  };
+}
+
+} // namespace plantd::actors

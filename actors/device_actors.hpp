@@ -1,0 +1,69 @@
+// Device actors: thin shells that own one device driver each, poll it on its
+// own period, send timestamped samples to the supervisor and apply the
+// commands they are sent. Spawned detached (a thread each), so a device that
+// does not answer blocks nobody but itself. A failed request is a sample with
+// ok = false; the link reconnects with backoff on its own.
+//
+//   cabinet actor   one cabinet over Modbus TCP          <- cabinet_command
+//   line actor      one RS485 line: its meters and PV
+//                   inverters, one request at a time     <- inverter_command
+//   io actor        DRED / RCR / DI / DO lines           <- output_command
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/type_ids.hpp"
+#include "drivers/dio/lines.hpp"
+#include "drivers/modbus/bus.hpp"
+#include "drivers/pointtables/registry.hpp"
+#include "model/plant/config.hpp"
+
+namespace plantd::actors {
+
+struct cabinet_actor_args {
+  uint32_t index = 0;
+  plant::cabinet cabinet;
+  const pointtables::table* table = nullptr;
+  std::chrono::milliseconds period{1000};
+  caf::actor supervisor;
+  const clock* clk = nullptr;
+  // For tests: a bus to use instead of opening the cabinet's TCP address.
+  std::shared_ptr<modbus::register_bus> bus;
+};
+
+struct line_actor_args {
+  plant::serial_line line;
+  const pointtables::registry* tables = nullptr;
+  // PV inverter index (config order) of the line's first inverter.
+  uint32_t first_inverter = 0;
+  std::chrono::milliseconds grid_meter_period{200};
+  std::chrono::milliseconds pv_meter_period{1000};
+  std::chrono::milliseconds inverter_period{1000};
+  caf::actor supervisor;
+  const clock* clk = nullptr;
+  std::shared_ptr<modbus::register_bus> bus;
+};
+
+struct io_actor_args {
+  std::shared_ptr<dio::line_source> lines;
+  std::chrono::milliseconds period{200};
+  caf::actor supervisor;
+  const clock* clk = nullptr;
+};
+
+caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args args);
+caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args);
+caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args);
+
+// The bus of a cabinet or a line, as the config describes it.
+std::shared_ptr<modbus::register_bus> open_bus(const plant::tcp_endpoint& ep,
+                                               std::chrono::milliseconds timeout,
+                                               const clock& clk);
+std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line,
+                                               const clock& clk);
+
+} // namespace plantd::actors

@@ -1,0 +1,98 @@
+// Messages between the device actors and the supervisor, and the plant state
+// the supervisor publishes. Local to one process (not serialized).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "drivers/dio/lines.hpp"
+#include "model/common/clock.hpp"
+#include "model/common/quality.hpp"
+#include "model/dispatch/dispatch.hpp"
+#include "model/plant/config.hpp"
+
+namespace plantd::actors {
+
+// A cabinet's reading, already in the terms dispatch uses.
+struct cabinet_sample {
+  uint32_t index = 0;
+  time_point time{};
+  bool ok = false;
+  std::string error;  // why not ok
+  dispatch::cabinet_input input;
+  double setpoint_w = 0;  // what the PCS reports as its command
+};
+
+struct meter_sample {
+  plant::device_role role = plant::device_role::grid_meter;
+  time_point time{};
+  reading power_w;
+  reading import_wh;
+  reading export_wh;
+  std::string error;
+};
+
+struct inverter_sample {
+  uint32_t index = 0;  // PV inverter index in config order
+  time_point time{};
+  bool ok = false;
+  double power_w = 0;
+  std::string error;
+};
+
+struct io_sample {
+  time_point time{};
+  bool ok = false;
+  dio::line_state lines;
+  std::string error;
+};
+
+struct cabinet_command {
+  double power_w = 0;  // > 0 discharge
+  bool run = true;
+};
+
+struct inverter_command {
+  uint32_t index = 0;  // PV inverter index in config order
+  double limit_percent = 100;
+};
+
+struct output_command {
+  int channel = 1;  // DO1, DO2
+  bool closed = false;
+};
+
+// What the plant is doing, as the services show it.
+struct plant_state {
+  time_point time{};
+  reading grid_w;
+  reading pv_w;       // sum of the inverters (or the PV meter)
+  reading load_w;     // grid + pv + battery
+  double battery_w = 0;  // measured, > 0 discharge
+  double battery_setpoint_w = 0;
+  reading soc_percent;   // energy-weighted over available cabinets
+  plant::working_mode mode = plant::working_mode::self_consumption;
+  dispatch::rule binding = dispatch::rule::idle;
+  dispatch::rule pv_binding = dispatch::rule::idle;
+  std::string explanation;
+  double pv_limit_percent = 100;
+  bool export_trip = false;
+  double manual_setpoint_w = 0;
+  bool manual_active = false;
+  struct device {
+    std::string id;
+    bool available = false;
+    std::string error;
+    double power_w = 0;
+    double setpoint_w = 0;
+    double soc_percent = 0;  // cabinets
+  };
+  std::vector<device> cabinets;
+  std::vector<device> inverters;
+  bool grid_meter_available = false;
+  bool io_available = false;
+  uint64_t decisions = 0;
+};
+
+} // namespace plantd::actors

@@ -1,0 +1,370 @@
+#include "actors/supervisor.hpp"
+
+#include <numeric>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <fmt/format.h>
+
+#include "actors/device_actors.hpp"
+#include "actors/errors.hpp"
+#include "model/common/backoff.hpp"
+#include "model/plant/validate.hpp"
+
+namespace plantd::actors {
+
+struct child {
+  std::string name;
+  std::function<caf::actor()> start;
+  caf::actor handle;
+  backoff retry;
+  int restarts = 0;
+};
+
+struct supervisor_state {
+  supervisor_args args;
+  std::unique_ptr<dispatch::dispatcher> dispatcher;
+  dispatch::state dstate;
+  dispatch::snapshot snap;
+  std::vector<cabinet_sample> cabinets;
+  std::vector<inverter_sample> inverters;
+  std::vector<caf::actor*> inverter_line;  // line actor per PV inverter
+  std::vector<std::size_t> inverter_child;  // child index per PV inverter
+  meter_sample grid;
+  meter_sample pv_meter;
+  bool have_pv_meter = false;
+  io_sample io;
+  bool have_io = false;
+  std::vector<child> children;
+  std::vector<std::size_t> cabinet_child;  // child index per cabinet
+  std::optional<std::size_t> io_child;
+  dispatch::decision last;
+  uint64_t decisions = 0;
+  static inline const char* name = "plantd.supervisor";
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<supervisor_state>*;
+
+void publish(self_ptr self) {
+  auto& st = self->state;
+  const auto& cfg = st.args.cfg;
+  plant_state ps;
+  ps.time = st.snap.now;
+  bool meter_ok = st.snap.grid_w.usable()
+                  && st.snap.now - st.snap.grid_time
+                       <= std::chrono::milliseconds{cfg.policies.fail_safe.meter_stale_ms};
+  ps.grid_meter_available = meter_ok;
+  ps.grid_w = meter_ok ? st.snap.grid_w : reading{0, quality::stale};
+  double pv = 0;
+  bool pv_ok = !st.inverters.empty();
+  for (const auto& inv : st.snap.inverters) {
+    pv += inv.fresh ? inv.power_w : 0;
+    pv_ok = pv_ok && inv.fresh;
+  }
+  if (st.snap.inverters.empty() && st.have_pv_meter && st.pv_meter.power_w.usable()) {
+    pv = st.pv_meter.power_w.value;
+    pv_ok = true;
+  }
+  ps.pv_w = {pv, pv_ok ? quality::measured : quality::missing};
+  double energy = 0;
+  double soc_energy = 0;
+  for (std::size_t i = 0; i < st.snap.cabinets.size(); ++i) {
+    const auto& c = st.snap.cabinets[i];
+    plant_state::device d;
+    d.id = cfg.cabinets[i].id;
+    d.available = c.fresh;
+    d.error = st.cabinets[i].error;
+    d.power_w = c.power_w;
+    d.soc_percent = c.soc;
+    d.setpoint_w = i < st.last.cabinet_w.size() ? st.last.cabinet_w[i] : 0;
+    if (c.fresh) {
+      ps.battery_w += c.power_w;
+      energy += cfg.cabinets[i].rated_energy_wh;
+      soc_energy += c.soc * cfg.cabinets[i].rated_energy_wh;
+    }
+    ps.cabinets.push_back(std::move(d));
+  }
+  ps.soc_percent = energy > 0 ? reading{soc_energy / energy, quality::measured} : reading{};
+  ps.load_w = (meter_ok && pv_ok) ? reading{ps.grid_w.value + pv + ps.battery_w,
+                                            quality::estimated}
+                                  : reading{};
+  uint32_t inv_index = 0;
+  for (const auto& line : cfg.rs485_lines)
+    for (const auto& dev : line.devices)
+      if (dev.role == plant::device_role::pv_inverter) {
+        plant_state::device d;
+        d.id = dev.id;
+        const auto& s = st.inverters[inv_index];
+        d.available = st.snap.inverters[inv_index].fresh;
+        d.error = s.error;
+        d.power_w = s.power_w;
+        d.setpoint_w = st.last.pv_limit_fraction * 100;
+        ps.inverters.push_back(std::move(d));
+        ++inv_index;
+      }
+  ps.battery_setpoint_w = st.last.battery_w;
+  ps.mode = cfg.policies.mode;
+  ps.binding = st.last.binding;
+  ps.pv_binding = st.last.pv_binding;
+  ps.explanation = st.last.explanation;
+  ps.pv_limit_percent = st.last.pv_limit_fraction * 100;
+  ps.export_trip = st.dstate.export_trip;
+  ps.manual_active = st.dstate.manual.has_value();
+  ps.manual_setpoint_w = st.dstate.manual ? st.dstate.manual->power_w : 0;
+  ps.io_available = st.have_io && st.io.ok;
+  ps.decisions = st.decisions;
+  if (st.args.hub)
+    st.args.hub->publish(std::move(ps));
+}
+
+void decide(self_ptr self) {
+  auto& st = self->state;
+  const auto& cfg = st.args.cfg;
+  auto now = st.args.clk->now();
+  st.snap.now = now;
+  auto cabinet_stale = std::chrono::milliseconds{cfg.policies.fail_safe.cabinet_stale_ms};
+  for (std::size_t i = 0; i < st.cabinets.size(); ++i) {
+    st.snap.cabinets[i] = st.cabinets[i].input;
+    st.snap.cabinets[i].fresh = st.cabinets[i].ok && now - st.cabinets[i].time <= cabinet_stale;
+  }
+  auto inverter_stale = std::chrono::milliseconds{3 * cfg.polling.inverter_ms};
+  for (std::size_t i = 0; i < st.inverters.size(); ++i) {
+    st.snap.inverters[i].fresh = st.inverters[i].ok && now - st.inverters[i].time <= inverter_stale;
+    st.snap.inverters[i].power_w = st.inverters[i].power_w;
+  }
+  if (st.have_io && st.io.ok) {
+    st.snap.di = st.io.lines.di;
+    st.snap.dred = cfg.io.demand_response == plant::demand_response_kind::dred
+                     ? io::decode_dred(st.io.lines.dred)
+                     : io::dred_order{};
+    st.snap.rcr_fraction = cfg.io.demand_response == plant::demand_response_kind::rcr
+                             ? io::decode_rcr(st.io.lines.rcr)
+                             : 1.0;
+  }
+  st.last = st.dispatcher->decide(st.snap, st.dstate);
+  ++st.decisions;
+  for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
+    if (auto& h = st.children[st.cabinet_child[i]].handle)
+      self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i]});
+  for (std::size_t i = 0; i < st.inverter_child.size(); ++i)
+    if (auto& h = st.children[st.inverter_child[i]].handle)
+      self->send(h, inverter_command{static_cast<uint32_t>(i), st.last.inverter_limit_percent[i]});
+  if (st.io_child && cfg.policies.export_limit.trip_output != 0)
+    if (auto& h = st.children[*st.io_child].handle)
+      self->send(h, output_command{static_cast<int>(cfg.policies.export_limit.trip_output),
+                                   st.last.trip_output});
+  publish(self);
+}
+
+std::size_t add_child(self_ptr self, std::string name, std::function<caf::actor()> start) {
+  auto& st = self->state;
+  child c;
+  c.name = std::move(name);
+  c.start = std::move(start);
+  c.retry = backoff{st.args.restart_initial, st.args.restart_max};
+  c.handle = c.start();
+  self->monitor(c.handle);
+  st.children.push_back(std::move(c));
+  return st.children.size() - 1;
+}
+
+template <class F, class... Ts>
+caf::actor spawn_device(self_ptr self, F fn, Ts&&... xs) {
+  if (self->state.args.detached_devices)
+    return self->spawn<caf::detached>(fn, std::forward<Ts>(xs)...);
+  return self->spawn(fn, std::forward<Ts>(xs)...);
+}
+
+} // namespace
+
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  const auto& cfg = st.args.cfg;
+  st.dispatcher = std::make_unique<dispatch::dispatcher>(cfg);
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.cabinets.resize(cfg.cabinets.size());
+  st.snap.cabinets.resize(cfg.cabinets.size());
+  for (std::size_t i = 0; i < cfg.cabinets.size(); ++i) {
+    cabinet_actor_args a;
+    a.index = static_cast<uint32_t>(i);
+    a.cabinet = cfg.cabinets[i];
+    a.table = st.args.tables->find(cfg.cabinets[i].point_table);
+    a.period = std::chrono::milliseconds{cfg.polling.cabinet_ms};
+    a.supervisor = me;
+    a.clk = st.args.clk;
+    if (st.args.bus_for)
+      a.bus = st.args.bus_for(cfg.cabinets[i].id);
+    st.cabinets[i].index = a.index;
+    st.snap.cabinets[i].rated_power_w = cfg.cabinets[i].rated_power_w;
+    st.cabinet_child.push_back(
+      add_child(self, cfg.cabinets[i].id, [self, a] { return spawn_device(self, cabinet_actor, a); }));
+  }
+  uint32_t inverter = 0;
+  for (const auto& line : cfg.rs485_lines) {
+    line_actor_args a;
+    a.line = line;
+    a.tables = st.args.tables;
+    a.first_inverter = inverter;
+    a.grid_meter_period = std::chrono::milliseconds{cfg.polling.grid_meter_ms};
+    a.pv_meter_period = std::chrono::milliseconds{cfg.polling.pv_meter_ms};
+    a.inverter_period = std::chrono::milliseconds{cfg.polling.inverter_ms};
+    a.supervisor = me;
+    a.clk = st.args.clk;
+    std::string name = plant::to_string(line.port);
+    if (st.args.bus_for)
+      a.bus = st.args.bus_for(name);
+    auto idx = add_child(self, name, [self, a] { return spawn_device(self, line_actor, a); });
+    for (const auto& d : line.devices) {
+      if (d.role == plant::device_role::pv_inverter) {
+        st.inverter_child.push_back(idx);
+        inverter_sample s;
+        s.index = inverter++;
+        st.inverters.push_back(s);
+        st.snap.inverters.push_back({false, d.rated_power_w, 0});
+      }
+      if (d.role == plant::device_role::pv_meter)
+        st.have_pv_meter = true;
+    }
+  }
+  auto lines = st.args.io_lines;
+  if (!lines && cfg.io.modbus_gateway) {
+    auto bus = st.args.bus_for ? st.args.bus_for("io")
+                               : open_bus(*cfg.io.modbus_gateway, std::chrono::milliseconds{500},
+                                          *st.args.clk);
+    lines = std::shared_ptr<dio::line_source>{
+      dio::modbus_lines(*st.args.tables->find("plantd-io"), *bus,
+                        static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id))};
+    // Keep the bus alive as long as the lines.
+    lines = std::shared_ptr<dio::line_source>(lines.get(), [bus, lines](dio::line_source*) {});
+  } else if (!lines && !cfg.io.gpio_chip.empty()) {
+    auto opened = dio::gpio_lines(cfg.io.gpio_chip);
+    if (opened)
+      lines = std::move(*opened);
+    else
+      st.io.error = opened.error();
+  }
+  if (lines) {
+    st.have_io = true;
+    io_actor_args a{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me, st.args.clk};
+    st.io_child = add_child(self, "io", [self, a] { return spawn_device(self, io_actor, a); });
+  }
+  self->attach_functor([self] {
+    for (auto& c : self->state.children)
+      if (c.handle)
+        caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
+  });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    for (std::size_t i = 0; i < st.children.size(); ++i) {
+      auto& c = st.children[i];
+      if (!c.handle || c.handle.address() != msg.source)
+        continue;
+      c.handle = nullptr;
+      auto now = st.args.clk->now();
+      c.retry.failed(now);
+      ++c.restarts;
+      auto delay = c.retry.not_before() - now;
+      self->delayed_send(self, delay, restart_atom_v, static_cast<uint64_t>(i));
+    }
+  });
+  self->send(self, tick_atom_v);
+  return {
+    [self](const cabinet_sample& s) {
+      auto& st = self->state;
+      if (s.index < st.cabinets.size())
+        st.cabinets[s.index] = s;
+    },
+    [self](const meter_sample& s) {
+      auto& st = self->state;
+      if (s.role == plant::device_role::grid_meter) {
+        st.grid = s;
+        if (s.power_w.usable()) {
+          st.snap.grid_w = s.power_w;
+          st.snap.grid_time = s.time;
+        }
+        decide(self);  // the fast path
+      } else {
+        st.pv_meter = s;
+      }
+    },
+    [self](const inverter_sample& s) {
+      auto& st = self->state;
+      if (s.index < st.inverters.size())
+        st.inverters[s.index] = s;
+    },
+    [self](const io_sample& s) {
+      self->state.io = s;
+    },
+    [self](tick_atom) {
+      decide(self);
+      self->delayed_send(self,
+                         std::chrono::milliseconds{self->state.args.cfg.polling.control_cycle_ms},
+                         tick_atom_v);
+    },
+    [self](restart_atom, uint64_t i) {
+      auto& st = self->state;
+      if (i >= st.children.size() || st.children[i].handle)
+        return;
+      auto& c = st.children[i];
+      c.handle = c.start();
+      self->monitor(c.handle);
+    },
+    [self](caf::get_atom, state_atom) -> caf::result<plant_state> {
+      auto [latest, seq] = self->state.args.hub->latest();
+      if (!latest)
+        return caf::make_error(errc::unavailable, std::string{"no decision yet"});
+      return *latest;
+    },
+    [self](mode_atom, plant::working_mode mode,
+           const std::vector<plant::tou_slot>& slots) -> caf::result<bool> {
+      auto& st = self->state;
+      auto cfg = st.args.cfg;
+      cfg.policies.mode = mode;
+      if (!slots.empty())
+        cfg.policies.tou = slots;
+      auto found = plant::validate(cfg);
+      if (!found.empty()) {
+        std::string text;
+        for (const auto& p : found)
+          text += (text.empty() ? "" : "; ") + p.path + ": " + p.message;
+        return caf::make_error(errc::invalid_argument, std::move(text));
+      }
+      st.args.cfg = std::move(cfg);
+      st.dispatcher = std::make_unique<dispatch::dispatcher>(st.args.cfg);
+      decide(self);
+      return true;
+    },
+    [self](manual_atom, double power_w, int64_t duration_ms) -> caf::result<bool> {
+      auto& st = self->state;
+      double rated = 0;
+      for (const auto& c : st.args.cfg.cabinets)
+        rated += c.rated_power_w;
+      if (duration_ms == 0) {
+        st.dstate.manual.reset();
+      } else {
+        if (!std::isfinite(power_w) || std::abs(power_w) > rated)
+          return caf::make_error(errc::invalid_argument,
+                                 fmt::format("power_w: {} W is beyond the plant's rated {} W",
+                                             power_w, rated));
+        if (duration_ms < 0 || duration_ms > 24 * 3600 * 1000)
+          return caf::make_error(errc::invalid_argument,
+                                 std::string{"duration: 1 ms .. 24 h, or 0 to clear"});
+        st.dstate.manual = dispatch::manual_setpoint{
+          power_w, st.args.clk->now() + std::chrono::milliseconds{duration_ms}};
+      }
+      decide(self);
+      return true;
+    },
+  };
+}
+
+caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
+  return sys.spawn(supervisor, std::move(args));
+}
+
+} // namespace plantd::actors

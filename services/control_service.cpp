@@ -1,0 +1,214 @@
+#include "services/control_service.hpp"
+
+#include <mutex>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "services/ask.hpp"
+#include "services/config_codec.hpp"
+
+namespace plantd::services {
+
+namespace {
+
+v1::Quality quality_of(quality q) {
+  switch (q) {
+    case quality::measured: return v1::QUALITY_MEASURED;
+    case quality::estimated: return v1::QUALITY_ESTIMATED;
+    case quality::manual: return v1::QUALITY_MANUAL;
+    case quality::missing: return v1::QUALITY_MISSING;
+    case quality::stale: return v1::QUALITY_STALE;
+    case quality::invalid: return v1::QUALITY_INVALID;
+  }
+  return v1::QUALITY_UNSPECIFIED;
+}
+
+void set(v1::Value* out, const reading& r) {
+  out->set_value(r.value);
+  out->set_quality(quality_of(r.quality));
+}
+
+void device_out(const actors::plant_state::device& d, v1::DeviceState* out) {
+  out->set_id(d.id);
+  out->set_available(d.available);
+  out->set_error(d.error);
+  out->set_power_w(d.power_w);
+  out->set_setpoint_w(d.setpoint_w);
+  out->set_soc_percent(d.soc_percent);
+}
+
+// Writes the newest state whenever the previous write has completed: a slow
+// reader gets coalesced states, and the supervisor never waits for it.
+class state_stream final : public grpc::ServerWriteReactor<v1::PlantState> {
+public:
+  explicit state_stream(std::shared_ptr<actors::state_hub> hub) : hub_(std::move(hub)) {
+    link_ = std::make_shared<link>();
+    link_->stream = this;
+    auto l = link_;
+    token_ = hub_->subscribe([l] {
+      std::lock_guard guard{l->mtx};
+      if (l->stream)
+        l->stream->maybe_write();
+    });
+    std::lock_guard guard{link_->mtx};
+    maybe_write();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard guard{link_->mtx};
+    writing_ = false;
+    if (!ok) {
+      finish(grpc::Status::OK);
+      return;
+    }
+    maybe_write();
+  }
+
+  void OnCancel() override {
+    std::lock_guard guard{link_->mtx};
+    finish(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    hub_->unsubscribe(token_);
+    {
+      std::lock_guard guard{link_->mtx};
+      link_->stream = nullptr;
+    }
+    delete this;
+  }
+
+private:
+  struct link {
+    std::mutex mtx;
+    state_stream* stream = nullptr;
+  };
+
+  // Called with link_->mtx held.
+  void maybe_write() {
+    if (writing_ || finished_)
+      return;
+    auto [latest, seq] = hub_->latest();
+    if (!latest || seq == sent_)
+      return;
+    sent_ = seq;
+    msg_.Clear();
+    to_proto(*latest, &msg_);
+    writing_ = true;
+    StartWrite(&msg_);
+  }
+
+  void finish(grpc::Status st) {
+    if (finished_)
+      return;
+    finished_ = true;
+    Finish(std::move(st));
+  }
+
+  std::shared_ptr<actors::state_hub> hub_;
+  std::shared_ptr<link> link_;
+  uint64_t token_ = 0;
+  uint64_t sent_ = 0;
+  bool writing_ = false;
+  bool finished_ = false;
+  v1::PlantState msg_;
+};
+
+} // namespace
+
+void to_proto(const actors::plant_state& s, v1::PlantState* out) {
+  *out->mutable_time() =
+    google::protobuf::util::TimeUtil::MillisecondsToTimestamp(s.time.time_since_epoch().count());
+  set(out->mutable_grid_w(), s.grid_w);
+  set(out->mutable_pv_w(), s.pv_w);
+  set(out->mutable_load_w(), s.load_w);
+  out->set_battery_w(s.battery_w);
+  out->set_battery_setpoint_w(s.battery_setpoint_w);
+  set(out->mutable_soc_percent(), s.soc_percent);
+  out->set_mode(static_cast<v1::WorkingMode>(static_cast<int>(s.mode)));
+  out->set_binding_rule(dispatch::to_string(s.binding));
+  out->set_pv_binding_rule(dispatch::to_string(s.pv_binding));
+  out->set_explanation(s.explanation);
+  out->set_pv_limit_percent(s.pv_limit_percent);
+  out->set_export_trip(s.export_trip);
+  out->set_manual_active(s.manual_active);
+  out->set_manual_setpoint_w(s.manual_setpoint_w);
+  for (const auto& c : s.cabinets)
+    device_out(c, out->add_cabinets());
+  for (const auto& i : s.inverters)
+    device_out(i, out->add_inverters());
+  out->set_grid_meter_available(s.grid_meter_available);
+  out->set_io_available(s.io_available);
+  out->set_decisions(s.decisions);
+}
+
+control_service::control_service(caf::actor_system& sys, caf::actor supervisor,
+                                 std::shared_ptr<actors::state_hub> hub)
+  : sys_(sys), supervisor_(std::move(supervisor)), hub_(std::move(hub)) {}
+
+grpc::ServerUnaryReactor* control_service::GetState(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetStateRequest*,
+                                                    v1::PlantState* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  auto [latest, seq] = hub_->latest();
+  if (!latest) {
+    reactor->Finish(to_status(errc::unavailable, "no control decision yet"));
+    return reactor;
+  }
+  to_proto(*latest, resp);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::PlantState>* control_service::StreamState(
+  grpc::CallbackServerContext*, const v1::StreamStateRequest*) {
+  return new state_stream(hub_);
+}
+
+grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* ctx,
+                                                   const v1::SetModeRequest* req,
+                                                   v1::SetModeResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  auto mode = req->mode() == v1::WORKING_MODE_TIME_OF_USE ? plant::working_mode::time_of_use
+                                                          : plant::working_mode::self_consumption;
+  if (req->mode() == v1::WORKING_MODE_UNSPECIFIED) {
+    reactor->Finish(to_status(errc::invalid_argument, "mode: give a working mode"));
+    return reactor;
+  }
+  std::vector<plant::tou_slot> slots;
+  if (req->has_tou()) {
+    // Reuse the config codec: the template is the config's.
+    v1::PlantConfig wrapper;
+    *wrapper.mutable_policies()->mutable_tou() = req->tou();
+    problems found;
+    auto model = to_model(wrapper, found);
+    if (!found.empty()) {
+      reactor->Finish(invalid_argument(found));
+      return reactor;
+    }
+    slots = std::move(model.policies.tou);
+    if (slots.empty()) {
+      reactor->Finish(to_status(errc::invalid_argument, "tou.slots: the template is empty"));
+      return reactor;
+    }
+  }
+  ask<bool>(sys_, supervisor_, reactor, [](bool) { return grpc::Status::OK; },
+            actors::mode_atom_v, mode, slots);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* control_service::SetManualSetpoint(
+  grpc::CallbackServerContext* ctx, const v1::SetManualSetpointRequest* req,
+  v1::SetManualSetpointResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  if (req->duration_s() > 86'400) {
+    reactor->Finish(to_status(errc::invalid_argument, "duration_s: 1 .. 86400, or 0 to clear"));
+    return reactor;
+  }
+  ask<bool>(sys_, supervisor_, reactor, [](bool) { return grpc::Status::OK; },
+            actors::manual_atom_v, req->power_w(),
+            static_cast<int64_t>(req->duration_s()) * 1000);
+  return reactor;
+}
+
+} // namespace plantd::services

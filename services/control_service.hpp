@@ -1,0 +1,39 @@
+// ControlService over gRPC: the plant state (from the state hub) and the
+// working mode / manual setpoint (asked of the supervisor).
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include "actors/state_hub.hpp"
+#include "actors/type_ids.hpp"
+#include "plantd/v1/control.grpc.pb.h"
+
+namespace plantd::services {
+
+class control_service final : public v1::ControlService::CallbackService {
+public:
+  control_service(caf::actor_system& sys, caf::actor supervisor,
+                  std::shared_ptr<actors::state_hub> hub);
+
+  grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext* ctx,
+                                     const v1::GetStateRequest* req,
+                                     v1::PlantState* resp) override;
+  grpc::ServerWriteReactor<v1::PlantState>* StreamState(
+    grpc::CallbackServerContext* ctx, const v1::StreamStateRequest* req) override;
+  grpc::ServerUnaryReactor* SetMode(grpc::CallbackServerContext* ctx,
+                                    const v1::SetModeRequest* req,
+                                    v1::SetModeResponse* resp) override;
+  grpc::ServerUnaryReactor* SetManualSetpoint(grpc::CallbackServerContext* ctx,
+                                              const v1::SetManualSetpointRequest* req,
+                                              v1::SetManualSetpointResponse* resp) override;
+
+private:
+  caf::actor_system& sys_;
+  caf::actor supervisor_;
+  std::shared_ptr<actors::state_hub> hub_;
+};
+
+// plant_state -> message (also used by tests).
+void to_proto(const actors::plant_state& s, v1::PlantState* out);
+
+} // namespace plantd::services
