@@ -1,5 +1,5 @@
 # plantd — the two commands of the README, and a few more.
-#   make run    dependencies, Release build, start plantd on the example plant
+#   make run    dependencies, Release build, plant-sim + plantd on the demo plant, plantctl watch
 #   make test   dependencies, build, every test (ctest)
 #   make bench  benchmarks; JSON results under build/bench/
 BUILD_DIR ?= build
@@ -21,9 +21,11 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+SPEED ?= 60
+
 run: build
-	@echo "plantd on $(CONFIG); in another terminal: $(BUILD_DIR)/bin/plantctl status"
-	$(BUILD_DIR)/bin/plantd --config $(CONFIG) --data-dir $(BUILD_DIR)/var --listen $(LISTEN)
+	@BIN=$(BUILD_DIR)/bin CONFIG=$(CONFIG) SPEED=$(SPEED) LISTEN=$(LISTEN) VAR=$(BUILD_DIR)/var \
+	  bash deploy/run-demo.sh
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600

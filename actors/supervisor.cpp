@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include <cmath>
 #include <numeric>
 
 #include <caf/actor_system.hpp>
@@ -29,6 +30,11 @@ struct supervisor_state {
   dispatch::state dstate;
   dispatch::snapshot snap;
   std::vector<cabinet_sample> cabinets;
+  // The last power commanded per cabinet and when it changed: until a sample
+  // newer than the change arrives, the command is the better estimate of the
+  // cabinet's power (the grid meter is polled faster than the cabinets).
+  std::vector<double> commanded_w;
+  std::vector<time_point> commanded_at;
   std::vector<inverter_sample> inverters;
   std::vector<caf::actor*> inverter_line;  // line actor per PV inverter
   std::vector<std::size_t> inverter_child;  // child index per PV inverter
@@ -53,7 +59,7 @@ void publish(self_ptr self) {
   auto& st = self->state;
   const auto& cfg = st.args.cfg;
   plant_state ps;
-  ps.time = st.snap.now;
+  ps.time = st.snap.calendar;
   bool meter_ok = st.snap.grid_w.usable()
                   && st.snap.now - st.snap.grid_time
                        <= std::chrono::milliseconds{cfg.policies.fail_safe.meter_stale_ms};
@@ -126,10 +132,13 @@ void decide(self_ptr self) {
   const auto& cfg = st.args.cfg;
   auto now = st.args.clk->now();
   st.snap.now = now;
+  st.snap.calendar = st.args.calendar ? st.args.calendar->now() : now;
   auto cabinet_stale = std::chrono::milliseconds{cfg.policies.fail_safe.cabinet_stale_ms};
   for (std::size_t i = 0; i < st.cabinets.size(); ++i) {
     st.snap.cabinets[i] = st.cabinets[i].input;
     st.snap.cabinets[i].fresh = st.cabinets[i].ok && now - st.cabinets[i].time <= cabinet_stale;
+    if (st.cabinets[i].time < st.commanded_at[i])
+      st.snap.cabinets[i].power_w = st.commanded_w[i];
   }
   auto inverter_stale = std::chrono::milliseconds{3 * cfg.polling.inverter_ms};
   for (std::size_t i = 0; i < st.inverters.size(); ++i) {
@@ -147,6 +156,11 @@ void decide(self_ptr self) {
   }
   st.last = st.dispatcher->decide(st.snap, st.dstate);
   ++st.decisions;
+  for (std::size_t i = 0; i < st.cabinets.size(); ++i)
+    if (std::abs(st.last.cabinet_w[i] - st.commanded_w[i]) >= 1.0) {
+      st.commanded_w[i] = st.last.cabinet_w[i];
+      st.commanded_at[i] = now;
+    }
   for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
     if (auto& h = st.children[st.cabinet_child[i]].handle)
       self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i]});
@@ -189,6 +203,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.cabinets.resize(cfg.cabinets.size());
   st.snap.cabinets.resize(cfg.cabinets.size());
+  st.commanded_w.assign(cfg.cabinets.size(), 0);
+  st.commanded_at.assign(cfg.cabinets.size(), time_point{});
   for (std::size_t i = 0; i < cfg.cabinets.size(); ++i) {
     cabinet_actor_args a;
     a.index = static_cast<uint32_t>(i);

@@ -27,7 +27,10 @@ namespace plantd::actors {
 struct supervisor_args {
   plant::config cfg;
   const pointtables::registry* tables = nullptr;
-  const clock* clk = nullptr;
+  const clock* clk = nullptr;  // control time: staleness, expiry, backoff
+  // Site calendar time for the TOU template; null = clk. Only a simulation
+  // faster than real time sets it.
+  const clock* calendar = nullptr;
   std::shared_ptr<state_hub> hub;
   // Device actors on their own threads (plantd); false runs them on the
   // scheduler, as deterministic tests need.

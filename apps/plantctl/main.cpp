@@ -3,6 +3,9 @@
 //   plantctl [--target HOST:PORT] [--json] [--timeout S] status
 //   plantctl ... config get
 //   plantctl ... config validate FILE
+//   plantctl ... watch [--count N]
+//   plantctl ... mode set self-consumption|tou [--template FILE]
+//   plantctl ... setpoint KW --for 15m | setpoint clear
 //   plantctl device read --pointtable NAME (--tcp HOST:PORT | --rtu DEV [--baud B])
 //            --unit N [--json]
 //
@@ -20,6 +23,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "actors/version.hpp"
+#include "apps/plantctl/control_cmds.hpp"
 #include "apps/plantctl/device_read.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "plantd/v1/plant_service.grpc.pb.h"
@@ -107,6 +111,7 @@ int cmd_status(const options& opt, const std::shared_ptr<grpc::Channel>& ch) {
               << fmt::format("  cabinets  {}\n", info.cabinet_count())
               << fmt::format("  config    version {}\n", info.config_version())
               << fmt::format("  uptime    {:.1f} s\n", info.uptime_s());
+    plantd::apps::print_plant_state({opt.target, false, opt.timeout_s}, ch);
   }
   return serving ? exit_code::ok : exit_code::no;
 }
@@ -209,6 +214,24 @@ int main(int argc, char** argv) {
   std::string file;
   validate->add_option("FILE", file, "Config file (JSON)")->required();
 
+  auto* watch = app.add_subcommand("watch", "A live line: PV, grid, load, battery, SOC, mode, rule");
+  int watch_count = 0;
+  watch->add_option("--count", watch_count, "Stop after N updates (0: until Ctrl-C)");
+  auto* mode = app.add_subcommand("mode", "The working mode");
+  mode->require_subcommand(1);
+  auto* mode_set = mode->add_subcommand("set", "Switch the working mode");
+  std::string mode_name;
+  std::string mode_template;
+  mode_set->add_option("MODE", mode_name, "self-consumption or tou")
+    ->required()
+    ->check(CLI::IsMember({"self-consumption", "tou"}));
+  mode_set->add_option("--template", mode_template, "TOU weekly template (JSON, TouTemplate)");
+  auto* setpoint = app.add_subcommand("setpoint", "A manual battery setpoint with expiry");
+  std::string sp_power;
+  std::string sp_for = "15m";
+  setpoint->add_option("KW", sp_power, "kW, > 0 discharge, < 0 charge; or clear")->required();
+  setpoint->add_option("--for", sp_for, "How long it holds: 90s, 15m, 2h")->capture_default_str();
+
   auto* device = app.add_subcommand("device", "Talk to a device directly (commissioning)");
   device->require_subcommand(1);
   auto* read = device->add_subcommand("read", "Read every point of one device and print it");
@@ -242,6 +265,13 @@ int main(int argc, char** argv) {
     return plantd::apps::device_read(dev_args);
   }
   auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
+  plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
+  if (watch->parsed())
+    return plantd::apps::watch(copts, channel, watch_count);
+  if (mode_set->parsed())
+    return plantd::apps::set_mode(copts, channel, mode_name, mode_template);
+  if (setpoint->parsed())
+    return plantd::apps::set_setpoint(copts, channel, sp_power, sp_for);
   if (status->parsed())
     return cmd_status(opt, channel);
   if (get->parsed())

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <absl/time/time.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
@@ -46,8 +47,20 @@ int check_config(const std::string& file) {
   return 0;
 }
 
-int run(const std::string& file, const std::string& data_dir, const std::string& listen,
-        const std::string& tables_dir) {
+struct run_args {
+  std::string file;
+  std::string data_dir;
+  std::string listen;
+  std::string tables_dir;
+  double time_scale = 1;
+  std::string start;
+};
+
+int run(const run_args& ra) {
+  const auto& file = ra.file;
+  const auto& data_dir = ra.data_dir;
+  const auto& listen = ra.listen;
+  const auto& tables_dir = ra.tables_dir;
   auto tables = plantd::pointtables::registry::builtin();
   if (!tables_dir.empty()) {
     auto found = tables.add_directory(tables_dir);
@@ -80,7 +93,26 @@ int run(const std::string& file, const std::string& data_dir, const std::string&
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Control runs on the wall clock; the site calendar (TOU slots) may run on
+  // simulated time when driving plant-sim faster than real time.
   static const plantd::system_clock wall_clock;
+  std::unique_ptr<plantd::clock> calendar;
+  if (ra.time_scale != 1 || !ra.start.empty()) {
+    auto start = std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now());
+    if (!ra.start.empty()) {
+      absl::Time t;
+      std::string err;
+      if (!absl::ParseTime(absl::RFC3339_full, ra.start, &t, &err)) {
+        spdlog::error("--start: {}", err);
+        return 2;
+      }
+      start = plantd::time_point{std::chrono::milliseconds{absl::ToUnixMillis(t)}};
+    }
+    calendar = std::make_unique<plantd::scaled_clock>(start, ra.time_scale);
+    spdlog::warn("simulated site calendar: x{} from {}", ra.time_scale,
+                 ra.start.empty() ? "now" : ra.start);
+  }
   caf::actor_system_config cfg;
   plantd::actors::configure(cfg);
   caf::actor_system sys{cfg};
@@ -92,6 +124,7 @@ int run(const std::string& file, const std::string& data_dir, const std::string&
   sup_args.cfg = loaded.model;
   sup_args.tables = &tables;
   sup_args.clk = &wall_clock;
+  sup_args.calendar = calendar.get();
   sup_args.hub = hub;
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
@@ -138,6 +171,8 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:50051";
   std::string log_level = "info";
   std::string tables_dir;
+  double time_scale = 1;
+  std::string start;
   auto* config_opt = app.add_option("--config", config_file, "Plant config (JSON)")
                        ->check(CLI::ExistingFile);
   auto* check_opt = app.add_option("--check-config", check_file,
@@ -148,6 +183,10 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "gRPC address HOST:PORT (port 0: any free port)")
     ->capture_default_str();
   app.add_option("--pointtables", tables_dir, "Directory of extra point tables (*.json)");
+  app.add_option("--time-scale", time_scale,
+                 "Simulation only: run the site calendar (TOU) N times faster (match plant-sim --speed)")
+    ->check(CLI::Range(0.01, 100000.0));
+  app.add_option("--start", start, "Simulation only: the site calendar starts at this RFC 3339 time");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
     ->capture_default_str();
@@ -167,5 +206,5 @@ int main(int argc, char** argv) {
               << "Run with --help for more information.\n";
     return 2;
   }
-  return run(config_file, data_dir, listen, tables_dir);
+  return run({config_file, data_dir, listen, tables_dir, time_scale, start});
 }

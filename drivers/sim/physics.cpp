@@ -125,7 +125,6 @@ void physics::step(time_point now, std::chrono::milliseconds dt_ms) {
   s.battery_w = 0;
   for (auto& c : s.cabinets) {
     double target = 0;
-    c.watchdog_expired = c.watchdog_armed && now - c.last_beat > std::chrono::seconds{10};
     if (c.run && c.contactor_closed() && !c.watchdog_expired)
       target = std::clamp(c.setpoint_w, -c.allowed_charge_w(), c.allowed_discharge_w());
     double ramp = (c.ramp_w_per_s > 0 ? c.ramp_w_per_s : c.rated_power_w) * dt;

@@ -26,10 +26,8 @@ struct cabinet_state {
   double setpoint_w = 0;
   bool run = true;
   uint16_t heartbeat = 0;
-  // EMS watchdog: armed by the first heartbeat write; when the heartbeat
-  // then stays unchanged for 10 s the PCS ignores its setpoint (goes to 0).
-  bool watchdog_armed = false;
-  time_point last_beat{};
+  // EMS watchdog (evaluated by plant_sim in real time): when expired the
+  // PCS ignores its setpoint and goes to 0 W.
   bool watchdog_expired = false;
 
   // State.

@@ -23,6 +23,11 @@ struct plant_sim::device {
   std::unique_ptr<register_image> image;
   wire_faults faults;
   bool frozen = false;
+  // Cabinets: the EMS watchdog, armed by the first heartbeat write, expires
+  // after 10 s of real time without a change (a communication timeout is
+  // wall-clock time, whatever the simulation speed).
+  bool watchdog_armed = false;
+  std::chrono::steady_clock::time_point last_beat{};
 };
 
 namespace {
@@ -186,11 +191,14 @@ void plant_sim::read_commands() {
         c.setpoint_w = img.get("power_setpoint").value_or(0);
         c.run = img.get("run_command").value_or(1) != 0;
         auto beat = static_cast<uint16_t>(img.get("heartbeat").value_or(0));
+        auto real_now = std::chrono::steady_clock::now();
         if (beat != c.heartbeat) {
           c.heartbeat = beat;
-          c.watchdog_armed = true;
-          c.last_beat = sim_now_;
+          d->watchdog_armed = true;
+          d->last_beat = real_now;
         }
+        c.watchdog_expired =
+          d->watchdog_armed && real_now - d->last_beat > std::chrono::seconds{10};
         break;
       }
       case device_kind::inverter:

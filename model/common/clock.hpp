@@ -25,6 +25,25 @@ public:
   }
 };
 
+// Simulated time: starts at `start` and runs `scale` times faster than the
+// wall clock (plantd driving plant-sim in accelerated time). Thread-safe.
+class scaled_clock final : public clock {
+public:
+  scaled_clock(time_point start, double scale)
+    : start_(start), scale_(scale), origin_(std::chrono::steady_clock::now()) {}
+
+  time_point now() const noexcept override {
+    auto real = std::chrono::steady_clock::now() - origin_;
+    auto ms = std::chrono::duration<double, std::milli>(real).count() * scale_;
+    return start_ + std::chrono::milliseconds{static_cast<int64_t>(ms)};
+  }
+
+private:
+  time_point start_;
+  double scale_;
+  std::chrono::steady_clock::time_point origin_;
+};
+
 // A clock that moves only when told to. Thread-safe.
 class manual_clock final : public clock {
 public:

@@ -170,8 +170,9 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
     estop_why = "DRM0: disconnect ordered";
   }
 
+  auto calendar = s.calendar == time_point{} ? s.now : s.calendar;
   const plant::tou_slot* slot =
-    p.mode == plant::working_mode::time_of_use ? active_slot(s.now) : nullptr;
+    p.mode == plant::working_mode::time_of_use ? active_slot(calendar) : nullptr;
 
   // Per-cabinet limits: safety, staleness, SOC bounds with hysteresis,
   // temperature and cooling derating.

@@ -55,6 +55,9 @@ struct inverter_input {
 
 struct snapshot {
   time_point now{};
+  // The site calendar time that picks the TOU slot; unset (epoch) = `now`.
+  // Differs from `now` only when a simulation runs faster than real time.
+  time_point calendar{};
   reading grid_w;             // grid meter, > 0 import
   time_point grid_time{};     // when grid_w was measured
   std::vector<cabinet_input> cabinets;    // aligned with config.cabinets
