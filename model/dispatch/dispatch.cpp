@@ -33,11 +33,6 @@ double taper(double x, double full, double zero) {
   return std::clamp((zero - x) / (zero - full), 0.0, 1.0);
 }
 
-bool protective(rule r) {
-  return r == rule::safety || r == rule::fail_safe || r == rule::battery_protection
-         || r == rule::grid_order || r == rule::export_limit || r == rule::demand_limit;
-}
-
 // Splits `total` (>= 0) over cabinets by weight, no cabinet above its cap;
 // what a full cabinet cannot take goes to the others (water filling).
 std::vector<double> split(double total, const std::vector<double>& cap,
@@ -248,6 +243,25 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
     binding = rule::self_consumption;
   }
 
+  // Self-consumption never discharges the battery while PV is curtailed:
+  // releasing PV covers the load first (the PV limit below does that).
+  bool self_consuming = !st.manual
+                        && (p.mode == plant::working_mode::self_consumption
+                            || (slot && slot->action == plant::slot_action::self_consume));
+  if (self_consuming && st.last_pv_fraction < 0.999 && target > 0)
+    target = 0;
+
+  // Ramp and deadband smooth the working mode only; the rules above it act
+  // on the smoothed value at once.
+  if (st.initialized) {
+    if (p.distribution.ramp_w_per_s > 0 && dt_s > 0) {
+      double step = p.distribution.ramp_w_per_s * dt_s;
+      target = std::clamp(target, st.last_battery_w - step, st.last_battery_w + step);
+    }
+    if (std::abs(target - st.last_battery_w) < p.distribution.deadband_w)
+      target = st.last_battery_w;
+  }
+
   auto apply = [&](double value, rule r) {
     if (std::abs(value - target) > 1e-6) {
       target = value;
@@ -296,16 +310,7 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
     std::fill(d.cabinet_run.begin(), d.cabinet_run.end(), false);
   }
 
-  // 7. Distribution: ramp and deadband smooth the working mode, never a
-  // protective rule.
-  if (st.initialized && !protective(binding)) {
-    if (p.distribution.ramp_w_per_s > 0 && dt_s > 0) {
-      double step = p.distribution.ramp_w_per_s * dt_s;
-      target = std::clamp(target, st.last_battery_w - step, st.last_battery_w + step);
-    }
-    if (std::abs(target - st.last_battery_w) < p.distribution.deadband_w)
-      target = std::clamp(st.last_battery_w, -charge_max, discharge_max);
-  }
+  // 7. Distribution.
   if (target > 0) {
     std::vector<double> w(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -391,6 +396,7 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   st.initialized = true;
   st.last_time = s.now;
   st.last_battery_w = d.battery_w;
+  st.last_pv_fraction = d.pv_limit_fraction;
   return d;
 }
 

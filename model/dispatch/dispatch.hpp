@@ -78,6 +78,7 @@ struct state {
   bool initialized = false;
   time_point last_time{};
   double last_battery_w = 0;
+  double last_pv_fraction = 1.0;
   std::vector<bool> soc_low_lock;   // per cabinet: discharge locked until min + hysteresis
   std::vector<bool> soc_high_lock;  // per cabinet: charge locked until max - hysteresis
   std::optional<time_point> export_exceeded_since;

@@ -396,3 +396,20 @@ TEST_CASE("a charge slot without grid charging takes only the PV surplus", "[dis
   b.cfg.policies.tou[0].grid_charge = true;
   CHECK(b.step().battery_w == Approx(-50'000));
 }
+
+TEST_CASE("self-consumption releases curtailed PV before it discharges the battery",
+          "[dispatch][export]") {
+  bench b;
+  b.cfg.policies.export_limit.enabled = true;
+  b.snap.cabinets[0].soc = 96;  // full
+  b.snap.inverters = {{true, 20'000, 15'000}, {true, 20'000, 15'000}};
+  b.grid(-20'000);
+  auto curtail = b.step();
+  CHECK(curtail.pv_limit_fraction == Approx(0.25));
+  // The load rises: the grid imports. PV goes up, the battery stays at 0.
+  b.snap.inverters = {{true, 20'000, 5'000}, {true, 20'000, 5'000}};
+  b.grid(8'000);
+  auto d = b.step();
+  CHECK(d.battery_w == 0);
+  CHECK(d.pv_limit_fraction == Approx(18'000.0 / 40'000));
+}

@@ -1,0 +1,191 @@
+// Closed loop: plantd controlling plant-sim over loopback Modbus. Each test
+// prints the figures it measured.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "test/e2e/harness.hpp"
+
+using namespace std::chrono_literals;
+using namespace plantd;
+using namespace plantd::test;
+
+namespace {
+
+// Midday and night in Sydney (AEDT, UTC+11) and Berlin (CET, UTC+1).
+const std::string sydney_noon = "2026-01-15T01:00:00Z";
+const std::string sydney_night = "2026-01-15T12:00:00Z";
+const std::string berlin_night = "2026-01-14T23:00:00Z";
+
+double total_setpoint(const v1::SimState& s) {
+  double sum = 0;
+  for (const auto& c : s.cabinets())
+    sum += c.setpoint_w();
+  return sum;
+}
+
+} // namespace
+
+TEST_CASE("zero export holds through a load drop: the battery absorbs the surplus",
+          "[e2e][closed-loop][export]") {
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config, {"--start", sydney_noon, "--soc", "50"}};
+  sim.set_load(60'000);
+  running_plantd plantd{config};
+  // Settled: self-consumption holds the grid near 0 with the sun up.
+  REQUIRE(within(10s, [&] {
+    auto s = sim.state();
+    return s.pv_w() > 20'000 && s.battery_w() > 10'000 && std::abs(s.grid_w()) < 1'000;
+  }));
+  auto before = sim.state();
+  sim.set_load(5'000);  // the load drops by 55 kW (55 % of the cabinet's rating)
+  auto t = within(5s, [&] {
+    auto s = sim.state();
+    return s.grid_w() > -1'000 && s.load_w() < 6'000;
+  });
+  REQUIRE(t);
+  std::this_thread::sleep_for(1s);
+  auto after = sim.state();
+  double overshoot_wh = after.export_wh() - before.export_wh();
+  WARN("load drop 60 -> 5 kW with PV " << before.pv_w() / 1000 << " kW: export back under 1 kW in "
+                                       << t->count() << " ms; export overshoot "
+                                       << overshoot_wh << " Wh; battery now "
+                                       << after.battery_w() / 1000 << " kW");
+  CHECK(after.grid_w() > -1'000);
+  CHECK(after.battery_w() < 0);  // charging
+  CHECK(after.inverters(0).limit_percent() == Approx(100));  // PV not curtailed
+  CHECK(plantd.state().binding_rule() == "self-consumption");
+}
+
+TEST_CASE("zero export with a full battery: PV is curtailed through the inverter limit",
+          "[e2e][closed-loop][export]") {
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config, {"--start", sydney_noon, "--soc", "97"}};
+  sim.set_load(5'000);
+  running_plantd plantd{config};
+  auto t = within(10s, [&] {
+    auto s = sim.state();
+    return s.grid_w() > -1'500 && s.inverters(0).limit_percent() < 50;
+  });
+  REQUIRE(t);
+  std::this_thread::sleep_for(2s);
+  auto s = sim.state();
+  auto p = plantd.state();
+  WARN("battery full, load 5 kW, PV available " << s.inverters(0).available_w() * 2 / 1000
+                                               << " kW: PV limited to "
+                                               << s.inverters(0).limit_percent() << " %, grid "
+                                               << s.grid_w() / 1000 << " kW after "
+                                               << t->count() << " ms");
+  CHECK(s.grid_w() > -1'500);
+  CHECK(s.pv_w() < s.inverters(0).available_w() * 2);
+  CHECK(p.pv_binding_rule() == "export limit");
+}
+
+TEST_CASE("the demand limit holds through a load spike", "[e2e][closed-loop][demand]") {
+  // Five cabinets, 500 kW; demand limit 300 kW, recharge below 200 kW; idle
+  // all day so only the demand limit moves the batteries.
+  auto config = sim_config("five-cabinets", "", [](v1::PlantConfig& m) {
+    auto* tou = m.mutable_policies()->mutable_tou();
+    tou->clear_slots();
+    auto* slot = tou->add_slots();
+    slot->set_start("00:00");
+    slot->set_end("24:00");
+    slot->set_action(v1::SLOT_ACTION_IDLE);
+  });
+  running_sim sim{config, {"--start", berlin_night, "--soc", "60"}};
+  sim.set_load(250'000);
+  running_plantd plantd{config, {"--start", berlin_night}};
+  REQUIRE(within(10s, [&] { return plantd.state().decisions() > 3; }));
+  sim.set_load(450'000);  // spike: 150 kW above the limit
+  auto t = within(5s, [&] { return sim.state().grid_w() < 305'000; });
+  REQUIRE(t);
+  std::this_thread::sleep_for(1s);
+  auto s = sim.state();
+  WARN("load spike to 450 kW: grid " << s.grid_w() / 1000 << " kW (limit 300) after "
+                                     << t->count() << " ms, batteries " << s.battery_w() / 1000
+                                     << " kW");
+  CHECK(s.grid_w() < 305'000);
+  CHECK(s.battery_w() == Approx(150'000).margin(10'000));
+  CHECK(plantd.state().binding_rule() == "demand limit");
+}
+
+TEST_CASE("grid meter lost: fail-safe within the configured time", "[e2e][closed-loop][fail-safe]") {
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config, {"--start", sydney_noon, "--soc", "50"}};
+  sim.set_load(60'000);
+  running_plantd plantd{config};
+  REQUIRE(within(10s, [&] { return sim.state().battery_w() > 5'000; }));
+  sim.inject("grid-meter", v1::FAULT_KIND_SILENT);
+  // meter_stale_ms 2000 and reach_within_ms 5000 in the example.
+  auto t = within(7s, [&] {
+    auto s = sim.state();
+    return total_setpoint(s) == 0 && s.inverters(0).limit_percent() == 0;
+  });
+  REQUIRE(t);
+  auto p = plantd.state();
+  WARN("grid meter silent: batteries at 0 W and PV at the fail-safe level (0 W export) after "
+       << t->count() << " ms (meter stale after 2000 ms, required within 7000 ms)");
+  CHECK(p.binding_rule() == "fail-safe");
+  CHECK_FALSE(p.grid_meter_available());
+  CHECK(t->count() >= 1'800);  // not before the meter counts as stale
+}
+
+TEST_CASE("a cabinet lost: its share is redistributed", "[e2e][closed-loop][cabinet]") {
+  auto config = sim_config("five-cabinets", "", [](v1::PlantConfig& m) {
+    m.mutable_policies()->set_mode(v1::WORKING_MODE_SELF_CONSUMPTION);
+    m.mutable_policies()->mutable_demand_limit()->set_enabled(false);
+  });
+  running_sim sim{config, {"--start", berlin_night, "--soc", "60"}};
+  sim.set_load(300'000);
+  running_plantd plantd{config};
+  REQUIRE(within(10s, [&] { return std::abs(sim.state().grid_w()) < 3'000; }));
+  sim.inject("C02", v1::FAULT_KIND_SILENT);
+  // cabinet_stale_ms 5000 in the example.
+  auto t = within(10s, [&] {
+    auto p = plantd.state();
+    return !p.cabinets(1).available() && p.cabinets(1).setpoint_w() == 0;
+  });
+  REQUIRE(t);
+  std::this_thread::sleep_for(1500ms);
+  auto p = plantd.state();
+  auto s = sim.state();
+  double others = 0;
+  for (int i = 0; i < p.cabinets_size(); ++i)
+    if (i != 1)
+      others += p.cabinets(i).setpoint_w();
+  WARN("cabinet C02 silent: excluded after " << t->count() << " ms; four cabinets carry "
+                                             << others / 1000 << " kW, grid "
+                                             << s.grid_w() / 1000 << " kW");
+  INFO("C02 error: " << p.cabinets(1).error());
+  CHECK(p.cabinets(1).error().find("timeout") != std::string::npos);
+  // C02 keeps its last setpoint in the simulation (nobody can tell it); the
+  // four others carry the rest of the load.
+  CHECK(others == Approx(300'000 - s.cabinets(1).power_w()).margin(15'000));
+}
+
+TEST_CASE("the TOU template is followed across a slot boundary", "[e2e][closed-loop][tou]") {
+  // The five-cabinet example: 00-08 charge 250 kW from the grid, 08-17
+  // self-consume. Start at 07:57 Berlin time, 60x faster.
+  const std::string start = "2026-01-15T06:57:00Z";
+  auto config = sim_config("five-cabinets", "", [](v1::PlantConfig& m) {
+    m.mutable_policies()->mutable_demand_limit()->set_enabled(false);
+  });
+  running_sim sim{config, {"--start", start, "--speed", "60", "--soc", "40"}};
+  sim.set_load(100'000);
+  running_plantd plantd{config, {"--start", start, "--time-scale", "60"}};
+  auto charging = within(4s, [&] {
+    auto p = plantd.state();
+    return p.binding_rule() == "time of use" && p.battery_setpoint_w() < -200'000;
+  });
+  REQUIRE(charging);
+  auto self_consuming = within(8s, [&] {
+    auto p = plantd.state();
+    return p.binding_rule() == "self-consumption" || p.battery_setpoint_w() > 50'000;
+  });
+  REQUIRE(self_consuming);
+  auto s = sim.state();
+  WARN("TOU: charging at 07:57, self-consuming after 08:00 (" << self_consuming->count()
+                                                             << " ms later at x60); grid "
+                                                             << s.grid_w() / 1000 << " kW");
+  CHECK(plantd.state().battery_setpoint_w() > 0);
+}
