@@ -322,6 +322,21 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
                          std::chrono::milliseconds{self->state.args.cfg.polling.control_cycle_ms},
                          tick_atom_v);
     },
+    [self](restart_atom, const std::string& name) -> caf::result<bool> {
+      // Operations: stop a device actor; it is restarted like a crashed one.
+      for (auto& c : self->state.children)
+        if (c.name == name && c.handle) {
+          self->send_exit(c.handle, caf::exit_reason::kill);
+          return true;
+        }
+      return caf::make_error(errc::not_found, "no device actor \"" + name + "\"");
+    },
+    [self](caf::get_atom, restart_atom) {
+      uint64_t total = 0;
+      for (const auto& c : self->state.children)
+        total += static_cast<uint64_t>(c.restarts);
+      return total;
+    },
     [self](restart_atom, uint64_t i) {
       auto& st = self->state;
       if (i >= st.children.size() || st.children[i].handle)

@@ -8,6 +8,8 @@
 //   get_atom, state_atom                     -> plant_state
 //   mode_atom, working_mode, vector<tou_slot> -> bool   (empty slots: keep)
 //   manual_atom, double power_w, int64 ms     -> bool   (0 ms clears)
+//   restart_atom, string device actor name    -> bool   (kills it; it restarts)
+//   get_atom, restart_atom                    -> uint64 restarts so far
 #pragma once
 
 #include <functional>

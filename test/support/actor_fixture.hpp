@@ -20,11 +20,12 @@ struct plantd_test_config : caf::actor_system_config {
 class actor_fixture : public test_coordinator_fixture<plantd_test_config> {
 public:
   // Sends a request from the fixture's scoped actor, runs every actor until
-  // idle and returns the reply, or the error the actor answered with.
+  // no message is left (timers do not fire: time moves only by
+  // sched.advance_time) and returns the reply, or the actor's error.
   template <class Reply, class Handle, class... Ts>
   caf::expected<Reply> ask(const Handle& dest, Ts&&... xs) {
     auto handle = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
-    run();
+    sched.run();
     caf::expected<Reply> result{caf::sec::request_timeout};
     handle.receive([&](Reply& reply) { result = std::move(reply); },
                    [&](caf::error& err) { result = std::move(err); });

@@ -1,0 +1,208 @@
+// The supervisor and its device actors under the CAF test coordinator: fake
+// buses feed raw registers, a stepped clock moves time, faults are injected
+// into the buses.
+#include "test/support/actor_fixture.hpp"
+
+#include "actors/supervisor.hpp"
+#include "test/support/fake_bus.hpp"
+#include "test/support/plant_configs.hpp"
+
+using namespace plantd;
+using namespace std::chrono_literals;
+using plantd::test::f32;
+
+namespace {
+
+void fill_cabinet(test::fake_bus& bus, double soc) {
+  for (uint16_t a = 0; a < 0x16; ++a)
+    bus.set(1, 3, a, {0});
+  for (uint16_t a = 0x100; a < 0x10F; ++a)
+    bus.set(1, 3, a, {0});
+  for (uint16_t a = 0x200; a < 0x205; ++a)
+    bus.set(1, 3, a, {0});
+  bus.set(1, 3, 0x300, {0, 0});
+  bus.set(1, 3, 0x0008, {0x0001, 0x86A0});  // allowed charge 100 kW
+  bus.set(1, 3, 0x000A, {0x0001, 0x86A0});  // allowed discharge 100 kW
+  bus.set(1, 3, 0x0101, {static_cast<uint16_t>(soc * 10)});
+  bus.set(1, 3, 0x010E, {1});
+  bus.set(1, 3, 0x0107, {250});
+}
+
+void fill_dtsu(test::fake_bus& bus, float watts) {
+  bus.set(1, 3, 0x0006, {1, 10});
+  for (uint16_t a = 0x2000; a < 0x2046; a += 2)
+    bus.set(1, 3, a, f32(0));
+  bus.set(1, 3, 0x2012, f32(watts * 10));
+  bus.set(1, 3, 0x401E, f32(0));
+  bus.set(1, 3, 0x4028, f32(0));
+}
+
+int32_t power_setpoint(test::fake_bus& bus) {
+  return static_cast<int32_t>((uint32_t{bus.get(1, 3, 0x0006)} << 16) | bus.get(1, 3, 0x0007));
+}
+
+// What the actors point to must outlive them: the actor system (in the base
+// class listed after this one) is torn down first.
+struct plant_resources {
+  manual_clock clk{time_point{std::chrono::milliseconds{1'780'000'000'000}}};
+  pointtables::registry tables = pointtables::registry::builtin();
+};
+
+struct plant_fixture : plant_resources, test::actor_fixture {
+  std::map<std::string, std::shared_ptr<test::fake_bus>> buses;
+  std::shared_ptr<actors::state_hub> hub = std::make_shared<actors::state_hub>();
+  caf::actor sup;
+
+  ~plant_fixture() {
+    // Stop the periodic actors; the base class then drains what is left.
+    if (sup)
+      caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void start(std::size_t cabinets, float grid_w) {
+    auto cfg = test::valid_config(cabinets);
+    cfg.policies.export_limit.enabled = false;
+    for (std::size_t i = 1; i <= cabinets; ++i) {
+      auto b = std::make_shared<test::fake_bus>();
+      fill_cabinet(*b, 50);
+      buses[fmt::format("C{:02}", i)] = b;
+    }
+    buses["RS485-1"] = std::make_shared<test::fake_bus>();
+    fill_dtsu(*buses["RS485-1"], grid_w);
+    buses["RS485-2"] = std::make_shared<test::fake_bus>();
+    buses["RS485-3"] = std::make_shared<test::fake_bus>();
+    actors::supervisor_args a;
+    a.cfg = cfg;
+    a.tables = &tables;
+    a.clk = &clk;
+    a.hub = hub;
+    a.detached_devices = false;
+    a.bus_for = [this](const std::string& name) -> std::shared_ptr<modbus::register_bus> {
+      return buses.at(name);
+    };
+    sup = actors::spawn_supervisor(sys, a);
+    sched.run();
+  }
+
+  // Moves the stepped clock and CAF's timers together, then runs every actor.
+  void leap(std::chrono::milliseconds d, std::chrono::milliseconds step = 100ms) {
+    for (auto t = 0ms; t < d; t += step) {
+      clk.advance(step);
+      sched.advance_time(step);
+      sched.run();
+    }
+  }
+
+  actors::plant_state state() {
+    auto [s, seq] = hub->latest();
+    REQUIRE(s);
+    return *s;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(plant_fixture, "a grid-meter reading leads to cabinet setpoints",
+                 "[actors][supervisor]") {
+  start(1, 30'000);
+  leap(1500ms);
+  auto s = state();
+  CHECK(s.binding == dispatch::rule::self_consumption);
+  CHECK(s.grid_meter_available);
+  CHECK(s.cabinets[0].available);
+  CHECK(power_setpoint(*buses["C01"]) == 30'000);
+  CHECK(buses["C01"]->get(1, 3, 0x000C) == 1);  // run
+  CHECK(buses["C01"]->get(1, 3, 0x000D) > 0);   // heartbeat advancing
+}
+
+TEST_CASE_METHOD(plant_fixture, "a silent grid meter: fail-safe after the stale time",
+                 "[actors][supervisor][faults]") {
+  start(1, 30'000);
+  leap(1000ms);
+  REQUIRE(power_setpoint(*buses["C01"]) == 30'000);
+  buses["RS485-1"]->fail_all = modbus::failure{modbus::fault::timeout, 0, "no answer"};
+  leap(1500ms);  // meter_stale_ms = 2000: not yet
+  CHECK(state().binding == dispatch::rule::self_consumption);
+  leap(1000ms);
+  auto s = state();
+  CHECK(s.binding == dispatch::rule::fail_safe);
+  CHECK_FALSE(s.grid_meter_available);
+  CHECK(power_setpoint(*buses["C01"]) == 0);
+  // The meter answers again: control resumes.
+  buses["RS485-1"]->fail_all.reset();
+  leap(1000ms);
+  CHECK(state().binding == dispatch::rule::self_consumption);
+  CHECK(power_setpoint(*buses["C01"]) == 30'000);
+}
+
+TEST_CASE_METHOD(plant_fixture, "a cabinet that times out is excluded and its share moves",
+                 "[actors][supervisor][faults]") {
+  start(2, 60'000);
+  leap(1500ms);
+  CHECK(power_setpoint(*buses["C01"]) + power_setpoint(*buses["C02"]) == 60'000);
+  buses["C02"]->fail_all = modbus::failure{modbus::fault::timeout, 0, "no answer"};
+  leap(6000ms);  // cabinet_stale_ms = 5000
+  auto s = state();
+  CHECK_FALSE(s.cabinets[1].available);
+  CHECK_THAT(s.cabinets[1].error, Catch::Contains("timeout"));
+  CHECK(s.cabinets[0].setpoint_w == Approx(60'000));
+  CHECK(power_setpoint(*buses["C01"]) == 60'000);
+}
+
+TEST_CASE_METHOD(plant_fixture, "exception responses make a device unavailable, with the code",
+                 "[actors][supervisor][faults]") {
+  start(1, 10'000);
+  leap(1000ms);
+  buses["C01"]->fail_all = modbus::failure{modbus::fault::exception, 4, "read"};
+  leap(6000ms);
+  auto s = state();
+  CHECK_FALSE(s.cabinets[0].available);
+  CHECK_THAT(s.cabinets[0].error, Catch::Contains("exception 4 (server device failure)"));
+}
+
+TEST_CASE_METHOD(plant_fixture, "a device actor that dies is restarted with backoff",
+                 "[actors][supervisor][restart]") {
+  start(1, 20'000);
+  leap(1000ms);
+  auto killed = ask<bool>(sup, actors::restart_atom_v, std::string{"C01"});
+  REQUIRE(killed);
+  leap(200ms);
+  auto restarts = ask<uint64_t>(sup, caf::get_atom_v, actors::restart_atom_v);
+  REQUIRE(restarts);
+  CHECK(*restarts == 1);
+  // While it is down no samples arrive; after the backoff (500 ms) it is back.
+  buses["C01"]->set(1, 3, 0x0101, {777});  // SOC 77.7 %
+  leap(2000ms);
+  auto s = state();
+  CHECK(s.cabinets[0].available);
+  CHECK(s.cabinets[0].soc_percent == Approx(77.7));
+  auto unknown = ask<bool>(sup, actors::restart_atom_v, std::string{"C99"});
+  REQUIRE_FALSE(unknown);
+  CHECK(actors::to_errc(unknown.error()) == errc::not_found);
+}
+
+TEST_CASE_METHOD(plant_fixture, "mode and manual setpoint requests", "[actors][supervisor]") {
+  start(1, 10'000);
+  leap(1000ms);
+  auto manual = ask<bool>(sup, actors::manual_atom_v, -40'000.0, int64_t{5000});
+  REQUIRE(manual);
+  leap(500ms);
+  CHECK(power_setpoint(*buses["C01"]) == -40'000);
+  CHECK(state().binding == dispatch::rule::manual);
+  leap(5000ms);  // expired: back to self-consumption
+  CHECK(state().binding == dispatch::rule::self_consumption);
+  auto too_big = ask<bool>(sup, actors::manual_atom_v, 1e9, int64_t{5000});
+  REQUIRE_FALSE(too_big);
+  CHECK(actors::to_errc(too_big.error()) == errc::invalid_argument);
+  // A template with a gap is refused with the field path.
+  std::vector<plant::tou_slot> gap{{{}, "00:00", "12:00", plant::slot_action::idle, 0, 0, 0, false}};
+  auto bad = ask<bool>(sup, actors::mode_atom_v, plant::working_mode::time_of_use, gap);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(actors::error_text(bad.error()), Catch::Contains("12:00-24:00 is not covered"));
+  auto tou = ask<bool>(sup, actors::mode_atom_v, plant::working_mode::time_of_use,
+                       std::vector<plant::tou_slot>{});
+  REQUIRE(tou);
+  leap(500ms);
+  CHECK(state().mode == plant::working_mode::time_of_use);
+}
