@@ -171,6 +171,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
           meter_sample s;
           s.role = m.role;
           s.time = c->a.clk->now();
+          s.read_at = std::chrono::steady_clock::now();
           s.power_w = r.active_power_w;
           s.import_wh = r.import_wh;
           s.export_wh = r.export_wh;

@@ -27,6 +27,9 @@ struct cabinet_sample {
 struct meter_sample {
   plant::device_role role = plant::device_role::grid_meter;
   time_point time{};
+  // When the reading was complete (steady clock): the start of the control
+  // latency the supervisor measures.
+  std::chrono::steady_clock::time_point read_at{};
   reading power_w;
   reading import_wh;
   reading export_wh;
@@ -93,6 +96,10 @@ struct plant_state {
   bool grid_meter_available = false;
   bool io_available = false;
   uint64_t decisions = 0;
+  // Grid-meter reading complete -> setpoints handed to the device actors,
+  // over the last 64 fast-path decisions.
+  double latency_p50_us = 0;
+  double latency_p99_us = 0;
 };
 
 } // namespace plantd::actors

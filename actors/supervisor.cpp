@@ -1,6 +1,8 @@
 #include "actors/supervisor.hpp"
 
 #include <cmath>
+#include <algorithm>
+#include <array>
 #include <numeric>
 
 #include <caf/actor_system.hpp>
@@ -48,6 +50,8 @@ struct supervisor_state {
   std::optional<std::size_t> io_child;
   dispatch::decision last;
   uint64_t decisions = 0;
+  std::array<double, 64> latency_us{};  // ring of fast-path latencies
+  std::size_t latency_count = 0;
   static inline const char* name = "plantd.supervisor";
 };
 
@@ -123,6 +127,13 @@ void publish(self_ptr self) {
   ps.manual_setpoint_w = st.dstate.manual ? st.dstate.manual->power_w : 0;
   ps.io_available = st.have_io && st.io.ok;
   ps.decisions = st.decisions;
+  auto n = std::min(st.latency_count, st.latency_us.size());
+  if (n > 0) {
+    std::vector<double> xs(st.latency_us.begin(), st.latency_us.begin() + static_cast<long>(n));
+    std::sort(xs.begin(), xs.end());
+    ps.latency_p50_us = xs[n / 2];
+    ps.latency_p99_us = xs[std::min(n - 1, static_cast<std::size_t>(0.99 * static_cast<double>(n)))];
+  }
   if (st.args.hub)
     st.args.hub->publish(std::move(ps));
 }
@@ -304,6 +315,12 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
           st.snap.grid_time = s.time;
         }
         decide(self);  // the fast path
+        if (s.read_at != std::chrono::steady_clock::time_point{}) {
+          auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now()
+                                                             - s.read_at)
+                      .count();
+          st.latency_us[st.latency_count++ % st.latency_us.size()] = us;
+        }
       } else {
         st.pv_meter = s;
       }

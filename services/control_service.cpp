@@ -140,6 +140,8 @@ void to_proto(const actors::plant_state& s, v1::PlantState* out) {
   out->set_grid_meter_available(s.grid_meter_available);
   out->set_io_available(s.io_available);
   out->set_decisions(s.decisions);
+  out->set_latency_p50_us(s.latency_p50_us);
+  out->set_latency_p99_us(s.latency_p99_us);
 }
 
 control_service::control_service(caf::actor_system& sys, caf::actor supervisor,

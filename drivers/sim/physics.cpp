@@ -127,7 +127,7 @@ void physics::step(time_point now, std::chrono::milliseconds dt_ms) {
     double target = 0;
     if (c.run && c.contactor_closed() && !c.watchdog_expired)
       target = std::clamp(c.setpoint_w, -c.allowed_charge_w(), c.allowed_discharge_w());
-    double ramp = (c.ramp_w_per_s > 0 ? c.ramp_w_per_s : c.rated_power_w) * dt;
+    double ramp = (c.ramp_w_per_s > 0 ? c.ramp_w_per_s : 10 * c.rated_power_w) * dt;
     c.power_w += std::clamp(target - c.power_w, -ramp, ramp);
     double one_way = std::sqrt(c.round_trip_efficiency);
     double energy = c.power_w * dt / 3600;  // Wh at the AC side

@@ -20,7 +20,7 @@ struct cabinet_state {
   double rated_power_w = 100'000;
   double rated_energy_wh = 215'000;
   double round_trip_efficiency = 0.90;
-  double ramp_w_per_s = 0;  // 0: rated power per second
+  double ramp_w_per_s = 0;  // 0: rated power in 100 ms (a modern PCS)
 
   // Commands (written by the EMS through registers).
   double setpoint_w = 0;
