@@ -53,6 +53,9 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
     time_point last_beat{};
     std::optional<double> written_power;
     std::optional<bool> written_run;
+    std::optional<cabinet_command> pending;
+    bool apply_scheduled = false;
+    bool reachable = true;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -83,10 +86,22 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       in.contactor_open = r.contactor_closed.usable() && r.contactor_closed.value == 0;
       in.cell_temp_max_c = r.cell_temperature_max_c.usable() ? r.cell_temperature_max_c.value : 25;
       s.setpoint_w = r.power_setpoint_w.value;
+      c->reachable = s.ok;
       self->send(c->a.supervisor, std::move(s));
       self->delayed_send(self, c->a.period, poll_atom_v);
     },
-    [c](const cabinet_command& cmd) {
+    [self, c](const cabinet_command& cmd) {
+      c->pending = cmd;
+      if (!c->apply_scheduled) {
+        c->apply_scheduled = true;
+        self->send(self, apply_atom_v);
+      }
+    },
+    [c](apply_atom) {
+      c->apply_scheduled = false;
+      if (!c->pending || !c->reachable)
+        return;
+      auto cmd = *c->pending;
       // Write only what changed, and the watchdog heartbeat once a second. A
       // failed write forces every write on the next command.
       bool ok = true;
@@ -112,6 +127,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       if (!ok) {
         c->written_power.reset();
         c->written_run.reset();
+        c->reachable = false;  // until a read succeeds again
       }
     },
   };
@@ -127,6 +143,8 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     std::unique_ptr<devices::inverter> inverter;
     int every = 1;  // polled every `every` ticks
     std::optional<double> written_limit;
+    std::optional<double> pending_limit;
+    bool reachable = true;
     int refresh = 0;  // ticks since the limit was last written
   };
   struct ctx {
@@ -135,6 +153,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     std::vector<member> members;
     std::chrono::milliseconds tick{200};
     uint64_t ticks = 0;
+    bool apply_scheduled = false;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -185,6 +204,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
           s.time = c->a.clk->now();
           s.ok = !r.failure && r.ac_power_w.usable();
           s.power_w = r.ac_power_w.value;
+          m.reachable = s.ok;
           if (r.failure)
             s.error = modbus::describe(*r.failure);
           self->send(c->a.supervisor, std::move(s));
@@ -194,17 +214,32 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
       ++c->ticks;
       self->delayed_send(self, c->tick, poll_atom_v);
     },
-    [c](const inverter_command& cmd) {
+    [self, c](const inverter_command& cmd) {
+      for (auto& m : c->members)
+        if (m.inverter && m.inverter_index == cmd.index)
+          m.pending_limit = cmd.limit_percent;
+      if (!c->apply_scheduled) {
+        c->apply_scheduled = true;
+        self->send(self, apply_atom_v);
+      }
+    },
+    [c](apply_atom) {
+      c->apply_scheduled = false;
       for (auto& m : c->members) {
-        if (!m.inverter || m.inverter_index != cmd.index)
+        if (!m.inverter || !m.pending_limit || !m.reachable)
           continue;
+        double limit = *m.pending_limit;
         // Write on a change of 0.5 % or more, and refresh once a minute (the
         // limit is a RAM register: an inverter that restarts forgets it).
-        bool changed = !m.written_limit || std::abs(*m.written_limit - cmd.limit_percent) >= 0.5;
+        bool changed = !m.written_limit || std::abs(*m.written_limit - limit) >= 0.5;
         bool stale = m.refresh * m.every * c->tick >= std::chrono::seconds{60};
-        if ((changed || stale) && m.inverter->set_power_limit(cmd.limit_percent)) {
-          m.written_limit = cmd.limit_percent;
+        if (!changed && !stale)
+          continue;
+        if (m.inverter->set_power_limit(limit)) {
+          m.written_limit = limit;
           m.refresh = 0;
+        } else {
+          m.reachable = false;  // until a read succeeds again
         }
       }
     },
@@ -217,6 +252,7 @@ caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args) {
   struct ctx {
     io_actor_args a;
     std::array<std::optional<bool>, 2> written;
+    bool reachable = true;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -227,6 +263,7 @@ caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args) {
       io_sample s;
       s.time = c->a.clk->now();
       s.ok = r.has_value();
+      c->reachable = s.ok;
       if (r)
         s.lines = *r;
       else
@@ -235,11 +272,15 @@ caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args) {
       self->delayed_send(self, c->a.period, poll_atom_v);
     },
     [c](const output_command& cmd) {
-      if (cmd.channel < 1 || cmd.channel > 2)
+      if (cmd.channel < 1 || cmd.channel > 2 || !c->reachable)
         return;
       auto& w = c->written[static_cast<std::size_t>(cmd.channel - 1)];
-      if (w != cmd.closed && c->a.lines->set_output(cmd.channel, cmd.closed))
+      if (w == cmd.closed)
+        return;
+      if (c->a.lines->set_output(cmd.channel, cmd.closed))
         w = cmd.closed;
+      else
+        c->reachable = false;
     },
   };
 }

@@ -4,6 +4,10 @@
 // does not answer blocks nobody but itself. A failed request is a sample with
 // ok = false; the link reconnects with backoff on its own.
 //
+// Commands are coalesced: only the newest is applied, and none is written to
+// a device whose last read failed (each write would wait for its timeout
+// and starve the polling that notices the device is back).
+//
 //   cabinet actor   one cabinet over Modbus TCP          <- cabinet_command
 //   line actor      one RS485 line: its meters and PV
 //                   inverters, one request at a time     <- inverter_command

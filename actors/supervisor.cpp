@@ -156,6 +156,7 @@ void decide(self_ptr self) {
     st.snap.inverters[i].fresh = st.inverters[i].ok && now - st.inverters[i].time <= inverter_stale;
     st.snap.inverters[i].power_w = st.inverters[i].power_w;
   }
+  st.snap.io_known = !st.have_io || st.io.ok;
   if (st.have_io && st.io.ok) {
     st.snap.di = st.io.lines.di;
     st.snap.dred = cfg.io.demand_response == plant::demand_response_kind::dred

@@ -18,6 +18,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(plantd, caf::first_custom_type_id)
   CAF_ADD_ATOM(plantd, plantd::actors, mode_atom, "mode")
   CAF_ADD_ATOM(plantd, plantd::actors, manual_atom, "manual")
   CAF_ADD_ATOM(plantd, plantd::actors, restart_atom, "restart")
+  CAF_ADD_ATOM(plantd, plantd::actors, apply_atom, "apply")
 
   CAF_ADD_TYPE_ID(plantd, (plantd::problem))
   CAF_ADD_TYPE_ID(plantd, (plantd::problems))

@@ -154,7 +154,11 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
     bool stops = in.function == plant::input_function::emergency_stop
                  || in.function == plant::input_function::external_trip
                  || in.function == plant::input_function::fire_alarm;
-    if (active && stops) {
+    if (stops && !s.io_known) {
+      estop = true;
+      estop_why = fmt::format("DI{} ({}) unknown: I/O lines unavailable", in.channel,
+                              in.name.empty() ? "stop input" : in.name);
+    } else if (active && stops) {
       estop = true;
       estop_why = fmt::format("DI{} ({}) active", in.channel,
                               in.name.empty() ? "stop input" : in.name);

@@ -63,6 +63,9 @@ struct snapshot {
   std::vector<cabinet_input> cabinets;    // aligned with config.cabinets
   std::vector<inverter_input> inverters;  // PV inverters in config order
   std::array<bool, 2> di{};   // DI1, DI2 (contact closed)
+  // False while the I/O lines cannot be read: stop inputs count as active
+  // (their state is unknown, and stopping is the safe side).
+  bool io_known = true;
   io::dred_order dred;
   double rcr_fraction = 1.0;  // ripple control: allowed feed-in of rated PV
 };

@@ -142,12 +142,29 @@ TEST_CASE_METHOD(plant_fixture, "a cabinet that times out is excluded and its sh
   leap(1500ms);
   CHECK(power_setpoint(*buses["C01"]) + power_setpoint(*buses["C02"]) == 60'000);
   buses["C02"]->fail_all = modbus::failure{modbus::fault::timeout, 0, "no answer"};
+  auto silent_from = buses["C02"]->log.size();
   leap(6000ms);  // cabinet_stale_ms = 5000
   auto s = state();
   CHECK_FALSE(s.cabinets[1].available);
   CHECK_THAT(s.cabinets[1].error, Catch::Contains("timeout"));
   CHECK(s.cabinets[0].setpoint_w == Approx(60'000));
   CHECK(power_setpoint(*buses["C01"]) == 60'000);
+  // Commands to the silent cabinet are held back (each write would wait for
+  // its timeout); polling goes on and notices when it answers again.
+  leap(3000ms);
+  std::size_t reads = 0;
+  std::size_t writes = 0;
+  for (auto i = silent_from; i < buses["C02"]->log.size(); ++i) {
+    auto fc = std::get<0>(buses["C02"]->log[i]);
+    (fc == 3 ? reads : writes) += 1;
+  }
+  CHECK(reads >= 8 * 4);  // a read of 4 requests every second
+  CHECK(writes <= 2);     // at most the writes that found it silent
+  buses["C02"]->fail_all.reset();
+  leap(2000ms);
+  s = state();
+  CHECK(s.cabinets[1].available);
+  CHECK(power_setpoint(*buses["C01"]) + power_setpoint(*buses["C02"]) == 60'000);
 }
 
 TEST_CASE_METHOD(plant_fixture, "exception responses make a device unavailable, with the code",

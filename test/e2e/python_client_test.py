@@ -29,6 +29,7 @@ def generate_stubs(proto_dir, out_dir):
     includes.append("-I/usr/include")
     files = [os.path.join(proto_dir, "plantd/v1/config.proto"),
              os.path.join(proto_dir, "plantd/v1/plant_service.proto"),
+             os.path.join(proto_dir, "plantd/v1/control.proto"),
              os.path.join(GRPC_PROTO, "grpc/health/v1/health.proto"),
              os.path.join(GRPC_PROTO, "grpc/reflection/v1alpha/reflection.proto")]
     rc = protoc.main(["protoc", *includes, f"--python_out={out_dir}",
@@ -117,6 +118,51 @@ class PlantdFromPython(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as err:
             stub.ValidateConfig(plant_service_pb2.ValidateConfigRequest(), timeout=5)
         self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+
+
+    def test_control_state_without_devices_is_safe(self):
+        # No plant answers on the example's addresses: the I/O lines (with the
+        # E-stop loop) and the grid meter are unreachable, so plantd holds the
+        # plant stopped and says why.
+        import time
+        from plantd.v1 import control_pb2, control_pb2_grpc
+        stub = control_pb2_grpc.ControlServiceStub(self.channel)
+        deadline = time.time() + 10
+        while True:
+            try:
+                state = stub.GetState(control_pb2.GetStateRequest(), timeout=5)
+                break
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.UNAVAILABLE or time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.assertEqual(state.binding_rule, "safety")
+        self.assertIn("I/O lines unavailable", state.explanation)
+        self.assertFalse(state.grid_meter_available)
+        self.assertEqual(state.grid_w.quality, control_pb2.QUALITY_STALE)
+        self.assertEqual(len(state.cabinets), 1)
+        stream = stub.StreamState(control_pb2.StreamStateRequest(), timeout=10)
+        first = next(stream)
+        second = next(stream)
+        self.assertGreater(second.decisions, first.decisions)
+        stream.cancel()
+
+    def test_control_refuses_impossible_setpoints(self):
+        from plantd.v1 import control_pb2, control_pb2_grpc
+        stub = control_pb2_grpc.ControlServiceStub(self.channel)
+        with self.assertRaises(grpc.RpcError) as err:
+            stub.SetManualSetpoint(
+                control_pb2.SetManualSetpointRequest(power_w=5e6, duration_s=60), timeout=5)
+        self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("power_w", err.exception.details())
+        from plantd.v1 import config_pb2
+        bad = control_pb2.SetModeRequest(mode=config_pb2.WORKING_MODE_TIME_OF_USE)
+        slot = bad.tou.slots.add()
+        slot.start, slot.end, slot.action = "00:00", "12:00", config_pb2.SLOT_ACTION_IDLE
+        with self.assertRaises(grpc.RpcError) as err:
+            stub.SetMode(bad, timeout=5)
+        self.assertEqual(err.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("12:00-24:00 is not covered", err.exception.details())
 
 
 if __name__ == "__main__":

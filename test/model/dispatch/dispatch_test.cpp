@@ -276,6 +276,13 @@ TEST_CASE("safety: an emergency stop or DRM0 stops the plant; a fire stops its c
     CHECK(d.pv_limit_fraction == 0);
     CHECK_THAT(d.explanation, Catch::Contains("E-stop"));
   }
+  SECTION("the I/O lines cannot be read: the E-stop state is unknown") {
+    b.snap.io_known = false;
+    auto d = b.step();
+    CHECK(d.battery_w == 0);
+    CHECK(d.binding == rule::safety);
+    CHECK_THAT(d.explanation, Catch::Contains("unknown"));
+  }
   SECTION("DRM0") {
     b.snap.dred.drm0 = true;
     auto d = b.step();
