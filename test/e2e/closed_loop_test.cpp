@@ -138,7 +138,13 @@ TEST_CASE("a cabinet lost: its share is redistributed", "[e2e][closed-loop][cabi
   running_sim sim{config, {"--start", berlin_night, "--soc", "60"}};
   sim.set_load(300'000);
   running_plantd plantd{config};
-  REQUIRE(within(10s, [&] { return std::abs(sim.state().grid_w()) < 3'000; }));
+  REQUIRE(within(10s, [&] {
+    auto p = plantd.state();
+    for (const auto& c : p.cabinets())
+      if (!c.available())
+        return false;
+    return std::abs(sim.state().grid_w()) < 3'000;
+  }));
   sim.inject("C02", v1::FAULT_KIND_SILENT);
   // cabinet_stale_ms 5000 in the example.
   auto t = within(10s, [&] {
