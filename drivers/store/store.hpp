@@ -1,0 +1,100 @@
+// The RocksDB store of plantd: telemetry series (raw points and rollups),
+// and the applied configuration with its version history.
+//
+// Column families:
+//   series   key series id (u32 BE) + time ms (i64 BE) -> value (f64) + quality (u8)
+//   rollups  key series id + resolution (u8) + bucket start ms -> aggregate,
+//            kept by a merge operator in the same write batch as the raw
+//            points (atomic: a crash never leaves rollups and raw apart)
+//   meta     series names -> ids
+//   config   config version (u64 BE) -> serialized config
+//   alarms, audit  reserved for the alarm and audit records
+//
+// Rollup buckets follow the site's time zone (DST included). Writes with the
+// WAL on: a write that returned is on disk (sync on request).
+//
+// Thread: write() from one writer (the store actor); reads from any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/common/expected.hpp"
+#include "model/common/quality.hpp"
+#include "model/telemetry/rollup.hpp"
+
+namespace plantd::store {
+
+struct point {
+  uint32_t series = 0;
+  int64_t t_ms = 0;
+  double value = 0;
+  quality q = quality::measured;
+};
+
+struct stored_point {
+  int64_t t_ms = 0;
+  double value = 0;
+  quality q = quality::measured;
+};
+
+struct bucket {
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  telemetry::aggregate agg;
+};
+
+struct store_options {
+  absl::TimeZone tz = absl::UTCTimeZone();
+  bool sync = false;  // fsync the WAL on every write
+};
+
+class store {
+public:
+  // Opens (or creates) the store in `dir`.
+  static expected<std::unique_ptr<store>, std::string> open(const std::filesystem::path& dir,
+                                                            store_options opts = {});
+  ~store();
+
+  // The id of series `name`, created (and persisted) on first use.
+  expected<uint32_t, std::string> series_id(std::string_view name);
+  std::optional<uint32_t> find_series(std::string_view name) const;
+  std::vector<std::pair<std::string, uint32_t>> series() const;
+
+  // Raw points and their rollups in one atomic batch. Quality missing or
+  // invalid points are stored raw but left out of the rollups.
+  expected<void, std::string> write(const std::vector<point>& batch);
+
+  // Raw points in [from, to), at most `limit`.
+  std::vector<stored_point> raw(uint32_t series, int64_t from_ms, int64_t to_ms,
+                                std::size_t limit = SIZE_MAX) const;
+  // Rollup buckets starting in [from, to).
+  std::vector<bucket> rollup(uint32_t series, telemetry::resolution r, int64_t from_ms,
+                             int64_t to_ms) const;
+
+  // Retention: removes raw points older than `t_ms` (rollups stay).
+  expected<void, std::string> drop_raw_before(int64_t t_ms);
+
+  // Configuration history.
+  expected<void, std::string> put_config(uint64_t version, std::string_view bytes);
+  std::optional<std::pair<uint64_t, std::string>> latest_config() const;
+
+  // For measurements: compacts everything, reports the live SST bytes of the
+  // series column family.
+  void compact();
+  uint64_t series_disk_bytes() const;
+
+  const absl::TimeZone& tz() const noexcept;
+
+private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace plantd::store

@@ -1,0 +1,202 @@
+// The RocksDB store on a real database in a temporary directory.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "drivers/store/store.hpp"
+
+using namespace plantd;
+using namespace plantd::store;
+using telemetry::resolution;
+
+namespace {
+
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    char tmpl[] = "/tmp/plantd-store-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+absl::TimeZone berlin() {
+  absl::TimeZone tz;
+  absl::LoadTimeZone("Europe/Berlin", &tz);
+  return tz;
+}
+
+int64_t utc_ms(int y, int mo, int d, int h, int mi = 0) {
+  return absl::ToUnixMillis(
+    absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone()));
+}
+
+std::unique_ptr<store::store> open_store(const std::filesystem::path& p, bool sync = false) {
+  auto s = store::store::open(p, {berlin(), sync});
+  REQUIRE(s);
+  return std::move(*s);
+}
+
+} // namespace
+
+TEST_CASE("raw points round-trip with their quality", "[store]") {
+  temp_dir dir;
+  auto db = open_store(dir.path);
+  auto id = db->series_id("grid_w");
+  REQUIRE(id);
+  std::vector<point> batch;
+  for (int i = 0; i < 100; ++i)
+    batch.push_back({*id, 1'000'000 + i * 1000, i * 2.5, i == 50 ? quality::missing : quality::measured});
+  REQUIRE(db->write(batch));
+  auto got = db->raw(*id, 1'010'000, 1'020'000);
+  REQUIRE(got.size() == 10);
+  CHECK(got.front().t_ms == 1'010'000);
+  CHECK(got.front().value == 25);
+  CHECK(got.back().t_ms == 1'019'000);
+  auto around = db->raw(*id, 1'050'000, 1'051'000);
+  REQUIRE(around.size() == 1);
+  CHECK(around[0].q == quality::missing);
+  CHECK(db->raw(*id, 1'000'000, 2'000'000, 7).size() == 7);
+}
+
+TEST_CASE("rollups across a DST day and a month end agree with the raw data",
+          "[store][dst]") {
+  temp_dir dir;
+  auto db = open_store(dir.path);
+  auto id = *db->series_id("pv_w");
+  // One point a minute from 2026-03-28 00:00 to 2026-04-01 00:00 Berlin time:
+  // across the 23-hour day of 2026-03-29 and the end of March.
+  int64_t from = utc_ms(2026, 3, 27, 23);  // 00:00 CET on the 28th
+  int64_t to = utc_ms(2026, 3, 31, 22);    // 00:00 CEST on April 1st
+  std::vector<point> batch;
+  for (int64_t t = from; t < to; t += 60'000) {
+    batch.push_back({id, t, 1.0, quality::measured});
+    if (batch.size() == 500) {
+      REQUIRE(db->write(batch));
+      batch.clear();
+    }
+  }
+  batch.push_back({id, to, 7.0, quality::measured});  // the first minute of April
+  REQUIRE(db->write(batch));
+  auto days = db->rollup(id, resolution::day, from, to);
+  REQUIRE(days.size() == 4);
+  CHECK(days[0].agg.count == 24 * 60);
+  CHECK(days[1].agg.count == 23 * 60);  // 2026-03-29
+  CHECK(days[1].end_ms - days[1].start_ms == 23 * 3'600'000);
+  CHECK(days[2].agg.count == 24 * 60);
+  auto months = db->rollup(id, resolution::month, utc_ms(2026, 2, 28, 0), utc_ms(2026, 4, 30, 0));
+  REQUIRE(months.size() == 2);
+  CHECK(months[0].agg.count == (to - from) / 60'000);
+  CHECK(months[1].agg.count == 1);
+  CHECK(months[1].agg.max == 7);
+  // Raw and rollups agree.
+  CHECK(db->raw(id, from, to).size() == months[0].agg.count);
+  auto hours = db->rollup(id, resolution::hour, from, to);
+  CHECK(hours.size() == (to - from) / 3'600'000);
+}
+
+TEST_CASE("out-of-order and repeated batches merge into the same rollups", "[store]") {
+  temp_dir dir;
+  auto db = open_store(dir.path);
+  auto id = *db->series_id("x");
+  int64_t day = utc_ms(2026, 6, 10, 0);
+  REQUIRE(db->write({{id, day + 7'200'000, 5, quality::measured}}));
+  REQUIRE(db->write({{id, day + 3'600'000, 1, quality::measured},
+                     {id, day + 10'800'000, 9, quality::measured}}));
+  auto d = db->rollup(id, resolution::day, day - 86'400'000, day + 86'400'000);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].agg.count == 3);
+  CHECK(d[0].agg.min == 1);
+  CHECK(d[0].agg.max == 9);
+  CHECK(d[0].agg.first == 1);
+  CHECK(d[0].agg.last == 9);
+}
+
+TEST_CASE("series ids and the config history survive a reopen", "[store]") {
+  temp_dir dir;
+  uint32_t a = 0, b = 0;
+  {
+    auto db = open_store(dir.path);
+    a = *db->series_id("grid_w");
+    b = *db->series_id("soc");
+    REQUIRE(db->put_config(1, "first"));
+    REQUIRE(db->put_config(2, "second"));
+  }
+  auto db = open_store(dir.path);
+  CHECK(db->find_series("grid_w") == a);
+  CHECK(db->find_series("soc") == b);
+  CHECK(*db->series_id("new") > std::max(a, b));
+  auto cfg = db->latest_config();
+  REQUIRE(cfg);
+  CHECK(cfg->first == 2);
+  CHECK(cfg->second == "second");
+}
+
+TEST_CASE("retention drops old raw points and keeps the rollups", "[store]") {
+  temp_dir dir;
+  auto db = open_store(dir.path);
+  auto id = *db->series_id("x");
+  int64_t t0 = utc_ms(2026, 1, 1, 12);
+  std::vector<point> batch;
+  for (int d = 0; d < 40; ++d)
+    batch.push_back({id, t0 + d * 86'400'000LL, 1.0, quality::measured});
+  REQUIRE(db->write(batch));
+  int64_t cut = t0 + 10 * 86'400'000LL;
+  REQUIRE(db->drop_raw_before(cut));
+  auto raw = db->raw(id, 0, INT64_MAX);
+  REQUIRE(raw.size() == 30);
+  CHECK(raw.front().t_ms == cut);
+  CHECK(db->rollup(id, resolution::day, 0, INT64_MAX).size() == 40);
+}
+
+TEST_CASE("acknowledged data survives kill -9 and rollups agree with it", "[store][crash]") {
+  temp_dir dir;
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    auto opened = store::store::open(dir.path, {berlin(), false});
+    if (!opened)
+      _exit(2);
+    auto& db = *opened;
+    auto id = *db->series_id("grid_w");
+    int64_t t = utc_ms(2026, 6, 10, 0);
+    for (uint32_t n = 1;; ++n) {
+      std::vector<point> batch;
+      for (int i = 0; i < 100; ++i, t += 1000)
+        batch.push_back({id, t, 1.0, quality::measured});
+      if (!db->write(batch))
+        _exit(3);
+      [[maybe_unused]] auto w = write(fds[1], &n, sizeof n);  // acknowledged
+    }
+  }
+  close(fds[1]);
+  uint32_t acked = 0;
+  while (acked < 200) {
+    uint32_t n = 0;
+    REQUIRE(read(fds[0], &n, sizeof n) == sizeof n);
+    acked = n;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  // Acknowledgements that were in the pipe when the process died count too.
+  uint32_t n = 0;
+  while (read(fds[0], &n, sizeof n) == sizeof n)
+    acked = n;
+  close(fds[0]);
+  auto db = open_store(dir.path);
+  auto id = db->find_series("grid_w");
+  REQUIRE(id);
+  auto raw = db->raw(*id, 0, INT64_MAX);
+  INFO("acknowledged " << acked * 100 << " points, found " << raw.size());
+  CHECK(raw.size() >= acked * 100);
+  uint64_t rolled = 0;
+  for (const auto& b : db->rollup(*id, resolution::hour, 0, INT64_MAX))
+    rolled += b.agg.count;
+  CHECK(rolled == raw.size());
+}
