@@ -1,5 +1,6 @@
 #include "drivers/store/store.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -52,6 +53,59 @@ std::string rollup_key(uint32_t series, resolution r, int64_t start) {
   k.push_back(static_cast<char>(r));
   put_be64(k, start);
   return k;
+}
+
+// Raw values: a tag byte (quality in bits 0..2, encoding in bits 3..5), then
+// either the 8 bytes of the double, or — when the value is exactly a decimal
+// with at most 3 digits after the point, as meter readings are — a zigzag
+// varint of value * 10^k (k = encoding - 1), typically 3 bytes.
+constexpr double pow10[] = {1, 10, 100, 1000};
+
+std::size_t encode_value(double v, quality q, char* out) {
+  auto tag = static_cast<uint8_t>(q) & 0x07;
+  for (int k = 0; k < 4; ++k) {
+    double scaled = v * pow10[k];
+    if (!(std::abs(scaled) < 9e15))
+      break;
+    auto n = static_cast<int64_t>(std::llround(scaled));
+    if (static_cast<double>(n) / pow10[k] != v)
+      continue;
+    out[0] = static_cast<char>(tag | ((k + 1) << 3));
+    auto z = (static_cast<uint64_t>(n) << 1) ^ static_cast<uint64_t>(n >> 63);
+    std::size_t len = 1;
+    do {
+      auto byte = static_cast<uint8_t>(z & 0x7F);
+      z >>= 7;
+      out[len++] = static_cast<char>(byte | (z ? 0x80 : 0));
+    } while (z);
+    return len;
+  }
+  out[0] = static_cast<char>(tag);
+  std::memcpy(out + 1, &v, 8);
+  return 9;
+}
+
+bool decode_value(const char* in, std::size_t len, double& v, quality& q) {
+  if (len < 2)
+    return false;
+  auto tag = static_cast<uint8_t>(in[0]);
+  q = static_cast<quality>(tag & 0x07);
+  int enc = tag >> 3;
+  if (enc == 0) {
+    if (len != 9)
+      return false;
+    std::memcpy(&v, in + 1, 8);
+    return true;
+  }
+  if (enc > 4)
+    return false;
+  uint64_t z = 0;
+  int shift = 0;
+  for (std::size_t i = 1; i < len; ++i, shift += 7)
+    z |= static_cast<uint64_t>(static_cast<uint8_t>(in[i]) & 0x7F) << shift;
+  auto n = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+  v = static_cast<double>(n) / pow10[enc - 1];
+  return true;
 }
 
 class aggregate_merge final : public rocksdb::AssociativeMergeOperator {
@@ -132,10 +186,13 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
 
   rocksdb::ColumnFamilyOptions series_opts;
   rocksdb::BlockBasedTableOptions table;
-  table.block_size = 16 * 1024;
+  table.block_size = 64 * 1024;
+  table.block_restart_interval = 128;  // keys share 10 of 12 bytes: delta-encode long runs
   series_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   series_opts.compression = rocksdb::kLZ4Compression;
   series_opts.bottommost_compression = rocksdb::kZSTD;
+  series_opts.bottommost_compression_opts.level = 6;
+  series_opts.bottommost_compression_opts.enabled = true;
   rocksdb::ColumnFamilyOptions rollup_opts;
   rollup_opts.merge_operator = std::make_shared<aggregate_merge>();
   rollup_opts.compression = rocksdb::kLZ4Compression;
@@ -204,11 +261,10 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
   rocksdb::WriteBatch wb;
   // Rollups: one merge per (series, resolution, bucket) touched by the batch.
   std::map<std::tuple<uint32_t, uint8_t, int64_t>, aggregate> rolls;
-  char value[9];
+  char value[12];
   for (const auto& p : batch) {
-    std::memcpy(value, &p.value, 8);
-    value[8] = static_cast<char>(p.q);
-    wb.Put(impl_->series(), series_key(p.series, p.t_ms), rocksdb::Slice{value, 9});
+    auto len = encode_value(p.value, p.q, value);
+    wb.Put(impl_->series(), series_key(p.series, p.t_ms), rocksdb::Slice{value, len});
     if (p.q == quality::missing || p.q == quality::invalid)
       continue;
     for (auto r : telemetry::rollup_resolutions) {
@@ -243,12 +299,10 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
   for (it->Seek(series_key(series, from)); it->Valid() && out.size() < limit; it->Next()) {
     auto k = it->key();
     auto v = it->value();
-    if (k.size() != 12 || v.size() != 9)
-      continue;
     stored_point p;
+    if (k.size() != 12 || !decode_value(v.data(), v.size(), p.value, p.q))
+      continue;
     p.t_ms = get_be64(k.data() + 4);
-    std::memcpy(&p.value, v.data(), 8);
-    p.q = static_cast<quality>(v[8]);
     out.push_back(p);
   }
   return out;

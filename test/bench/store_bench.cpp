@@ -1,0 +1,169 @@
+// The store, measured (JSON on stdout and in --out):
+//  - ingest with the WAL on: store::write (raw + rollups) against a raw
+//    RocksDB WriteBatch of the same keys and values, same run (target
+//    >= 500,000 points/s and a ratio >= 0.6);
+//  - QueryHistory of one year of 1-minute data at day resolution (target
+//    < 5 ms) and one day of 1-s raw data, 86,400 points (target < 50 ms);
+//  - an energy curve for a year by month (target < 5 ms);
+//  - disk per stored raw point after compaction (target <= 4 bytes).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "drivers/store/store.hpp"
+
+using namespace plantd;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(steady::time_point t0) {
+  return std::chrono::duration<double, std::milli>(steady::now() - t0).count();
+}
+
+std::filesystem::path fresh(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() / ("plantd-bench-" + name);
+  std::filesystem::remove_all(p);
+  return p;
+}
+
+// A realistic series: a slowly varying power with sensor noise, in W,
+// rounded to 0.1 W as meters report it.
+double sample(std::mt19937& rng, int64_t i) {
+  std::normal_distribution<double> noise{0, 15};
+  double v = 40'000 + 20'000 * std::sin(static_cast<double>(i) / 3600.0) + noise(rng);
+  return std::round(v * 10) / 10;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string out = argc > 2 && std::string{argv[1]} == "--out" ? argv[2] : "";
+  absl::TimeZone tz;
+  absl::LoadTimeZone("Europe/Berlin", &tz);
+  const int64_t t0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+  const int series = 20;
+  const int per_series = 50'000;  // 1-s points
+  const std::size_t batch_size = 2'000;
+
+  // 1. Ingest, side by side.
+  std::mt19937 rng{7};
+  std::vector<store::point> points;
+  points.reserve(static_cast<std::size_t>(series) * per_series);
+  for (int i = 0; i < per_series; ++i)
+    for (int s = 1; s <= series; ++s)
+      points.push_back({static_cast<uint32_t>(s), t0 + i * 1000LL, sample(rng, i),
+                        quality::measured});
+  double store_ms = 0, raw_ms = 0;
+  uint64_t disk_bytes = 0;
+  {
+    auto dir = fresh("store");
+    auto db = std::move(*store::store::open(dir, {tz, false}));
+    for (int s = 1; s <= series; ++s)
+      (void)db->series_id("s" + std::to_string(s));
+    auto t = steady::now();
+    for (std::size_t i = 0; i < points.size(); i += batch_size) {
+      std::vector<store::point> batch(points.begin() + static_cast<long>(i),
+                                      points.begin() + static_cast<long>(std::min(points.size(), i + batch_size)));
+      if (!db->write(batch))
+        return 1;
+    }
+    store_ms = ms_since(t);
+    db->compact();
+    disk_bytes = db->series_disk_bytes();
+  }
+  {
+    auto dir = fresh("raw");
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    if (!rocksdb::DB::Open(o, dir.string(), &raw).ok())
+      return 1;
+    std::unique_ptr<rocksdb::DB> db{raw};
+    auto t = steady::now();
+    char key[12];
+    char value[9];
+    for (std::size_t i = 0; i < points.size(); i += batch_size) {
+      rocksdb::WriteBatch wb;
+      for (std::size_t j = i; j < std::min(points.size(), i + batch_size); ++j) {
+        const auto& p = points[j];
+        uint32_t s = p.series;
+        uint64_t tt = static_cast<uint64_t>(p.t_ms) ^ (uint64_t{1} << 63);
+        for (int b = 0; b < 4; ++b)
+          key[b] = static_cast<char>(s >> (24 - 8 * b));
+        for (int b = 0; b < 8; ++b)
+          key[4 + b] = static_cast<char>(tt >> (56 - 8 * b));
+        std::memcpy(value, &p.value, 8);
+        value[8] = 0;
+        wb.Put(rocksdb::Slice{key, 12}, rocksdb::Slice{value, 9});
+      }
+      if (!db->Write({}, &wb).ok())
+        return 1;
+    }
+    raw_ms = ms_since(t);
+  }
+  double n = static_cast<double>(points.size());
+
+  // 2. Queries: one year of 1-minute data (one series), one day of 1 s.
+  double year_day_ms = 0, day_raw_ms = 0, curve_ms = 0;
+  std::size_t day_points = 0;
+  {
+    auto dir = fresh("query");
+    auto db = std::move(*store::store::open(dir, {tz, false}));
+    auto minute = *db->series_id("minute");
+    auto second = *db->series_id("second");
+    std::vector<store::point> batch;
+    for (int64_t i = 0; i < 365LL * 24 * 60; ++i) {
+      batch.push_back({minute, t0 + i * 60'000, sample(rng, i), quality::measured});
+      if (batch.size() == 10'000) {
+        (void)db->write(batch);
+        batch.clear();
+      }
+    }
+    for (int64_t i = 0; i < 86'400; ++i) {
+      batch.push_back({second, t0 + i * 1000, sample(rng, i), quality::measured});
+      if (batch.size() == 10'000) {
+        (void)db->write(batch);
+        batch.clear();
+      }
+    }
+    (void)db->write(batch);
+    const int reps = 20;
+    auto t = steady::now();
+    std::size_t days = 0;
+    for (int r = 0; r < reps; ++r)
+      days = db->rollup(minute, telemetry::resolution::day, t0, t0 + 366LL * 86'400'000).size();
+    year_day_ms = ms_since(t) / reps;
+    t = steady::now();
+    for (int r = 0; r < reps; ++r)
+      day_points = db->raw(second, t0, t0 + 86'400'000).size();
+    day_raw_ms = ms_since(t) / reps;
+    t = steady::now();
+    for (int r = 0; r < reps; ++r)
+      days += db->rollup(minute, telemetry::resolution::month, t0, t0 + 366LL * 86'400'000).size();
+    curve_ms = ms_since(t) / reps;
+  }
+
+  char json[1024];
+  std::snprintf(json, sizeof json,
+                "{\n  \"ingest\": {\"points\": %.0f, \"store_points_per_s\": %.0f, "
+                "\"raw_writebatch_points_per_s\": %.0f, \"ratio\": %.2f, \"target_points_per_s\": "
+                "500000, \"target_ratio\": 0.6},\n"
+                "  \"query\": {\"year_of_minutes_at_day_ms\": %.3f, \"target_ms\": 5, "
+                "\"day_of_seconds_raw_ms\": %.2f, \"points\": %zu, \"target_raw_ms\": 50, "
+                "\"year_by_month_curve_ms\": %.3f, \"target_curve_ms\": 5},\n"
+                "  \"disk\": {\"bytes_per_raw_point\": %.2f, \"target\": 4}\n}\n",
+                n, n / store_ms * 1000, n / raw_ms * 1000, raw_ms / store_ms, year_day_ms,
+                day_raw_ms, day_points, curve_ms, static_cast<double>(disk_bytes) / n);
+  std::fputs(json, stdout);
+  if (!out.empty())
+    std::ofstream{out} << json;
+  return 0;
+}
