@@ -134,6 +134,8 @@ void publish(self_ptr self) {
     ps.latency_p50_us = xs[n / 2];
     ps.latency_p99_us = xs[std::min(n - 1, static_cast<std::size_t>(0.99 * static_cast<double>(n)))];
   }
+  if (st.args.recorder)
+    self->send(st.args.recorder, ps);
   if (st.args.hub)
     st.args.hub->publish(std::move(ps));
 }

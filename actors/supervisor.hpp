@@ -34,6 +34,8 @@ struct supervisor_args {
   // faster than real time sets it.
   const clock* calendar = nullptr;
   std::shared_ptr<state_hub> hub;
+  // Where plant states go for recording (the store actor); may be null.
+  caf::actor recorder;
   // Device actors on their own threads (plantd); false runs them on the
   // scheduler, as deterministic tests need.
   bool detached_devices = true;

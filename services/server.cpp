@@ -11,6 +11,7 @@
 
 #include "services/control_service.hpp"
 #include "services/plant_service.hpp"
+#include "services/telemetry_service.hpp"
 
 namespace plantd::services {
 
@@ -18,9 +19,12 @@ struct server::impl {
   explicit impl(server_args& args) : plant(*args.sys, args.config) {
     if (args.supervisor && args.hub)
       control = std::make_unique<control_service>(*args.sys, args.supervisor, args.hub);
+    if (args.db)
+      telemetry = std::make_unique<telemetry_service>(args.db);
   }
   plant_service plant;
   std::unique_ptr<control_service> control;
+  std::unique_ptr<telemetry_service> telemetry;
   std::unique_ptr<grpc::Server> grpc_server;
 };
 
@@ -33,6 +37,8 @@ server::server(server_args args) {
   builder.RegisterService(&impl_->plant);
   if (impl_->control)
     builder.RegisterService(impl_->control.get());
+  if (impl_->telemetry)
+    builder.RegisterService(impl_->telemetry.get());
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server || port_ == 0)
     throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));

@@ -7,6 +7,7 @@
 
 #include "actors/config_actor.hpp"
 #include "actors/state_hub.hpp"
+#include "drivers/store/store.hpp"
 
 namespace grpc {
 class Server;
@@ -21,6 +22,8 @@ struct server_args {
   // The controller; without it ControlService is not offered.
   caf::actor supervisor;
   std::shared_ptr<actors::state_hub> hub;
+  // The telemetry store; without it TelemetryService is not offered.
+  std::shared_ptr<store::store> db;
 };
 
 class server {

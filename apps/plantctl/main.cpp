@@ -4,6 +4,7 @@
 //   plantctl ... config get
 //   plantctl ... config validate FILE
 //   plantctl ... watch [--count N]
+//   plantctl ... history [SERIES] [--since 1h] [--resolution auto]
 //   plantctl ... mode set self-consumption|tou [--template FILE]
 //   plantctl ... setpoint KW --for 15m | setpoint clear
 //   plantctl device read --pointtable NAME (--tcp HOST:PORT | --rtu DEV [--baud B])
@@ -25,6 +26,7 @@
 #include "actors/version.hpp"
 #include "apps/plantctl/control_cmds.hpp"
 #include "apps/plantctl/device_read.hpp"
+#include "apps/plantctl/history_cmd.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "services/config_codec.hpp"
@@ -232,6 +234,15 @@ int main(int argc, char** argv) {
   setpoint->add_option("KW", sp_power, "kW, > 0 discharge, < 0 charge; or clear")->required();
   setpoint->add_option("--for", sp_for, "How long it holds: 90s, 15m, 2h")->capture_default_str();
 
+  auto* hist = app.add_subcommand("history", "A recorded series (no series: list them)");
+  std::string hist_series;
+  std::string hist_since = "1h";
+  std::string hist_resolution = "auto";
+  hist->add_option("SERIES", hist_series, "e.g. plant.grid_w, cabinet.C01.soc_percent");
+  hist->add_option("--since", hist_since, "How far back: 15m, 6h, 7d")->capture_default_str();
+  hist->add_option("--resolution", hist_resolution, "auto, raw, 5m, hour, day, month, year")
+    ->capture_default_str();
+
   auto* device = app.add_subcommand("device", "Talk to a device directly (commissioning)");
   device->require_subcommand(1);
   auto* read = device->add_subcommand("read", "Read every point of one device and print it");
@@ -266,6 +277,8 @@ int main(int argc, char** argv) {
   }
   auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
+  if (hist->parsed())
+    return plantd::apps::history(copts, channel, hist_series, hist_since, hist_resolution);
   if (watch->parsed())
     return plantd::apps::watch(copts, channel, watch_count);
   if (mode_set->parsed())

@@ -14,11 +14,13 @@
 #include <absl/time/time.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/config_actor.hpp"
+#include "actors/store_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
 #include "actors/version.hpp"
@@ -84,6 +86,23 @@ int run(const run_args& ra) {
     spdlog::error("cannot create data directory {}: {}", data_dir, ec.message());
     return 1;
   }
+  absl::TimeZone site_tz;
+  absl::LoadTimeZone(loaded.model.site.time_zone, &site_tz);
+  auto opened = plantd::store::store::open(std::filesystem::path{data_dir} / "store",
+                                           {site_tz, false});
+  if (!opened) {
+    spdlog::error("{}", opened.error());
+    return 1;
+  }
+  std::shared_ptr<plantd::store::store> db = std::move(*opened);
+  {
+    // The config plantd runs with, versioned: a new version when it changed.
+    auto bytes = loaded.message.SerializeAsString();
+    auto latest = db->latest_config();
+    if (!latest || latest->second != bytes)
+      if (auto r = db->put_config(latest ? latest->first + 1 : 1, bytes); !r)
+        spdlog::warn("cannot persist the config: {}", r.error());
+  }
 
   // Signals are taken by sigwait below; block them before any library starts
   // a thread, so that every thread inherits the mask.
@@ -126,6 +145,13 @@ int run(const run_args& ra) {
   sup_args.clk = &wall_clock;
   sup_args.calendar = calendar.get();
   sup_args.hub = hub;
+  plantd::actors::store_actor_args store_args;
+  store_args.db = db;
+  store_args.flush_interval = std::chrono::milliseconds{loaded.model.storage.flush_interval_ms};
+  store_args.raw_retention_days = loaded.model.storage.raw_retention_days;
+  store_args.clk = &wall_clock;
+  auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
+  sup_args.recorder = recorder;
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
   args.initial.config =
@@ -138,11 +164,12 @@ int run(const run_args& ra) {
   std::unique_ptr<plantd::services::server> srv;
   try {
     srv = std::make_unique<plantd::services::server>(
-      plantd::services::server_args{listen, &sys, config, supervisor, hub});
+      plantd::services::server_args{listen, &sys, config, supervisor, hub, db});
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto host = listen.substr(0, listen.rfind(':'));
@@ -156,6 +183,7 @@ int run(const run_args& ra) {
   spdlog::info("signal {}: stopping", sig);
   srv->shutdown(std::chrono::milliseconds{300});
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
   return 0;
 }

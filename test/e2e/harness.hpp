@@ -14,6 +14,7 @@
 
 #include "plantd/v1/control.grpc.pb.h"
 #include "plantd/v1/sim.grpc.pb.h"
+#include "plantd/v1/telemetry.grpc.pb.h"
 #include "services/config_codec.hpp"
 #include "test/e2e/process.hpp"
 
@@ -120,8 +121,10 @@ private:
 
 class running_plantd {
 public:
-  explicit running_plantd(const std::string& config, std::vector<std::string> extra = {})
-    : dir_(write_temp_file("", ".d")), proc_(args(config, dir_, std::move(extra))) {
+  explicit running_plantd(const std::string& config, std::vector<std::string> extra = {},
+                          std::string data_dir = "")
+    : dir_(write_temp_file("", ".d")),
+      proc_(args(config, data_dir.empty() ? dir_ + "data" : data_dir, std::move(extra))) {
     auto line = proc_.read_line(std::chrono::seconds{15});
     INFO("stderr: " << proc_.stderr_text());
     REQUIRE(line);
@@ -130,6 +133,7 @@ public:
     target_ = m[1];
     channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
     control_ = v1::ControlService::NewStub(channel_);
+    telemetry_ = v1::TelemetryService::NewStub(channel_);
   }
   ~running_plantd() {
     proc_.stop(SIGTERM, std::chrono::seconds{5});
@@ -138,6 +142,7 @@ public:
 
   const std::string& target() const { return target_; }
   v1::ControlService::Stub& control() { return *control_; }
+  v1::TelemetryService::Stub& telemetry() { return *telemetry_; }
   child_process& process() { return proc_; }
 
   // The plant state once plantd has made `min_decisions` decisions.
@@ -153,10 +158,10 @@ public:
   }
 
 private:
-  static std::vector<std::string> args(const std::string& config, const std::string& dir,
+  static std::vector<std::string> args(const std::string& config, const std::string& data_dir,
                                        std::vector<std::string> extra) {
     std::vector<std::string> a{bin_dir + "/plantd", "--config", config, "--listen",
-                               "127.0.0.1:0", "--data-dir", dir + "data", "--log-level", "warn"};
+                               "127.0.0.1:0", "--data-dir", data_dir, "--log-level", "warn"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -166,6 +171,7 @@ private:
   std::string target_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ControlService::Stub> control_;
+  std::unique_ptr<v1::TelemetryService::Stub> telemetry_;
 };
 
 // Polls `probe` every 20 ms until it holds or `limit` passes; returns the

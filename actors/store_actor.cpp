@@ -1,0 +1,82 @@
+#include "actors/store_actor.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <fmt/format.h>
+
+namespace plantd::actors {
+
+std::vector<std::pair<std::string, double>> telemetry_points(const plant_state& s,
+                                                             std::vector<quality>* q) {
+  std::vector<std::pair<std::string, double>> out;
+  auto add = [&](std::string name, double v, quality qu) {
+    out.emplace_back(std::move(name), v);
+    q->push_back(qu);
+  };
+  add("plant.grid_w", s.grid_w.value, s.grid_w.quality);
+  add("plant.pv_w", s.pv_w.value, s.pv_w.quality);
+  add("plant.load_w", s.load_w.value, s.load_w.quality);
+  add("plant.battery_w", s.battery_w, quality::measured);
+  add("plant.battery_setpoint_w", s.battery_setpoint_w, quality::estimated);
+  add("plant.soc_percent", s.soc_percent.value, s.soc_percent.quality);
+  add("plant.pv_limit_percent", s.pv_limit_percent, quality::estimated);
+  for (const auto& c : s.cabinets) {
+    auto qu = c.available ? quality::measured : quality::missing;
+    add(fmt::format("cabinet.{}.power_w", c.id), c.power_w, qu);
+    add(fmt::format("cabinet.{}.soc_percent", c.id), c.soc_percent, qu);
+  }
+  for (const auto& i : s.inverters)
+    add(fmt::format("inverter.{}.power_w", i.id), i.power_w,
+        i.available ? quality::measured : quality::missing);
+  return out;
+}
+
+caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
+  struct ctx {
+    store_actor_args a;
+    std::vector<store::point> pending;
+    time_point last_record{};
+    uint64_t written = 0;
+    uint64_t failed = 0;
+    std::string last_error;
+  };
+  auto c = std::make_shared<ctx>();
+  c->a = std::move(args);
+  self->delayed_send(self, c->a.flush_interval, tick_atom_v);
+  return {
+    [c](const plant_state& s) {
+      if (s.time - c->last_record < c->a.record_period)
+        return;
+      c->last_record = s.time;
+      std::vector<quality> qs;
+      auto pts = telemetry_points(s, &qs);
+      for (std::size_t i = 0; i < pts.size(); ++i) {
+        auto id = c->a.db->series_id(pts[i].first);
+        if (!id) {
+          ++c->failed;
+          c->last_error = id.error();
+          continue;
+        }
+        c->pending.push_back({*id, s.time.time_since_epoch().count(), pts[i].second, qs[i]});
+      }
+    },
+    [self, c](tick_atom) {
+      if (!c->pending.empty()) {
+        auto r = c->a.db->write(c->pending);
+        if (r) {
+          c->written += c->pending.size();
+        } else {
+          // Keep controlling; drop this batch rather than grow without bound.
+          ++c->failed;
+          c->last_error = r.error();
+        }
+        c->pending.clear();
+      }
+      self->delayed_send(self, c->a.flush_interval, tick_atom_v);
+    },
+    [c](caf::get_atom, state_atom) {
+      return std::make_tuple(c->written, c->failed, c->last_error);
+    },
+  };
+}
+
+} // namespace plantd::actors

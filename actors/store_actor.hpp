@@ -1,0 +1,36 @@
+// store actor: owns the write path of the RocksDB store. It turns the plant
+// states the supervisor publishes into telemetry points (at most one set per
+// record period), batches them and writes one batch per flush interval.
+// Spawned detached: a slow or failing disk never stalls the control path;
+// a failed write is logged, counted and reported, and the plant runs on.
+//
+//   plant_state                 (from the supervisor)
+//   get_atom, state_atom -> store_status
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/type_ids.hpp"
+#include "drivers/store/store.hpp"
+
+namespace plantd::actors {
+
+struct store_actor_args {
+  std::shared_ptr<store::store> db;
+  std::chrono::milliseconds record_period{1000};
+  std::chrono::milliseconds flush_interval{1000};
+  uint32_t raw_retention_days = 30;
+  const clock* clk = nullptr;
+};
+
+caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args);
+
+// The names of the series a plant state is recorded into.
+std::vector<std::pair<std::string, double>> telemetry_points(const plant_state& s,
+                                                             std::vector<quality>* qualities);
+
+} // namespace plantd::actors

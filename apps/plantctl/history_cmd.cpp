@@ -1,0 +1,76 @@
+#include "apps/plantctl/history_cmd.hpp"
+
+#include <iostream>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include "plantd/v1/telemetry.grpc.pb.h"
+
+namespace plantd::apps {
+
+using google::protobuf::util::TimeUtil;
+
+int history(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
+            const std::string& series, const std::string& since, const std::string& resolution) {
+  auto stub = v1::TelemetryService::NewStub(ch);
+  grpc::ClientContext list_ctx;
+  list_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds{5});
+  if (series.empty()) {
+    v1::ListSeriesResponse list;
+    auto st = stub->ListSeries(&list_ctx, {}, &list);
+    if (!st.ok()) {
+      std::cerr << fmt::format("plantctl: {}\n", st.error_message());
+      return 3;
+    }
+    for (const auto& s : list.series())
+      std::cout << s << "\n";
+    return 0;
+  }
+  char* unit = nullptr;
+  double n = std::strtod(since.c_str(), &unit);
+  double seconds = *unit == 'd' ? n * 86400 : *unit == 'h' ? n * 3600 : *unit == 'm' ? n * 60 : n;
+  if (since.empty() || !(seconds > 0)) {
+    std::cerr << "plantctl: --since takes a duration like 15m, 6h or 7d\n";
+    return 2;
+  }
+  v1::QueryHistoryRequest req;
+  req.set_series(series);
+  auto now = std::chrono::system_clock::now();
+  *req.mutable_from() = TimeUtil::MillisecondsToTimestamp(
+    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
+    - static_cast<int64_t>(seconds * 1000));
+  req.set_resolution(resolution);
+  v1::QueryHistoryResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(now + std::chrono::seconds{10});
+  auto st = stub->QueryHistory(&ctx, req, &resp);
+  if (!st.ok()) {
+    std::cerr << fmt::format("plantctl: {}\n", st.error_message());
+    return st.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
+  }
+  if (o.json) {
+    google::protobuf::util::JsonPrintOptions jo;
+    jo.preserve_proto_field_names = true;
+    std::string out;
+    (void)google::protobuf::util::MessageToJsonString(resp, &out, jo);
+    std::cout << out << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{} at {} resolution, {} points{}\n", resp.series(), resp.resolution(),
+                           resp.points_size(), resp.truncated() ? " (truncated)" : "");
+  for (const auto& p : resp.points()) {
+    auto t = TimeUtil::ToString(p.time());
+    if (resp.resolution() == "raw")
+      std::cout << fmt::format("  {}  {:12.2f}{}\n", t, p.value(),
+                               p.quality() == v1::QUALITY_MEASURED ? "" : "  (not measured)");
+    else
+      std::cout << fmt::format("  {}  mean {:12.2f}  min {:12.2f}  max {:12.2f}  n {}\n", t,
+                               p.value(), p.min(), p.max(), p.count());
+  }
+  return 0;
+}
+
+} // namespace plantd::apps

@@ -1,0 +1,126 @@
+#include "services/telemetry_service.hpp"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "services/status.hpp"
+
+namespace plantd::services {
+
+using google::protobuf::util::TimeUtil;
+using telemetry::resolution;
+
+namespace {
+
+grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status st) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(std::move(st));
+  return r;
+}
+
+v1::Quality quality_of(quality q) {
+  return static_cast<v1::Quality>(static_cast<int>(q) + 1);
+}
+
+// Nominal bucket lengths, for choosing a resolution.
+int64_t nominal_ms(resolution r) {
+  switch (r) {
+    case resolution::five_minutes: return 300'000;
+    case resolution::hour: return 3'600'000;
+    case resolution::day: return 86'400'000;
+    case resolution::month: return 2'629'746'000;
+    case resolution::year: return 31'556'952'000;
+    default: return 1'000;
+  }
+}
+
+} // namespace
+
+grpc::ServerUnaryReactor* telemetry_service::ListSeries(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListSeriesRequest*,
+                                                        v1::ListSeriesResponse* resp) {
+  for (const auto& [name, id] : db_->series())
+    resp->add_series(name);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerContext* ctx,
+                                                          const v1::QueryHistoryRequest* req,
+                                                          v1::QueryHistoryResponse* resp) {
+  problems found;
+  auto id = db_->find_series(req->series());
+  if (!id)
+    return finish(ctx, to_status(errc::not_found,
+                                 fmt::format("series: no series \"{}\"", req->series())));
+  auto from = TimeUtil::TimestampToMilliseconds(req->from());
+  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to())
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  if (!req->has_from())
+    found.push_back({"from", "is required"});
+  else if (from >= to)
+    found.push_back({"to", "must be later than from"});
+  uint32_t max_points = req->max_points() == 0 ? 1000 : req->max_points();
+  if (max_points > 100'000)
+    found.push_back({"max_points", fmt::format("at most 100000, got {}", max_points)});
+  std::string res_name = req->resolution().empty() ? "auto" : req->resolution();
+  std::optional<resolution> res;
+  if (res_name != "auto") {
+    res = telemetry::resolution_from(res_name);
+    if (!res)
+      found.push_back({"resolution", fmt::format("unknown resolution \"{}\" (auto, raw, 5m, "
+                                                 "hour, day, month, year)", res_name)});
+  }
+  if (!found.empty())
+    return finish(ctx, invalid_argument(found));
+  if (!res) {
+    res = resolution::year;
+    for (auto r : {resolution::five_minutes, resolution::hour, resolution::day,
+                   resolution::month, resolution::year})
+      if ((to - from) / nominal_ms(r) <= max_points) {
+        res = r;
+        break;
+      }
+    // Raw when the raw points fit.
+    auto probe = db_->raw(*id, from, to, max_points + 1);
+    if (probe.size() <= max_points)
+      res = resolution::raw;
+  }
+  resp->set_series(req->series());
+  resp->set_resolution(telemetry::to_string(*res));
+  if (*res == resolution::raw) {
+    auto pts = db_->raw(*id, from, to, max_points + 1);
+    resp->set_truncated(pts.size() > max_points);
+    if (pts.size() > max_points)
+      pts.resize(max_points);
+    for (const auto& p : pts) {
+      auto* out = resp->add_points();
+      *out->mutable_time() = TimeUtil::MillisecondsToTimestamp(p.t_ms);
+      out->set_value(p.value);
+      out->set_quality(quality_of(p.q));
+      out->set_min(p.value);
+      out->set_max(p.value);
+      out->set_last(p.value);
+      out->set_count(1);
+    }
+  } else {
+    auto buckets = db_->rollup(*id, *res, from, to);
+    resp->set_truncated(buckets.size() > max_points);
+    if (buckets.size() > max_points)
+      buckets.resize(max_points);
+    for (const auto& b : buckets) {
+      auto* out = resp->add_points();
+      *out->mutable_time() = TimeUtil::MillisecondsToTimestamp(b.start_ms);
+      out->set_value(b.agg.mean());
+      out->set_quality(v1::QUALITY_ESTIMATED);
+      out->set_min(b.agg.min);
+      out->set_max(b.agg.max);
+      out->set_last(b.agg.last);
+      out->set_count(b.agg.count);
+    }
+  }
+  return finish(ctx, grpc::Status::OK);
+}
+
+} // namespace plantd::services

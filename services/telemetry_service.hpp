@@ -1,0 +1,27 @@
+// TelemetryService over gRPC: history straight from the store's thread-safe
+// read path (no actor hop: queries never queue behind the control path).
+#pragma once
+
+#include <memory>
+
+#include "drivers/store/store.hpp"
+#include "plantd/v1/telemetry.grpc.pb.h"
+
+namespace plantd::services {
+
+class telemetry_service final : public v1::TelemetryService::CallbackService {
+public:
+  explicit telemetry_service(std::shared_ptr<store::store> db) : db_(std::move(db)) {}
+
+  grpc::ServerUnaryReactor* ListSeries(grpc::CallbackServerContext* ctx,
+                                       const v1::ListSeriesRequest* req,
+                                       v1::ListSeriesResponse* resp) override;
+  grpc::ServerUnaryReactor* QueryHistory(grpc::CallbackServerContext* ctx,
+                                         const v1::QueryHistoryRequest* req,
+                                         v1::QueryHistoryResponse* resp) override;
+
+private:
+  std::shared_ptr<store::store> db_;
+};
+
+} // namespace plantd::services
