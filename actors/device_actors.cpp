@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
@@ -86,6 +88,12 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       in.contactor_open = r.contactor_closed.usable() && r.contactor_closed.value == 0;
       in.cell_temp_max_c = r.cell_temperature_max_c.usable() ? r.cell_temperature_max_c.value : 25;
       s.setpoint_w = r.power_setpoint_w.value;
+      for (const auto& f : r.flags) {
+        auto level = f.point.find("fire") != std::string::npos    ? alarms::severity::critical
+                     : f.point.find("fault") != std::string::npos ? alarms::severity::major
+                                                                  : alarms::severity::warning;
+        s.flags.push_back({fmt::format("{}.{}", f.point, f.bit), c->a.cabinet.id, level, f.label});
+      }
       c->reachable = s.ok;
       self->send(c->a.supervisor, std::move(s));
       self->delayed_send(self, c->a.period, poll_atom_v);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "drivers/dio/lines.hpp"
+#include "model/alarms/alarm_book.hpp"
 #include "model/common/clock.hpp"
 #include "model/common/quality.hpp"
 #include "model/dispatch/dispatch.hpp"
@@ -22,6 +23,7 @@ struct cabinet_sample {
   std::string error;  // why not ok
   dispatch::cabinet_input input;
   double setpoint_w = 0;  // what the PCS reports as its command
+  std::vector<alarms::condition> flags;  // fault and alarm bits that are set
 };
 
 struct meter_sample {
@@ -100,6 +102,8 @@ struct plant_state {
   // over the last 64 fast-path decisions.
   double latency_p50_us = 0;
   double latency_p99_us = 0;
+  // Conditions that hold now (the alarm actor turns them into alarms).
+  std::vector<alarms::condition> conditions;
 };
 
 } // namespace plantd::actors

@@ -134,8 +134,41 @@ void publish(self_ptr self) {
     ps.latency_p50_us = xs[n / 2];
     ps.latency_p99_us = xs[std::min(n - 1, static_cast<std::size_t>(0.99 * static_cast<double>(n)))];
   }
-  if (st.args.recorder)
-    self->send(st.args.recorder, ps);
+  // Conditions for the alarm actor.
+  auto& conds = ps.conditions;
+  for (std::size_t i = 0; i < ps.cabinets.size(); ++i) {
+    const auto& c = ps.cabinets[i];
+    if (!c.available)
+      conds.push_back({"comm_lost", c.id, alarms::severity::major,
+                       c.error.empty() ? "no fresh reading" : c.error});
+    for (const auto& f : st.cabinets[i].flags)
+      conds.push_back(f);
+  }
+  for (const auto& inv : ps.inverters)
+    if (!inv.available)
+      conds.push_back({"comm_lost", inv.id, alarms::severity::major,
+                       inv.error.empty() ? "no fresh reading" : inv.error});
+  if (!meter_ok) {
+    std::string id = "grid-meter";
+    for (const auto& line : cfg.rs485_lines)
+      for (const auto& d : line.devices)
+        if (d.role == plant::device_role::grid_meter)
+          id = d.id;
+    conds.push_back({"comm_lost", id, alarms::severity::critical,
+                     st.grid.error.empty() ? "no fresh reading" : st.grid.error});
+  }
+  if (st.have_io && !st.io.ok)
+    conds.push_back({"comm_lost", "io", alarms::severity::major,
+                     st.io.error.empty() ? "no reading" : st.io.error});
+  if (st.last.binding == dispatch::rule::safety)
+    conds.push_back({"plant_stopped", "plant", alarms::severity::critical, st.last.explanation});
+  if (st.last.binding == dispatch::rule::fail_safe)
+    conds.push_back({"fail_safe", "plant", alarms::severity::major, st.last.explanation});
+  if (st.dstate.export_trip)
+    conds.push_back({"export_trip", "plant", alarms::severity::critical,
+                     "export limit exceeded beyond the protection time: trip output open"});
+  for (const auto& l : st.args.listeners)
+    self->send(l, ps);
   if (st.args.hub)
     st.args.hub->publish(std::move(ps));
 }
@@ -350,6 +383,11 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
           return true;
         }
       return caf::make_error(errc::not_found, "no device actor \"" + name + "\"");
+    },
+    [self](reset_atom) {
+      self->state.dstate.reset_trip();
+      decide(self);
+      return true;
     },
     [self](caf::get_atom, restart_atom) {
       uint64_t total = 0;

@@ -10,6 +10,7 @@
 //   manual_atom, double power_w, int64 ms     -> bool   (0 ms clears)
 //   restart_atom, string device actor name    -> bool   (kills it; it restarts)
 //   get_atom, restart_atom                    -> uint64 restarts so far
+//   reset_atom                                -> bool   (releases the export trip)
 #pragma once
 
 #include <functional>
@@ -34,8 +35,8 @@ struct supervisor_args {
   // faster than real time sets it.
   const clock* calendar = nullptr;
   std::shared_ptr<state_hub> hub;
-  // Where plant states go for recording (the store actor); may be null.
-  caf::actor recorder;
+  // Where plant states go (the store actor, the alarm actor).
+  std::vector<caf::actor> listeners;
   // Device actors on their own threads (plantd); false runs them on the
   // scheduler, as deterministic tests need.
   bool detached_devices = true;

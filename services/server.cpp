@@ -9,6 +9,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "services/alarm_service.hpp"
 #include "services/control_service.hpp"
 #include "services/plant_service.hpp"
 #include "services/telemetry_service.hpp"
@@ -21,10 +22,13 @@ struct server::impl {
       control = std::make_unique<control_service>(*args.sys, args.supervisor, args.hub);
     if (args.db)
       telemetry = std::make_unique<telemetry_service>(args.db);
+    if (args.alarms)
+      alarm = std::make_unique<alarm_service>(*args.sys, args.alarms);
   }
   plant_service plant;
   std::unique_ptr<control_service> control;
   std::unique_ptr<telemetry_service> telemetry;
+  std::unique_ptr<alarm_service> alarm;
   std::unique_ptr<grpc::Server> grpc_server;
 };
 
@@ -39,6 +43,8 @@ server::server(server_args args) {
     builder.RegisterService(impl_->control.get());
   if (impl_->telemetry)
     builder.RegisterService(impl_->telemetry.get());
+  if (impl_->alarm)
+    builder.RegisterService(impl_->alarm.get());
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server || port_ == 0)
     throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));

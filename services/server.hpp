@@ -24,6 +24,8 @@ struct server_args {
   std::shared_ptr<actors::state_hub> hub;
   // The telemetry store; without it TelemetryService is not offered.
   std::shared_ptr<store::store> db;
+  // The alarm actor; without it AlarmService is not offered.
+  caf::actor alarms;
 };
 
 class server {

@@ -5,6 +5,7 @@
 //   plantctl ... config validate FILE
 //   plantctl ... watch [--count N]
 //   plantctl ... history [SERIES] [--since 1h] [--resolution auto]
+//   plantctl ... alarms [--open|--closed] [--device ID] | ack ID [--by NAME]
 //   plantctl ... mode set self-consumption|tou [--template FILE]
 //   plantctl ... setpoint KW --for 15m | setpoint clear
 //   plantctl device read --pointtable NAME (--tcp HOST:PORT | --rtu DEV [--baud B])
@@ -24,6 +25,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "actors/version.hpp"
+#include "apps/plantctl/alarm_cmds.hpp"
 #include "apps/plantctl/control_cmds.hpp"
 #include "apps/plantctl/device_read.hpp"
 #include "apps/plantctl/history_cmd.hpp"
@@ -243,6 +245,19 @@ int main(int argc, char** argv) {
   hist->add_option("--resolution", hist_resolution, "auto, raw, 5m, hour, day, month, year")
     ->capture_default_str();
 
+  auto* alarms_cmd = app.add_subcommand("alarms", "Alarms (all by default)");
+  bool alarms_open = false;
+  bool alarms_closed = false;
+  std::string alarms_device;
+  alarms_cmd->add_flag("--open", alarms_open, "Only open alarms");
+  alarms_cmd->add_flag("--closed", alarms_closed, "Only cleared alarms");
+  alarms_cmd->add_option("--device", alarms_device, "Only this device");
+  auto* ack = app.add_subcommand("ack", "Acknowledge an alarm");
+  uint64_t ack_id = 0;
+  std::string ack_by = std::getenv("USER") ? std::getenv("USER") : "operator";
+  ack->add_option("ID", ack_id, "Alarm id")->required();
+  ack->add_option("--by", ack_by, "Who acknowledges")->capture_default_str();
+
   auto* device = app.add_subcommand("device", "Talk to a device directly (commissioning)");
   device->require_subcommand(1);
   auto* read = device->add_subcommand("read", "Read every point of one device and print it");
@@ -277,6 +292,12 @@ int main(int argc, char** argv) {
   }
   auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
+  if (alarms_cmd->parsed())
+    return plantd::apps::list_alarms(copts, channel,
+                                     alarms_open ? "open" : alarms_closed ? "closed" : "all",
+                                     alarms_device);
+  if (ack->parsed())
+    return plantd::apps::ack_alarm(copts, channel, ack_id, ack_by);
   if (hist->parsed())
     return plantd::apps::history(copts, channel, hist_series, hist_since, hist_resolution);
   if (watch->parsed())

@@ -19,6 +19,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/alarm_actor.hpp"
 #include "actors/config_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/supervisor.hpp"
@@ -151,7 +152,10 @@ int run(const run_args& ra) {
   store_args.raw_retention_days = loaded.model.storage.raw_retention_days;
   store_args.clk = &wall_clock;
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
-  sup_args.recorder = recorder;
+  sup_args.listeners.push_back(recorder);
+  auto alarms = sys.spawn(plantd::actors::alarm_actor,
+                          plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock});
+  sup_args.listeners.push_back(alarms);
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
   args.initial.config =
@@ -164,12 +168,13 @@ int run(const run_args& ra) {
   std::unique_ptr<plantd::services::server> srv;
   try {
     srv = std::make_unique<plantd::services::server>(
-      plantd::services::server_args{listen, &sys, config, supervisor, hub, db});
+      plantd::services::server_args{listen, &sys, config, supervisor, hub, db, alarms});
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto host = listen.substr(0, listen.rfind(':'));
@@ -184,6 +189,7 @@ int run(const run_args& ra) {
   srv->shutdown(std::chrono::milliseconds{300});
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
   return 0;
 }

@@ -43,6 +43,7 @@ cabinet_reading cabinet::read() {
   r.fire_alarms = word(v("fire_alarm_word"));
   r.charged_wh = v("charged_energy");
   r.discharged_wh = v("discharged_energy");
+  r.flags = dev_.flags(s);
   return r;
 }
 

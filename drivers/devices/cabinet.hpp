@@ -36,6 +36,7 @@ struct cabinet_reading {
   reading charged_wh;
   reading discharged_wh;
   std::optional<modbus::failure> failure;
+  std::vector<flag> flags;  // set fault and alarm bits, with their labels
 
   // Any fire alarm or fire state beyond normal.
   bool fire() const noexcept {

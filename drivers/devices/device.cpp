@@ -1,5 +1,7 @@
 #include "drivers/devices/device.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 namespace plantd::devices {
@@ -66,6 +68,24 @@ reading device::value(const snapshot& s, std::string_view name) const {
   if (!idx || *idx >= s.values.size())
     return {};
   return s.values[*idx];
+}
+
+} // namespace plantd::devices
+
+namespace plantd::devices {
+
+std::vector<flag> device::flags(const snapshot& s) const {
+  std::vector<flag> out;
+  for (std::size_t i = 0; i < table_->points.size() && i < s.values.size(); ++i) {
+    const auto& p = table_->points[i];
+    if (p.bit_labels.empty() || !s.values[i].usable())
+      continue;
+    auto raw = static_cast<uint64_t>(std::llround(s.values[i].value / p.scale));
+    for (const auto& [bit, label] : p.bit_labels)
+      if ((raw >> bit) & 1U)
+        out.push_back({p.name, bit, label});
+  }
+  return out;
 }
 
 } // namespace plantd::devices

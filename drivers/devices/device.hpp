@@ -25,6 +25,13 @@ struct snapshot {
   bool complete() const noexcept { return failed_requests == 0; }
 };
 
+// A set bit of a point with bit labels (fault and alarm words).
+struct flag {
+  std::string point;
+  int bit = 0;
+  std::string label;
+};
+
 class device {
 public:
   // `t` and `bus` must outlive the device.
@@ -41,6 +48,9 @@ public:
   // The value of `name` in `s`, or a missing reading when the table has no
   // such point.
   reading value(const snapshot& s, std::string_view name) const;
+
+  // Every set bit of every point with bit labels in `s`.
+  std::vector<flag> flags(const snapshot& s) const;
 
 private:
   const pointtables::table* table_;

@@ -151,6 +151,7 @@ struct store::impl {
   rocksdb::ColumnFamilyHandle* rollups() const { return cf[2]; }
   rocksdb::ColumnFamilyHandle* meta() const { return cf[3]; }
   rocksdb::ColumnFamilyHandle* config() const { return cf[4]; }
+  rocksdb::ColumnFamilyHandle* alarms() const { return cf[5]; }
 
   std::pair<int64_t, int64_t> bucket_of(int64_t t, resolution r) {
     auto& c = cache[static_cast<std::size_t>(r)];
@@ -341,6 +342,24 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
       return unexpected{status_text(s)};
   }
   return {};
+}
+
+expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes) {
+  std::string k;
+  put_be64(k, static_cast<int64_t>(id));
+  auto s = impl_->db->Put({}, impl_->alarms(), k, rocksdb::Slice{bytes.data(), bytes.size()});
+  if (!s.ok())
+    return unexpected{status_text(s)};
+  return {};
+}
+
+std::vector<std::pair<uint64_t, std::string>> store::alarms() const {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->alarms())};
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (it->key().size() == 8)
+      out.emplace_back(static_cast<uint64_t>(get_be64(it->key().data())), it->value().ToString());
+  return out;
 }
 
 expected<void, std::string> store::put_config(uint64_t version, std::string_view bytes) {

@@ -80,6 +80,10 @@ public:
   // Retention: removes raw points older than `t_ms` (rollups stay).
   expected<void, std::string> drop_raw_before(int64_t t_ms);
 
+  // Alarm records by id (the encoding is the caller's).
+  expected<void, std::string> put_alarm(uint64_t id, std::string_view bytes);
+  std::vector<std::pair<uint64_t, std::string>> alarms() const;
+
   // Configuration history.
   expected<void, std::string> put_config(uint64_t version, std::string_view bytes);
   std::optional<std::pair<uint64_t, std::string>> latest_config() const;

@@ -1,0 +1,81 @@
+#include "services/alarm_service.hpp"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "actors/type_ids.hpp"
+#include "services/ask.hpp"
+
+namespace plantd::services {
+
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+void to_proto(const alarms::alarm& a, v1::Alarm* out) {
+  out->set_id(a.id);
+  out->set_code(a.code);
+  out->set_device(a.device);
+  out->set_severity(static_cast<v1::Severity>(static_cast<int>(a.level)));
+  out->set_text(a.text);
+  *out->mutable_raised() = TimeUtil::MillisecondsToTimestamp(a.raised_ms);
+  if (a.cleared_ms)
+    *out->mutable_cleared() = TimeUtil::MillisecondsToTimestamp(*a.cleared_ms);
+  if (a.acked_ms)
+    *out->mutable_acknowledged() = TimeUtil::MillisecondsToTimestamp(*a.acked_ms);
+  out->set_acknowledged_by(a.acked_by);
+}
+
+} // namespace
+
+grpc::ServerUnaryReactor* alarm_service::ListAlarms(grpc::CallbackServerContext* ctx,
+                                                    const v1::ListAlarmsRequest* req,
+                                                    v1::ListAlarmsResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  alarms::filter f;
+  f.state = req->state() == v1::ListAlarmsRequest::STATE_OPEN     ? alarms::filter::which::open
+            : req->state() == v1::ListAlarmsRequest::STATE_CLOSED ? alarms::filter::which::closed
+                                                                  : alarms::filter::which::all;
+  f.device = req->device();
+  f.limit = req->page_size() == 0 ? 100 : req->page_size();
+  if (f.limit > 1000) {
+    reactor->Finish(to_status(errc::invalid_argument, "page_size: at most 1000"));
+    return reactor;
+  }
+  if (!req->page_token().empty()) {
+    char* end = nullptr;
+    f.after_id = std::strtoull(req->page_token().c_str(), &end, 10);
+    if (*end != '\0') {
+      reactor->Finish(to_status(errc::invalid_argument, "page_token: not a token of ours"));
+      return reactor;
+    }
+  }
+  auto limit = f.limit;
+  ask<std::vector<alarms::alarm>>(
+    sys_, alarms_, reactor,
+    [resp, limit](const std::vector<alarms::alarm>& list) {
+      for (const auto& a : list)
+        to_proto(a, resp->add_alarms());
+      if (list.size() == limit)
+        resp->set_next_page_token(std::to_string(list.back().id));
+      return grpc::Status::OK;
+    },
+    caf::get_atom_v, f);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* alarm_service::Acknowledge(grpc::CallbackServerContext* ctx,
+                                                     const v1::AcknowledgeRequest* req,
+                                                     v1::Alarm* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  ask<alarms::alarm>(
+    sys_, alarms_, reactor,
+    [resp](const alarms::alarm& a) {
+      to_proto(a, resp);
+      return grpc::Status::OK;
+    },
+    actors::ack_atom_v, req->id(), req->by().empty() ? std::string{"unknown"} : req->by());
+  return reactor;
+}
+
+} // namespace plantd::services

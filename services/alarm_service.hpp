@@ -1,0 +1,26 @@
+// AlarmService over gRPC: an adapter to the alarm actor.
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include "plantd/v1/alarm.grpc.pb.h"
+
+namespace plantd::services {
+
+class alarm_service final : public v1::AlarmService::CallbackService {
+public:
+  alarm_service(caf::actor_system& sys, caf::actor alarms) : sys_(sys), alarms_(std::move(alarms)) {}
+
+  grpc::ServerUnaryReactor* ListAlarms(grpc::CallbackServerContext* ctx,
+                                       const v1::ListAlarmsRequest* req,
+                                       v1::ListAlarmsResponse* resp) override;
+  grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* ctx,
+                                        const v1::AcknowledgeRequest* req,
+                                        v1::Alarm* resp) override;
+
+private:
+  caf::actor_system& sys_;
+  caf::actor alarms_;
+};
+
+} // namespace plantd::services

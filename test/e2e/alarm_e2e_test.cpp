@@ -1,0 +1,84 @@
+// Alarms end to end: faults injected into plant-sim raise alarms in plantd,
+// clearing the fault clears them, an operator acknowledges them.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "plantd/v1/alarm.grpc.pb.h"
+#include "test/e2e/harness.hpp"
+
+using namespace std::chrono_literals;
+using namespace plantd;
+using namespace plantd::test;
+
+namespace {
+
+std::vector<v1::Alarm> list(const std::string& target, v1::ListAlarmsRequest::State state) {
+  auto stub = v1::AlarmService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  v1::ListAlarmsRequest req;
+  req.set_state(state);
+  v1::ListAlarmsResponse resp;
+  REQUIRE(stub->ListAlarms(ctx().get(), req, &resp).ok());
+  return {resp.alarms().begin(), resp.alarms().end()};
+}
+
+const v1::Alarm* find(const std::vector<v1::Alarm>& as, const std::string& code,
+                      const std::string& device) {
+  for (const auto& a : as)
+    if (a.code() == code && a.device() == device)
+      return &a;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2e][alarms]") {
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config, {"--start", "2026-01-15T01:00:00Z"}};
+  running_plantd plantd{config};
+  REQUIRE(within(10s, [&] { return plantd.state().cabinets(0).available(); }));
+  // Start-up alarms (devices not yet read) have cleared.
+  REQUIRE(within(5s, [&] { return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty(); }));
+
+  sim.inject("C01", v1::FAULT_KIND_FIRE_ALARM);
+  REQUIRE(within(5s, [&] {
+    return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "fire_alarm_word.0",
+                "C01") != nullptr;
+  }));
+  auto open = list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN);
+  const auto* smoke = find(open, "fire_alarm_word.0", "C01");
+  REQUIRE(smoke);
+  CHECK(smoke->severity() == v1::SEVERITY_CRITICAL);
+  CHECK(smoke->text() == "smoke detected");
+  CHECK_FALSE(smoke->has_cleared());
+  auto smoke_id = smoke->id();
+
+  // The operator sees it on the command line and acknowledges it.
+  auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "alarms", "--open"});
+  CHECK_THAT(cli.out, Catch::Contains("CRITICAL"));
+  CHECK_THAT(cli.out, Catch::Contains("fire_alarm_word.0"));
+  auto ack = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "ack",
+                          std::to_string(smoke_id), "--by", "night-shift"});
+  CHECK(ack.exit_code == 0);
+  CHECK_THAT(ack.out, Catch::Contains("acknowledged by night-shift"));
+  auto missing = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "ack", "99999"});
+  CHECK(missing.exit_code == 1);
+
+  sim.inject("grid-meter", v1::FAULT_KIND_SILENT);
+  REQUIRE(within(8s, [&] {
+    auto as = list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN);
+    return find(as, "comm_lost", "grid-meter") != nullptr;
+  }));
+
+  v1::ClearFaultsRequest clear;
+  v1::ClearFaultsResponse cleared_resp;
+  REQUIRE(sim.sim().ClearFaults(ctx().get(), clear, &cleared_resp).ok());
+  REQUIRE(within(8s, [&] { return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty(); }));
+  auto closed = list(plantd.target(), v1::ListAlarmsRequest::STATE_CLOSED);
+  const auto* gone = find(closed, "fire_alarm_word.0", "C01");
+  REQUIRE(gone);
+  CHECK(gone->has_cleared());
+  CHECK(gone->acknowledged_by() == "night-shift");
+  CHECK(find(closed, "comm_lost", "grid-meter"));
+  std::remove(config.c_str());
+}
