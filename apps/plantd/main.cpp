@@ -60,6 +60,13 @@ struct run_args {
 };
 
 int run(const run_args& ra) {
+  // Signals are taken by sigwait below; block them before any library starts
+  // a thread (RocksDB, CAF, gRPC), so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   const auto& file = ra.file;
   const auto& data_dir = ra.data_dir;
   const auto& listen = ra.listen;
@@ -105,13 +112,6 @@ int run(const run_args& ra) {
         spdlog::warn("cannot persist the config: {}", r.error());
   }
 
-  // Signals are taken by sigwait below; block them before any library starts
-  // a thread, so that every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // Control runs on the wall clock; the site calendar (TOU slots) may run on
   // simulated time when driving plant-sim faster than real time.
