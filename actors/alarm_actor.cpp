@@ -58,6 +58,7 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
   struct ctx {
     alarm_actor_args a;
     alarms::alarm_book book;
+    std::vector<alarms::condition> storage;  // from the store actor
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -77,9 +78,12 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       // The supervisor is the one that sends plant states.
       if (!c->a.supervisor)
         c->a.supervisor = caf::actor_cast<caf::actor>(self->current_sender());
-      for (const auto& a : c->book.update(s.conditions, s.time.time_since_epoch().count()))
+      auto all = s.conditions;
+      all.insert(all.end(), c->storage.begin(), c->storage.end());
+      for (const auto& a : c->book.update(all, s.time.time_since_epoch().count()))
         persist(a);
     },
+    [c](store_atom, std::vector<alarms::condition> conds) { c->storage = std::move(conds); },
     [c](caf::get_atom, const alarms::filter& f) { return c->book.list(f); },
     [self, c, persist](ack_atom, uint64_t id,
                        const std::string& who) -> caf::result<alarms::alarm> {

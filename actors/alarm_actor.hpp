@@ -4,6 +4,7 @@
 // when its alarm is acknowledged.
 //
 //   plant_state                       (from the supervisor)
+//   store_atom, vector<condition>     (from the store actor: storage faults)
 //   get_atom, alarms::filter      -> vector<alarm>
 //   ack_atom, uint64 id, string who -> alarm    (not_found for an unknown id)
 #pragma once

@@ -35,9 +35,11 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
     store_actor_args a;
     std::vector<store::point> pending;
     time_point last_record{};
+    time_point last_retention{};
     uint64_t written = 0;
     uint64_t failed = 0;
     std::string last_error;
+    bool reported_failing = false;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -60,16 +62,38 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       }
     },
     [self, c](tick_atom) {
+      bool failing = false;
       if (!c->pending.empty()) {
-        auto r = c->a.db->write(c->pending);
+        auto r = c->a.write ? c->a.write(c->pending) : c->a.db->write(c->pending);
         if (r) {
           c->written += c->pending.size();
         } else {
           // Keep controlling; drop this batch rather than grow without bound.
           ++c->failed;
           c->last_error = r.error();
+          failing = true;
         }
         c->pending.clear();
+      }
+      // Retention: raw points older than the configured days, once an hour.
+      auto now = c->a.clk->now();
+      if (now - c->last_retention >= std::chrono::hours{1}) {
+        c->last_retention = now;
+        auto cut = now - std::chrono::hours{24} * c->a.raw_retention_days;
+        if (auto r = c->a.db->drop_raw_before(cut.time_since_epoch().count()); !r) {
+          c->last_error = r.error();
+          failing = true;
+        }
+      }
+      // A failing disk is an alarm; the plant keeps controlling.
+      if (c->a.alarms) {
+        std::vector<alarms::condition> conds;
+        if (failing)
+          conds.push_back({"storage_fault", "plant", alarms::severity::major,
+                           "telemetry is not being stored: " + c->last_error});
+        if (failing || c->reported_failing)
+          self->send(c->a.alarms, store_atom_v, std::move(conds));
+        c->reported_failing = failing;
       }
       self->delayed_send(self, c->a.flush_interval, tick_atom_v);
     },

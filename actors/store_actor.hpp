@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include <caf/actor.hpp>
@@ -25,6 +26,10 @@ struct store_actor_args {
   std::chrono::milliseconds flush_interval{1000};
   uint32_t raw_retention_days = 30;
   const clock* clk = nullptr;
+  // Told (store_atom, conditions) when writes start or stop failing.
+  caf::actor alarms;
+  // For tests: replaces db->write (a disk that fails on demand).
+  std::function<expected<void, std::string>(const std::vector<store::point>&)> write;
 };
 
 caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args);

@@ -151,10 +151,11 @@ int run(const run_args& ra) {
   store_args.flush_interval = std::chrono::milliseconds{loaded.model.storage.flush_interval_ms};
   store_args.raw_retention_days = loaded.model.storage.raw_retention_days;
   store_args.clk = &wall_clock;
-  auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
-  sup_args.listeners.push_back(recorder);
   auto alarms = sys.spawn(plantd::actors::alarm_actor,
                           plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock});
+  store_args.alarms = alarms;
+  auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
+  sup_args.listeners.push_back(recorder);
   sup_args.listeners.push_back(alarms);
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
