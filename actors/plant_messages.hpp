@@ -74,6 +74,8 @@ struct plant_state {
   reading grid_w;
   reading pv_w;       // sum of the inverters (or the PV meter)
   reading load_w;     // grid + pv + battery
+  reading grid_import_wh;  // the grid meter's counters
+  reading grid_export_wh;
   double battery_w = 0;  // measured, > 0 discharge
   double battery_setpoint_w = 0;
   reading soc_percent;   // energy-weighted over available cabinets

@@ -1,5 +1,7 @@
 #include "actors/store_actor.hpp"
 
+#include <algorithm>
+
 #include <caf/event_based_actor.hpp>
 #include <fmt/format.h>
 
@@ -19,6 +21,15 @@ std::vector<std::pair<std::string, double>> telemetry_points(const plant_state& 
   add("plant.battery_setpoint_w", s.battery_setpoint_w, quality::estimated);
   add("plant.soc_percent", s.soc_percent.value, s.soc_percent.quality);
   add("plant.pv_limit_percent", s.pv_limit_percent, quality::estimated);
+  // Directional powers and the grid meter's counters, for energy curves.
+  add("plant.grid_import_w", std::max(0.0, s.grid_w.value), s.grid_w.quality);
+  add("plant.grid_export_w", std::max(0.0, -s.grid_w.value), s.grid_w.quality);
+  add("plant.battery_discharge_w", std::max(0.0, s.battery_w), quality::measured);
+  add("plant.battery_charge_w", std::max(0.0, -s.battery_w), quality::measured);
+  if (s.grid_import_wh.quality != quality::missing) {
+    add("meter.grid.import_wh", s.grid_import_wh.value, s.grid_import_wh.quality);
+    add("meter.grid.export_wh", s.grid_export_wh.value, s.grid_export_wh.quality);
+  }
   for (const auto& c : s.cabinets) {
     auto qu = c.available ? quality::measured : quality::missing;
     add(fmt::format("cabinet.{}.power_w", c.id), c.power_w, qu);

@@ -69,6 +69,8 @@ void publish(self_ptr self) {
                        <= std::chrono::milliseconds{cfg.policies.fail_safe.meter_stale_ms};
   ps.grid_meter_available = meter_ok;
   ps.grid_w = meter_ok ? st.snap.grid_w : reading{0, quality::stale};
+  ps.grid_import_wh = st.grid.import_wh;
+  ps.grid_export_wh = st.grid.export_wh;
   double pv = 0;
   bool pv_ok = !st.inverters.empty();
   for (const auto& inv : st.snap.inverters) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "drivers/store/energy_curve.hpp"
 #include "services/status.hpp"
 
 namespace plantd::services {
@@ -119,6 +120,42 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
       out->set_last(b.agg.last);
       out->set_count(b.agg.count);
     }
+  }
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerContext* ctx,
+                                                         const v1::EnergyCurveRequest* req,
+                                                         v1::EnergyCurveResponse* resp) {
+  store::curve_period period;
+  switch (req->period()) {
+    case v1::CURVE_PERIOD_DAY: period = store::curve_period::day; break;
+    case v1::CURVE_PERIOD_WEEK: period = store::curve_period::week; break;
+    case v1::CURVE_PERIOD_MONTH: period = store::curve_period::month; break;
+    case v1::CURVE_PERIOD_YEAR: period = store::curve_period::year; break;
+    case v1::CURVE_PERIOD_TOTAL: period = store::curve_period::total; break;
+    default:
+      return finish(ctx, to_status(errc::invalid_argument,
+                                   "period: give day, week, month, year or total"));
+  }
+  auto from = TimeUtil::TimestampToMilliseconds(req->from());
+  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to())
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  if (from >= to)
+    return finish(ctx, to_status(errc::invalid_argument, "to: must be later than from"));
+  auto curve = store::energy_curve(*db_, period, from, to);
+  resp->set_grid_source(curve.grid_from_counters ? "meter counters" : "integrated power");
+  for (const auto& b : curve.buckets) {
+    auto* out = resp->add_buckets();
+    *out->mutable_start() = TimeUtil::MillisecondsToTimestamp(b.start_ms);
+    out->set_pv_wh(b.pv_wh);
+    out->set_load_wh(b.load_wh);
+    out->set_grid_import_wh(b.grid_import_wh);
+    out->set_grid_export_wh(b.grid_export_wh);
+    out->set_battery_charge_wh(b.battery_charge_wh);
+    out->set_battery_discharge_wh(b.battery_discharge_wh);
   }
   return finish(ctx, grpc::Status::OK);
 }

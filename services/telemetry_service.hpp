@@ -19,6 +19,9 @@ public:
   grpc::ServerUnaryReactor* QueryHistory(grpc::CallbackServerContext* ctx,
                                          const v1::QueryHistoryRequest* req,
                                          v1::QueryHistoryResponse* resp) override;
+  grpc::ServerUnaryReactor* EnergyCurve(grpc::CallbackServerContext* ctx,
+                                        const v1::EnergyCurveRequest* req,
+                                        v1::EnergyCurveResponse* resp) override;
 
 private:
   std::shared_ptr<store::store> db_;

@@ -78,6 +78,20 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     CHECK_THAT(st.error_message(), Catch::Contains("resolution: unknown resolution"));
     raw_before_restart = static_cast<std::size_t>(query(plantd, "plant.grid_w", "raw").points_size());
 
+    v1::EnergyCurveRequest curve_req;
+    curve_req.set_period(v1::CURVE_PERIOD_DAY);
+    *curve_req.mutable_from() = TimeUtil::SecondsToTimestamp(0);
+    v1::EnergyCurveResponse curve;
+    REQUIRE(plantd.telemetry().EnergyCurve(ctx().get(), curve_req, &curve).ok());
+    REQUIRE(curve.buckets_size() >= 1);
+    const auto& today = curve.buckets(curve.buckets_size() - 1);
+    CHECK(today.pv_wh() > 0);    // midday sun in the simulation
+    CHECK(today.load_wh() > 0);
+    CHECK(curve.grid_source() == "meter counters");
+    curve_req.set_period(v1::CURVE_PERIOD_UNSPECIFIED);
+    CHECK(plantd.telemetry().EnergyCurve(ctx().get(), curve_req, &curve).error_code()
+          == grpc::StatusCode::INVALID_ARGUMENT);
+
     auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "history",
                             "plant.soc_percent", "--since", "1h", "--resolution", "hour"});
     INFO(cli.out);
