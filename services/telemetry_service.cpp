@@ -4,6 +4,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "drivers/store/energy_curve.hpp"
+#include "services/export.hpp"
 #include "services/status.hpp"
 
 namespace plantd::services {
@@ -158,6 +159,92 @@ grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerCon
     out->set_battery_discharge_wh(b.battery_discharge_wh);
   }
   return finish(ctx, grpc::Status::OK);
+}
+
+namespace {
+
+// Streams a prepared file in chunks; finishes with `status` when not OK.
+class chunk_writer final : public grpc::ServerWriteReactor<v1::ExportChunk> {
+public:
+  chunk_writer(std::string data, std::string filename, grpc::Status status)
+    : data_(std::move(data)), filename_(std::move(filename)) {
+    if (!status.ok()) {
+      Finish(std::move(status));
+      return;
+    }
+    next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    next();
+  }
+
+  void OnDone() override { delete this; }
+
+private:
+  void next() {
+    if (offset_ >= data_.size() && offset_ != 0) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    chunk_.Clear();
+    if (offset_ == 0)
+      chunk_.set_filename(filename_);
+    auto n = std::min<std::size_t>(64 * 1024, data_.size() - offset_);
+    chunk_.set_data(data_.substr(offset_, n));
+    offset_ += n;
+    if (data_.empty())
+      offset_ = 1;  // an empty file is one empty chunk
+    StartWrite(&chunk_);
+  }
+
+  std::string data_;
+  std::string filename_;
+  std::size_t offset_ = 0;
+  v1::ExportChunk chunk_;
+};
+
+} // namespace
+
+grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
+  grpc::CallbackServerContext*, const v1::ExportRequest* req) {
+  problems found;
+  if (req->series_size() == 0)
+    found.push_back({"series", "give at least one series"});
+  for (int i = 0; i < req->series_size(); ++i)
+    if (!db_->find_series(req->series(i)))
+      found.push_back({fmt::format("series[{}]", i), fmt::format("no series \"{}\"", req->series(i))});
+  if (req->format() != v1::EXPORT_FORMAT_CSV && req->format() != v1::EXPORT_FORMAT_XLSX)
+    found.push_back({"format", "give EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX"});
+  auto from = TimeUtil::TimestampToMilliseconds(req->from());
+  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to())
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  if (from >= to)
+    found.push_back({"to", "must be later than from"});
+  auto res_name = req->resolution().empty() || req->resolution() == "auto" ? std::string{"raw"}
+                                                                          : req->resolution();
+  auto res = telemetry::resolution_from(res_name);
+  if (!res)
+    found.push_back({"resolution", fmt::format("unknown resolution \"{}\"", res_name)});
+  if (!found.empty())
+    return new chunk_writer({}, {}, invalid_argument(found));
+  std::vector<std::string> series(req->series().begin(), req->series().end());
+  auto table = build_table(*db_, series, from, to, *res,
+                           req->max_rows() == 0 ? 100'000 : req->max_rows());
+  auto stamp = absl::FormatTime("%Y%m%d", absl::FromUnixMillis(from), db_->tz());
+  if (req->format() == v1::EXPORT_FORMAT_CSV)
+    return new chunk_writer(to_csv(table), fmt::format("plantd-{}.csv", stamp), grpc::Status::OK);
+  auto xlsx = to_xlsx(table, "telemetry");
+  if (!xlsx)
+    return new chunk_writer({}, {}, to_status(errc::internal, xlsx.error()));
+  return new chunk_writer(std::move(*xlsx), fmt::format("plantd-{}.xlsx", stamp),
+                          grpc::Status::OK);
 }
 
 } // namespace plantd::services

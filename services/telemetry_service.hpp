@@ -22,6 +22,8 @@ public:
   grpc::ServerUnaryReactor* EnergyCurve(grpc::CallbackServerContext* ctx,
                                         const v1::EnergyCurveRequest* req,
                                         v1::EnergyCurveResponse* resp) override;
+  grpc::ServerWriteReactor<v1::ExportChunk>* Export(grpc::CallbackServerContext* ctx,
+                                                    const v1::ExportRequest* req) override;
 
 private:
   std::shared_ptr<store::store> db_;

@@ -1,5 +1,6 @@
 #include "apps/plantctl/history_cmd.hpp"
 
+#include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -70,6 +71,49 @@ int history(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
       std::cout << fmt::format("  {}  mean {:12.2f}  min {:12.2f}  max {:12.2f}  n {}\n", t,
                                p.value(), p.min(), p.max(), p.count());
   }
+  return 0;
+}
+
+int export_series(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
+                  const std::vector<std::string>& series, const std::string& since,
+                  const std::string& resolution, const std::string& format,
+                  const std::string& out_file) {
+  char* unit = nullptr;
+  double n = std::strtod(since.c_str(), &unit);
+  double seconds = *unit == 'd' ? n * 86400 : *unit == 'h' ? n * 3600 : *unit == 'm' ? n * 60 : n;
+  if (since.empty() || !(seconds > 0)) {
+    std::cerr << "plantctl: --since takes a duration like 15m, 6h or 7d\n";
+    return 2;
+  }
+  v1::ExportRequest req;
+  for (const auto& s : series)
+    req.add_series(s);
+  auto now = std::chrono::system_clock::now();
+  *req.mutable_from() = TimeUtil::MillisecondsToTimestamp(
+    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
+    - static_cast<int64_t>(seconds * 1000));
+  req.set_resolution(resolution);
+  req.set_format(format == "xlsx" ? v1::EXPORT_FORMAT_XLSX : v1::EXPORT_FORMAT_CSV);
+  auto stub = v1::TelemetryService::NewStub(ch);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(now + std::chrono::seconds{60});
+  auto reader = stub->Export(&ctx, req);
+  std::string data;
+  v1::ExportChunk chunk;
+  while (reader->Read(&chunk))
+    data += chunk.data();
+  auto st = reader->Finish();
+  if (!st.ok()) {
+    std::cerr << fmt::format("plantctl: {}\n", st.error_message());
+    return st.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 1 : 3;
+  }
+  std::ofstream out{out_file, std::ios::binary};
+  if (!out) {
+    std::cerr << fmt::format("plantctl: cannot write {}\n", out_file);
+    return 2;
+  }
+  out << data;
+  std::cout << fmt::format("{}: {} bytes\n", out_file, data.size());
   return 0;
 }
 

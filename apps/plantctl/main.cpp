@@ -6,6 +6,7 @@
 //   plantctl ... watch [--count N]
 //   plantctl ... history [SERIES] [--since 1h] [--resolution auto]
 //   plantctl ... alarms [--open|--closed] [--device ID] | ack ID [--by NAME]
+//   plantctl ... export SERIES... --format csv|xlsx -o FILE [--since 1d] [--resolution hour]
 //   plantctl ... mode set self-consumption|tou [--template FILE]
 //   plantctl ... setpoint KW --for 15m | setpoint clear
 //   plantctl device read --pointtable NAME (--tcp HOST:PORT | --rtu DEV [--baud B])
@@ -245,6 +246,21 @@ int main(int argc, char** argv) {
   hist->add_option("--resolution", hist_resolution, "auto, raw, 5m, hour, day, month, year")
     ->capture_default_str();
 
+  auto* exp = app.add_subcommand("export", "Recorded series to a CSV or .xlsx file");
+  std::vector<std::string> exp_series;
+  std::string exp_since = "1d";
+  std::string exp_resolution = "hour";
+  std::string exp_format = "csv";
+  std::string exp_out;
+  exp->add_option("SERIES", exp_series, "One or more series")->required();
+  exp->add_option("--since", exp_since, "How far back: 15m, 6h, 7d")->capture_default_str();
+  exp->add_option("--resolution", exp_resolution, "raw, 5m, hour, day, month, year")
+    ->capture_default_str();
+  exp->add_option("--format", exp_format, "csv or xlsx")
+    ->check(CLI::IsMember({"csv", "xlsx"}))
+    ->capture_default_str();
+  exp->add_option("-o,--output", exp_out, "Output file")->required();
+
   auto* alarms_cmd = app.add_subcommand("alarms", "Alarms (all by default)");
   bool alarms_open = false;
   bool alarms_closed = false;
@@ -292,6 +308,9 @@ int main(int argc, char** argv) {
   }
   auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
+  if (exp->parsed())
+    return plantd::apps::export_series(copts, channel, exp_series, exp_since, exp_resolution,
+                                       exp_format, exp_out);
   if (alarms_cmd->parsed())
     return plantd::apps::list_alarms(copts, channel,
                                      alarms_open ? "open" : alarms_closed ? "closed" : "all",

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <google/protobuf/util/time_util.h>
@@ -91,6 +92,45 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     curve_req.set_period(v1::CURVE_PERIOD_UNSPECIFIED);
     CHECK(plantd.telemetry().EnergyCurve(ctx().get(), curve_req, &curve).error_code()
           == grpc::StatusCode::INVALID_ARGUMENT);
+
+    // Export: CSV equal to the query; .xlsx well formed (Python's zipfile and
+    // XML parser read it).
+    auto csv_path = write_temp_file("", ".csv");
+    auto exported = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "export",
+                                 "plant.soc_percent", "plant.grid_w", "--since", "1h",
+                                 "--resolution", "raw", "--format", "csv", "-o", csv_path});
+    INFO(exported.out);
+    REQUIRE(exported.exit_code == 0);
+    std::ifstream csv_in{csv_path};
+    std::string header;
+    std::getline(csv_in, header);
+    CHECK(header == "time,plant.soc_percent,plant.grid_w");
+    std::size_t rows = 0;
+    for (std::string line; std::getline(csv_in, line);)
+      ++rows;
+    auto soc_now = query(plantd, "plant.soc_percent", "raw");
+    CHECK(rows >= static_cast<std::size_t>(soc_now.points_size()) - 2);
+    CHECK(rows <= static_cast<std::size_t>(soc_now.points_size()) + 2);
+    std::remove(csv_path.c_str());
+    auto xlsx_path = write_temp_file("", ".xlsx");
+    auto xlsx = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "export",
+                             "plant.soc_percent", "--since", "1h", "--resolution", "raw",
+                             "--format", "xlsx", "-o", xlsx_path});
+    REQUIRE(xlsx.exit_code == 0);
+    auto check = run_command({"/usr/bin/python3", "-c",
+      "import sys, zipfile, xml.etree.ElementTree as ET\n"
+      "z = zipfile.ZipFile(sys.argv[1])\n"
+      "assert z.testzip() is None\n"
+      "ns = {'m': 'http://schemas.openxmlformats.org/spreadsheetml/2006/main'}\n"
+      "rows = ET.fromstring(z.read('xl/worksheets/sheet1.xml')).findall('.//m:sheetData/m:row', ns)\n"
+      "strings = z.read('xl/sharedStrings.xml').decode()\n"
+      "assert 'plant.soc_percent' in strings, strings\n"
+      "print('rows', len(rows))\n",
+      xlsx_path});
+    INFO(check.out);
+    CHECK(check.exit_code == 0);
+    CHECK_THAT(check.out, Catch::Contains("rows "));
+    std::remove(xlsx_path.c_str());
 
     auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "history",
                             "plant.soc_percent", "--since", "1h", "--resolution", "hour"});
