@@ -314,6 +314,25 @@ plant::config to_model(const v1::PlantConfig& m, problems& out) {
   c.networks.bluetooth.enabled = n.bluetooth().enabled();
   c.networks.bluetooth.name = n.bluetooth().name();
   c.networks.apply_hook = n.apply_hook();
+
+  const auto& e = m.economics();
+  c.economics.currency = e.currency();
+  for (int i = 0; i < e.import_prices_size(); ++i) {
+    const auto& ps = e.import_prices(i);
+    plant::price_slot slot;
+    for (int d = 0; d < ps.days_size(); ++d)
+      slot.days.push_back(enum_in(ps.days(d), 7, plant::weekday::unspecified,
+                                  fmt::format("economics.import_prices[{}].days[{}]", i, d), out));
+    slot.start = ps.start();
+    slot.end = ps.end();
+    slot.price_per_kwh = ps.price_per_kwh();
+    c.economics.import_prices.push_back(std::move(slot));
+  }
+  c.economics.feed_in_price_per_kwh = e.feed_in_price_per_kwh();
+  c.economics.co2_kg_per_kwh = or_default(e.co2_kg_per_kwh(), c.economics.co2_kg_per_kwh);
+  c.economics.coal_kg_per_kwh = or_default(e.coal_kg_per_kwh(), c.economics.coal_kg_per_kwh);
+  c.economics.co2_kg_per_tree_year =
+    or_default(e.co2_kg_per_tree_year(), c.economics.co2_kg_per_tree_year);
   return c;
 }
 
@@ -448,6 +467,21 @@ v1::PlantConfig to_proto(const plant::config& c) {
   n->mutable_bluetooth()->set_enabled(c.networks.bluetooth.enabled);
   n->mutable_bluetooth()->set_name(c.networks.bluetooth.name);
   n->set_apply_hook(c.networks.apply_hook);
+
+  auto* e = m.mutable_economics();
+  e->set_currency(c.economics.currency);
+  for (const auto& slot : c.economics.import_prices) {
+    auto* ps = e->add_import_prices();
+    for (auto d : slot.days)
+      ps->add_days(static_cast<v1::Weekday>(num(d)));
+    ps->set_start(slot.start);
+    ps->set_end(slot.end);
+    ps->set_price_per_kwh(slot.price_per_kwh);
+  }
+  e->set_feed_in_price_per_kwh(c.economics.feed_in_price_per_kwh);
+  e->set_co2_kg_per_kwh(c.economics.co2_kg_per_kwh);
+  e->set_coal_kg_per_kwh(c.economics.coal_kg_per_kwh);
+  e->set_co2_kg_per_tree_year(c.economics.co2_kg_per_tree_year);
   return m;
 }
 

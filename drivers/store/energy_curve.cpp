@@ -10,6 +10,7 @@ namespace {
 
 resolution rollup_of(curve_period p) {
   switch (p) {
+    case curve_period::hour: return resolution::hour;
     case curve_period::month: return resolution::month;
     case curve_period::year:
     case curve_period::total: return resolution::year;

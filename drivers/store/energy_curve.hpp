@@ -13,7 +13,7 @@
 
 namespace plantd::store {
 
-enum class curve_period { day, week, month, year, total };
+enum class curve_period { hour, day, week, month, year, total };
 
 struct energy_bucket {
   int64_t start_ms = 0;

@@ -246,6 +246,27 @@ struct networks {
   std::string apply_hook;
 };
 
+struct price_slot {
+  std::vector<weekday> days;  // empty = every day
+  std::string start;
+  std::string end;
+  double price_per_kwh = 0;
+};
+
+// Defaults of the social-contribution factors (README, "Plant statistics").
+inline constexpr double default_co2_kg_per_kwh = 0.5703;
+inline constexpr double default_coal_kg_per_kwh = 0.305;
+inline constexpr double default_co2_kg_per_tree_year = 18.3;
+
+struct economics {
+  std::string currency;
+  std::vector<price_slot> import_prices;
+  double feed_in_price_per_kwh = 0;
+  double co2_kg_per_kwh = default_co2_kg_per_kwh;
+  double coal_kg_per_kwh = default_coal_kg_per_kwh;
+  double co2_kg_per_tree_year = default_co2_kg_per_tree_year;
+};
+
 struct config {
   struct site site;
   ems_units ems;
@@ -256,6 +277,7 @@ struct config {
   struct polling polling;
   struct storage storage;
   struct networks networks;
+  struct economics economics;
 };
 
 // Counts and limits that the validation enforces (DESIGN.md §1).

@@ -337,11 +337,16 @@ void check_soc_window(checker& ck, const std::string& path, double lo, double hi
     ck.fail(path, "SOC bounds must satisfy 0 <= min < max <= 100, got {} .. {}", lo, hi);
 }
 
-void check_tou(checker& ck, const config& cfg) {
-  const auto& slots = cfg.policies.tou;
-  const std::string base = "policies.tou.slots";
-  if (cfg.policies.mode == working_mode::time_of_use && slots.empty())
-    ck.fail(base, "the TIME_OF_USE mode needs a weekly template of slots");
+// One slot of a weekly template: days (empty = all), "HH:MM" times.
+struct week_slot {
+  const std::vector<weekday>* days;
+  const std::string* start;
+  const std::string* end;
+};
+
+// Checks slot times and that the slots cover every day of the week exactly
+// once; `base` is the path of the slot list.
+void check_week(checker& ck, const std::string& base, const std::vector<week_slot>& slots) {
   struct span {
     int start;
     int end;
@@ -351,37 +356,30 @@ void check_tou(checker& ck, const config& cfg) {
   for (std::size_t i = 0; i < slots.size(); ++i) {
     const auto& s = slots[i];
     auto path = at(base, i);
-    auto start = parse_hhmm(s.start);
-    auto end = parse_hhmm(s.end);
+    auto start = parse_hhmm(*s.start);
+    auto end = parse_hhmm(*s.end);
     if (!start || *start == minutes_per_day)
       ck.fail(path + ".start", "must be a time \"HH:MM\" from 00:00 to 23:59, got \"{}\"",
-              s.start);
+              *s.start);
     if (!end || *end == 0)
-      ck.fail(path + ".end", "must be a time \"HH:MM\" from 00:01 to 24:00, got \"{}\"", s.end);
+      ck.fail(path + ".end", "must be a time \"HH:MM\" from 00:01 to 24:00, got \"{}\"", *s.end);
     bool times_ok = start && end && *start < minutes_per_day && *end > 0;
     if (times_ok && *start >= *end) {
       ck.fail(path + ".end", "must be later than start ({} .. {}); split a slot that crosses "
-                            "midnight in two", s.start, s.end);
+                            "midnight in two", *s.start, *s.end);
       times_ok = false;
     }
-    if (s.action == slot_action::unspecified)
-      ck.fail(path + ".action", "is required (charge, discharge, self-consume or idle)");
-    if ((s.action == slot_action::charge || s.action == slot_action::discharge))
-      ck.positive(path + ".power_w", s.power_w);
-    else
-      ck.non_negative(path + ".power_w", s.power_w);
-    if (s.soc_min_percent != 0 || s.soc_max_percent != 0)
-      check_soc_window(ck, path, s.soc_min_percent, s.soc_max_percent);
     std::set<weekday> days;
-    for (std::size_t d = 0; d < s.days.size(); ++d) {
-      if (s.days[d] == weekday::unspecified)
+    for (std::size_t d = 0; d < s.days->size(); ++d) {
+      auto day = (*s.days)[d];
+      if (day == weekday::unspecified)
         ck.fail(at(path + ".days", d), "must name a weekday");
-      else if (!days.insert(s.days[d]).second)
-        ck.fail(at(path + ".days", d), "{} is listed twice", to_string(s.days[d]));
+      else if (!days.insert(day).second)
+        ck.fail(at(path + ".days", d), "{} is listed twice", to_string(day));
     }
     if (!times_ok)
       continue;
-    if (s.days.empty())
+    if (s.days->empty())
       for (int d = 1; d <= 7; ++d)
         days.insert(static_cast<weekday>(d));
     for (auto d : days)
@@ -412,6 +410,45 @@ void check_tou(checker& ck, const config& cfg) {
     if (covered < minutes_per_day)
       ck.fail(base, "{} {}-24:00 is not covered by any slot", day, hhmm(covered));
   }
+}
+
+void check_tou(checker& ck, const config& cfg) {
+  const auto& slots = cfg.policies.tou;
+  const std::string base = "policies.tou.slots";
+  if (cfg.policies.mode == working_mode::time_of_use && slots.empty())
+    ck.fail(base, "the TIME_OF_USE mode needs a weekly template of slots");
+  std::vector<week_slot> week;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const auto& s = slots[i];
+    auto path = at(base, i);
+    week.push_back({&s.days, &s.start, &s.end});
+    if (s.action == slot_action::unspecified)
+      ck.fail(path + ".action", "is required (charge, discharge, self-consume or idle)");
+    if ((s.action == slot_action::charge || s.action == slot_action::discharge))
+      ck.positive(path + ".power_w", s.power_w);
+    else
+      ck.non_negative(path + ".power_w", s.power_w);
+    if (s.soc_min_percent != 0 || s.soc_max_percent != 0)
+      check_soc_window(ck, path, s.soc_min_percent, s.soc_max_percent);
+  }
+  check_week(ck, base, week);
+}
+
+void check_economics(checker& ck, const economics& e) {
+  const std::string base = "economics.import_prices";
+  std::vector<week_slot> week;
+  for (std::size_t i = 0; i < e.import_prices.size(); ++i) {
+    const auto& s = e.import_prices[i];
+    week.push_back({&s.days, &s.start, &s.end});
+    ck.non_negative(at(base, i) + ".price_per_kwh", s.price_per_kwh);
+  }
+  check_week(ck, base, week);
+  ck.non_negative("economics.feed_in_price_per_kwh", e.feed_in_price_per_kwh);
+  ck.positive("economics.co2_kg_per_kwh", e.co2_kg_per_kwh);
+  ck.positive("economics.coal_kg_per_kwh", e.coal_kg_per_kwh);
+  ck.positive("economics.co2_kg_per_tree_year", e.co2_kg_per_tree_year);
+  if (!e.import_prices.empty() && e.currency.empty())
+    ck.fail("economics.currency", "is required with prices (e.g. \"AUD\")");
 }
 
 void check_policies(checker& ck, const config& cfg) {
@@ -487,6 +524,7 @@ problems validate(const config& cfg) {
   check_io(ck, cfg.io);
   check_policies(ck, cfg);
   check_polling_storage_networks(ck, cfg);
+  check_economics(ck, cfg.economics);
   return ck.take();
 }
 

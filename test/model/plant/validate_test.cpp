@@ -260,6 +260,24 @@ TEST_CASE("each rule names the field it is about", "[validate]") {
      "storage.raw_retention_days", "1..3650"},
     {"APN with 4G", 1, [](config& c) { c.networks.cellular.enabled = true; },
      "networks.cellular.apn", "required"},
+    // economics
+    {"tariff covers the week", 1,
+     [](config& c) {
+       c.economics.currency = "AUD";
+       c.economics.import_prices = {{{}, "00:00", "16:00", 0.20}};
+     },
+     "economics.import_prices", "Monday 16:00-24:00 is not covered"},
+    {"tariff price", 1,
+     [](config& c) {
+       c.economics.currency = "AUD";
+       c.economics.import_prices = {{{}, "00:00", "24:00", -0.1}};
+     },
+     "economics.import_prices[0].price_per_kwh", ">= 0"},
+    {"tariff currency", 1,
+     [](config& c) { c.economics.import_prices = {{{}, "00:00", "24:00", 0.3}}; },
+     "economics.currency", "required"},
+    {"emission factor", 1, [](config& c) { c.economics.co2_kg_per_kwh = 0; },
+     "economics.co2_kg_per_kwh", "> 0"},
   }));
   CAPTURE(c.rule);
   auto cfg = valid_config(c.cabinets);
