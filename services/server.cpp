@@ -12,6 +12,7 @@
 #include "services/alarm_service.hpp"
 #include "services/control_service.hpp"
 #include "services/plant_service.hpp"
+#include "services/statistics_service.hpp"
 #include "services/telemetry_service.hpp"
 
 namespace plantd::services {
@@ -24,11 +25,14 @@ struct server::impl {
       telemetry = std::make_unique<telemetry_service>(args.db);
     if (args.alarms)
       alarm = std::make_unique<alarm_service>(*args.sys, args.alarms);
+    if (args.plant && args.hub && args.db)
+      statistics = std::make_unique<statistics_service>(*args.plant, args.hub, args.db);
   }
   plant_service plant;
   std::unique_ptr<control_service> control;
   std::unique_ptr<telemetry_service> telemetry;
   std::unique_ptr<alarm_service> alarm;
+  std::unique_ptr<statistics_service> statistics;
   std::unique_ptr<grpc::Server> grpc_server;
 };
 
@@ -45,6 +49,8 @@ server::server(server_args args) {
     builder.RegisterService(impl_->telemetry.get());
   if (impl_->alarm)
     builder.RegisterService(impl_->alarm.get());
+  if (impl_->statistics)
+    builder.RegisterService(impl_->statistics.get());
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server || port_ == 0)
     throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/config_actor.hpp"
@@ -26,6 +27,8 @@ struct server_args {
   std::shared_ptr<store::store> db;
   // The alarm actor; without it AlarmService is not offered.
   caf::actor alarms;
+  // With hub and db: StatisticsService for this plant.
+  std::optional<plant::config> plant;
 };
 
 class server {

@@ -137,6 +137,7 @@ int run(const run_args& ra) {
   plantd::actors::configure(cfg);
   caf::actor_system sys{cfg};
 
+  auto args_model = std::make_shared<const plantd::plant::config>(loaded.model);
   auto site_name = loaded.model.site.name;
   auto cabinets = loaded.model.cabinets.size();
   auto hub = std::make_shared<plantd::actors::state_hub>();
@@ -169,7 +170,8 @@ int run(const run_args& ra) {
   std::unique_ptr<plantd::services::server> srv;
   try {
     srv = std::make_unique<plantd::services::server>(
-      plantd::services::server_args{listen, &sys, config, supervisor, hub, db, alarms});
+      plantd::services::server_args{listen, &sys, config, supervisor, hub, db, alarms,
+                                    std::optional<plantd::plant::config>{*args_model}});
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     caf::anon_send_exit(config, caf::exit_reason::user_shutdown);

@@ -7,6 +7,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "plantd/v1/statistics.grpc.pb.h"
 #include "test/e2e/harness.hpp"
 
 using namespace std::chrono_literals;
@@ -131,6 +132,30 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     CHECK(check.exit_code == 0);
     CHECK_THAT(check.out, Catch::Contains("rows "));
     std::remove(xlsx_path.c_str());
+
+    // Statistics from what was recorded (the example's AUD tariff).
+    auto stats = v1::StatisticsService::NewStub(
+      grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+    v1::Overview overview;
+    REQUIRE(stats->GetOverview(ctx().get(), {}, &overview).ok());
+    CHECK(overview.site_name() == "Wollongong Cold Store");
+    CHECK(overview.rated_energy_wh() == 215'000);
+    CHECK(overview.pv_today_wh() > 0);
+    CHECK(overview.pv_to_site_w() > 0);
+    v1::GetRevenueRequest rev_req;
+    rev_req.set_period(v1::STATISTICS_PERIOD_DAY);
+    *rev_req.mutable_from() = TimeUtil::SecondsToTimestamp(0);
+    v1::GetRevenueResponse revenue;
+    REQUIRE(stats->GetRevenue(ctx().get(), rev_req, &revenue).ok());
+    CHECK(revenue.currency() == "AUD");
+    REQUIRE(revenue.buckets_size() >= 1);
+    CHECK(revenue.buckets(0).baseline_cost() > revenue.buckets(0).actual_cost());
+    CHECK(revenue.total_savings() > 0);
+    v1::SocialContribution social;
+    REQUIRE(stats->GetSocialContribution(ctx().get(), {}, &social).ok());
+    CHECK(social.pv_kwh() > 0);
+    CHECK(social.co2_avoided_kg() == Approx(social.pv_kwh() * 0.64));
+    CHECK(social.co2_kg_per_tree_year() == Approx(18.3));
 
     auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "history",
                             "plant.soc_percent", "--since", "1h", "--resolution", "hour"});
