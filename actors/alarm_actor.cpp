@@ -72,6 +72,8 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
   auto persist = [c](const alarms::alarm& a) {
     if (c->a.db)
       (void)c->a.db->put_alarm(a.id, encode_alarm(a));
+    if (c->a.hub)
+      c->a.hub->publish(a);
   };
   return {
     [self, c, persist](const plant_state& s) {

@@ -14,6 +14,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/alarm_hub.hpp"
 #include "actors/type_ids.hpp"
 #include "drivers/store/store.hpp"
 
@@ -24,6 +25,8 @@ struct alarm_actor_args {
   // For the export-trip release; null: the sender of the plant states.
   caf::actor supervisor;
   const clock* clk = nullptr;
+  // Where every change is published for streaming; may be null.
+  std::shared_ptr<alarm_hub> hub;
 };
 
 caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args);

@@ -88,6 +88,18 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       in.contactor_open = r.contactor_closed.usable() && r.contactor_closed.value == 0;
       in.cell_temp_max_c = r.cell_temperature_max_c.usable() ? r.cell_temperature_max_c.value : 25;
       s.setpoint_w = r.power_setpoint_w.value;
+      s.soh_percent = r.soh_percent;
+      s.cell_voltage_max_v = r.cell_voltage_max_v;
+      s.cell_voltage_min_v = r.cell_voltage_min_v;
+      s.cell_temperature_max_c = r.cell_temperature_max_c;
+      s.cell_temperature_min_c = r.cell_temperature_min_c;
+      s.coolant_inlet_c = r.coolant_inlet_c;
+      s.coolant_outlet_c = r.coolant_outlet_c;
+      s.pump_running = r.pump_running.usable() && r.pump_running.value != 0;
+      s.cooling_fault = r.cooling_faults != 0;
+      s.cycles = r.cycles;
+      if (auto i = c->a.table->index_of("fire_state"); i && r.fire_state.usable())
+        s.fire_state = pointtables::label(c->a.table->points[*i], r.fire_state.value);
       for (const auto& f : r.flags) {
         auto level = f.point.find("fire") != std::string::npos    ? alarms::severity::critical
                      : f.point.find("fault") != std::string::npos ? alarms::severity::major

@@ -24,6 +24,18 @@ struct cabinet_sample {
   dispatch::cabinet_input input;
   double setpoint_w = 0;  // what the PCS reports as its command
   std::vector<alarms::condition> flags;  // fault and alarm bits that are set
+  // For device statistics.
+  reading soh_percent;
+  reading cycles;
+  reading cell_voltage_max_v;
+  reading cell_voltage_min_v;
+  reading cell_temperature_max_c;
+  reading cell_temperature_min_c;
+  std::string fire_state;  // the map's label, e.g. "normal"
+  reading coolant_inlet_c;
+  reading coolant_outlet_c;
+  bool pump_running = false;
+  bool cooling_fault = false;
 };
 
 struct meter_sample {
@@ -95,6 +107,22 @@ struct plant_state {
     double setpoint_w = 0;
     double soc_percent = 0;  // cabinets
   };
+  // Battery, fire protection and liquid cooling of each cabinet.
+  struct cabinet_detail {
+    std::string id;
+    reading soh_percent;
+    reading cycles;
+    reading cell_voltage_max_v;
+    reading cell_voltage_min_v;
+    reading cell_temperature_max_c;
+    reading cell_temperature_min_c;
+    std::string fire_state;
+    reading coolant_inlet_c;
+    reading coolant_outlet_c;
+    bool pump_running = false;
+    bool cooling_fault = false;
+  };
+  std::vector<cabinet_detail> cabinet_details;
   std::vector<device> cabinets;
   std::vector<device> inverters;
   bool grid_meter_available = false;

@@ -99,6 +99,12 @@ void publish(self_ptr self) {
       soc_energy += c.soc * cfg.cabinets[i].rated_energy_wh;
     }
     ps.cabinets.push_back(std::move(d));
+    const auto& smp = st.cabinets[i];
+    ps.cabinet_details.push_back({cfg.cabinets[i].id, smp.soh_percent, smp.cycles,
+                                  smp.cell_voltage_max_v, smp.cell_voltage_min_v,
+                                  smp.cell_temperature_max_c, smp.cell_temperature_min_c,
+                                  smp.fire_state, smp.coolant_inlet_c, smp.coolant_outlet_c,
+                                  smp.pump_running, smp.cooling_fault});
   }
   ps.soc_percent = energy > 0 ? reading{soc_energy / energy, quality::measured} : reading{};
   ps.load_w = (meter_ok && pv_ok) ? reading{ps.grid_w.value + pv + ps.battery_w,

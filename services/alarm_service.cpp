@@ -1,5 +1,9 @@
 #include "services/alarm_service.hpp"
 
+#include <deque>
+#include <mutex>
+
+#include <caf/scoped_actor.hpp>
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -26,7 +30,104 @@ void to_proto(const alarms::alarm& a, v1::Alarm* out) {
   out->set_acknowledged_by(a.acked_by);
 }
 
+// Writes the hub's changes one at a time, in order, as the client reads.
+class alarm_stream final : public grpc::ServerWriteReactor<v1::Alarm> {
+public:
+  alarm_stream(std::shared_ptr<actors::alarm_hub> hub, std::vector<alarms::alarm> first)
+    : hub_(std::move(hub)), queue_(first.begin(), first.end()) {
+    link_ = std::make_shared<link>();
+    link_->stream = this;
+    seen_ = hub_->last_seq();
+    auto l = link_;
+    token_ = hub_->subscribe([l] {
+      std::lock_guard guard{l->mtx};
+      if (l->stream)
+        l->stream->pump();
+    });
+    std::lock_guard guard{link_->mtx};
+    pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard guard{link_->mtx};
+    writing_ = false;
+    if (!ok) {
+      finish(grpc::Status::OK);
+      return;
+    }
+    pump();
+  }
+
+  void OnCancel() override {
+    std::lock_guard guard{link_->mtx};
+    finish(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    hub_->unsubscribe(token_);
+    {
+      std::lock_guard guard{link_->mtx};
+      link_->stream = nullptr;
+    }
+    delete this;
+  }
+
+private:
+  struct link {
+    std::mutex mtx;
+    alarm_stream* stream = nullptr;
+  };
+
+  // Called with link_->mtx held.
+  void pump() {
+    if (writing_ || finished_)
+      return;
+    if (queue_.empty()) {
+      auto [changes, last] = hub_->since(seen_);
+      seen_ = last;
+      queue_.insert(queue_.end(), changes.begin(), changes.end());
+    }
+    if (queue_.empty())
+      return;
+    msg_.Clear();
+    to_proto(queue_.front(), &msg_);
+    queue_.pop_front();
+    writing_ = true;
+    StartWrite(&msg_);
+  }
+
+  void finish(grpc::Status st) {
+    if (finished_)
+      return;
+    finished_ = true;
+    Finish(std::move(st));
+  }
+
+  std::shared_ptr<actors::alarm_hub> hub_;
+  std::shared_ptr<link> link_;
+  std::deque<alarms::alarm> queue_;
+  uint64_t token_ = 0;
+  uint64_t seen_ = 0;
+  bool writing_ = false;
+  bool finished_ = false;
+  v1::Alarm msg_;
+};
+
 } // namespace
+
+grpc::ServerWriteReactor<v1::Alarm>* alarm_service::StreamAlarms(
+  grpc::CallbackServerContext* ctx, const v1::StreamAlarmsRequest* req) {
+  std::vector<alarms::alarm> first;
+  if (req->include_open()) {
+    // A short blocking ask is acceptable here: it happens once per stream.
+    caf::scoped_actor self{sys_};
+    self->request(alarms_, std::chrono::seconds{2}, caf::get_atom_v,
+                  alarms::filter{alarms::filter::which::open, "", 0, 10'000})
+      .receive([&](std::vector<alarms::alarm>& open) { first = std::move(open); },
+               [](caf::error&) {});
+  }
+  return new alarm_stream(hub_, std::move(first));
+}
 
 grpc::ServerUnaryReactor* alarm_service::ListAlarms(grpc::CallbackServerContext* ctx,
                                                     const v1::ListAlarmsRequest* req,

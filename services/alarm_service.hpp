@@ -3,13 +3,15 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/alarm_hub.hpp"
 #include "plantd/v1/alarm.grpc.pb.h"
 
 namespace plantd::services {
 
 class alarm_service final : public v1::AlarmService::CallbackService {
 public:
-  alarm_service(caf::actor_system& sys, caf::actor alarms) : sys_(sys), alarms_(std::move(alarms)) {}
+  alarm_service(caf::actor_system& sys, caf::actor alarms, std::shared_ptr<actors::alarm_hub> hub)
+    : sys_(sys), alarms_(std::move(alarms)), hub_(std::move(hub)) {}
 
   grpc::ServerUnaryReactor* ListAlarms(grpc::CallbackServerContext* ctx,
                                        const v1::ListAlarmsRequest* req,
@@ -17,10 +19,13 @@ public:
   grpc::ServerUnaryReactor* Acknowledge(grpc::CallbackServerContext* ctx,
                                         const v1::AcknowledgeRequest* req,
                                         v1::Alarm* resp) override;
+  grpc::ServerWriteReactor<v1::Alarm>* StreamAlarms(grpc::CallbackServerContext* ctx,
+                                                    const v1::StreamAlarmsRequest* req) override;
 
 private:
   caf::actor_system& sys_;
   caf::actor alarms_;
+  std::shared_ptr<actors::alarm_hub> hub_;
 };
 
 } // namespace plantd::services

@@ -24,7 +24,9 @@ struct server::impl {
     if (args.db)
       telemetry = std::make_unique<telemetry_service>(args.db);
     if (args.alarms)
-      alarm = std::make_unique<alarm_service>(*args.sys, args.alarms);
+      alarm = std::make_unique<alarm_service>(
+        *args.sys, args.alarms,
+        args.alarm_hub ? args.alarm_hub : std::make_shared<actors::alarm_hub>());
     if (args.plant && args.hub && args.db)
       statistics = std::make_unique<statistics_service>(*args.plant, args.hub, args.db);
   }

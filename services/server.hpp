@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actors/config_actor.hpp"
+#include "actors/alarm_hub.hpp"
 #include "actors/state_hub.hpp"
 #include "drivers/store/store.hpp"
 
@@ -27,6 +28,7 @@ struct server_args {
   std::shared_ptr<store::store> db;
   // The alarm actor; without it AlarmService is not offered.
   caf::actor alarms;
+  std::shared_ptr<actors::alarm_hub> alarm_hub;
   // With hub and db: StatisticsService for this plant.
   std::optional<plant::config> plant;
 };

@@ -142,4 +142,34 @@ grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
   return finish(ctx, grpc::Status::OK);
 }
 
+grpc::ServerUnaryReactor* statistics_service::GetDeviceStatistics(
+  grpc::CallbackServerContext* ctx, const v1::GetDeviceStatisticsRequest*,
+  v1::DeviceStatistics* resp) {
+  auto [s, seq] = hub_->latest();
+  if (!s)
+    return finish(ctx, to_status(errc::unavailable, "no reading yet"));
+  for (std::size_t i = 0; i < s->cabinet_details.size(); ++i) {
+    const auto& d = s->cabinet_details[i];
+    auto* out = resp->add_cabinets();
+    out->set_id(d.id);
+    bool available = i < s->cabinets.size() && s->cabinets[i].available;
+    out->set_available(available);
+    if (i < s->cabinets.size())
+      set(out->mutable_soc_percent(),
+          {s->cabinets[i].soc_percent, available ? quality::measured : quality::stale});
+    set(out->mutable_soh_percent(), d.soh_percent);
+    set(out->mutable_cycles(), d.cycles);
+    set(out->mutable_cell_voltage_max_v(), d.cell_voltage_max_v);
+    set(out->mutable_cell_voltage_min_v(), d.cell_voltage_min_v);
+    set(out->mutable_cell_temperature_max_c(), d.cell_temperature_max_c);
+    set(out->mutable_cell_temperature_min_c(), d.cell_temperature_min_c);
+    out->set_fire_state(d.fire_state);
+    set(out->mutable_coolant_inlet_c(), d.coolant_inlet_c);
+    set(out->mutable_coolant_outlet_c(), d.coolant_outlet_c);
+    out->set_pump_running(d.pump_running);
+    out->set_cooling_fault(d.cooling_fault);
+  }
+  return finish(ctx, grpc::Status::OK);
+}
+
 } // namespace plantd::services

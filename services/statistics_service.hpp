@@ -25,6 +25,9 @@ public:
   grpc::ServerUnaryReactor* GetSocialContribution(grpc::CallbackServerContext* ctx,
                                                   const v1::GetSocialContributionRequest* req,
                                                   v1::SocialContribution* resp) override;
+  grpc::ServerUnaryReactor* GetDeviceStatistics(grpc::CallbackServerContext* ctx,
+                                                const v1::GetDeviceStatisticsRequest* req,
+                                                v1::DeviceStatistics* resp) override;
 
 private:
   plant::config cfg_;

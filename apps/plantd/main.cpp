@@ -152,8 +152,10 @@ int run(const run_args& ra) {
   store_args.flush_interval = std::chrono::milliseconds{loaded.model.storage.flush_interval_ms};
   store_args.raw_retention_days = loaded.model.storage.raw_retention_days;
   store_args.clk = &wall_clock;
+  auto alarm_hub = std::make_shared<plantd::actors::alarm_hub>();
   auto alarms = sys.spawn(plantd::actors::alarm_actor,
-                          plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock});
+                          plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock,
+                                                           alarm_hub});
   store_args.alarms = alarms;
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
   sup_args.listeners.push_back(recorder);
@@ -170,7 +172,7 @@ int run(const run_args& ra) {
   std::unique_ptr<plantd::services::server> srv;
   try {
     srv = std::make_unique<plantd::services::server>(
-      plantd::services::server_args{listen, &sys, config, supervisor, hub, db, alarms,
+      plantd::services::server_args{listen, &sys, config, supervisor, hub, db, alarms, alarm_hub,
                                     std::optional<plantd::plant::config>{*args_model}});
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -26,6 +26,7 @@ cabinet_reading cabinet::read() {
   r.allowed_discharge_w = v("allowed_discharge_power");
   r.soc_percent = v("soc");
   r.soh_percent = v("soh");
+  r.cycles = v("cycles");
   r.battery_voltage_v = v("battery_voltage");
   r.battery_current_a = v("battery_current");
   r.cell_voltage_max_v = v("cell_voltage_max");

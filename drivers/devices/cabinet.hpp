@@ -18,6 +18,7 @@ struct cabinet_reading {
   reading allowed_discharge_w;
   reading soc_percent;
   reading soh_percent;
+  reading cycles;
   reading battery_voltage_v;
   reading battery_current_a;
   reading cell_voltage_max_v;

@@ -40,7 +40,25 @@ TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2
   // Start-up alarms (devices not yet read) have cleared.
   REQUIRE(within(5s, [&] { return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty(); }));
 
+  // A stream opened before the fault sees the alarm being raised.
+  auto stream_stub = v1::AlarmService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext stream_ctx;
+  stream_ctx.set_deadline(std::chrono::system_clock::now() + 15s);
+  v1::StreamAlarmsRequest stream_req;
+  stream_req.set_include_open(true);
+  auto reader = stream_stub->StreamAlarms(&stream_ctx, stream_req);
+
   sim.inject("C01", v1::FAULT_KIND_FIRE_ALARM);
+  bool streamed = false;
+  for (v1::Alarm a; reader->Read(&a);)
+    if (a.code() == "fire_alarm_word.0" && a.device() == "C01" && !a.has_cleared()) {
+      streamed = true;
+      break;
+    }
+  CHECK(streamed);
+  stream_ctx.TryCancel();
+  reader->Finish();
   REQUIRE(within(5s, [&] {
     return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "fire_alarm_word.0",
                 "C01") != nullptr;

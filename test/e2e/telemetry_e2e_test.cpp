@@ -156,6 +156,16 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     CHECK(social.pv_kwh() > 0);
     CHECK(social.co2_avoided_kg() == Approx(social.pv_kwh() * 0.64));
     CHECK(social.co2_kg_per_tree_year() == Approx(18.3));
+    v1::DeviceStatistics devices;
+    REQUIRE(stats->GetDeviceStatistics(ctx().get(), {}, &devices).ok());
+    REQUIRE(devices.cabinets_size() == 1);
+    const auto& cab = devices.cabinets(0);
+    CHECK(cab.id() == "C01");
+    CHECK(cab.soh_percent().value() == Approx(98));
+    CHECK(cab.cell_voltage_max_v().value() > cab.cell_voltage_min_v().value());
+    CHECK(cab.fire_state() == "normal");
+    CHECK(cab.pump_running());
+    CHECK(cab.coolant_outlet_c().value() > cab.coolant_inlet_c().value());
 
     auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "history",
                             "plant.soc_percent", "--since", "1h", "--resolution", "hour"});
