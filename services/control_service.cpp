@@ -37,83 +37,6 @@ void device_out(const actors::plant_state::device& d, v1::DeviceState* out) {
   out->set_soc_percent(d.soc_percent);
 }
 
-// Writes the newest state whenever the previous write has completed: a slow
-// reader gets coalesced states, and the supervisor never waits for it.
-class state_stream final : public grpc::ServerWriteReactor<v1::PlantState> {
-public:
-  explicit state_stream(std::shared_ptr<actors::state_hub> hub) : hub_(std::move(hub)) {
-    link_ = std::make_shared<link>();
-    link_->stream = this;
-    auto l = link_;
-    token_ = hub_->subscribe([l] {
-      std::lock_guard guard{l->mtx};
-      if (l->stream)
-        l->stream->maybe_write();
-    });
-    std::lock_guard guard{link_->mtx};
-    maybe_write();
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard guard{link_->mtx};
-    writing_ = false;
-    if (!ok) {
-      finish(grpc::Status::OK);
-      return;
-    }
-    maybe_write();
-  }
-
-  void OnCancel() override {
-    std::lock_guard guard{link_->mtx};
-    finish(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    hub_->unsubscribe(token_);
-    {
-      std::lock_guard guard{link_->mtx};
-      link_->stream = nullptr;
-    }
-    delete this;
-  }
-
-private:
-  struct link {
-    std::mutex mtx;
-    state_stream* stream = nullptr;
-  };
-
-  // Called with link_->mtx held.
-  void maybe_write() {
-    if (writing_ || finished_)
-      return;
-    auto [latest, seq] = hub_->latest();
-    if (!latest || seq == sent_)
-      return;
-    sent_ = seq;
-    msg_.Clear();
-    to_proto(*latest, &msg_);
-    writing_ = true;
-    StartWrite(&msg_);
-  }
-
-  void finish(grpc::Status st) {
-    if (finished_)
-      return;
-    finished_ = true;
-    Finish(std::move(st));
-  }
-
-  std::shared_ptr<actors::state_hub> hub_;
-  std::shared_ptr<link> link_;
-  uint64_t token_ = 0;
-  uint64_t sent_ = 0;
-  bool writing_ = false;
-  bool finished_ = false;
-  v1::PlantState msg_;
-};
-
 } // namespace
 
 void to_proto(const actors::plant_state& s, v1::PlantState* out) {
@@ -164,7 +87,7 @@ grpc::ServerUnaryReactor* control_service::GetState(grpc::CallbackServerContext*
 
 grpc::ServerWriteReactor<v1::PlantState>* control_service::StreamState(
   grpc::CallbackServerContext*, const v1::StreamStateRequest*) {
-  return new state_stream(hub_);
+  return make_state_stream(hub_);
 }
 
 grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* ctx,

@@ -7,6 +7,7 @@
 #include "actors/state_hub.hpp"
 #include "actors/type_ids.hpp"
 #include "plantd/v1/control.grpc.pb.h"
+#include "services/state_stream.hpp"
 
 namespace plantd::services {
 
@@ -32,8 +33,5 @@ private:
   caf::actor supervisor_;
   std::shared_ptr<actors::state_hub> hub_;
 };
-
-// plant_state -> message (also used by tests).
-void to_proto(const actors::plant_state& s, v1::PlantState* out);
 
 } // namespace plantd::services

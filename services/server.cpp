@@ -22,7 +22,7 @@ struct server::impl {
     if (args.supervisor && args.hub)
       control = std::make_unique<control_service>(*args.sys, args.supervisor, args.hub);
     if (args.db)
-      telemetry = std::make_unique<telemetry_service>(args.db);
+      telemetry = std::make_unique<telemetry_service>(args.db, args.hub);
     if (args.alarms)
       alarm = std::make_unique<alarm_service>(
         *args.sys, args.alarms,

@@ -5,6 +5,7 @@
 
 #include "drivers/store/energy_curve.hpp"
 #include "services/export.hpp"
+#include "services/state_stream.hpp"
 #include "services/status.hpp"
 
 namespace plantd::services {
@@ -245,6 +246,21 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
     return new chunk_writer({}, {}, to_status(errc::internal, xlsx.error()));
   return new chunk_writer(std::move(*xlsx), fmt::format("plantd-{}.xlsx", stamp),
                           grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* telemetry_service::GetSnapshot(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetSnapshotRequest*,
+                                                         v1::PlantState* resp) {
+  auto [latest, seq] = hub_ ? hub_->latest() : std::make_pair(std::shared_ptr<const actors::plant_state>{}, uint64_t{0});
+  if (!latest)
+    return finish(ctx, to_status(errc::unavailable, "no reading yet"));
+  to_proto(*latest, resp);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerWriteReactor<v1::PlantState>* telemetry_service::StreamTelemetry(
+  grpc::CallbackServerContext*, const v1::StreamTelemetryRequest*) {
+  return make_state_stream(hub_ ? hub_ : std::make_shared<actors::state_hub>());
 }
 
 } // namespace plantd::services

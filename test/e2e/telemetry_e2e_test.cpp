@@ -167,6 +167,23 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     CHECK(cab.pump_running());
     CHECK(cab.coolant_outlet_c().value() > cab.coolant_inlet_c().value());
 
+    v1::PlantState snapshot;
+    REQUIRE(plantd.telemetry().GetSnapshot(ctx().get(), {}, &snapshot).ok());
+    REQUIRE(snapshot.cabinets_size() == 1);
+    CHECK(snapshot.cabinets(0).available());
+    CHECK(snapshot.soc_percent().quality() == v1::QUALITY_MEASURED);
+    {
+      grpc::ClientContext sctx;
+      sctx.set_deadline(std::chrono::system_clock::now() + 10s);
+      auto reader = plantd.telemetry().StreamTelemetry(&sctx, {});
+      v1::PlantState a, b;
+      REQUIRE(reader->Read(&a));
+      REQUIRE(reader->Read(&b));
+      CHECK(b.decisions() > a.decisions());
+      sctx.TryCancel();
+      reader->Finish();
+    }
+
     auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "history",
                             "plant.soc_percent", "--since", "1h", "--resolution", "hour"});
     INFO(cli.out);
