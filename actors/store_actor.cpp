@@ -51,6 +51,23 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
     uint64_t failed = 0;
     std::string last_error;
     bool reported_failing = false;
+
+    // Writes what is pending; false when the write failed (the batch is
+    // dropped rather than kept growing: control never waits for the disk).
+    bool flush() {
+      if (pending.empty())
+        return true;
+      auto r = a.write ? a.write(pending) : a.db->write(pending);
+      bool ok = r.has_value();
+      if (ok) {
+        written += pending.size();
+      } else {
+        ++failed;
+        last_error = r.error();
+      }
+      pending.clear();
+      return ok;
+    }
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -72,20 +89,17 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
         c->pending.push_back({*id, s.time.time_since_epoch().count(), pts[i].second, qs[i]});
       }
     },
+    [c](std::vector<store::point>& pts) {
+      c->pending.insert(c->pending.end(), pts.begin(), pts.end());
+      if (c->pending.size() >= 10'000)
+        c->flush();
+    },
+    [c](flush_atom) {
+      c->flush();
+      return c->written;
+    },
     [self, c](tick_atom) {
-      bool failing = false;
-      if (!c->pending.empty()) {
-        auto r = c->a.write ? c->a.write(c->pending) : c->a.db->write(c->pending);
-        if (r) {
-          c->written += c->pending.size();
-        } else {
-          // Keep controlling; drop this batch rather than grow without bound.
-          ++c->failed;
-          c->last_error = r.error();
-          failing = true;
-        }
-        c->pending.clear();
-      }
+      bool failing = !c->flush();
       // Retention: raw points older than the configured days, once an hour.
       auto now = c->a.clk->now();
       if (now - c->last_retention >= std::chrono::hours{1}) {

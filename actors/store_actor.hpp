@@ -5,7 +5,10 @@
 // a failed write is logged, counted and reported, and the plant runs on.
 //
 //   plant_state                 (from the supervisor)
-//   get_atom, state_atom -> store_status
+//   vector<store::point>        points to store as they are (bulk ingest);
+//                               written at once from 10,000 pending points
+//   flush_atom -> uint64        writes what is pending; points written so far
+//   get_atom, state_atom -> (written, failed, last error)
 #pragma once
 
 #include <chrono>

@@ -8,6 +8,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/plant_messages.hpp"
+#include "drivers/store/store.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(plantd, caf::first_custom_type_id)
 
@@ -22,6 +23,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(plantd, caf::first_custom_type_id)
   CAF_ADD_ATOM(plantd, plantd::actors, reset_atom, "reset")
   CAF_ADD_ATOM(plantd, plantd::actors, ack_atom, "ack")
   CAF_ADD_ATOM(plantd, plantd::actors, store_atom, "store")
+  CAF_ADD_ATOM(plantd, plantd::actors, flush_atom, "flush")
 
   CAF_ADD_TYPE_ID(plantd, (plantd::problem))
   CAF_ADD_TYPE_ID(plantd, (plantd::problems))
@@ -43,5 +45,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::alarms::filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::alarms::alarm)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::alarms::alarm>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::alarms::condition>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::store::point>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::plant::working_mode)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::plant::tou_slot>)

@@ -113,3 +113,18 @@ TEST_CASE_METHOD(fixture, "a failing disk raises a storage alarm that clears", "
   publish(5);
   CHECK(open_alarms().empty());
 }
+
+TEST_CASE_METHOD(fixture, "bulk points are written in batches and on flush", "[actors][store]") {
+  auto id = *db->series_id("bulk");
+  std::vector<store::point> pts;
+  for (int i = 0; i < 25'000; ++i)
+    pts.push_back({id, 1'000'000 + i * 1000LL, static_cast<double>(i), quality::measured});
+  self->send(recorder, std::vector<store::point>(pts.begin(), pts.begin() + 12'000));
+  sched.run();
+  CHECK(db->raw(id, 0, INT64_MAX).size() == 12'000);  // over 10,000 pending: written at once
+  self->send(recorder, std::vector<store::point>(pts.begin() + 12'000, pts.end()));
+  auto written = ask<uint64_t>(recorder, actors::flush_atom_v);
+  REQUIRE(written);
+  CHECK(*written == 25'000);
+  CHECK(db->raw(id, 0, INT64_MAX).size() == 25'000);
+}
