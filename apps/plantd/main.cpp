@@ -196,6 +196,10 @@ int run(const run_args& ra) {
   caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
+  // Every actor (and what it holds: the store, the buses) is gone before the
+  // locals they point to are destroyed.
+  sys.await_all_actors_done();
+  srv.reset();
   return 0;
 }
 
