@@ -6,6 +6,7 @@
 //   plantctl ... watch [--count N]
 //   plantctl ... history [SERIES] [--since 1h] [--resolution auto]
 //   plantctl ... alarms [--open|--closed] [--device ID] | ack ID [--by NAME]
+//   plantctl ... curve [day|week|month|year|total] [--since 7d] | stats [--period day]
 //   plantctl ... export SERIES... --format csv|xlsx -o FILE [--since 1d] [--resolution hour]
 //   plantctl ... mode set self-consumption|tou [--template FILE]
 //   plantctl ... setpoint KW --for 15m | setpoint clear
@@ -30,6 +31,7 @@
 #include "apps/plantctl/control_cmds.hpp"
 #include "apps/plantctl/device_read.hpp"
 #include "apps/plantctl/history_cmd.hpp"
+#include "apps/plantctl/stats_cmds.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "services/config_codec.hpp"
@@ -261,6 +263,21 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   exp->add_option("-o,--output", exp_out, "Output file")->required();
 
+  auto* curve_cmd = app.add_subcommand("curve", "Energy per day/week/month/year/total");
+  std::string curve_period = "day";
+  std::string curve_since = "7d";
+  curve_cmd->add_option("PERIOD", curve_period, "day, week, month, year or total")
+    ->check(CLI::IsMember({"day", "week", "month", "year", "total"}))
+    ->capture_default_str();
+  curve_cmd->add_option("--since", curve_since, "How far back: 7d, 365d")->capture_default_str();
+  auto* stats_cmd = app.add_subcommand("stats", "Overview, revenue and social contribution");
+  std::string stats_period = "day";
+  std::string stats_since = "7d";
+  stats_cmd->add_option("--period", stats_period, "Revenue per day, month or year")
+    ->check(CLI::IsMember({"day", "month", "year"}))
+    ->capture_default_str();
+  stats_cmd->add_option("--since", stats_since, "How far back: 7d, 365d")->capture_default_str();
+
   auto* alarms_cmd = app.add_subcommand("alarms", "Alarms (all by default)");
   bool alarms_open = false;
   bool alarms_closed = false;
@@ -308,6 +325,10 @@ int main(int argc, char** argv) {
   }
   auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
+  if (curve_cmd->parsed())
+    return plantd::apps::curve(copts, channel, curve_period, curve_since);
+  if (stats_cmd->parsed())
+    return plantd::apps::stats(copts, channel, stats_period, stats_since);
   if (exp->parsed())
     return plantd::apps::export_series(copts, channel, exp_series, exp_since, exp_resolution,
                                        exp_format, exp_out);

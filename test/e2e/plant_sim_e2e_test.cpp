@@ -14,7 +14,7 @@
 
 #include "plantd/v1/sim.grpc.pb.h"
 #include "services/config_codec.hpp"
-#include "test/e2e/process.hpp"
+#include "test/e2e/harness.hpp"
 
 using namespace std::chrono_literals;
 using namespace plantd;
@@ -23,80 +23,16 @@ using test::run_command;
 
 namespace {
 
-const std::string bin_dir = PLANTD_BIN_DIR;
+using test::running_sim;
 
-// The single-cabinet example with every device on a free loopback port (or,
-// with `rtu_dir`, every RS485 line on a pty in that directory).
 std::string sim_config(const std::string& rtu_dir = "") {
-  auto file = services::load_config_file(std::string{PLANTD_SOURCE_DIR}
-                                         + "/deploy/examples/single-cabinet.json");
-  REQUIRE(file.problems.empty());
-  auto& m = file.message;
-  for (auto& cab : *m.mutable_cabinets())
-    cab.mutable_modbus()->set_port(static_cast<uint32_t>(test::unused_port()));
-  int n = 1;
-  for (auto& line : *m.mutable_rs485_lines()) {
-    if (rtu_dir.empty()) {
-      line.mutable_tcp_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
-    } else {
-      line.clear_tcp_gateway();
-      line.set_device(rtu_dir + "/rs485-" + std::to_string(n++));
-    }
-  }
-  m.mutable_io()->mutable_modbus_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
-  return test::write_temp_file(services::to_json(m));
+  return test::sim_config("single-cabinet", rtu_dir);
 }
 
-class running_sim {
-public:
-  explicit running_sim(const std::string& config, std::vector<std::string> extra = {})
-    : config_(config), proc_(args(config, std::move(extra))) {
-    std::regex ep{R"(plant-sim: (\S+) (tcp|rtu) (\S+))"};
-    std::regex control{R"(plant-sim: control on (\S+))"};
-    for (;;) {
-      auto line = proc_.read_line(15s);
-      INFO("stderr: " << proc_.stderr_text());
-      REQUIRE(line);
-      std::smatch m;
-      if (std::regex_search(*line, m, control)) {
-        control_ = m[1];
-        break;
-      }
-      if (std::regex_search(*line, m, ep))
-        endpoints_[m[1]] = m[3];
-    }
-    stub_ = v1::SimService::NewStub(
-      grpc::CreateChannel(control_, grpc::InsecureChannelCredentials()));
-  }
-  ~running_sim() {
-    proc_.stop(SIGTERM, 5s);
-    std::remove(config_.c_str());
-  }
-
-  std::string endpoint(const std::string& id) { return endpoints_.at(id); }
-  v1::SimService::Stub& sim() { return *stub_; }
-  child_process& process() { return proc_; }
-
-private:
-  static std::vector<std::string> args(const std::string& config,
-                                       std::vector<std::string> extra) {
-    std::vector<std::string> a{bin_dir + "/plant-sim", "--config", config, "--control",
-                               "127.0.0.1:0", "--speed", "10"};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-
-  std::string config_;
-  child_process proc_;
-  std::map<std::string, std::string> endpoints_;
-  std::string control_;
-  std::unique_ptr<v1::SimService::Stub> stub_;
-};
+const std::string& bin_dir = test::bin_dir;
 
 std::unique_ptr<grpc::ClientContext> ctx() {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + 5s);
-  return c;
+  return test::ctx();
 }
 
 // plantctl device read --json, parsed into point -> value.

@@ -184,6 +184,17 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
       reader->Finish();
     }
 
+    auto curve_cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "curve", "day"});
+    INFO(curve_cli.out);
+    CHECK(curve_cli.exit_code == 0);
+    CHECK_THAT(curve_cli.out, Catch::Contains("(grid: meter counters)"));
+    auto stats_cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "stats"});
+    INFO(stats_cli.out);
+    CHECK(stats_cli.exit_code == 0);
+    CHECK_THAT(stats_cli.out, Catch::Contains("Wollongong Cold Store"));
+    CHECK_THAT(stats_cli.out, Catch::Contains("AUD saved"));
+    CHECK_THAT(stats_cli.out, Catch::Contains("kg CO2 avoided"));
+
     auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "history",
                             "plant.soc_percent", "--since", "1h", "--resolution", "hour"});
     INFO(cli.out);
