@@ -9,6 +9,7 @@
 
 #include "actors/type_ids.hpp"
 #include "services/ask.hpp"
+#include "services/hub_stream.hpp"
 
 namespace plantd::services {
 
@@ -30,87 +31,27 @@ void to_proto(const alarms::alarm& a, v1::Alarm* out) {
   out->set_acknowledged_by(a.acked_by);
 }
 
-// Writes the hub's changes one at a time, in order, as the client reads.
-class alarm_stream final : public grpc::ServerWriteReactor<v1::Alarm> {
-public:
-  alarm_stream(std::shared_ptr<actors::alarm_hub> hub, std::vector<alarms::alarm> first)
-    : hub_(std::move(hub)), queue_(first.begin(), first.end()) {
-    link_ = std::make_shared<link>();
-    link_->stream = this;
-    seen_ = hub_->last_seq();
-    auto l = link_;
-    token_ = hub_->subscribe([l] {
-      std::lock_guard guard{l->mtx};
-      if (l->stream)
-        l->stream->pump();
-    });
-    std::lock_guard guard{link_->mtx};
-    pump();
-  }
+// Every change, in order (the open alarms first when asked).
+struct alarm_source {
+  std::shared_ptr<actors::alarm_hub> hub;
+  std::deque<alarms::alarm> queue;
+  uint64_t seen = 0;
 
-  void OnWriteDone(bool ok) override {
-    std::lock_guard guard{link_->mtx};
-    writing_ = false;
-    if (!ok) {
-      finish(grpc::Status::OK);
-      return;
+  uint64_t subscribe(std::function<void()> f) { return hub->subscribe(std::move(f)); }
+  void unsubscribe(uint64_t t) { hub->unsubscribe(t); }
+
+  bool next(v1::Alarm& out) {
+    if (queue.empty()) {
+      auto [changes, last] = hub->since(seen);
+      seen = last;
+      queue.insert(queue.end(), changes.begin(), changes.end());
     }
-    pump();
+    if (queue.empty())
+      return false;
+    to_proto(queue.front(), &out);
+    queue.pop_front();
+    return true;
   }
-
-  void OnCancel() override {
-    std::lock_guard guard{link_->mtx};
-    finish(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    hub_->unsubscribe(token_);
-    {
-      std::lock_guard guard{link_->mtx};
-      link_->stream = nullptr;
-    }
-    delete this;
-  }
-
-private:
-  struct link {
-    std::mutex mtx;
-    alarm_stream* stream = nullptr;
-  };
-
-  // Called with link_->mtx held.
-  void pump() {
-    if (writing_ || finished_)
-      return;
-    if (queue_.empty()) {
-      auto [changes, last] = hub_->since(seen_);
-      seen_ = last;
-      queue_.insert(queue_.end(), changes.begin(), changes.end());
-    }
-    if (queue_.empty())
-      return;
-    msg_.Clear();
-    to_proto(queue_.front(), &msg_);
-    queue_.pop_front();
-    writing_ = true;
-    StartWrite(&msg_);
-  }
-
-  void finish(grpc::Status st) {
-    if (finished_)
-      return;
-    finished_ = true;
-    Finish(std::move(st));
-  }
-
-  std::shared_ptr<actors::alarm_hub> hub_;
-  std::shared_ptr<link> link_;
-  std::deque<alarms::alarm> queue_;
-  uint64_t token_ = 0;
-  uint64_t seen_ = 0;
-  bool writing_ = false;
-  bool finished_ = false;
-  v1::Alarm msg_;
 };
 
 } // namespace
@@ -126,7 +67,8 @@ grpc::ServerWriteReactor<v1::Alarm>* alarm_service::StreamAlarms(
       .receive([&](std::vector<alarms::alarm>& open) { first = std::move(open); },
                [](caf::error&) {});
   }
-  return new alarm_stream(hub_, std::move(first));
+  alarm_source src{hub_, {first.begin(), first.end()}, hub_->last_seq()};
+  return new hub_stream<v1::Alarm, alarm_source>(std::move(src));
 }
 
 grpc::ServerUnaryReactor* alarm_service::ListAlarms(grpc::CallbackServerContext* ctx,
