@@ -25,6 +25,16 @@ v1::Quality quality_of(quality q) {
   return static_cast<v1::Quality>(static_cast<int>(q) + 1);
 }
 
+// The end of a requested range: `to`, or now when absent.
+template <class Request>
+int64_t range_end(const Request& req) {
+  if (req.has_to())
+    return TimeUtil::TimestampToMilliseconds(req.to());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 // Nominal bucket lengths, for choosing a resolution.
 int64_t nominal_ms(resolution r) {
   switch (r) {
@@ -56,10 +66,7 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
     return finish(ctx, to_status(errc::not_found,
                                  fmt::format("series: no series \"{}\"", req->series())));
   auto from = TimeUtil::TimestampToMilliseconds(req->from());
-  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to())
-                          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  auto to = range_end(*req);
   if (!req->has_from())
     found.push_back({"from", "is required"});
   else if (from >= to)
@@ -141,10 +148,7 @@ grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerCon
                                    "period: give day, week, month, year or total"));
   }
   auto from = TimeUtil::TimestampToMilliseconds(req->from());
-  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to())
-                          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  auto to = range_end(*req);
   if (from >= to)
     return finish(ctx, to_status(errc::invalid_argument, "to: must be later than from"));
   auto curve = store::energy_curve(*db_, period, from, to);
@@ -222,10 +226,7 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
   if (req->format() != v1::EXPORT_FORMAT_CSV && req->format() != v1::EXPORT_FORMAT_XLSX)
     found.push_back({"format", "give EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX"});
   auto from = TimeUtil::TimestampToMilliseconds(req->from());
-  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to())
-                          : std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  auto to = range_end(*req);
   if (from >= to)
     found.push_back({"to", "must be later than from"});
   auto res_name = req->resolution().empty() || req->resolution() == "auto" ? std::string{"raw"}

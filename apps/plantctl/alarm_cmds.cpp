@@ -1,4 +1,5 @@
 #include "apps/plantctl/alarm_cmds.hpp"
+#include "apps/plantctl/common.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -15,13 +16,6 @@ namespace plantd::apps {
 using google::protobuf::util::TimeUtil;
 
 namespace {
-
-std::unique_ptr<grpc::ClientContext> context(const control_opts& o) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now()
-                    + std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
-  return ctx;
-}
 
 const char* severity_name(v1::Severity s) {
   switch (s) {
@@ -61,11 +55,7 @@ int list_alarms(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
     for (const auto& a : resp.alarms()) {
       ++shown;
       if (o.json) {
-        std::string out;
-        google::protobuf::util::JsonPrintOptions jo;
-        jo.preserve_proto_field_names = true;
-        (void)google::protobuf::util::MessageToJsonString(a, &out, jo);
-        std::cout << out << "\n";
+        std::cout << json_of(a) << "\n";
         continue;
       }
       std::cout << fmt::format(

@@ -1,4 +1,5 @@
 #include "apps/plantctl/control_cmds.hpp"
+#include "apps/plantctl/common.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -21,13 +22,6 @@ namespace plantd::apps {
 namespace v1 = plantd::v1;
 
 namespace {
-
-std::unique_ptr<grpc::ClientContext> context(const control_opts& o) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now()
-                    + std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
-  return ctx;
-}
 
 int fail(const control_opts& o, const grpc::Status& st) {
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE
@@ -60,15 +54,6 @@ std::string line(const v1::PlantState& s, const absl::TimeZone& tz) {
   return fmt::format("{}  PV {} kW | grid {} kW | load {} kW | battery {:6.1f} kW | SOC {} | {} | {}",
                      clock, kw(s.pv_w()), kw(s.grid_w()), kw(s.load_w()), s.battery_w() / 1000,
                      soc, mode_name(s.mode()), s.binding_rule());
-}
-
-std::string json_of(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  o.always_print_primitive_fields = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
 }
 
 } // namespace
@@ -176,17 +161,13 @@ int set_setpoint(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch
       std::cerr << "plantctl: setpoint is a power in kW (> 0 discharge) or \"clear\"\n";
       return 2;
     }
-    char* unit = nullptr;
-    double n = std::strtod(duration.c_str(), &unit);
-    double seconds = *unit == 'h' ? n * 3600 : *unit == 'm' ? n * 60 : n;
-    if (duration.empty() || !(seconds >= 1) || (*unit && std::string{unit} != "h"
-                                                && std::string{unit} != "m"
-                                                && std::string{unit} != "s")) {
+    auto seconds = parse_duration_s(duration);
+    if (!seconds || *seconds < 1) {
       std::cerr << "plantctl: --for takes a duration like 90s, 15m or 2h\n";
       return 2;
     }
     req.set_power_w(kw_value * 1000);
-    req.set_duration_s(static_cast<uint32_t>(seconds));
+    req.set_duration_s(static_cast<uint32_t>(*seconds));
   }
   auto stub = v1::ControlService::NewStub(ch);
   v1::SetManualSetpointResponse resp;

@@ -1,4 +1,5 @@
 #include "apps/plantctl/history_cmd.hpp"
+#include "apps/plantctl/common.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -30,19 +31,15 @@ int history(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
       std::cout << s << "\n";
     return 0;
   }
-  char* unit = nullptr;
-  double n = std::strtod(since.c_str(), &unit);
-  double seconds = *unit == 'd' ? n * 86400 : *unit == 'h' ? n * 3600 : *unit == 'm' ? n * 60 : n;
-  if (since.empty() || !(seconds > 0)) {
+  auto seconds = parse_duration_s(since);
+  if (!seconds) {
     std::cerr << "plantctl: --since takes a duration like 15m, 6h or 7d\n";
     return 2;
   }
   v1::QueryHistoryRequest req;
   req.set_series(series);
   auto now = std::chrono::system_clock::now();
-  *req.mutable_from() = TimeUtil::MillisecondsToTimestamp(
-    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
-    - static_cast<int64_t>(seconds * 1000));
+  *req.mutable_from() = TimeUtil::MillisecondsToTimestamp(ms_ago(*seconds));
   req.set_resolution(resolution);
   v1::QueryHistoryResponse resp;
   grpc::ClientContext ctx;
@@ -53,11 +50,7 @@ int history(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
     return st.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
   }
   if (o.json) {
-    google::protobuf::util::JsonPrintOptions jo;
-    jo.preserve_proto_field_names = true;
-    std::string out;
-    (void)google::protobuf::util::MessageToJsonString(resp, &out, jo);
-    std::cout << out << "\n";
+    std::cout << json_of(resp) << "\n";
     return 0;
   }
   std::cout << fmt::format("{} at {} resolution, {} points{}\n", resp.series(), resp.resolution(),
@@ -78,10 +71,8 @@ int export_series(const control_opts& o, const std::shared_ptr<grpc::Channel>& c
                   const std::vector<std::string>& series, const std::string& since,
                   const std::string& resolution, const std::string& format,
                   const std::string& out_file) {
-  char* unit = nullptr;
-  double n = std::strtod(since.c_str(), &unit);
-  double seconds = *unit == 'd' ? n * 86400 : *unit == 'h' ? n * 3600 : *unit == 'm' ? n * 60 : n;
-  if (since.empty() || !(seconds > 0)) {
+  auto seconds = parse_duration_s(since);
+  if (!seconds) {
     std::cerr << "plantctl: --since takes a duration like 15m, 6h or 7d\n";
     return 2;
   }
@@ -89,9 +80,7 @@ int export_series(const control_opts& o, const std::shared_ptr<grpc::Channel>& c
   for (const auto& s : series)
     req.add_series(s);
   auto now = std::chrono::system_clock::now();
-  *req.mutable_from() = TimeUtil::MillisecondsToTimestamp(
-    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
-    - static_cast<int64_t>(seconds * 1000));
+  *req.mutable_from() = TimeUtil::MillisecondsToTimestamp(ms_ago(*seconds));
   req.set_resolution(resolution);
   req.set_format(format == "xlsx" ? v1::EXPORT_FORMAT_XLSX : v1::EXPORT_FORMAT_CSV);
   auto stub = v1::TelemetryService::NewStub(ch);

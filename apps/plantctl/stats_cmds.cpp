@@ -1,4 +1,5 @@
 #include "apps/plantctl/stats_cmds.hpp"
+#include "apps/plantctl/common.hpp"
 
 #include <iostream>
 #include <optional>
@@ -17,44 +18,17 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-std::optional<int64_t> since_ms(const std::string& since) {
-  char* unit = nullptr;
-  double n = std::strtod(since.c_str(), &unit);
-  double seconds = *unit == 'd' ? n * 86400 : *unit == 'h' ? n * 3600 : *unit == 'm' ? n * 60 : n;
-  if (since.empty() || !(seconds > 0))
-    return std::nullopt;
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count();
-  return now - static_cast<int64_t>(seconds * 1000);
-}
-
-std::unique_ptr<grpc::ClientContext> context(const control_opts& o) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now()
-                    + std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
-  return ctx;
-}
-
 int fail(const grpc::Status& st) {
   std::cerr << fmt::format("plantctl: {}\n", st.error_message());
   return st.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
-}
-
-std::string json_of(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions jo;
-  jo.preserve_proto_field_names = true;
-  jo.always_print_primitive_fields = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, jo);
-  return out;
 }
 
 } // namespace
 
 int curve(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
           const std::string& period, const std::string& since) {
-  auto from = since_ms(since);
+  auto seconds = parse_duration_s(since);
+  std::optional<int64_t> from = seconds ? std::optional<int64_t>{ms_ago(*seconds)} : std::nullopt;
   if (!from) {
     std::cerr << "plantctl: --since takes a duration like 15m, 6h or 7d\n";
     return 2;
@@ -87,7 +61,8 @@ int curve(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
 
 int stats(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
           const std::string& period, const std::string& since) {
-  auto from = since_ms(since);
+  auto seconds = parse_duration_s(since);
+  std::optional<int64_t> from = seconds ? std::optional<int64_t>{ms_ago(*seconds)} : std::nullopt;
   if (!from) {
     std::cerr << "plantctl: --since takes a duration like 15m, 6h or 7d\n";
     return 2;

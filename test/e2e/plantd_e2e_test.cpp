@@ -249,6 +249,23 @@ TEST_CASE("plantctl status, config get and config validate", "[e2e][plantctl]") 
                               "/nonexistent.json"});
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.out, Catch::Contains("cannot read /nonexistent.json"));
+
+  // Steering: a manual setpoint, the mode, a live line.
+  auto sp = run_command({plantctl_bin, "--target", target, "setpoint", "-20", "--for", "1m"});
+  INFO(sp.out);
+  CHECK(sp.exit_code == 0);
+  CHECK_THAT(sp.out, Catch::Contains("manual setpoint -20 kW for 1m"));
+  auto bad_for = run_command({plantctl_bin, "--target", target, "setpoint", "-20", "--for", "10x"});
+  CHECK(bad_for.exit_code == 2);
+  auto too_big = run_command({plantctl_bin, "--target", target, "setpoint", "9000", "--for", "1m"});
+  CHECK(too_big.exit_code == 1);
+  CHECK_THAT(too_big.out, Catch::Contains("power_w"));
+  auto mode = run_command({plantctl_bin, "--target", target, "mode", "set", "self-consumption"});
+  CHECK(mode.exit_code == 0);
+  auto watch = run_command({plantctl_bin, "--target", target, "watch", "--count", "2"});
+  CHECK(watch.exit_code == 0);
+  CHECK(std::count(watch.out.begin(), watch.out.end(), '\n') == 2);
+  CHECK_THAT(watch.out, Catch::Contains("SOC"));
 }
 
 TEST_CASE("plantctl says clearly when plantd cannot be reached", "[e2e][plantctl][bad-input]") {
