@@ -50,6 +50,8 @@ struct supervisor_state {
   std::optional<std::size_t> io_child;
   dispatch::decision last;
   uint64_t decisions = 0;
+  // Handles of every device actor started, shared with the exit functor.
+  std::shared_ptr<std::vector<caf::actor>> live_children;
   std::array<double, 64> latency_us{};  // ring of fast-path latencies
   std::size_t latency_count = 0;
   static inline const char* name = "plantd.supervisor";
@@ -324,10 +326,17 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
     io_actor_args a{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me, st.args.clk};
     st.io_child = add_child(self, "io", [self, a] { return spawn_device(self, io_actor, a); });
   }
-  self->attach_functor([self] {
-    for (auto& c : self->state.children)
-      if (c.handle)
-        caf::anon_send_exit(c.handle, caf::exit_reason::user_shutdown);
+  // On exit, stop the device actors. The functor runs after the actor's
+  // state is gone, so it must not touch self->state: it takes the handles
+  // when it is attached and, for children restarted later, through `live`.
+  auto live = std::make_shared<std::vector<caf::actor>>();
+  for (auto& c : self->state.children)
+    live->push_back(c.handle);
+  self->state.live_children = live;
+  self->attach_functor([live] {
+    for (auto& h : *live)
+      if (h)
+        caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   });
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
@@ -410,6 +419,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       auto& c = st.children[i];
       c.handle = c.start();
       self->monitor(c.handle);
+      if (st.live_children)
+        st.live_children->push_back(c.handle);
     },
     [self](caf::get_atom, state_atom) -> caf::result<plant_state> {
       auto [latest, seq] = self->state.args.hub->latest();

@@ -6,6 +6,9 @@
 // Refuses to start on an invalid config (every problem is printed). Once up,
 // prints "plantd: listening on HOST:PORT" on stdout; SIGINT/SIGTERM stop it.
 #include <csignal>
+#include <execinfo.h>
+#include <unistd.h>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -30,6 +33,18 @@
 #include "services/server.hpp"
 
 namespace {
+
+// A crash leaves a backtrace on stderr (the journal on a unit): the one
+// thing an operator can send us.
+void on_fatal_signal(int sig) {
+  void* frames[64];
+  int n = backtrace(frames, 64);
+  static const char head[] = "plantd: fatal signal, backtrace:\n";
+  [[maybe_unused]] auto w = write(STDERR_FILENO, head, sizeof head - 1);
+  backtrace_symbols_fd(frames, n, STDERR_FILENO);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 
 void print_problems(std::ostream& out, const std::string& file,
                     const plantd::problems& found) {
@@ -60,6 +75,9 @@ struct run_args {
 };
 
 int run(const run_args& ra) {
+  std::signal(SIGSEGV, on_fatal_signal);
+  std::signal(SIGABRT, on_fatal_signal);
+  std::signal(SIGBUS, on_fatal_signal);
   // Signals are taken by sigwait below; block them before any library starts
   // a thread (RocksDB, CAF, gRPC), so that every thread inherits the mask.
   sigset_t stop_signals;
@@ -249,5 +267,12 @@ int main(int argc, char** argv) {
               << "Run with --help for more information.\n";
     return 2;
   }
-  return run({config_file, data_dir, listen, tables_dir, time_scale, start});
+  int rc = run({config_file, data_dir, listen, tables_dir, time_scale, start});
+  // Everything plantd owns is closed by now (actors done, server shut down,
+  // the store closed). Skip the destructors of the libraries' globals: their
+  // own background threads may still be winding down, and a global torn
+  // down under them crashes an otherwise clean stop.
+  spdlog::shutdown();
+  std::fflush(nullptr);
+  std::_Exit(rc);
 }

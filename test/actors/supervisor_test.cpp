@@ -223,3 +223,17 @@ TEST_CASE_METHOD(plant_fixture, "mode and manual setpoint requests", "[actors][s
   leap(500ms);
   CHECK(state().mode == plant::working_mode::time_of_use);
 }
+
+TEST_CASE_METHOD(plant_fixture, "stopping the supervisor stops its device actors, restarted ones too",
+                 "[actors][supervisor][restart]") {
+  start(1, 10'000);
+  leap(1000ms);
+  REQUIRE(ask<bool>(sup, actors::restart_atom_v, std::string{"C01"}));
+  leap(2000ms);  // C01 runs again under a new handle
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  sched.run();
+  auto reads = buses["C01"]->log.size();
+  leap(3000ms);
+  CHECK(buses["C01"]->log.size() == reads);  // nobody polls any more
+  sup = caf::actor{};
+}
