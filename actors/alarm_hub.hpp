@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "actors/listeners.hpp"
 #include "model/alarms/alarm_book.hpp"
 
 namespace plantd::actors {
@@ -27,15 +28,14 @@ public:
   std::pair<std::vector<alarms::alarm>, uint64_t> since(uint64_t after) const;
   uint64_t last_seq() const;
 
-  uint64_t subscribe(std::function<void()> on_new);
-  void unsubscribe(uint64_t token);
+  uint64_t subscribe(std::function<void()> on_new) { return listeners_.subscribe(std::move(on_new)); }
+  void unsubscribe(uint64_t token) { listeners_.unsubscribe(token); }
 
 private:
   mutable std::mutex mtx_;
   std::deque<std::pair<uint64_t, alarms::alarm>> changes_;
   uint64_t seq_ = 0;
-  uint64_t next_token_ = 1;
-  std::map<uint64_t, std::function<void()>> listeners_;
+  listeners listeners_;
 };
 
 } // namespace plantd::actors

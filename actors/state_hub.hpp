@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 
+#include "actors/listeners.hpp"
 #include "actors/plant_messages.hpp"
 
 namespace plantd::actors {
@@ -26,15 +27,14 @@ public:
 
   // `on_new` is called (on the publisher's thread, keep it short) after each
   // publish. Returns a token for unsubscribe().
-  uint64_t subscribe(listener on_new);
-  void unsubscribe(uint64_t token);
+  uint64_t subscribe(listener on_new) { return listeners_.subscribe(std::move(on_new)); }
+  void unsubscribe(uint64_t token) { listeners_.unsubscribe(token); }
 
 private:
   mutable std::mutex mtx_;
   std::shared_ptr<const plant_state> latest_;
   uint64_t seq_ = 0;
-  uint64_t next_token_ = 1;
-  std::map<uint64_t, listener> listeners_;
+  listeners listeners_;
 };
 
 } // namespace plantd::actors

@@ -309,11 +309,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
     auto bus = st.args.bus_for ? st.args.bus_for("io")
                                : open_bus(*cfg.io.modbus_gateway, std::chrono::milliseconds{500},
                                           *st.args.clk);
-    lines = std::shared_ptr<dio::line_source>{
-      dio::modbus_lines(*st.args.tables->find("plantd-io"), *bus,
-                        static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id))};
-    // Keep the bus alive as long as the lines.
-    lines = std::shared_ptr<dio::line_source>(lines.get(), [bus, lines](dio::line_source*) {});
+    lines = dio::modbus_lines(*st.args.tables->find("plantd-io"), std::move(bus),
+                              static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id));
   } else if (!lines && !cfg.io.gpio_chip.empty()) {
     auto opened = dio::gpio_lines(cfg.io.gpio_chip);
     if (opened)

@@ -31,8 +31,9 @@ line_state from_bits(const std::array<bool, input_count>& b) {
 
 class modbus_source final : public line_source {
 public:
-  modbus_source(const pointtables::table& t, modbus::register_bus& bus, uint8_t unit)
-    : dev_(t, bus, unit) {}
+  modbus_source(const pointtables::table& t, std::shared_ptr<modbus::register_bus> bus,
+                uint8_t unit)
+    : bus_(std::move(bus)), dev_(t, *bus_, unit) {}
 
   expected<line_state, std::string> read() override {
     static constexpr std::array<const char*, input_count> names{
@@ -64,6 +65,7 @@ public:
   }
 
 private:
+  std::shared_ptr<modbus::register_bus> bus_;  // declared first: dev_ refers to it
   devices::device dev_;
 };
 
@@ -106,8 +108,9 @@ private:
 } // namespace
 
 std::unique_ptr<line_source> modbus_lines(const pointtables::table& io_table,
-                                          modbus::register_bus& bus, uint8_t unit) {
-  return std::make_unique<modbus_source>(io_table, bus, unit);
+                                          std::shared_ptr<modbus::register_bus> bus,
+                                          uint8_t unit) {
+  return std::make_unique<modbus_source>(io_table, std::move(bus), unit);
 }
 
 expected<std::unique_ptr<line_source>, std::string> gpio_lines(const std::string& chip) {

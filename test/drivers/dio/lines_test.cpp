@@ -8,14 +8,15 @@ using namespace plantd;
 
 TEST_CASE("Modbus lines decode to DI, DRED contacts and RCR inputs", "[dio]") {
   auto reg = pointtables::registry::builtin();
-  test::fake_bus bus;
+  auto shared = std::make_shared<test::fake_bus>();
+  auto& bus = *shared;
   for (uint16_t a = 0; a < 15; ++a)
     bus.regs[{1, 2}][a] = 0;
   bus.regs[{1, 2}][0] = 1;   // DI1
   bus.regs[{1, 2}][3] = 1;   // DRM2/6 to Com: DRM2
   bus.regs[{1, 2}][8] = 1;   // DRM3/7 to RefGen: DRM7
   bus.regs[{1, 2}][13] = 1;  // D_IN3
-  auto lines = dio::modbus_lines(*reg.find("plantd-io"), bus, 1);
+  auto lines = dio::modbus_lines(*reg.find("plantd-io"), shared, 1);
   auto s = lines->read();
   REQUIRE(s);
   CHECK(s->di[0]);
@@ -29,8 +30,9 @@ TEST_CASE("Modbus lines decode to DI, DRED contacts and RCR inputs", "[dio]") {
 
 TEST_CASE("Modbus relay outputs are coils 0 and 1", "[dio]") {
   auto reg = pointtables::registry::builtin();
-  test::fake_bus bus;
-  auto lines = dio::modbus_lines(*reg.find("plantd-io"), bus, 1);
+  auto shared = std::make_shared<test::fake_bus>();
+  auto& bus = *shared;
+  auto lines = dio::modbus_lines(*reg.find("plantd-io"), shared, 1);
   REQUIRE(lines->set_output(2, true));
   CHECK(bus.regs[{1, 1}][1] == 1);
   REQUIRE(lines->set_output(2, false));
@@ -42,9 +44,10 @@ TEST_CASE("Modbus relay outputs are coils 0 and 1", "[dio]") {
 
 TEST_CASE("an unreachable I/O module is an error, not closed contacts", "[dio]") {
   auto reg = pointtables::registry::builtin();
-  test::fake_bus bus;
+  auto shared = std::make_shared<test::fake_bus>();
+  auto& bus = *shared;
   bus.fail_all = modbus::failure{modbus::fault::timeout, 0, "no answer"};
-  auto lines = dio::modbus_lines(*reg.find("plantd-io"), bus, 1);
+  auto lines = dio::modbus_lines(*reg.find("plantd-io"), shared, 1);
   auto s = lines->read();
   REQUIRE_FALSE(s);
   CHECK_THAT(s.error(), Catch::Contains("timeout"));
