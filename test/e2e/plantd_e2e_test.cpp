@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <cstdio>
 #include <regex>
 
@@ -279,4 +282,34 @@ TEST_CASE("plantctl says clearly when plantd cannot be reached", "[e2e][plantctl
     CHECK(r.exit_code == 3);
     CHECK_THAT(r.out, Catch::Contains("cannot reach plantd at " + target));
   }
+}
+
+TEST_CASE("plantd refuses point tables that do not load, and configs naming unknown ones",
+          "[e2e][bad-input]") {
+  auto dir = std::filesystem::temp_directory_path() / ("plantd-tables-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream{dir / "my-meter.json"} << R"({"name": "my-meter", "source": "x", "points": [
+      {"name": "p", "fc": 3, "address": 0, "type": "f64"}]})";
+  }
+  child_process bad_table{{plantd_bin, "--config", example("single-cabinet"), "--listen",
+                           "127.0.0.1:0", "--data-dir", (dir / "data").string(), "--pointtables",
+                           dir.string()}};
+  auto code = bad_table.wait(10s);
+  REQUIRE(code);
+  CHECK(*code == 1);
+  CHECK_THAT(bad_table.stderr_text(), Catch::Contains("my-meter.json: points[0].type"));
+
+  auto file = services::load_config_file(example("single-cabinet"));
+  file.message.mutable_cabinets(0)->set_point_table("acme-cabinet");
+  auto path = test::write_temp_file(services::to_json(file.message));
+  child_process unknown{{plantd_bin, "--config", path, "--listen", "127.0.0.1:0", "--data-dir",
+                         (dir / "data2").string()}};
+  code = unknown.wait(10s);
+  REQUIRE(code);
+  CHECK(*code == 1);
+  CHECK_THAT(unknown.stderr_text(),
+             Catch::Contains("cabinets[0].point_table: unknown point table \"acme-cabinet\""));
+  std::remove(path.c_str());
+  std::filesystem::remove_all(dir);
 }
