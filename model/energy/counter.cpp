@@ -1,0 +1,70 @@
+#include "model/energy/counter.hpp"
+
+#include <algorithm>
+
+namespace plantd::energy {
+
+std::vector<hour_share> spread(int64_t from_ms, int64_t to_ms, double amount, quality q,
+                               const absl::TimeZone& tz) {
+  std::vector<hour_share> out;
+  if (to_ms <= from_ms) {
+    out.push_back({absl::ToCivilHour(absl::FromUnixMillis(to_ms), tz), amount, q});
+    return out;
+  }
+  double total = static_cast<double>(to_ms - from_ms);
+  int64_t t = from_ms;
+  while (t < to_ms) {
+    auto hour = absl::ToCivilHour(absl::FromUnixMillis(t), tz);
+    int64_t next = absl::ToUnixMillis(tz.At(hour + 1).pre);
+    if (next <= t) next = t + 3600 * 1000;  // defensive
+    int64_t end = std::min(next, to_ms);
+    double part = amount * static_cast<double>(end - t) / total;
+    if (!out.empty() && out.back().hour == hour) out.back().amount += part;
+    else out.push_back({hour, part, q});
+    t = end;
+  }
+  return out;
+}
+
+std::vector<hour_share> counter_tracker::reading(int64_t t_ms, double counter,
+                                                 const absl::TimeZone& tz,
+                                                 std::vector<counter_event>* events) {
+  if (!last_) {
+    last_ = {t_ms, counter};
+    return {};
+  }
+  auto [t0, c0] = *last_;
+  if (t_ms <= t0) return {};  // old or repeated reading
+  double delta = counter - c0;
+  quality q = t_ms - t0 > max_gap_ms_ ? quality::estimated : quality::measured;
+  if (q == quality::estimated && events) events->push_back({counter_event::gap, t_ms, c0, counter});
+  if (delta < 0) {
+    double wrapped = rollover_ > 0 ? rollover_ - c0 + counter : -1;
+    if (rollover_ > 0 && wrapped >= 0 && wrapped <= rollover_ * 0.1) {
+      delta = wrapped;
+      if (events) events->push_back({counter_event::rollover, t_ms, c0, counter});
+    } else {
+      // Reset: counted from 0 again.
+      delta = counter;
+      q = quality::estimated;
+      if (events) events->push_back({counter_event::reset, t_ms, c0, counter});
+    }
+  }
+  last_ = {t_ms, counter};
+  return spread(t0, t_ms, delta * multiplier_, q, tz);
+}
+
+std::vector<hour_share> counter_tracker::swap(int64_t t_ms, double old_final, double new_initial,
+                                              const absl::TimeZone& tz,
+                                              std::vector<counter_event>* events) {
+  std::vector<hour_share> out;
+  if (last_ && t_ms > last_->first && old_final >= last_->second) {
+    quality q = t_ms - last_->first > max_gap_ms_ ? quality::estimated : quality::measured;
+    out = spread(last_->first, t_ms, (old_final - last_->second) * multiplier_, q, tz);
+  }
+  if (events) events->push_back({counter_event::swap, t_ms, old_final, new_initial});
+  last_ = {t_ms, new_initial};
+  return out;
+}
+
+} // namespace plantd::energy

@@ -1,0 +1,751 @@
+#include "model/energy/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <queue>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace plantd::energy {
+namespace {
+
+const absl::CivilHour epoch_hour(1970, 1, 1, 0);
+const absl::CivilDay epoch_day(1970, 1, 1);
+const absl::CivilMonth epoch_month(1970, 1);
+
+// Worse quality wins when values are combined.
+int rank(quality q) {
+  switch (q) {
+    case quality::measured: return 0;
+    case quality::manual: return 1;
+    case quality::estimated: return 2;
+    case quality::stale: return 3;
+    case quality::invalid: return 4;
+    case quality::missing: return 5;
+  }
+  return 5;
+}
+quality worse(quality a, quality b) { return rank(a) >= rank(b) ? a : b; }
+
+constexpr uint8_t none = 0xFF;
+
+enum class code : uint8_t { constant, load, sum, coef, add, sub, mul, div, neg };
+struct instr {
+  code c;
+  uint32_t arg = 0;
+};
+
+// Sums with quality counts; quality of the aggregate = worst present.
+struct agg {
+  double sum = 0;
+  uint32_t n[3] = {0, 0, 0};  // measured, manual, estimated
+  uint32_t count() const { return n[0] + n[1] + n[2]; }
+  quality worst() const {
+    return n[2] ? quality::estimated : n[1] ? quality::manual : quality::measured;
+  }
+  void add(double v, quality q, int sign) {
+    sum += sign * v;
+    int i = q == quality::manual ? 1 : q == quality::estimated ? 2 : 0;
+    n[i] += sign;
+  }
+};
+
+struct day_block {
+  double v[24] = {};
+  uint8_t q[24];
+  uint32_t mask = 0;
+  day_block() { std::fill(std::begin(q), std::end(q), none); }
+};
+
+struct leaf {
+  bool hourly = false;
+  std::unordered_map<int64_t, day_block> hours;  // hourly leaves, by day index
+  std::unordered_map<int64_t, reading> days;     // daily leaves
+  std::unordered_map<int64_t, agg> months, years;
+};
+
+enum class cell_kind : uint8_t { hourly, daily, formula };
+
+struct cell {
+  std::string id;
+  cell_kind kind = cell_kind::formula;
+  leaf* lf = nullptr;
+  uint32_t prog_begin = 0, prog_end = 0;
+  double scale = 1;  // of the display unit
+};
+
+struct coef_ref {
+  enum op op;
+  std::string energy_type;
+  double unit_scale = 1;  // scale of the energy type's unit
+};
+
+// What a frame needs to decide if a leaf's aggregate is complete.
+struct requirement {
+  uint32_t day_mask = 0;          // day frames: hours that have ended (and exist)
+  uint32_t required = 0;          // month/year: sub-periods (hours or days) ended
+  uint32_t required_days = 0;
+  int64_t current_day = INT64_MIN;   // day index of as_of (if inside the period)
+  int current_hour = -1;             // hour of as_of in current_day
+};
+
+struct frame {
+  period p;
+  std::vector<double> v;
+  std::vector<quality> q;
+  std::vector<double> coef_v;
+  std::vector<quality> coef_q;
+  requirement req_hourly, req_daily;
+  int64_t valid_until_ms = INT64_MAX;
+  std::list<period>::iterator lru;
+};
+
+
+} // namespace
+
+std::string_view to_string(resolution r) noexcept {
+  switch (r) {
+    case resolution::hour: return "hour";
+    case resolution::day: return "day";
+    case resolution::month: return "month";
+    case resolution::year: return "year";
+  }
+  return "?";
+}
+
+period period_of(resolution r, absl::CivilSecond t) {
+  switch (r) {
+    case resolution::hour: return {r, absl::CivilHour(t) - epoch_hour};
+    case resolution::day: return {r, absl::CivilDay(t) - epoch_day};
+    case resolution::month: return {r, absl::CivilMonth(t) - epoch_month};
+    case resolution::year: return {r, t.year() - 1970};
+  }
+  return {};
+}
+
+absl::CivilSecond start_of(const period& p) {
+  switch (p.res) {
+    case resolution::hour: return absl::CivilSecond(epoch_hour + p.index);
+    case resolution::day: return absl::CivilSecond(epoch_day + p.index);
+    case resolution::month: return absl::CivilSecond(epoch_month + p.index);
+    case resolution::year: return absl::CivilSecond(absl::CivilYear(1970 + p.index));
+  }
+  return {};
+}
+
+absl::CivilSecond end_of(const period& p) { return start_of(period{p.res, p.index + 1}); }
+
+std::string label(const period& p) {
+  auto s = start_of(p);
+  switch (p.res) {
+    case resolution::hour:
+      return fmt::format("{:04}-{:02}-{:02} {:02}:00", s.year(), s.month(), s.day(), s.hour());
+    case resolution::day: return fmt::format("{:04}-{:02}-{:02}", s.year(), s.month(), s.day());
+    case resolution::month: return fmt::format("{:04}-{:02}", s.year(), s.month());
+    case resolution::year: return fmt::format("{:04}", s.year());
+  }
+  return {};
+}
+
+struct engine::impl {
+  absl::TimeZone tz;
+  options opts;
+  std::unordered_map<std::string, leaf> leaves;  // by stable id, kept across loads
+  std::vector<cell> cells;
+  std::unordered_map<std::string, uint32_t> index;
+  std::vector<uint32_t> order;  // cells in dependency order
+  std::vector<uint32_t> rank;   // position in order
+  std::vector<uint32_t> dep_begin, deps;  // dependents, CSR
+  std::vector<instr> prog;
+  std::vector<double> constants;
+  std::vector<std::pair<uint32_t, double>> sums;  // (cell, sign)
+  std::vector<std::pair<uint32_t, uint32_t>> sum_ranges;
+  std::vector<coef_ref> coefs;
+  const model* m = nullptr;  // for versions(); valid while loaded
+  std::map<std::string, energy_type> types;  // copies for coefficient lookups
+  std::map<period, frame> frames;
+  std::list<period> lru;
+  uint64_t evals = 0;
+  // scratch for propagation
+  std::vector<uint8_t> queued;
+  std::vector<double> stack_v;
+  std::vector<quality> stack_q;
+
+  bool is_skipped(absl::CivilHour h) const {
+    return tz.At(absl::CivilSecond(h)).kind == absl::TimeZone::TimeInfo::SKIPPED;
+  }
+  int64_t ms_of(absl::CivilSecond c) const { return absl::ToUnixMillis(tz.At(c).pre); }
+
+  // ---- compile ----
+
+  void compile_expr(const expr& e, const indicator& target, const model& mdl) {
+    switch (e.op) {
+      case op::number:
+        constants.push_back(e.number);
+        prog.push_back({code::constant, static_cast<uint32_t>(constants.size() - 1)});
+        return;
+      case op::ref: prog.push_back({code::load, index.at(e.id)}); return;
+      case op::production: prog.push_back({code::load, index.at("product:" + e.id)}); return;
+      case op::sum_children: {
+        uint32_t begin = static_cast<uint32_t>(sums.size());
+        auto add_from = [&](const std::string& owner) {
+          for (const auto& iid : mdl.indicators_of(owner)) {
+            const auto& ind = mdl.indicators.at(iid);
+            if (ind.template_id != e.id) continue;
+            double sign = mdl.templates.at(ind.template_id).direction == direction::output ? -1 : 1;
+            sums.push_back({index.at(iid), sign});
+          }
+        };
+        for (const auto& c : mdl.child_nodes(target.owner)) add_from(c);
+        for (const auto& mt : mdl.meters_of(target.owner)) add_from(mt);
+        sum_ranges.push_back({begin, static_cast<uint32_t>(sums.size())});
+        prog.push_back({code::sum, static_cast<uint32_t>(sum_ranges.size() - 1)});
+        return;
+      }
+      case op::coal:
+      case op::coal_equal:
+      case op::co2:
+      case op::price: {
+        uint32_t k = 0;
+        for (; k < coefs.size(); ++k)
+          if (coefs[k].op == e.op && coefs[k].energy_type == e.id) break;
+        if (k == coefs.size()) {
+          auto u = parse_unit(mdl.energy_types.at(e.id).unit);
+          coefs.push_back({e.op, e.id, u ? u->scale : 1});
+        }
+        prog.push_back({code::coef, k});
+        return;
+      }
+      case op::neg:
+        compile_expr(*e.a, target, mdl);
+        prog.push_back({code::neg});
+        return;
+      case op::add:
+      case op::sub:
+      case op::mul:
+      case op::div:
+        compile_expr(*e.a, target, mdl);
+        compile_expr(*e.b, target, mdl);
+        prog.push_back({e.op == op::add   ? code::add
+                        : e.op == op::sub ? code::sub
+                        : e.op == op::mul ? code::mul
+                                          : code::div});
+        return;
+    }
+  }
+
+  void load(const model& mdl) {
+    m = &mdl;
+    types = mdl.energy_types;
+    cells.clear();
+    index.clear();
+    prog.clear();
+    constants.clear();
+    sums.clear();
+    sum_ranges.clear();
+    coefs.clear();
+    frames.clear();
+    lru.clear();
+    auto scale_of = [](const std::string& u) {
+      auto p = parse_unit(u);
+      return p ? p->scale : 1.0;
+    };
+    for (const auto& [id, ind] : mdl.indicators) {
+      cell c;
+      c.id = id;
+      c.scale = scale_of(mdl.templates.at(ind.template_id).unit);
+      c.kind = ind.source == source_kind::meter    ? cell_kind::hourly
+               : ind.source == source_kind::manual ? cell_kind::daily
+                                                   : cell_kind::formula;
+      index.emplace(id, static_cast<uint32_t>(cells.size()));
+      cells.push_back(std::move(c));
+    }
+    for (const auto& [id, p] : mdl.products) {
+      cell c;
+      c.id = "product:" + id;
+      c.scale = scale_of(p.unit);
+      c.kind = cell_kind::daily;
+      index.emplace(c.id, static_cast<uint32_t>(cells.size()));
+      cells.push_back(std::move(c));
+    }
+    for (auto& c : cells) {
+      if (c.kind == cell_kind::formula) continue;
+      auto& lf = leaves[c.id];
+      if (lf.hourly != (c.kind == cell_kind::hourly)) {
+        lf = leaf{};  // the indicator changed its source: old inputs no longer apply
+        lf.hourly = c.kind == cell_kind::hourly;
+      }
+      c.lf = &lf;
+    }
+    // Programs and dependency edges.
+    std::vector<std::vector<uint32_t>> in(cells.size());
+    for (uint32_t i = 0; i < cells.size(); ++i) {
+      if (cells[i].kind != cell_kind::formula) continue;
+      const auto& ind = mdl.indicators.at(cells[i].id);
+      auto f = mdl.formula_of(cells[i].id);
+      cells[i].prog_begin = static_cast<uint32_t>(prog.size());
+      if (f) compile_expr(*f, ind, mdl);
+      cells[i].prog_end = static_cast<uint32_t>(prog.size());
+      for (uint32_t k = cells[i].prog_begin; k < cells[i].prog_end; ++k) {
+        if (prog[k].c == code::load) in[i].push_back(prog[k].arg);
+        if (prog[k].c == code::sum)
+          for (uint32_t s = sum_ranges[prog[k].arg].first; s < sum_ranges[prog[k].arg].second; ++s)
+            in[i].push_back(sums[s].first);
+      }
+    }
+    // Kahn's order; the model has no cycles (checked when saved).
+    std::vector<uint32_t> indeg(cells.size(), 0);
+    std::vector<std::vector<uint32_t>> out(cells.size());
+    for (uint32_t i = 0; i < cells.size(); ++i)
+      for (auto d : in[i]) {
+        out[d].push_back(i);
+        ++indeg[i];
+      }
+    order.clear();
+    for (uint32_t i = 0; i < cells.size(); ++i)
+      if (!indeg[i]) order.push_back(i);
+    for (std::size_t k = 0; k < order.size(); ++k)
+      for (auto d : out[order[k]])
+        if (--indeg[d] == 0) order.push_back(d);
+    rank.assign(cells.size(), 0);
+    for (uint32_t k = 0; k < order.size(); ++k) rank[order[k]] = k;
+    dep_begin.assign(cells.size() + 1, 0);
+    deps.clear();
+    for (uint32_t i = 0; i < cells.size(); ++i) {
+      dep_begin[i] = static_cast<uint32_t>(deps.size());
+      deps.insert(deps.end(), out[i].begin(), out[i].end());
+    }
+    dep_begin[cells.size()] = static_cast<uint32_t>(deps.size());
+    queued.assign(cells.size(), 0);
+  }
+
+  // ---- leaves ----
+
+  reading leaf_value(const cell& c, const frame& f) const {
+    const leaf& lf = *c.lf;
+    reading r;
+    const requirement& req = lf.hourly ? f.req_hourly : f.req_daily;
+    switch (f.p.res) {
+      case resolution::hour: {
+        if (!lf.hourly) return r;
+        auto h = epoch_hour + f.p.index;
+        auto it = lf.hours.find(absl::CivilDay(h) - epoch_day);
+        if (it == lf.hours.end()) return r;
+        int k = h.hour();
+        if (it->second.q[k] == none) return r;
+        return {it->second.v[k], static_cast<quality>(it->second.q[k])};
+      }
+      case resolution::day: {
+        if (!lf.hourly) {
+          auto it = lf.days.find(f.p.index);
+          return it == lf.days.end() ? r : it->second;
+        }
+        auto it = lf.hours.find(f.p.index);
+        if (it == lf.hours.end()) return r;
+        const auto& b = it->second;
+        if ((b.mask & req.day_mask) != req.day_mask || b.mask == 0) return r;
+        double sum = 0;
+        quality q = quality::measured;
+        for (int k = 0; k < 24; ++k)
+          if (b.q[k] != none) {
+            sum += b.v[k];
+            q = worse(q, static_cast<quality>(b.q[k]));
+          }
+        return {sum, q};
+      }
+      case resolution::month:
+      case resolution::year: {
+        const auto& aggs = f.p.res == resolution::month ? lf.months : lf.years;
+        auto it = aggs.find(f.p.index);
+        if (it == aggs.end() || it->second.count() == 0) return r;
+        uint32_t n = it->second.count();
+        // The current (not ended) sub-period counts when present but is not required.
+        if (req.current_day != INT64_MIN) {
+          if (lf.hourly && req.current_hour >= 0) {
+            auto b = lf.hours.find(req.current_day);
+            if (b != lf.hours.end() && b->second.q[req.current_hour] != none) --n;
+          } else if (!lf.hourly) {
+            if (lf.days.count(req.current_day)) --n;
+          }
+        }
+        if (n < req.required) return r;
+        return {it->second.sum, it->second.worst()};
+      }
+    }
+    return r;
+  }
+
+  void update_aggs(leaf& lf, absl::CivilDay day, const reading& old, const reading& now) {
+    int64_t mi = absl::CivilMonth(day) - epoch_month;
+    int64_t yi = day.year() - 1970;
+    for (auto* a : {&lf.months[mi], &lf.years[yi]}) {
+      if (old.quality != quality::missing) a->add(old.value, old.quality, -1);
+      if (now.quality != quality::missing) a->add(now.value, now.quality, +1);
+    }
+  }
+
+  // ---- frames ----
+
+  requirement make_requirement(const period& p, absl::Time as_of, bool hourly,
+                               int64_t& valid_until) const {
+    requirement req;
+    auto start = start_of(p), end = end_of(p);
+    int64_t now_ms = absl::ToUnixMillis(as_of);
+    auto now_civil = absl::ToCivilSecond(as_of, tz);
+    bool ended = ms_of(end) <= now_ms;
+    if (!ended && now_civil >= start) {
+      req.current_day = absl::CivilDay(now_civil) - epoch_day;
+      req.current_hour = hourly ? now_civil.hour() : -1;
+      // Requirements change when the next sub-period starts.
+      auto next = hourly ? absl::CivilSecond(absl::CivilHour(now_civil) + 1)
+                         : absl::CivilSecond(absl::CivilDay(now_civil) + 1);
+      valid_until = std::min(valid_until, ms_of(next));
+    } else if (!ended) {
+      valid_until = std::min(valid_until, ms_of(start));
+    }
+    if (p.res == resolution::hour) return req;
+    if (hourly) {
+      for (absl::CivilHour h(start); absl::CivilSecond(h) < end; ++h) {
+        if (is_skipped(h)) continue;
+        if (ms_of(absl::CivilSecond(h + 1)) > now_ms) break;
+        if (p.res == resolution::day) req.day_mask |= 1u << h.hour();
+        ++req.required;
+      }
+    } else {
+      for (absl::CivilDay d(start); absl::CivilSecond(d) < end; ++d) {
+        if (ms_of(absl::CivilSecond(d + 1)) > now_ms) break;
+        ++req.required;
+      }
+    }
+    return req;
+  }
+
+  void coefficients(frame& f) const {
+    f.coef_v.assign(coefs.size(), 0);
+    f.coef_q.assign(coefs.size(), quality::missing);
+    auto start = start_of(f.p), end = end_of(f.p);
+    absl::CivilDay day(start);
+    for (std::size_t k = 0; k < coefs.size(); ++k) {
+      const auto& c = coefs[k];
+      const auto& et = types.at(c.energy_type);
+      double v = 0;
+      bool ok = false;
+      switch (c.op) {
+        case op::coal:
+        case op::coal_equal: {
+          auto* x = coefficient_at(c.op == op::coal ? et.coal_equivalent : et.coal_equal, day);
+          if (x) v = x->value, ok = true;
+          break;
+        }
+        case op::co2: {
+          auto* x = co2_at(et.co2, static_cast<int>(day.year()), m ? m->ent.region : "");
+          if (x) v = x->value, ok = true;
+          break;
+        }
+        case op::price: {
+          if (f.p.res == resolution::hour) {
+            auto* x = price_at(et.prices, day);
+            if (x) v = price_of_hour(*x, absl::CivilHour(start)), ok = true;
+          } else {
+            // Time-weighted average of the hours of the period.
+            double sum = 0;
+            int n = 0;
+            ok = true;
+            for (absl::CivilHour h(start); absl::CivilSecond(h) < end; ++h) {
+              auto* x = price_at(et.prices, absl::CivilDay(h));
+              if (!x) {
+                ok = false;
+                break;
+              }
+              sum += price_of_hour(*x, h);
+              ++n;
+            }
+            if (ok && n) v = sum / n;
+          }
+          break;
+        }
+        default: break;
+      }
+      if (ok) {
+        f.coef_v[k] = v / c.unit_scale;  // per base unit of the energy type
+        f.coef_q[k] = quality::measured;
+      }
+    }
+  }
+
+  void eval(frame& f, uint32_t i) {
+    ++evals;
+    const cell& c = cells[i];
+    if (c.kind != cell_kind::formula) {
+      reading r = leaf_value(c, f);
+      f.v[i] = r.quality == quality::missing ? 0 : r.value * c.scale;
+      f.q[i] = r.quality;
+      return;
+    }
+    std::size_t sp = 0;
+    auto& sv = stack_v;
+    auto& sq = stack_q;
+    for (uint32_t k = c.prog_begin; k < c.prog_end; ++k) {
+      const instr& in = prog[k];
+      switch (in.c) {
+        case code::constant:
+          sv[sp] = constants[in.arg];
+          sq[sp++] = quality::measured;
+          break;
+        case code::load:
+          sv[sp] = f.v[in.arg];
+          sq[sp++] = f.q[in.arg];
+          break;
+        case code::coef:
+          sv[sp] = f.coef_v[in.arg];
+          sq[sp++] = f.coef_q[in.arg];
+          break;
+        case code::sum: {
+          auto [b, e] = sum_ranges[in.arg];
+          double s = 0;
+          quality q = b == e ? quality::missing : quality::measured;
+          for (uint32_t x = b; x < e; ++x) {
+            s += sums[x].second * f.v[sums[x].first];
+            q = worse(q, f.q[sums[x].first]);
+          }
+          sv[sp] = s;
+          sq[sp++] = q;
+          break;
+        }
+        case code::neg: sv[sp - 1] = -sv[sp - 1]; break;
+        default: {
+          --sp;
+          double a = sv[sp - 1], b = sv[sp];
+          quality q = worse(sq[sp - 1], sq[sp]);
+          double r = 0;
+          switch (in.c) {
+            case code::add: r = a + b; break;
+            case code::sub: r = a - b; break;
+            case code::mul: r = a * b; break;
+            default:
+              if (b == 0) q = worse(q, quality::invalid);
+              else r = a / b;
+              break;
+          }
+          sv[sp - 1] = r;
+          sq[sp - 1] = q;
+          break;
+        }
+      }
+    }
+    quality q = sp ? sq[0] : quality::missing;
+    f.v[i] = q == quality::missing || q == quality::invalid ? 0 : sv[0];
+    f.q[i] = q;
+  }
+
+  void ensure_stack() {
+    std::size_t need = 1;
+    for (const auto& c : cells) need = std::max<std::size_t>(need, c.prog_end - c.prog_begin + 1);
+    if (stack_v.size() < need) {
+      stack_v.resize(need);
+      stack_q.resize(need);
+    }
+  }
+
+  void evaluate_full(frame& f, absl::Time as_of) {
+    f.valid_until_ms = INT64_MAX;
+    f.req_hourly = make_requirement(f.p, as_of, true, f.valid_until_ms);
+    f.req_daily = make_requirement(f.p, as_of, false, f.valid_until_ms);
+    coefficients(f);
+    f.v.assign(cells.size(), 0);
+    f.q.assign(cells.size(), quality::missing);
+    ensure_stack();
+    for (auto i : order) eval(f, i);
+  }
+
+  frame& get(const period& p, absl::Time as_of) {
+    auto it = frames.find(p);
+    if (it != frames.end()) {
+      lru.splice(lru.begin(), lru, it->second.lru);
+      if (absl::ToUnixMillis(as_of) >= it->second.valid_until_ms) evaluate_full(it->second, as_of);
+      return it->second;
+    }
+    while (frames.size() >= opts.max_frames && !lru.empty()) {
+      frames.erase(lru.back());
+      lru.pop_back();
+    }
+    lru.push_front(p);
+    auto& f = frames[p];
+    f.p = p;
+    f.lru = lru.begin();
+    evaluate_full(f, as_of);
+    return f;
+  }
+
+  // Re-computes the cells that depend on `start` in one kept frame.
+  void propagate(frame& f, uint32_t start) {
+    ensure_stack();
+    auto cmp = [&](uint32_t a, uint32_t b) { return rank[a] > rank[b]; };
+    std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(cmp)> heap(cmp);
+    std::vector<uint32_t> touched;
+    heap.push(start);
+    queued[start] = 1;
+    touched.push_back(start);
+    while (!heap.empty()) {
+      uint32_t i = heap.top();
+      heap.pop();
+      double old_v = f.v[i];
+      quality old_q = f.q[i];
+      eval(f, i);
+      if (old_v == f.v[i] && old_q == f.q[i]) continue;
+      for (uint32_t d = dep_begin[i]; d < dep_begin[i + 1]; ++d) {
+        uint32_t j = deps[d];
+        if (!queued[j]) {
+          queued[j] = 1;
+          touched.push_back(j);
+          heap.push(j);
+        }
+      }
+    }
+    for (auto t : touched) queued[t] = 0;
+  }
+
+  void changed(uint32_t cell_index, absl::CivilSecond when, bool hourly) {
+    for (auto r : {resolution::hour, resolution::day, resolution::month, resolution::year}) {
+      if (r == resolution::hour && !hourly) continue;
+      auto it = frames.find(period_of(r, when));
+      if (it != frames.end()) propagate(it->second, cell_index);
+    }
+  }
+};
+
+engine::engine(absl::TimeZone tz, options opts) : impl_(std::make_unique<impl>()) {
+  impl_->tz = tz;
+  impl_->opts = opts;
+}
+engine::~engine() = default;
+
+void engine::load(const model& m) { impl_->load(m); }
+
+std::size_t engine::cells() const noexcept { return impl_->cells.size(); }
+std::size_t engine::frames_kept() const noexcept { return impl_->frames.size(); }
+uint64_t engine::evaluations() const noexcept { return impl_->evals; }
+
+std::string_view engine::leaf_kind(const std::string& id) const {
+  auto it = impl_->index.find(id);
+  if (it == impl_->index.end()) it = impl_->index.find("product:" + id);
+  if (it == impl_->index.end()) return "";
+  if (id.rfind("product:", 0) == 0 || impl_->cells[it->second].id.rfind("product:", 0) == 0)
+    return "production";
+  switch (impl_->cells[it->second].kind) {
+    case cell_kind::hourly: return "meter";
+    case cell_kind::daily: return "manual";
+    case cell_kind::formula: return "formula";
+  }
+  return "";
+}
+
+bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r) {
+  auto& d = *impl_;
+  auto it = d.index.find(id);
+  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::hourly) return false;
+  if (r.quality != quality::missing && !r.usable()) return false;
+  leaf& lf = *d.cells[it->second].lf;
+  absl::CivilDay day(h);
+  auto& b = lf.hours[day - epoch_day];
+  int k = h.hour();
+  reading old;
+  if (b.q[k] != none) old = {b.v[k], static_cast<quality>(b.q[k])};
+  if (r.quality == quality::missing) {
+    b.q[k] = none;
+    b.v[k] = 0;
+    b.mask &= ~(1u << k);
+  } else {
+    b.v[k] = r.value;
+    b.q[k] = static_cast<uint8_t>(r.quality);
+    b.mask |= 1u << k;
+  }
+  d.update_aggs(lf, day, old, r);
+  d.changed(it->second, absl::CivilSecond(h), true);
+  return true;
+}
+
+bool engine::add_hour(const std::string& id, absl::CivilHour h, double amount, quality q) {
+  auto& d = *impl_;
+  auto it = d.index.find(id);
+  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::hourly) return false;
+  const leaf& lf = *d.cells[it->second].lf;
+  reading now{amount, q};
+  auto b = lf.hours.find(absl::CivilDay(h) - epoch_day);
+  if (b != lf.hours.end() && b->second.q[h.hour()] != none) {
+    now.value += b->second.v[h.hour()];
+    now.quality = worse(q, static_cast<quality>(b->second.q[h.hour()]));
+  }
+  return set_hour(id, h, now);
+}
+
+bool engine::set_day(const std::string& id, absl::CivilDay day, reading r) {
+  auto& d = *impl_;
+  auto it = d.index.find(id);
+  if (it == d.index.end()) it = d.index.find("product:" + id);
+  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::daily) return false;
+  if (r.quality != quality::missing && !r.usable()) return false;
+  leaf& lf = *d.cells[it->second].lf;
+  int64_t di = day - epoch_day;
+  reading old;
+  if (auto o = lf.days.find(di); o != lf.days.end()) old = o->second;
+  if (r.quality == quality::missing) lf.days.erase(di);
+  else lf.days[di] = r;
+  d.update_aggs(lf, day, old, r);
+  d.changed(it->second, absl::CivilSecond(day), false);
+  return true;
+}
+
+reading engine::value(const std::string& id, const period& p, absl::Time as_of) {
+  auto& d = *impl_;
+  auto it = d.index.find(id);
+  if (it == d.index.end()) it = d.index.find("product:" + id);
+  if (it == d.index.end()) return {};
+  frame& f = d.get(p, as_of);
+  reading r{f.v[it->second] / d.cells[it->second].scale, f.q[it->second]};
+  if (r.quality == quality::missing || r.quality == quality::invalid) r.value = 0;
+  return r;
+}
+
+const std::vector<double>& engine::frame_values(const period& p, absl::Time as_of) {
+  return impl_->get(p, as_of).v;
+}
+
+std::vector<used_version> engine::versions(const std::string& id, const period& p) const {
+  std::vector<used_version> out;
+  const auto& d = *impl_;
+  auto it = d.index.find(id);
+  if (it == d.index.end()) return out;
+  const cell& c = d.cells[it->second];
+  absl::CivilDay day(start_of(p));
+  for (uint32_t k = c.prog_begin; k < c.prog_end; ++k) {
+    if (d.prog[k].c != code::coef) continue;
+    const auto& ref = d.coefs[d.prog[k].arg];
+    const auto& et = d.types.at(ref.energy_type);
+    used_version u;
+    const char* fn = ref.op == op::coal         ? "coal"
+                     : ref.op == op::coal_equal ? "coal_equal"
+                     : ref.op == op::co2        ? "co2"
+                                                : "price";
+    u.what = fmt::format("{}({})", fn, ref.energy_type);
+    if (ref.op == op::coal || ref.op == op::coal_equal) {
+      if (auto* x = coefficient_at(ref.op == op::coal ? et.coal_equivalent : et.coal_equal, day))
+        u.version = x->version, u.source = x->source, u.value = x->value;
+    } else if (ref.op == op::co2) {
+      if (auto* x = co2_at(et.co2, static_cast<int>(day.year()), d.m ? d.m->ent.region : ""))
+        u.version = fmt::format("{} ({}{}{})", x->version, x->year, x->region.empty() ? "" : ", ",
+                                x->region),
+        u.source = x->source, u.value = x->value;
+    } else if (auto* x = price_at(et.prices, day)) {
+      u.version = x->version;
+      u.source = x->source;
+      u.value = x->tou.empty() ? x->flat : price_of_hour(*x, absl::CivilHour(start_of(p)));
+    }
+    if (u.version.empty()) u.version = "none valid";
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+} // namespace plantd::energy

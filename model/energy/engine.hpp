@@ -1,0 +1,104 @@
+// The formula graph of the energy-carbon model and its evaluation.
+//
+// The model is compiled into cells (every indicator and every product's
+// production) in dependency order; formulas become a small stack program.
+// Values are kept in base units (units.hpp) and shown in the indicator's.
+//
+// Leaves are the inputs: meter indicators get hourly consumption (from
+// counters, counter.hpp), manual indicators and production get daily entries.
+// A leaf's day, month and year are the sums of its hours or days; a period is
+// missing when a sub-period that has ended (before `as_of`) has no value —
+// missing is never 0. Formula cells are evaluated at every resolution on the
+// leaves of that period (so energy per product is a ratio of the period's
+// sums, not a sum of ratios).
+//
+// Frames hold every cell's value for one period; a bounded number is kept.
+// A changed leaf re-computes, in the frames kept, only the cells that
+// depend on it (incremental); a frame not kept is computed when asked.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+
+#include "model/common/quality.hpp"
+#include "model/energy/model.hpp"
+
+namespace plantd::energy {
+
+enum class resolution : uint8_t { hour, day, month, year };
+std::string_view to_string(resolution r) noexcept;
+
+// A period in the site's civil calendar: index counts hours, days, months or
+// years since 1970-01-01 00:00 (civil).
+struct period {
+  resolution res = resolution::day;
+  int64_t index = 0;
+  friend bool operator==(const period&, const period&) = default;
+  friend auto operator<=>(const period&, const period&) = default;
+};
+period period_of(resolution r, absl::CivilSecond t);
+absl::CivilSecond start_of(const period& p);
+absl::CivilSecond end_of(const period& p);
+std::string label(const period& p);  // "2026-11-21 13:00", "2026-11-21", "2026-11", "2026"
+
+// Which coefficient, factor or price version a value used.
+struct used_version {
+  std::string what;  // "coal(natural_gas)"
+  std::string version;
+  std::string source;
+  double value = 0;  // in the energy type's units
+};
+
+class engine {
+public:
+  struct options {
+    std::size_t max_frames = 64;  // frames kept (LRU)
+  };
+
+  explicit engine(absl::TimeZone tz) : engine(tz, options{}) {}
+  engine(absl::TimeZone tz, options opts);
+  ~engine();
+
+  // (Re)compiles the model: cells, order, programs. Leaf data is kept (by
+  // stable id); frames are dropped. The model must have passed its checks.
+  void load(const model& m);
+
+  // Inputs, in the indicator's (or product's) unit. The value replaces the
+  // hour's or day's value; add_hour adds to it (counter consumption).
+  // Unknown ids or wrong leaf kinds are refused with false.
+  bool set_hour(const std::string& indicator_id, absl::CivilHour h, reading r);
+  bool add_hour(const std::string& indicator_id, absl::CivilHour h, double amount, quality q);
+  bool set_day(const std::string& indicator_or_product_id, absl::CivilDay d, reading r);
+
+  // A value in the indicator's unit (products: production in its unit), at
+  // `as_of` (sub-periods not yet ended are not required).
+  reading value(const std::string& id, const period& p, absl::Time as_of);
+  // Every cell of a period, computing the frame when it is not kept.
+  // Returned values are in base units; use scale_of to convert.
+  const std::vector<double>& frame_values(const period& p, absl::Time as_of);
+
+  // The versions of coefficients, factors and prices an indicator's formula
+  // uses in a period.
+  std::vector<used_version> versions(const std::string& indicator_id, const period& p) const;
+
+  std::size_t cells() const noexcept;
+  std::size_t frames_kept() const noexcept;
+  // Evaluations done (for tests and benchmarks of incremental work).
+  uint64_t evaluations() const noexcept;
+  // Leaf kind of an id: "meter", "manual", "production", "formula" or "".
+  std::string_view leaf_kind(const std::string& id) const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace plantd::energy

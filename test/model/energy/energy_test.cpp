@@ -1,0 +1,467 @@
+#include <catch2/catch.hpp>
+
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+
+#include "model/energy/counter.hpp"
+#include "model/energy/engine.hpp"
+#include "model/energy/model.hpp"
+
+using namespace plantd;
+using namespace plantd::energy;
+
+namespace {
+
+void ok(const result& r) {
+  INFO((r ? std::string() : r.error().message()));
+  REQUIRE(r);
+}
+
+meter make_meter(std::string id, std::string name, std::string et, std::string node, int level) {
+  meter m;
+  m.id = std::move(id);
+  m.name = std::move(name);
+  m.energy_type = std::move(et);
+  m.node = std::move(node);
+  m.metering_level = level;
+  return m;
+}
+
+node make_node(std::string id, std::string name, node_kind k, std::string parent, int level) {
+  node n;
+  n.id = std::move(id);
+  n.name = std::move(name);
+  n.kind = k;
+  n.parent = std::move(parent);
+  n.metering_level = level;
+  return n;
+}
+
+indicator ind(std::string id, std::string name, std::string tpl, std::string owner,
+              source_kind s, std::string formula = {}) {
+  indicator i;
+  i.id = std::move(id);
+  i.name = std::move(name);
+  i.template_id = std::move(tpl);
+  i.owner = std::move(owner);
+  i.source = s;
+  i.formula = std::move(formula);
+  return i;
+}
+
+// The platform's example enterprise: purchased electricity, water and gas at
+// plant level; branch factory 1 on electricity and water; the boiler room on
+// gas, water and electricity; equipment meters below them.
+model example() {
+  model m = seeded_model();
+  auto& e = m.energy_types.at("electricity");
+  price p;
+  p.version = "2026 tariff";
+  p.flat = 0.8;
+  m.energy_types.at("electricity").prices.push_back(p);
+  p.flat = 4.2;
+  m.energy_types.at("water").prices.push_back(p);
+  p.flat = 3.5;
+  m.energy_types.at("natural_gas").prices.push_back(p);
+  (void)e;
+  ok(m.put_node(make_node("plant", "Plant", node_kind::plant, "", 1)));
+  ok(m.put_node(make_node("b1", "Branch factory 1", node_kind::branch, "plant", 2)));
+  ok(m.put_node(make_node("boiler", "Boiler room", node_kind::workshop, "plant", 2)));
+  ok(m.put_node(make_node("press", "Press line", node_kind::equipment, "b1", 3)));
+  ok(m.put_node(make_node("boiler1", "Boiler 1", node_kind::equipment, "boiler", 3)));
+  ok(m.put_meter(make_meter("m_e0", "Incoming electricity", "electricity", "plant", 1)));
+  ok(m.put_meter(make_meter("m_w0", "Incoming water", "water", "plant", 1)));
+  ok(m.put_meter(make_meter("m_g0", "Incoming gas", "natural_gas", "plant", 1)));
+  ok(m.put_meter(make_meter("m_e1", "B1 electricity", "electricity", "b1", 2)));
+  ok(m.put_meter(make_meter("m_w1", "B1 water", "water", "b1", 2)));
+  ok(m.put_meter(make_meter("m_e2", "Boiler electricity", "electricity", "boiler", 2)));
+  ok(m.put_meter(make_meter("m_w2", "Boiler water", "water", "boiler", 2)));
+  ok(m.put_meter(make_meter("m_g2", "Boiler gas", "natural_gas", "boiler", 2)));
+  ok(m.put_meter(make_meter("m_e11", "Press electricity", "electricity", "press", 3)));
+  ok(m.put_meter(make_meter("m_g21", "Boiler 1 gas", "natural_gas", "boiler1", 3)));
+  for (auto [mid, tpl] : {std::pair{"m_e0", "active_energy"}, {"m_w0", "water_flow"},
+                          {"m_g0", "gas_flow"}, {"m_e1", "active_energy"}, {"m_w1", "water_flow"},
+                          {"m_e2", "active_energy"}, {"m_w2", "water_flow"},
+                          {"m_g2", "gas_flow"}, {"m_e11", "active_energy"}, {"m_g21", "gas_flow"}})
+    ok(m.put_indicator(ind(std::string(mid) + ".v", "Reading", tpl, mid, source_kind::meter)));
+  ok(m.put_indicator(ind("p.elec", "Electricity", "electricity_use", "plant", source_kind::formula, "#m_e0.v")));
+  ok(m.put_indicator(ind("p.water", "Water", "water_use", "plant", source_kind::formula, "#m_w0.v")));
+  ok(m.put_indicator(ind("p.gas", "Gas", "gas_use", "plant", source_kind::formula, "#m_g0.v")));
+  ok(m.put_indicator(ind("p.tce", "Standard coal", "standard_coal", "plant", source_kind::formula,
+                         "#p.elec * coal(electricity) + #p.water * coal(water) + #p.gas * coal(natural_gas)")));
+  ok(m.put_indicator(ind("p.co2", "Carbon", "carbon", "plant", source_kind::formula,
+                         "#p.elec * co2(electricity) + #p.gas * co2(natural_gas)")));
+  ok(m.put_indicator(ind("p.cost", "Cost", "cost", "plant", source_kind::formula,
+                         "#p.elec * price(electricity) + #p.water * price(water) + #p.gas * price(natural_gas)")));
+  ok(m.put_indicator(ind("b1.elec", "Electricity", "electricity_use", "b1", source_kind::formula,
+                         "[Plant/Branch factory 1/B1 electricity:Reading]")));
+  return m;
+}
+
+absl::TimeZone shanghai() {
+  absl::TimeZone tz;
+  REQUIRE(absl::LoadTimeZone("Asia/Shanghai", &tz));
+  return tz;
+}
+
+absl::Time at(const absl::TimeZone& tz, int y, int mo, int d, int h = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, 0, 0), tz);
+}
+
+} // namespace
+
+TEST_CASE("units: scale and dimension", "[energy]") {
+  auto tce = parse_unit("tce");
+  REQUIRE(tce);
+  CHECK(tce->scale == 1000);
+  auto cost = parse_unit("CNY/kWh");
+  REQUIRE(cost);
+  CHECK(dimension_text(*cost) == "CNY/MJ");
+  CHECK(parse_unit("kWh")->same_dimension(*parse_unit("GJ")));
+  CHECK_FALSE(parse_unit("kWh")->same_dimension(*parse_unit("m3")));
+  CHECK_FALSE(parse_unit("kWh/"));
+  CHECK_FALSE(parse_unit("3kWh"));
+}
+
+TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
+  model m = example();
+  auto try_formula = [&](std::string f) {
+    return m.put_indicator(ind("x", "X", "standard_coal", "b1", source_kind::formula, f));
+  };
+  SECTION("syntax error with its position") {
+    auto r = try_formula("#p.elec * (coal(electricity) + ");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::invalid_argument);
+    CHECK(r.error().message() == "formula: at 32: expected a number, a reference or '(' at end of formula");
+    r = try_formula("#p.elec ** 2");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("at 10:") != std::string::npos);
+  }
+  SECTION("unknown reference") {
+    auto r = try_formula("#nope * coal(electricity)");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == "formula: at 1: unknown indicator #nope");
+    r = try_formula("[Plant/Branch factory 2:Electricity] * coal(electricity)");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("no unit or meter \"Branch factory 2\" under \"Plant\"") != std::string::npos);
+  }
+  SECTION("unit mismatch") {
+    auto r = m.put_indicator(ind("x", "X", "electricity_use", "b1", source_kind::formula, "#m_e1.v + #m_w1.v"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("unit mismatch: MJ of Electricity + kg of Water") != std::string::npos);
+    r = try_formula("#p.elec");  // kWh is not tce
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("the formula gives MJ of Electricity but indicator \"X\" is in tce") != std::string::npos);
+  }
+  SECTION("energy type mismatch with the same unit") {
+    // Water and gas are both volumes when water is in m3.
+    auto w = m.energy_types.at("water");
+    w.unit = "m3";
+    model m2 = seeded_model();
+    ok(m2.put_energy_type(w));
+    ok(m2.put_node(make_node("plant", "Plant", node_kind::plant, "", 1)));
+    ok(m2.put_meter(make_meter("mw", "W", "water", "plant", 1)));
+    ok(m2.put_meter(make_meter("mg", "G", "natural_gas", "plant", 1)));
+    indicator_template t = m2.templates.at("water_flow");
+    t.unit = "m3";
+    ok(m2.put_template(t));
+    auto wt = m2.templates.at("water_use");
+    wt.unit = "m3";
+    ok(m2.put_template(wt));
+    ok(m2.put_indicator(ind("w", "W", "water_flow", "mw", source_kind::meter)));
+    ok(m2.put_indicator(ind("g", "G", "gas_flow", "mg", source_kind::meter)));
+    auto r = m2.put_indicator(ind("x", "X", "water_use", "plant", source_kind::formula, "#w + #g"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("energy type mismatch: m3 of Water + m3 of Natural gas") != std::string::npos);
+    r = m2.put_indicator(ind("y", "Y", "standard_coal", "plant", source_kind::formula, "#w * coal(natural_gas)"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("energy type mismatch") != std::string::npos);
+  }
+  SECTION("cycles, with their path") {
+    ok(m.put_indicator(ind("a", "A", "electricity_use", "b1", source_kind::formula, "#m_e1.v")));
+    ok(m.put_indicator(ind("b", "B", "electricity_use", "boiler", source_kind::formula, "#a")));
+    auto r = m.put_indicator(ind("a", "A", "electricity_use", "b1", source_kind::formula, "#b"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message()
+          == "formula: cycle: [Plant/Branch factory 1:A] -> [Plant/Boiler room:B] -> [Plant/Branch factory 1:A]");
+    CHECK(m.indicators.at("a").formula == "#m_e1.v");  // unchanged
+    // Through sum_children: the plant sums its children, a child reads the plant.
+    ok(m.put_indicator(ind("p.sum", "Children electricity", "electricity_use", "plant", source_kind::formula,
+                           "sum_children(electricity_use)")));
+    r = m.put_indicator(ind("c", "C", "electricity_use", "press", source_kind::formula, "#p.sum"));
+    CHECK(r);  // the press is not a child of the plant
+    r = m.put_indicator(ind("d", "D", "electricity_use", "b1", source_kind::formula, "#p.sum"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("cycle: [Plant/Branch factory 1:D] -> [Plant:Children electricity]") != std::string::npos);
+    CHECK_FALSE(m.indicators.count("d"));
+  }
+}
+
+TEST_CASE("formulas: paths resolve to ids, renames break nothing", "[energy]") {
+  model m = example();
+  CHECK(m.indicators.at("b1.elec").formula == "#m_e1.v");
+  auto n = m.nodes.at("b1");
+  n.name = "Workshop A";
+  ok(m.put_node(n));
+  CHECK(m.indicator_path("b1.elec") == "Plant/Workshop A:Electricity");
+  CHECK(display(*m.formula_of("b1.elec"), m) == "[Plant/Workshop A/B1 electricity:Reading]");
+  CHECK(m.check().empty());
+}
+
+TEST_CASE("integrity: deleting what is in use is refused, listing every use", "[energy]") {
+  model m = example();
+  auto r = m.remove_energy_type("natural_gas");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::failed_precondition);
+  auto msg = r.error().message();
+  CHECK(msg.find("indicator template \"Total gas flow\" (gas_flow)") != std::string::npos);
+  CHECK(msg.find("meter Plant/Boiler room/Boiler gas") != std::string::npos);
+  CHECK(msg.find("formula of [Plant:Standard coal]") != std::string::npos);
+  CHECK(m.energy_types.count("natural_gas"));
+
+  r = m.remove_meter("m_e1");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("indicator [Plant/Branch factory 1/B1 electricity:Reading]") != std::string::npos);
+  r = m.remove_indicator("m_e1.v");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("formula of [Plant/Branch factory 1:Electricity]") != std::string::npos);
+  r = m.remove_node("b1");
+  REQUIRE_FALSE(r);
+  r = m.remove_template("gas_flow");
+  REQUIRE_FALSE(r);
+  // Unused things go.
+  ok(m.remove_template("heat_flow"));
+  ok(m.remove_indicator("b1.elec"));
+  CHECK(m.remove_node("nope").error().code == errc::not_found);
+}
+
+TEST_CASE("evaluation: the example enterprise, hand-computed", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  engine e(tz);
+  e.load(m);
+  absl::CivilDay day(2026, 11, 20);
+  auto now = at(tz, 2026, 11, 21, 10);
+  // One day of hourly values: 1000 kWh, 48 t water, 240 m3 gas in total.
+  for (int h = 0; h < 24; ++h) {
+    absl::CivilHour hour = absl::CivilHour(day) + h;
+    REQUIRE(e.set_hour("m_e0.v", hour, {1000.0 / 24, quality::measured}));
+    REQUIRE(e.set_hour("m_w0.v", hour, {2, quality::measured}));
+    REQUIRE(e.set_hour("m_g0.v", hour, {10, quality::measured}));
+  }
+  period d = period_of(resolution::day, absl::CivilSecond(day));
+  CHECK(e.value("p.elec", d, now).value == Approx(1000));
+  CHECK(e.value("p.elec", d, now).quality == quality::measured);
+  // tce = (1000 x 0.1229 + 48 x 0.0857 + 240 x 1.2143) / 1000
+  CHECK(e.value("p.tce", d, now).value == Approx((122.9 + 4.1136 + 291.432) / 1000));
+  // tCO2 = (1000 x 0.5306 (2023 national, latest <= 2026) + 240 x 1.974) / 1000
+  CHECK(e.value("p.co2", d, now).value == Approx((530.6 + 473.76) / 1000));
+  CHECK(e.value("p.cost", d, now).value == Approx(1000 * 0.8 + 48 * 4.2 + 240 * 3.5));
+  auto v = e.versions("p.co2", d);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].version.find("2023") != std::string::npos);
+  // An hour alone.
+  period h5 = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 5));
+  CHECK(e.value("p.gas", h5, now).value == Approx(10));
+
+  SECTION("missing inputs give missing results, never 0") {
+    period other = period_of(resolution::day, absl::CivilSecond(day - 1));
+    CHECK(e.value("p.tce", other, now).quality == quality::missing);
+    CHECK(e.value("b1.elec", d, now).quality == quality::missing);
+    // One hour missing in an ended day: the day is missing.
+    REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(day) + 3, {0, quality::missing}));
+    CHECK(e.value("p.gas", d, now).quality == quality::missing);
+    CHECK(e.value("p.tce", d, now).quality == quality::missing);
+    CHECK(e.value("p.elec", d, now).quality == quality::measured);
+  }
+  SECTION("a back-dated reading re-computes only its dependents") {
+    period mo = period_of(resolution::month, absl::CivilSecond(day));
+    e.value("p.tce", mo, now);  // keep the month frame
+    auto before = e.evaluations();
+    REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(day) + 7, {20, quality::estimated}));
+    auto work = e.evaluations() - before;
+    // Kept: the day and month frames. In the day: m_g0.v -> p.gas -> p.tce,
+    // p.co2, p.cost (5 of 27 cells). The month (most days missing) stays
+    // missing: its walk stops at the leaf.
+    INFO("frames " << e.frames_kept());
+    CHECK(work == 5 + 1);
+    CHECK(e.frames_kept() == 3);
+    CHECK(e.value("p.gas", d, now).value == Approx(250));
+    CHECK(e.value("p.gas", d, now).quality == quality::estimated);
+    CHECK(e.value("p.tce", d, now).value == Approx((122.9 + 4.1136 + 250 * 1.2143) / 1000));
+  }
+  SECTION("incremental results equal a full evaluation") {
+    REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 9, {100, quality::measured}));
+    auto inc = e.value("p.cost", d, now).value;
+    engine fresh(tz);
+    fresh.load(m);
+    for (int h = 0; h < 24; ++h) {
+      absl::CivilHour hour = absl::CivilHour(day) + h;
+      fresh.set_hour("m_e0.v", hour, {h == 9 ? 100 : 1000.0 / 24, quality::measured});
+      fresh.set_hour("m_w0.v", hour, {2, quality::measured});
+      fresh.set_hour("m_g0.v", hour, {10, quality::measured});
+    }
+    CHECK(fresh.value("p.cost", d, now).value == Approx(inc));
+  }
+}
+
+TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  product pr;
+  pr.id = "steel";
+  pr.name = "Steel parts";
+  pr.unit = "t";
+  pr.node = "b1";
+  ok(m.put_product(pr));
+  indicator_template it;
+  it.id = "intensity";
+  it.name = "Energy per tonne";
+  it.unit = "kgce/t";
+  ok(m.put_template(it));
+  ok(m.put_indicator(ind("b1.manual", "Electricity (read daily)", "electricity_use", "b1", source_kind::manual)));
+  ok(m.put_indicator(ind("b1.int", "Energy per tonne", "intensity", "b1", source_kind::formula,
+                         "#b1.manual * coal(electricity) / production(steel)")));
+  engine e(tz);
+  e.load(m);
+  auto now = at(tz, 2026, 12, 2);
+  for (int d = 1; d <= 30; ++d) {
+    REQUIRE(e.set_day("b1.manual", absl::CivilDay(2026, 11, d), {1000, quality::manual}));
+    REQUIRE(e.set_day("steel", absl::CivilDay(2026, 11, d), {d == 15 ? 0.0 : 2.0, quality::manual}));
+  }
+  period nov = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 11, 1)));
+  // Month: 30,000 kWh x 0.1229 / 58 t — a ratio of sums, not a sum of ratios.
+  auto r = e.value("b1.int", nov, now);
+  CHECK(r.value == Approx(30000 * 0.1229 / 58));
+  CHECK(r.quality == quality::manual);
+  // Day 15: no production: the ratio is invalid, not infinite.
+  auto d15 = period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 15)));
+  CHECK(e.value("b1.int", d15, now).quality == quality::invalid);
+  // Hours of a daily entry are missing.
+  auto h = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(2026, 11, 3, 4)));
+  CHECK(e.value("b1.manual", h, now).quality == quality::missing);
+  // A correction back-dated propagates into the kept month.
+  REQUIRE(e.set_day("b1.manual", absl::CivilDay(2026, 11, 3), {1580, quality::manual}));
+  CHECK(e.value("b1.int", nov, now).value == Approx(30580 * 0.1229 / 58));
+  // A missing day of an ended month makes the month missing.
+  REQUIRE(e.set_day("steel", absl::CivilDay(2026, 11, 4), {0, quality::missing}));
+  CHECK(e.value("b1.int", nov, now).quality == quality::missing);
+  // The month in progress requires only the days that ended.
+  auto dec = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 12, 1)));
+  REQUIRE(e.set_day("b1.manual", absl::CivilDay(2026, 12, 1), {500, quality::manual}));
+  CHECK(e.value("b1.manual", dec, now).value == Approx(500));
+  CHECK(e.value("b1.manual", dec, at(tz, 2026, 12, 3)).quality == quality::missing);
+}
+
+TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  auto el = m.energy_types.at("electricity");
+  el.prices.clear();
+  price p;
+  p.version = "TOU 2026";
+  p.flat = 0.6;
+  plant::price_slot peak;
+  peak.start = "08:00";
+  peak.end = "12:00";
+  peak.price_per_kwh = 1.2;
+  p.tou.push_back(peak);
+  el.prices.push_back(p);
+  ok(m.put_energy_type(el));
+  ok(m.put_indicator(ind("p.ecost", "Electricity cost", "cost", "plant", source_kind::formula,
+                         "#p.elec * price(electricity)")));
+  engine e(tz);
+  e.load(m);
+  absl::CivilDay day(2026, 11, 20);
+  for (int h = 0; h < 24; ++h) e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured});
+  auto now = at(tz, 2026, 11, 22);
+  CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 9)), now).value == Approx(12));
+  CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 13)), now).value == Approx(6));
+  // The day uses the time-weighted average price (4 h at 1.2, 20 h at 0.6).
+  CHECK(e.value("p.ecost", period_of(resolution::day, absl::CivilSecond(day)), now).value
+        == Approx(240 * (4 * 1.2 + 20 * 0.6) / 24));
+}
+
+TEST_CASE("counters: rollover, reset, swap and gaps", "[energy]") {
+  auto tz = shanghai();
+  auto ms = [&](int d, int h, int mi) {
+    return absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(2026, 11, d, h, mi, 0), tz));
+  };
+  counter_tracker c(100000, 1);
+  std::vector<counter_event> ev;
+  CHECK(c.reading(ms(20, 10, 0), 99990, tz, &ev).empty());
+  auto s = c.reading(ms(20, 10, 10), 20, tz, &ev);  // wrapped at 100000
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].amount == Approx(30));
+  CHECK(s[0].q == quality::measured);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].kind == counter_event::rollover);
+  // A reset far from the wrap: counted from 0, estimated.
+  s = c.reading(ms(20, 10, 20), 5, tz, &ev);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].amount == Approx(5));
+  CHECK(s[0].q == quality::estimated);
+  CHECK(ev.back().kind == counter_event::reset);
+  // A gap of 3 h: spread over the hours, estimated.
+  s = c.reading(ms(20, 13, 20), 305, tz, &ev);
+  REQUIRE(s.size() == 4);
+  CHECK(s[0].hour == absl::CivilHour(2026, 11, 20, 10));
+  CHECK(s[0].amount == Approx(300.0 * 40 / 180));  // 10:20-11:00 of 10:20-13:20
+  CHECK(s[1].amount == Approx(100));
+  CHECK(s[3].amount == Approx(300.0 * 20 / 180));
+  for (auto& x : s) CHECK(x.q == quality::estimated);
+  // Meter swap: old meter ended at 310, the new one starts at 2.
+  s = c.swap(ms(20, 13, 25), 310, 2, tz, &ev);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].amount == Approx(5));
+  s = c.reading(ms(20, 13, 30), 12, tz, &ev);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].amount == Approx(10));
+  CHECK(s[0].q == quality::measured);
+  // CT x PT multiplies consumption.
+  counter_tracker ct(0, 40);
+  ct.reading(ms(1, 0, 0), 10, tz);
+  CHECK(ct.reading(ms(1, 0, 5), 11, tz)[0].amount == Approx(40));
+}
+
+TEST_CASE("counters: a DST day has 23 hours to fill", "[energy]") {
+  absl::TimeZone syd;
+  REQUIRE(absl::LoadTimeZone("Australia/Sydney", &syd));
+  model m = example();
+  engine e(syd);
+  e.load(m);
+  absl::CivilDay day(2026, 10, 4);  // clocks go 02:00 -> 03:00
+  for (int h = 0; h < 24; ++h)
+    if (h != 2) e.set_hour("m_e0.v", absl::CivilHour(day) + h, {1, quality::measured});
+  auto now = absl::FromCivil(absl::CivilSecond(2026, 10, 6, 0, 0, 0), syd);
+  auto r = e.value("p.elec", period_of(resolution::day, absl::CivilSecond(day)), now);
+  CHECK(r.quality == quality::measured);
+  CHECK(r.value == Approx(23));
+}
+
+TEST_CASE("metering coverage per level against GB 17167", "[energy]") {
+  model m = example();
+  // Add an unmetered electricity user at level 3.
+  auto n = make_node("lathe", "Lathe", node_kind::equipment, "b1", 3);
+  n.energy_type = "electricity";
+  ok(m.put_node(n));
+  auto cov = metering_coverage(m);
+  auto find = [&](std::string et, int level) {
+    for (auto& c : cov)
+      if (c.energy_type == et && c.level == level) return c;
+    FAIL("no coverage row");
+    return coverage{};
+  };
+  auto e3 = find("electricity", 3);
+  CHECK(e3.using_units == 2);
+  CHECK(e3.metered_units == 1);
+  CHECK(e3.rate_percent == Approx(50));
+  CHECK(e3.required_percent == 95);
+  CHECK_FALSE(e3.meets());
+  CHECK(e3.unmetered == std::vector<std::string>{"Plant/Branch factory 1/Lathe"});
+  auto e1 = find("electricity", 1);
+  CHECK(e1.meets());
+  auto g2 = find("natural_gas", 2);
+  CHECK(g2.using_units == 1);
+  CHECK(g2.meets());
+}
