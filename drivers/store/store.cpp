@@ -152,6 +152,8 @@ struct store::impl {
   rocksdb::ColumnFamilyHandle* meta() const { return cf[3]; }
   rocksdb::ColumnFamilyHandle* config() const { return cf[4]; }
   rocksdb::ColumnFamilyHandle* alarms() const { return cf[5]; }
+  rocksdb::ColumnFamilyHandle* audit() const { return cf[6]; }
+  rocksdb::ColumnFamilyHandle* energy() const { return cf[7]; }
 
   std::pair<int64_t, int64_t> bucket_of(int64_t t, resolution r) {
     auto& c = cache[static_cast<std::size_t>(r)];
@@ -203,7 +205,7 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
     {rocksdb::kDefaultColumnFamilyName, plain}, {"series", series_opts},
     {"rollups", rollup_opts},                   {"meta", plain},
     {"config", plain},                          {"alarms", plain},
-    {"audit", plain}};
+    {"audit", plain},                           {"energy", plain}};
   auto i = std::make_unique<impl>();
   i->opts = opts;
   rocksdb::DB* raw = nullptr;
@@ -351,6 +353,43 @@ expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
+}
+
+expected<void, std::string> store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
+                                             std::string_view audit_key,
+                                             std::string_view audit_record) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [k, v] : kvs) {
+    if (v.empty()) batch.Delete(impl_->energy(), k);
+    else batch.Put(impl_->energy(), k, v);
+  }
+  if (!audit_key.empty())
+    batch.Put(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
+              rocksdb::Slice{audit_record.data(), audit_record.size()});
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  auto s = impl_->db->Write(wo, &batch);
+  if (!s.ok())
+    return unexpected{status_text(s)};
+  return {};
+}
+
+std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->energy())};
+  rocksdb::Slice p{prefix.data(), prefix.size()};
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next())
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> store::audit(std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->audit())};
+  rocksdb::Slice p{prefix.data(), prefix.size()};
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next())
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  return out;
 }
 
 std::vector<std::pair<uint64_t, std::string>> store::alarms() const {

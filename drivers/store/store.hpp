@@ -8,7 +8,9 @@
 //            points (atomic: a crash never leaves rollups and raw apart)
 //   meta     series names -> ids
 //   config   config version (u64 BE) -> serialized config
-//   alarms, audit  reserved for the alarm and audit records
+//   alarms   alarm records
+//   audit    who changed what, when (energy-carbon model and entries)
+//   energy   the energy-carbon model, daily entries and hourly meter consumption
 //
 // Rollup buckets follow the site's time zone (DST included). Writes with the
 // WAL on: a write that returned is on disk (sync on request).
@@ -83,6 +85,15 @@ public:
   // Alarm records by id (the encoding is the caller's).
   expected<void, std::string> put_alarm(uint64_t id, std::string_view bytes);
   std::vector<std::pair<uint64_t, std::string>> alarms() const;
+
+  // Energy-carbon records (key -> bytes; an empty value deletes the key),
+  // written atomically with one audit record (skipped when audit_key is
+  // empty).
+  expected<void, std::string> put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
+                                         std::string_view audit_key = {},
+                                         std::string_view audit_record = {});
+  std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix) const;
+  std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
 
   // Configuration history.
   expected<void, std::string> put_config(uint64_t version, std::string_view bytes);
