@@ -11,6 +11,7 @@
 
 #include "services/alarm_service.hpp"
 #include "services/control_service.hpp"
+#include "services/energy_service.hpp"
 #include "services/plant_service.hpp"
 #include "services/statistics_service.hpp"
 #include "services/telemetry_service.hpp"
@@ -29,12 +30,15 @@ struct server::impl {
         args.alarm_hub ? args.alarm_hub : std::make_shared<actors::alarm_hub>());
     if (args.plant && args.hub && args.db)
       statistics = std::make_unique<statistics_service>(*args.plant, args.hub, args.db);
+    if (args.energy)
+      energy = std::make_unique<energy_service>(*args.sys, args.energy);
   }
   plant_service plant;
   std::unique_ptr<control_service> control;
   std::unique_ptr<telemetry_service> telemetry;
   std::unique_ptr<alarm_service> alarm;
   std::unique_ptr<statistics_service> statistics;
+  std::unique_ptr<energy_service> energy;
   std::unique_ptr<grpc::Server> grpc_server;
 };
 
@@ -53,6 +57,8 @@ server::server(server_args args) {
     builder.RegisterService(impl_->alarm.get());
   if (impl_->statistics)
     builder.RegisterService(impl_->statistics.get());
+  if (impl_->energy)
+    builder.RegisterService(impl_->energy.get());
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server || port_ == 0)
     throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));

@@ -31,6 +31,8 @@ struct server_args {
   std::shared_ptr<actors::alarm_hub> alarm_hub;
   // With hub and db: StatisticsService for this plant.
   std::optional<plant::config> plant;
+  // The energy actor; without it EnergyCarbonService is not offered.
+  caf::actor energy;
 };
 
 class server {

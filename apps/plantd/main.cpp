@@ -23,6 +23,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/alarm_actor.hpp"
+#include "actors/energy_actor.hpp"
+#include "services/energy_codec.hpp"
 #include "actors/config_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/supervisor.hpp"
@@ -178,6 +180,9 @@ int run(const run_args& ra) {
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
   sup_args.listeners.push_back(recorder);
   sup_args.listeners.push_back(alarms);
+  auto energy = plantd::actors::spawn_energy_actor(
+    sys, plantd::actors::energy_actor_args{db, plantd::services::energy_store_codec(), &wall_clock});
+  sup_args.listeners.push_back(energy);
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
   args.initial.config =
@@ -191,13 +196,14 @@ int run(const run_args& ra) {
   try {
     srv = std::make_unique<plantd::services::server>(
       plantd::services::server_args{listen, &sys, config, supervisor, hub, db, alarms, alarm_hub,
-                                    std::optional<plantd::plant::config>{*args_model}});
+                                    std::optional<plantd::plant::config>{*args_model}, energy});
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto host = listen.substr(0, listen.rfind(':'));
@@ -214,6 +220,7 @@ int run(const run_args& ra) {
   caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
   // Every actor (and what it holds: the store, the buses) is gone before the
   // locals they point to are destroyed.
   sys.await_all_actors_done();

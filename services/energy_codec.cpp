@@ -1,0 +1,305 @@
+#include "services/energy_codec.hpp"
+
+#include <fmt/format.h>
+
+#include "model/plant/validate.hpp"
+
+namespace plantd::services {
+namespace {
+
+std::optional<absl::CivilDay> date(const std::string& s, const std::string& path, problems& out) {
+  if (s.empty()) return std::nullopt;
+  absl::CivilDay d;
+  if (s.size() != 10 || !absl::ParseCivilTime(s, &d)) {
+    out.push_back({path, fmt::format("\"{}\" is not a date (YYYY-MM-DD)", s)});
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::string date_text(const std::optional<absl::CivilDay>& d) {
+  if (!d) return {};
+  return fmt::format("{:04}-{:02}-{:02}", d->year(), d->month(), d->day());
+}
+
+const char* weekday_names[] = {"", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+
+} // namespace
+
+energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path, problems& out) {
+  energy::energy_type e;
+  e.id = in.id();
+  e.name = in.name();
+  e.unit = in.unit();
+  auto coefs = [&](const auto& list, std::vector<energy::coefficient>& to, const char* field) {
+    for (int i = 0; i < list.size(); ++i) {
+      const auto& c = list[i];
+      energy::coefficient x;
+      x.version = c.version();
+      auto p = fmt::format("{}{}[{}]", path, field, i);
+      if (auto d = date(c.valid_from(), p + ".valid_from", out)) x.valid_from = *d;
+      x.valid_to = date(c.valid_to(), p + ".valid_to", out);
+      x.value = c.value();
+      x.source = c.source();
+      to.push_back(x);
+    }
+  };
+  coefs(in.coal_equivalent(), e.coal_equivalent, "coal_equivalent");
+  coefs(in.coal_equal(), e.coal_equal, "coal_equal");
+  for (const auto& f : in.co2()) e.co2.push_back({f.version(), f.year(), f.region(), f.value(), f.source()});
+  for (int i = 0; i < in.prices_size(); ++i) {
+    const auto& p = in.prices(i);
+    energy::price x;
+    auto pp = fmt::format("{}prices[{}]", path, i);
+    x.version = p.version();
+    if (auto d = date(p.valid_from(), pp + ".valid_from", out)) x.valid_from = *d;
+    x.valid_to = date(p.valid_to(), pp + ".valid_to", out);
+    x.flat = p.flat();
+    x.source = p.source();
+    for (const auto& s : p.tou()) {
+      plant::price_slot slot;
+      slot.start = s.start();
+      slot.end = s.end();
+      slot.price_per_kwh = s.price();
+      for (const auto& d : s.days()) {
+        int k = 1;
+        for (; k <= 7; ++k)
+          if (d == weekday_names[k]) break;
+        if (k > 7) out.push_back({pp + ".tou.days", fmt::format("\"{}\" is not a weekday", d)});
+        else slot.days.push_back(static_cast<plant::weekday>(k));
+      }
+      x.tou.push_back(slot);
+    }
+    e.prices.push_back(x);
+  }
+  for (int k = 0; k < 3; ++k) e.required_rate[k] = k < in.required_rate_size() ? in.required_rate(k) : -1;
+  e.rate_source = in.rate_source();
+  return e;
+}
+
+energy::node from_proto(const v1::Node& in, const std::string& path, problems& out) {
+  energy::node n;
+  n.id = in.id();
+  n.name = in.name();
+  if (auto k = energy::parse_node_kind(in.kind().empty() ? "workshop" : in.kind())) n.kind = *k;
+  else out.push_back({path + "kind", fmt::format("\"{}\" is not plant, branch, workshop or equipment", in.kind())});
+  n.parent = in.parent();
+  n.metering_level = in.metering_level() ? in.metering_level() : (in.parent().empty() ? 1 : 2);
+  n.spec = in.spec();
+  n.location = in.location();
+  n.maker = in.maker();
+  n.energy_type = in.energy_type();
+  n.rated_power_kw = in.rated_power_kw();
+  n.start_date = date(in.start_date(), path + "start_date", out);
+  return n;
+}
+
+energy::meter from_proto(const v1::Meter& in, const std::string& path, problems& out) {
+  energy::meter m;
+  m.id = in.id();
+  m.name = in.name();
+  m.model = in.model();
+  m.accuracy_class = in.accuracy_class();
+  m.metering_level = in.metering_level() ? in.metering_level() : 1;
+  m.location = in.location();
+  m.maker = in.maker();
+  m.energy_type = in.energy_type();
+  m.node = in.node();
+  m.start_date = date(in.start_date(), path + "start_date", out);
+  m.ct_ratio = in.ct_ratio() ? in.ct_ratio() : 1;
+  m.pt_ratio = in.pt_ratio() ? in.pt_ratio() : 1;
+  m.counter_rollover = in.counter_rollover();
+  m.live_source = in.live_source();
+  if (!m.live_source.empty() && m.live_source != "grid.import" && m.live_source != "grid.export")
+    out.push_back({path + "live_source", fmt::format("\"{}\" is not a live meter (grid.import, grid.export)", m.live_source)});
+  return m;
+}
+
+energy::product from_proto(const v1::Product& in) {
+  return {in.id(), in.name(), in.spec(), in.unit(), in.node()};
+}
+
+energy::indicator_template from_proto(const v1::IndicatorTemplate& in, const std::string& path,
+                                      problems& out) {
+  energy::indicator_template t;
+  t.id = in.id();
+  t.name = in.name();
+  if (auto k = energy::parse_indicator_kind(in.kind().empty() ? "efficiency" : in.kind())) t.kind = *k;
+  else out.push_back({path + "kind", fmt::format("\"{}\" is not collection or efficiency", in.kind())});
+  t.energy_type = in.energy_type();
+  t.unit = in.unit();
+  if (auto d = energy::parse_direction(in.direction().empty() ? "consumption" : in.direction())) t.direction = *d;
+  else out.push_back({path + "direction", fmt::format("\"{}\" is not consumption or output", in.direction())});
+  return t;
+}
+
+energy::indicator from_proto(const v1::Indicator& in, const std::string& path, problems& out) {
+  energy::indicator i;
+  i.id = in.id();
+  i.name = in.name();
+  i.template_id = in.template_id();
+  i.owner = in.owner();
+  std::string src = in.source().empty() ? (in.formula().empty() ? "manual" : "formula") : in.source();
+  if (auto s = energy::parse_source_kind(src)) i.source = *s;
+  else out.push_back({path + "source", fmt::format("\"{}\" is not meter, manual or formula", in.source())});
+  i.formula = in.formula();
+  return i;
+}
+
+energy::enterprise from_proto(const v1::Enterprise& in) {
+  energy::enterprise e;
+  if (!in.name().empty()) e.name = in.name();
+  e.region = in.region();
+  if (!in.currency().empty()) e.currency = in.currency();
+  if (!in.time_zone().empty()) e.time_zone = in.time_zone();
+  return e;
+}
+
+energy::model from_proto(const v1::EnergyModel& in, problems& out) {
+  energy::model m;
+  if (in.has_enterprise()) m.ent = from_proto(in.enterprise());
+  for (int i = 0; i < in.energy_types_size(); ++i)
+    m.energy_types[in.energy_types(i).id()] = from_proto(in.energy_types(i), fmt::format("energy_types[{}].", i), out);
+  for (int i = 0; i < in.nodes_size(); ++i)
+    m.nodes[in.nodes(i).id()] = from_proto(in.nodes(i), fmt::format("nodes[{}].", i), out);
+  for (int i = 0; i < in.meters_size(); ++i)
+    m.meters[in.meters(i).id()] = from_proto(in.meters(i), fmt::format("meters[{}].", i), out);
+  for (const auto& p : in.products()) m.products[p.id()] = from_proto(p);
+  for (int i = 0; i < in.templates_size(); ++i)
+    m.templates[in.templates(i).id()] = from_proto(in.templates(i), fmt::format("templates[{}].", i), out);
+  for (int i = 0; i < in.indicators_size(); ++i)
+    m.indicators[in.indicators(i).id()] = from_proto(in.indicators(i), fmt::format("indicators[{}].", i), out);
+  m.reindex();
+  return m;
+}
+
+void to_proto(const energy::indicator& i, const energy::model& m, v1::Indicator* out) {
+  out->set_id(i.id);
+  out->set_name(i.name);
+  out->set_template_id(i.template_id);
+  out->set_owner(i.owner);
+  out->set_source(std::string(energy::to_string(i.source)));
+  out->set_formula(i.formula);
+  if (auto f = m.formula_of(i.id)) out->set_formula_display(energy::display(*f, m));
+}
+
+void to_proto(const energy::model& m, v1::EnergyModel* out) {
+  auto* e = out->mutable_enterprise();
+  e->set_name(m.ent.name);
+  e->set_region(m.ent.region);
+  e->set_currency(m.ent.currency);
+  e->set_time_zone(m.ent.time_zone);
+  for (const auto& [id, t] : m.energy_types) {
+    auto* x = out->add_energy_types();
+    x->set_id(id);
+    x->set_name(t.name);
+    x->set_unit(t.unit);
+    auto coefs = [&](const std::vector<energy::coefficient>& v, auto* list) {
+      for (const auto& c : v) {
+        auto* y = list->Add();
+        y->set_version(c.version);
+        y->set_valid_from(date_text(c.valid_from));
+        y->set_valid_to(date_text(c.valid_to));
+        y->set_value(c.value);
+        y->set_source(c.source);
+      }
+    };
+    coefs(t.coal_equivalent, x->mutable_coal_equivalent());
+    coefs(t.coal_equal, x->mutable_coal_equal());
+    for (const auto& f : t.co2) {
+      auto* y = x->add_co2();
+      y->set_version(f.version);
+      y->set_year(f.year);
+      y->set_region(f.region);
+      y->set_value(f.value);
+      y->set_source(f.source);
+    }
+    for (const auto& p : t.prices) {
+      auto* y = x->add_prices();
+      y->set_version(p.version);
+      y->set_valid_from(date_text(p.valid_from));
+      y->set_valid_to(date_text(p.valid_to));
+      y->set_flat(p.flat);
+      y->set_source(p.source);
+      for (const auto& s : p.tou) {
+        auto* z = y->add_tou();
+        z->set_start(s.start);
+        z->set_end(s.end);
+        z->set_price(s.price_per_kwh);
+        for (auto d : s.days) z->add_days(weekday_names[static_cast<int>(d) % 8]);
+      }
+    }
+    for (double r : t.required_rate) x->add_required_rate(r);
+    x->set_rate_source(t.rate_source);
+  }
+  for (const auto& [id, n] : m.nodes) {
+    auto* x = out->add_nodes();
+    x->set_id(id);
+    x->set_name(n.name);
+    x->set_kind(std::string(energy::to_string(n.kind)));
+    x->set_parent(n.parent);
+    x->set_metering_level(n.metering_level);
+    x->set_spec(n.spec);
+    x->set_location(n.location);
+    x->set_maker(n.maker);
+    x->set_energy_type(n.energy_type);
+    x->set_rated_power_kw(n.rated_power_kw);
+    x->set_start_date(date_text(n.start_date));
+  }
+  for (const auto& [id, mt] : m.meters) {
+    auto* x = out->add_meters();
+    x->set_id(id);
+    x->set_name(mt.name);
+    x->set_model(mt.model);
+    x->set_accuracy_class(mt.accuracy_class);
+    x->set_metering_level(mt.metering_level);
+    x->set_location(mt.location);
+    x->set_maker(mt.maker);
+    x->set_energy_type(mt.energy_type);
+    x->set_node(mt.node);
+    x->set_start_date(date_text(mt.start_date));
+    x->set_ct_ratio(mt.ct_ratio);
+    x->set_pt_ratio(mt.pt_ratio);
+    x->set_counter_rollover(mt.counter_rollover);
+    x->set_live_source(mt.live_source);
+  }
+  for (const auto& [id, p] : m.products) {
+    auto* x = out->add_products();
+    x->set_id(id);
+    x->set_name(p.name);
+    x->set_spec(p.spec);
+    x->set_unit(p.unit);
+    x->set_node(p.node);
+  }
+  for (const auto& [id, t] : m.templates) {
+    auto* x = out->add_templates();
+    x->set_id(id);
+    x->set_name(t.name);
+    x->set_kind(std::string(energy::to_string(t.kind)));
+    x->set_energy_type(t.energy_type);
+    x->set_unit(t.unit);
+    x->set_direction(std::string(energy::to_string(t.direction)));
+  }
+  for (const auto& [id, i] : m.indicators) to_proto(i, m, out->add_indicators());
+}
+
+actors::energy_codec energy_store_codec() {
+  actors::energy_codec c;
+  c.encode = [](const energy::model& m) {
+    v1::EnergyModel p;
+    to_proto(m, &p);
+    return p.SerializeAsString();
+  };
+  c.decode = [](std::string_view bytes) -> expected<energy::model, std::string> {
+    v1::EnergyModel p;
+    if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+      return unexpected{std::string("not an EnergyModel")};
+    problems pr;
+    auto m = from_proto(p, pr);
+    if (!pr.empty()) return unexpected{pr.front().path + ": " + pr.front().message};
+    return m;
+  };
+  return c;
+}
+
+} // namespace plantd::services

@@ -1,0 +1,506 @@
+#include "services/energy_service.hpp"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "actors/energy_actor.hpp"
+#include "actors/type_ids.hpp"
+#include "services/ask.hpp"
+#include "services/energy_codec.hpp"
+#include "services/export.hpp"
+
+namespace plantd::services {
+
+using google::protobuf::util::TimeUtil;
+using energy::failure;
+using energy::result;
+
+namespace {
+
+failure invalid(problems p) { return failure{errc::invalid_argument, std::move(p)}; }
+failure invalid(std::string path, std::string msg) {
+  return failure{errc::invalid_argument, {problem{std::move(path), std::move(msg)}}};
+}
+
+template <class Resp, class F>
+grpc::ServerUnaryReactor* call(caf::actor_system& sys, const caf::actor& dest,
+                               grpc::CallbackServerContext* ctx, Resp* resp, F f) {
+  auto* reactor = ctx->DefaultReactor();
+  actors::energy_request req{[f](actors::energy_book& b) -> std::pair<errc, std::string> {
+    Resp r;
+    result res = f(b, r);
+    if (!res) return {res.error().code, res.error().message()};
+    return {errc::ok, r.SerializeAsString()};
+  }};
+  ask<std::string>(
+    sys, dest, reactor,
+    [resp](std::string& bytes) {
+      resp->ParseFromString(bytes);
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v, req);
+  return reactor;
+}
+
+std::optional<absl::CivilDay> parse_day(const std::string& s) {
+  absl::CivilDay d;
+  if (s.size() != 10 || !absl::ParseCivilTime(s, &d)) return std::nullopt;
+  return d;
+}
+
+std::string day_text(absl::CivilDay d) {
+  return fmt::format("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+}
+
+// The periods a query asks for (at most 20,000).
+expected<std::vector<energy::period>, failure> periods_of(const v1::QueryRequest& q) {
+  using energy::resolution;
+  std::string res_text = q.resolution().empty() ? "day" : q.resolution();
+  std::optional<resolution> res;
+  for (auto r : {resolution::hour, resolution::day, resolution::month, resolution::year})
+    if (energy::to_string(r) == res_text) res = r;
+  if (!res) return unexpected{invalid("resolution", fmt::format("\"{}\" is not hour, day, month or year", res_text))};
+  std::string to_text = q.to().empty() ? q.from() : q.to();
+  absl::CivilSecond from, to;
+  bool ok = false;
+  switch (*res) {
+    case resolution::hour:
+    case resolution::day: {
+      auto a = parse_day(q.from()), b = parse_day(to_text);
+      ok = a && b;
+      if (ok) from = absl::CivilSecond(*a), to = absl::CivilSecond(*b);
+      if (ok && *res == resolution::hour) to = absl::CivilSecond(absl::CivilHour(*b) + 23);
+      break;
+    }
+    case resolution::month: {
+      absl::CivilMonth a, b;
+      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b) && q.from().size() == 7;
+      if (ok) from = absl::CivilSecond(a), to = absl::CivilSecond(b);
+      break;
+    }
+    case resolution::year: {
+      absl::CivilYear a, b;
+      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b) && q.from().size() == 4;
+      if (ok) from = absl::CivilSecond(a), to = absl::CivilSecond(b);
+      break;
+    }
+  }
+  if (!ok)
+    return unexpected{invalid("from", fmt::format("from/to \"{}\"/\"{}\" do not fit resolution {} (YYYY-MM-DD, YYYY-MM or YYYY)",
+                                                  q.from(), to_text, res_text))};
+  auto a = energy::period_of(*res, from), b = energy::period_of(*res, to);
+  if (b.index < a.index) return unexpected{invalid("to", "to is before from")};
+  if (b.index - a.index >= 20000) return unexpected{invalid("to", "at most 20,000 periods per query")};
+  std::vector<energy::period> out;
+  for (auto i = a.index; i <= b.index; ++i) out.push_back({*res, i});
+  return out;
+}
+
+result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryResponse& r) {
+  auto periods = periods_of(q);
+  if (!periods) return unexpected{periods.error()};
+  const auto& m = b.model();
+  std::vector<std::string> ids(q.indicators().begin(), q.indicators().end());
+  if (!q.node().empty()) {
+    if (!m.nodes.count(q.node()) && !m.meters.count(q.node()))
+      return unexpected{failure{errc::not_found, {problem{"node", "no unit or meter " + q.node()}}}};
+    for (const auto& i : m.indicators_of(q.node())) ids.push_back(i);
+    for (const auto& mt : m.meters_of(q.node()))
+      for (const auto& i : m.indicators_of(mt)) ids.push_back(i);
+  }
+  if (ids.empty()) return unexpected{invalid("node", "name a node or indicators")};
+  for (const auto& id : ids)
+    if (!m.indicators.count(id))
+      return unexpected{failure{errc::not_found, {problem{"indicators", "no indicator " + id}}}};
+  auto now = b.now();
+  for (const auto& id : ids) {
+    const auto& ind = m.indicators.at(id);
+    const auto& tpl = m.templates.at(ind.template_id);
+    auto* s = r.add_series();
+    s->set_id(id);
+    s->set_name(ind.name);
+    s->set_path(m.indicator_path(id));
+    s->set_unit(tpl.unit);
+    s->set_energy_type(tpl.energy_type);
+    for (const auto& p : *periods) {
+      auto v = b.engine().value(id, p, now);
+      s->add_periods(energy::label(p));
+      s->add_values(v.value);
+      s->add_quality(static_cast<v1::Quality>(static_cast<int>(v.quality) + 1));
+    }
+    for (const auto& u : b.engine().versions(id, periods->front())) {
+      auto* x = s->add_versions();
+      x->set_what(u.what);
+      x->set_version(u.version);
+      x->set_source(u.source);
+      x->set_value(u.value);
+    }
+  }
+  return {};
+}
+
+class report_writer final : public grpc::ServerWriteReactor<v1::ReportChunk> {
+public:
+  void start(std::string data, std::string filename, std::string type) {
+    data_ = std::move(data);
+    filename_ = std::move(filename);
+    type_ = std::move(type);
+    next();
+  }
+  void fail(grpc::Status s) { Finish(std::move(s)); }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    next();
+  }
+  void OnDone() override { delete this; }
+
+private:
+  void next() {
+    if (offset_ >= data_.size() && offset_ != 0) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    chunk_.Clear();
+    if (offset_ == 0) {
+      chunk_.set_filename(filename_);
+      chunk_.set_content_type(type_);
+    }
+    auto n = std::min<std::size_t>(64 * 1024, data_.size() - offset_);
+    chunk_.set_data(data_.substr(offset_, n));
+    offset_ += n;
+    if (data_.empty()) offset_ = 1;
+    StartWrite(&chunk_);
+  }
+  std::string data_, filename_, type_;
+  std::size_t offset_ = 0;
+  v1::ReportChunk chunk_;
+};
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+} // namespace
+
+grpc::ServerUnaryReactor* energy_service::GetModel(Ctx* ctx, const v1::GetModelRequest*,
+                                                   v1::EnergyModel* resp) {
+  return call(sys_, energy_, ctx, resp, [](actors::energy_book& b, v1::EnergyModel& r) -> result {
+    to_proto(b.model(), &r);
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::EnergyModel* req,
+                                                      v1::ImportModelResponse* resp) {
+  problems p;
+  auto m = std::make_shared<energy::model>(from_proto(*req, p));
+  if (!p.empty()) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(to_status(errc::invalid_argument, invalid(p).message()));
+    return reactor;
+  }
+  std::string who = "import";
+  return call(sys_, energy_, ctx, resp, [m, who](actors::energy_book& b, v1::ImportModelResponse& r) -> result {
+    auto res = b.replace(*m, who);
+    if (res) r.set_indicators(static_cast<int>(b.model().indicators.size()));
+    return res;
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* req, v1::PutResponse* resp) {
+  v1::PutRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::PutResponse& r) -> result {
+    problems p;
+    bool upsert = !q.create_only();
+    std::string who = q.who().empty() ? "unknown" : q.who();
+    std::function<result(energy::model&)> f;
+    std::string what;
+    std::string ind_id;
+    switch (q.item_case()) {
+      case v1::PutRequest::kEnergyType: {
+        auto x = from_proto(q.energy_type(), "energy_type.", p);
+        what = "put energy type " + x.id;
+        f = [x, upsert](energy::model& m) { return m.put_energy_type(x, upsert); };
+        break;
+      }
+      case v1::PutRequest::kNode: {
+        auto x = from_proto(q.node(), "node.", p);
+        what = "put unit " + x.id;
+        f = [x, upsert](energy::model& m) { return m.put_node(x, upsert); };
+        break;
+      }
+      case v1::PutRequest::kMeter: {
+        auto x = from_proto(q.meter(), "meter.", p);
+        what = "put meter " + x.id;
+        f = [x, upsert](energy::model& m) { return m.put_meter(x, upsert); };
+        break;
+      }
+      case v1::PutRequest::kProduct: {
+        auto x = from_proto(q.product());
+        what = "put product " + x.id;
+        f = [x, upsert](energy::model& m) { return m.put_product(x, upsert); };
+        break;
+      }
+      case v1::PutRequest::kTemplate: {
+        auto x = from_proto(q.template_(), "template.", p);
+        what = "put template " + x.id;
+        f = [x, upsert](energy::model& m) { return m.put_template(x, upsert); };
+        break;
+      }
+      case v1::PutRequest::kIndicator: {
+        auto x = from_proto(q.indicator(), "indicator.", p);
+        ind_id = x.id;
+        auto old = b.model().indicators.count(x.id) ? b.model().indicators.at(x.id).formula : std::string();
+        what = fmt::format("put indicator {} formula \"{}\" (was \"{}\")", x.id, x.formula, old);
+        f = [x, upsert](energy::model& m) { return m.put_indicator(x, upsert); };
+        break;
+      }
+      case v1::PutRequest::kEnterprise: {
+        auto x = from_proto(q.enterprise());
+        what = "put enterprise";
+        f = [x](energy::model& m) { return m.put_enterprise(x); };
+        break;
+      }
+      default: return unexpected{invalid("item", "nothing to put")};
+    }
+    if (!p.empty()) return unexpected{invalid(p)};
+    auto res = b.change(f, who, what);
+    if (res && !ind_id.empty()) {
+      r.set_formula(b.model().indicators.at(ind_id).formula);
+      if (auto e = b.model().formula_of(ind_id)) r.set_formula_display(energy::display(*e, b.model()));
+    }
+    return res;
+  });
+}
+
+namespace {
+std::function<result(energy::model&)> remover(const std::string& kind, const std::string& id) {
+  if (kind == "energy_type") return [id](energy::model& m) { return m.remove_energy_type(id); };
+  if (kind == "node") return [id](energy::model& m) { return m.remove_node(id); };
+  if (kind == "meter") return [id](energy::model& m) { return m.remove_meter(id); };
+  if (kind == "product") return [id](energy::model& m) { return m.remove_product(id); };
+  if (kind == "template") return [id](energy::model& m) { return m.remove_template(id); };
+  if (kind == "indicator") return [id](energy::model& m) { return m.remove_indicator(id); };
+  return nullptr;
+}
+} // namespace
+
+grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteRequest* req, v1::DeleteResponse* resp) {
+  v1::DeleteRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::DeleteResponse&) -> result {
+    auto f = remover(q.kind(), q.id());
+    if (!f) return unexpected{invalid("kind", fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator", q.kind()))};
+    return b.change(f, q.who().empty() ? "unknown" : q.who(), fmt::format("delete {} {}", q.kind(), q.id()));
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRequest* req, v1::WhereUsedResponse* resp) {
+  v1::DeleteRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::WhereUsedResponse& r) -> result {
+    const auto& m = b.model();
+    std::vector<std::string> uses;
+    if (q.kind() == "energy_type") uses = m.uses_of_energy_type(q.id());
+    else if (q.kind() == "node") uses = m.uses_of_node(q.id());
+    else if (q.kind() == "meter") uses = m.uses_of_meter(q.id());
+    else if (q.kind() == "product") uses = m.uses_of_product(q.id());
+    else if (q.kind() == "template") uses = m.uses_of_template(q.id());
+    else if (q.kind() == "indicator") uses = m.uses_of_indicator(q.id());
+    else return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
+    for (auto& u : uses) r.add_uses(u);
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx, const v1::ValidateFormulaRequest* req,
+                                                          v1::ValidateFormulaResponse* resp) {
+  v1::Indicator in = req->indicator();
+  return call(sys_, energy_, ctx, resp, [in](actors::energy_book& b, v1::ValidateFormulaResponse& r) -> result {
+    problems p;
+    auto x = from_proto(in, "indicator.", p);
+    x.source = energy::source_kind::formula;
+    if (!p.empty()) return unexpected{invalid(p)};
+    // Check on a copy of the model, as a save would (cycles included).
+    energy::model copy = b.model();
+    copy.reindex();
+    auto res = copy.put_indicator(x);
+    if (!res) {
+      r.set_valid(false);
+      auto msg = res.error().message();
+      r.set_error(msg);
+      auto c = energy::compile_formula(x.formula, copy, x);
+      if (!c && copy.templates.count(x.template_id)) r.set_position(static_cast<int>(c.error().pos));
+      return {};
+    }
+    r.set_valid(true);
+    r.set_canonical(copy.indicators.at(x.id).formula);
+    if (auto e = copy.formula_of(x.id)) r.set_display(energy::display(*e, copy));
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDailyRequest* req,
+                                                     v1::EnterDailyResponse* resp) {
+  v1::EnterDailyRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::EnterDailyResponse& r) -> result {
+    auto day = parse_day(q.date());
+    if (!day) return unexpected{invalid("date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date()))};
+    auto e = b.enter_daily(q.id(), *day, q.value(), q.who(), q.note());
+    if (!e) return unexpected{e.error()};
+    auto* x = r.mutable_entry();
+    x->set_id(e->first.id);
+    x->set_date(day_text(e->first.day));
+    x->set_value(e->first.value);
+    x->set_who(e->first.who);
+    x->set_note(e->first.note);
+    *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e->first.entered_ms);
+    r.set_correction(e->second);
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEntriesRequest* req,
+                                                      v1::ListEntriesResponse* resp) {
+  v1::ListEntriesRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::ListEntriesResponse& r) -> result {
+    std::optional<absl::CivilDay> from, to;
+    if (!q.from().empty() && !(from = parse_day(q.from()))) return unexpected{invalid("from", "not a date")};
+    if (!q.to().empty() && !(to = parse_day(q.to()))) return unexpected{invalid("to", "not a date")};
+    for (const auto& e : b.entries(q.id(), from, to)) {
+      auto* x = r.add_entries();
+      x->set_id(e.id);
+      x->set_date(day_text(e.day));
+      x->set_value(e.value);
+      x->set_who(e.who);
+      x->set_note(e.note);
+      x->set_superseded(e.superseded);
+      *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e.entered_ms);
+    }
+    return {};
+  });
+}
+
+namespace {
+void events_to(const std::vector<energy::counter_event>& ev, v1::RecordReadingResponse& r) {
+  for (const auto& e : ev) {
+    const char* k = e.kind == energy::counter_event::rollover ? "rollover"
+                    : e.kind == energy::counter_event::reset  ? "reset"
+                    : e.kind == energy::counter_event::swap   ? "swap"
+                    : e.kind == energy::counter_event::gap    ? "gap"
+                                                              : "backwards";
+    r.add_events(k);
+  }
+}
+} // namespace
+
+grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::RecordReadingRequest* req,
+                                                        v1::RecordReadingResponse* resp) {
+  v1::RecordReadingRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::RecordReadingResponse& r) -> result {
+    auto ev = b.reading(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.counter());
+    if (!ev) return unexpected{ev.error()};
+    events_to(*ev, r);
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMeterRequest* req,
+                                                    v1::RecordReadingResponse* resp) {
+  v1::SwapMeterRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::RecordReadingResponse& r) -> result {
+    auto ev = b.swap(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.old_final(), q.new_initial());
+    if (!ev) return unexpected{ev.error()};
+    events_to(*ev, r);
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest* req, v1::QueryResponse* resp) {
+  v1::QueryRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::QueryResponse& r) -> result {
+    return run_query(b, q, r);
+  });
+}
+
+grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx*, const v1::ExportReportRequest* req) {
+  auto* writer = new report_writer();
+  v1::ExportReportRequest q = *req;
+  if (q.format() != "csv" && q.format() != "xlsx") {
+    writer->fail(to_status(errc::invalid_argument, fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
+    return writer;
+  }
+  actors::energy_request er{[q](actors::energy_book& b) -> std::pair<errc, std::string> {
+    v1::QueryResponse r;
+    auto res = run_query(b, q.query(), r);
+    if (!res) return {res.error().code, res.error().message()};
+    if (q.format() == "csv") {
+      std::string out = "period";
+      for (const auto& s : r.series())
+        out += "," + csv_field(fmt::format("{}:{} ({})", s.path().substr(0, s.path().rfind(':')), s.name(), s.unit())) +
+               ",quality";
+      out += "\n";
+      int n = r.series_size() ? r.series(0).periods_size() : 0;
+      for (int i = 0; i < n; ++i) {
+        out += r.series(0).periods(i);
+        for (const auto& s : r.series()) {
+          bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
+          out += "," + (has ? fmt::format("{}", s.values(i)) : std::string()) + "," +
+                 std::string(to_string(static_cast<quality>(static_cast<int>(s.quality(i)) - 1)));
+        }
+        out += "\n";
+      }
+      return {errc::ok, out};
+    }
+    export_table t;
+    for (const auto& s : r.series()) t.columns.push_back(fmt::format("{} ({})", s.path(), s.unit()));
+    auto periods = periods_of(q.query());
+    for (std::size_t i = 0; periods && i < periods->size(); ++i) {
+      auto start = absl::ToUnixMillis(b.tz().At(energy::start_of((*periods)[i])).pre);
+      auto& row = t.rows[start];
+      for (const auto& s : r.series()) {
+        bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
+        row.push_back(has ? std::optional<double>(s.values(i)) : std::nullopt);
+      }
+    }
+    auto x = to_xlsx(t, "Energy report");
+    if (!x) return {errc::internal, x.error()};
+    return {errc::ok, *x};
+  }};
+  std::string fmt_ = q.format();
+  sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
+    self->request(dest, std::chrono::seconds(30), actors::energy_atom_v, er)
+      .then(
+        [=](std::string& data) {
+          writer->start(std::move(data), "energy-report." + fmt_,
+                        fmt_ == "csv" ? "text/csv"
+                                      : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+        },
+        [=](caf::error& err) { writer->fail(to_status(err)); });
+  });
+  return writer;
+}
+
+grpc::ServerUnaryReactor* energy_service::GetCoverage(Ctx* ctx, const v1::GetCoverageRequest*,
+                                                      v1::GetCoverageResponse* resp) {
+  return call(sys_, energy_, ctx, resp, [](actors::energy_book& b, v1::GetCoverageResponse& r) -> result {
+    for (const auto& c : energy::metering_coverage(b.model())) {
+      auto* x = r.add_rows();
+      x->set_energy_type(c.energy_type);
+      x->set_level(c.level);
+      x->set_using_units(c.using_units);
+      x->set_metered_units(c.metered_units);
+      x->set_rate_percent(c.rate_percent);
+      x->set_required_percent(c.required_percent);
+      x->set_meets(c.meets());
+      for (const auto& u : c.unmetered) x->add_unmetered(u);
+    }
+    return {};
+  });
+}
+
+} // namespace plantd::services
