@@ -51,7 +51,14 @@ std::vector<hour_share> counter_tracker::reading(int64_t t_ms, double counter,
     }
   }
   last_ = {t_ms, counter};
-  return spread(t0, t_ms, delta * multiplier_, q, tz);
+  auto shares = spread(t0, t_ms, delta * multiplier_, q, tz);
+  // A long interval inside one hour (hourly readings) is that hour's exact
+  // consumption: nothing had to be spread.
+  if (shares.size() == 1 && delta >= 0 && events && !events->empty()
+      && events->back().kind == counter_event::gap)
+    events->pop_back();
+  if (shares.size() == 1 && q == quality::estimated && counter >= c0) shares[0].q = quality::measured;
+  return shares;
 }
 
 std::vector<hour_share> counter_tracker::swap(int64_t t_ms, double old_final, double new_initial,

@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""EnergyCarbonService from an independent client (Python grpcio).
+
+Builds the platform's example enterprise through gRPC with stubs generated
+from proto/ alone -- purchased electricity, water and natural gas at plant
+level; branch factory 1 on electricity and water; a boiler room on natural
+gas, water and electricity; equipment meters below them -- feeds hourly
+counter readings and daily entries, and checks tce, tCO2 and cost against
+hand computation; formulas with cycles, unknown references and mismatched
+units are rejected; a back-dated entry propagates; counter rollover and a
+meter swap; delete-in-use refused; the .xlsx report parses; everything
+survives a restart.
+"""
+import argparse
+import datetime
+import io
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+import zipfile
+from zoneinfo import ZoneInfo
+
+import grpc
+from grpc_tools import protoc
+
+ARGS = None
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def generate_stubs(proto_dir, out_dir):
+    import grpc_tools
+    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
+    includes = [f"-I{proto_dir}", "-I/usr/include"]
+    if os.path.isdir(well_known):
+        includes.append(f"-I{well_known}")
+    files = [os.path.join(proto_dir, f"plantd/v1/{f}.proto") for f in ("control", "config", "energy")]
+    if protoc.main(["protoc", *includes, f"--python_out={out_dir}", f"--grpc_python_out={out_dir}", *files]) != 0:
+        raise RuntimeError("protoc failed")
+    sys.path.insert(0, out_dir)
+
+
+def start_plantd(data_dir):
+    proc = subprocess.Popen(
+        [ARGS.plantd, "--config", ARGS.config, "--listen", "127.0.0.1:0",
+         "--data-dir", data_dir, "--log-level", "warn"], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+    if not m:
+        proc.kill()
+        raise RuntimeError(f"plantd did not start: {line!r}")
+    channel = grpc.insecure_channel(m.group(1))
+    grpc.channel_ready_future(channel).result(timeout=10)
+    return proc, channel
+
+
+def stop(proc):
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0
+
+
+class EnergyCarbon(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        generate_stubs(ARGS.proto_dir, cls.tmp.name)
+        global pb, pbg
+        from plantd.v1 import energy_pb2 as pb, energy_pb2_grpc as pbg
+        cls.data = os.path.join(cls.tmp.name, "data")
+        cls.proc, cls.channel = start_plantd(cls.data)
+        cls.stub = pbg.EnergyCarbonServiceStub(cls.channel)
+        # The day computed: ten days ago in the enterprise's time zone.
+        cls.day = datetime.datetime.now(TZ).date() - datetime.timedelta(days=10)
+        cls.build_enterprise()
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.proc)
+        cls.tmp.cleanup()
+
+    @classmethod
+    def put(cls, **item):
+        return cls.stub.Put(pb.PutRequest(who="python", **item))
+
+    @classmethod
+    def build_enterprise(cls):
+        model = cls.stub.GetModel(pb.GetModelRequest())
+        types = {t.id: t for t in model.energy_types}
+        for tid, price in (("electricity", 0.8), ("water", 4.2), ("natural_gas", 3.5)):
+            t = types[tid]
+            t.prices.add(version="2026", flat=price, source="supply contract")
+            cls.put(energy_type=t)
+        N = pb.Node
+        for n in (N(id="plant", name="Plant", kind="plant", metering_level=1),
+                  N(id="b1", name="Branch factory 1", kind="branch", parent="plant", metering_level=2),
+                  N(id="boiler", name="Boiler room", kind="workshop", parent="plant", metering_level=2),
+                  N(id="press", name="Press line", kind="equipment", parent="b1", metering_level=3,
+                    energy_type="electricity", rated_power_kw=250),
+                  N(id="boiler1", name="Boiler 1", kind="equipment", parent="boiler", metering_level=3,
+                    energy_type="natural_gas")):
+            cls.put(node=n)
+        meters = [("m_e0", "Incoming electricity", "electricity", "plant", 1, "active_energy"),
+                  ("m_w0", "Incoming water", "water", "plant", 1, "water_flow"),
+                  ("m_g0", "Incoming gas", "natural_gas", "plant", 1, "gas_flow"),
+                  ("m_e1", "B1 electricity", "electricity", "b1", 2, "active_energy"),
+                  ("m_w1", "B1 water", "water", "b1", 2, "water_flow"),
+                  ("m_e2", "Boiler electricity", "electricity", "boiler", 2, "active_energy"),
+                  ("m_w2", "Boiler water", "water", "boiler", 2, "water_flow"),
+                  ("m_g2", "Boiler gas", "natural_gas", "boiler", 2, "gas_flow"),
+                  ("m_e11", "Press electricity", "electricity", "press", 3, "active_energy"),
+                  ("m_g21", "Boiler 1 gas", "natural_gas", "boiler1", 3, "gas_flow")]
+        for mid, name, et, node, level, tpl in meters:
+            cls.put(meter=pb.Meter(id=mid, name=name, energy_type=et, node=node, metering_level=level,
+                                   counter_rollover=1e6 if mid == "m_g0" else 0))
+            cls.put(indicator=pb.Indicator(id=f"{mid}.v", name="Reading", template_id=tpl, owner=mid,
+                                           source="meter"))
+        I = pb.Indicator
+        for ind in (I(id="p.elec", name="Electricity", template_id="electricity_use", owner="plant",
+                      formula="[Plant/Incoming electricity:Reading]"),
+                    I(id="p.water", name="Water", template_id="water_use", owner="plant", formula="#m_w0.v"),
+                    I(id="p.gas", name="Gas", template_id="gas_use", owner="plant", formula="#m_g0.v"),
+                    I(id="p.tce", name="Standard coal", template_id="standard_coal", owner="plant",
+                      formula="#p.elec * coal(electricity) + #p.water * coal(water) + #p.gas * coal(natural_gas)"),
+                    I(id="p.co2", name="Carbon", template_id="carbon", owner="plant",
+                      formula="#p.elec * co2(electricity) + #p.gas * co2(\"Natural gas\")"),
+                    I(id="p.cost", name="Cost", template_id="cost", owner="plant",
+                      formula="#p.elec * price(electricity) + #p.water * price(water) + #p.gas * price(natural_gas)"),
+                    I(id="b1.elec", name="Electricity", template_id="electricity_use", owner="b1", source="manual")):
+            cls.put(indicator=ind)
+        # Hourly counters of the day: 100 kWh, 2 t, 10 m3 per hour; the gas
+        # counter rolls over at 1,000,000 during the day.
+        start = datetime.datetime.combine(cls.day, datetime.time(0), TZ)
+        for h in range(25):
+            t = start + datetime.timedelta(hours=h)
+            for mid, base, step in (("m_e0", 5000, 100), ("m_w0", 10, 2), ("m_g0", 999_900, 10)):
+                counter = (base + step * h) % 1_000_000
+                cls.stub.RecordReading(pb.RecordReadingRequest(
+                    meter=mid, time={"seconds": int(t.timestamp())}, counter=counter))
+
+    def query(self, ids, res="day", frm=None, to=None):
+        frm = frm or self.day.isoformat()
+        r = self.stub.Query(pb.QueryRequest(indicators=ids, resolution=res, **{"from": frm}, to=to or frm))
+        return {s.id: s for s in r.series}
+
+    def test_hand_computed_tce_co2_cost(self):
+        s = self.query(["p.elec", "p.water", "p.gas", "p.tce", "p.co2", "p.cost"])
+        MEASURED = 1
+        self.assertAlmostEqual(s["p.elec"].values[0], 2400, places=6)
+        self.assertEqual(s["p.elec"].quality[0], MEASURED)
+        self.assertAlmostEqual(s["p.gas"].values[0], 240, places=6)  # across the rollover
+        tce = (2400 * 0.1229 + 48 * 0.0857 + 240 * 1.2143) / 1000
+        self.assertAlmostEqual(s["p.tce"].values[0], tce, places=9)
+        self.assertEqual(s["p.tce"].unit, "tce")
+        co2 = (2400 * 0.5306 + 240 * 1.974) / 1000  # 2023 national factor, latest published
+        self.assertAlmostEqual(s["p.co2"].values[0], co2, places=9)
+        self.assertIn("co2(electricity)", [v.what for v in s["p.co2"].versions])
+        cost = 2400 * 0.8 + 48 * 4.2 + 240 * 3.5
+        self.assertAlmostEqual(s["p.cost"].values[0], cost, places=6)
+        # The day before has no readings: missing, not 0.
+        prev = (self.day - datetime.timedelta(days=1)).isoformat()
+        s = self.query(["p.tce"], frm=prev)
+        self.assertEqual(s["p.tce"].quality[0], 4)  # QUALITY_MISSING
+        # Hours: 24 values of 100 kWh.
+        s = self.query(["p.elec"], res="hour")
+        self.assertEqual(len(s["p.elec"].values), 24)
+        self.assertTrue(all(abs(v - 100) < 1e-9 for v in s["p.elec"].values))
+
+    def test_formulas_rejected_at_save(self):
+        def fails(formula, tpl="standard_coal", iid="x"):
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.put(indicator=pb.Indicator(id=iid, name="X", template_id=tpl, owner="boiler", formula=formula))
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            return cm.exception.details()
+        self.assertIn("at 1: unknown indicator #nope", fails("#nope * coal(electricity)"))
+        self.assertIn("unit mismatch", fails("#m_e2.v + #m_w2.v", tpl="electricity_use"))
+        self.assertIn("at 29: expected ')' to close the '(' at 11", fails("#p.elec * (coal(electricity)"))
+        self.put(indicator=pb.Indicator(id="boiler.a", name="A", template_id="electricity_use",
+                                        owner="boiler", formula="#m_e2.v"))
+        self.put(indicator=pb.Indicator(id="b1.b", name="B", template_id="electricity_use",
+                                        owner="b1", formula="#boiler.a"))
+        msg = fails("#b1.b", tpl="electricity_use", iid="boiler.a")
+        self.assertIn("cycle: [Plant/Boiler room:X] -> [Plant/Branch factory 1:B] -> [Plant/Boiler room:X]", msg)
+        v = self.stub.ValidateFormula(pb.ValidateFormulaRequest(indicator=pb.Indicator(
+            id="y", name="Y", template_id="standard_coal", owner="boiler", formula="#m_g2.v * coal(natural_gas) +")))
+        self.assertFalse(v.valid)
+        self.assertEqual(v.position, 30)  # the end of the formula
+        v = self.stub.ValidateFormula(pb.ValidateFormulaRequest(indicator=pb.Indicator(
+            id="y", name="Y", template_id="standard_coal", owner="boiler",
+            formula="[Plant/Boiler room/Boiler gas:Reading] * coal(\"Natural gas\")")))
+        self.assertTrue(v.valid, v.error)
+        self.assertEqual(v.canonical, "#m_g2.v * coal(natural_gas)")
+
+    def test_delete_in_use_refused_rename_allowed(self):
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.Delete(pb.DeleteRequest(kind="energy_type", id="natural_gas", who="python"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("meter Plant/Boiler room/Boiler gas", cm.exception.details())
+        self.assertIn("formula of [Plant:Standard coal]", cm.exception.details())
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.Delete(pb.DeleteRequest(kind="meter", id="m_e0", who="python"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        # Renaming the gas type breaks nothing: formulas reference ids.
+        model = self.stub.GetModel(pb.GetModelRequest())
+        gas = [t for t in model.energy_types if t.id == "natural_gas"][0]
+        gas.name = "Pipeline gas"
+        self.put(energy_type=gas)
+        s = self.query(["p.tce"])
+        self.assertAlmostEqual(s["p.tce"].values[0], (2400 * 0.1229 + 48 * 0.0857 + 240 * 1.2143) / 1000, places=9)
+        gas.name = "Natural gas"
+        self.put(energy_type=gas)
+
+    def test_back_dated_entry_and_corrections(self):
+        d = (self.day - datetime.timedelta(days=3)).isoformat()
+        month = d[:7]
+        first = self.stub.EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=500, who="alice"))
+        self.assertFalse(first.correction)
+        s = self.query(["b1.elec"], frm=d)
+        self.assertAlmostEqual(s["b1.elec"].values[0], 500)
+        self.assertEqual(s["b1.elec"].quality[0], 3)  # QUALITY_MANUAL
+        second = self.stub.EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=540, who="bob",
+                                                           note="meter re-read"))
+        self.assertTrue(second.correction)
+        s = self.query(["b1.elec"], frm=d)
+        self.assertAlmostEqual(s["b1.elec"].values[0], 540)
+        entries = self.stub.ListEntries(pb.ListEntriesRequest(id="b1.elec")).entries
+        self.assertEqual([(e.value, e.who, e.superseded) for e in entries if e.date == d],
+                         [(500, "alice", True), (540, "bob", False)])
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.EnterDaily(pb.EnterDailyRequest(id="p.tce", date=d, value=1, who="x"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+
+    def test_meter_swap(self):
+        t0 = datetime.datetime.combine(self.day - datetime.timedelta(days=2), datetime.time(9), TZ)
+        ts = lambda dt: {"seconds": int(dt.timestamp())}
+        self.stub.RecordReading(pb.RecordReadingRequest(meter="m_e11", time=ts(t0), counter=700))
+        r = self.stub.SwapMeter(pb.SwapMeterRequest(meter="m_e11", time=ts(t0 + datetime.timedelta(minutes=30)),
+                                                    old_final=730, new_initial=0))
+        self.assertEqual(list(r.events), ["swap"])
+        self.stub.RecordReading(pb.RecordReadingRequest(meter="m_e11", time=ts(t0 + datetime.timedelta(minutes=60)),
+                                                        counter=12))
+        s = self.query(["m_e11.v"], res="hour", frm=t0.date().isoformat())
+        self.assertAlmostEqual(s["m_e11.v"].values[9], 42)
+
+    def test_xlsx_report_and_coverage(self):
+        chunks = list(self.stub.ExportReport(pb.ExportReportRequest(
+            query=pb.QueryRequest(node="plant", resolution="day", **{"from": self.day.isoformat()}), format="xlsx")))
+        self.assertTrue(chunks[0].filename.endswith(".xlsx"))
+        data = b"".join(c.data for c in chunks)
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            sheet = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+        ns = {"s": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+        self.assertGreaterEqual(len(sheet.findall(".//s:row", ns)), 2)
+        csv = b"".join(c.data for c in self.stub.ExportReport(pb.ExportReportRequest(
+            query=pb.QueryRequest(indicators=["p.elec"], resolution="day", **{"from": self.day.isoformat()}),
+            format="csv"))).decode()
+        self.assertEqual(csv.splitlines()[1], f"{self.day.isoformat()},2400,measured")
+        rows = self.stub.GetCoverage(pb.GetCoverageRequest()).rows
+        e3 = [r for r in rows if r.energy_type == "electricity" and r.level == 3][0]
+        self.assertEqual((e3.using_units, e3.metered_units, e3.required_percent), (1, 1, 95))
+        self.assertTrue(e3.meets)
+
+    def test_zz_restart_keeps_everything(self):
+        before = self.query(["p.tce", "p.cost"])
+        stop(self.proc)
+        EnergyCarbon.proc, EnergyCarbon.channel = start_plantd(self.data)
+        EnergyCarbon.stub = pbg.EnergyCarbonServiceStub(EnergyCarbon.channel)
+        after = self.query(["p.tce", "p.cost"])
+        for k in before:
+            self.assertAlmostEqual(before[k].values[0], after[k].values[0], places=9)
+            self.assertEqual(before[k].quality[0], after[k].quality[0])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--plantd", required=True)
+    parser.add_argument("--proto-dir", required=True)
+    parser.add_argument("--config", required=True)
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
