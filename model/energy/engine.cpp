@@ -171,6 +171,8 @@ struct engine::impl {
   std::vector<uint8_t> queued;
   std::vector<double> stack_v;
   std::vector<quality> stack_q;
+  bool stack_ready = false;
+  std::vector<uint32_t> heap_buf, touched_buf;
 
   bool is_skipped(absl::CivilHour h) const {
     return tz.At(absl::CivilSecond(h)).kind == absl::TimeZone::TimeInfo::SKIPPED;
@@ -318,6 +320,7 @@ struct engine::impl {
     }
     dep_begin[cells.size()] = static_cast<uint32_t>(deps.size());
     queued.assign(cells.size(), 0);
+    stack_ready = false;
   }
 
   // ---- leaves ----
@@ -539,7 +542,10 @@ struct engine::impl {
     f.q[i] = q;
   }
 
+  // Sized once per load: the longest program bounds the stack.
   void ensure_stack() {
+    if (stack_ready) return;
+    stack_ready = true;
     std::size_t need = 1;
     for (const auto& c : cells) need = std::max<std::size_t>(need, c.prog_end - c.prog_begin + 1);
     if (stack_v.size() < need) {
@@ -582,8 +588,10 @@ struct engine::impl {
   void propagate(frame& f, uint32_t start) {
     ensure_stack();
     auto cmp = [&](uint32_t a, uint32_t b) { return rank[a] > rank[b]; };
-    std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(cmp)> heap(cmp);
-    std::vector<uint32_t> touched;
+    heap_buf.clear();
+    std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(cmp)> heap(cmp, std::move(heap_buf));
+    auto& touched = touched_buf;
+    touched.clear();
     heap.push(start);
     queued[start] = 1;
     touched.push_back(start);

@@ -324,10 +324,11 @@ result model::put_node(node n, bool upsert) {
       cur = nodes.at(cur).parent;
     }
   }
-  for (const auto& [sibling_id, s] : nodes)
-    if (sibling_id != n.id && s.parent == n.parent && s.name == n.name && !n.parent.empty())
-      p.push_back({"name", fmt::format("\"{}\" already has a unit named \"{}\" ({})",
-                                       path_of(n.parent), n.name, sibling_id)});
+  if (!n.parent.empty())
+    for (const auto& sibling_id : child_nodes(n.parent))
+      if (sibling_id != n.id && nodes.at(sibling_id).name == n.name)
+        p.push_back({"name", fmt::format("\"{}\" already has a unit named \"{}\" ({})",
+                                         path_of(n.parent), n.name, sibling_id)});
   if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
   auto it = nodes.find(n.id);
   std::optional<node> old;

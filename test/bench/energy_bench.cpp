@@ -1,0 +1,158 @@
+// Energy-carbon graph at enterprise scale: a 100,000-node tree (plant, 10
+// branches, 1,000 workshops, 49,000 equipment each with an electricity meter
+// = 100,011 units and meters), one indicator per meter, electricity and
+// standard coal on every unit (sum_children up the tree).
+//
+// Prints JSON: full evaluation of one day of hourly values (24 hour frames +
+// the day), the median incremental update after one meter reading (hour and
+// day frames kept) and its ratio to the full evaluation, and the process RSS
+// holding the model, the graph and that day.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "model/energy/engine.hpp"
+#include "model/energy/model.hpp"
+
+using namespace plantd;
+using namespace plantd::energy;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+long rss_kb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+void add_unit(model& m, const std::string& id, const std::string& parent, node_kind k, int level) {
+  node n;
+  n.id = id;
+  n.name = id;
+  n.kind = k;
+  n.parent = parent;
+  n.metering_level = level;
+  m.nodes.emplace(id, n);
+  indicator e;
+  e.id = id + ".e";
+  e.name = "Electricity";
+  e.template_id = "electricity_use";
+  e.owner = id;
+  e.source = source_kind::formula;
+  e.formula = k == node_kind::equipment ? "#" + id + ".m.v" : "sum_children(electricity_use)";
+  m.indicators.emplace(e.id, e);
+  if (k != node_kind::equipment) {
+    indicator t;
+    t.id = id + ".tce";
+    t.name = "Standard coal";
+    t.template_id = "standard_coal";
+    t.owner = id;
+    t.source = source_kind::formula;
+    t.formula = "#" + id + ".e * coal(electricity)";
+    m.indicators.emplace(t.id, t);
+  } else {
+    meter mt;
+    mt.id = id + ".m";
+    mt.name = "meter";
+    mt.energy_type = "electricity";
+    mt.node = id;
+    mt.metering_level = 3;
+    m.meters.emplace(mt.id, mt);
+    indicator v;
+    v.id = mt.id + ".v";
+    v.name = "Reading";
+    v.template_id = "active_energy";
+    v.owner = mt.id;
+    v.source = source_kind::meter;
+    m.indicators.emplace(v.id, v);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string out = argc > 2 && std::string(argv[1]) == "--out" ? argv[2] : "";
+  long rss0 = rss_kb();
+  model m = seeded_model();
+  add_unit(m, "plant", "", node_kind::plant, 1);
+  std::vector<std::string> meters;
+  for (int b = 0; b < 10; ++b) {
+    auto bid = fmt::format("b{}", b);
+    add_unit(m, bid, "plant", node_kind::branch, 2);
+    for (int w = 0; w < 100; ++w) {
+      auto wid = fmt::format("{}w{}", bid, w);
+      add_unit(m, wid, bid, node_kind::workshop, 2);
+      for (int e = 0; e < 49; ++e) {
+        auto eid = fmt::format("{}e{}", wid, e);
+        add_unit(m, eid, wid, node_kind::equipment, 3);
+        meters.push_back(eid + ".m.v");
+      }
+    }
+  }
+  m.reindex();
+  std::size_t units = m.nodes.size() + m.meters.size();
+  absl::TimeZone tz;
+  absl::LoadTimeZone("Asia/Shanghai", &tz);
+  engine e(tz);
+  e.load(m);
+  absl::CivilDay day(2026, 11, 20);
+  for (const auto& id : meters)
+    for (int h = 0; h < 24; ++h) e.set_hour(id, absl::CivilHour(day) + h, {10.0 + h, quality::measured});
+  auto as_of = absl::FromCivil(absl::CivilSecond(2026, 11, 21, 0, 0, 0), tz);
+
+  // Full evaluation of the day: every hour frame and the day frame.
+  std::vector<double> full_ms;
+  for (int rep = 0; rep < 5; ++rep) {
+    e.load(m);  // drops the frames; leaves stay
+    auto t0 = clk::now();
+    for (int h = 0; h < 24; ++h)
+      e.frame_values(period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)), as_of);
+    e.frame_values(period_of(resolution::day, absl::CivilSecond(day)), as_of);
+    full_ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+  }
+  std::sort(full_ms.begin(), full_ms.end());
+  auto check = e.value("plant.e", period_of(resolution::day, absl::CivilSecond(day)), as_of);
+  double expect = meters.size() * (24 * 10.0 + 23 * 24 / 2.0);
+
+  // Incremental: one meter reading (its hour and the day frames are kept).
+  std::mt19937 rng(7);
+  std::vector<double> inc_us;
+  uint64_t evals0 = e.evaluations();
+  for (int i = 0; i < 2000; ++i) {
+    const auto& id = meters[rng() % meters.size()];
+    int h = static_cast<int>(rng() % 24);
+    auto t0 = clk::now();
+    e.add_hour(id, absl::CivilHour(day) + h, 1.0, quality::measured);
+    inc_us.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+  }
+  std::sort(inc_us.begin(), inc_us.end());
+  double evals_per_update = static_cast<double>(e.evaluations() - evals0) / inc_us.size();
+  auto after = e.value("plant.e", period_of(resolution::day, absl::CivilSecond(day)), as_of);
+  long rss = rss_kb();
+
+  auto json = fmt::format(
+    "{{\n  \"units_and_meters\": {},\n  \"cells\": {},\n  \"full_day_eval_ms_median\": {:.2f},\n"
+    "  \"full_day_eval_ms_min\": {:.2f},\n  \"incremental_us_median\": {:.2f},\n"
+    "  \"incremental_us_p99\": {:.2f},\n  \"evaluations_per_update\": {:.1f},\n"
+    "  \"ratio_incremental_to_full\": {:.2e},\n  \"day_total_correct\": {},\n"
+    "  \"incremental_total_correct\": {},\n  \"rss_mb_holding_tree_and_day\": {:.1f},\n"
+    "  \"rss_mb_at_start\": {:.1f},\n  \"targets\": {{\"full_ms\": 200, \"incremental_us\": 100, \"rss_mb\": 64}}\n}}\n",
+    units, e.cells(), full_ms[full_ms.size() / 2], full_ms.front(), inc_us[inc_us.size() / 2],
+    inc_us[inc_us.size() * 99 / 100], evals_per_update,
+    inc_us[inc_us.size() / 2] / 1000.0 / full_ms[full_ms.size() / 2],
+    std::abs(check.value - expect) < 1e-6 * expect ? "true" : "false",
+    std::abs(after.value - (expect + 2000)) < 1e-6 * expect ? "true" : "false", rss / 1024.0,
+    rss0 / 1024.0);
+  std::fputs(json.c_str(), stdout);
+  if (!out.empty()) std::ofstream(out) << json;
+  return check.quality == quality::measured ? 0 : 1;
+}
