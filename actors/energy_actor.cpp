@@ -135,13 +135,20 @@ energy::result energy_book::replace(energy::model m, const std::string& who) {
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(m.ent.time_zone, &tz))
     return unexpected{fail(errc::invalid_argument, "unknown time zone " + m.ent.time_zone)};
-  return change([&](energy::model& cur) -> energy::result {
+  auto r = change([&](energy::model& cur) -> energy::result {
     cur = std::move(m);
     cur.reindex();
-    tz_ = tz;
-    engine_ = std::make_unique<energy::engine>(tz_);
     return {};
   }, who, "import of the whole model");
+  // Entries, hourly consumption and counters are kept by id: reload them
+  // into a graph of the new model (in its time zone).
+  if (r && db_) load();
+  else if (r) {
+    tz_ = tz;
+    engine_ = std::make_unique<energy::engine>(tz_);
+    engine_->load(model_);
+  }
+  return r;
 }
 
 expected<std::pair<daily_entry, bool>, failure> energy_book::enter_daily(

@@ -32,6 +32,7 @@
 #include "apps/plantctl/device_read.hpp"
 #include "apps/plantctl/history_cmd.hpp"
 #include "apps/plantctl/stats_cmds.hpp"
+#include "apps/plantctl/energy_cmds.hpp"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "services/config_codec.hpp"
@@ -278,6 +279,30 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   stats_cmd->add_option("--since", stats_since, "How far back: 7d, 365d")->capture_default_str();
 
+  auto* energy_cmd = app.add_subcommand("energy", "Energy-carbon: tree, import/export, entries, reports");
+  energy_cmd->require_subcommand(1);
+  plantd::apps::energy_args en;
+  en.who = std::getenv("USER") ? std::getenv("USER") : "operator";
+  auto* en_tree = energy_cmd->add_subcommand("tree", "The tree with its meters and indicators");
+  auto* en_export = energy_cmd->add_subcommand("export", "The whole model as JSON");
+  en_export->add_option("-o,--output", en.file, "File (default: stdout)");
+  auto* en_import = energy_cmd->add_subcommand("import", "Replace the whole model from JSON");
+  en_import->add_option("FILE", en.file, "JSON as written by export")->required();
+  auto* en_enter = energy_cmd->add_subcommand("enter", "A daily value of a manual indicator or a product");
+  en_enter->add_option("ID", en.id, "Indicator or product id")->required();
+  en_enter->add_option("DATE", en.date, "YYYY-MM-DD")->required();
+  en_enter->add_option("VALUE", en.value, "In the indicator's unit")->required();
+  en_enter->add_option("--by", en.who, "Who enters it")->capture_default_str();
+  auto* en_report = energy_cmd->add_subcommand("report", "Values of a unit's indicators per period");
+  en_report->add_option("NODE", en.node, "Unit or meter id")->required();
+  en_report->add_option("--resolution", en.resolution, "hour, day, month or year")
+    ->check(CLI::IsMember({"hour", "day", "month", "year"}))->capture_default_str();
+  en_report->add_option("--from", en.from, "YYYY-MM-DD, YYYY-MM or YYYY")->required();
+  en_report->add_option("--to", en.to, "Inclusive (default: from)");
+  en_report->add_option("--format", en.format, "csv or xlsx (default: a table)")
+    ->check(CLI::IsMember({"csv", "xlsx"}));
+  en_report->add_option("-o,--output", en.file, "File for csv/xlsx (default: stdout)");
+
   auto* alarms_cmd = app.add_subcommand("alarms", "Alarms (all by default)");
   bool alarms_open = false;
   bool alarms_closed = false;
@@ -327,6 +352,15 @@ int main(int argc, char** argv) {
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
   if (curve_cmd->parsed())
     return plantd::apps::curve(copts, channel, curve_period, curve_since);
+  if (energy_cmd->parsed()) {
+    en.action = en_tree->parsed()     ? "tree"
+                : en_export->parsed() ? "export"
+                : en_import->parsed() ? "import"
+                : en_enter->parsed()  ? "enter"
+                : en_report->parsed() ? "report"
+                                      : "";
+    return plantd::apps::energy(copts, channel, en);
+  }
   if (stats_cmd->parsed())
     return plantd::apps::stats(copts, channel, stats_period, stats_since);
   if (exp->parsed())

@@ -54,6 +54,7 @@ def start_plantd(data_dir):
         raise RuntimeError(f"plantd did not start: {line!r}")
     channel = grpc.insecure_channel(m.group(1))
     grpc.channel_ready_future(channel).result(timeout=10)
+    channel.target_text = m.group(1)
     return proc, channel
 
 
@@ -261,6 +262,26 @@ class EnergyCarbon(unittest.TestCase):
         e3 = [r for r in rows if r.energy_type == "electricity" and r.level == 3][0]
         self.assertEqual((e3.using_units, e3.metered_units, e3.required_percent), (1, 1, 95))
         self.assertTrue(e3.meets)
+
+    def test_plantctl_energy(self):
+        plantctl = os.path.join(os.path.dirname(ARGS.plantd), "plantctl")
+        run = lambda *a: subprocess.run([plantctl, "--target", self.channel.target_text, "energy", *a],
+                                        capture_output=True, text=True, timeout=30)
+        tree = run("tree")
+        self.assertEqual(tree.returncode, 0, tree.stderr)
+        self.assertIn("Boiler room  [workshop, level 2, boiler]", tree.stdout)
+        self.assertIn("meter Boiler 1 gas  [natural_gas, level 3, m_g21]", tree.stdout)
+        path = os.path.join(self.tmp.name, "model.json")
+        self.assertEqual(run("export", "-o", path).returncode, 0)
+        imp = run("import", path)
+        self.assertEqual(imp.returncode, 0, imp.stderr)
+        self.assertIn("imported:", imp.stdout)
+        rep = run("report", "plant", "--from", self.day.isoformat())
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn("Plant:Standard coal (tce)", rep.stdout)
+        bad = run("enter", "p.tce", self.day.isoformat(), "5")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("is a formula indicator", bad.stderr)
 
     def test_zz_restart_keeps_everything(self):
         before = self.query(["p.tce", "p.cost"])

@@ -1,0 +1,26 @@
+// plantctl energy: the energy-carbon model and its values.
+//   energy tree                      the tree with meters and indicators
+//   energy export -o FILE            the whole model as JSON
+//   energy import FILE               replace the whole model (checked first)
+//   energy enter ID DATE VALUE       a daily value (manual indicator or product)
+//   energy report NODE [--resolution day --from D --to D] [--format csv|xlsx -o FILE]
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "apps/plantctl/control_cmds.hpp"
+
+namespace plantd::apps {
+
+struct energy_args {
+  std::string action;  // tree | export | import | enter | report
+  std::string file, id, date, node, resolution = "day", from, to, format, who;
+  double value = 0;
+};
+
+int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, const energy_args& a);
+
+} // namespace plantd::apps
