@@ -113,7 +113,6 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
 
 energy::result energy_book::change(const std::function<energy::result(energy::model&)>& f,
                                    const std::string& who, const std::string& what) {
-  auto before = codec_.encode ? std::optional<std::string>() : std::nullopt;
   auto r = f(model_);
   if (!r) return r;
   if (auto p = persist_model(who, what); !p) return p;
