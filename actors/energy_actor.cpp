@@ -218,8 +218,7 @@ expected<std::vector<energy::counter_event>, failure> energy_book::apply_shares(
     for (const auto& s : shares) {
       engine_->add_hour(ind, s.hour, s.amount * f, s.q);
       auto idx = s.hour - absl::CivilHour(1970, 1, 1, 0);
-      auto p = energy::period_of(energy::resolution::hour, absl::CivilSecond(s.hour));
-      auto r = engine_->value(ind, p, now());
+      auto r = engine_->hour_input(ind, s.hour);
       kvs.emplace_back(fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(idx))),
                        fmt::format("{}\n{}", r.value, static_cast<int>(r.quality)));
     }

@@ -8,6 +8,7 @@
 #include "services/ask.hpp"
 #include "services/energy_codec.hpp"
 #include "services/export.hpp"
+#include "services/file_writer.hpp"
 
 namespace plantd::services {
 
@@ -138,46 +139,6 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
   }
   return {};
 }
-
-class report_writer final : public grpc::ServerWriteReactor<v1::ReportChunk> {
-public:
-  void start(std::string data, std::string filename, std::string type) {
-    data_ = std::move(data);
-    filename_ = std::move(filename);
-    type_ = std::move(type);
-    next();
-  }
-  void fail(grpc::Status s) { Finish(std::move(s)); }
-  void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status::CANCELLED);
-      return;
-    }
-    next();
-  }
-  void OnDone() override { delete this; }
-
-private:
-  void next() {
-    if (offset_ >= data_.size() && offset_ != 0) {
-      Finish(grpc::Status::OK);
-      return;
-    }
-    chunk_.Clear();
-    if (offset_ == 0) {
-      chunk_.set_filename(filename_);
-      chunk_.set_content_type(type_);
-    }
-    auto n = std::min<std::size_t>(64 * 1024, data_.size() - offset_);
-    chunk_.set_data(data_.substr(offset_, n));
-    offset_ += n;
-    if (data_.empty()) offset_ = 1;
-    StartWrite(&chunk_);
-  }
-  std::string data_, filename_, type_;
-  std::size_t offset_ = 0;
-  v1::ReportChunk chunk_;
-};
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -428,7 +389,7 @@ grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest
 }
 
 grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx*, const v1::ExportReportRequest* req) {
-  auto* writer = new report_writer();
+  auto* writer = new file_writer<v1::ReportChunk>();
   v1::ExportReportRequest q = *req;
   if (q.format() != "csv" && q.format() != "xlsx") {
     writer->fail(to_status(errc::invalid_argument, fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
@@ -476,9 +437,7 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx*, co
     self->request(dest, std::chrono::seconds(30), actors::energy_atom_v, er)
       .then(
         [=](std::string& data) {
-          writer->start(std::move(data), "energy-report." + fmt_,
-                        fmt_ == "csv" ? "text/csv"
-                                      : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+          writer->start(std::move(data), "energy-report." + fmt_);
         },
         [=](caf::error& err) { writer->fail(to_status(err)); });
   });

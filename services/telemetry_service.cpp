@@ -5,6 +5,7 @@
 
 #include "drivers/store/energy_curve.hpp"
 #include "services/export.hpp"
+#include "services/file_writer.hpp"
 #include "services/state_stream.hpp"
 #include "services/status.hpp"
 
@@ -168,50 +169,16 @@ grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerCon
 
 namespace {
 
-// Streams a prepared file in chunks; finishes with `status` when not OK.
-class chunk_writer final : public grpc::ServerWriteReactor<v1::ExportChunk> {
-public:
-  chunk_writer(std::string data, std::string filename, grpc::Status status)
-    : data_(std::move(data)), filename_(std::move(filename)) {
-    if (!status.ok()) {
-      Finish(std::move(status));
-      return;
-    }
-    next();
-  }
-
-  void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status::CANCELLED);
-      return;
-    }
-    next();
-  }
-
-  void OnDone() override { delete this; }
-
-private:
-  void next() {
-    if (offset_ >= data_.size() && offset_ != 0) {
-      Finish(grpc::Status::OK);
-      return;
-    }
-    chunk_.Clear();
-    if (offset_ == 0)
-      chunk_.set_filename(filename_);
-    auto n = std::min<std::size_t>(64 * 1024, data_.size() - offset_);
-    chunk_.set_data(data_.substr(offset_, n));
-    offset_ += n;
-    if (data_.empty())
-      offset_ = 1;  // an empty file is one empty chunk
-    StartWrite(&chunk_);
-  }
-
-  std::string data_;
-  std::string filename_;
-  std::size_t offset_ = 0;
-  v1::ExportChunk chunk_;
-};
+// A file_writer that starts at once (or fails with `status`).
+grpc::ServerWriteReactor<v1::ExportChunk>* chunk_writer(std::string data, std::string filename,
+                                                        grpc::Status status) {
+  auto* w = new file_writer<v1::ExportChunk>();
+  if (!status.ok())
+    w->fail(std::move(status));
+  else
+    w->start(std::move(data), std::move(filename));
+  return w;
+}
 
 } // namespace
 
@@ -235,17 +202,17 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
   if (!res)
     found.push_back({"resolution", fmt::format("unknown resolution \"{}\"", res_name)});
   if (!found.empty())
-    return new chunk_writer({}, {}, invalid_argument(found));
+    return chunk_writer({}, {}, invalid_argument(found));
   std::vector<std::string> series(req->series().begin(), req->series().end());
   auto table = build_table(*db_, series, from, to, *res,
                            req->max_rows() == 0 ? 100'000 : req->max_rows());
   auto stamp = absl::FormatTime("%Y%m%d", absl::FromUnixMillis(from), db_->tz());
   if (req->format() == v1::EXPORT_FORMAT_CSV)
-    return new chunk_writer(to_csv(table), fmt::format("plantd-{}.csv", stamp), grpc::Status::OK);
+    return chunk_writer(to_csv(table), fmt::format("plantd-{}.csv", stamp), grpc::Status::OK);
   auto xlsx = to_xlsx(table, "telemetry");
   if (!xlsx)
-    return new chunk_writer({}, {}, to_status(errc::internal, xlsx.error()));
-  return new chunk_writer(std::move(*xlsx), fmt::format("plantd-{}.xlsx", stamp),
+    return chunk_writer({}, {}, to_status(errc::internal, xlsx.error()));
+  return chunk_writer(std::move(*xlsx), fmt::format("plantd-{}.xlsx", stamp),
                           grpc::Status::OK);
 }
 

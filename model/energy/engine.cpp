@@ -678,14 +678,22 @@ bool engine::add_hour(const std::string& id, absl::CivilHour h, double amount, q
   auto& d = *impl_;
   auto it = d.index.find(id);
   if (it == d.index.end() || d.cells[it->second].kind != cell_kind::hourly) return false;
-  const leaf& lf = *d.cells[it->second].lf;
   reading now{amount, q};
-  auto b = lf.hours.find(absl::CivilDay(h) - epoch_day);
-  if (b != lf.hours.end() && b->second.q[h.hour()] != none) {
-    now.value += b->second.v[h.hour()];
-    now.quality = worse(q, static_cast<quality>(b->second.q[h.hour()]));
+  if (auto old = hour_input(id, h); old.quality != quality::missing) {
+    now.value += old.value;
+    now.quality = worse(q, old.quality);
   }
   return set_hour(id, h, now);
+}
+
+reading engine::hour_input(const std::string& id, absl::CivilHour h) const {
+  const auto& d = *impl_;
+  auto it = d.index.find(id);
+  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::hourly) return {};
+  const leaf& lf = *d.cells[it->second].lf;
+  auto b = lf.hours.find(absl::CivilDay(h) - epoch_day);
+  if (b == lf.hours.end() || b->second.q[h.hour()] == none) return {};
+  return {b->second.v[h.hour()], static_cast<quality>(b->second.q[h.hour()])};
 }
 
 bool engine::set_day(const std::string& id, absl::CivilDay day, reading r) {

@@ -78,6 +78,9 @@ public:
   bool add_hour(const std::string& indicator_id, absl::CivilHour h, double amount, quality q);
   bool set_day(const std::string& indicator_or_product_id, absl::CivilDay d, reading r);
 
+  // The stored input of a meter indicator for one hour (no evaluation).
+  reading hour_input(const std::string& indicator_id, absl::CivilHour h) const;
+
   // A value in the indicator's unit (products: production in its unit), at
   // `as_of` (sub-periods not yet ended are not required).
   reading value(const std::string& id, const period& p, absl::Time as_of);

@@ -374,6 +374,14 @@ TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
   e.load(m);
   absl::CivilDay day(2026, 11, 20);
   for (int h = 0; h < 24; ++h) e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured});
+  // Counter shares add up in the hour's input, the worse quality wins.
+  auto h3 = absl::CivilHour(day) + 3;
+  REQUIRE(e.add_hour("m_e0.v", h3, 2.5, quality::estimated));
+  CHECK(e.hour_input("m_e0.v", h3).value == Approx(12.5));
+  CHECK(e.hour_input("m_e0.v", h3).quality == quality::estimated);
+  CHECK(e.hour_input("m_e0.v", absl::CivilHour(day) - 1).quality == quality::missing);
+  CHECK(e.hour_input("p.elec", h3).quality == quality::missing);  // not a meter input
+  REQUIRE(e.set_hour("m_e0.v", h3, {10, quality::measured}));
   auto now = at(tz, 2026, 11, 22);
   CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 9)), now).value == Approx(12));
   CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 13)), now).value == Approx(6));
