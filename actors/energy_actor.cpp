@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -18,40 +19,8 @@ using energy::failure;
 
 failure fail(errc code, std::string msg) { return failure{code, {problem{"", std::move(msg)}}}; }
 
-std::string day_text(absl::CivilDay d) {
-  return fmt::format("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
-}
 
 std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
-
-// Entries: value \n entered_ms \n who \n note (who has no newline).
-std::string encode_entry(const daily_entry& e) {
-  std::string who = e.who;
-  std::replace(who.begin(), who.end(), '\n', ' ');
-  return fmt::format("{}\n{}\n{}\n{}", e.value, e.entered_ms, who, e.note);
-}
-
-std::optional<daily_entry> decode_entry(std::string_view key, std::string_view v) {
-  // key: entry/<id>/<YYYY-MM-DD>/<seq>
-  daily_entry e;
-  auto parts = std::vector<std::string_view>{};
-  std::size_t start = 0;
-  for (int i = 0; i < 3; ++i) {
-    auto slash = key.find('/', start);
-    if (slash == std::string_view::npos) return std::nullopt;
-    parts.push_back(key.substr(start, slash - start));
-    start = slash + 1;
-  }
-  e.id = std::string(parts[1]);
-  if (!absl::ParseCivilTime(std::string(parts[2]), &e.day)) return std::nullopt;
-  auto nl1 = v.find('\n'), nl2 = v.find('\n', nl1 + 1), nl3 = v.find('\n', nl2 + 1);
-  if (nl3 == std::string_view::npos) return std::nullopt;
-  e.value = std::stod(std::string(v.substr(0, nl1)));
-  e.entered_ms = std::stoll(std::string(v.substr(nl1 + 1, nl2 - nl1 - 1)));
-  e.who = std::string(v.substr(nl2 + 1, nl3 - nl2 - 1));
-  e.note = std::string(v.substr(nl3 + 1));
-  return e;
-}
 
 } // namespace
 
@@ -82,7 +51,7 @@ void energy_book::load() {
   for (const auto& [k, v] : db_->scan_energy("entry/"))
     if (auto e = decode_entry(k, v)) {
       engine_->set_day(e->id, e->day, {e->value, quality::manual});
-      seq_ = std::max<uint64_t>(seq_, std::strtoull(k.substr(k.rfind('/') + 1).c_str(), nullptr, 16));
+      *seq_ = std::max<uint64_t>(*seq_, std::strtoull(k.substr(k.rfind('/') + 1).c_str(), nullptr, 16));
     }
   for (const auto& [k, v] : db_->scan_energy("hour/")) {
     // hour/<id>/<hour index hex> -> value \n quality
@@ -94,18 +63,14 @@ void energy_book::load() {
     auto h = absl::CivilHour(1970, 1, 1, 0) + idx;
     engine_->set_hour(id, h, {std::stod(v.substr(0, nl)), static_cast<quality>(std::stoi(v.substr(nl + 1)))});
   }
-  for (const auto& [k, v] : db_->scan_energy("counter/")) {
-    auto nl = v.find('\n');
-    if (nl == std::string::npos) continue;
-    tracker(k.substr(8)).restore(std::stoll(v.substr(0, nl)), std::stod(v.substr(nl + 1)));
-  }
+  ++version_;
 }
 
 energy::result energy_book::persist_model(const std::string& who, const std::string& what) {
   if (!db_ || !codec_.encode) return {};
   auto t = absl::ToUnixMillis(now());
   auto r = db_->put_energy({{"model", codec_.encode(model_)}},
-                           fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++seq_)),
+                           fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
                            fmt::format("{}\n{}", who, what));
   if (!r) return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
   return {};
@@ -117,13 +82,7 @@ energy::result energy_book::change(const std::function<energy::result(energy::mo
   if (!r) return r;
   if (auto p = persist_model(who, what); !p) return p;
   engine_->load(model_);
-  trackers_.clear();
-  if (db_)
-    for (const auto& [k, v] : db_->scan_energy("counter/")) {
-      auto nl = v.find('\n');
-      if (nl != std::string::npos)
-        tracker(k.substr(8)).restore(std::stoll(v.substr(0, nl)), std::stod(v.substr(nl + 1)));
-    }
+  ++version_;
   return {};
 }
 
@@ -150,141 +109,151 @@ energy::result energy_book::replace(energy::model m, const std::string& who) {
   return r;
 }
 
-expected<std::pair<daily_entry, bool>, failure> energy_book::enter_daily(
-  const std::string& id, absl::CivilDay day, double value, const std::string& who,
-  const std::string& note) {
-  auto kind = engine_->leaf_kind(id);
-  if (kind.empty()) return unexpected{fail(errc::not_found, fmt::format("no indicator or product {}", id))};
-  if (kind != "manual" && kind != "production")
-    return unexpected{fail(errc::invalid_argument,
-                           fmt::format("{} is a {} indicator: daily values are entered for manual "
-                                       "indicators and products",
-                                       id, kind))};
-  if (!std::isfinite(value))
-    return unexpected{fail(errc::invalid_argument, "the value must be a number")};
-  if (who.empty()) return unexpected{fail(errc::invalid_argument, "who entered it is required")};
-  daily_entry e{id, day, value, who, absl::ToUnixMillis(now()), note, false};
-  std::string prefix = fmt::format("entry/{}/{}/", id, day_text(day));
-  bool correction = db_ && !db_->scan_energy(prefix).empty();
-  if (db_) {
-    auto r = db_->put_energy({{prefix + hex16(++seq_), encode_entry(e)}},
-                             fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(e.entered_ms)), hex16(seq_)),
-                             fmt::format("{}\n{} {} {} = {}", who, correction ? "correction" : "entry", id,
-                                         day_text(day), value));
-    if (!r) return unexpected{fail(errc::unavailable, "the store refused the entry: " + r.error())};
+void energy_book::apply(const std::vector<leaf_update>& updates) {
+  for (const auto& u : updates) {
+    reading r{u.value, u.q};
+    if (u.hourly) engine_->set_hour(u.id, absl::CivilHour(1970, 1, 1, 0) + u.index, r);
+    else engine_->set_day(u.id, absl::CivilDay(1970, 1, 1) + u.index, r);
   }
-  engine_->set_day(id, day, {value, quality::manual});
-  return std::pair{e, correction};
 }
 
-std::vector<daily_entry> energy_book::entries(const std::string& id,
-                                              std::optional<absl::CivilDay> from,
-                                              std::optional<absl::CivilDay> to) const {
-  std::vector<daily_entry> out;
-  if (!db_) return out;
-  for (const auto& [k, v] : db_->scan_energy(id.empty() ? "entry/" : "entry/" + id + "/")) {
-    auto e = decode_entry(k, v);
-    if (!e || (from && e->day < *from) || (to && e->day > *to)) continue;
-    if (!out.empty() && out.back().id == e->id && out.back().day == e->day) out.back().superseded = true;
-    out.push_back(std::move(*e));
+std::vector<std::pair<std::string, double>> energy_book::live_readings(const std::string& source,
+                                                                       double wh) const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [id, m] : model_.meters) {
+    if (m.live_source != source) continue;
+    auto u = energy::parse_unit(model_.energy_types.at(m.energy_type).unit);
+    out.emplace_back(id, u && u->scale > 0 ? wh * 0.0036 / u->scale : wh);
   }
   return out;
 }
 
-energy::counter_tracker& energy_book::tracker(const std::string& meter) {
-  auto it = trackers_.find(meter);
-  if (it != trackers_.end()) return it->second;
-  double rollover = 0, mult = 1;
-  if (auto m = model_.meters.find(meter); m != model_.meters.end()) {
-    rollover = m->second.counter_rollover;
-    mult = m->second.ct_ratio * m->second.pt_ratio;
-  }
-  return trackers_.emplace(meter, energy::counter_tracker(rollover, mult)).first->second;
-}
-
-expected<std::vector<energy::counter_event>, failure> energy_book::apply_shares(
-  const std::string& meter, const std::vector<energy::hour_share>& shares,
-  std::vector<energy::counter_event> events, int64_t t_ms, double counter) {
-  std::vector<std::pair<std::string, std::string>> kvs;
-  kvs.emplace_back("counter/" + meter, fmt::format("{}\n{}", t_ms, counter));
-  auto unit_scale = [&](const std::string& ind) {
-    auto u = energy::parse_unit(model_.templates.at(model_.indicators.at(ind).template_id).unit);
-    auto mu = energy::parse_unit(model_.energy_types.at(model_.meters.at(meter).energy_type).unit);
-    return u && mu ? mu->scale / u->scale : 1.0;
-  };
-  for (const auto& ind : model_.indicators_of(meter)) {
-    if (model_.indicators.at(ind).source != energy::source_kind::meter) continue;
-    double f = unit_scale(ind);
-    for (const auto& s : shares) {
-      engine_->add_hour(ind, s.hour, s.amount * f, s.q);
-      auto idx = s.hour - absl::CivilHour(1970, 1, 1, 0);
-      auto r = engine_->hour_input(ind, s.hour);
-      kvs.emplace_back(fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(idx))),
-                       fmt::format("{}\n{}", r.value, static_cast<int>(r.quality)));
-    }
-  }
-  if (db_) {
-    auto r = db_->put_energy(kvs);
-    if (!r) return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
-  }
-  return events;
-}
-
-expected<std::vector<energy::counter_event>, failure> energy_book::reading(const std::string& meter,
-                                                                           int64_t t_ms,
-                                                                           double counter) {
-  if (!model_.meters.count(meter)) return unexpected{fail(errc::not_found, "no meter " + meter)};
-  if (!std::isfinite(counter) || counter < 0)
-    return unexpected{fail(errc::invalid_argument, "a counter reading is a number >= 0")};
-  std::vector<energy::counter_event> events;
-  auto shares = tracker(meter).reading(t_ms, counter, tz_, &events);
-  return apply_shares(meter, shares, std::move(events), t_ms, counter);
-}
-
-expected<std::vector<energy::counter_event>, failure> energy_book::swap(const std::string& meter,
-                                                                        int64_t t_ms,
-                                                                        double old_final,
-                                                                        double new_initial) {
-  if (!model_.meters.count(meter)) return unexpected{fail(errc::not_found, "no meter " + meter)};
-  std::vector<energy::counter_event> events;
-  auto shares = tracker(meter).swap(t_ms, old_final, new_initial, tz_, &events);
-  return apply_shares(meter, shares, std::move(events), t_ms, new_initial);
-}
-
-void energy_book::live(const std::string& source, int64_t t_ms, double wh) {
-  for (const auto& [id, m] : model_.meters) {
-    if (m.live_source != source) continue;
-    auto u = energy::parse_unit(model_.energy_types.at(m.energy_type).unit);
-    double counter = u && u->scale > 0 ? wh * 0.0036 / u->scale : wh;
-    auto r = reading(id, t_ms, counter);
-    if (!r) spdlog::warn("energy: live reading of meter {}: {}", id, r.error().message());
-  }
-}
-
 namespace {
+
+struct unit_ref {
+  caf::actor actor;
+  uint64_t delegated = 0;  // requests sent to it
+};
 
 struct energy_state {
   std::unique_ptr<energy_book> book;
   int64_t last_live_ms = 0;
+  std::unordered_map<std::string, unit_ref> units;  // by node id
+  uint64_t version = 0;  // of the model the units' slices come from
   static inline const char* name = "energy";
 };
 
-caf::behavior energy_behavior(caf::stateful_actor<energy_state>* self, energy_actor_args args) {
+using self_ptr = caf::stateful_actor<energy_state>*;
+
+unit_ref& unit_for(self_ptr self, const std::string& node, std::chrono::milliseconds idle) {
+  auto& st = self->state;
+  auto it = st.units.find(node);
+  if (it != st.units.end()) return it->second;
+  energy_unit_args a;
+  a.db = st.book->db();
+  a.clk = st.book->clk();
+  a.seq = st.book->seq();
+  a.supervisor = caf::actor_cast<caf::actor>(self);
+  a.slice = std::make_shared<const unit_slice>(slice_of(st.book->model(), node, st.book->tz()));
+  a.idle = st.book->db() ? idle : std::chrono::milliseconds{0};  // without a store a unit's state is its memory
+  auto u = spawn_energy_unit(self->system(), std::move(a));
+  self->monitor(u);
+  return st.units.emplace(node, unit_ref{u, 0}).first->second;
+}
+
+// After a model change: every unit alive gets its new slice, or retires
+// when its node is gone.
+void refresh_units(self_ptr self) {
+  auto& st = self->state;
+  if (st.book->version() == st.version) return;
+  st.version = st.book->version();
+  for (auto it = st.units.begin(); it != st.units.end();) {
+    if (!st.book->model().nodes.count(it->first)) {
+      self->send(it->second.actor, retire_atom_v);
+      it = st.units.erase(it);
+      continue;
+    }
+    self->send(it->second.actor, slice_atom_v,
+               std::make_shared<const unit_slice>(slice_of(st.book->model(), it->first, st.book->tz())));
+    ++it;
+  }
+}
+
+caf::result<std::string> delegate_to_unit(self_ptr self, const unit_request& req,
+                                          std::chrono::milliseconds idle) {
+  auto node = node_of(self->state.book->model(), req.target);
+  if (node.empty())
+    return caf::make_error(errc::not_found, fmt::format("no indicator, product or meter {}", req.target));
+  auto& u = unit_for(self, node, idle);
+  ++u.delegated;
+  auto rp = self->make_response_promise();
+  rp.delegate(u.actor, energy_atom_v, req);
+  return rp;
+}
+
+caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
   self->state.book = std::make_unique<energy_book>(args.db, args.codec, args.clk);
   self->state.book->load();
+  self->state.version = self->state.book->version();
+  auto idle = args.unit_idle;
+  self->set_down_handler([self](caf::down_msg& m) {
+    auto& units = self->state.units;
+    for (auto it = units.begin(); it != units.end(); ++it)
+      if (it->second.actor.address() == m.source) {
+        if (m.reason) spdlog::warn("energy unit {} stopped: {}", it->first, caf::to_string(m.reason));
+        units.erase(it);
+        return;
+      }
+  });
   return {
     [=](energy_atom, const energy_request& req) -> caf::result<std::string> {
       auto [code, bytes] = req.run(*self->state.book);
+      refresh_units(self);
       if (code != errc::ok) return caf::make_error(code, bytes);
       return bytes;
     },
+    [=](energy_atom, const unit_request& req) -> caf::result<std::string> {
+      return delegate_to_unit(self, req, idle);
+    },
+    [=](leaf_atom, const std::vector<leaf_update>& updates) {
+      self->state.book->apply(updates);
+      return true;
+    },
+    [=](idle_atom, const std::string& node, uint64_t handled) {
+      // Retire only a unit with nothing in flight: every request sent to it
+      // was handled, so the retire message is the last it gets.
+      auto it = self->state.units.find(node);
+      if (it == self->state.units.end() || it->second.actor.address() != self->current_sender()) return;
+      if (it->second.delegated != handled) return;
+      self->send(it->second.actor, retire_atom_v);
+      self->state.units.erase(it);
+    },
+    [=](units_atom) { return static_cast<uint64_t>(self->state.units.size()); },
     [=](const plant_state& s) {
       // Counters once every 10 s are plenty for hourly consumption.
       int64_t t = s.time.time_since_epoch().count();
       if (t - self->state.last_live_ms < 10'000) return;
       self->state.last_live_ms = t;
-      if (s.grid_import_wh.usable()) self->state.book->live("grid.import", t, s.grid_import_wh.value);
-      if (s.grid_export_wh.usable()) self->state.book->live("grid.export", t, s.grid_export_wh.value);
+      auto send_live = [&](const char* source, double wh) {
+        for (const auto& [meter, counter] : self->state.book->live_readings(source, wh)) {
+          unit_request req{meter, [meter = meter, t, counter = counter](energy_unit& u) {
+            unit_answer a;
+            auto r = u.reading(meter, t, counter, a.updates);
+            if (!r) a.code = r.error().code, a.bytes = r.error().message();
+            return a;
+          }};
+          auto node = node_of(self->state.book->model(), meter);
+          auto& unit = unit_for(self, node, idle);
+          ++unit.delegated;
+          self->request(unit.actor, caf::infinite, energy_atom_v, std::move(req))
+            .then([](const std::string&) {},
+                  [meter = meter](caf::error& e) {
+                    spdlog::warn("energy: live reading of meter {}: {}", meter, caf::to_string(e));
+                  });
+        }
+      };
+      if (s.grid_import_wh.usable()) send_live("grid.import", s.grid_import_wh.value);
+      if (s.grid_export_wh.usable()) send_live("grid.export", s.grid_export_wh.value);
     },
   };
 }

@@ -1,16 +1,24 @@
-// The energy-carbon actor: owns the enterprise model and its formula graph
-// (model/energy), keeps them in the store, takes live meter counters from
-// the plant states it is sent, and runs the requests of EnergyCarbonService
-// one at a time.
+// The energy supervisor: owns the enterprise model and its formula graph
+// (model/energy), keeps them in the store, and runs the model and query
+// requests of EnergyCarbonService one at a time. Requests for one node
+// (daily entries, meter readings) go to that node's energy unit
+// (energy_unit.hpp), spawned on demand; units write their inputs and send
+// them back here, where the graph re-computes what depends on them.
 //
-//   plant_state                        grid meter counters -> bound meters
+//   plant_state                        grid meter counters -> bound meters' units
 //   energy_atom, energy_request        -> std::string (the request's answer)
+//   energy_atom, unit_request          delegated to the target's unit
+//   leaf_atom, vector<leaf_update>     -> bool (from units)
+//   idle_atom, node, handled           a unit asks to retire
+//   units_atom                         -> uint64_t (units alive)
 //
 // The book is the actor's state and does the work; the actor serializes it.
 // The model's persistent encoding is given by the caller (services encode it
 // as the EnergyModel proto) so this layer stays free of protos.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +28,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/energy_unit.hpp"
 #include "actors/type_ids.hpp"
 #include "drivers/store/store.hpp"
 #include "model/common/clock.hpp"
@@ -32,16 +41,6 @@ namespace plantd::actors {
 struct energy_codec {
   std::function<std::string(const energy::model&)> encode;
   std::function<expected<energy::model, std::string>(std::string_view)> decode;
-};
-
-struct daily_entry {
-  std::string id;
-  absl::CivilDay day;
-  double value = 0;
-  std::string who;
-  int64_t entered_ms = 0;
-  std::string note;
-  bool superseded = false;
 };
 
 class energy_book {
@@ -63,29 +62,21 @@ public:
                         const std::string& who, const std::string& what);
   energy::result replace(energy::model m, const std::string& who);
 
-  expected<std::pair<daily_entry, bool>, energy::failure> enter_daily(
-    const std::string& id, absl::CivilDay day, double value, const std::string& who,
-    const std::string& note);
-  std::vector<daily_entry> entries(const std::string& id, std::optional<absl::CivilDay> from,
-                                   std::optional<absl::CivilDay> to) const;
+  // New inputs of the graph, written to the store by an energy unit.
+  void apply(const std::vector<leaf_update>& updates);
 
-  // A counter reading of a meter; events found (rollover, reset, gap).
-  expected<std::vector<energy::counter_event>, energy::failure> reading(const std::string& meter,
-                                                                        int64_t t_ms,
-                                                                        double counter);
-  expected<std::vector<energy::counter_event>, energy::failure> swap(const std::string& meter,
-                                                                     int64_t t_ms,
-                                                                     double old_final,
-                                                                     double new_initial);
-  // Live counters of the plant (Wh): "grid.import", "grid.export".
-  void live(const std::string& source, int64_t t_ms, double wh);
+  // Counter readings of the meters bound to a live source of the plant
+  // ("grid.import", "grid.export"; Wh), in each meter's unit.
+  std::vector<std::pair<std::string, double>> live_readings(const std::string& source, double wh) const;
+
+  // Changes with every change of the model (units then get new slices).
+  uint64_t version() const noexcept { return version_; }
+  const std::shared_ptr<std::atomic<uint64_t>>& seq() const { return seq_; }
+  const std::shared_ptr<store::store>& db() const { return db_; }
+  const clock* clk() const { return clk_; }
 
 private:
   energy::result persist_model(const std::string& who, const std::string& what);
-  expected<std::vector<energy::counter_event>, energy::failure> apply_shares(
-    const std::string& meter, const std::vector<energy::hour_share>& shares,
-    std::vector<energy::counter_event> events, int64_t t_ms, double counter);
-  energy::counter_tracker& tracker(const std::string& meter);
 
   std::shared_ptr<store::store> db_;
   energy_codec codec_;
@@ -93,14 +84,16 @@ private:
   energy::model model_;
   absl::TimeZone tz_;
   std::unique_ptr<energy::engine> engine_;
-  std::map<std::string, energy::counter_tracker> trackers_;
-  uint64_t seq_ = 0;
+  std::shared_ptr<std::atomic<uint64_t>> seq_ = std::make_shared<std::atomic<uint64_t>>(0);
+  uint64_t version_ = 0;
 };
 
 struct energy_actor_args {
   std::shared_ptr<store::store> db;  // may be null: nothing persisted
   energy_codec codec;
   const clock* clk = nullptr;
+  // A unit idle this long is retired (0: units stay).
+  std::chrono::milliseconds unit_idle{std::chrono::minutes(10)};
 };
 
 caf::actor spawn_energy_actor(caf::actor_system& sys, energy_actor_args args);

@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/meta/type_name.hpp>
 
 #include "model/common/clock.hpp"
 #include "model/common/problem.hpp"
+#include "model/common/quality.hpp"
 #include "model/plant/config.hpp"
 
 namespace plantd {
@@ -57,6 +59,37 @@ class energy_book;
 // or an error code and message.
 struct energy_request {
   std::function<std::pair<errc, std::string>(energy_book&)> run;
+};
+
+class energy_unit;
+struct unit_slice;
+
+// A new input of the formula graph, written by an energy unit and applied
+// by the energy supervisor: an hour of a meter indicator (index = hours
+// since 1970-01-01 00:00 civil) or a day of a manual indicator or product
+// (index = days since 1970-01-01).
+struct leaf_update {
+  std::string id;
+  bool hourly = false;
+  int64_t index = 0;
+  double value = 0;
+  quality q = quality::measured;
+};
+
+// The answer of a unit request: bytes (code ok) or an error code and
+// message, and the inputs of the graph it changed.
+struct unit_answer {
+  errc code = errc::ok;
+  std::string bytes;
+  std::vector<leaf_update> updates;
+};
+
+// A request for the energy unit of one tree node. `target` is an indicator,
+// product or meter id; the supervisor routes the request to the unit of the
+// node it belongs to. The answer is given once the graph has the updates.
+struct unit_request {
+  std::string target;
+  std::function<unit_answer(energy_unit&)> run;
 };
 
 } // namespace plantd::actors

@@ -43,6 +43,35 @@ grpc::ServerUnaryReactor* call(caf::actor_system& sys, const caf::actor& dest,
   return reactor;
 }
 
+// A request for the energy unit of the node `target` belongs to.
+template <class Resp, class F>
+grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& dest,
+                                    grpc::CallbackServerContext* ctx, Resp* resp,
+                                    std::string target, F f) {
+  auto* reactor = ctx->DefaultReactor();
+  actors::unit_request req{std::move(target), [f](actors::energy_unit& u) {
+    actors::unit_answer a;
+    Resp r;
+    result res = f(u, r, a.updates);
+    if (!res) {
+      a.code = res.error().code;
+      a.bytes = res.error().message();
+      a.updates.clear();
+    } else {
+      a.bytes = r.SerializeAsString();
+    }
+    return a;
+  }};
+  ask<std::string>(
+    sys, dest, reactor,
+    [resp](std::string& bytes) {
+      resp->ParseFromString(bytes);
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v, req);
+  return reactor;
+}
+
 std::optional<absl::CivilDay> parse_day(const std::string& s) {
   absl::CivilDay d;
   if (s.size() != 10 || !absl::ParseCivilTime(s, &d)) return std::nullopt;
@@ -308,10 +337,11 @@ grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx, const v1::Va
 grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDailyRequest* req,
                                                      v1::EnterDailyResponse* resp) {
   v1::EnterDailyRequest q = *req;
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::EnterDailyResponse& r) -> result {
+  return call_unit(sys_, energy_, ctx, resp, q.id(),
+                   [q](actors::energy_unit& u, v1::EnterDailyResponse& r, auto& ups) -> result {
     auto day = parse_day(q.date());
     if (!day) return unexpected{invalid("date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date()))};
-    auto e = b.enter_daily(q.id(), *day, q.value(), q.who(), q.note());
+    auto e = u.enter_daily(q.id(), *day, q.value(), q.who(), q.note(), ups);
     if (!e) return unexpected{e.error()};
     auto* x = r.mutable_entry();
     x->set_id(e->first.id);
@@ -332,7 +362,8 @@ grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEn
     std::optional<absl::CivilDay> from, to;
     if (!q.from().empty() && !(from = parse_day(q.from()))) return unexpected{invalid("from", "not a date")};
     if (!q.to().empty() && !(to = parse_day(q.to()))) return unexpected{invalid("to", "not a date")};
-    for (const auto& e : b.entries(q.id(), from, to)) {
+    // Entries are read straight from the store (also those of ids since deleted).
+    for (const auto& e : actors::read_entries(b.db().get(), q.id(), from, to)) {
       auto* x = r.add_entries();
       x->set_id(e.id);
       x->set_date(day_text(e.day));
@@ -362,8 +393,9 @@ void events_to(const std::vector<energy::counter_event>& ev, v1::RecordReadingRe
 grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::RecordReadingRequest* req,
                                                         v1::RecordReadingResponse* resp) {
   v1::RecordReadingRequest q = *req;
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::RecordReadingResponse& r) -> result {
-    auto ev = b.reading(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.counter());
+  return call_unit(sys_, energy_, ctx, resp, q.meter(),
+                   [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
+    auto ev = u.reading(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.counter(), ups);
     if (!ev) return unexpected{ev.error()};
     events_to(*ev, r);
     return {};
@@ -373,8 +405,10 @@ grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::Reco
 grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMeterRequest* req,
                                                     v1::RecordReadingResponse* resp) {
   v1::SwapMeterRequest q = *req;
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::RecordReadingResponse& r) -> result {
-    auto ev = b.swap(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.old_final(), q.new_initial());
+  return call_unit(sys_, energy_, ctx, resp, q.meter(),
+                   [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
+    auto ev = u.swap(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.old_final(), q.new_initial(),
+                     ups);
     if (!ev) return unexpected{ev.error()};
     events_to(*ev, r);
     return {};

@@ -383,6 +383,13 @@ std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_
   return out;
 }
 
+std::optional<std::string> store::get_energy(std::string_view key) const {
+  std::string v;
+  auto s = impl_->db->Get({}, impl_->energy(), rocksdb::Slice{key.data(), key.size()}, &v);
+  if (!s.ok()) return std::nullopt;
+  return v;
+}
+
 std::vector<std::pair<std::string, std::string>> store::audit(std::string_view prefix) const {
   std::vector<std::pair<std::string, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->audit())};

@@ -93,6 +93,7 @@ public:
                                          std::string_view audit_key = {},
                                          std::string_view audit_record = {});
   std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix) const;
+  std::optional<std::string> get_energy(std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
 
   // Configuration history.

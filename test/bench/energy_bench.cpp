@@ -98,16 +98,20 @@ int main(int argc, char** argv) {
       }
     }
   }
+  fprintf(stderr,"after maps %ld\n",rss_kb()-rss0);
   m.reindex();
+  fprintf(stderr,"after reindex %ld\n",rss_kb()-rss0);
   std::size_t units = m.nodes.size() + m.meters.size();
   absl::TimeZone tz;
   absl::LoadTimeZone("Asia/Shanghai", &tz);
   engine e(tz);
   e.load(m);
+  fprintf(stderr,"after load %ld\n",rss_kb()-rss0);
   absl::CivilDay day(2026, 11, 20);
   for (const auto& id : meters)
     for (int h = 0; h < 24; ++h) e.set_hour(id, absl::CivilHour(day) + h, {10.0 + h, quality::measured});
   auto as_of = absl::FromCivil(absl::CivilSecond(2026, 11, 21, 0, 0, 0), tz);
+  fprintf(stderr,"after leaves %ld\n",rss_kb()-rss0);
 
   // Full evaluation of the day: every hour frame and the day frame.
   std::vector<double> full_ms;
@@ -120,6 +124,7 @@ int main(int argc, char** argv) {
     full_ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
   }
   std::sort(full_ms.begin(), full_ms.end());
+  fprintf(stderr,"after frames %ld\n",rss_kb()-rss0);
   auto check = e.value("plant.e", period_of(resolution::day, absl::CivilSecond(day)), as_of);
   double expect = meters.size() * (24 * 10.0 + 23 * 24 / 2.0);
 

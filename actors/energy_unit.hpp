@@ -1,0 +1,131 @@
+// Energy-unit actors (DESIGN.md §4): one per node of the energy-carbon tree
+// (plant, branch, workshop, equipment). A unit holds its slice of the model
+// (its node, the leaves it owns, its meters), writes its node's manual daily
+// entries, production entries and meter counters to the store, and forwards
+// the changed inputs to the supervisor's formula graph.
+//
+// Units are activated on demand: the energy supervisor spawns a node's unit
+// when a request for it arrives and retires it after it was idle for a while
+// (its state is in the store), so a 100,000-node tree costs actors only for
+// the nodes at work. At any time a node has at most one unit.
+//
+//   energy_atom, unit_request      -> std::string (answered once the graph
+//                                     has the updates)
+//   slice_atom, shared_ptr<slice>  the node's slice after a model change
+//   retire_atom                    quit (sent by the supervisor)
+//   (to the supervisor) leaf_atom, vector<leaf_update> -> bool
+//   (to the supervisor) idle_atom, node, requests handled
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/type_ids.hpp"
+#include "drivers/store/store.hpp"
+#include "model/common/clock.hpp"
+#include "model/energy/counter.hpp"
+#include "model/energy/model.hpp"
+
+namespace plantd::actors {
+
+// What a unit knows of the model: its node, the kind of every leaf it owns
+// ("manual", "production", "meter", "formula": indicators of the node and
+// of its meters, products of the node) and its meters.
+struct unit_slice {
+  std::string node;
+  absl::TimeZone tz = absl::UTCTimeZone();
+  std::map<std::string, std::string> leaves;
+  struct meter_info {
+    double rollover = 0;
+    double multiplier = 1;  // CT x PT
+    // Meter indicators and the factor from the meter's unit to theirs.
+    std::vector<std::pair<std::string, double>> indicators;
+  };
+  std::map<std::string, meter_info> meters;
+};
+
+// The node an indicator, product or meter belongs to ("" when unknown).
+std::string node_of(const energy::model& m, const std::string& id);
+unit_slice slice_of(const energy::model& m, const std::string& node, absl::TimeZone tz);
+
+struct daily_entry {
+  std::string id;
+  absl::CivilDay day;
+  double value = 0;
+  std::string who;
+  int64_t entered_ms = 0;
+  std::string note;
+  bool superseded = false;
+};
+
+// Entries in the store: entry/<id>/<YYYY-MM-DD>/<seq hex> -> record.
+std::optional<daily_entry> decode_entry(std::string_view key, std::string_view value);
+// Every entry of an id ("" = all), oldest first, corrections after what
+// they supersede.
+std::vector<daily_entry> read_entries(const store::store* db, const std::string& id,
+                                      std::optional<absl::CivilDay> from,
+                                      std::optional<absl::CivilDay> to);
+
+class energy_unit {
+public:
+  energy_unit(std::shared_ptr<store::store> db, const clock* clk,
+              std::shared_ptr<std::atomic<uint64_t>> seq);
+
+  // A new slice (after a model change): counters are re-read from the store.
+  void set_slice(unit_slice s);
+  const unit_slice& slice() const { return slice_; }
+
+  expected<std::pair<daily_entry, bool>, energy::failure> enter_daily(
+    const std::string& id, absl::CivilDay day, double value, const std::string& who,
+    const std::string& note, std::vector<leaf_update>& out);
+  std::vector<daily_entry> entries(const std::string& id, std::optional<absl::CivilDay> from,
+                                   std::optional<absl::CivilDay> to) const;
+
+  // A counter reading of one of the node's meters; events found (rollover,
+  // reset, gap). The hours' new totals go to `out`.
+  expected<std::vector<energy::counter_event>, energy::failure> reading(
+    const std::string& meter, int64_t t_ms, double counter, std::vector<leaf_update>& out);
+  expected<std::vector<energy::counter_event>, energy::failure> swap(
+    const std::string& meter, int64_t t_ms, double old_final, double new_initial,
+    std::vector<leaf_update>& out);
+
+private:
+  int64_t now_ms() const;
+  energy::counter_tracker* tracker(const std::string& meter);
+  expected<std::vector<energy::counter_event>, energy::failure> apply_shares(
+    const std::string& meter, const std::vector<energy::hour_share>& shares,
+    std::vector<energy::counter_event> events, int64_t t_ms, double counter,
+    std::vector<leaf_update>& out);
+
+  std::shared_ptr<store::store> db_;
+  const clock* clk_;
+  std::shared_ptr<std::atomic<uint64_t>> seq_;
+  unit_slice slice_;
+  std::map<std::string, energy::counter_tracker> trackers_;
+  std::map<std::string, plantd::reading> hours_;  // hour totals when there is no store
+};
+
+struct energy_unit_args {
+  std::shared_ptr<store::store> db;
+  const clock* clk = nullptr;
+  std::shared_ptr<std::atomic<uint64_t>> seq;
+  caf::actor supervisor;
+  std::shared_ptr<const unit_slice> slice;
+  std::chrono::milliseconds idle{std::chrono::minutes(10)};  // 0: never idle
+};
+
+// Spawned by the energy supervisor, which monitors it; quits when the
+// supervisor goes down.
+caf::actor spawn_energy_unit(caf::actor_system& sys, energy_unit_args args);
+
+} // namespace plantd::actors

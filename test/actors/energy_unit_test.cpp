@@ -1,0 +1,293 @@
+// Energy-unit actors under the energy supervisor: one unit per tree node,
+// spawned when a request for the node arrives, writing entries and counters
+// to a real RocksDB, forwarding inputs to the graph before answering, given
+// a new slice after a model change, retired when idle or when the node is
+// deleted, and restarted from the store.
+#include "test/support/actor_fixture.hpp"
+
+#include <filesystem>
+
+#include "actors/energy_actor.hpp"
+#include "actors/energy_unit.hpp"
+
+using namespace plantd;
+using namespace plantd::energy;
+using namespace std::chrono_literals;
+
+namespace {
+
+const int64_t t0_ms = 1'795'000'000'000;  // 2026-11-18 (UTC)
+
+struct resources {
+  manual_clock clk{time_point{std::chrono::milliseconds{t0_ms}}};
+  std::filesystem::path dir = std::filesystem::temp_directory_path()
+                              / ("plantd-energy-unit-" + std::to_string(::getpid()));
+  std::shared_ptr<store::store> db;
+  resources() {
+    std::filesystem::remove_all(dir);
+    db = std::move(*store::store::open(dir));
+  }
+  ~resources() {
+    db.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+void ok(const result& r) {
+  INFO((r ? std::string() : r.error().message()));
+  REQUIRE(r);
+}
+
+node make_node(std::string id, node_kind k, std::string parent, int level) {
+  node n;
+  n.id = n.name = std::move(id);
+  n.kind = k;
+  n.parent = std::move(parent);
+  n.metering_level = level;
+  return n;
+}
+
+meter make_meter(std::string id, std::string node) {
+  meter m;
+  m.id = m.name = std::move(id);
+  m.energy_type = "electricity";
+  m.node = std::move(node);
+  m.metering_level = 2;
+  return m;
+}
+
+indicator ind(std::string id, std::string tpl, std::string owner, source_kind s, std::string f = {}) {
+  indicator i;
+  i.id = i.name = std::move(id);
+  i.template_id = std::move(tpl);
+  i.owner = std::move(owner);
+  i.source = s;
+  i.formula = std::move(f);
+  return i;
+}
+
+struct fixture : resources, test::actor_fixture {
+  caf::actor energy;
+  // The model's encoding is the services' business: here it is kept aside.
+  std::shared_ptr<model> saved = std::make_shared<model>();
+
+  fixture() { start(); }
+  ~fixture() { stop(); }
+
+  void start() {
+    actors::energy_actor_args a;
+    a.db = db;
+    a.clk = &clk;
+    a.unit_idle = 1min;
+    a.codec.encode = [s = saved](const model& m) {
+      *s = m;
+      return std::string("model");
+    };
+    a.codec.decode = [s = saved](std::string_view) -> expected<model, std::string> { return *s; };
+    energy = actors::spawn_energy_actor(sys, a);
+    sched.run();
+  }
+  void stop() {
+    caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  // Runs f on the supervisor's book; the answer's text or the error.
+  caf::expected<std::string> book(std::function<std::pair<errc, std::string>(actors::energy_book&)> f) {
+    return ask<std::string>(energy, actors::energy_atom_v, actors::energy_request{std::move(f)});
+  }
+  void change(std::function<result(model&)> f) {
+    auto r = book([f](actors::energy_book& b) -> std::pair<errc, std::string> {
+      auto res = b.change(f, "test", "change");
+      if (!res) return {res.error().code, res.error().message()};
+      return {errc::ok, ""};
+    });
+    INFO((r ? std::string() : caf::to_string(r.error())));
+    REQUIRE(r);
+  }
+  caf::expected<std::string> unit(std::string target,
+                                  std::function<result(actors::energy_unit&, std::vector<actors::leaf_update>&)> f) {
+    actors::unit_request req{target, [f](actors::energy_unit& u) {
+      actors::unit_answer a;
+      auto r = f(u, a.updates);
+      if (!r) a.code = r.error().code, a.bytes = r.error().message(), a.updates.clear();
+      return a;
+    }};
+    return ask<std::string>(energy, actors::energy_atom_v, req);
+  }
+  caf::expected<std::string> enter(std::string id, absl::CivilDay d, double v) {
+    return unit(id, [=](actors::energy_unit& u, auto& ups) -> result {
+      auto e = u.enter_daily(id, d, v, "operator", "", ups);
+      if (!e) return unexpected{e.error()};
+      return {};
+    });
+  }
+  caf::expected<std::string> read(std::string meter, int64_t t_ms, double counter) {
+    return unit(meter, [=](actors::energy_unit& u, auto& ups) -> result {
+      auto e = u.reading(meter, t_ms, counter, ups);
+      if (!e) return unexpected{e.error()};
+      return {};
+    });
+  }
+  uint64_t units() {
+    auto n = ask<uint64_t>(energy, actors::units_atom_v);
+    REQUIRE(n);
+    return *n;
+  }
+  // A day's value of an indicator, read from the supervisor's graph.
+  reading day_value(std::string id, absl::CivilDay d) {
+    reading out;
+    auto r = book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
+      out = b.engine().value(id, period_of(resolution::day, absl::CivilSecond(d)),
+                             absl::FromCivil(absl::CivilSecond(d + 1), b.tz()) + absl::Hours(1));
+      return {errc::ok, ""};
+    });
+    REQUIRE(r);
+    return out;
+  }
+  reading hour_value(std::string id, absl::CivilHour h) {
+    reading out;
+    auto r = book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
+      out = b.engine().value(id, period_of(resolution::hour, absl::CivilSecond(h)),
+                             absl::FromCivil(absl::CivilSecond(h + 2), b.tz()));
+      return {errc::ok, ""};
+    });
+    REQUIRE(r);
+    return out;
+  }
+  void idle_for(std::chrono::milliseconds d) {
+    for (auto t = 0ms; t < d; t += 30s) {
+      sched.advance_time(30s);
+      sched.run();
+    }
+  }
+  // The Unix ms of a civil time in the site's zone (Asia/Shanghai).
+  static int64_t ms(absl::CivilSecond c) {
+    absl::TimeZone tz;
+    absl::LoadTimeZone("Asia/Shanghai", &tz);
+    return absl::ToUnixMillis(absl::FromCivil(c, tz));
+  }
+
+  void build() {
+    change([](model& m) -> result {
+      if (auto r = m.put_node(make_node("plant", node_kind::plant, "", 1)); !r) return r;
+      if (auto r = m.put_node(make_node("w1", node_kind::workshop, "plant", 2)); !r) return r;
+      if (auto r = m.put_node(make_node("w2", node_kind::workshop, "plant", 2)); !r) return r;
+      if (auto r = m.put_meter(make_meter("m1", "w1")); !r) return r;
+      if (auto r = m.put_meter(make_meter("m2", "w2")); !r) return r;
+      if (auto r = m.put_indicator(ind("m1.v", "active_energy", "m1", source_kind::meter)); !r) return r;
+      if (auto r = m.put_indicator(ind("m2.v", "active_energy", "m2", source_kind::meter)); !r) return r;
+      if (auto r = m.put_indicator(ind("w1.manual", "electricity_use", "w1", source_kind::manual)); !r) return r;
+      if (auto r = m.put_indicator(ind("w1.e", "electricity_use", "w1", source_kind::formula,
+                                       "#m1.v + #w1.manual")); !r)
+        return r;
+      return m.put_indicator(ind("plant.e", "electricity_use", "plant", source_kind::formula, "#m1.v + #m2.v"));
+    });
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "energy units: one per node, spawned on demand, answer after the graph has the input",
+                 "[actors][energy]") {
+  build();
+  CHECK(units() == 0);
+  absl::CivilDay day(2026, 11, 18);
+  REQUIRE(enter("w1.manual", day, 120));
+  CHECK(units() == 1);
+  // The answer came after the supervisor applied it: the graph has it.
+  auto v = day_value("w1.manual", day);
+  CHECK(v.quality == quality::manual);
+  CHECK(v.value == Approx(120));
+  // A meter of the same node: the same unit.
+  auto h = absl::CivilSecond(2026, 11, 18, 10, 0, 0);
+  REQUIRE(read("m1", ms(h), 1000));
+  REQUIRE(read("m1", ms(h + 1800), 1004));
+  CHECK(units() == 1);
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).value == Approx(4));
+  // Another node: a second unit.
+  REQUIRE(read("m2", ms(h), 50));
+  CHECK(units() == 2);
+  // Unknown targets and bad input are refused with clear errors, nothing written.
+  auto bad = read("nope", ms(h), 1);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(caf::to_string(bad.error()), Catch::Contains("no indicator, product or meter nope"));
+  auto nan = enter("w1.manual", day, std::nan(""));
+  REQUIRE_FALSE(nan);
+  CHECK_THAT(caf::to_string(nan.error()), Catch::Contains("must be a number"));
+  auto formula = enter("w1.e", day, 5);
+  REQUIRE_FALSE(formula);
+  CHECK_THAT(caf::to_string(formula.error()), Catch::Contains("formula indicator"));
+  CHECK(day_value("w1.manual", day).value == Approx(120));
+  CHECK(units() == 2);
+}
+
+TEST_CASE_METHOD(fixture, "energy units: a model change gives live units their new slice", "[actors][energy]") {
+  build();
+  auto h = absl::CivilSecond(2026, 11, 18, 10, 0, 0);
+  REQUIRE(read("m1", ms(h), 1000));
+  REQUIRE(read("m1", ms(h + 600), 1001));
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).value == Approx(1));
+  // The meter gets a CT of 40 while its unit is alive: the next reading uses it.
+  change([](model& m) -> result {
+    auto mt = m.meters.at("m1");
+    mt.ct_ratio = 40;
+    return m.put_meter(mt);
+  });
+  REQUIRE(read("m1", ms(h + 1200), 1002));
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).value == Approx(41));
+  // The node w2 is deleted: its unit retires.
+  REQUIRE(read("m2", ms(h), 50));
+  CHECK(units() == 2);
+  change([](model& m) -> result {
+    if (auto r = m.remove_indicator("plant.e"); !r) return r;
+    if (auto r = m.remove_indicator("m2.v"); !r) return r;
+    if (auto r = m.remove_meter("m2"); !r) return r;
+    return m.remove_node("w2");
+  });
+  CHECK(units() == 1);
+}
+
+TEST_CASE_METHOD(fixture, "energy units: idle units retire; a new one continues from the store",
+                 "[actors][energy]") {
+  build();
+  auto h = absl::CivilSecond(2026, 11, 18, 10, 0, 0);
+  REQUIRE(read("m1", ms(h), 1000));
+  REQUIRE(read("m1", ms(h + 600), 1010));
+  REQUIRE(read("m2", ms(h), 7));
+  CHECK(units() == 2);
+  idle_for(3min);
+  CHECK(units() == 0);
+  // The counter continues from the last stored reading: 1010 -> 1015 adds 5.
+  REQUIRE(read("m1", ms(h + 1200), 1015));
+  CHECK(units() == 1);
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).value == Approx(15));
+  // A unit that keeps working is not retired.
+  for (int i = 0; i < 6; ++i) {
+    idle_for(30s);
+    REQUIRE(read("m1", ms(h + 1300 + i * 10), 1015 + i));
+  }
+  CHECK(units() == 1);
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).value == Approx(20));
+}
+
+TEST_CASE_METHOD(fixture, "energy units: after a restart the graph has every input the units wrote",
+                 "[actors][energy]") {
+  build();
+  absl::CivilDay day(2026, 11, 18);
+  auto h = absl::CivilSecond(2026, 11, 18, 10, 0, 0);
+  REQUIRE(enter("w1.manual", day, 100));
+  REQUIRE(enter("w1.manual", day, 110));  // a correction
+  REQUIRE(read("m1", ms(h), 1000));
+  REQUIRE(read("m1", ms(h + 600), 1003));
+  stop();
+  start();
+  CHECK(day_value("w1.manual", day).value == Approx(110));
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).value == Approx(3));
+  REQUIRE(read("m1", ms(h + 1200), 1004));
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).value == Approx(4));
+  auto entries = actors::read_entries(db.get(), "w1.manual", std::nullopt, std::nullopt);
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].superseded);
+  CHECK(entries[1].value == 110);
+}
