@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <malloc.h>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -46,6 +47,7 @@ void energy_book::load() {
   if (!absl::LoadTimeZone(model_.ent.time_zone, &tz_)) tz_ = absl::UTCTimeZone();
   engine_ = std::make_unique<energy::engine>(tz_);
   engine_->load(model_);
+  ::malloc_trim(0);
   if (!db_) return;
   // Latest entry per (id, day): keys sort by seq within a day.
   for (const auto& [k, v] : db_->scan_energy("entry/"))
@@ -82,6 +84,7 @@ energy::result energy_book::change(const std::function<energy::result(energy::mo
   if (!r) return r;
   if (auto p = persist_model(who, what); !p) return p;
   engine_->load(model_);
+  ::malloc_trim(0);  // compiling freed the parse trees and the old graph
   ++version_;
   return {};
 }

@@ -58,11 +58,85 @@ struct day_block {
   day_block() { std::fill(std::begin(q), std::end(q), none); }
 };
 
+// A map from period index to V in one sorted vector: inputs come mostly in
+// time order (appended), and a leaf holds a few hundred of them at most.
+// Far smaller than a hash map per leaf (a 100,000-leaf tree pays per leaf).
+template <class V>
+class flat_map {
+public:
+  using item = std::pair<int64_t, V>;
+  using iterator = typename std::vector<item>::iterator;
+  using const_iterator = typename std::vector<item>::const_iterator;
+
+  iterator begin() { return items_.begin(); }
+  iterator end() { return items_.end(); }
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  iterator find(int64_t k) {
+    auto it = lower(k);
+    return it != items_.end() && it->first == k ? it : items_.end();
+  }
+  const_iterator find(int64_t k) const {
+    auto it = std::lower_bound(items_.begin(), items_.end(), k,
+                               [](const item& a, int64_t key) { return a.first < key; });
+    return it != items_.end() && it->first == k ? it : items_.end();
+  }
+  std::size_t count(int64_t k) const { return find(k) != end() ? 1 : 0; }
+  V& operator[](int64_t k) {
+    if (items_.empty() || items_.back().first < k) return items_.emplace_back(k, V{}).second;
+    auto it = lower(k);
+    if (it == items_.end() || it->first != k) it = items_.emplace(it, k, V{});
+    return it->second;
+  }
+  void erase(int64_t k) {
+    auto it = find(k);
+    if (it != items_.end()) items_.erase(it);
+  }
+
+private:
+  iterator lower(int64_t k) {
+    return std::lower_bound(items_.begin(), items_.end(), k,
+                            [](const item& a, int64_t key) { return a.first < key; });
+  }
+  std::vector<item> items_;
+};
+
 struct leaf {
   bool hourly = false;
-  std::unordered_map<int64_t, day_block> hours;  // hourly leaves, by day index
-  std::unordered_map<int64_t, reading> days;     // daily leaves
-  std::unordered_map<int64_t, agg> months, years;
+  flat_map<day_block> hours;  // hourly leaves, by day index
+  flat_map<reading> days;     // daily leaves
+  flat_map<agg> months, years;
+};
+
+// Cell ids -> cell index, one sorted vector of views into the cells' ids
+// (built once the cells are in place).
+class id_index {
+public:
+  using item = std::pair<std::string_view, uint32_t>;
+  using const_iterator = std::vector<item>::const_iterator;
+  void clear() { items_.clear(); }
+  template <class Cells>
+  void build(const Cells& cells) {
+    items_.clear();
+    items_.reserve(cells.size());
+    for (uint32_t i = 0; i < cells.size(); ++i) items_.emplace_back(cells[i].id, i);
+    std::sort(items_.begin(), items_.end());
+    items_.shrink_to_fit();
+  }
+  const_iterator end() const { return items_.end(); }
+  const_iterator find(std::string_view id) const {
+    auto it = std::lower_bound(items_.begin(), items_.end(), id,
+                               [](const item& a, std::string_view k) { return a.first < k; });
+    return it != items_.end() && it->first == id ? it : items_.end();
+  }
+  uint32_t at(std::string_view id) const {
+    auto it = find(id);
+    if (it == end()) throw std::out_of_range("no cell " + std::string(id));
+    return it->second;
+  }
+
+private:
+  std::vector<item> items_;
 };
 
 enum class cell_kind : uint8_t { hourly, daily, formula };
@@ -153,7 +227,7 @@ struct engine::impl {
   options opts;
   std::unordered_map<std::string, leaf> leaves;  // by stable id, kept across loads
   std::vector<cell> cells;
-  std::unordered_map<std::string, uint32_t> index;
+  id_index index;
   std::vector<uint32_t> order;  // cells in dependency order
   std::vector<uint32_t> rank;   // position in order
   std::vector<uint32_t> dep_begin, deps;  // dependents, CSR
@@ -241,6 +315,7 @@ struct engine::impl {
     m = &mdl;
     types = mdl.energy_types;
     cells.clear();
+    cells.reserve(mdl.indicators.size() + mdl.products.size());
     index.clear();
     prog.clear();
     constants.clear();
@@ -260,7 +335,6 @@ struct engine::impl {
       c.kind = ind.source == source_kind::meter    ? cell_kind::hourly
                : ind.source == source_kind::manual ? cell_kind::daily
                                                    : cell_kind::formula;
-      index.emplace(id, static_cast<uint32_t>(cells.size()));
       cells.push_back(std::move(c));
     }
     for (const auto& [id, p] : mdl.products) {
@@ -268,9 +342,10 @@ struct engine::impl {
       c.id = "product:" + id;
       c.scale = scale_of(p.unit);
       c.kind = cell_kind::daily;
-      index.emplace(c.id, static_cast<uint32_t>(cells.size()));
       cells.push_back(std::move(c));
     }
+    cells.shrink_to_fit();
+    index.build(cells);
     for (auto& c : cells) {
       if (c.kind == cell_kind::formula) continue;
       auto& lf = leaves[c.id];
@@ -321,6 +396,7 @@ struct engine::impl {
     dep_begin[cells.size()] = static_cast<uint32_t>(deps.size());
     queued.assign(cells.size(), 0);
     stack_ready = false;
+    mdl.forget_parsed();  // the programs have what the trees had
   }
 
   // ---- leaves ----
@@ -572,11 +648,22 @@ struct engine::impl {
       if (absl::ToUnixMillis(as_of) >= it->second.valid_until_ms) evaluate_full(it->second, as_of);
       return it->second;
     }
-    while (frames.size() >= opts.max_frames && !lru.empty()) {
-      frames.erase(lru.back());
+    // Frames kept: at most max_frames, and within max_frame_bytes (at least
+    // two, so a period and its parent can be kept together).
+    std::size_t per_frame = cells.size() * (sizeof(double) + sizeof(quality)) + 1;
+    std::size_t limit = std::max<std::size_t>(2, std::min(opts.max_frames, opts.max_frame_bytes / per_frame));
+    // The least recently used frame's buffers are reused for the new one:
+    // no churn of large blocks (which would leave the heap fragmented).
+    decltype(frames)::node_type recycled;
+    while (frames.size() >= limit && !lru.empty()) {
+      recycled = frames.extract(lru.back());
       lru.pop_back();
     }
     lru.push_front(p);
+    if (recycled) {
+      recycled.key() = p;
+      frames.insert(std::move(recycled));
+    }
     auto& f = frames[p];
     f.p = p;
     f.lru = lru.begin();

@@ -61,6 +61,9 @@ class engine {
 public:
   struct options {
     std::size_t max_frames = 64;  // frames kept (LRU)
+    // Memory the kept frames may take (a frame is 9 bytes per cell): a
+    // 100,000-cell graph keeps 9 frames, a site's 1,000-cell one 64.
+    std::size_t max_frame_bytes = 8u << 20;
   };
 
   explicit engine(absl::TimeZone tz) : engine(tz, options{}) {}
@@ -69,6 +72,7 @@ public:
 
   // (Re)compiles the model: cells, order, programs. Leaf data is kept (by
   // stable id); frames are dropped. The model must have passed its checks.
+  // The model's cache of parsed formulas is dropped once they are compiled.
   void load(const model& m);
 
   // Inputs, in the indicator's (or product's) unit. The value replaces the

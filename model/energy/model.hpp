@@ -198,8 +198,10 @@ public:
   const std::vector<std::string>& indicators_of(const std::string& owner_id) const;
   std::string root() const;  // the plant node ("" when none)
 
-  // The parsed formula of a formula indicator (nullptr otherwise).
+  // The parsed formula of a formula indicator (nullptr otherwise). Parsed
+  // formulas are cached until forget_parsed().
   expr_ptr formula_of(const std::string& indicator_id) const;
+  void forget_parsed() const { ast_.clear(); }
 
   // Every problem of the whole model (used after an import): records,
   // references, formulas (types) and cycles.
