@@ -12,7 +12,6 @@
 namespace plantd::energy {
 namespace {
 
-const std::vector<std::string> none;
 
 failure fail(errc code, std::string path, std::string message) {
   return failure{code, {problem{std::move(path), std::move(message)}}};
@@ -36,10 +35,6 @@ result check_new(const std::map<std::string, T>& map, const std::string& id, boo
 bool formula_uses(const expr& e, enum op o, const std::string& id) {
   if (e.op == o && e.id == id) return true;
   return (e.a && formula_uses(*e.a, o, id)) || (e.b && formula_uses(*e.b, o, id));
-}
-
-void erase_value(std::vector<std::string>& v, const std::string& id) {
-  v.erase(std::remove(v.begin(), v.end(), id), v.end());
 }
 
 } // namespace
@@ -106,18 +101,59 @@ std::optional<source_kind> parse_source_kind(std::string_view s) noexcept {
 
 // ---- indexes ----
 
-const std::vector<std::string>& model::child_nodes(const std::string& id) const {
-  auto it = children_.find(id);
-  return it == children_.end() ? none : it->second;
+namespace {
+bool link_less(const link_index::link& a, const link_index::link& b) {
+  int c = a.key->compare(*b.key);
+  return c < 0 || (c == 0 && *a.id < *b.id);
 }
-const std::vector<std::string>& model::meters_of(const std::string& id) const {
-  auto it = meters_by_node_.find(id);
-  return it == meters_by_node_.end() ? none : it->second;
+} // namespace
+
+void link_index::add(const std::string& key, const std::string& id) {
+  link l{&key, &id};
+  links_.insert(std::upper_bound(links_.begin(), links_.end(), l, link_less), l);
 }
-const std::vector<std::string>& model::indicators_of(const std::string& id) const {
-  auto it = by_owner_.find(id);
-  return it == by_owner_.end() ? none : it->second;
+
+void link_index::remove(const std::string& key, const std::string& id) {
+  link l{&key, &id};
+  auto it = std::lower_bound(links_.begin(), links_.end(), l, link_less);
+  if (it != links_.end() && *it->key == key && *it->id == id) links_.erase(it);
 }
+
+link_index::range link_index::of(std::string_view key) const {
+  auto lo = std::lower_bound(links_.begin(), links_.end(), key,
+                             [](const link& a, std::string_view k) { return std::string_view(*a.key) < k; });
+  auto hi = std::upper_bound(lo, links_.end(), key,
+                             [](std::string_view k, const link& a) { return k < std::string_view(*a.key); });
+  return {links_.data() + (lo - links_.begin()), links_.data() + (hi - links_.begin())};
+}
+
+void link_index::sort() {
+  std::sort(links_.begin(), links_.end(), link_less);
+  links_.shrink_to_fit();
+}
+
+model::model(const model& o)
+    : ent(o.ent), energy_types(o.energy_types), nodes(o.nodes), meters(o.meters),
+      products(o.products), templates(o.templates), indicators(o.indicators) {
+  reindex();
+}
+
+model& model::operator=(const model& o) {
+  if (this == &o) return *this;
+  ent = o.ent;
+  energy_types = o.energy_types;
+  nodes = o.nodes;
+  meters = o.meters;
+  products = o.products;
+  templates = o.templates;
+  indicators = o.indicators;
+  reindex();
+  return *this;
+}
+
+link_index::range model::child_nodes(const std::string& id) const { return children_.of(id); }
+link_index::range model::meters_of(const std::string& id) const { return meters_by_node_.of(id); }
+link_index::range model::indicators_of(const std::string& id) const { return by_owner_.of(id); }
 
 std::string model::root() const {
   for (const auto& [id, n] : nodes)
@@ -131,9 +167,12 @@ void model::reindex() {
   by_owner_.clear();
   ast_.clear();
   for (const auto& [id, n] : nodes)
-    if (!n.parent.empty()) children_[n.parent].push_back(id);
-  for (const auto& [id, m] : meters) meters_by_node_[m.node].push_back(id);
-  for (const auto& [id, i] : indicators) by_owner_[i.owner].push_back(id);
+    if (!n.parent.empty()) children_.append(n.parent, id);
+  for (const auto& [id, m] : meters) meters_by_node_.append(m.node, id);
+  for (const auto& [id, i] : indicators) by_owner_.append(i.owner, id);
+  children_.sort();
+  meters_by_node_.sort();
+  by_owner_.sort();
 }
 
 std::string model::path_of(const std::string& id) const {
@@ -334,17 +373,20 @@ result model::put_node(node n, bool upsert) {
   std::optional<node> old;
   if (it != nodes.end()) old = it->second;
   bool moved = old && old->parent != n.parent;
-  if (old && moved) erase_value(children_[old->parent], n.id);
-  if ((!old || moved) && !n.parent.empty()) children_[n.parent].push_back(n.id);
+  if (old && moved && !old->parent.empty()) children_.remove(it->second.parent, it->first);
   std::string id = n.id;
-  nodes[id] = std::move(n);
+  auto& rec = nodes[id];
+  rec = std::move(n);
+  const auto& key = nodes.find(id)->first;
+  if ((!old || moved) && !rec.parent.empty()) children_.add(rec.parent, key);
   if (moved) {
     // sum_children over the old and new parents changed: check for cycles.
-    for (const auto& ind : indicators_of(id))
+    std::vector<std::string> inds(indicators_of(id).begin(), indicators_of(id).end());
+    for (const auto& ind : inds)
       if (auto r = check_cycle_from(ind); !r) {
-        erase_value(children_[nodes[id].parent], id);
-        children_[old->parent].push_back(id);
-        nodes[id] = *old;
+        if (!rec.parent.empty()) children_.remove(rec.parent, key);
+        rec = *old;
+        if (!rec.parent.empty()) children_.add(rec.parent, key);
         return r;
       }
   }
@@ -371,18 +413,22 @@ result model::put_meter(meter m, bool upsert) {
                            "the meter's energy type cannot change while it has indicators: " +
                                fmt::format("{}", fmt::join(uses_of_meter(m.id), "; ")))};
   bool moved = old && old->node != m.node;
-  if (old && moved) erase_value(meters_by_node_[old->node], m.id);
-  if (!old || moved) meters_by_node_[m.node].push_back(m.id);
+  if (old && moved) meters_by_node_.remove(it->second.node, it->first);
   std::string id = m.id;
-  meters[id] = std::move(m);
-  if (moved)
-    for (const auto& ind : indicators_of(id))
+  auto& rec = meters[id];
+  rec = std::move(m);
+  const auto& key = meters.find(id)->first;
+  if (!old || moved) meters_by_node_.add(rec.node, key);
+  if (moved) {
+    std::vector<std::string> inds(indicators_of(id).begin(), indicators_of(id).end());
+    for (const auto& ind : inds)
       if (auto r = check_cycle_from(ind); !r) {
-        erase_value(meters_by_node_[meters[id].node], id);
-        meters_by_node_[old->node].push_back(id);
-        meters[id] = *old;
+        meters_by_node_.remove(rec.node, key);
+        rec = *old;
+        meters_by_node_.add(rec.node, key);
         return r;
       }
+  }
   return {};
 }
 
@@ -481,21 +527,20 @@ result model::put_indicator(indicator i, bool upsert) {
   auto it = indicators.find(i.id);
   std::optional<indicator> old;
   if (it != indicators.end()) old = it->second;
-  if (old && old->owner != i.owner) {
-    erase_value(by_owner_[old->owner], i.id);
-  }
-  if (!old || old->owner != i.owner) by_owner_[i.owner].push_back(i.id);
+  bool moved = old && old->owner != i.owner;
+  if (moved) by_owner_.remove(it->second.owner, it->first);
   std::string id = i.id;
-  indicators[id] = std::move(i);
+  auto& rec = indicators[id];
+  rec = std::move(i);
+  const auto& key = indicators.find(id)->first;
+  if (!old || moved) by_owner_.add(rec.owner, key);
   if (auto r = check_cycle_from(id); !r) {
     if (old) {
-      if (old->owner != indicators[id].owner) {
-        erase_value(by_owner_[indicators[id].owner], id);
-        by_owner_[old->owner].push_back(id);
-      }
-      indicators[id] = *old;
+      if (moved) by_owner_.remove(rec.owner, key);
+      rec = *old;
+      if (moved) by_owner_.add(rec.owner, key);
     } else {
-      erase_value(by_owner_[indicators[id].owner], id);
+      by_owner_.remove(rec.owner, key);
       indicators.erase(id);
     }
     ast_.erase(id);
@@ -591,16 +636,17 @@ result model::remove_energy_type(const std::string& id) {
   return remove_unused(energy_types, id, "energy type", uses_of_energy_type(id));
 }
 result model::remove_node(const std::string& id) {
-  std::string parent = nodes.count(id) ? nodes.at(id).parent : "";
-  auto r = remove_unused(nodes, id, "unit", uses_of_node(id));
-  if (r && !parent.empty()) erase_value(children_[parent], id);
-  return r;
+  auto uses = uses_of_node(id);
+  // Unlinked before the record goes (the links point into it).
+  if (auto it = nodes.find(id); it != nodes.end() && uses.empty() && !it->second.parent.empty())
+    children_.remove(it->second.parent, it->first);
+  return remove_unused(nodes, id, "unit", std::move(uses));
 }
 result model::remove_meter(const std::string& id) {
-  std::string node = meters.count(id) ? meters.at(id).node : "";
-  auto r = remove_unused(meters, id, "meter", uses_of_meter(id));
-  if (r) erase_value(meters_by_node_[node], id);
-  return r;
+  auto uses = uses_of_meter(id);
+  if (auto it = meters.find(id); it != meters.end() && uses.empty())
+    meters_by_node_.remove(it->second.node, it->first);
+  return remove_unused(meters, id, "meter", std::move(uses));
 }
 result model::remove_product(const std::string& id) {
   return remove_unused(products, id, "product", uses_of_product(id));
@@ -609,12 +655,11 @@ result model::remove_template(const std::string& id) {
   return remove_unused(templates, id, "indicator template", uses_of_template(id));
 }
 result model::remove_indicator(const std::string& id) {
-  std::string owner = indicators.count(id) ? indicators.at(id).owner : "";
-  auto r = remove_unused(indicators, id, "indicator", uses_of_indicator(id));
-  if (r) {
-    erase_value(by_owner_[owner], id);
-    ast_.erase(id);
-  }
+  auto uses = uses_of_indicator(id);
+  if (auto it = indicators.find(id); it != indicators.end() && uses.empty())
+    by_owner_.remove(it->second.owner, it->first);
+  auto r = remove_unused(indicators, id, "indicator", std::move(uses));
+  if (r) ast_.erase(id);
   return r;
 }
 

@@ -9,7 +9,9 @@
 // nothing that is used elsewhere can be deleted.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -151,8 +153,67 @@ struct failure {
 };
 using result = expected<void, failure>;
 
+// Links from a key (a parent, a meter's node, an indicator's owner) to the
+// ids of the records that name it, kept as one sorted vector of pointers
+// into the records themselves (16 bytes a link, not a map of string
+// vectors: a 100,000-node tree pays per record). A link must be removed
+// before its record's key field changes or the record goes.
+class link_index {
+public:
+  struct link {
+    const std::string* key;  // the record's field (parent, node, owner)
+    const std::string* id;   // the record's id (its map key)
+  };
+  class range {
+  public:
+    struct iterator {
+      using iterator_category = std::forward_iterator_tag;
+      using value_type = std::string;
+      using difference_type = std::ptrdiff_t;
+      using pointer = const std::string*;
+      using reference = const std::string&;
+      const link* p = nullptr;
+      const std::string& operator*() const { return *p->id; }
+      const std::string* operator->() const { return p->id; }
+      iterator& operator++() { ++p; return *this; }
+      iterator operator++(int) { auto t = *this; ++p; return t; }
+      bool operator==(const iterator& o) const { return p == o.p; }
+      bool operator!=(const iterator& o) const { return p != o.p; }
+    };
+    range(const link* b, const link* e) : b_(b), e_(e) {}
+    iterator begin() const { return {b_}; }
+    iterator end() const { return {e_}; }
+    std::size_t size() const { return static_cast<std::size_t>(e_ - b_); }
+    bool empty() const { return b_ == e_; }
+    const std::string& operator[](std::size_t i) const { return *b_[i].id; }
+
+  private:
+    const link* b_;
+    const link* e_;
+  };
+
+  void clear() { links_.clear(); }
+  void reserve(std::size_t n) { links_.reserve(n); }
+  void add(const std::string& key, const std::string& id);
+  void remove(const std::string& key, const std::string& id);
+  range of(std::string_view key) const;
+  // Adds without keeping order; sort() once after a bulk load.
+  void append(const std::string& key, const std::string& id) { links_.push_back({&key, &id}); }
+  void sort();
+
+private:
+  std::vector<link> links_;
+};
+
 class model {
 public:
+  model() = default;
+  // Copies re-link their indexes to their own records; moves keep them.
+  model(const model& o);
+  model& operator=(const model& o);
+  model(model&&) = default;
+  model& operator=(model&&) = default;
+
   struct enterprise ent;
   std::map<std::string, energy_type> energy_types;
   std::map<std::string, node> nodes;
@@ -193,9 +254,9 @@ public:
   // "Plant/Boiler room:Gas consumption" for an indicator.
   std::string indicator_path(const std::string& indicator_id) const;
   // Children (nodes, then meters) of a node, by id.
-  const std::vector<std::string>& child_nodes(const std::string& id) const;
-  const std::vector<std::string>& meters_of(const std::string& node_id) const;
-  const std::vector<std::string>& indicators_of(const std::string& owner_id) const;
+  link_index::range child_nodes(const std::string& id) const;
+  link_index::range meters_of(const std::string& node_id) const;
+  link_index::range indicators_of(const std::string& owner_id) const;
   std::string root() const;  // the plant node ("" when none)
 
   // The parsed formula of a formula indicator (nullptr otherwise). Parsed
@@ -214,7 +275,7 @@ private:
   problems check_formula_types() const;
   void index_add(const std::string& kind, const std::string& id);
 
-  std::map<std::string, std::vector<std::string>> children_, meters_by_node_, by_owner_;
+  link_index children_, meters_by_node_, by_owner_;
   mutable std::map<std::string, std::pair<std::string, expr_ptr>> ast_;
 };
 

@@ -208,6 +208,52 @@ TEST_CASE("formulas: paths resolve to ids, renames break nothing", "[energy]") {
   CHECK(m.check().empty());
 }
 
+TEST_CASE("indexes: children, meters and indicators follow every edit, copies own theirs", "[energy]") {
+  auto ids = [](auto range) { return std::vector<std::string>(range.begin(), range.end()); };
+  using v = std::vector<std::string>;
+  std::optional<model> copy;
+  {
+    model m = example();
+    CHECK(ids(m.child_nodes("plant")) == v{"b1", "boiler"});
+    CHECK(ids(m.meters_of("boiler")) == v{"m_e2", "m_g2", "m_w2"});
+    // Move the press line under the boiler room, then back; move a meter.
+    auto press = m.nodes.at("press");
+    press.parent = "boiler";
+    ok(m.put_node(press));
+    CHECK(ids(m.child_nodes("b1")).empty());
+    CHECK(ids(m.child_nodes("boiler")) == v{"boiler1", "press"});
+    auto mt = m.meters.at("m_w2");
+    mt.node = "b1";
+    ok(m.put_meter(mt));
+    CHECK(ids(m.meters_of("boiler")) == v{"m_e2", "m_g2"});
+    CHECK(ids(m.meters_of("b1")) == v{"m_e1", "m_w1", "m_w2"});
+    // A new indicator, then its owner changes, then it goes.
+    ok(m.put_indicator(ind("x", "Gas", "gas_use", "boiler", source_kind::formula, "#m_g2.v")));
+    CHECK(ids(m.indicators_of("boiler")) == v{"x"});
+    auto x = m.indicators.at("x");
+    x.owner = "b1";
+    ok(m.put_indicator(x));
+    CHECK(ids(m.indicators_of("boiler")).empty());
+    CHECK(ids(m.indicators_of("b1")) == v{"b1.elec", "x"});
+    ok(m.remove_indicator("x"));
+    CHECK(ids(m.indicators_of("b1")) == v{"b1.elec"});
+    // A refused delete keeps the links; a done one drops them.
+    CHECK_FALSE(m.remove_meter("m_e1"));
+    CHECK(ids(m.meters_of("b1")) == v{"m_e1", "m_w1", "m_w2"});
+    ok(m.remove_indicator("m_w2.v"));
+    ok(m.remove_meter("m_w2"));
+    CHECK(ids(m.meters_of("b1")) == v{"m_e1", "m_w1"});
+    copy = m;  // the original goes at the end of this scope
+  }
+  CHECK(ids(copy->child_nodes("boiler")) == v{"boiler1", "press"});
+  CHECK(ids(copy->meters_of("b1")) == v{"m_e1", "m_w1"});
+  CHECK(ids(copy->indicators_of("m_e1")) == v{"m_e1.v"});
+  model moved = std::move(*copy);
+  copy.reset();
+  CHECK(ids(moved.child_nodes("plant")) == v{"b1", "boiler"});
+  CHECK(moved.path_of("press") == "Plant/Boiler room/Press line");
+}
+
 TEST_CASE("integrity: deleting what is in use is refused, listing every use", "[energy]") {
   model m = example();
   auto r = m.remove_energy_type("natural_gas");
