@@ -68,21 +68,55 @@ void energy_book::load() {
   ++version_;
 }
 
-energy::result energy_book::persist_model(const std::string& who, const std::string& what) {
+std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from_ms, int64_t to_ms) {
+  std::vector<energy_audit> out;
+  if (!db) return out;
+  for (const auto& [k, v] : db->audit("energy/")) {
+    // energy/<16 hex ms>/<16 hex seq>
+    if (k.size() < 7 + 16) continue;
+    int64_t t = static_cast<int64_t>(std::strtoull(k.substr(7, 16).c_str(), nullptr, 16));
+    if (t < from_ms || t >= to_ms) continue;
+    energy_audit a;
+    a.time_ms = t;
+    std::size_t start = 0;
+    std::string* fields[] = {&a.who, &a.what, &a.before, &a.after};
+    for (int i = 0; i < 4 && start <= v.size(); ++i) {
+      auto nl = i < 3 ? v.find('\n', start) : std::string::npos;
+      *fields[i] = v.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+energy::result energy_book::persist_model(const std::string& who, const std::string& what,
+                                          const std::string& before, const std::string& after) {
   if (!db_ || !codec_.encode) return {};
   auto t = absl::ToUnixMillis(now());
+  // One field a line: who and what must not break the record.
+  auto line = [](std::string x) {
+    std::replace(x.begin(), x.end(), '\n', ' ');
+    return x;
+  };
   auto r = db_->put_energy({{"model", codec_.encode(model_)}},
                            fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
-                           fmt::format("{}\n{}", who, what));
+                           before.empty() && after.empty()
+                             ? fmt::format("{}\n{}", line(who), line(what))
+                             : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after)));
   if (!r) return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
   return {};
 }
 
 energy::result energy_book::change(const std::function<energy::result(energy::model&)>& f,
-                                   const std::string& who, const std::string& what) {
+                                   const std::string& who, const std::string& what,
+                                   const std::function<std::string(const energy::model&)>& snapshot) {
+  std::string before = snapshot ? snapshot(model_) : std::string();
   auto r = f(model_);
   if (!r) return r;
-  if (auto p = persist_model(who, what); !p) return p;
+  std::string after = snapshot ? snapshot(model_) : std::string();
+  if (auto p = persist_model(who, what, before, after); !p) return p;
   engine_->load(model_);
   ::malloc_trim(0);  // compiling freed the parse trees and the old graph
   ++version_;

@@ -43,6 +43,14 @@ struct energy_codec {
   std::function<expected<energy::model, std::string>(std::string_view)> decode;
 };
 
+// An audit record of the energy model or its entries (store: audit
+// "energy/<ms>/<seq>" -> who \n what [\n before \n after]).
+struct energy_audit {
+  int64_t time_ms = 0;
+  std::string who, what, before, after;
+};
+std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from_ms, int64_t to_ms);
+
 class energy_book {
 public:
   energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk);
@@ -58,8 +66,11 @@ public:
 
   // Applies a change to the model; on success persists it with an audit
   // record and recompiles the graph.
+  // `snapshot` (optional) gives the changed record's text in a model ("" =
+  // none): taken before and after, both go to the audit record.
   energy::result change(const std::function<energy::result(energy::model&)>& f,
-                        const std::string& who, const std::string& what);
+                        const std::string& who, const std::string& what,
+                        const std::function<std::string(const energy::model&)>& snapshot = {});
   energy::result replace(energy::model m, const std::string& who);
 
   // New inputs of the graph, written to the store by an energy unit.
@@ -76,7 +87,8 @@ public:
   const clock* clk() const { return clk_; }
 
 private:
-  energy::result persist_model(const std::string& who, const std::string& what);
+  energy::result persist_model(const std::string& who, const std::string& what,
+                               const std::string& before = {}, const std::string& after = {});
 
   std::shared_ptr<store::store> db_;
   energy_codec codec_;

@@ -1,6 +1,7 @@
 #include "services/energy_service.hpp"
 
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "actors/energy_actor.hpp"
@@ -70,6 +71,61 @@ grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& de
     },
     actors::energy_atom_v, req);
   return reactor;
+}
+
+// The JSON form of one record of the model ("" when there is none), for
+// the audit trail's before and after.
+std::string record_json(const energy::model& m, const std::string& kind, const std::string& id) {
+  energy::model one;
+  v1::EnergyModel p;
+  const google::protobuf::Message* rec = nullptr;
+  v1::Indicator ind;
+  auto copy = [&](const auto& map, auto& into) {
+    auto it = map.find(id);
+    if (it == map.end()) return false;
+    into.emplace(*it);
+    return true;
+  };
+  if (kind == "energy_type") {
+    if (!copy(m.energy_types, one.energy_types)) return "";
+    to_proto(one, &p);
+    rec = &p.energy_types(0);
+  } else if (kind == "node") {
+    if (!copy(m.nodes, one.nodes)) return "";
+    to_proto(one, &p);
+    rec = &p.nodes(0);
+  } else if (kind == "meter") {
+    if (!copy(m.meters, one.meters)) return "";
+    to_proto(one, &p);
+    rec = &p.meters(0);
+  } else if (kind == "product") {
+    if (!copy(m.products, one.products)) return "";
+    to_proto(one, &p);
+    rec = &p.products(0);
+  } else if (kind == "template") {
+    if (!copy(m.templates, one.templates)) return "";
+    to_proto(one, &p);
+    rec = &p.templates(0);
+  } else if (kind == "indicator") {
+    auto it = m.indicators.find(id);
+    if (it == m.indicators.end()) return "";
+    to_proto(it->second, m, &ind);
+    rec = &ind;
+  } else if (kind == "enterprise") {
+    one.ent = m.ent;
+    to_proto(one, &p);
+    rec = &p.enterprise();
+  }
+  if (!rec) return "";
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(*rec, &out, opts).ok()) return "";
+  return out;
+}
+
+std::function<std::string(const energy::model&)> snapshot_of(std::string kind, std::string id) {
+  return [kind = std::move(kind), id = std::move(id)](const energy::model& m) { return record_json(m, kind, id); };
 }
 
 std::optional<absl::CivilDay> parse_day(const std::string& s) {
@@ -212,34 +268,40 @@ grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* re
     std::function<result(energy::model&)> f;
     std::string what;
     std::string ind_id;
+    std::string kind, id;  // of the record, for the audit's before and after
     switch (q.item_case()) {
       case v1::PutRequest::kEnergyType: {
         auto x = from_proto(q.energy_type(), "energy_type.", p);
         what = "put energy type " + x.id;
+        kind = "energy_type", id = x.id;
         f = [x, upsert](energy::model& m) { return m.put_energy_type(x, upsert); };
         break;
       }
       case v1::PutRequest::kNode: {
         auto x = from_proto(q.node(), "node.", p);
         what = "put unit " + x.id;
+        kind = "node", id = x.id;
         f = [x, upsert](energy::model& m) { return m.put_node(x, upsert); };
         break;
       }
       case v1::PutRequest::kMeter: {
         auto x = from_proto(q.meter(), "meter.", p);
         what = "put meter " + x.id;
+        kind = "meter", id = x.id;
         f = [x, upsert](energy::model& m) { return m.put_meter(x, upsert); };
         break;
       }
       case v1::PutRequest::kProduct: {
         auto x = from_proto(q.product());
         what = "put product " + x.id;
+        kind = "product", id = x.id;
         f = [x, upsert](energy::model& m) { return m.put_product(x, upsert); };
         break;
       }
       case v1::PutRequest::kTemplate: {
         auto x = from_proto(q.template_(), "template.", p);
         what = "put template " + x.id;
+        kind = "template", id = x.id;
         f = [x, upsert](energy::model& m) { return m.put_template(x, upsert); };
         break;
       }
@@ -248,19 +310,21 @@ grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* re
         ind_id = x.id;
         auto old = b.model().indicators.count(x.id) ? b.model().indicators.at(x.id).formula : std::string();
         what = fmt::format("put indicator {} formula \"{}\" (was \"{}\")", x.id, x.formula, old);
+        kind = "indicator", id = x.id;
         f = [x, upsert](energy::model& m) { return m.put_indicator(x, upsert); };
         break;
       }
       case v1::PutRequest::kEnterprise: {
         auto x = from_proto(q.enterprise());
         what = "put enterprise";
+        kind = "enterprise";
         f = [x](energy::model& m) { return m.put_enterprise(x); };
         break;
       }
       default: return unexpected{invalid("item", "nothing to put")};
     }
     if (!p.empty()) return unexpected{invalid(p)};
-    auto res = b.change(f, who, what);
+    auto res = b.change(f, who, what, snapshot_of(kind, id));
     if (res && !ind_id.empty()) {
       r.set_formula(b.model().indicators.at(ind_id).formula);
       if (auto e = b.model().formula_of(ind_id)) r.set_formula_display(energy::display(*e, b.model()));
@@ -286,7 +350,8 @@ grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteReque
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::DeleteResponse&) -> result {
     auto f = remover(q.kind(), q.id());
     if (!f) return unexpected{invalid("kind", fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator", q.kind()))};
-    return b.change(f, q.who().empty() ? "unknown" : q.who(), fmt::format("delete {} {}", q.kind(), q.id()));
+    return b.change(f, q.who().empty() ? "unknown" : q.who(), fmt::format("delete {} {}", q.kind(), q.id()),
+                    snapshot_of(q.kind(), q.id()));
   });
 }
 
@@ -491,6 +556,28 @@ grpc::ServerUnaryReactor* energy_service::GetCoverage(Ctx* ctx, const v1::GetCov
       x->set_required_percent(c.required_percent);
       x->set_meets(c.meets());
       for (const auto& u : c.unmetered) x->add_unmetered(u);
+    }
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAuditRequest* req,
+                                                    v1::ListAuditResponse* resp) {
+  v1::ListAuditRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::ListAuditResponse& r) -> result {
+    if (q.limit() > 10'000) return unexpected{invalid("limit", "at most 10,000 records at once")};
+    int64_t from = q.has_from() ? TimeUtil::TimestampToMilliseconds(q.from()) : INT64_MIN;
+    int64_t to = q.has_to() ? TimeUtil::TimestampToMilliseconds(q.to()) : INT64_MAX;
+    auto all = actors::read_energy_audit(b.db().get(), from, to);
+    std::size_t limit = q.limit() ? q.limit() : 100;
+    std::size_t skip = all.size() > limit ? all.size() - limit : 0;
+    for (std::size_t i = skip; i < all.size(); ++i) {
+      auto* x = r.add_records();
+      *x->mutable_time() = TimeUtil::MillisecondsToTimestamp(all[i].time_ms);
+      x->set_who(all[i].who);
+      x->set_what(all[i].what);
+      x->set_before(all[i].before);
+      x->set_after(all[i].after);
     }
     return {};
   });

@@ -29,6 +29,7 @@ public:
   grpc::ServerUnaryReactor* Query(Ctx*, const v1::QueryRequest*, v1::QueryResponse*) override;
   grpc::ServerWriteReactor<v1::ReportChunk>* ExportReport(Ctx*, const v1::ExportReportRequest*) override;
   grpc::ServerUnaryReactor* GetCoverage(Ctx*, const v1::GetCoverageRequest*, v1::GetCoverageResponse*) override;
+  grpc::ServerUnaryReactor* ListAudit(Ctx*, const v1::ListAuditRequest*, v1::ListAuditResponse*) override;
 
 private:
   caf::actor_system& sys_;

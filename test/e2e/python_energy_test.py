@@ -13,6 +13,7 @@ survives a restart.
 """
 import argparse
 import datetime
+import json
 import io
 import os
 import re
@@ -212,6 +213,35 @@ class EnergyCarbon(unittest.TestCase):
         self.assertAlmostEqual(s["p.tce"].values[0], (2400 * 0.1229 + 48 * 0.0857 + 240 * 1.2143) / 1000, places=9)
         gas.name = "Natural gas"
         self.put(energy_type=gas)
+
+    def test_audit_trail_before_and_after(self):
+        model = self.stub.GetModel(pb.GetModelRequest())
+        m = [x for x in model.meters if x.id == "m_w1"][0]
+        old_location = m.location
+        m.location = "Pump house"
+        self.stub.Put(pb.PutRequest(who="carol", meter=m))
+        self.stub.Put(pb.PutRequest(who="carol", node=pb.Node(id="tmp_unit", name="Temporary", kind="workshop",
+                                                              parent="plant", metering_level=2)))
+        self.stub.Delete(pb.DeleteRequest(kind="node", id="tmp_unit", who="dave"))
+        # A refused change leaves no audit record.
+        with self.assertRaises(grpc.RpcError):
+            self.stub.Delete(pb.DeleteRequest(kind="meter", id="m_e0", who="mallory"))
+        records = self.stub.ListAudit(pb.ListAuditRequest(limit=3)).records
+        self.assertEqual([(r.who, r.what) for r in records],
+                         [("carol", "put meter m_w1"), ("carol", "put unit tmp_unit"), ("dave", "delete node tmp_unit")])
+        before, after = json.loads(records[0].before), json.loads(records[0].after)
+        self.assertEqual(before.get("location", ""), old_location)
+        self.assertEqual(after["location"], "Pump house")
+        self.assertEqual(before["ct_ratio"], after["ct_ratio"])
+        self.assertEqual(records[1].before, "")
+        self.assertEqual(json.loads(records[1].after)["name"], "Temporary")
+        self.assertEqual(json.loads(records[2].before)["id"], "tmp_unit")
+        self.assertEqual(records[2].after, "")
+        self.assertTrue(all(r.time.seconds > 0 for r in records))
+        self.assertNotIn("mallory", [r.who for r in self.stub.ListAudit(pb.ListAuditRequest()).records])
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.ListAudit(pb.ListAuditRequest(limit=20000))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
 
     def test_back_dated_entry_and_corrections(self):
         d = (self.day - datetime.timedelta(days=3)).isoformat()
