@@ -7,7 +7,9 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <absl/time/time.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
 
 #include "apps/plantctl/common.hpp"
 #include "plantd/v1/energy.grpc.pb.h"
@@ -124,6 +126,26 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     if (!s.ok()) return fail(s);
     std::printf("%s %s = %g%s\n", a.id.c_str(), a.date.c_str(), a.value,
                 r.correction() ? " (correction; the earlier entry stays in the history)" : "");
+    return 0;
+  }
+  if (a.action == "audit") {
+    v1::ListAuditRequest req;
+    req.set_limit(a.last);
+    v1::ListAuditResponse r;
+    auto ctx = context(o);
+    auto s = stub->ListAudit(ctx.get(), req, &r);
+    if (!s.ok()) return fail(s);
+    if (o.json) {
+      std::fputs(json_of(r).c_str(), stdout);
+      return 0;
+    }
+    for (const auto& x : r.records()) {
+      auto t = absl::FromUnixMillis(google::protobuf::util::TimeUtil::TimestampToMilliseconds(x.time()));
+      std::printf("%s  %-12s %s\n", absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::LocalTimeZone()).c_str(),
+                  x.who().c_str(), x.what().c_str());
+      if (!x.before().empty()) std::printf("    before %s\n", x.before().c_str());
+      if (!x.after().empty()) std::printf("    after  %s\n", x.after().c_str());
+    }
     return 0;
   }
   if (a.action == "report") {

@@ -293,6 +293,8 @@ int main(int argc, char** argv) {
   en_enter->add_option("DATE", en.date, "YYYY-MM-DD")->required();
   en_enter->add_option("VALUE", en.value, "In the indicator's unit")->required();
   en_enter->add_option("--by", en.who, "Who enters it")->capture_default_str();
+  auto* en_audit = energy_cmd->add_subcommand("audit", "Who changed what, with the record before and after");
+  en_audit->add_option("--last", en.last, "The newest this many")->capture_default_str();
   auto* en_report = energy_cmd->add_subcommand("report", "Values of a unit's indicators per period");
   en_report->add_option("NODE", en.node, "Unit or meter id")->required();
   en_report->add_option("--resolution", en.resolution, "hour, day, month or year")
@@ -358,6 +360,7 @@ int main(int argc, char** argv) {
                 : en_import->parsed() ? "import"
                 : en_enter->parsed()  ? "enter"
                 : en_report->parsed() ? "report"
+                : en_audit->parsed()  ? "audit"
                                       : "";
     return plantd::apps::energy(copts, channel, en);
   }

@@ -312,6 +312,10 @@ class EnergyCarbon(unittest.TestCase):
         bad = run("enter", "p.tce", self.day.isoformat(), "5")
         self.assertEqual(bad.returncode, 1)
         self.assertIn("is a formula indicator", bad.stderr)
+        audit = run("audit", "--last", "2")
+        self.assertEqual(audit.returncode, 0, audit.stderr)
+        self.assertIn("import of the whole model", audit.stdout)
+        self.assertEqual(len([l for l in audit.stdout.splitlines() if not l.startswith("    ")]), 2)
 
     def test_zz_restart_keeps_everything(self):
         before = self.query(["p.tce", "p.cost"])
