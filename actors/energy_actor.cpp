@@ -135,8 +135,8 @@ energy::result energy_book::replace(energy::model m, const std::string& who) {
     cur.reindex();
     return {};
   }, who, "import of the whole model");
-  // Entries, hourly consumption and counters are kept by id: reload them
-  // into a graph of the new model (in its time zone).
+  // Entries and hourly consumption are kept by id (counters by the units):
+  // reload them into a graph of the new model (in its time zone).
   if (r && db_) load();
   else if (r) {
     tz_ = tz;

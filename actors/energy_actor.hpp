@@ -32,7 +32,6 @@
 #include "actors/type_ids.hpp"
 #include "drivers/store/store.hpp"
 #include "model/common/clock.hpp"
-#include "model/energy/counter.hpp"
 #include "model/energy/engine.hpp"
 #include "model/energy/model.hpp"
 
@@ -55,7 +54,7 @@ class energy_book {
 public:
   energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk);
 
-  // Loads the model, entries, hourly consumption and counters from the store
+  // Loads the model, entries and hourly consumption from the store
   // (the seeded model when there is none).
   void load();
 

@@ -35,18 +35,6 @@ std::string encode_entry(const daily_entry& e) {
   return fmt::format("{}\n{}\n{}\n{}", e.value, e.entered_ms, who, e.note);
 }
 
-quality worse(quality a, quality b) {
-  auto rank = [](quality q) {
-    switch (q) {
-      case quality::measured: return 0;
-      case quality::manual: return 1;
-      case quality::estimated: return 2;
-      default: return 3;
-    }
-  };
-  return rank(a) >= rank(b) ? a : b;
-}
-
 } // namespace
 
 std::optional<daily_entry> decode_entry(std::string_view key, std::string_view v) {

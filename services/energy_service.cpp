@@ -76,47 +76,37 @@ grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& de
 // The JSON form of one record of the model ("" when there is none), for
 // the audit trail's before and after.
 std::string record_json(const energy::model& m, const std::string& kind, const std::string& id) {
-  energy::model one;
+  v1::Indicator ind;
   v1::EnergyModel p;
   const google::protobuf::Message* rec = nullptr;
-  v1::Indicator ind;
-  auto copy = [&](const auto& map, auto& into) {
-    auto it = map.find(id);
-    if (it == map.end()) return false;
-    into.emplace(*it);
-    return true;
-  };
-  if (kind == "energy_type") {
-    if (!copy(m.energy_types, one.energy_types)) return "";
-    to_proto(one, &p);
-    rec = &p.energy_types(0);
-  } else if (kind == "node") {
-    if (!copy(m.nodes, one.nodes)) return "";
-    to_proto(one, &p);
-    rec = &p.nodes(0);
-  } else if (kind == "meter") {
-    if (!copy(m.meters, one.meters)) return "";
-    to_proto(one, &p);
-    rec = &p.meters(0);
-  } else if (kind == "product") {
-    if (!copy(m.products, one.products)) return "";
-    to_proto(one, &p);
-    rec = &p.products(0);
-  } else if (kind == "template") {
-    if (!copy(m.templates, one.templates)) return "";
-    to_proto(one, &p);
-    rec = &p.templates(0);
-  } else if (kind == "indicator") {
+  if (kind == "indicator") {
     auto it = m.indicators.find(id);
     if (it == m.indicators.end()) return "";
     to_proto(it->second, m, &ind);
     rec = &ind;
-  } else if (kind == "enterprise") {
-    one.ent = m.ent;
+  } else {
+    // A model of that one record, encoded as the whole model is.
+    energy::model one;
+    auto copy = [&](const auto& map, auto& into) {
+      auto it = map.find(id);
+      return it != map.end() && into.emplace(*it).second;
+    };
+    bool found = kind == "energy_type" ? copy(m.energy_types, one.energy_types)
+                 : kind == "node"      ? copy(m.nodes, one.nodes)
+                 : kind == "meter"     ? copy(m.meters, one.meters)
+                 : kind == "product"   ? copy(m.products, one.products)
+                 : kind == "template"  ? copy(m.templates, one.templates)
+                 : kind == "enterprise" ? (one.ent = m.ent, true)
+                                        : false;
+    if (!found) return "";
     to_proto(one, &p);
-    rec = &p.enterprise();
+    if (kind == "energy_type") rec = &p.energy_types(0);
+    else if (kind == "node") rec = &p.nodes(0);
+    else if (kind == "meter") rec = &p.meters(0);
+    else if (kind == "product") rec = &p.products(0);
+    else if (kind == "template") rec = &p.templates(0);
+    else rec = &p.enterprise();
   }
-  if (!rec) return "";
   std::string out;
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;

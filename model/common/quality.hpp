@@ -26,6 +26,23 @@ constexpr const char* to_string(quality q) noexcept {
   return "unknown";
 }
 
+// When values are combined, the worse quality wins: measured < manual <
+// estimated < stale < invalid < missing.
+constexpr int quality_rank(quality q) noexcept {
+  switch (q) {
+    case quality::measured: return 0;
+    case quality::manual: return 1;
+    case quality::estimated: return 2;
+    case quality::stale: return 3;
+    case quality::invalid: return 4;
+    case quality::missing: return 5;
+  }
+  return 5;
+}
+constexpr quality worse(quality a, quality b) noexcept {
+  return quality_rank(a) >= quality_rank(b) ? a : b;
+}
+
 // A value with its quality; `value` means nothing when quality is missing.
 struct reading {
   double value = 0;

@@ -14,20 +14,6 @@ const absl::CivilHour epoch_hour(1970, 1, 1, 0);
 const absl::CivilDay epoch_day(1970, 1, 1);
 const absl::CivilMonth epoch_month(1970, 1);
 
-// Worse quality wins when values are combined.
-int rank(quality q) {
-  switch (q) {
-    case quality::measured: return 0;
-    case quality::manual: return 1;
-    case quality::estimated: return 2;
-    case quality::stale: return 3;
-    case quality::invalid: return 4;
-    case quality::missing: return 5;
-  }
-  return 5;
-}
-quality worse(quality a, quality b) { return rank(a) >= rank(b) ? a : b; }
-
 constexpr uint8_t none = 0xFF;
 
 enum class code : uint8_t { constant, load, sum, coef, add, sub, mul, div, neg };

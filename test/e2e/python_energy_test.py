@@ -239,6 +239,13 @@ class EnergyCarbon(unittest.TestCase):
         self.assertEqual(records[2].after, "")
         self.assertTrue(all(r.time.seconds > 0 for r in records))
         self.assertNotIn("mallory", [r.who for r in self.stub.ListAudit(pb.ListAuditRequest()).records])
+        # A time range: nothing after the last record, and the last from its own time on.
+        after_last = {"seconds": records[-1].time.seconds + 1}
+        self.assertEqual(len(self.stub.ListAudit(pb.ListAuditRequest(**{"from": after_last})).records), 0)
+        since = self.stub.ListAudit(pb.ListAuditRequest(**{"from": records[-1].time})).records
+        self.assertEqual(since[-1].what, "delete node tmp_unit")
+        until = self.stub.ListAudit(pb.ListAuditRequest(to=records[0].time)).records
+        self.assertNotIn("delete node tmp_unit", [r.what for r in until])
         with self.assertRaises(grpc.RpcError) as cm:
             self.stub.ListAudit(pb.ListAuditRequest(limit=20000))
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)

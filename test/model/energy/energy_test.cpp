@@ -399,6 +399,38 @@ TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy
   CHECK(e.value("b1.manual", dec, at(tz, 2026, 12, 3)).quality == quality::missing);
 }
 
+TEST_CASE("evaluation: frames kept within their byte budget; a recycled frame is right", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  engine probe(tz);
+  probe.load(m);
+  engine::options o;
+  o.max_frame_bytes = probe.cells() * 9 * 3 + 10;  // three frames
+  engine e(tz, o);
+  e.load(m);
+  absl::CivilDay day(2026, 11, 20);
+  auto now = at(tz, 2026, 11, 21, 10);
+  for (int h = 0; h < 24; ++h)
+    REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(day) + h, {1.0 + h, quality::measured}));
+  for (int h = 0; h < 24; ++h) {
+    period p = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h));
+    CHECK(e.value("p.gas", p, now).value == Approx(1.0 + h));
+    CHECK(e.frames_kept() <= 3);
+  }
+  CHECK(e.frames_kept() == 3);
+  // An hour evicted long ago is computed again from its leaves.
+  auto h0 = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day)));
+  CHECK(e.value("p.gas", h0, now).value == Approx(1.0));
+  CHECK(e.value("p.elec", h0, now).quality == quality::missing);
+  // A change reaches the kept frames; the evicted ones see it when asked.
+  REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(day) + 22, {100, quality::measured}));
+  auto h22 = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 22));
+  CHECK(e.value("p.gas", h22, now).value == Approx(100));
+  CHECK(e.value("p.gas", period_of(resolution::day, absl::CivilSecond(day)), now).value
+        == Approx(24 * 25 / 2.0 - 23 + 100));
+  CHECK(e.frames_kept() == 3);
+}
+
 TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
   auto tz = shanghai();
   model m = example();
