@@ -1,9 +1,12 @@
 #include "drivers/store/store.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
@@ -11,6 +14,8 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+
+#include "model/telemetry/chunk.hpp"
 
 namespace plantd::store {
 
@@ -46,6 +51,23 @@ std::string series_key(uint32_t series, int64_t t) {
   return k;
 }
 
+// The same keys into a caller's buffer (12 and 13 bytes).
+void write_be(char* out, uint64_t x, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out[i] = static_cast<char>(x >> (8 * (bytes - 1 - i)));
+}
+
+void raw_key(char* out, uint32_t series, int64_t t) {
+  write_be(out, series, 4);
+  write_be(out + 4, static_cast<uint64_t>(t) ^ (uint64_t{1} << 63), 8);
+}
+
+void bucket_key(char* out, uint32_t series, resolution r, int64_t start) {
+  write_be(out, series, 4);
+  out[4] = static_cast<char>(r);
+  write_be(out + 5, static_cast<uint64_t>(start) ^ (uint64_t{1} << 63), 8);
+}
+
 std::string rollup_key(uint32_t series, resolution r, int64_t start) {
   std::string k;
   k.reserve(13);
@@ -55,58 +77,47 @@ std::string rollup_key(uint32_t series, resolution r, int64_t start) {
   return k;
 }
 
-// Raw values: a tag byte (quality in bits 0..2, encoding in bits 3..5), then
-// either the 8 bytes of the double, or — when the value is exactly a decimal
-// with at most 3 digits after the point, as meter readings are — a zigzag
-// varint of value * 10^k (k = encoding - 1), typically 3 bytes.
-constexpr double pow10[] = {1, 10, 100, 1000};
+// Raw points are kept in one value per series and hour (UTC-aligned):
+// each write appends a block (model/telemetry/chunk.hpp) with a merge, and
+// the merge operator joins the blocks of an hour into one ordered block
+// (a later point at the same time wins) during compaction and reads.
+constexpr int64_t window_ms = 3'600'000;
 
-std::size_t encode_value(double v, quality q, char* out) {
-  auto tag = static_cast<uint8_t>(q) & 0x07;
-  for (int k = 0; k < 4; ++k) {
-    double scaled = v * pow10[k];
-    if (!(std::abs(scaled) < 9e15))
-      break;
-    auto n = static_cast<int64_t>(std::llround(scaled));
-    if (static_cast<double>(n) / pow10[k] != v)
-      continue;
-    out[0] = static_cast<char>(tag | ((k + 1) << 3));
-    auto z = (static_cast<uint64_t>(n) << 1) ^ static_cast<uint64_t>(n >> 63);
-    std::size_t len = 1;
-    do {
-      auto byte = static_cast<uint8_t>(z & 0x7F);
-      z >>= 7;
-      out[len++] = static_cast<char>(byte | (z ? 0x80 : 0));
-    } while (z);
-    return len;
-  }
-  out[0] = static_cast<char>(tag);
-  std::memcpy(out + 1, &v, 8);
-  return 9;
+int64_t window_of(int64_t t) {
+  auto r = t % window_ms;
+  return t - (r < 0 ? r + window_ms : r);
 }
 
-bool decode_value(const char* in, std::size_t len, double& v, quality& q) {
-  if (len < 2)
-    return false;
-  auto tag = static_cast<uint8_t>(in[0]);
-  q = static_cast<quality>(tag & 0x07);
-  int enc = tag >> 3;
-  if (enc == 0) {
-    if (len != 9)
+class chunk_merge final : public rocksdb::MergeOperator {
+public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::vector<telemetry::sample> pts;
+    if (in.existing_value && !telemetry::decode_blocks(view(*in.existing_value), pts))
       return false;
-    std::memcpy(&v, in + 1, 8);
+    for (const auto& op : in.operand_list)
+      if (!telemetry::decode_blocks(view(op), pts))
+        return false;
+    telemetry::normalize(pts);
+    out->new_value.clear();
+    telemetry::encode_block(pts, out->new_value);
     return true;
   }
-  if (enc > 4)
-    return false;
-  uint64_t z = 0;
-  int shift = 0;
-  for (std::size_t i = 1; i < len; ++i, shift += 7)
-    z |= static_cast<uint64_t>(static_cast<uint8_t>(in[i]) & 0x7F) << shift;
-  auto n = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
-  v = static_cast<double>(n) / pow10[enc - 1];
-  return true;
-}
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& ops,
+                         std::string* new_value, rocksdb::Logger*) const override {
+    std::vector<telemetry::sample> pts;
+    for (const auto& op : ops)
+      if (!telemetry::decode_blocks(view(op), pts))
+        return false;
+    telemetry::normalize(pts);
+    new_value->clear();
+    telemetry::encode_block(pts, *new_value);
+    return true;
+  }
+  const char* Name() const override { return "plantd.series_chunk"; }
+
+private:
+  static std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+};
 
 class aggregate_merge final : public rocksdb::AssociativeMergeOperator {
 public:
@@ -196,6 +207,7 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   series_opts.bottommost_compression = rocksdb::kZSTD;
   series_opts.bottommost_compression_opts.level = 6;
   series_opts.bottommost_compression_opts.enabled = true;
+  series_opts.merge_operator = std::make_shared<chunk_merge>();
   rocksdb::ColumnFamilyOptions rollup_opts;
   rollup_opts.merge_operator = std::make_shared<aggregate_merge>();
   rollup_opts.compression = rocksdb::kLZ4Compression;
@@ -224,6 +236,29 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
     i->series_ids.emplace(it->key().ToString().substr(7), id);
     i->next_series = std::max(i->next_series, id + 1);
   }
+  // The series layout. Stores written before hourly blocks (one key per
+  // point) are refused rather than misread.
+  constexpr std::string_view format_key = "format/series";
+  constexpr std::string_view format = "hour-blocks-1";
+  std::string have;
+  s = i->db->Get({}, i->meta(), format_key.data(), &have);
+  if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> any{i->db->NewIterator({}, i->series())};
+    any->SeekToFirst();
+    if (any->Valid())
+      return unexpected{fmt::format(
+        "the store in {} holds raw telemetry in an older layout (one key per point) that this "
+        "plantd does not read; move the directory away to start a new store",
+        dir.string())};
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = i->db->Put(wo, i->meta(), format_key.data(), format.data());
+  } else if (s.ok() && have != format) {
+    return unexpected{fmt::format("the store in {} has series layout '{}'; this plantd reads '{}'",
+                                  dir.string(), have, format)};
+  }
+  if (!s.ok())
+    return unexpected{fmt::format("cannot open the store in {}: {}", dir.string(), status_text(s))};
   return std::unique_ptr<store>{new store(std::move(i))};
 }
 
@@ -262,26 +297,66 @@ std::vector<std::pair<std::string, uint32_t>> store::series() const {
 
 expected<void, std::string> store::write(const std::vector<point>& batch) {
   rocksdb::WriteBatch wb;
-  // Rollups: one merge per (series, resolution, bucket) touched by the batch.
+  // The batch's points grouped by series and hour, in batch order within a
+  // group (std::sort on the index as the last key keeps it).
+  struct slot {
+    uint32_t series;
+    int64_t window;
+    uint32_t index;
+    bool operator<(const slot& o) const {
+      return std::tie(series, window, index) < std::tie(o.series, o.window, o.index);
+    }
+  };
+  std::vector<slot> order;
+  order.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    order.push_back({batch[i].series, window_of(batch[i].t_ms), static_cast<uint32_t>(i)});
+  if (!std::is_sorted(order.begin(), order.end()))
+    std::sort(order.begin(), order.end());
+  std::vector<telemetry::sample> group;
+  std::string block;
   std::map<std::tuple<uint32_t, uint8_t, int64_t>, aggregate> rolls;
-  char value[12];
-  for (const auto& p : batch) {
-    auto len = encode_value(p.value, p.q, value);
-    wb.Put(impl_->series(), series_key(p.series, p.t_ms), rocksdb::Slice{value, len});
-    if (p.q == quality::missing || p.q == quality::invalid)
-      continue;
+  char key[13];
+  char agg[aggregate::encoded_size];
+  for (std::size_t i = 0; i < order.size();) {
+    const auto series = order[i].series;
+    const auto window = order[i].window;
+    group.clear();
+    for (; i < order.size() && order[i].series == series && order[i].window == window; ++i) {
+      const auto& p = batch[order[i].index];
+      group.push_back({p.t_ms, p.value, p.q});
+    }
+    telemetry::normalize(group);
+    // Raw: one block per series and hour (a merge).
+    block.clear();
+    telemetry::encode_block(group, block);
+    raw_key(key, series, window);
+    wb.Merge(impl_->series(), rocksdb::Slice{key, 12}, block);
+    // Rollups: the group's runs per bucket. Quality missing or invalid
+    // points are stored raw but left out.
     for (auto r : telemetry::rollup_resolutions) {
-      auto [start, end] = impl_->bucket_of(p.t_ms, r);
-      rolls[{p.series, static_cast<uint8_t>(r), start}].add(p.t_ms, p.value);
+      aggregate cur;
+      int64_t cur_start = 0;
+      for (const auto& p : group) {
+        if (p.q == quality::missing || p.q == quality::invalid)
+          continue;
+        auto start = impl_->bucket_of(p.t_ms, r).first;
+        if (cur.count > 0 && start != cur_start) {
+          rolls[{series, static_cast<uint8_t>(r), cur_start}].merge(cur);
+          cur = {};
+        }
+        cur_start = start;
+        cur.add(p.t_ms, p.value);
+      }
+      if (cur.count > 0)
+        rolls[{series, static_cast<uint8_t>(r), cur_start}].merge(cur);
     }
   }
-  char agg[aggregate::encoded_size];
-  for (const auto& [key, a] : rolls) {
+  // One merge per (series, resolution, bucket) the batch touched.
+  for (const auto& [k, a] : rolls) {
+    bucket_key(key, std::get<0>(k), static_cast<resolution>(std::get<1>(k)), std::get<2>(k));
     a.encode(agg);
-    wb.Merge(impl_->rollups(),
-             rollup_key(std::get<0>(key), static_cast<resolution>(std::get<1>(key)),
-                        std::get<2>(key)),
-             rocksdb::Slice{agg, sizeof agg});
+    wb.Merge(impl_->rollups(), rocksdb::Slice{key, 13}, rocksdb::Slice{agg, sizeof agg});
   }
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
@@ -294,19 +369,24 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
 std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
                                      std::size_t limit) const {
   std::vector<stored_point> out;
+  if (from >= to || limit == 0)
+    return out;
   auto upper = series_key(series, to);
   rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->series())};
-  for (it->Seek(series_key(series, from)); it->Valid() && out.size() < limit; it->Next()) {
-    auto k = it->key();
+  std::vector<telemetry::sample> hour;
+  for (it->Seek(series_key(series, window_of(from))); it->Valid() && out.size() < limit;
+       it->Next()) {
+    hour.clear();
     auto v = it->value();
-    stored_point p;
-    if (k.size() != 12 || !decode_value(v.data(), v.size(), p.value, p.q))
+    if (it->key().size() != 12 || !telemetry::decode_blocks({v.data(), v.size()}, hour))
       continue;
-    p.t_ms = get_be64(k.data() + 4);
-    out.push_back(p);
+    telemetry::normalize(hour);
+    for (const auto& p : hour)
+      if (p.t_ms >= from && p.t_ms < to && out.size() < limit)
+        out.push_back(p);
   }
   return out;
 }
@@ -337,9 +417,34 @@ std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from,
 }
 
 expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
+  const int64_t cut = window_of(t_ms);
   for (const auto& [name, id] : series()) {
+    // Whole hours before the cut, then what is older than t in its hour.
     auto s = impl_->db->DeleteRange({}, impl_->series(), series_key(id, INT64_MIN),
-                                    series_key(id, t_ms));
+                                    series_key(id, cut));
+    if (!s.ok())
+      return unexpected{status_text(s)};
+    if (cut == t_ms)
+      continue;
+    auto key = series_key(id, cut);
+    std::string v;
+    s = impl_->db->Get({}, impl_->series(), key, &v);
+    if (s.IsNotFound())
+      continue;
+    if (!s.ok())
+      return unexpected{status_text(s)};
+    std::vector<telemetry::sample> hour;
+    if (!telemetry::decode_blocks(v, hour))
+      return unexpected{fmt::format("series {}: the hour at {} ms is not readable", name, cut)};
+    telemetry::normalize(hour);
+    auto kept = std::find_if(hour.begin(), hour.end(),
+                             [&](const telemetry::sample& p) { return p.t_ms >= t_ms; });
+    if (kept == hour.begin())
+      continue;
+    std::string rest;
+    telemetry::encode_block({kept, hour.end()}, rest);
+    s = rest.empty() ? impl_->db->Delete({}, impl_->series(), key)
+                     : impl_->db->Put({}, impl_->series(), key, rest);
     if (!s.ok())
       return unexpected{status_text(s)};
   }

@@ -2,7 +2,11 @@
 // and the applied configuration with its version history.
 //
 // Column families:
-//   series   key series id (u32 BE) + time ms (i64 BE) -> value (f64) + quality (u8)
+//   series   key series id (u32 BE) + hour start ms (i64 BE, UTC-aligned)
+//            -> the hour's raw points as blocks (model/telemetry/chunk.hpp):
+//            a write merges one block per series and hour; the merge
+//            operator joins them into one ordered block (about 2 bytes a
+//            point after compression for a 1-s meter series)
 //   rollups  key series id + resolution (u8) + bucket start ms -> aggregate,
 //            kept by a merge operator in the same write batch as the raw
 //            points (atomic: a crash never leaves rollups and raw apart)
@@ -28,6 +32,7 @@
 
 #include "model/common/expected.hpp"
 #include "model/common/quality.hpp"
+#include "model/telemetry/chunk.hpp"
 #include "model/telemetry/rollup.hpp"
 
 namespace plantd::store {
@@ -39,11 +44,7 @@ struct point {
   quality q = quality::measured;
 };
 
-struct stored_point {
-  int64_t t_ms = 0;
-  double value = 0;
-  quality q = quality::measured;
-};
+using stored_point = telemetry::sample;
 
 struct bucket {
   int64_t start_ms = 0;
@@ -80,6 +81,7 @@ public:
                              int64_t to_ms) const;
 
   // Retention: removes raw points older than `t_ms` (rollups stay).
+  // Call it from the writer's thread: the hour holding t is rewritten.
   expected<void, std::string> drop_raw_before(int64_t t_ms);
 
   // Alarm records by id (the encoding is the caller's).

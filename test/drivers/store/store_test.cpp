@@ -1,10 +1,13 @@
 // The RocksDB store on a real database in a temporary directory.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <rocksdb/db.h>
 
 #include "drivers/store/store.hpp"
 
@@ -199,4 +202,110 @@ TEST_CASE("acknowledged data survives kill -9 and rollups agree with it", "[stor
   for (const auto& b : db->rollup(*id, resolution::hour, 0, INT64_MAX))
     rolled += b.agg.count;
   CHECK(rolled == raw.size());
+}
+
+TEST_CASE("blocks of different writes merge into one ordered hour; a later point wins",
+          "[store]") {
+  temp_dir dir;
+  auto db = open_store(dir.path);
+  auto id = *db->series_id("grid_w");
+  auto other = *db->series_id("pv_w");
+  int64_t h = utc_ms(2026, 6, 10, 8);
+  std::vector<point> a, b;
+  for (int i = 0; i < 3600; i += 2)  // even seconds, then odd ones
+    a.push_back({id, h + i * 1000LL, i * 0.1, quality::measured});
+  for (int i = 1; i < 3600; i += 2)
+    b.push_back({id, h + i * 1000LL, i * 0.1, quality::measured});
+  b.push_back({id, h + 10'000, -42.5, quality::stale});   // replaces second 10
+  b.push_back({other, h + 10'000, 7, quality::measured});  // another series, same batch
+  b.push_back({id, h + 3'600'000, 99, quality::measured}); // the next hour
+  REQUIRE(db->write(a));
+  REQUIRE(db->write(b));
+  auto check = [&] {
+    auto got = db->raw(id, h, h + 7'200'000);
+    REQUIRE(got.size() == 3601);
+    for (int i = 0; i < 3600; ++i) {
+      INFO("second " << i);
+      REQUIRE(got[static_cast<std::size_t>(i)].t_ms == h + i * 1000LL);
+      if (i != 10)
+        REQUIRE(got[static_cast<std::size_t>(i)].value == i * 0.1);
+    }
+    CHECK(got[10].value == -42.5);
+    CHECK(got[10].q == quality::stale);
+    CHECK(got.back().value == 99);
+    auto o = db->raw(other, 0, INT64_MAX);
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].value == 7);
+    // A range inside an hour, and a limit.
+    auto mid = db->raw(id, h + 1'500'500, h + 1'503'000);
+    REQUIRE(mid.size() == 2);
+    CHECK(mid[0].t_ms == h + 1'501'000);
+    CHECK(db->raw(id, h, h + 7'200'000, 5).size() == 5);
+  };
+  check();
+  db->compact();  // the merge operator joins the blocks
+  check();
+  // And again after a reopen.
+  db.reset();
+  db = open_store(dir.path);
+  check();
+}
+
+TEST_CASE("retention inside an hour keeps that hour's newer points", "[store]") {
+  temp_dir dir;
+  auto db = open_store(dir.path);
+  auto id = *db->series_id("x");
+  int64_t h = utc_ms(2026, 6, 10, 8);
+  std::vector<point> batch;
+  for (int i = 0; i < 3 * 60; ++i)  // one point a minute, 08:00 to 11:00
+    batch.push_back({id, h + i * 60'000LL, static_cast<double>(i), quality::measured});
+  REQUIRE(db->write(batch));
+  REQUIRE(db->drop_raw_before(h + 90 * 60'000LL));  // 09:30
+  auto raw = db->raw(id, 0, INT64_MAX);
+  REQUIRE(raw.size() == 90);
+  CHECK(raw.front().t_ms == h + 90 * 60'000LL);
+  CHECK(raw.front().value == 90);
+  CHECK(db->rollup(id, resolution::hour, 0, INT64_MAX).size() == 3);
+  // Dropping before a time past every point leaves none.
+  REQUIRE(db->drop_raw_before(h + 4 * 3'600'000LL + 1));
+  CHECK(db->raw(id, 0, INT64_MAX).empty());
+}
+
+TEST_CASE("a store with raw points in the old per-point layout is refused, untouched",
+          "[store]") {
+  temp_dir dir;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}},
+                                                      {"series", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(o, dir.path.string(), cfs, &handles, &raw).ok());
+    REQUIRE(raw->Put({}, handles[1], std::string(12, '\x01'), "\x08\x02").ok());
+    for (auto* h : handles)
+      raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto opened = store::store::open(dir.path, {berlin(), false});
+  REQUIRE_FALSE(opened);
+  CHECK_THAT(opened.error(), Catch::Contains("older layout"));
+  // The old point is still there.
+  rocksdb::DBOptions o;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(o, dir.path.string(), &names).ok());
+  for (const auto& n : names)
+    cfs.push_back({n, {}});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::OpenForReadOnly(o, dir.path.string(), cfs, &handles, &raw).ok());
+  auto series = std::find(names.begin(), names.end(), "series") - names.begin();
+  std::string v;
+  CHECK(raw->Get({}, handles[static_cast<std::size_t>(series)], std::string(12, '\x01'), &v).ok());
+  CHECK(v == "\x08\x02");
+  for (auto* h : handles)
+    raw->DestroyColumnFamilyHandle(h);
+  delete raw;
 }
