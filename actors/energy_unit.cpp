@@ -141,7 +141,7 @@ expected<std::pair<daily_entry, bool>, failure> energy_unit::enter_daily(
   if (who.empty()) return unexpected{fail(errc::invalid_argument, "who entered it is required")};
   daily_entry e{id, day, value, who, now_ms(), note, false};
   std::string prefix = fmt::format("entry/{}/{}/", id, day_text(day));
-  bool correction = db_ && !db_->scan_energy(prefix).empty();
+  bool correction = db_ && !db_->scan_energy(prefix, 1).empty();
   if (db_) {
     uint64_t seq = ++*seq_;
     auto r = db_->put_energy({{prefix + hex16(seq), encode_entry(e)}},

@@ -85,12 +85,14 @@ energy::node from_proto(const v1::Node& in, const std::string& path, problems& o
   else out.push_back({path + "kind", fmt::format("\"{}\" is not plant, branch, workshop or equipment", in.kind())});
   n.parent = in.parent();
   n.metering_level = in.metering_level() ? in.metering_level() : (in.parent().empty() ? 1 : 2);
-  n.spec = in.spec();
-  n.location = in.location();
-  n.maker = in.maker();
   n.energy_type = in.energy_type();
-  n.rated_power_kw = in.rated_power_kw();
-  n.start_date = date(in.start_date(), path + "start_date", out);
+  auto& e = n.equipment.edit();
+  e.spec = in.spec();
+  e.location = in.location();
+  e.maker = in.maker();
+  e.rated_power_kw = in.rated_power_kw();
+  e.start_date = date(in.start_date(), path + "start_date", out);
+  n.equipment.shrink();
   return n;
 }
 
@@ -98,14 +100,16 @@ energy::meter from_proto(const v1::Meter& in, const std::string& path, problems&
   energy::meter m;
   m.id = in.id();
   m.name = in.name();
-  m.model = in.model();
-  m.accuracy_class = in.accuracy_class();
   m.metering_level = in.metering_level() ? in.metering_level() : 1;
-  m.location = in.location();
-  m.maker = in.maker();
   m.energy_type = in.energy_type();
   m.node = in.node();
-  m.start_date = date(in.start_date(), path + "start_date", out);
+  auto& d = m.details.edit();
+  d.model = in.model();
+  d.accuracy_class = in.accuracy_class();
+  d.location = in.location();
+  d.maker = in.maker();
+  d.start_date = date(in.start_date(), path + "start_date", out);
+  m.details.shrink();
   m.ct_ratio = in.ct_ratio() ? in.ct_ratio() : 1;
   m.pt_ratio = in.pt_ratio() ? in.pt_ratio() : 1;
   m.counter_rollover = in.counter_rollover();
@@ -239,25 +243,25 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
     x->set_kind(std::string(energy::to_string(n.kind)));
     x->set_parent(n.parent);
     x->set_metering_level(n.metering_level);
-    x->set_spec(n.spec);
-    x->set_location(n.location);
-    x->set_maker(n.maker);
+    x->set_spec(n.equipment->spec);
+    x->set_location(n.equipment->location);
+    x->set_maker(n.equipment->maker);
     x->set_energy_type(n.energy_type);
-    x->set_rated_power_kw(n.rated_power_kw);
-    x->set_start_date(date_text(n.start_date));
+    x->set_rated_power_kw(n.equipment->rated_power_kw);
+    x->set_start_date(date_text(n.equipment->start_date));
   }
   for (const auto& [id, mt] : m.meters) {
     auto* x = out->add_meters();
     x->set_id(id);
     x->set_name(mt.name);
-    x->set_model(mt.model);
-    x->set_accuracy_class(mt.accuracy_class);
+    x->set_model(mt.details->model);
+    x->set_accuracy_class(mt.details->accuracy_class);
     x->set_metering_level(mt.metering_level);
-    x->set_location(mt.location);
-    x->set_maker(mt.maker);
+    x->set_location(mt.details->location);
+    x->set_maker(mt.details->maker);
     x->set_energy_type(mt.energy_type);
     x->set_node(mt.node);
-    x->set_start_date(date_text(mt.start_date));
+    x->set_start_date(date_text(mt.details->start_date));
     x->set_ct_ratio(mt.ct_ratio);
     x->set_pt_ratio(mt.pt_ratio);
     x->set_counter_rollover(mt.counter_rollover);

@@ -333,6 +333,29 @@ std::function<result(energy::model&)> remover(const std::string& kind, const std
   if (kind == "indicator") return [id](energy::model& m) { return m.remove_indicator(id); };
   return nullptr;
 }
+
+// Recorded data that keeps a product or indicator from being deleted: its
+// daily or production entries and its meter hours stay in the store and
+// reports over past periods use them. (Renaming is always possible.)
+std::vector<problem> recorded_data(const store::store& db, const std::string& kind,
+                                   const std::string& id) {
+  std::vector<problem> out;
+  if (kind != "product" && kind != "indicator")
+    return out;
+  auto first_day = [](const std::string& key, std::size_t prefix_len) {
+    return key.substr(prefix_len, std::min<std::size_t>(10, key.size() - prefix_len));
+  };
+  auto entries = "entry/" + id + "/";
+  if (auto e = db.scan_energy(entries, 1); !e.empty())
+    out.push_back({"id", fmt::format("{} {} has recorded {} entries (the first on {}); they stay "
+                                     "for the reports of their periods",
+                                     kind, id, kind == "product" ? "production" : "daily",
+                                     first_day(e.front().first, entries.size()))});
+  if (kind == "indicator" && !db.scan_energy("hour/" + id + "/", 1).empty())
+    out.push_back({"id", fmt::format("indicator {} has recorded hourly meter consumption; it "
+                                     "stays for the reports of its periods", id)});
+  return out;
+}
 } // namespace
 
 grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteRequest* req, v1::DeleteResponse* resp) {
@@ -340,6 +363,12 @@ grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteReque
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::DeleteResponse&) -> result {
     auto f = remover(q.kind(), q.id());
     if (!f) return unexpected{invalid("kind", fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator", q.kind()))};
+    const auto& m = b.model();
+    bool exists = q.kind() == "product" ? m.products.count(q.id()) > 0 : m.indicators.count(q.id()) > 0;
+    if (b.db() && exists) {
+      if (auto data = recorded_data(*b.db(), q.kind(), q.id()); !data.empty())
+        return unexpected{failure{errc::failed_precondition, std::move(data)}};
+    }
     return b.change(f, q.who().empty() ? "unknown" : q.who(), fmt::format("delete {} {}", q.kind(), q.id()),
                     snapshot_of(q.kind(), q.id()));
   });

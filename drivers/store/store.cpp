@@ -479,11 +479,12 @@ expected<void, std::string> store::put_energy(const std::vector<std::pair<std::s
   return {};
 }
 
-std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_view prefix) const {
+std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_view prefix,
+                                                                   std::size_t limit) const {
   std::vector<std::pair<std::string, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->energy())};
   rocksdb::Slice p{prefix.data(), prefix.size()};
-  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next())
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p) && out.size() < limit; it->Next())
     out.emplace_back(it->key().ToString(), it->value().ToString());
   return out;
 }

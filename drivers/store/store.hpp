@@ -94,7 +94,9 @@ public:
   expected<void, std::string> put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
                                          std::string_view audit_key = {},
                                          std::string_view audit_record = {});
-  std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix) const;
+  // The records under `prefix`, in key order, at most `limit`.
+  std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix,
+                                                                std::size_t limit = SIZE_MAX) const;
   std::optional<std::string> get_energy(std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
 

@@ -270,6 +270,29 @@ class EnergyCarbon(unittest.TestCase):
             self.stub.EnterDaily(pb.EnterDailyRequest(id="p.tce", date=d, value=1, who="x"))
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
 
+    def test_recorded_data_keeps_product_and_indicator(self):
+        d = (self.day - datetime.timedelta(days=5)).isoformat()
+        self.put(product=pb.Product(id="bricks", name="Bricks", unit="t", node="b1"))
+        self.put(product=pb.Product(id="tiles", name="Tiles", unit="t", node="b1"))
+        self.stub.EnterDaily(pb.EnterDailyRequest(id="bricks", date=d, value=12, who="erin"))
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.Delete(pb.DeleteRequest(kind="product", id="bricks", who="erin"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("production entries (the first on " + d + ")", cm.exception.details())
+        model = self.stub.GetModel(pb.GetModelRequest())
+        self.assertIn("bricks", [p.id for p in model.products])
+        # Renaming is allowed; a product without entries can go.
+        self.put(product=pb.Product(id="bricks", name="Clay bricks", unit="t", node="b1"))
+        self.stub.Delete(pb.DeleteRequest(kind="product", id="tiles", who="erin"))
+        model = self.stub.GetModel(pb.GetModelRequest())
+        self.assertEqual([p.name for p in model.products if p.id in ("bricks", "tiles")], ["Clay bricks"])
+        # A manual indicator with daily entries stays too.
+        self.stub.EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=7, who="erin"))
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.Delete(pb.DeleteRequest(kind="indicator", id="b1.elec", who="erin"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("daily entries", cm.exception.details())
+
     def test_meter_swap(self):
         t0 = datetime.datetime.combine(self.day - datetime.timedelta(days=2), datetime.time(9), TZ)
         ts = lambda dt: {"seconds": int(dt.timestamp())}

@@ -551,3 +551,29 @@ TEST_CASE("metering coverage per level against GB 17167", "[energy]") {
   CHECK(g2.using_units == 1);
   CHECK(g2.meets());
 }
+
+TEST_CASE("equipment and meter details: out of line, copied deep, freed when empty", "[energy]") {
+  node n;
+  n.id = "press";
+  CHECK(n.equipment.empty());
+  CHECK(n.equipment->spec.empty());  // reading allocates nothing
+  CHECK(n.equipment.empty());
+  n.equipment.edit().spec = "400 t";
+  n.equipment.edit().start_date = absl::CivilDay(2024, 5, 1);
+  node copy = n;
+  copy.equipment.edit().spec = "500 t";
+  CHECK(n.equipment->spec == "400 t");
+  CHECK(copy.equipment->spec == "500 t");
+  CHECK(copy.equipment->start_date == absl::CivilDay(2024, 5, 1));
+  copy = n;
+  CHECK(copy.equipment->spec == "400 t");
+  meter m;
+  m.details.edit();
+  m.details.shrink();  // nothing set: freed
+  CHECK(m.details.empty());
+  m.details.edit().maker = "Chint";
+  m.details.shrink();
+  CHECK(m.details->maker == "Chint");
+  meter moved = std::move(m);
+  CHECK(moved.details->maker == "Chint");
+}
