@@ -34,8 +34,10 @@ grpc::ServerUnaryReactor* call(caf::actor_system& sys, const caf::actor& dest,
     if (!res) return {res.error().code, res.error().message()};
     return {errc::ok, r.SerializeAsString()};
   }};
-  ask<std::string>(
-    sys, dest, reactor,
+  // A large import or report may take longer than the default: the client's
+  // deadline decides (2 s at least, 10 minutes at most).
+  ask_within<std::string>(
+    sys, dest, reactor, time_left(*ctx, ask_timeout, std::chrono::minutes{10}),
     [resp](std::string& bytes) {
       resp->ParseFromString(bytes);
       return grpc::Status::OK;

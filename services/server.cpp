@@ -48,6 +48,7 @@ server::server(server_args args) {
   impl_ = std::make_unique<impl>(args);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(args.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.RegisterService(&impl_->plant);
   if (impl_->control)
     builder.RegisterService(impl_->control.get());

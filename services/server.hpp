@@ -17,6 +17,10 @@ class Server;
 
 namespace plantd::services {
 
+// The largest request plantd accepts: an ImportModel of a 100,000-node
+// energy tree is about 10 MB (gRPC's default limit is 4 MB).
+inline constexpr int max_message_bytes = 64 << 20;
+
 struct server_args {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
   caf::actor_system* sys = nullptr;

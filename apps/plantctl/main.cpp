@@ -350,7 +350,11 @@ int main(int argc, char** argv) {
     dev_args.timeout_s = opt.timeout_s;
     return plantd::apps::device_read(dev_args);
   }
-  auto channel = grpc::CreateChannel(opt.target, grpc::InsecureChannelCredentials());
+  // Large enough for GetModel of an enterprise-scale energy tree.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  auto channel = grpc::CreateCustomChannel(opt.target, grpc::InsecureChannelCredentials(),
+                                           channel_args);
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
   if (curve_cmd->parsed())
     return plantd::apps::curve(copts, channel, curve_period, curve_since);

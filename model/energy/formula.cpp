@@ -482,12 +482,16 @@ std::vector<std::string> dependencies(const expr& e, const model& m, const indic
   auto walk = [&](auto&& self, const expr& x) -> void {
     if (x.op == op::ref) out.push_back(x.id);
     if (x.op == op::sum_children) {
+      // Through the owner index: a pass over every indicator per child
+      // made checking a 100,000-node tree quadratic.
+      auto of_owner = [&](const std::string& owner) {
+        for (const auto& id : m.indicators_of(owner))
+          if (m.indicators.at(id).template_id == x.id) out.push_back(id);
+      };
       for (const auto& c : m.child_nodes(target.owner))
-        for (const auto& [id, ind] : m.indicators)
-          if (ind.owner == c && ind.template_id == x.id) out.push_back(id);
+        of_owner(c);
       for (const auto& mt : m.meters_of(target.owner))
-        for (const auto& [id, ind] : m.indicators)
-          if (ind.owner == mt && ind.template_id == x.id) out.push_back(id);
+        of_owner(mt);
     }
     if (x.a) self(self, *x.a);
     if (x.b) self(self, *x.b);

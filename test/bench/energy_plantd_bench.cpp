@@ -1,0 +1,176 @@
+// plantd's own RSS holding the 100,000-node energy tree of energy_bench
+// (target < 64 MB), imported through gRPC as an integrator would: plantd is
+// started with the twenty-cabinet config, the tree is sent with ImportModel,
+// one day of the plant is queried, and /proc/PID/status is read at each step.
+// Prints and writes JSON.
+//
+//   energy_plantd_bench --plantd BIN --config FILE --out FILE
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+
+#include "plantd/v1/energy.grpc.pb.h"
+#include "test/e2e/process.hpp"
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+namespace v1 = plantd::v1;
+
+namespace {
+
+long rss_kb(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+// The tree of energy_bench: a node with its electricity indicator; units
+// above equipment add standard coal; equipment has an electricity meter.
+void add_unit(v1::EnergyModel& m, const std::string& id, const std::string& parent,
+              const char* kind, int level) {
+  auto* n = m.add_nodes();
+  n->set_id(id);
+  n->set_name(id);
+  n->set_kind(kind);
+  n->set_parent(parent);
+  n->set_metering_level(level);
+  bool equipment = std::string_view{kind} == "equipment";
+  auto* e = m.add_indicators();
+  e->set_id(id + ".e");
+  e->set_name("Electricity");
+  e->set_template_id("electricity_use");
+  e->set_owner(id);
+  e->set_source("formula");
+  e->set_formula(equipment ? "#" + id + ".m.v" : "sum_children(electricity_use)");
+  if (!equipment) {
+    auto* t = m.add_indicators();
+    t->set_id(id + ".tce");
+    t->set_name("Standard coal");
+    t->set_template_id("standard_coal");
+    t->set_owner(id);
+    t->set_source("formula");
+    t->set_formula("#" + id + ".e * coal(electricity)");
+    return;
+  }
+  auto* mt = m.add_meters();
+  mt->set_id(id + ".m");
+  mt->set_name("meter");
+  mt->set_energy_type("electricity");
+  mt->set_node(id);
+  mt->set_metering_level(3);
+  auto* v = m.add_indicators();
+  v->set_id(id + ".m.v");
+  v->set_name("Reading");
+  v->set_template_id("active_energy");
+  v->set_owner(id + ".m");
+  v->set_source("meter");
+}
+
+double ms_since(steady::time_point t) {
+  return std::chrono::duration<double, std::milli>(steady::now() - t).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string plantd, config, out;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--plantd") plantd = argv[i + 1];
+    else if (k == "--config") config = argv[i + 1];
+    else if (k == "--out") out = argv[i + 1];
+  }
+  if (plantd.empty() || config.empty() || out.empty()) {
+    std::fprintf(stderr, "usage: energy_plantd_bench --plantd BIN --config FILE --out FILE\n");
+    return 2;
+  }
+  auto data = std::filesystem::temp_directory_path() / "plantd-bench-energy";
+  std::filesystem::remove_all(data);
+  plantd::test::child_process proc{{plantd, "--config", config, "--listen", "127.0.0.1:0",
+                                    "--data-dir", data.string(), "--log-level", "warn"}};
+  auto line = proc.read_line(10s);
+  std::smatch match;
+  static const std::regex re{R"(listening on (\S+))"};
+  if (!line || !std::regex_search(*line, match, re)) {
+    std::fprintf(stderr, "plantd did not start: %s\n", proc.stderr_text().c_str());
+    return 1;
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  auto stub = v1::EnergyCarbonService::NewStub(
+    grpc::CreateCustomChannel(match[1], grpc::InsecureChannelCredentials(), args));
+  auto call = [](std::chrono::seconds timeout) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + timeout);
+    return c;
+  };
+
+  // The seeded reference data, then the tree.
+  v1::EnergyModel model;
+  if (auto st = stub->GetModel(call(10s).get(), {}, &model); !st.ok()) {
+    std::fprintf(stderr, "GetModel: %s\n", st.error_message().c_str());
+    return 1;
+  }
+  std::this_thread::sleep_for(1s);
+  long rss_start = rss_kb(proc.pid());
+  add_unit(model, "plant", "", "plant", 1);
+  for (int b = 0; b < 10; ++b) {
+    auto bid = fmt::format("b{}", b);
+    add_unit(model, bid, "plant", "branch", 2);
+    for (int w = 0; w < 100; ++w) {
+      auto wid = fmt::format("{}w{}", bid, w);
+      add_unit(model, wid, bid, "workshop", 2);
+      for (int e = 0; e < 49; ++e)
+        add_unit(model, fmt::format("{}e{}", wid, e), wid, "equipment", 3);
+    }
+  }
+  auto bytes = model.ByteSizeLong();
+  auto t = steady::now();
+  v1::ImportModelResponse imported;
+  if (auto st = stub->ImportModel(call(300s).get(), model, &imported); !st.ok()) {
+    std::fprintf(stderr, "ImportModel: %s\n", st.error_message().c_str());
+    return 1;
+  }
+  double import_ms = ms_since(t);
+  std::this_thread::sleep_for(2s);
+  long rss_imported = rss_kb(proc.pid());
+
+  v1::QueryRequest q;
+  q.add_indicators("plant.e");
+  q.add_indicators("plant.tce");
+  q.set_resolution("day");
+  q.set_from("2026-11-20");
+  v1::QueryResponse resp;
+  t = steady::now();
+  if (auto st = stub->Query(call(60s).get(), q, &resp); !st.ok() || resp.series_size() != 2) {
+    std::fprintf(stderr, "Query: %s\n", st.error_message().c_str());
+    return 1;
+  }
+  double query_ms = ms_since(t);
+  std::this_thread::sleep_for(1s);
+  long rss_queried = rss_kb(proc.pid());
+  proc.stop(SIGTERM, 10s);
+  std::filesystem::remove_all(data);
+
+  auto json = fmt::format(
+    "{{\n  \"model_bytes\": {},\n  \"indicators\": {},\n  \"import_ms\": {:.0f},\n"
+    "  \"first_day_query_ms\": {:.1f},\n"
+    "  \"rss_mb\": {{\"started\": {:.1f}, \"holding_tree\": {:.1f}, \"after_a_day_query\": {:.1f},"
+    " \"target\": 64}}\n}}\n",
+    bytes, imported.indicators(), import_ms, query_ms, rss_start / 1024.0, rss_imported / 1024.0,
+    rss_queried / 1024.0);
+  std::fputs(json.c_str(), stdout);
+  std::ofstream{out} << json;
+  return 0;
+}
