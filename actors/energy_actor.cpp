@@ -175,6 +175,7 @@ struct unit_ref {
 struct energy_state {
   std::unique_ptr<energy_book> book;
   int64_t last_live_ms = 0;
+  bool trim_pending = false;
   std::unordered_map<std::string, unit_ref> units;  // by node id
   uint64_t version = 0;  // of the model the units' slices come from
   static inline const char* name = "energy";
@@ -244,8 +245,16 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
   });
   return {
     [=](energy_atom, const energy_request& req) -> caf::result<std::string> {
+      auto version = self->state.book->version();
       auto [code, bytes] = req.run(*self->state.book);
       refresh_units(self);
+      // A model change (an import above all) leaves its request's decoded
+      // records freed only after the reply: give the heap back a little
+      // later (a 100,000-node import: 238 -> 122 MB RSS).
+      if (self->state.book->version() != version && !self->state.trim_pending) {
+        self->state.trim_pending = true;
+        self->delayed_send(self, std::chrono::seconds{2}, tick_atom_v);
+      }
       if (code != errc::ok) return caf::make_error(code, bytes);
       return bytes;
     },
@@ -266,6 +275,10 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
       self->state.units.erase(it);
     },
     [=](units_atom) { return static_cast<uint64_t>(self->state.units.size()); },
+    [=](tick_atom) {
+      self->state.trim_pending = false;
+      ::malloc_trim(0);
+    },
     [=](const plant_state& s) {
       // Counters once every 10 s are plenty for hourly consumption.
       int64_t t = s.time.time_since_epoch().count();

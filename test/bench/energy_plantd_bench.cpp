@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   double import_ms = ms_since(t);
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(4s);  // plantd gives the import's heap back after 2 s
   long rss_imported = rss_kb(proc.pid());
 
   v1::QueryRequest q;
