@@ -43,15 +43,8 @@ int64_t get_be64(const char* p) {
   return static_cast<int64_t>(x ^ (uint64_t{1} << 63));
 }
 
-std::string series_key(uint32_t series, int64_t t) {
-  std::string k;
-  k.reserve(12);
-  put_be32(k, series);
-  put_be64(k, t);
-  return k;
-}
-
-// The same keys into a caller's buffer (12 and 13 bytes).
+// Keys: series (u32 BE), for rollups the resolution, then a time (i64 BE,
+// sign bit flipped so that negative times sort first); 12 and 13 bytes.
 void write_be(char* out, uint64_t x, int bytes) {
   for (int i = 0; i < bytes; ++i)
     out[i] = static_cast<char>(x >> (8 * (bytes - 1 - i)));
@@ -68,12 +61,15 @@ void bucket_key(char* out, uint32_t series, resolution r, int64_t start) {
   write_be(out + 5, static_cast<uint64_t>(start) ^ (uint64_t{1} << 63), 8);
 }
 
+std::string series_key(uint32_t series, int64_t t) {
+  std::string k(12, '\0');
+  raw_key(k.data(), series, t);
+  return k;
+}
+
 std::string rollup_key(uint32_t series, resolution r, int64_t start) {
-  std::string k;
-  k.reserve(13);
-  put_be32(k, series);
-  k.push_back(static_cast<char>(r));
-  put_be64(k, start);
+  std::string k(13, '\0');
+  bucket_key(k.data(), series, r, start);
   return k;
 }
 
