@@ -26,15 +26,6 @@ namespace v1 = plantd::v1;
 
 namespace {
 
-long rss_kb(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
-}
-
 // The tree of energy_bench: a node with its electricity indicator; units
 // above equipment add standard coal; equipment has an electricity meter.
 void add_unit(v1::EnergyModel& m, const std::string& id, const std::string& parent,
@@ -123,7 +114,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::this_thread::sleep_for(1s);
-  long rss_start = rss_kb(proc.pid());
+  long rss_start = plantd::test::rss_kb(proc.pid());
   add_unit(model, "plant", "", "plant", 1);
   for (int b = 0; b < 10; ++b) {
     auto bid = fmt::format("b{}", b);
@@ -144,7 +135,7 @@ int main(int argc, char** argv) {
   }
   double import_ms = ms_since(t);
   std::this_thread::sleep_for(4s);  // plantd gives the import's heap back after 2 s
-  long rss_imported = rss_kb(proc.pid());
+  long rss_imported = plantd::test::rss_kb(proc.pid());
 
   v1::QueryRequest q;
   q.add_indicators("plant.e");
@@ -159,7 +150,7 @@ int main(int argc, char** argv) {
   }
   double query_ms = ms_since(t);
   std::this_thread::sleep_for(1s);
-  long rss_queried = rss_kb(proc.pid());
+  long rss_queried = plantd::test::rss_kb(proc.pid());
   proc.stop(SIGTERM, 10s);
   std::filesystem::remove_all(data);
 

@@ -22,15 +22,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-long rss_kb(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
-}
-
 bool serving(const std::string& target) {
   auto ch = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(ch);
@@ -83,7 +74,7 @@ int main(int argc, char** argv) {
     start_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
     if (r == 0) {
       std::this_thread::sleep_for(2s);  // settle: thread pools, first allocations
-      idle_rss = rss_kb(proc.pid());
+      idle_rss = plantd::test::rss_kb(proc.pid());
     }
     proc.stop(SIGTERM, 5s);
   }

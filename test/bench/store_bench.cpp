@@ -71,6 +71,16 @@ std::string key_of(uint32_t series, int r, int64_t t) {
   return k;
 }
 
+// A plain RocksDB (defaults, WAL on) in a fresh directory; null on failure.
+std::unique_ptr<rocksdb::DB> open_raw(const std::string& name) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(o, fresh(name).string(), &raw).ok())
+    return nullptr;
+  return std::unique_ptr<rocksdb::DB>{raw};
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -109,29 +119,18 @@ int main(int argc, char** argv) {
     disk_bytes = db->series_disk_bytes();
   }
   {
-    auto dir = fresh("raw");
-    rocksdb::Options o;
-    o.create_if_missing = true;
-    rocksdb::DB* raw = nullptr;
-    if (!rocksdb::DB::Open(o, dir.string(), &raw).ok())
+    auto db = open_raw("raw");
+    if (!db)
       return 1;
-    std::unique_ptr<rocksdb::DB> db{raw};
     auto t = steady::now();
-    char key[12];
     char value[9];
     for (std::size_t i = 0; i < points.size(); i += batch_size) {
       rocksdb::WriteBatch wb;
       for (std::size_t j = i; j < std::min(points.size(), i + batch_size); ++j) {
         const auto& p = points[j];
-        uint32_t s = p.series;
-        uint64_t tt = static_cast<uint64_t>(p.t_ms) ^ (uint64_t{1} << 63);
-        for (int b = 0; b < 4; ++b)
-          key[b] = static_cast<char>(s >> (24 - 8 * b));
-        for (int b = 0; b < 8; ++b)
-          key[4 + b] = static_cast<char>(tt >> (56 - 8 * b));
         std::memcpy(value, &p.value, 8);
         value[8] = 0;
-        wb.Put(rocksdb::Slice{key, 12}, rocksdb::Slice{value, 9});
+        wb.Put(key_of(p.series, -1, p.t_ms), rocksdb::Slice{value, 9});
       }
       if (!db->Write({}, &wb).ok())
         return 1;
@@ -168,13 +167,9 @@ int main(int argc, char** argv) {
         kvs.emplace_back(key_of(std::get<0>(k), std::get<1>(k), std::get<2>(k)), std::move(value));
       }
     }
-    auto dir = fresh("same");
-    rocksdb::Options o;
-    o.create_if_missing = true;
-    rocksdb::DB* raw = nullptr;
-    if (!rocksdb::DB::Open(o, dir.string(), &raw).ok())
+    auto db = open_raw("same");
+    if (!db)
       return 1;
-    std::unique_ptr<rocksdb::DB> db{raw};
     auto t = steady::now();
     for (const auto& kvs : batches) {
       rocksdb::WriteBatch wb;

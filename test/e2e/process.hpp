@@ -50,6 +50,9 @@ struct command_result {
 command_result run_command(const std::vector<std::string>& argv,
                            std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
+// The resident set of a process in kB (VmRSS), -1 when it cannot be read.
+long rss_kb(pid_t pid);
+
 // A loopback TCP port that nothing listens on right now.
 int unused_port();
 

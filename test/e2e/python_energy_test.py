@@ -189,6 +189,13 @@ class EnergyCarbon(unittest.TestCase):
             id="y", name="Y", template_id="standard_coal", owner="boiler", formula="#m_g2.v * coal(natural_gas) +")))
         self.assertFalse(v.valid)
         self.assertEqual(v.position, 30)  # the end of the formula
+        # Requests beyond gRPC's default 4 MB are taken (a 100,000-node
+        # import is about 11 MB): this one is answered, not refused.
+        v = self.stub.ValidateFormula(pb.ValidateFormulaRequest(indicator=pb.Indicator(
+            id="big", name="x" * (6 << 20), template_id="standard_coal", owner="boiler",
+            formula="#no_such_indicator")))
+        self.assertFalse(v.valid)
+        self.assertIn("no_such_indicator", v.error)
         v = self.stub.ValidateFormula(pb.ValidateFormulaRequest(indicator=pb.Indicator(
             id="y", name="Y", template_id="standard_coal", owner="boiler",
             formula="[Plant/Boiler room/Boiler gas:Reading] * coal(\"Natural gas\")")))
