@@ -36,9 +36,11 @@ absl::Time energy_book::now() const {
 void energy_book::load() {
   model_ = energy::seeded_model();
   if (db_ && codec_.decode) {
-    auto stored = db_->scan_energy("model");
-    if (!stored.empty()) {
-      auto m = codec_.decode(stored.front().second);
+    // The model document; a store from before documents has it as a key.
+    auto stored = db_->get_document("energy-model");
+    if (!stored) stored = db_->get_energy("model");
+    if (stored) {
+      auto m = codec_.decode(*stored);
       if (m) model_ = std::move(*m);
       else spdlog::error("energy model in the store cannot be read ({}); starting from the seeded model", m.error());
     }
@@ -100,12 +102,15 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
     std::replace(x.begin(), x.end(), '\n', ' ');
     return x;
   };
-  auto r = db_->put_energy({{"model", codec_.encode(model_)}},
-                           fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
-                           before.empty() && after.empty()
-                             ? fmt::format("{}\n{}", line(who), line(what))
-                             : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after)));
+  auto r = db_->put_document("energy-model", codec_.encode(model_),
+                             fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
+                             before.empty() && after.empty()
+                               ? fmt::format("{}\n{}", line(who), line(what))
+                               : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after)));
   if (!r) return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
+  if (!legacy_model_removed_) {  // the document replaces a model kept as a key
+    if (db_->put_energy({{"model", ""}})) legacy_model_removed_ = true;
+  }
   return {};
 }
 

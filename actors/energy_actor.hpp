@@ -97,6 +97,7 @@ private:
   std::unique_ptr<energy::engine> engine_;
   std::shared_ptr<std::atomic<uint64_t>> seq_ = std::make_shared<std::atomic<uint64_t>>(0);
   uint64_t version_ = 0;
+  bool legacy_model_removed_ = false;
 };
 
 struct energy_actor_args {

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <tuple>
 
 #include <fmt/format.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice.h>
@@ -144,6 +147,7 @@ struct store::impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, series, rollups, meta, config, alarms, audit
   store_options opts;
+  std::filesystem::path dir;
   mutable std::mutex series_mtx;
   std::map<std::string, uint32_t, std::less<>> series_ids;
   uint32_t next_series = 1;
@@ -194,8 +198,15 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 3;
 
+  // One block cache for every column family (RocksDB would give each its
+  // own 32 MB): an EMS unit's memory is small and its reads are few.
+  auto cache = rocksdb::NewLRUCache(8u << 20);
+  rocksdb::BlockBasedTableOptions plain_table;
+  plain_table.block_cache = cache;
+
   rocksdb::ColumnFamilyOptions series_opts;
   rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
   table.block_size = 64 * 1024;
   table.block_restart_interval = 128;  // keys share 10 of 12 bytes: delta-encode long runs
   series_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -207,7 +218,9 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   rocksdb::ColumnFamilyOptions rollup_opts;
   rollup_opts.merge_operator = std::make_shared<aggregate_merge>();
   rollup_opts.compression = rocksdb::kLZ4Compression;
+  rollup_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain_table));
   rocksdb::ColumnFamilyOptions plain;
+  plain.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain_table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
     {rocksdb::kDefaultColumnFamilyName, plain}, {"series", series_opts},
@@ -216,6 +229,7 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
     {"audit", plain},                           {"energy", plain}};
   auto i = std::make_unique<impl>();
   i->opts = opts;
+  i->dir = dir;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_opts, dir.string(), cfs, &i->cf, &raw);
   if (!s.ok())
@@ -475,10 +489,90 @@ expected<void, std::string> store::put_energy(const std::vector<std::pair<std::s
   return {};
 }
 
+namespace {
+
+// Writes `path` whole or not at all: a temporary file, fsync, rename, fsync
+// of the directory.
+expected<void, std::string> write_file_atomically(const std::filesystem::path& path,
+                                                  std::string_view bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) return unexpected{fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message())};
+  auto tmp = path;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return unexpected{fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno))};
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    auto n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      auto err = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return unexpected{fmt::format("cannot write {}: {}", tmp.string(), err)};
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return unexpected{fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno))};
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return unexpected{fmt::format("cannot replace {}: {}", path.string(), ec.message())};
+  if (int d = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ::fsync(d);
+    ::close(d);
+  }
+  return {};
+}
+
+} // namespace
+
+expected<void, std::string> store::put_document(std::string_view name, std::string_view bytes,
+                                                std::string_view audit_key,
+                                                std::string_view audit_record) {
+  if (name.empty() || name.find('/') != std::string_view::npos || name.front() == '.')
+    return unexpected{fmt::format("bad document name '{}'", name)};
+  if (auto r = write_file_atomically(impl_->dir / "documents" / std::string(name), bytes); !r)
+    return r;
+  if (audit_key.empty()) return {};
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  auto s = impl_->db->Put(wo, impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
+                          rocksdb::Slice{audit_record.data(), audit_record.size()});
+  if (!s.ok()) return unexpected{status_text(s)};
+  return {};
+}
+
+std::optional<std::string> store::get_document(std::string_view name) const {
+  auto path = impl_->dir / "documents" / std::string(name);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_view prefix,
                                                                    std::size_t limit) const {
   std::vector<std::pair<std::string, std::string>> out;
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->energy())};
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // scans load the model and the inputs once, at start
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->energy())};
   rocksdb::Slice p{prefix.data(), prefix.size()};
   for (it->Seek(p); it->Valid() && it->key().starts_with(p) && out.size() < limit; it->Next())
     out.emplace_back(it->key().ToString(), it->value().ToString());

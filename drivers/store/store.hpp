@@ -14,7 +14,10 @@
 //   config   config version (u64 BE) -> serialized config
 //   alarms   alarm records
 //   audit    who changed what, when (energy-carbon model and entries)
-//   energy   the energy-carbon model, daily entries and hourly meter consumption
+//   energy   daily entries and hourly meter consumption of the energy-carbon
+//            model (stores before documents also hold the model, key "model")
+//
+// Documents (files in <dir>/documents/): the energy-carbon model.
 //
 // Rollup buckets follow the site's time zone (DST included). Writes with the
 // WAL on: a write that returned is on disk (sync on request).
@@ -99,6 +102,15 @@ public:
                                                                 std::size_t limit = SIZE_MAX) const;
   std::optional<std::string> get_energy(std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
+
+  // Documents: large values written whole (the energy model of an
+  // enterprise is megabytes), kept as files beside the database so they
+  // never sit in a memtable or the block cache. A document is replaced
+  // atomically (temporary file, fsync, rename); its audit record follows.
+  expected<void, std::string> put_document(std::string_view name, std::string_view bytes,
+                                           std::string_view audit_key = {},
+                                           std::string_view audit_record = {});
+  std::optional<std::string> get_document(std::string_view name) const;
 
   // Configuration history.
   expected<void, std::string> put_config(uint64_t version, std::string_view bytes);

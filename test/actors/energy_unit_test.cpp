@@ -291,3 +291,23 @@ TEST_CASE_METHOD(fixture, "energy units: after a restart the graph has every inp
   CHECK(entries[0].superseded);
   CHECK(entries[1].value == 110);
 }
+
+TEST_CASE_METHOD(fixture, "energy model: kept as a document; a store's older model key is read and removed",
+                 "[actors][energy]") {
+  build();
+  CHECK(db->get_document("energy-model") == std::optional<std::string>("model"));
+  CHECK_FALSE(db->get_energy("model"));
+  // A store written before documents: the model is a key of the energy family.
+  stop();
+  std::filesystem::remove(dir / "documents" / "energy-model");
+  REQUIRE(db->put_energy({{"model", "model"}}));
+  start();
+  CHECK(day_value("w1.manual", absl::CivilDay(2026, 11, 18)).quality == quality::missing);
+  CHECK(book([](actors::energy_book& b) -> std::pair<errc, std::string> {
+          return {errc::ok, b.model().indicators.count("plant.e") ? "loaded" : "seeded"};
+        }) == caf::expected<std::string>("loaded"));
+  // The next change writes the document and drops the old key.
+  change([](model& m) { return m.put_node(make_node("w3", node_kind::workshop, "plant", 2)); });
+  CHECK(db->get_document("energy-model"));
+  CHECK_FALSE(db->get_energy("model"));
+}

@@ -309,3 +309,34 @@ TEST_CASE("a store with raw points in the old per-point layout is refused, untou
     raw->DestroyColumnFamilyHandle(h);
   delete raw;
 }
+
+TEST_CASE("documents are replaced whole, survive a reopen and keep their audit record",
+          "[store]") {
+  temp_dir dir;
+  std::string big(3u << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096)
+    big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  {
+    auto s = open_store(dir.path);
+    CHECK_FALSE(s->get_document("energy-model"));
+    REQUIRE(s->put_document("energy-model", "first", "energy/1", "alice\ncreate"));
+    REQUIRE(s->put_document("energy-model", big, "energy/2", "bob\nimport"));
+    // Bad names are refused and write nothing.
+    for (std::string_view bad : {"", "../escape", "a/b", ".hidden"}) {
+      auto r = s->put_document(bad, "junk");
+      REQUIRE_FALSE(r);
+      CHECK_THAT(r.error(), Catch::Contains("bad document name"));
+    }
+  }
+  auto s = open_store(dir.path);
+  auto doc = s->get_document("energy-model");
+  REQUIRE(doc);
+  CHECK(*doc == big);
+  auto audit = s->audit("energy/");
+  REQUIRE(audit.size() == 2);
+  CHECK(audit[0].second == "alice\ncreate");
+  CHECK(audit[1].second == "bob\nimport");
+  // No temporary file is left behind.
+  for (const auto& f : std::filesystem::directory_iterator(dir.path / "documents"))
+    CHECK(f.path().extension() != ".tmp");
+}
