@@ -94,43 +94,57 @@ struct leaf {
   flat_map<agg> months, years;
 };
 
-// Cell ids -> cell index, one sorted vector of views into the cells' ids
-// (built once the cells are in place).
-class id_index {
+// The cells' ids, one arena of their bytes (a 100,000-cell graph pays
+// about 14 bytes a cell, not a std::string of 32 and its index entry), and
+// the cells by id: one sorted vector of cell numbers.
+class id_table {
 public:
-  using item = std::pair<std::string_view, uint32_t>;
-  using const_iterator = std::vector<item>::const_iterator;
-  void clear() { items_.clear(); }
-  template <class Cells>
-  void build(const Cells& cells) {
-    items_.clear();
-    items_.reserve(cells.size());
-    for (uint32_t i = 0; i < cells.size(); ++i) items_.emplace_back(cells[i].id, i);
-    std::sort(items_.begin(), items_.end());
-    items_.shrink_to_fit();
+  static constexpr uint32_t npos = UINT32_MAX;
+  void clear() {
+    bytes_.clear();
+    begin_.clear();
+    sorted_.clear();
   }
-  const_iterator end() const { return items_.end(); }
-  const_iterator find(std::string_view id) const {
-    auto it = std::lower_bound(items_.begin(), items_.end(), id,
-                               [](const item& a, std::string_view k) { return a.first < k; });
-    return it != items_.end() && it->first == id ? it : items_.end();
+  void reserve(std::size_t n) { begin_.reserve(n + 1); }
+  // Ids are added in cell order.
+  void add(std::string_view prefix, std::string_view id) {
+    if (begin_.empty()) begin_.push_back(0);
+    bytes_.append(prefix).append(id);
+    begin_.push_back(static_cast<uint32_t>(bytes_.size()));
+  }
+  void build() {
+    bytes_.shrink_to_fit();
+    begin_.shrink_to_fit();
+    sorted_.resize(begin_.empty() ? 0 : begin_.size() - 1);
+    for (uint32_t i = 0; i < sorted_.size(); ++i) sorted_[i] = i;
+    std::sort(sorted_.begin(), sorted_.end(), [&](uint32_t a, uint32_t b) { return id(a) < id(b); });
+    sorted_.shrink_to_fit();
+  }
+  std::string_view id(uint32_t cell) const {
+    return std::string_view(bytes_).substr(begin_[cell], begin_[cell + 1] - begin_[cell]);
+  }
+  uint32_t find(std::string_view id) const {
+    auto it = std::lower_bound(sorted_.begin(), sorted_.end(), id,
+                               [&](uint32_t a, std::string_view k) { return this->id(a) < k; });
+    return it != sorted_.end() && this->id(*it) == id ? *it : npos;
   }
   uint32_t at(std::string_view id) const {
-    auto it = find(id);
-    if (it == end()) throw std::out_of_range("no cell " + std::string(id));
-    return it->second;
+    auto i = find(id);
+    if (i == npos) throw std::out_of_range("no cell " + std::string(id));
+    return i;
   }
 
 private:
-  std::vector<item> items_;
+  std::string bytes_;
+  std::vector<uint32_t> begin_;
+  std::vector<uint32_t> sorted_;
 };
 
 enum class cell_kind : uint8_t { hourly, daily, formula };
 
 struct cell {
-  std::string id;
   cell_kind kind = cell_kind::formula;
-  leaf* lf = nullptr;
+  leaf* lf = nullptr;  // inputs; null until the leaf has any
   uint32_t prog_begin = 0, prog_end = 0;
   double scale = 1;  // of the display unit
 };
@@ -211,15 +225,17 @@ std::string label(const period& p) {
 struct engine::impl {
   absl::TimeZone tz;
   options opts;
-  std::unordered_map<std::string, leaf> leaves;  // by stable id, kept across loads
+  // Inputs by stable id, kept across loads; a leaf exists once it has any.
+  std::unordered_map<std::string, leaf> leaves;
   std::vector<cell> cells;
-  id_index index;
+  id_table index;
   std::vector<uint32_t> order;  // cells in dependency order
   std::vector<uint32_t> rank;   // position in order
   std::vector<uint32_t> dep_begin, deps;  // dependents, CSR
   std::vector<instr> prog;
   std::vector<double> constants;
-  std::vector<std::pair<uint32_t, double>> sums;  // (cell, sign)
+  std::vector<uint32_t> sums;  // cells summed; the high bit marks a subtracted one (output)
+  static constexpr uint32_t minus = 1u << 31;
   std::vector<std::pair<uint32_t, uint32_t>> sum_ranges;
   std::vector<coef_ref> coefs;
   const model* m = nullptr;  // for versions(); valid while loaded
@@ -239,6 +255,24 @@ struct engine::impl {
   }
   int64_t ms_of(absl::CivilSecond c) const { return absl::ToUnixMillis(tz.At(c).pre); }
 
+  // The cell of an indicator id, else of a product id (id_table::npos).
+  uint32_t find(std::string_view id, bool products) const {
+    auto i = index.find(id);
+    if (i == id_table::npos && products) i = index.find(fmt::format("product:{}", id));
+    return i;
+  }
+  // A leaf cell's inputs, created with its first input.
+  leaf& inputs(uint32_t i) {
+    cell& c = cells[i];
+    if (!c.lf) {
+      leaf& lf = leaves[std::string(index.id(i))];
+      lf = leaf{};
+      lf.hourly = c.kind == cell_kind::hourly;
+      c.lf = &lf;
+    }
+    return *c.lf;
+  }
+
   // ---- compile ----
 
   void compile_expr(const expr& e, const indicator& target, const model& mdl) {
@@ -248,15 +282,15 @@ struct engine::impl {
         prog.push_back({code::constant, static_cast<uint32_t>(constants.size() - 1)});
         return;
       case op::ref: prog.push_back({code::load, index.at(e.id)}); return;
-      case op::production: prog.push_back({code::load, index.at("product:" + e.id)}); return;
+      case op::production: prog.push_back({code::load, index.at(fmt::format("product:{}", e.id))}); return;
       case op::sum_children: {
         uint32_t begin = static_cast<uint32_t>(sums.size());
         auto add_from = [&](const std::string& owner) {
           for (const auto& iid : mdl.indicators_of(owner)) {
             const auto& ind = mdl.indicators.at(iid);
             if (ind.template_id != e.id) continue;
-            double sign = mdl.templates.at(ind.template_id).direction == direction::output ? -1 : 1;
-            sums.push_back({index.at(iid), sign});
+            bool output = mdl.templates.at(ind.template_id).direction == direction::output;
+            sums.push_back(index.at(iid) | (output ? minus : 0));
           }
         };
         for (const auto& c : mdl.child_nodes(target.owner)) add_from(c);
@@ -314,9 +348,10 @@ struct engine::impl {
       auto p = parse_unit(u);
       return p ? p->scale : 1.0;
     };
+    index.reserve(mdl.indicators.size() + mdl.products.size());
     for (const auto& [id, ind] : mdl.indicators) {
       cell c;
-      c.id = id;
+      index.add("", id);
       c.scale = scale_of(mdl.templates.at(ind.template_id).unit);
       c.kind = ind.source == source_kind::meter    ? cell_kind::hourly
                : ind.source == source_kind::manual ? cell_kind::daily
@@ -325,28 +360,31 @@ struct engine::impl {
     }
     for (const auto& [id, p] : mdl.products) {
       cell c;
-      c.id = "product:" + id;
+      index.add("product:", id);
       c.scale = scale_of(p.unit);
       c.kind = cell_kind::daily;
       cells.push_back(std::move(c));
     }
     cells.shrink_to_fit();
-    index.build(cells);
-    for (auto& c : cells) {
+    index.build();
+    for (uint32_t i = 0; i < cells.size(); ++i) {
+      auto& c = cells[i];
       if (c.kind == cell_kind::formula) continue;
-      auto& lf = leaves[c.id];
-      if (lf.hourly != (c.kind == cell_kind::hourly)) {
-        lf = leaf{};  // the indicator changed its source: old inputs no longer apply
-        lf.hourly = c.kind == cell_kind::hourly;
+      auto it = leaves.find(std::string(index.id(i)));
+      if (it == leaves.end()) continue;
+      if (it->second.hourly != (c.kind == cell_kind::hourly)) {
+        leaves.erase(it);  // the indicator changed its source: old inputs no longer apply
+        continue;
       }
-      c.lf = &lf;
+      c.lf = &it->second;
     }
     // Programs and dependency edges.
     std::vector<std::vector<uint32_t>> in(cells.size());
     for (uint32_t i = 0; i < cells.size(); ++i) {
       if (cells[i].kind != cell_kind::formula) continue;
-      const auto& ind = mdl.indicators.at(cells[i].id);
-      auto f = mdl.formula_of(cells[i].id);
+      std::string id(index.id(i));
+      const auto& ind = mdl.indicators.at(id);
+      auto f = mdl.formula_of(id);
       cells[i].prog_begin = static_cast<uint32_t>(prog.size());
       if (f) compile_expr(*f, ind, mdl);
       cells[i].prog_end = static_cast<uint32_t>(prog.size());
@@ -354,7 +392,7 @@ struct engine::impl {
         if (prog[k].c == code::load) in[i].push_back(prog[k].arg);
         if (prog[k].c == code::sum)
           for (uint32_t s = sum_ranges[prog[k].arg].first; s < sum_ranges[prog[k].arg].second; ++s)
-            in[i].push_back(sums[s].first);
+            in[i].push_back(sums[s] & ~minus);
       }
     }
     // Kahn's order; the model has no cycles (checked when saved).
@@ -388,8 +426,9 @@ struct engine::impl {
   // ---- leaves ----
 
   reading leaf_value(const cell& c, const frame& f) const {
-    const leaf& lf = *c.lf;
     reading r;
+    if (!c.lf) return r;
+    const leaf& lf = *c.lf;
     const requirement& req = lf.hourly ? f.req_hourly : f.req_daily;
     switch (f.p.res) {
       case resolution::hour: {
@@ -571,8 +610,9 @@ struct engine::impl {
           double s = 0;
           quality q = b == e ? quality::missing : quality::measured;
           for (uint32_t x = b; x < e; ++x) {
-            s += sums[x].second * f.v[sums[x].first];
-            q = worse(q, f.q[sums[x].first]);
+            uint32_t k = sums[x] & ~minus;
+            s += sums[x] & minus ? -f.v[k] : f.v[k];
+            q = worse(q, f.q[k]);
           }
           sv[sp] = s;
           sq[sp++] = q;
@@ -709,12 +749,10 @@ std::size_t engine::frames_kept() const noexcept { return impl_->frames.size(); 
 uint64_t engine::evaluations() const noexcept { return impl_->evals; }
 
 std::string_view engine::leaf_kind(const std::string& id) const {
-  auto it = impl_->index.find(id);
-  if (it == impl_->index.end()) it = impl_->index.find("product:" + id);
-  if (it == impl_->index.end()) return "";
-  if (id.rfind("product:", 0) == 0 || impl_->cells[it->second].id.rfind("product:", 0) == 0)
-    return "production";
-  switch (impl_->cells[it->second].kind) {
+  auto i = impl_->find(id, true);
+  if (i == id_table::npos) return "";
+  if (impl_->index.id(i).starts_with("product:")) return "production";
+  switch (impl_->cells[i].kind) {
     case cell_kind::hourly: return "meter";
     case cell_kind::daily: return "manual";
     case cell_kind::formula: return "formula";
@@ -724,10 +762,10 @@ std::string_view engine::leaf_kind(const std::string& id) const {
 
 bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r) {
   auto& d = *impl_;
-  auto it = d.index.find(id);
-  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::hourly) return false;
+  auto i = d.find(id, false);
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly) return false;
   if (r.quality != quality::missing && !r.usable()) return false;
-  leaf& lf = *d.cells[it->second].lf;
+  leaf& lf = d.inputs(i);
   absl::CivilDay day(h);
   auto& b = lf.hours[day - epoch_day];
   int k = h.hour();
@@ -743,14 +781,14 @@ bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r) {
     b.mask |= 1u << k;
   }
   d.update_aggs(lf, day, old, r);
-  d.changed(it->second, absl::CivilSecond(h), true);
+  d.changed(i, absl::CivilSecond(h), true);
   return true;
 }
 
 bool engine::add_hour(const std::string& id, absl::CivilHour h, double amount, quality q) {
   auto& d = *impl_;
-  auto it = d.index.find(id);
-  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::hourly) return false;
+  auto i = d.find(id, false);
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly) return false;
   reading now{amount, q};
   if (auto old = hour_input(id, h); old.quality != quality::missing) {
     now.value += old.value;
@@ -761,9 +799,9 @@ bool engine::add_hour(const std::string& id, absl::CivilHour h, double amount, q
 
 reading engine::hour_input(const std::string& id, absl::CivilHour h) const {
   const auto& d = *impl_;
-  auto it = d.index.find(id);
-  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::hourly) return {};
-  const leaf& lf = *d.cells[it->second].lf;
+  auto i = d.find(id, false);
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly || !d.cells[i].lf) return {};
+  const leaf& lf = *d.cells[i].lf;
   auto b = lf.hours.find(absl::CivilDay(h) - epoch_day);
   if (b == lf.hours.end() || b->second.q[h.hour()] == none) return {};
   return {b->second.v[h.hour()], static_cast<quality>(b->second.q[h.hour()])};
@@ -771,28 +809,26 @@ reading engine::hour_input(const std::string& id, absl::CivilHour h) const {
 
 bool engine::set_day(const std::string& id, absl::CivilDay day, reading r) {
   auto& d = *impl_;
-  auto it = d.index.find(id);
-  if (it == d.index.end()) it = d.index.find("product:" + id);
-  if (it == d.index.end() || d.cells[it->second].kind != cell_kind::daily) return false;
+  auto i = d.find(id, true);
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::daily) return false;
   if (r.quality != quality::missing && !r.usable()) return false;
-  leaf& lf = *d.cells[it->second].lf;
+  leaf& lf = d.inputs(i);
   int64_t di = day - epoch_day;
   reading old;
   if (auto o = lf.days.find(di); o != lf.days.end()) old = o->second;
   if (r.quality == quality::missing) lf.days.erase(di);
   else lf.days[di] = r;
   d.update_aggs(lf, day, old, r);
-  d.changed(it->second, absl::CivilSecond(day), false);
+  d.changed(i, absl::CivilSecond(day), false);
   return true;
 }
 
 reading engine::value(const std::string& id, const period& p, absl::Time as_of) {
   auto& d = *impl_;
-  auto it = d.index.find(id);
-  if (it == d.index.end()) it = d.index.find("product:" + id);
-  if (it == d.index.end()) return {};
+  auto i = d.find(id, true);
+  if (i == id_table::npos) return {};
   frame& f = d.get(p, as_of);
-  reading r{f.v[it->second] / d.cells[it->second].scale, f.q[it->second]};
+  reading r{f.v[i] / d.cells[i].scale, f.q[i]};
   if (r.quality == quality::missing || r.quality == quality::invalid) r.value = 0;
   return r;
 }
@@ -804,9 +840,9 @@ const std::vector<double>& engine::frame_values(const period& p, absl::Time as_o
 std::vector<used_version> engine::versions(const std::string& id, const period& p) const {
   std::vector<used_version> out;
   const auto& d = *impl_;
-  auto it = d.index.find(id);
-  if (it == d.index.end()) return out;
-  const cell& c = d.cells[it->second];
+  auto i = d.find(id, false);
+  if (i == id_table::npos) return out;
+  const cell& c = d.cells[i];
   absl::CivilDay day(start_of(p));
   for (uint32_t k = c.prog_begin; k < c.prog_end; ++k) {
     if (d.prog[k].c != code::coef) continue;
