@@ -164,15 +164,26 @@ energy::model from_proto(const v1::EnergyModel& in, problems& out) {
   if (in.has_enterprise()) m.ent = from_proto(in.enterprise());
   for (int i = 0; i < in.energy_types_size(); ++i)
     m.energy_types[in.energy_types(i).id()] = from_proto(in.energy_types(i), fmt::format("energy_types[{}].", i), out);
+  // The large tables are appended and sorted once; a repeated id is an error.
+  auto sorted = [&](auto& table, std::string_view what) {
+    for (const auto& id : table.sort())
+      out.push_back({fmt::format("{}", what), fmt::format("{} id \"{}\" is given more than once", what, id)});
+  };
+  m.nodes.reserve(static_cast<std::size_t>(in.nodes_size()));
   for (int i = 0; i < in.nodes_size(); ++i)
-    m.nodes[in.nodes(i).id()] = from_proto(in.nodes(i), fmt::format("nodes[{}].", i), out);
+    m.nodes.append(in.nodes(i).id(), from_proto(in.nodes(i), fmt::format("nodes[{}].", i), out));
+  sorted(m.nodes, "nodes");
+  m.meters.reserve(static_cast<std::size_t>(in.meters_size()));
   for (int i = 0; i < in.meters_size(); ++i)
-    m.meters[in.meters(i).id()] = from_proto(in.meters(i), fmt::format("meters[{}].", i), out);
+    m.meters.append(in.meters(i).id(), from_proto(in.meters(i), fmt::format("meters[{}].", i), out));
+  sorted(m.meters, "meters");
   for (const auto& p : in.products()) m.products[p.id()] = from_proto(p);
   for (int i = 0; i < in.templates_size(); ++i)
     m.templates[in.templates(i).id()] = from_proto(in.templates(i), fmt::format("templates[{}].", i), out);
+  m.indicators.reserve(static_cast<std::size_t>(in.indicators_size()));
   for (int i = 0; i < in.indicators_size(); ++i)
-    m.indicators[in.indicators(i).id()] = from_proto(in.indicators(i), fmt::format("indicators[{}].", i), out);
+    m.indicators.append(in.indicators(i).id(), from_proto(in.indicators(i), fmt::format("indicators[{}].", i), out));
+  sorted(m.indicators, "indicators");
   m.reindex();
   return m;
 }

@@ -91,7 +91,7 @@ std::string record_json(const energy::model& m, const std::string& kind, const s
     energy::model one;
     auto copy = [&](const auto& map, auto& into) {
       auto it = map.find(id);
-      return it != map.end() && into.emplace(*it).second;
+      return it != map.end() && into.emplace(it->first, it->second).second;
     };
     bool found = kind == "energy_type" ? copy(m.energy_types, one.energy_types)
                  : kind == "node"      ? copy(m.nodes, one.nodes)
@@ -300,7 +300,7 @@ grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* re
       case v1::PutRequest::kIndicator: {
         auto x = from_proto(q.indicator(), "indicator.", p);
         ind_id = x.id;
-        auto old = b.model().indicators.count(x.id) ? b.model().indicators.at(x.id).formula : std::string();
+        auto old = b.model().indicators.count(x.id) ? b.model().indicators.at(x.id).formula.str() : std::string();
         what = fmt::format("put indicator {} formula \"{}\" (was \"{}\")", x.id, x.formula, old);
         kind = "indicator", id = x.id;
         f = [x, upsert](energy::model& m) { return m.put_indicator(x, upsert); };

@@ -239,7 +239,7 @@ struct engine::impl {
   std::vector<std::pair<uint32_t, uint32_t>> sum_ranges;
   std::vector<coef_ref> coefs;
   const model* m = nullptr;  // for versions(); valid while loaded
-  std::map<std::string, energy_type> types;  // copies for coefficient lookups
+  std::map<std::string, energy_type, std::less<>> types;  // copies for coefficient lookups
   std::map<period, frame> frames;
   std::list<period> lru;
   uint64_t evals = 0;

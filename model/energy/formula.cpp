@@ -261,8 +261,8 @@ struct resolver {
       if (slash == std::string::npos) break;
       start = slash + 1;
     }
-    for (const auto& [id, ind] : m.indicators)
-      if (ind.owner == cur && ind.name == ind_name) return id;
+    for (const auto& id : m.indicators_of(cur))
+      if (m.indicators.at(id).name == ind_name) return id.str();
     return unexpected{fmt::format("path [{}]: \"{}\" has no indicator \"{}\"", path,
                                   m.path_of(cur), ind_name)};
   }

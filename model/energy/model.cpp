@@ -22,8 +22,7 @@ std::string quoted(const std::string& name, const std::string& id) {
 }
 
 template <class T>
-result check_new(const std::map<std::string, T>& map, const std::string& id, bool upsert,
-                 std::string_view what) {
+result check_new(const T& map, std::string_view id, bool upsert, std::string_view what) {
   if (!valid_id(id))
     return unexpected{fail(errc::invalid_argument, "id",
                            fmt::format("{} id \"{}\" must be letters, digits, '_' or '.'", what, id))};
@@ -103,52 +102,33 @@ std::optional<source_kind> parse_source_kind(std::string_view s) noexcept {
 
 namespace {
 bool link_less(const link_index::link& a, const link_index::link& b) {
-  int c = a.key->compare(*b.key);
-  return c < 0 || (c == 0 && *a.id < *b.id);
+  if (a.key == b.key) return a.id.view() < b.id.view();
+  return a.key.view() < b.key.view();
 }
 } // namespace
 
-void link_index::add(const std::string& key, const std::string& id) {
-  link l{&key, &id};
-  links_.insert(std::upper_bound(links_.begin(), links_.end(), l, link_less), l);
+void link_index::add(const atom& key, const atom& id) {
+  link l{key, id};
+  links_.insert(std::upper_bound(links_.begin(), links_.end(), l, link_less), std::move(l));
 }
 
-void link_index::remove(const std::string& key, const std::string& id) {
-  link l{&key, &id};
+void link_index::remove(const atom& key, const atom& id) {
+  link l{key, id};
   auto it = std::lower_bound(links_.begin(), links_.end(), l, link_less);
-  if (it != links_.end() && *it->key == key && *it->id == id) links_.erase(it);
+  if (it != links_.end() && it->key == key && it->id == id) links_.erase(it);
 }
 
 link_index::range link_index::of(std::string_view key) const {
   auto lo = std::lower_bound(links_.begin(), links_.end(), key,
-                             [](const link& a, std::string_view k) { return std::string_view(*a.key) < k; });
+                             [](const link& a, std::string_view k) { return a.key.view() < k; });
   auto hi = std::upper_bound(lo, links_.end(), key,
-                             [](std::string_view k, const link& a) { return k < std::string_view(*a.key); });
+                             [](std::string_view k, const link& a) { return k < a.key.view(); });
   return {links_.data() + (lo - links_.begin()), links_.data() + (hi - links_.begin())};
 }
 
 void link_index::sort() {
   std::sort(links_.begin(), links_.end(), link_less);
   links_.shrink_to_fit();
-}
-
-model::model(const model& o)
-    : ent(o.ent), energy_types(o.energy_types), nodes(o.nodes), meters(o.meters),
-      products(o.products), templates(o.templates), indicators(o.indicators) {
-  reindex();
-}
-
-model& model::operator=(const model& o) {
-  if (this == &o) return *this;
-  ent = o.ent;
-  energy_types = o.energy_types;
-  nodes = o.nodes;
-  meters = o.meters;
-  products = o.products;
-  templates = o.templates;
-  indicators = o.indicators;
-  reindex();
-  return *this;
 }
 
 link_index::range model::child_nodes(const std::string& id) const { return children_.of(id); }
@@ -697,15 +677,17 @@ problems model::check() const {
   for (const auto& [id, t] : templates) add("templates", id, fresh.put_template(t));
   // Indicators: non-formula first, then formulas in an order where their
   // references exist (repeat until no progress).
+  // Formula indicators go in without their formulas first, so that every
+  // reference resolves, then get them (cycles are found then). In id order,
+  // so the fresh table only appends.
   std::vector<std::string> pending;
   for (const auto& [id, i] : indicators) {
-    if (i.source != source_kind::formula) add("indicators", id, fresh.put_indicator(i));
-    else pending.push_back(id);
-  }
-  // Put formula indicators without their formulas first so references
-  // resolve, then set the formulas (cycles are found then).
-  for (const auto& id : pending) {
-    auto copy = indicators.at(id);
+    if (i.source != source_kind::formula) {
+      add("indicators", id, fresh.put_indicator(i));
+      continue;
+    }
+    pending.push_back(id);
+    auto copy = i;
     copy.source = source_kind::manual;
     copy.formula.clear();
     add("indicators", id, fresh.put_indicator(copy));

@@ -21,6 +21,7 @@
 
 #include <absl/time/civil_time.h>
 
+#include "model/common/atom.hpp"
 #include "model/common/errc.hpp"
 #include "model/common/expected.hpp"
 #include "model/common/problem.hpp"
@@ -129,28 +130,32 @@ enum class node_kind : uint8_t { plant, branch, workshop, equipment };
 std::string_view to_string(node_kind k) noexcept;
 std::optional<node_kind> parse_node_kind(std::string_view s) noexcept;
 
+// Records of the tree, its meters and indicators (a large enterprise has
+// 100,000s) keep their strings as atoms (model/common/atom.hpp): an id is
+// stored once however many records name it.
+
 // A unit of the energy-management tree. Equipment carries its record.
 struct node {
-  std::string id;
-  std::string name;
+  atom id;
+  atom name;
   node_kind kind = node_kind::workshop;
-  std::string parent;       // empty for the root (the plant)
-  int metering_level = 1;   // 1: enterprise, 2: secondary units, 3: main equipment
-  std::string energy_type;  // main energy used ("" = none)
+  uint8_t metering_level = 1;  // 1: enterprise, 2: secondary units, 3: main equipment
+  atom parent;       // empty for the root (the plant)
+  atom energy_type;  // main energy used ("" = none)
   // Equipment record (any node may carry it; equipment nodes should).
   details_box<equipment_details> equipment;
 };
 
 struct meter {
-  std::string id;
-  std::string name;
-  int metering_level = 1;
-  std::string energy_type;
-  std::string node;  // the unit or equipment it hangs under
+  atom id;
+  atom name;
+  uint8_t metering_level = 1;
+  atom energy_type;
+  atom node;  // the unit or equipment it hangs under
   details_box<meter_details> details;
   double ct_ratio = 1, pt_ratio = 1;  // the counter is multiplied by both
   double counter_rollover = 0;        // counter wraps to 0 at this value (0 = never)
-  std::string live_source;            // bound plant meter: "grid.import", ... ("" = none)
+  atom live_source;                   // bound plant meter: "grid.import", ... ("" = none)
 };
 
 struct product {
@@ -180,12 +185,176 @@ struct indicator_template {
 };
 
 struct indicator {
-  std::string id;
-  std::string name;
-  std::string template_id;
-  std::string owner;  // a node id or a meter id
+  atom id;
+  atom name;
+  atom template_id;
+  atom owner;  // a node id or a meter id
   source_kind source = source_kind::formula;
-  std::string formula;  // canonical text, for source formula
+  atom formula;  // canonical text, for source formula
+};
+
+// Records by id, in id order, a third of a std::map's size: a sorted
+// vector of (id, record) and a short sorted vector of recent insertions,
+// merged into it when it grows past about the square root of the size (an
+// insertion in any order costs O(sqrt n) moves, not O(n)). Iteration walks
+// both in id order. A bulk load appends and sorts once. References and
+// iterators are valid until the next insertion or removal.
+template <class T>
+class table {
+public:
+  using row = std::pair<atom, T>;
+  using value_type = row;
+
+  template <bool Const>
+  class iter {
+  public:
+    using P = std::conditional_t<Const, const row*, row*>;
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = row;
+    using difference_type = std::ptrdiff_t;
+    using pointer = P;
+    using reference = std::conditional_t<Const, const row&, row&>;
+    iter() = default;
+    iter(P a, P a_end, P b, P b_end) : a_(a), a_end_(a_end), b_(b), b_end_(b_end) {}
+    operator iter<true>() const { return {a_, a_end_, b_, b_end_}; }
+    reference operator*() const { return *cur(); }
+    pointer operator->() const { return cur(); }
+    iter& operator++() {
+      if (cur() == a_) ++a_;
+      else ++b_;
+      return *this;
+    }
+    iter operator++(int) {
+      auto t = *this;
+      ++*this;
+      return t;
+    }
+    friend bool operator==(const iter& x, const iter& y) { return x.cur() == y.cur(); }
+
+  private:
+    P cur() const {
+      if (a_ == a_end_) return b_ == b_end_ ? nullptr : b_;
+      if (b_ == b_end_) return a_;
+      return b_->first.view() < a_->first.view() ? b_ : a_;
+    }
+    P a_ = nullptr, a_end_ = nullptr, b_ = nullptr, b_end_ = nullptr;
+  };
+  using iterator = iter<false>;
+  using const_iterator = iter<true>;
+
+  iterator begin() { return at_lower(rows_.data(), tail_.data()); }
+  iterator end() { return at_lower(rows_.data() + rows_.size(), tail_.data() + tail_.size()); }
+  const_iterator begin() const { return const_cast<table*>(this)->begin(); }
+  const_iterator end() const { return const_cast<table*>(this)->end(); }
+  std::size_t size() const noexcept { return rows_.size() + tail_.size(); }
+  bool empty() const noexcept { return rows_.empty() && tail_.empty(); }
+  void clear() {
+    rows_.clear();
+    tail_.clear();
+  }
+
+  iterator find(std::string_view id) {
+    auto* a = lower(rows_, id);
+    auto* b = lower(tail_, id);
+    bool in_a = a != rows_.data() + rows_.size() && a->first == id;
+    bool in_b = b != tail_.data() + tail_.size() && b->first == id;
+    return in_a || in_b ? at_lower(a, b) : end();
+  }
+  const_iterator find(std::string_view id) const { return const_cast<table*>(this)->find(id); }
+  std::size_t count(std::string_view id) const { return find(id) != end() ? 1 : 0; }
+  T& at(std::string_view id) {
+    auto it = find(id);
+    if (it == end()) throw std::out_of_range("no record " + std::string(id));
+    return it->second;
+  }
+  const T& at(std::string_view id) const { return const_cast<table*>(this)->at(id); }
+  // The record of `id`, inserted empty when there is none.
+  T& operator[](std::string_view id) {
+    auto it = find(id);
+    if (it != end()) return it->second;
+    return insert(atom(id), T{})->second;
+  }
+  std::pair<iterator, bool> emplace(const atom& id, T v) {
+    auto it = find(id);
+    if (it != end()) return {it, false};
+    insert(id, std::move(v));
+    return {find(id), true};
+  }
+  std::size_t erase(std::string_view id) {
+    for (auto* v : {&rows_, &tail_}) {
+      auto* p = lower(*v, id);
+      if (p != v->data() + v->size() && p->first == id) {
+        v->erase(v->begin() + (p - v->data()));
+        return 1;
+      }
+    }
+    return 0;
+  }
+  iterator erase(iterator it) {
+    atom id = it->first;
+    erase(id.view());
+    return at_lower(lower(rows_, id), lower(tail_, id));
+  }
+
+  // Bulk load: append in any order, then sort(); sort() keeps the first of
+  // repeated ids and returns the ids it dropped.
+  void append(const atom& id, T v) {
+    merge();
+    rows_.emplace_back(id, std::move(v));
+  }
+  std::vector<atom> sort() {
+    merge();
+    std::stable_sort(rows_.begin(), rows_.end(), by_id);
+    std::vector<atom> dropped;
+    auto out = rows_.begin();
+    for (auto it = rows_.begin(); it != rows_.end(); ++it) {
+      if (out != rows_.begin() && std::prev(out)->first == it->first) {
+        dropped.push_back(it->first);
+        continue;
+      }
+      if (out != it) *out = std::move(*it);
+      ++out;
+    }
+    rows_.erase(out, rows_.end());
+    rows_.shrink_to_fit();
+    return dropped;
+  }
+  void reserve(std::size_t n) { rows_.reserve(n); }
+
+private:
+  static bool by_id(const value_type& a, const value_type& b) { return a.first.view() < b.first.view(); }
+  static value_type* lower(std::vector<value_type>& v, std::string_view id) {
+    auto it = std::lower_bound(v.begin(), v.end(), id,
+                               [](const value_type& a, std::string_view k) { return a.first.view() < k; });
+    return v.data() + (it - v.begin());
+  }
+  iterator at_lower(value_type* a, value_type* b) {
+    return {a, rows_.data() + rows_.size(), b, tail_.data() + tail_.size()};
+  }
+  // Inserts a new id (not present); returns its row.
+  value_type* insert(const atom& id, T v) {
+    if (tail_.empty() && (rows_.empty() || rows_.back().first.view() < id.view())) {
+      rows_.emplace_back(id, std::move(v));
+      return &rows_.back();
+    }
+    std::size_t limit = 64;
+    while (limit * limit < rows_.size()) limit *= 2;
+    if (tail_.size() >= limit) merge();
+    auto* p = lower(tail_, id);
+    auto it = tail_.emplace(tail_.begin() + (p - tail_.data()), id, std::move(v));
+    return &*it;
+  }
+  void merge() {
+    if (tail_.empty()) return;
+    std::vector<value_type> out;
+    out.reserve(rows_.size() + tail_.size());
+    std::merge(std::make_move_iterator(rows_.begin()), std::make_move_iterator(rows_.end()),
+               std::make_move_iterator(tail_.begin()), std::make_move_iterator(tail_.end()),
+               std::back_inserter(out), by_id);
+    rows_.swap(out);
+    tail_.clear();
+  }
+  std::vector<value_type> rows_, tail_;
 };
 
 struct enterprise {
@@ -205,27 +374,26 @@ struct failure {
 using result = expected<void, failure>;
 
 // Links from a key (a parent, a meter's node, an indicator's owner) to the
-// ids of the records that name it, kept as one sorted vector of pointers
-// into the records themselves (16 bytes a link, not a map of string
-// vectors: a 100,000-node tree pays per record). A link must be removed
-// before its record's key field changes or the record goes.
+// ids of the records that name it, kept as one sorted vector of atom pairs
+// (16 bytes a link, not a map of string vectors: a 100,000-node tree pays
+// per record).
 class link_index {
 public:
   struct link {
-    const std::string* key;  // the record's field (parent, node, owner)
-    const std::string* id;   // the record's id (its map key)
+    atom key;  // the record's field (parent, node, owner)
+    atom id;   // the record's id
   };
   class range {
   public:
     struct iterator {
       using iterator_category = std::forward_iterator_tag;
-      using value_type = std::string;
+      using value_type = atom;
       using difference_type = std::ptrdiff_t;
-      using pointer = const std::string*;
-      using reference = const std::string&;
+      using pointer = const atom*;
+      using reference = const atom&;
       const link* p = nullptr;
-      const std::string& operator*() const { return *p->id; }
-      const std::string* operator->() const { return p->id; }
+      const atom& operator*() const { return p->id; }
+      const atom* operator->() const { return &p->id; }
       iterator& operator++() { ++p; return *this; }
       iterator operator++(int) { auto t = *this; ++p; return t; }
       bool operator==(const iterator& o) const { return p == o.p; }
@@ -236,7 +404,7 @@ public:
     iterator end() const { return {e_}; }
     std::size_t size() const { return static_cast<std::size_t>(e_ - b_); }
     bool empty() const { return b_ == e_; }
-    const std::string& operator[](std::size_t i) const { return *b_[i].id; }
+    const atom& operator[](std::size_t i) const { return b_[i].id; }
 
   private:
     const link* b_;
@@ -245,11 +413,11 @@ public:
 
   void clear() { links_.clear(); }
   void reserve(std::size_t n) { links_.reserve(n); }
-  void add(const std::string& key, const std::string& id);
-  void remove(const std::string& key, const std::string& id);
+  void add(const atom& key, const atom& id);
+  void remove(const atom& key, const atom& id);
   range of(std::string_view key) const;
   // Adds without keeping order; sort() once after a bulk load.
-  void append(const std::string& key, const std::string& id) { links_.push_back({&key, &id}); }
+  void append(const atom& key, const atom& id) { links_.push_back({key, id}); }
   void sort();
 
 private:
@@ -259,19 +427,14 @@ private:
 class model {
 public:
   model() = default;
-  // Copies re-link their indexes to their own records; moves keep them.
-  model(const model& o);
-  model& operator=(const model& o);
-  model(model&&) = default;
-  model& operator=(model&&) = default;
 
   struct enterprise ent;
-  std::map<std::string, energy_type> energy_types;
-  std::map<std::string, node> nodes;
-  std::map<std::string, meter> meters;
-  std::map<std::string, product> products;
-  std::map<std::string, indicator_template> templates;
-  std::map<std::string, indicator> indicators;
+  std::map<std::string, energy_type, std::less<>> energy_types;
+  table<node> nodes;
+  table<meter> meters;
+  std::map<std::string, product, std::less<>> products;
+  std::map<std::string, indicator_template, std::less<>> templates;
+  table<indicator> indicators;
 
   // Create or update (upsert = false: create only, already_exists if taken).
   // Each validates the record against the model; a formula is parsed,
