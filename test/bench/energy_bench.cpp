@@ -102,8 +102,10 @@ int main(int argc, char** argv) {
       }
     }
   }
+  malloc_trim(0);  // building merged the tables' insertion tails
   long rss_records = rss_kb();
   m.reindex();
+  malloc_trim(0);
   long rss_indexed = rss_kb();
   std::size_t units = m.nodes.size() + m.meters.size();
   absl::TimeZone tz;

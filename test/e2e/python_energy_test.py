@@ -300,6 +300,19 @@ class EnergyCarbon(unittest.TestCase):
         self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         self.assertIn("daily entries", cm.exception.details())
 
+    def test_import_with_a_repeated_id_is_refused_and_changes_nothing(self):
+        before = self.stub.GetModel(pb.GetModelRequest())
+        bad = pb.EnergyModel()
+        bad.CopyFrom(before)
+        dup = bad.nodes.add()
+        dup.CopyFrom(before.nodes[1])
+        dup.name = "a second unit with the same id"
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.ImportModel(bad)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn('nodes id "%s" is given more than once' % before.nodes[1].id, cm.exception.details())
+        self.assertEqual(self.stub.GetModel(pb.GetModelRequest()), before)
+
     def test_meter_swap(self):
         t0 = datetime.datetime.combine(self.day - datetime.timedelta(days=2), datetime.time(9), TZ)
         ts = lambda dt: {"seconds": int(dt.timestamp())}

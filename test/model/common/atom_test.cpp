@@ -1,0 +1,126 @@
+// Interned strings and the energy model's id-sorted tables.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "model/common/atom.hpp"
+#include "model/energy/model.hpp"
+
+using namespace plantd;
+
+TEST_CASE("atoms: equal strings share one copy that goes with the last use", "[atom]") {
+  auto base = atom::interned();
+  {
+    atom a("b0w0e12.m.v");
+    atom b(std::string("b0w0e12.m.v"));
+    atom c = a;
+    CHECK(a == b);
+    CHECK(a.data() == b.data());  // one copy
+    CHECK(atom::interned() == base + 1);
+    atom d("b0w0e12.m");
+    CHECK(d != a);
+    CHECK(d < a);
+    CHECK(a == "b0w0e12.m.v");
+    CHECK(a == std::string("b0w0e12.m.v"));
+    CHECK(fmt::format("[{}]", a) == "[b0w0e12.m.v]");
+    CHECK(std::string(a) + "!" == "b0w0e12.m.v!");
+    c = d;
+    CHECK(c == d);
+    CHECK(atom::interned() == base + 2);
+  }
+  CHECK(atom::interned() == base);
+  atom empty, also("");
+  CHECK(empty.empty());
+  CHECK(empty == also);
+  CHECK(empty.size() == 0);
+  CHECK(std::string_view(empty.c_str()).empty());
+  CHECK(atom::interned() == base);
+}
+
+TEST_CASE("atoms: interned, copied and dropped from four threads at once", "[atom]") {
+  auto base = atom::interned();
+  {
+    atom keep("shared-7");
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([t] {
+        std::mt19937 rng(static_cast<unsigned>(t));
+        std::vector<atom> held;
+        for (int i = 0; i < 20000; ++i) {
+          atom a(fmt::format("shared-{}", rng() % 64));
+          if (rng() % 3 == 0) held.push_back(a);
+          if (held.size() > 50) held.erase(held.begin(), held.begin() + 25);
+        }
+      });
+    for (auto& th : threads) th.join();
+    CHECK(keep == "shared-7");
+    CHECK(atom::interned() == base + 1);  // only `keep` is left
+  }
+  CHECK(atom::interned() == base);
+}
+
+TEST_CASE("tables: any order of insertions and removals reads as a sorted map", "[atom][energy]") {
+  energy::table<int> t;
+  std::map<std::string, int> ref;
+  std::mt19937 rng(42);
+  for (int i = 0; i < 20000; ++i) {
+    auto id = fmt::format("n{}", rng() % 5000);
+    switch (rng() % 4) {
+      case 0:
+      case 1: {
+        int v = static_cast<int>(rng() % 1000);
+        bool added = t.emplace(id, v).second;
+        CHECK(added == ref.emplace(id, v).second);
+        break;
+      }
+      case 2: t[id] = i, ref[id] = i; break;
+      case 3: CHECK(t.erase(id) == ref.erase(id)); break;
+    }
+    if (i % 1000 == 0) {
+      REQUIRE(t.size() == ref.size());
+      auto r = ref.begin();
+      for (const auto& [k, v] : t) {
+        REQUIRE(r != ref.end());
+        CHECK(k == r->first);
+        CHECK(v == r->second);
+        ++r;
+      }
+      CHECK(r == ref.end());
+    }
+  }
+  for (const auto& [k, v] : ref) {
+    REQUIRE(t.count(k) == 1);
+    CHECK(t.at(k) == v);
+    CHECK(t.find(k)->first == k);
+  }
+  CHECK(t.count("missing") == 0);
+  CHECK(t.find("missing") == t.end());
+  CHECK_THROWS_AS(t.at("missing"), std::out_of_range);
+  // Iteration continues from a found record; erase returns the next one.
+  auto it = t.find(ref.begin()->first);
+  ++it;
+  CHECK(it->first == std::next(ref.begin())->first);
+  auto next = t.erase(t.find(ref.begin()->first));
+  CHECK(next->first == std::next(ref.begin())->first);
+}
+
+TEST_CASE("tables: a bulk load sorts once and names the repeated ids", "[atom][energy]") {
+  energy::table<int> t;
+  t.append("c", 1);
+  t.append("a", 2);
+  t.append("c", 3);
+  t.append("b", 4);
+  auto dropped = t.sort();
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped[0] == "c");
+  REQUIRE(t.size() == 3);
+  CHECK(t.at("c") == 1);  // the first one given is kept
+  std::string order;
+  for (const auto& [k, v] : t) order += k.view();
+  CHECK(order == "abc");
+}
