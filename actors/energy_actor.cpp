@@ -37,13 +37,20 @@ void energy_book::load() {
   model_ = energy::seeded_model();
   if (db_ && codec_.decode) {
     // The model document; a store from before documents has it as a key.
-    auto stored = db_->get_document("energy-model");
-    if (!stored) stored = db_->get_energy("model");
+    // A model that exists but cannot be read is never overwritten: plantd
+    // serves the seeded model and refuses changes until it is fixed.
+    unreadable_.clear();
+    auto doc = db_->get_document("energy-model");
+    std::optional<std::string> stored;
+    if (!doc) unreadable_ = doc.error();
+    else stored = *doc ? std::move(*doc) : db_->get_energy("model");
     if (stored) {
       auto m = codec_.decode(*stored);
       if (m) model_ = std::move(*m);
-      else spdlog::error("energy model in the store cannot be read ({}); starting from the seeded model", m.error());
+      else unreadable_ = "cannot decode the stored energy model: " + m.error();
     }
+    if (!unreadable_.empty())
+      spdlog::error("{}; serving the seeded model and refusing model changes until it is fixed", unreadable_);
   }
   model_.reindex();
   if (!absl::LoadTimeZone(model_.ent.time_zone, &tz_)) tz_ = absl::UTCTimeZone();
@@ -96,6 +103,8 @@ std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from
 energy::result energy_book::persist_model(const std::string& who, const std::string& what,
                                           const std::string& before, const std::string& after) {
   if (!db_ || !codec_.encode) return {};
+  if (!unreadable_.empty())
+    return unexpected{fail(errc::unavailable, unreadable_ + "; the model is not changed so that the stored one is kept")};
   auto t = absl::ToUnixMillis(now());
   // One field a line: who and what must not break the record.
   auto line = [](std::string x) {

@@ -98,6 +98,7 @@ private:
   std::shared_ptr<std::atomic<uint64_t>> seq_ = std::make_shared<std::atomic<uint64_t>>(0);
   uint64_t version_ = 0;
   bool legacy_model_removed_ = false;
+  std::string unreadable_;  // why the stored model could not be read ("" = it could)
 };
 
 struct energy_actor_args {

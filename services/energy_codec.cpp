@@ -77,6 +77,13 @@ energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path
   return e;
 }
 
+// A metering level as stored (0 = absent: the default); out of 1..3 stays
+// invalid (0) for the model's check instead of wrapping into range.
+uint8_t level(int32_t given, uint8_t absent) {
+  if (given == 0) return absent;
+  return given >= 1 && given <= 3 ? static_cast<uint8_t>(given) : 0;
+}
+
 energy::node from_proto(const v1::Node& in, const std::string& path, problems& out) {
   energy::node n;
   n.id = in.id();
@@ -84,7 +91,7 @@ energy::node from_proto(const v1::Node& in, const std::string& path, problems& o
   if (auto k = energy::parse_node_kind(in.kind().empty() ? "workshop" : in.kind())) n.kind = *k;
   else out.push_back({path + "kind", fmt::format("\"{}\" is not plant, branch, workshop or equipment", in.kind())});
   n.parent = in.parent();
-  n.metering_level = in.metering_level() ? in.metering_level() : (in.parent().empty() ? 1 : 2);
+  n.metering_level = level(in.metering_level(), in.parent().empty() ? 1 : 2);
   n.energy_type = in.energy_type();
   auto& e = n.equipment.edit();
   e.spec = in.spec();
@@ -100,7 +107,7 @@ energy::meter from_proto(const v1::Meter& in, const std::string& path, problems&
   energy::meter m;
   m.id = in.id();
   m.name = in.name();
-  m.metering_level = in.metering_level() ? in.metering_level() : 1;
+  m.metering_level = level(in.metering_level(), 1);
   m.energy_type = in.energy_type();
   m.node = in.node();
   auto& d = m.details.edit();

@@ -495,8 +495,16 @@ namespace {
 // of the directory.
 expected<void, std::string> write_file_atomically(const std::filesystem::path& path,
                                                   std::string_view bytes) {
+  auto sync_dir = [](const std::filesystem::path& dir) {
+    int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) return false;
+    bool ok = ::fsync(d) == 0;
+    ::close(d);
+    return ok;
+  };
   std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
+  if (std::filesystem::create_directories(path.parent_path(), ec))
+    sync_dir(path.parent_path().parent_path());  // the new folder's entry is durable too
   if (ec) return unexpected{fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message())};
   auto tmp = path;
   tmp += ".tmp";
@@ -508,7 +516,7 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
     auto n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      auto err = std::strerror(errno);
+      std::string err = n < 0 ? std::strerror(errno) : "no progress";
       ::close(fd);
       ::unlink(tmp.c_str());
       return unexpected{fmt::format("cannot write {}: {}", tmp.string(), err)};
@@ -516,16 +524,20 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  bool synced = ::fsync(fd) == 0;
+  std::string err = synced ? "" : std::strerror(errno);
+  if (::close(fd) != 0 && synced) synced = false, err = std::strerror(errno);
+  if (!synced) {
     ::unlink(tmp.c_str());
-    return unexpected{fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno))};
+    return unexpected{fmt::format("cannot write {}: {}", tmp.string(), err)};
   }
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return unexpected{fmt::format("cannot replace {}: {}", path.string(), ec.message())};
-  if (int d = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-    ::fsync(d);
-    ::close(d);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return unexpected{fmt::format("cannot replace {}: {}", path.string(), ec.message())};
   }
+  if (!sync_dir(path.parent_path()))
+    return unexpected{fmt::format("cannot sync {}: {}", path.parent_path().string(), std::strerror(errno))};
   return {};
 }
 
@@ -547,24 +559,26 @@ expected<void, std::string> store::put_document(std::string_view name, std::stri
   return {};
 }
 
-std::optional<std::string> store::get_document(std::string_view name) const {
+expected<std::optional<std::string>, std::string> store::get_document(std::string_view name) const {
   auto path = impl_->dir / "documents" / std::string(name);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0 && errno == ENOENT) return std::optional<std::string>{};
+  if (fd < 0) return unexpected{fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
   std::string out;
   char buf[1 << 16];
   for (;;) {
     auto n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
+      std::string err = std::strerror(errno);
       ::close(fd);
-      return std::nullopt;
+      return unexpected{fmt::format("cannot read {}: {}", path.string(), err)};
     }
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return out;
+  return std::optional<std::string>{std::move(out)};
 }
 
 std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_view prefix,

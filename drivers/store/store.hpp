@@ -110,7 +110,9 @@ public:
   expected<void, std::string> put_document(std::string_view name, std::string_view bytes,
                                            std::string_view audit_key = {},
                                            std::string_view audit_record = {});
-  std::optional<std::string> get_document(std::string_view name) const;
+  // The document; nullopt when there is none; an error when it exists but
+  // cannot be read.
+  expected<std::optional<std::string>, std::string> get_document(std::string_view name) const;
 
   // Configuration history.
   expected<void, std::string> put_config(uint64_t version, std::string_view bytes);

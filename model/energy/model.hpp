@@ -220,7 +220,7 @@ public:
     reference operator*() const { return *cur(); }
     pointer operator->() const { return cur(); }
     iter& operator++() {
-      if (cur() == a_) ++a_;
+      if (a_ != a_end_ && cur() == a_) ++a_;
       else ++b_;
       return *this;
     }
@@ -274,7 +274,7 @@ public:
     if (it != end()) return it->second;
     return insert(atom(id), T{})->second;
   }
-  std::pair<iterator, bool> emplace(const atom& id, T v) {
+  std::pair<iterator, bool> emplace(atom id, T v) {  // by value: `id` may live in this table
     auto it = find(id);
     if (it != end()) return {it, false};
     insert(id, std::move(v));

@@ -295,7 +295,7 @@ TEST_CASE_METHOD(fixture, "energy units: after a restart the graph has every inp
 TEST_CASE_METHOD(fixture, "energy model: kept as a document; a store's older model key is read and removed",
                  "[actors][energy]") {
   build();
-  CHECK(db->get_document("energy-model") == std::optional<std::string>("model"));
+  CHECK(db->get_document("energy-model").value() == std::optional<std::string>("model"));
   CHECK_FALSE(db->get_energy("model"));
   // A store written before documents: the model is a key of the energy family.
   stop();
@@ -308,6 +308,20 @@ TEST_CASE_METHOD(fixture, "energy model: kept as a document; a store's older mod
         }) == caf::expected<std::string>("loaded"));
   // The next change writes the document and drops the old key.
   change([](model& m) { return m.put_node(make_node("w3", node_kind::workshop, "plant", 2)); });
-  CHECK(db->get_document("energy-model"));
+  CHECK(db->get_document("energy-model").value());
   CHECK_FALSE(db->get_energy("model"));
+  // A document that exists but cannot be read is kept: changes are refused.
+  stop();
+  auto doc = dir / "documents" / "energy-model";
+  std::filesystem::remove(doc);
+  std::filesystem::create_directory(doc);  // reading a directory fails (EISDIR)
+  start();
+  auto refused = book([](actors::energy_book& b) -> std::pair<errc, std::string> {
+    auto r = b.change([](model& m) { return m.put_node(make_node("root", node_kind::plant, "", 1)); },
+                      "test", "change");
+    return {r ? errc::ok : r.error().code, r ? "" : r.error().message()};
+  });
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(caf::to_string(refused.error()), Catch::Contains("not changed"));
+  CHECK(std::filesystem::is_directory(doc));
 }

@@ -313,6 +313,14 @@ class EnergyCarbon(unittest.TestCase):
         self.assertIn('nodes id "%s" is given more than once' % before.nodes[1].id, cm.exception.details())
         self.assertEqual(self.stub.GetModel(pb.GetModelRequest()), before)
 
+    def test_metering_level_out_of_range_is_refused(self):
+        for level in (257, -255, 4):
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.stub.Put(pb.PutRequest(who="x", node=pb.Node(id="odd_unit", name="Odd", kind="workshop",
+                                                                  parent="plant", metering_level=level)))
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn("metering_level", cm.exception.details())
+
     def test_meter_swap(self):
         t0 = datetime.datetime.combine(self.day - datetime.timedelta(days=2), datetime.time(9), TZ)
         ts = lambda dt: {"seconds": int(dt.timestamp())}
