@@ -69,7 +69,6 @@ public:
   std::size_t size() const noexcept { return p_ ? p_->size : 0; }
   bool empty() const noexcept { return !p_; }
   void clear() noexcept { release(); p_ = nullptr; }
-  std::string operator+(std::string_view s) const { return str().append(s); }
 
   // Interned: equal strings are the same pointer.
   friend bool operator==(const atom& a, const atom& b) noexcept { return a.p_ == b.p_; }
@@ -84,7 +83,6 @@ public:
   }
   friend bool operator==(const atom& a, const char* b) noexcept { return a.view() == b; }
   friend std::string operator+(const std::string& a, const atom& b) { return a + std::string(b.view()); }
-  friend std::string operator+(const char* a, const atom& b) { return std::string(a).append(b.view()); }
 
   // Strings interned now (for tests and measurements).
   static std::size_t interned() noexcept;
