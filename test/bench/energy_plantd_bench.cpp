@@ -4,7 +4,11 @@
 // one day of the plant is queried, and /proc/PID/status is read at each step.
 // Prints and writes JSON.
 //
-//   energy_plantd_bench --plantd BIN --config FILE --out FILE
+//   energy_plantd_bench --plantd BIN --config FILE --out FILE [--hold SECONDS]
+//
+// Each RSS is split into anonymous memory (plantd's heap and stacks) and
+// file pages (the mapped program and libraries). --hold keeps plantd
+// running that long holding the tree, for a look at /proc/PID.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -68,6 +72,20 @@ void add_unit(v1::EnergyModel& m, const std::string& id, const std::string& pare
   v->set_source("meter");
 }
 
+struct rss {
+  double total_mb, anon_mb, file_mb;
+};
+rss sample(pid_t pid) {
+  return {plantd::test::status_kb(pid, "VmRSS") / 1024.0, plantd::test::status_kb(pid, "RssAnon") / 1024.0,
+          plantd::test::status_kb(pid, "RssFile") / 1024.0};
+}
+std::string to_json(const rss& r) {
+  return fmt::format("{:.1f}", r.total_mb);
+}
+std::string parts_json(const rss& r) {
+  return fmt::format("{{\"anon\": {:.1f}, \"file\": {:.1f}}}", r.anon_mb, r.file_mb);
+}
+
 double ms_since(steady::time_point t) {
   return std::chrono::duration<double, std::milli>(steady::now() - t).count();
 }
@@ -76,11 +94,13 @@ double ms_since(steady::time_point t) {
 
 int main(int argc, char** argv) {
   std::string plantd, config, out;
+  int hold_s = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--plantd") plantd = argv[i + 1];
     else if (k == "--config") config = argv[i + 1];
     else if (k == "--out") out = argv[i + 1];
+    else if (k == "--hold") hold_s = std::stoi(argv[i + 1]);
   }
   if (plantd.empty() || config.empty() || out.empty()) {
     std::fprintf(stderr, "usage: energy_plantd_bench --plantd BIN --config FILE --out FILE\n");
@@ -114,7 +134,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::this_thread::sleep_for(1s);
-  long rss_start = plantd::test::rss_kb(proc.pid());
+  auto rss_start = sample(proc.pid());
   add_unit(model, "plant", "", "plant", 1);
   for (int b = 0; b < 10; ++b) {
     auto bid = fmt::format("b{}", b);
@@ -135,7 +155,11 @@ int main(int argc, char** argv) {
   }
   double import_ms = ms_since(t);
   std::this_thread::sleep_for(4s);  // plantd gives the import's heap back after 2 s
-  long rss_imported = plantd::test::rss_kb(proc.pid());
+  auto rss_imported = sample(proc.pid());
+  if (hold_s > 0) {
+    std::fprintf(stderr, "plantd (pid %d) holds the tree for %d s\n", static_cast<int>(proc.pid()), hold_s);
+    std::this_thread::sleep_for(std::chrono::seconds(hold_s));
+  }
 
   v1::QueryRequest q;
   q.add_indicators("plant.e");
@@ -150,17 +174,18 @@ int main(int argc, char** argv) {
   }
   double query_ms = ms_since(t);
   std::this_thread::sleep_for(1s);
-  long rss_queried = plantd::test::rss_kb(proc.pid());
+  auto rss_queried = sample(proc.pid());
   proc.stop(SIGTERM, 10s);
   std::filesystem::remove_all(data);
 
   auto json = fmt::format(
     "{{\n  \"model_bytes\": {},\n  \"indicators\": {},\n  \"import_ms\": {:.0f},\n"
     "  \"first_day_query_ms\": {:.1f},\n"
-    "  \"rss_mb\": {{\"started\": {:.1f}, \"holding_tree\": {:.1f}, \"after_a_day_query\": {:.1f},"
-    " \"target\": 64}}\n}}\n",
-    bytes, imported.indicators(), import_ms, query_ms, rss_start / 1024.0, rss_imported / 1024.0,
-    rss_queried / 1024.0);
+    "  \"rss_mb\": {{\"started\": {}, \"holding_tree\": {}, \"after_a_day_query\": {},"
+    " \"target\": 64}},\n"
+    "  \"rss_parts_mb\": {{\"started\": {}, \"holding_tree\": {}, \"after_a_day_query\": {}}}\n}}\n",
+    bytes, imported.indicators(), import_ms, query_ms, to_json(rss_start), to_json(rss_imported),
+    to_json(rss_queried), parts_json(rss_start), parts_json(rss_imported), parts_json(rss_queried));
   std::fputs(json.c_str(), stdout);
   std::ofstream{out} << json;
   return 0;

@@ -175,14 +175,17 @@ command_result run_command(const std::vector<std::string>& argv_in,
   return result;
 }
 
-long rss_kb(pid_t pid) {
+long status_kb(pid_t pid, std::string_view field) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
   std::string line;
+  std::string key = std::string(field) + ":";
   while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
+    if (line.rfind(key, 0) == 0)
+      return std::stol(line.substr(key.size()));
   return -1;
 }
+
+long rss_kb(pid_t pid) { return status_kb(pid, "VmRSS"); }
 
 int unused_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

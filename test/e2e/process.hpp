@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -52,6 +53,8 @@ command_result run_command(const std::vector<std::string>& argv,
 
 // The resident set of a process in kB (VmRSS), -1 when it cannot be read.
 long rss_kb(pid_t pid);
+// A kB field of /proc/PID/status ("VmRSS", "RssAnon", "RssFile"); -1 if absent.
+long status_kb(pid_t pid, std::string_view field);
 
 // A loopback TCP port that nothing listens on right now.
 int unused_port();

@@ -42,6 +42,33 @@ TEST_CASE("atoms: equal strings share one copy that goes with the last use", "[a
   CHECK(atom::interned() == base);
 }
 
+TEST_CASE("atoms: strings of every length survive slabs filling, rooms are reused", "[atom]") {
+  auto base = atom::interned();
+  // Lengths from 1 to past the 1 KB of a slab's string, enough of them to
+  // fill several 64 KB slabs; each one's text is its own.
+  auto text = [](int i) { return fmt::format("{:0>{}}", i, 1 + (i * 37) % 1500); };
+  std::size_t first_footprint = 0;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<atom> held;
+    for (int i = 0; i < 3000; ++i) held.emplace_back(text(i));
+    REQUIRE(atom::interned() == base + 3000);
+    for (int i = 0; i < 3000; ++i) {
+      REQUIRE(held[i].size() == text(i).size());
+      REQUIRE(held[i] == text(i));
+      REQUIRE(held[i].c_str()[held[i].size()] == '\0');
+      REQUIRE(held[i] == atom(text(i)));  // found again, not copied
+    }
+    // Every other one dropped and made again: the same room serves.
+    for (int i = 0; i < 3000; i += 2) held[i] = atom();
+    for (int i = 0; i < 3000; i += 2) held[i] = atom(text(i));
+    for (int i = 0; i < 3000; ++i) REQUIRE(held[i] == text(i));
+    if (round == 0) first_footprint = atom::footprint();
+    else CHECK(atom::footprint() == first_footprint);  // nothing grew: freed rooms were reused
+  }
+  CHECK(atom::interned() == base);
+  CHECK(sizeof(atom) == 4);
+}
+
 TEST_CASE("atoms: interned, copied and dropped from four threads at once", "[atom]") {
   auto base = atom::interned();
   {
