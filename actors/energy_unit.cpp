@@ -97,8 +97,8 @@ unit_slice slice_of(const energy::model& m, const std::string& node, absl::TimeZ
     add_leaves(mid);
     const auto& mt = m.meters.at(mid);
     auto& info = s.meters[mid];
-    info.rollover = mt.counter_rollover;
-    info.multiplier = mt.ct_ratio * mt.pt_ratio;
+    info.rollover = mt.details->counter_rollover;
+    info.multiplier = mt.details->ct_ratio * mt.details->pt_ratio;
     auto mu = energy::parse_unit(m.energy_types.at(mt.energy_type).unit);
     for (const auto& iid : m.indicators_of(mid)) {
       const auto& ind = m.indicators.at(iid);

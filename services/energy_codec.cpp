@@ -116,10 +116,10 @@ energy::meter from_proto(const v1::Meter& in, const std::string& path, problems&
   d.location = in.location();
   d.maker = in.maker();
   d.start_date = date(in.start_date(), path + "start_date", out);
+  d.ct_ratio = in.ct_ratio() ? in.ct_ratio() : 1;
+  d.pt_ratio = in.pt_ratio() ? in.pt_ratio() : 1;
+  d.counter_rollover = in.counter_rollover();
   m.details.shrink();
-  m.ct_ratio = in.ct_ratio() ? in.ct_ratio() : 1;
-  m.pt_ratio = in.pt_ratio() ? in.pt_ratio() : 1;
-  m.counter_rollover = in.counter_rollover();
   m.live_source = in.live_source();
   if (!m.live_source.empty() && m.live_source != "grid.import" && m.live_source != "grid.export")
     out.push_back({path + "live_source", fmt::format("\"{}\" is not a live meter (grid.import, grid.export)", m.live_source)});
@@ -280,9 +280,9 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
     x->set_energy_type(mt.energy_type);
     x->set_node(mt.node);
     x->set_start_date(date_text(mt.details->start_date));
-    x->set_ct_ratio(mt.ct_ratio);
-    x->set_pt_ratio(mt.pt_ratio);
-    x->set_counter_rollover(mt.counter_rollover);
+    x->set_ct_ratio(mt.details->ct_ratio);
+    x->set_pt_ratio(mt.details->pt_ratio);
+    x->set_counter_rollover(mt.details->counter_rollover);
     x->set_live_source(mt.live_source);
   }
   for (const auto& [id, p] : m.products) {

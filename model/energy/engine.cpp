@@ -4,6 +4,7 @@
 #include <cmath>
 #include <queue>
 #include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -142,12 +143,16 @@ private:
 
 enum class cell_kind : uint8_t { hourly, daily, formula };
 
+// 16 bytes (a 100,000-cell graph pays per cell): a cell's program ends
+// where the next cell's begins, its display unit's scale is a number into
+// the graph's few distinct scales.
 struct cell {
-  cell_kind kind = cell_kind::formula;
   leaf* lf = nullptr;  // inputs; null until the leaf has any
-  uint32_t prog_begin = 0, prog_end = 0;
-  double scale = 1;  // of the display unit
+  uint32_t prog_begin = 0;
+  cell_kind kind = cell_kind::formula;
+  uint8_t scale = 0;
 };
+static_assert(sizeof(cell) <= 16);
 
 struct coef_ref {
   enum op op;
@@ -228,6 +233,7 @@ struct engine::impl {
   // Inputs by stable id, kept across loads; a leaf exists once it has any.
   std::unordered_map<std::string, leaf> leaves;
   std::vector<cell> cells;
+  std::vector<double> scales;  // display-unit scales, by cell.scale
   id_table index;
   std::vector<uint32_t> order;  // cells in dependency order
   std::vector<uint32_t> rank;   // position in order
@@ -260,6 +266,17 @@ struct engine::impl {
     auto i = index.find(id);
     if (i == id_table::npos && products) i = index.find(fmt::format("product:{}", id));
     return i;
+  }
+  uint32_t prog_end(uint32_t i) const {
+    return i + 1 < cells.size() ? cells[i + 1].prog_begin : static_cast<uint32_t>(prog.size());
+  }
+  double scale_of(uint32_t i) const { return scales[cells[i].scale]; }
+  uint8_t scale_number(double s) {
+    for (std::size_t k = 0; k < scales.size(); ++k)
+      if (scales[k] == s) return static_cast<uint8_t>(k);
+    if (scales.size() > UINT8_MAX) throw std::length_error("energy engine: too many distinct units");
+    scales.push_back(s);
+    return static_cast<uint8_t>(scales.size() - 1);
   }
   // A leaf cell's inputs, created with its first input.
   leaf& inputs(uint32_t i) {
@@ -344,15 +361,16 @@ struct engine::impl {
     coefs.clear();
     frames.clear();
     lru.clear();
-    auto scale_of = [](const std::string& u) {
+    scales.clear();
+    auto scale_for = [this](const std::string& u) {
       auto p = parse_unit(u);
-      return p ? p->scale : 1.0;
+      return scale_number(p ? p->scale : 1.0);
     };
     index.reserve(mdl.indicators.size() + mdl.products.size());
     for (const auto& [id, ind] : mdl.indicators) {
       cell c;
       index.add("", id);
-      c.scale = scale_of(mdl.templates.at(ind.template_id).unit);
+      c.scale = scale_for(mdl.templates.at(ind.template_id).unit);
       c.kind = ind.source == source_kind::meter    ? cell_kind::hourly
                : ind.source == source_kind::manual ? cell_kind::daily
                                                    : cell_kind::formula;
@@ -361,7 +379,7 @@ struct engine::impl {
     for (const auto& [id, p] : mdl.products) {
       cell c;
       index.add("product:", id);
-      c.scale = scale_of(p.unit);
+      c.scale = scale_for(p.unit);
       c.kind = cell_kind::daily;
       cells.push_back(std::move(c));
     }
@@ -381,14 +399,13 @@ struct engine::impl {
     // Programs and dependency edges.
     std::vector<std::vector<uint32_t>> in(cells.size());
     for (uint32_t i = 0; i < cells.size(); ++i) {
+      cells[i].prog_begin = static_cast<uint32_t>(prog.size());
       if (cells[i].kind != cell_kind::formula) continue;
       std::string id(index.id(i));
       const auto& ind = mdl.indicators.at(id);
       auto f = mdl.formula_of(id);
-      cells[i].prog_begin = static_cast<uint32_t>(prog.size());
       if (f) compile_expr(*f, ind, mdl);
-      cells[i].prog_end = static_cast<uint32_t>(prog.size());
-      for (uint32_t k = cells[i].prog_begin; k < cells[i].prog_end; ++k) {
+      for (uint32_t k = cells[i].prog_begin; k < prog.size(); ++k) {
         if (prog[k].c == code::load) in[i].push_back(prog[k].arg);
         if (prog[k].c == code::sum)
           for (uint32_t s = sum_ranges[prog[k].arg].first; s < sum_ranges[prog[k].arg].second; ++s)
@@ -583,14 +600,14 @@ struct engine::impl {
     const cell& c = cells[i];
     if (c.kind != cell_kind::formula) {
       reading r = leaf_value(c, f);
-      f.v[i] = r.quality == quality::missing ? 0 : r.value * c.scale;
+      f.v[i] = r.quality == quality::missing ? 0 : r.value * scale_of(i);
       f.q[i] = r.quality;
       return;
     }
     std::size_t sp = 0;
     auto& sv = stack_v;
     auto& sq = stack_q;
-    for (uint32_t k = c.prog_begin; k < c.prog_end; ++k) {
+    for (uint32_t k = c.prog_begin, end = prog_end(i); k < end; ++k) {
       const instr& in = prog[k];
       switch (in.c) {
         case code::constant:
@@ -649,7 +666,8 @@ struct engine::impl {
     if (stack_ready) return;
     stack_ready = true;
     std::size_t need = 1;
-    for (const auto& c : cells) need = std::max<std::size_t>(need, c.prog_end - c.prog_begin + 1);
+    for (uint32_t i = 0; i < cells.size(); ++i)
+      need = std::max<std::size_t>(need, prog_end(i) - cells[i].prog_begin + 1);
     if (stack_v.size() < need) {
       stack_v.resize(need);
       stack_q.resize(need);
@@ -828,7 +846,7 @@ reading engine::value(const std::string& id, const period& p, absl::Time as_of) 
   auto i = d.find(id, true);
   if (i == id_table::npos) return {};
   frame& f = d.get(p, as_of);
-  reading r{f.v[i] / d.cells[i].scale, f.q[i]};
+  reading r{f.v[i] / d.scale_of(i), f.q[i]};
   if (r.quality == quality::missing || r.quality == quality::invalid) r.value = 0;
   return r;
 }
@@ -842,9 +860,8 @@ std::vector<used_version> engine::versions(const std::string& id, const period& 
   const auto& d = *impl_;
   auto i = d.find(id, false);
   if (i == id_table::npos) return out;
-  const cell& c = d.cells[i];
   absl::CivilDay day(start_of(p));
-  for (uint32_t k = c.prog_begin; k < c.prog_end; ++k) {
+  for (uint32_t k = d.cells[i].prog_begin, end = d.prog_end(i); k < end; ++k) {
     if (d.prog[k].c != code::coef) continue;
     const auto& ref = d.coefs[d.prog[k].arg];
     const auto& et = d.types.at(ref.energy_type);

@@ -381,9 +381,9 @@ result model::put_meter(meter m, bool upsert) {
     p.push_back({"energy_type", fmt::format("unknown energy type \"{}\"", m.energy_type)});
   if (!nodes.count(m.node)) p.push_back({"node", fmt::format("unknown unit \"{}\"", m.node)});
   if (m.metering_level < 1 || m.metering_level > 3) p.push_back({"metering_level", "must be 1, 2 or 3"});
-  if (!(m.ct_ratio > 0)) p.push_back({"ct_ratio", "must be > 0"});
-  if (!(m.pt_ratio > 0)) p.push_back({"pt_ratio", "must be > 0"});
-  if (!(m.counter_rollover >= 0)) p.push_back({"counter_rollover", "must be >= 0"});
+  if (!(m.details->ct_ratio > 0)) p.push_back({"ct_ratio", "must be > 0"});
+  if (!(m.details->pt_ratio > 0)) p.push_back({"pt_ratio", "must be > 0"});
+  if (!(m.details->counter_rollover >= 0)) p.push_back({"counter_rollover", "must be >= 0"});
   if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
   auto it = meters.find(m.id);
   std::optional<meter> old;

@@ -119,10 +119,13 @@ struct equipment_details {
   bool operator==(const equipment_details&) const = default;
 };
 
-// A meter's master data.
+// A meter's master data and its counter's settings (most meters keep the
+// defaults, so most records carry none of it).
 struct meter_details {
   std::string model, accuracy_class, location, maker;
   std::optional<absl::CivilDay> start_date;
+  double ct_ratio = 1, pt_ratio = 1;  // the counter is multiplied by both
+  double counter_rollover = 0;        // counter wraps to 0 at this value (0 = never)
   bool operator==(const meter_details&) const = default;
 };
 
@@ -152,9 +155,7 @@ struct meter {
   uint8_t metering_level = 1;
   atom energy_type;
   atom node;  // the unit or equipment it hangs under
-  details_box<meter_details> details;
-  double ct_ratio = 1, pt_ratio = 1;  // the counter is multiplied by both
-  double counter_rollover = 0;        // counter wraps to 0 at this value (0 = never)
+  details_box<meter_details> details;  // master data, CT/PT ratios, rollover
   atom live_source;                   // bound plant meter: "grid.import", ... ("" = none)
 };
 

@@ -231,7 +231,7 @@ TEST_CASE_METHOD(fixture, "energy units: a model change gives live units their n
   // The meter gets a CT of 40 while its unit is alive: the next reading uses it.
   change([](model& m) -> result {
     auto mt = m.meters.at("m1");
-    mt.ct_ratio = 40;
+    mt.details.edit().ct_ratio = 40;
     return m.put_meter(mt);
   });
   REQUIRE(read("m1", ms(h + 1200), 1002));
