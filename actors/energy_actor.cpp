@@ -59,21 +59,31 @@ void energy_book::load() {
   ::malloc_trim(0);
   if (!db_) return;
   // Latest entry per (id, day): keys sort by seq within a day.
-  for (const auto& [k, v] : db_->scan_energy("entry/"))
+  // Streamed: years of hourly inputs are never all copied at once.
+  db_->each_energy("entry/", [&](std::string_view k, std::string_view v) {
     if (auto e = decode_entry(k, v)) {
       engine_->set_day(e->id, e->day, {e->value, quality::manual});
-      *seq_ = std::max<uint64_t>(*seq_, std::strtoull(k.substr(k.rfind('/') + 1).c_str(), nullptr, 16));
+      *seq_ = std::max<uint64_t>(*seq_, std::strtoull(std::string(k.substr(k.rfind('/') + 1)).c_str(), nullptr, 16));
     }
-  for (const auto& [k, v] : db_->scan_energy("hour/")) {
+    return true;
+  });
+  std::string id;
+  db_->each_energy("hour/", [&](std::string_view k, std::string_view v) {
     // hour/<id>/<hour index hex> -> value \n quality
     auto slash = k.rfind('/');
-    std::string id = k.substr(5, slash - 5);
-    int64_t idx = static_cast<int64_t>(std::strtoull(k.substr(slash + 1).c_str(), nullptr, 16));
     auto nl = v.find('\n');
-    if (nl == std::string::npos) continue;
+    if (slash == std::string_view::npos || slash < 5 || nl == std::string_view::npos) return true;
+    id.assign(k.substr(5, slash - 5));
+    int64_t idx = static_cast<int64_t>(std::strtoull(std::string(k.substr(slash + 1)).c_str(), nullptr, 16));
     auto h = absl::CivilHour(1970, 1, 1, 0) + idx;
-    engine_->set_hour(id, h, {std::stod(v.substr(0, nl)), static_cast<quality>(std::stoi(v.substr(nl + 1)))});
-  }
+    try {
+      engine_->set_hour(id, h, {std::stod(std::string(v.substr(0, nl))),
+                                static_cast<quality>(std::stoi(std::string(v.substr(nl + 1))))});
+    } catch (const std::exception&) {
+      spdlog::warn("energy: skipping the unreadable stored hour {}", k);
+    }
+    return true;
+  });
   ++version_;
 }
 

@@ -584,13 +584,26 @@ expected<std::optional<std::string>, std::string> store::get_document(std::strin
 std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_view prefix,
                                                                    std::size_t limit) const {
   std::vector<std::pair<std::string, std::string>> out;
+  if (limit == 0) return out;
+  each_energy(prefix, [&](std::string_view k, std::string_view v) {
+    out.emplace_back(k, v);
+    return out.size() < limit;
+  });
+  return out;
+}
+
+std::size_t store::each_energy(std::string_view prefix,
+                               const std::function<bool(std::string_view, std::string_view)>& fn) const {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // scans load the model and the inputs once, at start
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->energy())};
   rocksdb::Slice p{prefix.data(), prefix.size()};
-  for (it->Seek(p); it->Valid() && it->key().starts_with(p) && out.size() < limit; it->Next())
-    out.emplace_back(it->key().ToString(), it->value().ToString());
-  return out;
+  std::size_t n = 0;
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    ++n;
+    if (!fn({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()})) break;
+  }
+  return n;
 }
 
 std::optional<std::string> store::get_energy(std::string_view key) const {

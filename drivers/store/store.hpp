@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,10 @@ public:
   // The records under `prefix`, in key order, at most `limit`.
   std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix,
                                                                 std::size_t limit = SIZE_MAX) const;
+  // The same, one record at a time without copying them all first (years
+  // of hourly inputs); `fn` returns false to stop. Returns the records seen.
+  std::size_t each_energy(std::string_view prefix,
+                          const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
   std::optional<std::string> get_energy(std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
 

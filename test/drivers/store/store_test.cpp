@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 
 #include "drivers/store/store.hpp"
@@ -340,4 +341,34 @@ TEST_CASE("documents are replaced whole, survive a reopen and keep their audit r
   // No temporary file is left behind.
   for (const auto& f : std::filesystem::directory_iterator(dir.path / "documents"))
     CHECK(f.path().extension() != ".tmp");
+}
+
+TEST_CASE("energy records are walked in key order under a prefix, one at a time, and the walk can stop",
+          "[store]") {
+  temp_dir dir;
+  auto s = open_store(dir.path);
+  std::vector<std::pair<std::string, std::string>> kvs;
+  for (int i = 0; i < 1000; ++i) kvs.emplace_back(fmt::format("hour/m{}/{:016x}", i % 7, i), fmt::format("{}\n0", i));
+  kvs.emplace_back("entry/x/1", "outside");
+  kvs.emplace_back("hour", "outside too");
+  REQUIRE(s->put_energy(kvs));
+  std::vector<std::string> keys;
+  auto seen = s->each_energy("hour/", [&](std::string_view k, std::string_view v) {
+    CHECK(v.find('\n') != std::string_view::npos);
+    keys.emplace_back(k);
+    return true;
+  });
+  CHECK(seen == 1000);
+  REQUIRE(keys.size() == 1000);
+  CHECK(std::is_sorted(keys.begin(), keys.end()));
+  CHECK(keys.front() == "hour/m0/0000000000000000");
+  // Stopping after the third record.
+  int calls = 0;
+  CHECK(s->each_energy("hour/m3/", [&](std::string_view, std::string_view) { return ++calls < 3; }) == 3);
+  CHECK(calls == 3);
+  // The copying scan agrees and honours its limit.
+  CHECK(s->scan_energy("hour/m3/").size() == 143);
+  CHECK(s->scan_energy("hour/m3/", 5).size() == 5);
+  CHECK(s->scan_energy("hour/m3/", 0).empty());
+  CHECK(s->scan_energy("nothing/").empty());
 }
