@@ -25,8 +25,14 @@ std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
 
 } // namespace
 
-energy_book::energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk)
-    : db_(std::move(db)), codec_(std::move(codec)), clk_(clk) {}
+energy_book::energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk,
+                         uint32_t hourly_days)
+    : db_(std::move(db)), codec_(std::move(codec)), clk_(clk), hourly_days_(std::max<uint32_t>(hourly_days, 1)) {}
+
+void energy_book::roll_hours() {
+  absl::CivilDay today(absl::ToCivilSecond(now(), tz_));
+  engine_->keep_hours_from(today - (hourly_days_ - 1));
+}
 
 absl::Time energy_book::now() const {
   system_clock wall;
@@ -56,6 +62,7 @@ void energy_book::load() {
   if (!absl::LoadTimeZone(model_.ent.time_zone, &tz_)) tz_ = absl::UTCTimeZone();
   engine_ = std::make_unique<energy::engine>(tz_);
   engine_->load(model_);
+  roll_hours();  // older stored hours go straight into their days' sums
   ::malloc_trim(0);
   if (!db_) return;
   // Latest entry per (id, day): keys sort by seq within a day.
@@ -166,14 +173,16 @@ energy::result energy_book::replace(energy::model m, const std::string& who) {
     tz_ = tz;
     engine_ = std::make_unique<energy::engine>(tz_);
     engine_->load(model_);
+    roll_hours();
   }
   return r;
 }
 
 void energy_book::apply(const std::vector<leaf_update>& updates) {
+  roll_hours();
   for (const auto& u : updates) {
     reading r{u.value, u.q};
-    if (u.hourly) engine_->set_hour(u.id, absl::CivilHour(1970, 1, 1, 0) + u.index, r);
+    if (u.hourly) engine_->set_hour(u.id, absl::CivilHour(1970, 1, 1, 0) + u.index, r, u.before);
     else engine_->set_day(u.id, absl::CivilDay(1970, 1, 1) + u.index, r);
   }
 }
@@ -254,7 +263,7 @@ caf::result<std::string> delegate_to_unit(self_ptr self, const unit_request& req
 }
 
 caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
-  self->state.book = std::make_unique<energy_book>(args.db, args.codec, args.clk);
+  self->state.book = std::make_unique<energy_book>(args.db, args.codec, args.clk, args.hourly_days);
   self->state.book->load();
   self->state.version = self->state.book->version();
   auto idle = args.unit_idle;

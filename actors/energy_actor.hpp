@@ -52,7 +52,8 @@ std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from
 
 class energy_book {
 public:
-  energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk);
+  energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk,
+              uint32_t hourly_days = 35);
 
   // Loads the model, entries and hourly consumption from the store
   // (the seeded model when there is none).
@@ -74,6 +75,9 @@ public:
 
   // New inputs of the graph, written to the store by an energy unit.
   void apply(const std::vector<leaf_update>& updates);
+  // Moves the window of hours held hour by hour to end today (a new day
+  // turns the oldest held day into its sum). Called with every input.
+  void roll_hours();
 
   // Counter readings of the meters bound to a live source of the plant
   // ("grid.import", "grid.export"; Wh), in each meter's unit.
@@ -92,6 +96,7 @@ private:
   std::shared_ptr<store::store> db_;
   energy_codec codec_;
   const clock* clk_;
+  uint32_t hourly_days_;
   energy::model model_;
   absl::TimeZone tz_;
   std::unique_ptr<energy::engine> engine_;
@@ -107,6 +112,9 @@ struct energy_actor_args {
   const clock* clk = nullptr;
   // A unit idle this long is retired (0: units stay).
   std::chrono::milliseconds unit_idle{std::chrono::minutes(10)};
+  // Hourly inputs held hour by hour for this many days (today included);
+  // earlier days as their sums (engine::keep_hours_from).
+  uint32_t hourly_days = 35;
 };
 
 caf::actor spawn_energy_actor(caf::actor_system& sys, energy_actor_args args);

@@ -209,7 +209,7 @@ expected<std::vector<energy::counter_event>, failure> energy_unit::apply_shares(
       }
       if (before) total = {before->value + total.value, worse(before->quality, total.quality)};
       kvs.emplace_back(key, fmt::format("{}\n{}", total.value, static_cast<int>(total.quality)));
-      ups.push_back({ind, true, idx, total.value, total.quality});
+      ups.push_back({ind, true, idx, total.value, total.quality, before.value_or(plantd::reading{})});
       if (!db_) hours_[key] = total;
     }
   }

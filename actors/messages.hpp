@@ -74,6 +74,7 @@ struct leaf_update {
   int64_t index = 0;
   double value = 0;
   quality q = quality::measured;
+  reading before;  // hourly: the stored value it replaces (missing = none)
 };
 
 // The answer of a unit request: bytes (code ok) or an error code and

@@ -301,6 +301,8 @@ plant::config to_model(const v1::PlantConfig& m, problems& out) {
     or_default(m.storage().raw_retention_days(), c.storage.raw_retention_days);
   c.storage.flush_interval_ms =
     or_default(m.storage().flush_interval_ms(), c.storage.flush_interval_ms);
+  c.storage.energy_hourly_days =
+    or_default(m.storage().energy_hourly_days(), c.storage.energy_hourly_days);
 
   const auto& n = m.networks();
   c.networks.net2.dhcp = n.net2().dhcp();
@@ -453,6 +455,7 @@ v1::PlantConfig to_proto(const plant::config& c) {
 
   m.mutable_storage()->set_raw_retention_days(c.storage.raw_retention_days);
   m.mutable_storage()->set_flush_interval_ms(c.storage.flush_interval_ms);
+  m.mutable_storage()->set_energy_hourly_days(c.storage.energy_hourly_days);
 
   auto* n = m.mutable_networks();
   n->mutable_net2()->set_dhcp(c.networks.net2.dhcp);

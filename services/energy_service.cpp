@@ -177,6 +177,15 @@ expected<std::vector<energy::period>, failure> periods_of(const v1::QueryRequest
 result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryResponse& r) {
   auto periods = periods_of(q);
   if (!periods) return unexpected{periods.error()};
+  b.roll_hours();
+  if (auto held = b.engine().hours_kept_from();
+      held && periods->front().res == energy::resolution::hour
+      && periods->front().index < energy::period_of(energy::resolution::hour, absl::CivilSecond(*held)).index)
+    return unexpected{failure{
+      errc::failed_precondition,
+      {problem{"from", fmt::format("hourly values are held from {} on (storage.energy_hourly_days); "
+                                   "ask for days, months or years before that",
+                                   energy::label({energy::resolution::day, *held - absl::CivilDay(1970, 1, 1)}))}}}};
   const auto& m = b.model();
   std::vector<std::string> ids(q.indicators().begin(), q.indicators().end());
   if (!q.node().empty()) {

@@ -79,6 +79,14 @@ public:
     auto it = find(k);
     if (it != items_.end()) items_.erase(it);
   }
+  // Removes the items before `k`, handing each to `f` first.
+  template <class F>
+  void take_before(int64_t k, F&& f) {
+    auto end = lower(k);
+    for (auto it = items_.begin(); it != end; ++it) f(it->first, it->second);
+    items_.erase(items_.begin(), end);
+  }
+  bool empty() const { return items_.empty(); }
 
 private:
   iterator lower(int64_t k) {
@@ -88,9 +96,26 @@ private:
   std::vector<item> items_;
 };
 
+// A day of an hourly leaf whose hours are no longer held: their sum, which
+// hours it has and how many of each quality (16 bytes, not a day_block's 224).
+struct day_sum {
+  double sum = 0;
+  uint32_t mask = 0;
+  uint8_t n[3] = {0, 0, 0};  // measured, manual, estimated
+  quality worst() const {
+    return n[2] ? quality::estimated : n[1] ? quality::manual : quality::measured;
+  }
+  void add(double v, quality q, int sign) {
+    sum += sign * v;
+    int i = q == quality::manual ? 1 : q == quality::estimated ? 2 : 0;
+    n[i] = static_cast<uint8_t>(n[i] + sign);
+  }
+};
+
 struct leaf {
   bool hourly = false;
-  flat_map<day_block> hours;  // hourly leaves, by day index
+  flat_map<day_block> hours;  // hourly leaves, by day index (days from hours_from)
+  flat_map<day_sum> past;     // hourly leaves: days before hours_from
   flat_map<reading> days;     // daily leaves
   flat_map<agg> months, years;
 };
@@ -248,6 +273,7 @@ struct engine::impl {
   std::map<std::string, energy_type, std::less<>> types;  // copies for coefficient lookups
   std::map<period, frame> frames;
   std::list<period> lru;
+  int64_t hours_from = INT64_MIN;  // day index: hours before it are held as day sums
   uint64_t evals = 0;
   // scratch for propagation
   std::vector<uint8_t> queued;
@@ -463,7 +489,12 @@ struct engine::impl {
           return it == lf.days.end() ? r : it->second;
         }
         auto it = lf.hours.find(f.p.index);
-        if (it == lf.hours.end()) return r;
+        if (it == lf.hours.end()) {
+          auto s = lf.past.find(f.p.index);
+          if (s == lf.past.end()) return r;
+          if ((s->second.mask & req.day_mask) != req.day_mask || s->second.mask == 0) return r;
+          return {s->second.sum, s->second.worst()};
+        }
         const auto& b = it->second;
         if ((b.mask & req.day_mask) != req.day_mask || b.mask == 0) return r;
         double sum = 0;
@@ -778,15 +809,41 @@ std::string_view engine::leaf_kind(const std::string& id) const {
   return "";
 }
 
-bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r) {
+bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r, std::optional<reading> was) {
   auto& d = *impl_;
   auto i = d.find(id, false);
   if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly) return false;
   if (r.quality != quality::missing && !r.usable()) return false;
-  leaf& lf = d.inputs(i);
   absl::CivilDay day(h);
-  auto& b = lf.hours[day - epoch_day];
+  int64_t di = day - epoch_day;
   int k = h.hour();
+  if (di < d.hours_from) {
+    // A day held as its sum: the hour's old value is the caller's to give.
+    uint32_t bit = 1u << k;
+    if (d.cells[i].lf) {
+      auto s = d.cells[i].lf->past.find(di);
+      if (s != d.cells[i].lf->past.end() && (s->second.mask & bit) && !(was && was->usable())) return false;
+    }
+    leaf& lf = d.inputs(i);
+    auto& s = lf.past[di];
+    reading old;
+    if (s.mask & bit) {
+      old = *was;
+      s.add(old.value, old.quality, -1);
+    }
+    if (r.quality == quality::missing) {
+      s.mask &= ~bit;
+    } else {
+      s.add(r.value, r.quality, +1);
+      s.mask |= bit;
+    }
+    if (!s.mask) lf.past.erase(di);
+    d.update_aggs(lf, day, old, r);
+    d.changed(i, absl::CivilSecond(h), true);
+    return true;
+  }
+  leaf& lf = d.inputs(i);
+  auto& b = lf.hours[di];
   reading old;
   if (b.q[k] != none) old = {b.v[k], static_cast<quality>(b.q[k])};
   if (r.quality == quality::missing) {
@@ -813,6 +870,38 @@ bool engine::add_hour(const std::string& id, absl::CivilHour h, double amount, q
     now.quality = worse(q, old.quality);
   }
   return set_hour(id, h, now);
+}
+
+void engine::keep_hours_from(absl::CivilDay day) {
+  auto& d = *impl_;
+  int64_t from = day - epoch_day;
+  if (from <= d.hours_from) return;
+  d.hours_from = from;
+  for (auto& [id, lf] : d.leaves) {
+    if (!lf.hourly) continue;
+    lf.hours.take_before(from, [&](int64_t di, const day_block& b) {
+      if (!b.mask) return;
+      day_sum s;
+      s.mask = b.mask;
+      for (int k = 0; k < 24; ++k)
+        if (b.q[k] != none) s.add(b.v[k], static_cast<quality>(b.q[k]), +1);
+      lf.past[di] = s;
+    });
+  }
+  // Kept hour frames of those days would disagree with new ones.
+  for (auto it = d.frames.begin(); it != d.frames.end();) {
+    if (it->first.res == resolution::hour && it->first.index < from * 24) {
+      d.lru.erase(it->second.lru);
+      it = d.frames.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::optional<absl::CivilDay> engine::hours_kept_from() const {
+  if (impl_->hours_from == INT64_MIN) return std::nullopt;
+  return epoch_day + impl_->hours_from;
 }
 
 reading engine::hour_input(const std::string& id, absl::CivilHour h) const {

@@ -21,6 +21,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -78,12 +79,25 @@ public:
   // Inputs, in the indicator's (or product's) unit. The value replaces the
   // hour's or day's value; add_hour adds to it (counter consumption).
   // Unknown ids or wrong leaf kinds are refused with false.
-  bool set_hour(const std::string& indicator_id, absl::CivilHour h, reading r);
+  // `was`: the hour's value before, as the caller stored it; needed (and
+  // used) only for days held as sums (keep_hours_from), where an hour that
+  // has a value is refused without it.
+  bool set_hour(const std::string& indicator_id, absl::CivilHour h, reading r,
+                std::optional<reading> was = std::nullopt);
   bool add_hour(const std::string& indicator_id, absl::CivilHour h, double amount, quality q);
   bool set_day(const std::string& indicator_or_product_id, absl::CivilDay d, reading r);
 
-  // The stored input of a meter indicator for one hour (no evaluation).
+  // The stored input of a meter indicator for one hour (no evaluation);
+  // missing for a day held as its sum.
   reading hour_input(const std::string& indicator_id, absl::CivilHour h) const;
+
+  // Hourly inputs are held hour by hour from `day` on; each day before it
+  // is kept as its sum (16 bytes, not 224), so a plant running for years
+  // holds a bounded window of hours. Days, months and years still add up;
+  // an hour of such a day reads missing. The day only moves forward; inputs
+  // for earlier days go straight into their sums.
+  void keep_hours_from(absl::CivilDay day);
+  std::optional<absl::CivilDay> hours_kept_from() const;
 
   // A value in the indicator's unit (products: production in its unit), at
   // `as_of` (sub-periods not yet ended are not required).

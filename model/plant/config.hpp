@@ -221,6 +221,7 @@ struct polling {
 struct storage {
   uint32_t raw_retention_days = 30;
   uint32_t flush_interval_ms = 1000;
+  uint32_t energy_hourly_days = 35;  // energy inputs held hour by hour (then as day sums)
 };
 
 struct networks {

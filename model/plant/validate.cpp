@@ -505,6 +505,7 @@ void check_polling_storage_networks(checker& ck, const config& cfg) {
   ck.range("polling.control_cycle_ms", p.control_cycle_ms, 100, 60'000);
   ck.range("storage.raw_retention_days", cfg.storage.raw_retention_days, 1, 3650);
   ck.range("storage.flush_interval_ms", cfg.storage.flush_interval_ms, 10, 60'000);
+  ck.range("storage.energy_hourly_days", cfg.storage.energy_hourly_days, 2, 3650);
   const auto& n = cfg.networks;
   if (!n.net2.dhcp && n.net2.address.empty() && !n.net2.gateway.empty())
     ck.fail("networks.net2.address", "is required with a static gateway (or set dhcp)");

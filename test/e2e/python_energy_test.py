@@ -321,6 +321,21 @@ class EnergyCarbon(unittest.TestCase):
             self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
             self.assertIn("metering_level", cm.exception.details())
 
+    def test_hours_older_than_the_held_window_are_refused_days_are_not(self):
+        old = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.query(["p.elec"], res="hour", frm=old)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("hourly values are held from", cm.exception.details())
+        self.assertIn("energy_hourly_days", cm.exception.details())
+        # The same day at day resolution is answered.
+        s = self.query(["p.elec"], res="day", frm=old)["p.elec"]
+        self.assertEqual(s.quality[0], 4)  # QUALITY_MISSING: nothing was recorded then
+        # Recent hours are answered: 100 kWh each.
+        s = self.query(["p.elec"], res="hour")["p.elec"]
+        self.assertEqual(len(s.values), 24)
+        self.assertAlmostEqual(s.values[3], 100)
+
     def test_meter_swap(self):
         t0 = datetime.datetime.combine(self.day - datetime.timedelta(days=2), datetime.time(9), TZ)
         ts = lambda dt: {"seconds": int(dt.timestamp())}

@@ -351,6 +351,65 @@ TEST_CASE("evaluation: the example enterprise, hand-computed", "[energy]") {
   }
 }
 
+TEST_CASE("evaluation: days before the held hours add up from their sums", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  // Ten days of gas, day k with 24 hours of k+1 m3 except hour 5 of day 3
+  // (missing) and hour 7 of day 4 (estimated).
+  absl::CivilDay first(2026, 11, 1);
+  auto fill = [&](engine& e) {
+    for (int k = 0; k < 10; ++k)
+      for (int h = 0; h < 24; ++h) {
+        if (k == 3 && h == 5) continue;
+        auto q = k == 4 && h == 7 ? quality::estimated : quality::measured;
+        REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(first + k) + h, {k + 1.0, q}));
+      }
+  };
+  auto now = at(tz, 2026, 11, 21, 10);
+  engine held(tz), sums_first(tz), all(tz);
+  for (auto* e : {&held, &sums_first, &all}) e->load(m);
+  fill(all);
+  fill(held);
+  auto day_of = [&](int k) { return period_of(resolution::day, absl::CivilSecond(first + k)); };
+  period hour_of_day2 = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(first + 2) + 4));
+  CHECK(held.value("p.gas", hour_of_day2, now).value == Approx(3));  // kept as a frame
+  held.keep_hours_from(first + 6);        // days 0..5 become sums
+  sums_first.keep_hours_from(first + 6);  // as a start-up: older inputs go straight into sums
+  fill(sums_first);
+  REQUIRE(held.hours_kept_from() == first + 6);
+  for (auto* e : {&held, &sums_first}) {
+    for (int k = 0; k < 10; ++k) {
+      auto want = all.value("p.gas", day_of(k), now);
+      auto got = e->value("p.gas", day_of(k), now);
+      INFO("day " << k);
+      CHECK(got.quality == want.quality);
+      CHECK(got.value == Approx(want.value));
+    }
+    CHECK(e->value("p.gas", day_of(3), now).quality == quality::missing);
+    CHECK(e->value("p.gas", day_of(4), now).quality == quality::estimated);
+    CHECK(e->value("p.tce", day_of(2), now).value == Approx(all.value("p.tce", day_of(2), now).value));
+    // Hours of those days are no longer held; the held ones are.
+    CHECK(e->value("p.gas", hour_of_day2, now).quality == quality::missing);
+    CHECK(e->hour_input("m_g0.v", absl::CivilHour(first + 2) + 4).quality == quality::missing);
+    CHECK(e->value("p.gas", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(first + 7) + 4)), now).value
+          == Approx(8));
+  }
+  // A new value for an hour of a summed day needs the value it replaces...
+  auto h = absl::CivilHour(first + 2) + 4;
+  CHECK_FALSE(held.set_hour("m_g0.v", h, {30, quality::measured}));
+  CHECK_FALSE(held.add_hour("m_g0.v", h, 1, quality::measured));
+  CHECK(held.value("p.gas", day_of(2), now).value == Approx(72));
+  REQUIRE(held.set_hour("m_g0.v", h, {30, quality::measured}, reading{3, quality::measured}));
+  CHECK(held.value("p.gas", day_of(2), now).value == Approx(72 - 3 + 30));
+  // ...and the hour missing from day 3 is simply added.
+  REQUIRE(held.set_hour("m_g0.v", absl::CivilHour(first + 3) + 5, {4, quality::manual}));
+  CHECK(held.value("p.gas", day_of(3), now).value == Approx(96));
+  CHECK(held.value("p.gas", day_of(3), now).quality == quality::manual);
+  // The window only moves forward.
+  held.keep_hours_from(first + 1);
+  CHECK(held.hours_kept_from() == first + 6);
+}
+
 TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy]") {
   auto tz = shanghai();
   model m = example();
