@@ -80,6 +80,7 @@ TEST_CASE("defaults fill the fields a file leaves out", "[codec]") {
   CHECK(m.policies.soc.max_percent == 95);
   CHECK(m.policies.mode == plant::working_mode::self_consumption);
   CHECK(m.storage.raw_retention_days == 30);
+  CHECK(m.storage.energy_hourly_days == 35);
 }
 
 TEST_CASE("an explicit SOC bound of 0 is kept, not replaced by the default", "[codec]") {

@@ -258,6 +258,8 @@ TEST_CASE("each rule names the field it is about", "[validate]") {
      "polling.control_cycle_ms", "100..60000"},
     {"retention", 1, [](config& c) { c.storage.raw_retention_days = 0; },
      "storage.raw_retention_days", "1..3650"},
+    {"energy hours held", 1, [](config& c) { c.storage.energy_hourly_days = 1; },
+     "storage.energy_hourly_days", "2..3650"},
     {"APN with 4G", 1, [](config& c) { c.networks.cellular.enabled = true; },
      "networks.cellular.apn", "required"},
     // economics
