@@ -325,3 +325,28 @@ TEST_CASE_METHOD(fixture, "energy model: kept as a document; a store's older mod
   CHECK_THAT(caf::to_string(refused.error()), Catch::Contains("not changed"));
   CHECK(std::filesystem::is_directory(doc));
 }
+
+TEST_CASE_METHOD(fixture, "energy units: a gap reaching back into a summed day adds up with the stored hours",
+                 "[actors][energy]") {
+  build();
+  absl::CivilDay day(2026, 11, 18);
+  auto h = absl::CivilSecond(absl::CivilHour(day));
+  REQUIRE(read("m1", ms(h), 1000));
+  REQUIRE(read("m1", ms(h + 600), 1001));  // hour 0 of the day holds 1 kWh
+  // 40 days on (the window is 35): the day is held as its sum; the next
+  // reading's gap is spread back to 00:10 of that day, into hour 0 too,
+  // which already has a value: its stored value travels with the update.
+  absl::CivilDay later = day + 40;
+  clk.set(time_point{std::chrono::milliseconds{ms(absl::CivilSecond(later) + 3600)}});
+  REQUIRE(read("m1", ms(absl::CivilSecond(later) + 3600), 1001 + 40 * 24));
+  double stored = 0;
+  for (const auto& [k, v] : db->scan_energy("hour/m1.v/")) {
+    int64_t idx = static_cast<int64_t>(std::strtoull(k.substr(k.rfind('/') + 1).c_str(), nullptr, 16));
+    if (absl::CivilDay(absl::CivilHour(1970, 1, 1, 0) + idx) == day) stored += std::strtod(v.c_str(), nullptr);
+  }
+  REQUIRE(stored > 1.5);  // the gap's share of the day's remaining hours
+  auto v = day_value("m1.v", day);
+  CHECK(v.value == Approx(stored));
+  CHECK(v.quality == quality::estimated);
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).quality == quality::missing);  // no longer held by the hour
+}
