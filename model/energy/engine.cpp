@@ -23,19 +23,25 @@ struct instr {
   uint32_t arg = 0;
 };
 
-// Sums with quality counts; quality of the aggregate = worst present.
-struct agg {
+// Sums with counts of each usable quality (measured, manual, estimated);
+// the quality of the sum is the worst present.
+template <class Count>
+struct tally {
   double sum = 0;
-  uint32_t n[3] = {0, 0, 0};  // measured, manual, estimated
-  uint32_t count() const { return n[0] + n[1] + n[2]; }
+  Count n[3] = {0, 0, 0};
   quality worst() const {
     return n[2] ? quality::estimated : n[1] ? quality::manual : quality::measured;
   }
   void add(double v, quality q, int sign) {
     sum += sign * v;
     int i = q == quality::manual ? 1 : q == quality::estimated ? 2 : 0;
-    n[i] += sign;
+    n[i] = static_cast<Count>(n[i] + sign);
   }
+};
+
+// A month's or year's sum of a leaf.
+struct agg : tally<uint32_t> {
+  uint32_t count() const { return n[0] + n[1] + n[2]; }
 };
 
 struct day_block {
@@ -98,19 +104,10 @@ private:
 
 // A day of an hourly leaf whose hours are no longer held: their sum, which
 // hours it has and how many of each quality (16 bytes, not a day_block's 224).
-struct day_sum {
-  double sum = 0;
+struct day_sum : tally<uint8_t> {
   uint32_t mask = 0;
-  uint8_t n[3] = {0, 0, 0};  // measured, manual, estimated
-  quality worst() const {
-    return n[2] ? quality::estimated : n[1] ? quality::manual : quality::measured;
-  }
-  void add(double v, quality q, int sign) {
-    sum += sign * v;
-    int i = q == quality::manual ? 1 : q == quality::estimated ? 2 : 0;
-    n[i] = static_cast<uint8_t>(n[i] + sign);
-  }
 };
+static_assert(sizeof(day_sum) <= 16);
 
 struct leaf {
   bool hourly = false;
