@@ -1,6 +1,7 @@
 #include "model/energy/engine.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <queue>
 #include <set>
@@ -173,6 +174,7 @@ struct cell {
   uint32_t prog_begin = 0;
   cell_kind kind = cell_kind::formula;
   uint8_t scale = 0;
+  bool daily_input = false;  // a daily leaf, or a formula reading one (directly or not)
 };
 static_assert(sizeof(cell) <= 16);
 
@@ -197,6 +199,8 @@ struct frame {
   std::vector<quality> q;
   std::vector<double> coef_v;
   std::vector<quality> coef_q;
+  std::vector<uint8_t> coef_varies;  // the coefficient is not the same all through the period
+  std::vector<uint32_t> timed;       // cells summed over the sub-periods (ascending)
   requirement req_hourly, req_daily;
   int64_t valid_until_ms = INT64_MAX;
   std::list<period>::iterator lru;
@@ -270,6 +274,7 @@ struct engine::impl {
   std::map<std::string, energy_type, std::less<>> types;  // copies for coefficient lookups
   std::map<period, frame> frames;
   std::list<period> lru;
+  std::array<frame, 3> scratch;  // sub-period frames by resolution (hour, day, month)
   int64_t hours_from = INT64_MIN;  // day index: hours before it are held as day sums
   uint64_t evals = 0;
   // scratch for propagation
@@ -451,6 +456,13 @@ struct engine::impl {
         if (--indeg[d] == 0) order.push_back(d);
     rank.assign(cells.size(), 0);
     for (uint32_t k = 0; k < order.size(); ++k) rank[order[k]] = k;
+    for (auto i : order) {
+      auto& c = cells[i];
+      c.daily_input = c.kind == cell_kind::daily;
+      if (c.kind == cell_kind::formula)
+        for (auto d : in[i]) c.daily_input = c.daily_input || cells[d].daily_input;
+    }
+    for (auto& sc : scratch) sc = frame{};
     dep_begin.assign(cells.size() + 1, 0);
     deps.clear();
     for (uint32_t i = 0; i < cells.size(); ++i) {
@@ -573,6 +585,7 @@ struct engine::impl {
   void coefficients(frame& f) const {
     f.coef_v.assign(coefs.size(), 0);
     f.coef_q.assign(coefs.size(), quality::missing);
+    f.coef_varies.assign(coefs.size(), 0);
     auto start = start_of(f.p), end = end_of(f.p);
     absl::CivilDay day(start);
     for (std::size_t k = 0; k < coefs.size(); ++k) {
@@ -583,8 +596,18 @@ struct engine::impl {
       switch (c.op) {
         case op::coal:
         case op::coal_equal: {
-          auto* x = coefficient_at(c.op == op::coal ? et.coal_equivalent : et.coal_equal, day);
+          const auto& list = c.op == op::coal ? et.coal_equivalent : et.coal_equal;
+          auto* x = coefficient_at(list, day);
           if (x) v = x->value, ok = true;
+          // A new version starting inside a month or year.
+          if (f.p.res == resolution::month || f.p.res == resolution::year)
+            for (absl::CivilDay d = day + 1; absl::CivilSecond(d) < end; ++d) {
+              auto* y = coefficient_at(list, d);
+              if (y != x && (!x || !y || y->value != x->value)) {
+                f.coef_varies[k] = 1;
+                break;
+              }
+            }
           break;
         }
         case op::co2: {
@@ -597,17 +620,24 @@ struct engine::impl {
             auto* x = price_at(et.prices, day);
             if (x) v = price_of_hour(*x, absl::CivilHour(start)), ok = true;
           } else {
-            // Time-weighted average of the hours of the period.
-            double sum = 0;
+            // The time-weighted average of the period's hours: what a cell
+            // evaluated on the period's sums gets. A price that changes
+            // within the period (TOU bands, a new tariff) marks the cells
+            // using it to be summed over the sub-periods instead.
+            double sum = 0, first = 0;
             int n = 0;
             ok = true;
             for (absl::CivilHour h(start); absl::CivilSecond(h) < end; ++h) {
               auto* x = price_at(et.prices, absl::CivilDay(h));
               if (!x) {
                 ok = false;
+                f.coef_varies[k] = n > 0;
                 break;
               }
-              sum += price_of_hour(*x, h);
+              double ph = price_of_hour(*x, h);
+              if (n == 0) first = ph;
+              else if (ph != first) f.coef_varies[k] = 1;
+              sum += ph;
               ++n;
             }
             if (ok && n) v = sum / n;
@@ -702,15 +732,119 @@ struct engine::impl {
     }
   }
 
-  void evaluate_full(frame& f, absl::Time as_of) {
+  // Calls fn(input) for each cell that cell i reads.
+  template <class F>
+  void for_each_input(uint32_t i, F&& fn) const {
+    for (uint32_t k = cells[i].prog_begin, end = prog_end(i); k < end; ++k) {
+      if (prog[k].c == code::load) fn(prog[k].arg);
+      if (prog[k].c == code::sum)
+        for (uint32_t s = sum_ranges[prog[k].arg].first; s < sum_ranges[prog[k].arg].second; ++s)
+          fn(sums[s] & ~minus);
+    }
+  }
+
+  // The cells of a period that read a coefficient changing within it (a
+  // TOU price in a day): their value is the sum of their sub-period
+  // values (cost = sum of each hour's consumption x that hour's price),
+  // not the formula on the period's sums. Day frames leave out cells with
+  // daily inputs, which have no hours to sum.
+  void find_timed(frame& f, const std::vector<uint8_t>* only) const {
+    f.timed.clear();
+    if (f.p.res == resolution::hour) return;
+    if (std::none_of(f.coef_varies.begin(), f.coef_varies.end(), [](uint8_t x) { return x; })) return;
+    for (uint32_t i = 0; i < cells.size(); ++i) {
+      if (cells[i].kind != cell_kind::formula || (only && !(*only)[i])) continue;
+      if (f.p.res == resolution::day && cells[i].daily_input) continue;
+      for (uint32_t k = cells[i].prog_begin, end = prog_end(i); k < end; ++k)
+        if (prog[k].c == code::coef && f.coef_varies[prog[k].arg]) {
+          f.timed.push_back(i);
+          break;
+        }
+    }
+  }
+
+  // The timed cells' sums over the sub-periods of f (hours of a day, days
+  // of a month, months of a year), each sub-period evaluated on the cells
+  // those read only. A sub-period that has ended without a value makes the
+  // sum missing; one not ended counts when it has a value.
+  std::vector<reading> sub_period_sums(frame& f, absl::Time as_of) {
+    auto sub = static_cast<resolution>(static_cast<int>(f.p.res) - 1);
+    std::vector<uint8_t> cone(cells.size(), 0);
+    std::vector<uint32_t> stack(f.timed.begin(), f.timed.end());
+    for (auto t : f.timed) cone[t] = 1;
+    while (!stack.empty()) {
+      uint32_t i = stack.back();
+      stack.pop_back();
+      for_each_input(i, [&](uint32_t j) {
+        if (!cone[j]) cone[j] = 1, stack.push_back(j);
+      });
+    }
+    std::vector<reading> out(f.timed.size(), reading{0, quality::measured});
+    std::vector<uint8_t> counted(f.timed.size(), 0), broken(f.timed.size(), 0);
+    int64_t now_ms = absl::ToUnixMillis(as_of);
+    auto end = end_of(f.p);
+    frame& sc = scratch[static_cast<std::size_t>(sub)];
+    for (period s = period_of(sub, start_of(f.p)); start_of(s) < end; ++s.index) {
+      if (sub == resolution::hour && is_skipped(absl::CivilHour(start_of(s)))) continue;
+      if (ms_of(start_of(s)) >= now_ms) break;  // not begun
+      bool ended = ms_of(end_of(s)) <= now_ms;
+      sc.p = s;
+      evaluate_full(sc, as_of, &cone);
+      f.valid_until_ms = std::min(f.valid_until_ms, sc.valid_until_ms);
+      for (std::size_t j = 0; j < f.timed.size(); ++j) {
+        quality q = sc.q[f.timed[j]];
+        if (q == quality::missing) {
+          broken[j] |= ended;
+          continue;
+        }
+        out[j].value += sc.v[f.timed[j]];
+        out[j].quality = worse(out[j].quality, q);
+        counted[j] = 1;
+      }
+    }
+    for (std::size_t j = 0; j < out.size(); ++j) {
+      if (broken[j] || !counted[j]) out[j] = reading{};
+      else if (out[j].quality == quality::invalid) out[j].value = 0;
+    }
+    return out;
+  }
+
+  // Every cell of f, or (`only`: a scratch frame) the cells marked.
+  void evaluate_full(frame& f, absl::Time as_of, const std::vector<uint8_t>* only = nullptr) {
     f.valid_until_ms = INT64_MAX;
     f.req_hourly = make_requirement(f.p, as_of, true, f.valid_until_ms);
     f.req_daily = make_requirement(f.p, as_of, false, f.valid_until_ms);
     coefficients(f);
-    f.v.assign(cells.size(), 0);
-    f.q.assign(cells.size(), quality::missing);
+    if (!only || f.v.size() != cells.size()) {
+      f.v.assign(cells.size(), 0);
+      f.q.assign(cells.size(), quality::missing);
+    }
     ensure_stack();
-    for (auto i : order) eval(f, i);
+    find_timed(f, only);
+    if (f.timed.empty()) {
+      for (auto i : order)
+        if (!only || (*only)[i]) eval(f, i);
+      return;
+    }
+    // A day whose hours are held only as its sum has no hours to sum: the
+    // formula on the day's sums (the time-weighted average price), estimated.
+    bool summed_day = f.p.res == resolution::day && f.p.index < hours_from;
+    std::vector<reading> timed_values;
+    if (!summed_day) timed_values = sub_period_sums(f, as_of);
+    for (auto i : order) {
+      if (only && !(*only)[i]) continue;
+      auto it = std::lower_bound(f.timed.begin(), f.timed.end(), i);
+      if (it == f.timed.end() || *it != i) {
+        eval(f, i);
+      } else if (summed_day) {
+        eval(f, i);
+        if (f.q[i] != quality::missing && f.q[i] != quality::invalid) f.q[i] = worse(f.q[i], quality::estimated);
+      } else {
+        const reading& r = timed_values[static_cast<std::size_t>(it - f.timed.begin())];
+        f.v[i] = r.quality == quality::missing ? 0 : r.value;
+        f.q[i] = r.quality;
+      }
+    }
   }
 
   frame& get(const period& p, absl::Time as_of) {
@@ -777,7 +911,10 @@ struct engine::impl {
     for (auto r : {resolution::hour, resolution::day, resolution::month, resolution::year}) {
       if (r == resolution::hour && !hourly) continue;
       auto it = frames.find(period_of(r, when));
-      if (it != frames.end()) propagate(it->second, cell_index);
+      if (it == frames.end()) continue;
+      // A frame with summed cells is computed again when next asked.
+      if (!it->second.timed.empty()) it->second.valid_until_ms = INT64_MIN;
+      else propagate(it->second, cell_index);
     }
   }
 };

@@ -10,7 +10,12 @@
 // missing when a sub-period that has ended (before `as_of`) has no value —
 // missing is never 0. Formula cells are evaluated at every resolution on the
 // leaves of that period (so energy per product is a ratio of the period's
-// sums, not a sum of ratios).
+// sums, not a sum of ratios) - except a cell reading a coefficient that
+// changes within the period (a TOU price within a day, a new standard-coal
+// version within a month): it is the sum of its sub-period values, so a
+// day's cost is each hour's use at that hour's price. A day held only as
+// its sum (keep_hours_from) has no hours: such a cell is evaluated on the
+// day's sums at the average price and flagged estimated.
 //
 // Frames hold every cell's value for one period; a bounded number is kept.
 // A changed leaf re-computes, in the frames kept, only the cells that

@@ -8,7 +8,8 @@
 // day frames kept) and its ratio to the full evaluation, and the process RSS
 // holding the model, the graph and that day, with what each stage added
 // (freed memory is returned with malloc_trim after compiling, as plantd's
-// energy book does).
+// energy book does). Then a TOU-priced cost on the plant: its day frame
+// (summed over the hours) against the plain one.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -151,6 +152,52 @@ int main(int argc, char** argv) {
   auto after = e.value("plant.e", period_of(resolution::day, absl::CivilSecond(day)), as_of);
   long rss = rss_kb();
 
+  // A TOU-priced cost on the plant: its day is the sum of its 24 hours'
+  // costs, each hour evaluated on the cells the cost reads (here the whole
+  // tree), against the plain day frame.
+  auto dayp = period_of(resolution::day, absl::CivilSecond(day));
+  std::vector<double> plain_ms;
+  for (int rep = 0; rep < 3; ++rep) {
+    e.load(m);
+    auto t0 = clk::now();
+    e.value("plant.e", dayp, as_of);
+    plain_ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+  }
+  auto el = m.energy_types.at("electricity");
+  price tou;
+  tou.version = "TOU";
+  tou.flat = 0.6;
+  plant::price_slot peak;
+  peak.start = "08:00";
+  peak.end = "12:00";
+  peak.price_per_kwh = 1.2;
+  tou.tou.push_back(peak);
+  el.prices = {tou};
+  m.energy_types["electricity"] = el;
+  indicator cost;
+  cost.id = "plant.cost";
+  cost.name = "Electricity cost";
+  cost.template_id = "cost";
+  cost.owner = "plant";
+  cost.source = source_kind::formula;
+  cost.formula = "#plant.e * price(electricity)";
+  m.indicators.emplace(cost.id, cost);
+  m.reindex();
+  std::vector<double> tou_ms;
+  for (int rep = 0; rep < 3; ++rep) {
+    e.load(m);
+    auto t0 = clk::now();
+    e.value("plant.cost", dayp, as_of);
+    tou_ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+  }
+  std::sort(plain_ms.begin(), plain_ms.end());
+  std::sort(tou_ms.begin(), tou_ms.end());
+  auto tou_day = e.value("plant.cost", dayp, as_of);
+  double hours_sum = 0;
+  for (int h = 0; h < 24; ++h)
+    hours_sum += e.value("plant.cost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)), as_of).value;
+  bool tou_correct = tou_day.quality == quality::measured && std::abs(tou_day.value - hours_sum) < 1e-9 * hours_sum;
+
   auto json = fmt::format(
     "{{\n  \"units_and_meters\": {},\n  \"cells\": {},\n  \"full_day_eval_ms_median\": {:.2f},\n"
     "  \"full_day_eval_ms_min\": {:.2f},\n  \"incremental_us_median\": {:.2f},\n"
@@ -159,7 +206,9 @@ int main(int argc, char** argv) {
     "  \"incremental_total_correct\": {},\n  \"rss_mb_holding_tree_and_day\": {:.1f},\n"
     "  \"rss_mb_at_start\": {:.1f},\n"
     "  \"rss_mb_added\": {{\"model_records\": {:.1f}, \"model_indexes\": {:.1f}, \"compiled_graph\": {:.1f}, "
-    "\"one_day_of_hourly_leaves\": {:.1f}, \"frames_and_rest\": {:.1f}}},\n  \"frames_kept\": {},\n  \"targets\": {{\"full_ms\": 200, \"incremental_us\": 100, \"rss_mb\": 64}}\n}}\n",
+    "\"one_day_of_hourly_leaves\": {:.1f}, \"frames_and_rest\": {:.1f}}},\n  \"frames_kept\": {},\n"
+    "  \"day_frame_ms\": {:.2f},\n  \"tou_cost_day_frame_ms\": {:.2f},\n  \"ratio_tou_to_plain_day\": {:.1f},\n"
+    "  \"tou_cost_day_is_sum_of_hours\": {},\n  \"targets\": {{\"full_ms\": 200, \"incremental_us\": 100, \"rss_mb\": 64}}\n}}\n",
     units, e.cells(), full_ms[full_ms.size() / 2], full_ms.front(), inc_us[inc_us.size() / 2],
     inc_us[inc_us.size() * 99 / 100], evals_per_update,
     inc_us[inc_us.size() / 2] / 1000.0 / full_ms[full_ms.size() / 2],
@@ -167,8 +216,8 @@ int main(int argc, char** argv) {
     std::abs(after.value - (expect + 2000)) < 1e-6 * expect ? "true" : "false", rss / 1024.0,
     rss0 / 1024.0, (rss_records - rss0) / 1024.0, (rss_indexed - rss_records) / 1024.0,
     (rss_compiled - rss_indexed) / 1024.0, (rss_leaves - rss_compiled) / 1024.0, (rss - rss_leaves) / 1024.0,
-    e.frames_kept());
+    e.frames_kept(), plain_ms[1], tou_ms[1], tou_ms[1] / plain_ms[1], tou_correct ? "true" : "false");
   std::fputs(json.c_str(), stdout);
   if (!out.empty()) std::ofstream(out) << json;
-  return check.quality == quality::measured ? 0 : 1;
+  return check.quality == quality::measured && tou_correct ? 0 : 1;
 }

@@ -522,9 +522,130 @@ TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
   auto now = at(tz, 2026, 11, 22);
   CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 9)), now).value == Approx(12));
   CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 13)), now).value == Approx(6));
-  // The day uses the time-weighted average price (4 h at 1.2, 20 h at 0.6).
-  CHECK(e.value("p.ecost", period_of(resolution::day, absl::CivilSecond(day)), now).value
-        == Approx(240 * (4 * 1.2 + 20 * 0.6) / 24));
+  // Flat use: the day's cost is its hours' costs (4 h at 1.2, 20 h at 0.6).
+  auto dp = period_of(resolution::day, absl::CivilSecond(day));
+  CHECK(e.value("p.ecost", dp, now).value == Approx(10 * (4 * 1.2 + 20 * 0.6)));
+}
+
+TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summed", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  auto el = m.energy_types.at("electricity");
+  el.prices.clear();
+  price p;
+  p.version = "TOU 2026";
+  p.flat = 0.6;
+  plant::price_slot peak;
+  peak.start = "08:00";
+  peak.end = "12:00";
+  peak.price_per_kwh = 1.2;
+  p.tou.push_back(peak);
+  el.prices.push_back(p);
+  ok(m.put_energy_type(el));
+  ok(m.put_indicator(ind("p.ecost", "Electricity cost", "cost", "plant", source_kind::formula,
+                         "#p.elec * price(electricity)")));
+  // Reads the summed cost: twice it, every period.
+  ok(m.put_indicator(ind("p.ecost2", "Twice the cost", "cost", "plant", source_kind::formula, "#p.ecost * 2")));
+  engine e(tz);
+  e.load(m);
+  auto price_at = [](int h) { return h >= 8 && h < 12 ? 1.2 : 0.6; };
+  // November 1-21, hour h of day d uses d + h kWh: more at the peak.
+  double month_cost = 0, month_use = 0;
+  std::vector<double> day_cost(22, 0);
+  for (int d = 1; d <= 21; ++d)
+    for (int h = 0; h < 24; ++h) {
+      double use = d + h;
+      REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(2026, 11, d, h), {use, quality::measured}));
+      day_cost[d] += use * price_at(h);
+      month_use += use;
+    }
+  for (int d = 1; d <= 21; ++d) month_cost += day_cost[d];
+  auto now = at(tz, 2026, 11, 22);
+  absl::CivilDay day(2026, 11, 20);
+  auto dp = period_of(resolution::day, absl::CivilSecond(day));
+  auto mp = period_of(resolution::month, absl::CivilSecond(day));
+  auto cost = e.value("p.ecost", dp, now);
+  CHECK(cost.value == Approx(day_cost[20]));
+  CHECK(cost.quality == quality::measured);
+  // Not the day's use at the average price (which under-counts the peak).
+  double avg = (4 * 1.2 + 20 * 0.6) / 24;
+  CHECK(cost.value != Approx(e.value("p.elec", dp, now).value * avg));
+  CHECK(e.value("p.ecost2", dp, now).value == Approx(2 * day_cost[20]));
+  CHECK(e.value("p.elec", mp, now).value == Approx(month_use));
+  CHECK(e.value("p.ecost", mp, now).value == Approx(month_cost));
+  CHECK(e.value("p.ecost2", mp, now).value == Approx(2 * month_cost));
+  // The year adds up its months (November so far; earlier months have ended
+  // without inputs, so the year is missing, as the use is).
+  auto yp = period_of(resolution::year, absl::CivilSecond(day));
+  CHECK(e.value("p.elec", yp, now).quality == quality::missing);
+  CHECK(e.value("p.ecost", yp, now).quality == quality::missing);
+
+  // A peak hour corrected: the kept day and month frames follow.
+  REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 9, {100, quality::estimated}));
+  double delta = (100 - (20 + 9)) * 1.2;
+  cost = e.value("p.ecost", dp, now);
+  CHECK(cost.value == Approx(day_cost[20] + delta));
+  CHECK(cost.quality == quality::estimated);
+  CHECK(e.value("p.ecost", mp, now).value == Approx(month_cost + delta));
+  // An ended hour without a value: the day's cost is missing, never a partial sum.
+  REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 3, {0, quality::missing}));
+  CHECK(e.value("p.ecost", dp, now).quality == quality::missing);
+  CHECK(e.value("p.ecost", mp, now).quality == quality::missing);
+  REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 3, {20 + 3, quality::measured}));
+  CHECK(e.value("p.ecost", dp, now).value == Approx(day_cost[20] + delta));
+
+  // Today so far: the hours begun count, the rest are not required.
+  auto noon = absl::FromCivil(absl::CivilSecond(2026, 11, 21, 12, 30, 0), tz);
+  auto today = period_of(resolution::day, absl::CivilSecond(2026, 11, 21, 0, 0, 0));
+  double so_far = 0;
+  for (int h = 0; h <= 12; ++h) so_far += (21 + h) * price_at(h);
+  CHECK(e.value("p.ecost", today, noon).value == Approx(so_far));
+
+  // Days held as their sums have no hours: the formula on the day's sum at
+  // the average price, flagged estimated.
+  e.keep_hours_from(absl::CivilDay(2026, 11, 10));
+  auto d5 = period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 5)));
+  cost = e.value("p.ecost", d5, now);
+  double use5 = 0;
+  for (int h = 0; h < 24; ++h) use5 += 5 + h;
+  CHECK(cost.value == Approx(use5 * avg));
+  CHECK(cost.quality == quality::estimated);
+  CHECK(e.value("p.ecost", dp, now).value == Approx(day_cost[20] + delta));
+  CHECK(e.value("p.ecost", mp, now).quality == quality::estimated);
+}
+
+TEST_CASE("evaluation: a coefficient changing within a month sums the month's days", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  auto el = m.energy_types.at("electricity");
+  el.coal_equivalent.clear();
+  coefficient a;
+  a.version = "old";
+  a.value = 0.1229;
+  a.valid_to = absl::CivilDay(2026, 11, 15);
+  coefficient b;
+  b.version = "new";
+  b.valid_from = absl::CivilDay(2026, 11, 15);
+  b.value = 0.2;
+  el.coal_equivalent = {a, b};
+  ok(m.put_energy_type(el));
+  ok(m.put_indicator(ind("p.etce", "Electricity coal", "standard_coal", "plant", source_kind::formula,
+                         "#p.elec * coal(electricity)")));
+  engine e(tz);
+  e.load(m);
+  double tce = 0;
+  for (int d = 1; d <= 30; ++d)
+    for (int h = 0; h < 24; ++h) {
+      e.set_hour("m_e0.v", absl::CivilHour(2026, 11, d, h), {double(d), quality::measured});
+      tce += d * (d < 15 ? 0.1229 : 0.2);
+    }
+  auto now = at(tz, 2026, 12, 2);
+  auto mp = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 11, 1)));
+  // In the template's unit (tce), the coefficient in kgce.
+  double unit = e.value("p.etce", period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 1))), now).value
+                / (24 * 1 * 0.1229);
+  CHECK(e.value("p.etce", mp, now).value == Approx(tce * unit));
+  CHECK(e.value("p.etce", mp, now).quality == quality::measured);
 }
 
 TEST_CASE("counters: rollover, reset, swap and gaps", "[energy]") {
