@@ -336,6 +336,42 @@ class EnergyCarbon(unittest.TestCase):
         self.assertEqual(len(s.values), 24)
         self.assertAlmostEqual(s.values[3], 100)
 
+    def test_tou_cost_is_each_hours_use_at_that_hours_price(self):
+        # Its own energy type, so the other tests keep their flat prices: a
+        # peak 08:00-12:00 at 1.2, 0.5 otherwise.
+        t = pb.EnergyType(id="tou_power", name="TOU power", unit="kWh")
+        t.prices.add(version="TOU 2026", flat=0.5, source="tariff",
+                     tou=[pb.TariffSlot(start="08:00", end="12:00", price=1.2)])
+        self.put(energy_type=t)
+        self.put(template=pb.IndicatorTemplate(id="tou_energy", name="TOU energy", kind="collection",
+                                               energy_type="tou_power", unit="kWh"))
+        self.put(meter=pb.Meter(id="m_t1", name="TOU feeder", energy_type="tou_power", node="b1",
+                                metering_level=2))
+        self.put(indicator=pb.Indicator(id="m_t1.v", name="Reading", template_id="tou_energy", owner="m_t1",
+                                        source="meter"))
+        self.put(indicator=pb.Indicator(id="b1.tou_cost", name="TOU cost", template_id="cost", owner="b1",
+                                        formula="#m_t1.v * price(tou_power)"))
+        # Hour h uses 10 + 5h kWh: the peak hours use more than the average.
+        day = self.day - datetime.timedelta(days=3)
+        start = datetime.datetime.combine(day, datetime.time(0), TZ)
+        use = [10 + 5 * h for h in range(24)]
+        counter = 1000
+        for h in range(25):
+            at = start + datetime.timedelta(hours=h)
+            self.stub.RecordReading(pb.RecordReadingRequest(
+                meter="m_t1", time={"seconds": int(at.timestamp())}, counter=counter))
+            counter += use[h] if h < 24 else 0
+        exact = sum(u * (1.2 if 8 <= h < 12 else 0.5) for h, u in enumerate(use))
+        average = sum(use) * (4 * 1.2 + 20 * 0.5) / 24
+        s = self.query(["m_t1.v", "b1.tou_cost"], frm=day.isoformat())
+        self.assertAlmostEqual(s["m_t1.v"].values[0], sum(use), places=6)
+        self.assertAlmostEqual(s["b1.tou_cost"].values[0], exact, places=6)
+        self.assertNotAlmostEqual(s["b1.tou_cost"].values[0], average, places=1)
+        self.assertEqual(s["b1.tou_cost"].quality[0], 1)  # QUALITY_MEASURED
+        hours = self.query(["b1.tou_cost"], res="hour", frm=day.isoformat())["b1.tou_cost"]
+        self.assertAlmostEqual(hours.values[9], use[9] * 1.2, places=6)
+        self.assertAlmostEqual(sum(hours.values), exact, places=6)
+
     def test_meter_swap(self):
         t0 = datetime.datetime.combine(self.day - datetime.timedelta(days=2), datetime.time(9), TZ)
         ts = lambda dt: {"seconds": int(dt.timestamp())}
