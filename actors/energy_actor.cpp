@@ -161,11 +161,19 @@ energy::result energy_book::replace(energy::model m, const std::string& who) {
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(m.ent.time_zone, &tz))
     return unexpected{fail(errc::invalid_argument, "unknown time zone " + m.ent.time_zone)};
+  // The audit keeps what the import replaced and brought in by count (the
+  // whole model is megabytes; the model file holds it).
+  auto counts = [](const energy::model& x) {
+    return fmt::format(
+      R"({{"energy_types":{},"templates":{},"nodes":{},"meters":{},"indicators":{},"products":{}}})",
+      x.energy_types.size(), x.templates.size(), x.nodes.size(), x.meters.size(),
+      x.indicators.size(), x.products.size());
+  };
   auto r = change([&](energy::model& cur) -> energy::result {
     cur = std::move(m);
     cur.reindex();
     return {};
-  }, who, "import of the whole model");
+  }, who, "import of the whole model", counts);
   // Entries and hourly consumption are kept by id (counters by the units):
   // reload them into a graph of the new model (in its time zone).
   if (r && db_) load();

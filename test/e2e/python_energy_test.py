@@ -425,6 +425,14 @@ class EnergyCarbon(unittest.TestCase):
         self.assertEqual(audit.returncode, 0, audit.stderr)
         self.assertIn("import of the whole model", audit.stdout)
         self.assertEqual(len([l for l in audit.stdout.splitlines() if not l.startswith("    ")]), 2)
+        # The import's record counts what it replaced and brought: the same model.
+        rec = [r for r in self.stub.ListAudit(pb.ListAuditRequest(limit=5)).records
+               if r.what == "import of the whole model"][-1]
+        before, after = json.loads(rec.before), json.loads(rec.after)
+        model = self.stub.GetModel(pb.GetModelRequest())
+        self.assertEqual(after["nodes"], len(model.nodes))
+        self.assertEqual(after["indicators"], len(model.indicators))
+        self.assertEqual(before, after)
 
     def test_zz_restart_keeps_everything(self):
         before = self.query(["p.tce", "p.cost"])
