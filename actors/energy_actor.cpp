@@ -23,6 +23,26 @@ failure fail(errc code, std::string msg) { return failure{code, {problem{"", std
 
 std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
 
+// A stored hour: hour/<id>/<hour index hex> -> value \n quality.
+struct stored_hour {
+  std::string_view id;
+  absl::CivilHour hour;
+  reading r;
+};
+std::optional<stored_hour> parse_hour(std::string_view k, std::string_view v) {
+  auto slash = k.rfind('/');
+  auto nl = v.find('\n');
+  if (slash == std::string_view::npos || slash < 5 || nl == std::string_view::npos) return std::nullopt;
+  try {
+    int64_t idx = static_cast<int64_t>(std::stoull(std::string(k.substr(slash + 1)), nullptr, 16));
+    return stored_hour{k.substr(5, slash - 5), absl::CivilHour(1970, 1, 1, 0) + idx,
+                       {std::stod(std::string(v.substr(0, nl))),
+                        static_cast<quality>(std::stoi(std::string(v.substr(nl + 1))))}};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 } // namespace
 
 energy_book::energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk,
@@ -76,22 +96,45 @@ void energy_book::load() {
   });
   std::string id;
   db_->each_energy("hour/", [&](std::string_view k, std::string_view v) {
-    // hour/<id>/<hour index hex> -> value \n quality
-    auto slash = k.rfind('/');
-    auto nl = v.find('\n');
-    if (slash == std::string_view::npos || slash < 5 || nl == std::string_view::npos) return true;
-    id.assign(k.substr(5, slash - 5));
-    int64_t idx = static_cast<int64_t>(std::strtoull(std::string(k.substr(slash + 1)).c_str(), nullptr, 16));
-    auto h = absl::CivilHour(1970, 1, 1, 0) + idx;
-    try {
-      engine_->set_hour(id, h, {std::stod(std::string(v.substr(0, nl))),
-                                static_cast<quality>(std::stoi(std::string(v.substr(nl + 1))))});
-    } catch (const std::exception&) {
+    auto h = parse_hour(k, v);
+    if (!h) {
       spdlog::warn("energy: skipping the unreadable stored hour {}", k);
+      return true;
     }
+    id.assign(h->id);
+    engine_->set_hour(id, h->hour, h->r);
     return true;
   });
   ++version_;
+}
+
+expected<std::unique_ptr<energy::engine>, energy::failure> energy_book::hours_from_store(
+  const std::vector<std::string>& ids, absl::CivilDay from, absl::CivilDay to) const {
+  auto fail = [](errc c, std::string m) {
+    return unexpected<energy::failure>{energy::failure{c, {problem{"from", std::move(m)}}}};
+  };
+  if (!db_) return fail(errc::failed_precondition, "hours before the held window are read from the store; there is none");
+  auto inputs = engine_->hourly_inputs_of(ids);
+  auto days = static_cast<std::size_t>(to - from + 1);
+  if (inputs.size() * days > past_hours_budget_)
+    return fail(errc::failed_precondition,
+                fmt::format("hours before {} are read back from the store: this query needs {} meters x {} days, "
+                            "at most {} meter-days at once; ask for fewer days or indicators, or for days",
+                            absl::FormatCivilTime(engine_->hours_kept_from().value_or(from)), inputs.size(), days,
+                            past_hours_budget_));
+  auto e = std::make_unique<energy::engine>(tz_);
+  e->load(model_);
+  auto idx = [](absl::CivilDay d) { return static_cast<uint64_t>(absl::CivilHour(d) - absl::CivilHour(1970, 1, 1, 0)); };
+  for (const auto& id : inputs) {
+    auto prefix = fmt::format("hour/{}/", id);
+    auto end = prefix + hex16(idx(to + 1));
+    db_->each_energy(prefix, [&](std::string_view k, std::string_view v) {
+      if (k >= end) return false;
+      if (auto h = parse_hour(k, v)) e->set_hour(id, h->hour, h->r);
+      return true;
+    }, prefix + hex16(idx(from)));
+  }
+  return e;
 }
 
 std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from_ms, int64_t to_ms) {

@@ -78,6 +78,14 @@ public:
   // Moves the window of hours held hour by hour to end today (a new day
   // turns the oldest held day into its sum). Called with every input.
   void roll_hours();
+  // A graph of the current model holding the stored hours of days
+  // [from, to] that the given indicators read (for hour queries before the
+  // window). Refused (failed_precondition) beyond `past_hours_budget`
+  // meter-days, or without a store.
+  expected<std::unique_ptr<energy::engine>, energy::failure> hours_from_store(
+    const std::vector<std::string>& ids, absl::CivilDay from, absl::CivilDay to) const;
+  // 50,000 meter-days: about 11 MB of hours held while the query runs.
+  void set_past_hours_budget(std::size_t meter_days) { past_hours_budget_ = meter_days; }
 
   // Counter readings of the meters bound to a live source of the plant
   // ("grid.import", "grid.export"; Wh), in each meter's unit.
@@ -97,6 +105,7 @@ private:
   energy_codec codec_;
   const clock* clk_;
   uint32_t hourly_days_;
+  std::size_t past_hours_budget_ = 50'000;
   energy::model model_;
   absl::TimeZone tz_;
   std::unique_ptr<energy::engine> engine_;

@@ -178,14 +178,6 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
   auto periods = periods_of(q);
   if (!periods) return unexpected{periods.error()};
   b.roll_hours();
-  if (auto held = b.engine().hours_kept_from();
-      held && periods->front().res == energy::resolution::hour
-      && periods->front().index < energy::period_of(energy::resolution::hour, absl::CivilSecond(*held)).index)
-    return unexpected{failure{
-      errc::failed_precondition,
-      {problem{"from", fmt::format("hourly values are held from {} on (storage.energy_hourly_days); "
-                                   "ask for days, months or years before that",
-                                   energy::label({energy::resolution::day, *held - absl::CivilDay(1970, 1, 1)}))}}}};
   const auto& m = b.model();
   std::vector<std::string> ids(q.indicators().begin(), q.indicators().end());
   if (!q.node().empty()) {
@@ -199,6 +191,20 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
   for (const auto& id : ids)
     if (!m.indicators.count(id))
       return unexpected{failure{errc::not_found, {problem{"indicators", "no indicator " + id}}}};
+  // Hours before the window held in memory are read back from the store
+  // into a graph of their own, for the meters these indicators read.
+  energy::engine* eng = &b.engine();
+  std::unique_ptr<energy::engine> past;
+  if (auto held = b.engine().hours_kept_from();
+      held && periods->front().res == energy::resolution::hour
+      && periods->front().index < energy::period_of(energy::resolution::hour, absl::CivilSecond(*held)).index) {
+    auto first = absl::CivilDay(energy::start_of(periods->front()));
+    auto last = absl::CivilDay(energy::start_of(periods->back()));
+    auto e = b.hours_from_store(ids, first, last);
+    if (!e) return unexpected{e.error()};
+    past = std::move(*e);
+    eng = past.get();
+  }
   auto now = b.now();
   for (const auto& id : ids) {
     const auto& ind = m.indicators.at(id);
@@ -210,12 +216,12 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
     s->set_unit(tpl.unit);
     s->set_energy_type(tpl.energy_type);
     for (const auto& p : *periods) {
-      auto v = b.engine().value(id, p, now);
+      auto v = eng->value(id, p, now);
       s->add_periods(energy::label(p));
       s->add_values(v.value);
       s->add_quality(static_cast<v1::Quality>(static_cast<int>(v.quality) + 1));
     }
-    for (const auto& u : b.engine().versions(id, periods->front())) {
+    for (const auto& u : eng->versions(id, periods->front())) {
       auto* x = s->add_versions();
       x->set_what(u.what);
       x->set_version(u.version);

@@ -593,13 +593,17 @@ std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_
 }
 
 std::size_t store::each_energy(std::string_view prefix,
-                               const std::function<bool(std::string_view, std::string_view)>& fn) const {
+                               const std::function<bool(std::string_view, std::string_view)>& fn,
+                               std::string_view from) const {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // scans load the model and the inputs once, at start
   std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->energy())};
   rocksdb::Slice p{prefix.data(), prefix.size()};
+  rocksdb::Slice start = from.size() > prefix.size() && from.substr(0, prefix.size()) == prefix
+                           ? rocksdb::Slice{from.data(), from.size()}
+                           : p;
   std::size_t n = 0;
-  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+  for (it->Seek(start); it->Valid() && it->key().starts_with(p); it->Next()) {
     ++n;
     if (!fn({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()})) break;
   }

@@ -103,8 +103,10 @@ public:
                                                                 std::size_t limit = SIZE_MAX) const;
   // The same, one record at a time without copying them all first (years
   // of hourly inputs); `fn` returns false to stop. Returns the records seen.
+  // `from` (a key under `prefix`): start there instead of at the first.
   std::size_t each_energy(std::string_view prefix,
-                          const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+                          const std::function<bool(std::string_view key, std::string_view value)>& fn,
+                          std::string_view from = {}) const;
   std::optional<std::string> get_energy(std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
 

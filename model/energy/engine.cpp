@@ -1033,6 +1033,27 @@ void engine::keep_hours_from(absl::CivilDay day) {
   }
 }
 
+std::vector<std::string> engine::hourly_inputs_of(const std::vector<std::string>& ids) const {
+  const auto& d = *impl_;
+  std::vector<uint8_t> seen(d.cells.size(), 0);
+  std::vector<uint32_t> stack;
+  for (const auto& id : ids) {
+    auto i = d.find(id, false);
+    if (i != id_table::npos && !seen[i]) seen[i] = 1, stack.push_back(i);
+  }
+  std::vector<std::string> out;
+  while (!stack.empty()) {
+    uint32_t i = stack.back();
+    stack.pop_back();
+    if (d.cells[i].kind == cell_kind::hourly) out.emplace_back(d.index.id(i));
+    d.for_each_input(i, [&](uint32_t j) {
+      if (!seen[j]) seen[j] = 1, stack.push_back(j);
+    });
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::optional<absl::CivilDay> engine::hours_kept_from() const {
   if (impl_->hours_from == INT64_MIN) return std::nullopt;
   return epoch_day + impl_->hours_from;

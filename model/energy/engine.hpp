@@ -121,6 +121,9 @@ public:
   uint64_t evaluations() const noexcept;
   // Leaf kind of an id: "meter", "manual", "production", "formula" or "".
   std::string_view leaf_kind(const std::string& id) const;
+  // The meter indicators (hourly inputs) the given indicators read,
+  // directly or through formulas, themselves included; unknown ids are skipped.
+  std::vector<std::string> hourly_inputs_of(const std::vector<std::string>& ids) const;
 
 private:
   struct impl;

@@ -350,3 +350,47 @@ TEST_CASE_METHOD(fixture, "energy units: a gap reaching back into a summed day a
   CHECK(v.quality == quality::estimated);
   CHECK(hour_value("m1.v", absl::CivilHour(h)).quality == quality::missing);  // no longer held by the hour
 }
+
+TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read back from the store, within a budget",
+                 "[actors][energy]") {
+  build();
+  absl::CivilDay day(2026, 11, 18);
+  auto h0 = absl::CivilSecond(absl::CivilHour(day));
+  double counter = 500;
+  for (int k = 0; k <= 24; ++k) {  // hour k uses k + 1 kWh
+    REQUIRE(read("m1", ms(h0 + 3600 * k), counter));
+    counter += k + 1;
+  }
+  // 40 days on, the window (35 days) has passed the day: memory holds its sum.
+  clk.set(time_point{std::chrono::milliseconds{ms(absl::CivilSecond(day + 40))}});
+  REQUIRE(book([](actors::energy_book& b) -> std::pair<errc, std::string> {
+    b.roll_hours();  // as the next input or query would
+    return {errc::ok, ""};
+  }));
+  CHECK(day_value("m1.v", day).value == Approx(300));
+  CHECK(hour_value("m1.v", absl::CivilHour(day) + 5).quality == quality::missing);
+  auto r = book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
+    CHECK(b.engine().hourly_inputs_of({"plant.e"}) == std::vector<std::string>{"m1.v", "m2.v"});
+    CHECK(b.engine().hourly_inputs_of({"w1.manual", "nope"}).empty());
+    auto past = b.hours_from_store({"plant.e", "m1.v"}, day, day);
+    REQUIRE(past);
+    auto as_of = absl::FromCivil(absl::CivilSecond(day + 2), b.tz());
+    for (int k = 0; k < 24; ++k) {
+      auto v = (*past)->value("m1.v", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + k)), as_of);
+      CHECK(v.value == Approx(k + 1));
+      CHECK(v.quality == quality::measured);
+    }
+    // m2 has no hours: the plant's sum is missing, never m1 alone.
+    CHECK((*past)->value("plant.e", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 5)), as_of)
+            .quality == quality::missing);
+    // Two meters for two days is four meter-days: over a budget of three.
+    b.set_past_hours_budget(3);
+    auto refused = b.hours_from_store({"plant.e"}, day, day + 1);
+    REQUIRE(!refused);
+    CHECK(refused.error().code == errc::failed_precondition);
+    CHECK_THAT(refused.error().message(), Catch::Contains("2 meters x 2 days") && Catch::Contains("at most 3"));
+    CHECK(b.hours_from_store({"m1.v"}, day, day + 1));  // one meter, two days: within it
+    return {errc::ok, ""};
+  });
+  REQUIRE(r);
+}

@@ -321,17 +321,35 @@ class EnergyCarbon(unittest.TestCase):
             self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
             self.assertIn("metering_level", cm.exception.details())
 
-    def test_hours_older_than_the_held_window_are_refused_days_are_not(self):
-        old = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
-        with self.assertRaises(grpc.RpcError) as cm:
-            self.query(["p.elec"], res="hour", frm=old)
-        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
-        self.assertIn("hourly values are held from", cm.exception.details())
-        self.assertIn("energy_hourly_days", cm.exception.details())
-        # The same day at day resolution is answered.
-        s = self.query(["p.elec"], res="day", frm=old)["p.elec"]
-        self.assertEqual(s.quality[0], 4)  # QUALITY_MISSING: nothing was recorded then
-        # Recent hours are answered: 100 kWh each.
+    def test_hours_older_than_the_held_window_are_read_back_from_the_store(self):
+        # A meter read 40 days ago, hourly (the window held in memory is 35
+        # days): its day is held as its sum, its hours are in the store.
+        self.put(meter=pb.Meter(id="m_old", name="Old feeder", energy_type="electricity", node="boiler",
+                                metering_level=2))
+        self.put(indicator=pb.Indicator(id="m_old.v", name="Reading", template_id="active_energy",
+                                        owner="m_old", source="meter"))
+        self.put(indicator=pb.Indicator(id="boiler.old2", name="Twice", template_id="electricity_use",
+                                        owner="boiler", formula="#m_old.v * 2"))
+        old = datetime.date.today() - datetime.timedelta(days=40)
+        start = datetime.datetime.combine(old, datetime.time(0), TZ)
+        counter = 0
+        for h in range(25):
+            at = start + datetime.timedelta(hours=h)
+            self.stub.RecordReading(pb.RecordReadingRequest(
+                meter="m_old", time={"seconds": int(at.timestamp())}, counter=counter))
+            counter += h + 1
+        day = self.query(["m_old.v"], res="day", frm=old.isoformat())["m_old.v"]
+        self.assertAlmostEqual(day.values[0], sum(range(1, 25)), places=6)
+        s = self.query(["m_old.v", "boiler.old2"], res="hour", frm=old.isoformat())
+        self.assertEqual(len(s["m_old.v"].values), 24)
+        self.assertEqual([round(v, 6) for v in s["m_old.v"].values], [float(h + 1) for h in range(24)])
+        self.assertEqual(set(s["m_old.v"].quality), {1})  # QUALITY_MEASURED
+        self.assertAlmostEqual(s["boiler.old2"].values[5], 12, places=6)
+        # A day before anything was recorded: hours read back as missing.
+        older = (old - datetime.timedelta(days=360)).isoformat()
+        s = self.query(["p.elec"], res="hour", frm=older)["p.elec"]
+        self.assertEqual(set(s.quality), {4})  # QUALITY_MISSING
+        # Recent hours come from memory: 100 kWh each.
         s = self.query(["p.elec"], res="hour")["p.elec"]
         self.assertEqual(len(s.values), 24)
         self.assertAlmostEqual(s.values[3], 100)
