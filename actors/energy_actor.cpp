@@ -108,24 +108,24 @@ void energy_book::load() {
   ++version_;
 }
 
-expected<std::unique_ptr<energy::engine>, energy::failure> energy_book::hours_from_store(
+expected<std::unique_ptr<energy::engine>, energy::failure> energy_book::graph_from_store(
   const std::vector<std::string>& ids, absl::CivilDay from, absl::CivilDay to) const {
   auto fail = [](errc c, std::string m) {
     return unexpected<energy::failure>{energy::failure{c, {problem{"from", std::move(m)}}}};
   };
   if (!db_) return fail(errc::failed_precondition, "hours before the held window are read from the store; there is none");
-  auto inputs = engine_->hourly_inputs_of(ids);
+  auto in = engine_->inputs_of(ids);
   auto days = static_cast<std::size_t>(to - from + 1);
-  if (inputs.size() * days > past_hours_budget_)
+  if (in.hourly.size() * days > past_hours_budget_)
     return fail(errc::failed_precondition,
                 fmt::format("hours before {} are read back from the store: this query needs {} meters x {} days, "
                             "at most {} meter-days at once; ask for fewer days or indicators, or for days",
-                            absl::FormatCivilTime(engine_->hours_kept_from().value_or(from)), inputs.size(), days,
+                            absl::FormatCivilTime(engine_->hours_kept_from().value_or(from)), in.hourly.size(), days,
                             past_hours_budget_));
   auto e = std::make_unique<energy::engine>(tz_);
   e->load(model_);
   auto idx = [](absl::CivilDay d) { return static_cast<uint64_t>(absl::CivilHour(d) - absl::CivilHour(1970, 1, 1, 0)); };
-  for (const auto& id : inputs) {
+  for (const auto& id : in.hourly) {
     auto prefix = fmt::format("hour/{}/", id);
     auto end = prefix + hex16(idx(to + 1));
     db_->each_energy(prefix, [&](std::string_view k, std::string_view v) {
@@ -133,6 +133,17 @@ expected<std::unique_ptr<energy::engine>, energy::failure> energy_book::hours_fr
       if (auto h = parse_hour(k, v)) e->set_hour(id, h->hour, h->r);
       return true;
     }, prefix + hex16(idx(from)));
+  }
+  // Entries: the latest of each day (keys sort by sequence within a day).
+  for (auto id : in.daily) {
+    if (id.rfind("product:", 0) == 0) id.erase(0, 8);
+    auto prefix = fmt::format("entry/{}/", id);
+    auto end = prefix + absl::FormatCivilTime(to + 1);
+    db_->each_energy(prefix, [&](std::string_view k, std::string_view v) {
+      if (k >= end) return false;
+      if (auto x = decode_entry(k, v)) e->set_day(id, x->day, {x->value, quality::manual});
+      return true;
+    }, prefix + absl::FormatCivilTime(from));
   }
   return e;
 }

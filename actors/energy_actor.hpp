@@ -78,11 +78,12 @@ public:
   // Moves the window of hours held hour by hour to end today (a new day
   // turns the oldest held day into its sum). Called with every input.
   void roll_hours();
-  // A graph of the current model holding the stored hours of days
-  // [from, to] that the given indicators read (for hour queries before the
-  // window). Refused (failed_precondition) beyond `past_hours_budget`
-  // meter-days, or without a store.
-  expected<std::unique_ptr<energy::engine>, energy::failure> hours_from_store(
+  // A graph of the current model holding the stored inputs of days
+  // [from, to] that the given indicators read: meters' hours and entries
+  // (for queries of hours before the window, and of TOU costs there).
+  // Refused (failed_precondition) beyond `past_hours_budget` meter-days,
+  // or without a store.
+  expected<std::unique_ptr<energy::engine>, energy::failure> graph_from_store(
     const std::vector<std::string>& ids, absl::CivilDay from, absl::CivilDay to) const;
   // 50,000 meter-days: about 11 MB of hours held while the query runs.
   void set_past_hours_budget(std::size_t meter_days) { past_hours_budget_ = meter_days; }

@@ -191,19 +191,27 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
   for (const auto& id : ids)
     if (!m.indicators.count(id))
       return unexpected{failure{errc::not_found, {problem{"indicators", "no indicator " + id}}}};
-  // Hours before the window held in memory are read back from the store
-  // into a graph of their own, for the meters these indicators read.
+  // Before the window of hours held in memory, the stored inputs these
+  // indicators read are loaded into a graph of their own: for hours, and
+  // for periods of a value summed over its hours (a TOU cost), which memory
+  // has only at the day's average price. Over the budget, hours are
+  // refused and such sums stay estimated.
   energy::engine* eng = &b.engine();
   std::unique_ptr<energy::engine> past;
-  if (auto held = b.engine().hours_kept_from();
-      held && periods->front().res == energy::resolution::hour
-      && periods->front().index < energy::period_of(energy::resolution::hour, absl::CivilSecond(*held)).index) {
-    auto first = absl::CivilDay(energy::start_of(periods->front()));
-    auto last = absl::CivilDay(energy::start_of(periods->back()));
-    auto e = b.hours_from_store(ids, first, last);
-    if (!e) return unexpected{e.error()};
-    past = std::move(*e);
-    eng = past.get();
+  auto first = absl::CivilDay(energy::start_of(periods->front()));
+  if (auto held = b.engine().hours_kept_from(); held && first < *held) {
+    bool hours = periods->front().res == energy::resolution::hour;
+    if (hours || b.engine().inputs_of(ids).time_varying_coefficients) {
+      auto today = absl::CivilDay(absl::ToCivilSecond(b.now(), b.tz()));
+      auto last = std::max(first, std::min(today, absl::CivilDay(energy::end_of(periods->back()) - 1)));
+      auto e = b.graph_from_store(ids, first, last);
+      if (e) {
+        past = std::move(*e);
+        eng = past.get();
+      } else if (hours) {
+        return unexpected{e.error()};
+      }
+    }
   }
   auto now = b.now();
   for (const auto& id : ids) {

@@ -1033,7 +1033,7 @@ void engine::keep_hours_from(absl::CivilDay day) {
   }
 }
 
-std::vector<std::string> engine::hourly_inputs_of(const std::vector<std::string>& ids) const {
+engine::inputs engine::inputs_of(const std::vector<std::string>& ids) const {
   const auto& d = *impl_;
   std::vector<uint8_t> seen(d.cells.size(), 0);
   std::vector<uint32_t> stack;
@@ -1041,16 +1041,32 @@ std::vector<std::string> engine::hourly_inputs_of(const std::vector<std::string>
     auto i = d.find(id, false);
     if (i != id_table::npos && !seen[i]) seen[i] = 1, stack.push_back(i);
   }
-  std::vector<std::string> out;
+  inputs out;
+  auto varies = [&](const coef_ref& c) {
+    const auto& et = d.types.at(c.energy_type);
+    switch (c.op) {
+      case op::price:
+        return et.prices.size() > 1
+               || std::any_of(et.prices.begin(), et.prices.end(), [](const price& p) { return !p.tou.empty(); });
+      case op::coal: return et.coal_equivalent.size() > 1;
+      case op::coal_equal: return et.coal_equal.size() > 1;
+      default: return false;  // CO2 factors are by year
+    }
+  };
   while (!stack.empty()) {
     uint32_t i = stack.back();
     stack.pop_back();
-    if (d.cells[i].kind == cell_kind::hourly) out.emplace_back(d.index.id(i));
+    const auto& c = d.cells[i];
+    if (c.kind == cell_kind::hourly) out.hourly.emplace_back(d.index.id(i));
+    if (c.kind == cell_kind::daily) out.daily.emplace_back(d.index.id(i));
+    for (uint32_t k = c.prog_begin, end = d.prog_end(i); k < end; ++k)
+      if (d.prog[k].c == code::coef && varies(d.coefs[d.prog[k].arg])) out.time_varying_coefficients = true;
     d.for_each_input(i, [&](uint32_t j) {
       if (!seen[j]) seen[j] = 1, stack.push_back(j);
     });
   }
-  std::sort(out.begin(), out.end());
+  std::sort(out.hourly.begin(), out.hourly.end());
+  std::sort(out.daily.begin(), out.daily.end());
   return out;
 }
 

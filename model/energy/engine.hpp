@@ -121,9 +121,16 @@ public:
   uint64_t evaluations() const noexcept;
   // Leaf kind of an id: "meter", "manual", "production", "formula" or "".
   std::string_view leaf_kind(const std::string& id) const;
-  // The meter indicators (hourly inputs) the given indicators read,
-  // directly or through formulas, themselves included; unknown ids are skipped.
-  std::vector<std::string> hourly_inputs_of(const std::vector<std::string>& ids) const;
+  // What the given indicators read, directly or through formulas
+  // (themselves included; unknown ids are skipped): meter indicators
+  // (hourly), manual indicators and products (daily, products as
+  // "product:ID"), and whether a coefficient may change within a period
+  // (a TOU price, a price or coal coefficient with several versions).
+  struct inputs {
+    std::vector<std::string> hourly, daily;
+    bool time_varying_coefficients = false;
+  };
+  inputs inputs_of(const std::vector<std::string>& ids) const;
 
 private:
   struct impl;

@@ -361,6 +361,8 @@ TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read ba
     REQUIRE(read("m1", ms(h0 + 3600 * k), counter));
     counter += k + 1;
   }
+  REQUIRE(enter("w1.manual", day, 120));
+  REQUIRE(enter("w1.manual", day + 1, 7));  // a day outside the graph read back
   // 40 days on, the window (35 days) has passed the day: memory holds its sum.
   clk.set(time_point{std::chrono::milliseconds{ms(absl::CivilSecond(day + 40))}});
   REQUIRE(book([](actors::energy_book& b) -> std::pair<errc, std::string> {
@@ -370,9 +372,12 @@ TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read ba
   CHECK(day_value("m1.v", day).value == Approx(300));
   CHECK(hour_value("m1.v", absl::CivilHour(day) + 5).quality == quality::missing);
   auto r = book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
-    CHECK(b.engine().hourly_inputs_of({"plant.e"}) == std::vector<std::string>{"m1.v", "m2.v"});
-    CHECK(b.engine().hourly_inputs_of({"w1.manual", "nope"}).empty());
-    auto past = b.hours_from_store({"plant.e", "m1.v"}, day, day);
+    CHECK(b.engine().inputs_of({"plant.e"}).hourly == std::vector<std::string>{"m1.v", "m2.v"});
+    auto w1 = b.engine().inputs_of({"w1.e", "nope"});
+    CHECK(w1.hourly == std::vector<std::string>{"m1.v"});
+    CHECK(w1.daily == std::vector<std::string>{"w1.manual"});
+    CHECK(!w1.time_varying_coefficients);
+    auto past = b.graph_from_store({"plant.e", "w1.e"}, day, day);
     REQUIRE(past);
     auto as_of = absl::FromCivil(absl::CivilSecond(day + 2), b.tz());
     for (int k = 0; k < 24; ++k) {
@@ -380,16 +385,22 @@ TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read ba
       CHECK(v.value == Approx(k + 1));
       CHECK(v.quality == quality::measured);
     }
+    // The day's entry is read back too; the next day's is not asked for.
+    auto w1e = (*past)->value("w1.e", period_of(resolution::day, absl::CivilSecond(day)), as_of);
+    CHECK(w1e.value == Approx(300 + 120));
+    CHECK(w1e.quality == quality::manual);
+    CHECK((*past)->value("w1.manual", period_of(resolution::day, absl::CivilSecond(day + 1)), as_of).quality
+          == quality::missing);
     // m2 has no hours: the plant's sum is missing, never m1 alone.
     CHECK((*past)->value("plant.e", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 5)), as_of)
             .quality == quality::missing);
     // Two meters for two days is four meter-days: over a budget of three.
     b.set_past_hours_budget(3);
-    auto refused = b.hours_from_store({"plant.e"}, day, day + 1);
+    auto refused = b.graph_from_store({"plant.e"}, day, day + 1);
     REQUIRE(!refused);
     CHECK(refused.error().code == errc::failed_precondition);
     CHECK_THAT(refused.error().message(), Catch::Contains("2 meters x 2 days") && Catch::Contains("at most 3"));
-    CHECK(b.hours_from_store({"m1.v"}, day, day + 1));  // one meter, two days: within it
+    CHECK(b.graph_from_store({"m1.v"}, day, day + 1));  // one meter, two days: within it
     return {errc::ok, ""};
   });
   REQUIRE(r);

@@ -389,6 +389,26 @@ class EnergyCarbon(unittest.TestCase):
         hours = self.query(["b1.tou_cost"], res="hour", frm=day.isoformat())["b1.tou_cost"]
         self.assertAlmostEqual(hours.values[9], use[9] * 1.2, places=6)
         self.assertAlmostEqual(sum(hours.values), exact, places=6)
+        # 40 days ago, before the 35 days of hours held in memory: the day is
+        # computed again from its stored hours, exactly.
+        self.put(meter=pb.Meter(id="m_t2", name="Old TOU feeder", energy_type="tou_power", node="b1",
+                                metering_level=2))
+        self.put(indicator=pb.Indicator(id="m_t2.v", name="Reading", template_id="tou_energy", owner="m_t2",
+                                        source="meter"))
+        self.put(indicator=pb.Indicator(id="b1.tou_cost2", name="Old TOU cost", template_id="cost", owner="b1",
+                                        formula="#m_t2.v * price(tou_power)"))
+        old = datetime.date.today() - datetime.timedelta(days=40)
+        start = datetime.datetime.combine(old, datetime.time(0), TZ)
+        counter = 0
+        for h in range(25):
+            at = start + datetime.timedelta(hours=h)
+            self.stub.RecordReading(pb.RecordReadingRequest(
+                meter="m_t2", time={"seconds": int(at.timestamp())}, counter=counter))
+            counter += use[h] if h < 24 else 0
+        s = self.query(["m_t2.v", "b1.tou_cost2"], frm=old.isoformat())
+        self.assertAlmostEqual(s["m_t2.v"].values[0], sum(use), places=6)
+        self.assertAlmostEqual(s["b1.tou_cost2"].values[0], exact, places=6)
+        self.assertEqual(s["b1.tou_cost2"].quality[0], 1)  # measured, not estimated
 
     def test_meter_swap(self):
         t0 = datetime.datetime.combine(self.day - datetime.timedelta(days=2), datetime.time(9), TZ)
