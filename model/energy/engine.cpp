@@ -1022,9 +1022,13 @@ void engine::keep_hours_from(absl::CivilDay day) {
       lf.past[di] = s;
     });
   }
-  // Kept hour frames of those days would disagree with new ones.
+  // Kept hour frames of those days would disagree with new ones, and so
+  // would frames summing their hours (now at the days' average price).
+  auto from_second = absl::CivilSecond(epoch_day + from);
   for (auto it = d.frames.begin(); it != d.frames.end();) {
-    if (it->first.res == resolution::hour && it->first.index < from * 24) {
+    bool hours_gone = it->first.res == resolution::hour && it->first.index < from * 24;
+    bool sums_gone = !it->second.timed.empty() && start_of(it->first) < from_second;
+    if (hours_gone || sums_gone) {
       d.lru.erase(it->second.lru);
       it = d.frames.erase(it);
     } else {

@@ -371,4 +371,16 @@ TEST_CASE("energy records are walked in key order under a prefix, one at a time,
   CHECK(s->scan_energy("hour/m3/", 5).size() == 5);
   CHECK(s->scan_energy("hour/m3/", 0).empty());
   CHECK(s->scan_energy("nothing/").empty());
+  // Starting at a key under the prefix: m3's records from index 500 on.
+  keys.clear();
+  s->each_energy("hour/m3/", [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  }, fmt::format("hour/m3/{:016x}", 500));
+  REQUIRE(!keys.empty());
+  CHECK(keys.front() == fmt::format("hour/m3/{:016x}", 500 + (3 - 500 % 7 + 7) % 7));
+  CHECK(keys.back() == fmt::format("hour/m3/{:016x}", 997));
+  CHECK(keys.size() == 72);
+  // A start outside the prefix is ignored: the walk starts at the prefix.
+  CHECK(s->each_energy("hour/m3/", [](std::string_view, std::string_view) { return true; }, "entry/") == 143);
 }

@@ -603,8 +603,9 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
 
   // Days held as their sums have no hours: the formula on the day's sum at
   // the average price, flagged estimated.
-  e.keep_hours_from(absl::CivilDay(2026, 11, 10));
   auto d5 = period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 5)));
+  CHECK(e.value("p.ecost", d5, now).value == Approx(day_cost[5]));  // kept: the next call must not reuse it
+  e.keep_hours_from(absl::CivilDay(2026, 11, 10));
   cost = e.value("p.ecost", d5, now);
   double use5 = 0;
   for (int h = 0; h < 24; ++h) use5 += 5 + h;
