@@ -328,6 +328,9 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
   self->state.book = std::make_unique<energy_book>(args.db, args.codec, args.clk, args.hourly_days);
   self->state.book->load();
   self->state.version = self->state.book->version();
+  // Hours leave the window held in memory with the day, also on a day
+  // without inputs or queries.
+  self->delayed_send(self, std::chrono::hours{1}, roll_atom_v);
   auto idle = args.unit_idle;
   self->set_down_handler([self](caf::down_msg& m) {
     auto& units = self->state.units;
@@ -370,6 +373,10 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
       self->state.units.erase(it);
     },
     [=](units_atom) { return static_cast<uint64_t>(self->state.units.size()); },
+    [=](roll_atom) {
+      self->state.book->roll_hours();
+      self->delayed_send(self, std::chrono::hours{1}, roll_atom_v);
+    },
     [=](tick_atom) {
       self->state.trim_pending = false;
       ::malloc_trim(0);

@@ -76,7 +76,8 @@ public:
   // New inputs of the graph, written to the store by an energy unit.
   void apply(const std::vector<leaf_update>& updates);
   // Moves the window of hours held hour by hour to end today (a new day
-  // turns the oldest held day into its sum). Called with every input.
+  // turns the oldest held day into its sum). Called with every input and
+  // query, and hourly by the energy actor.
   void roll_hours();
   // A graph of the current model holding the stored inputs of days
   // [from, to] that the given indicators read: meters' hours and entries

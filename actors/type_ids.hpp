@@ -30,6 +30,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(plantd, caf::first_custom_type_id)
   CAF_ADD_ATOM(plantd, plantd::actors, idle_atom, "idle")
   CAF_ADD_ATOM(plantd, plantd::actors, retire_atom, "retire")
   CAF_ADD_ATOM(plantd, plantd::actors, units_atom, "units")
+  CAF_ADD_ATOM(plantd, plantd::actors, roll_atom, "roll")
 
   CAF_ADD_TYPE_ID(plantd, (plantd::problem))
   CAF_ADD_TYPE_ID(plantd, (plantd::problems))

@@ -405,3 +405,26 @@ TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read ba
   });
   REQUIRE(r);
 }
+
+TEST_CASE_METHOD(fixture, "energy supervisor: the window of held hours moves with the days, without inputs",
+                 "[actors][energy]") {
+  build();
+  absl::CivilDay day(2026, 11, 18);
+  REQUIRE(read("m1", ms(absl::CivilSecond(day)), 10));
+  auto held = [&] {
+    std::optional<absl::CivilDay> out;
+    REQUIRE(book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
+      out = b.engine().hours_kept_from();
+      return {errc::ok, ""};
+    }));
+    REQUIRE(out);
+    return *out;
+  };
+  CHECK(held() == day - 34);
+  // Forty quiet days: no reading, no query. The hourly roll moves the window.
+  clk.set(time_point{std::chrono::milliseconds{ms(absl::CivilSecond(day + 40) + 12 * 3600)}});
+  CHECK(held() == day - 34);
+  sched.advance_time(std::chrono::hours{1});
+  sched.run();
+  CHECK(held() == day + 40 - 34);
+}
