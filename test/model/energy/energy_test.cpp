@@ -758,3 +758,52 @@ TEST_CASE("equipment and meter details: out of line, copied deep, freed when emp
   meter moved = std::move(m);
   CHECK(moved.details->maker == "Chint");
 }
+
+TEST_CASE("counters and days across the autumn DST change: the repeated hour holds both hours", "[energy]") {
+  absl::TimeZone berlin;
+  REQUIRE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  // 2026-10-25: 03:00 CEST becomes 02:00 CET; the day has 25 hours.
+  absl::CivilDay day(2026, 10, 25);
+  int64_t start = absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(day), berlin));
+  counter_tracker c(0, 1, 2 * 3600 * 1000);
+  std::map<absl::CivilHour, double> hours;
+  c.reading(start, 0, berlin, nullptr);
+  for (int k = 1; k <= 25; ++k)  // a reading every real hour, 10 kWh each
+    for (const auto& s : c.reading(start + k * 3600'000LL, 10.0 * k, berlin, nullptr)) {
+      CHECK(s.q == quality::measured);
+      hours[s.hour] += s.amount;
+    }
+  REQUIRE(hours.size() == 24);  // civil hours
+  CHECK(hours[absl::CivilHour(day) + 2] == Approx(20));
+  CHECK(hours[absl::CivilHour(day) + 1] == Approx(10));
+  CHECK(hours[absl::CivilHour(day) + 3] == Approx(10));
+  // The graph adds them up: the day is 250 kWh, measured.
+  model m = example();
+  engine e(berlin);
+  e.load(m);
+  for (const auto& [h, v] : hours) REQUIRE(e.add_hour("m_e0.v", h, v, quality::measured));
+  auto now = absl::FromCivil(absl::CivilSecond(day + 1), berlin);
+  auto v = e.value("p.elec", period_of(resolution::day, absl::CivilSecond(day)), now);
+  CHECK(v.value == Approx(250));
+  CHECK(v.quality == quality::measured);
+}
+
+TEST_CASE("days across the spring DST change: the skipped hour is not required", "[energy]") {
+  absl::TimeZone berlin;
+  REQUIRE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  // 2026-03-29: 02:00 CET becomes 03:00 CEST; the day has 23 hours.
+  absl::CivilDay day(2026, 3, 29);
+  model m = example();
+  engine e(berlin);
+  e.load(m);
+  for (int h = 0; h < 24; ++h)
+    if (h != 2) REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured}));
+  auto now = absl::FromCivil(absl::CivilSecond(day + 1), berlin);
+  auto dp = period_of(resolution::day, absl::CivilSecond(day));
+  auto v = e.value("p.elec", dp, now);
+  CHECK(v.value == Approx(230));
+  CHECK(v.quality == quality::measured);
+  // Any other missing hour still makes the day missing.
+  REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 5, {0, quality::missing}));
+  CHECK(e.value("p.elec", dp, now).quality == quality::missing);
+}
