@@ -68,8 +68,22 @@ void energy_book::load() {
     unreadable_.clear();
     auto doc = db_->get_document("energy-model");
     std::optional<std::string> stored;
+    bool from_document = doc && doc->has_value();
     if (!doc) unreadable_ = doc.error();
     else stored = *doc ? std::move(*doc) : db_->get_energy("model");
+    // A change's audit record is written before its file: a stop in
+    // between leaves a record of a change the file does not have. The file
+    // is the model; the trail says so.
+    if (from_document && stored && !db_->document_current("energy-model", *stored)) {
+      auto t = absl::ToUnixMillis(now());
+      auto r = db_->adopt_document(
+        // Its own sequence number: the counter is not restored yet.
+        "energy-model", *stored, fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(UINT64_MAX)),
+        "plantd\nrecovery: the change recorded before this one did not reach the model file (plantd stopped "
+        "while writing it); the model is as it was before that change");
+      spdlog::warn("energy: the last recorded model change did not reach the model file; kept the file{}",
+                   r ? "" : " (the recovery record failed: " + r.error() + ")");
+    }
     if (stored) {
       auto m = codec_.decode(*stored);
       if (m) model_ = std::move(*m);
@@ -201,7 +215,10 @@ energy::result energy_book::change(const std::function<energy::result(energy::mo
   auto r = f(model_);
   if (!r) return r;
   std::string after = snapshot ? snapshot(model_) : std::string();
-  if (auto p = persist_model(who, what, before, after); !p) return p;
+  if (auto p = persist_model(who, what, before, after); !p) {
+    load();  // the change is not kept: back to the stored model
+    return p;
+  }
   engine_->load(model_);
   ::malloc_trim(0);  // compiling freed the parse trees and the old graph
   ++version_;

@@ -543,19 +543,62 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
 
 } // namespace
 
+namespace {
+// FNV-1a, 64 bits: stable across builds (std::hash is not), ~1 GB/s.
+std::string digest_of(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+std::string digest_key(std::string_view name) { return fmt::format("document/{}/digest", name); }
+} // namespace
+
 expected<void, std::string> store::put_document(std::string_view name, std::string_view bytes,
                                                 std::string_view audit_key,
                                                 std::string_view audit_record) {
   if (name.empty() || name.find('/') != std::string_view::npos || name.front() == '.')
     return unexpected{fmt::format("bad document name '{}'", name)};
-  if (auto r = write_file_atomically(impl_->dir / "documents" / std::string(name), bytes); !r)
-    return r;
-  if (audit_key.empty()) return {};
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
-  auto s = impl_->db->Put(wo, impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
-                          rocksdb::Slice{audit_record.data(), audit_record.size()});
-  if (!s.ok()) return unexpected{status_text(s)};
+  auto dkey = digest_key(name);
+  std::string before;
+  bool had_digest = impl_->db->Get({}, impl_->meta(), dkey, &before).ok();
+  // The record and the digest of what the file will hold, then the file.
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->meta(), dkey, digest_of(bytes));
+  if (!audit_key.empty())
+    batch.Put(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
+              rocksdb::Slice{audit_record.data(), audit_record.size()});
+  if (auto s = impl_->db->Write(wo, &batch); !s.ok()) return unexpected{status_text(s)};
+  if (auto r = write_file_atomically(impl_->dir / "documents" / std::string(name), bytes); !r) {
+    rocksdb::WriteBatch undo;
+    if (had_digest) undo.Put(impl_->meta(), dkey, before);
+    else undo.Delete(impl_->meta(), dkey);
+    if (!audit_key.empty()) undo.Delete(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()});
+    impl_->db->Write(wo, &undo);
+    return r;
+  }
+  return {};
+}
+
+bool store::document_current(std::string_view name, std::string_view bytes) const {
+  std::string recorded;
+  if (!impl_->db->Get({}, impl_->meta(), digest_key(name), &recorded).ok()) return true;
+  return recorded == digest_of(bytes);
+}
+
+expected<void, std::string> store::adopt_document(std::string_view name, std::string_view bytes,
+                                                  std::string_view audit_key, std::string_view audit_record) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->meta(), digest_key(name), digest_of(bytes));
+  batch.Put(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
+            rocksdb::Slice{audit_record.data(), audit_record.size()});
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  if (auto s = impl_->db->Write(wo, &batch); !s.ok()) return unexpected{status_text(s)};
   return {};
 }
 

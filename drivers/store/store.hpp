@@ -113,13 +113,23 @@ public:
   // Documents: large values written whole (the energy model of an
   // enterprise is megabytes), kept as files beside the database so they
   // never sit in a memtable or the block cache. A document is replaced
-  // atomically (temporary file, fsync, rename); its audit record follows.
+  // atomically (temporary file, fsync, rename). Its audit record goes
+  // first, in one write with the digest of the new bytes; when the file
+  // cannot be written the record is taken back. A stop in between leaves a
+  // record of a change the file does not have: document_current tells.
   expected<void, std::string> put_document(std::string_view name, std::string_view bytes,
                                            std::string_view audit_key = {},
                                            std::string_view audit_record = {});
   // The document; nullopt when there is none; an error when it exists but
   // cannot be read.
   expected<std::optional<std::string>, std::string> get_document(std::string_view name) const;
+  // Whether `bytes` (the document as read) are what its last put_document
+  // recorded; true when nothing was recorded (a store from before digests).
+  bool document_current(std::string_view name, std::string_view bytes) const;
+  // Records `bytes` as the document's current content with an audit record
+  // (after a stop between a change's record and its file: the file wins).
+  expected<void, std::string> adopt_document(std::string_view name, std::string_view bytes,
+                                             std::string_view audit_key, std::string_view audit_record);
 
   // Configuration history.
   expected<void, std::string> put_config(uint64_t version, std::string_view bytes);

@@ -6,6 +6,7 @@
 #include "test/support/actor_fixture.hpp"
 
 #include <filesystem>
+#include <fstream>
 
 #include "actors/energy_actor.hpp"
 #include "actors/energy_unit.hpp"
@@ -69,7 +70,9 @@ indicator ind(std::string id, std::string tpl, std::string owner, source_kind s,
 struct fixture : resources, test::actor_fixture {
   caf::actor energy;
   // The model's encoding is the services' business: here it is kept aside.
-  std::shared_ptr<model> saved = std::make_shared<model>();
+  // Each encoded model is kept aside and the file holds its number, so the
+  // model served after a start is the one the file names.
+  std::shared_ptr<std::vector<model>> saved = std::make_shared<std::vector<model>>();
 
   fixture() { start(); }
   ~fixture() { stop(); }
@@ -80,10 +83,15 @@ struct fixture : resources, test::actor_fixture {
     a.clk = &clk;
     a.unit_idle = 1min;
     a.codec.encode = [s = saved](const model& m) {
-      *s = m;
-      return std::string("model");
+      s->push_back(m);
+      return fmt::format("model#{}", s->size() - 1);
     };
-    a.codec.decode = [s = saved](std::string_view) -> expected<model, std::string> { return *s; };
+    a.codec.decode = [s = saved](std::string_view bytes) -> expected<model, std::string> {
+      std::size_t n = 0;
+      if (bytes.rfind("model#", 0) != 0 || (n = std::stoul(std::string(bytes.substr(6)))) >= s->size())
+        return unexpected{std::string("not a model of this test: ") + std::string(bytes)};
+      return (*s)[n];
+    };
     energy = actors::spawn_energy_actor(sys, a);
     sched.run();
   }
@@ -295,12 +303,14 @@ TEST_CASE_METHOD(fixture, "energy units: after a restart the graph has every inp
 TEST_CASE_METHOD(fixture, "energy model: kept as a document; a store's older model key is read and removed",
                  "[actors][energy]") {
   build();
-  CHECK(db->get_document("energy-model").value() == std::optional<std::string>("model"));
+  auto bytes = db->get_document("energy-model").value();
+  REQUIRE(bytes);
+  CHECK(bytes->rfind("model#", 0) == 0);
   CHECK_FALSE(db->get_energy("model"));
   // A store written before documents: the model is a key of the energy family.
   stop();
   std::filesystem::remove(dir / "documents" / "energy-model");
-  REQUIRE(db->put_energy({{"model", "model"}}));
+  REQUIRE(db->put_energy({{"model", *bytes}}));
   start();
   CHECK(day_value("w1.manual", absl::CivilDay(2026, 11, 18)).quality == quality::missing);
   CHECK(book([](actors::energy_book& b) -> std::pair<errc, std::string> {
@@ -427,4 +437,56 @@ TEST_CASE_METHOD(fixture, "energy supervisor: the window of held hours moves wit
   sched.advance_time(std::chrono::hours{1});
   sched.run();
   CHECK(held() == day + 40 - 34);
+}
+
+TEST_CASE_METHOD(fixture, "energy supervisor: a change recorded but stopped before its model file is told at start",
+                 "[actors][energy]") {
+  build();
+  auto before = actors::read_energy_audit(db.get(), INT64_MIN, INT64_MAX).size();
+  // The store records a change, then plantd stops before the file is
+  // replaced: the file still holds the model as the codec wrote it.
+  auto file_bytes = **db->get_document("energy-model");
+  REQUIRE(db->put_document("energy-model", "a model that never landed", "energy/0000000000000001/0000000000000001",
+                           "bob\nput unit w9"));
+  { std::ofstream(dir / "documents" / "energy-model", std::ios::trunc) << file_bytes; }
+  stop();
+  start();
+  auto audit = actors::read_energy_audit(db.get(), INT64_MIN, INT64_MAX);
+  REQUIRE(audit.size() == before + 2);
+  CHECK(audit.back().who == "plantd");
+  CHECK_THAT(audit.back().what, Catch::Contains("did not reach the model file"));
+  CHECK(db->document_current("energy-model", file_bytes));
+  // Once told, a further start adds nothing.
+  stop();
+  start();
+  CHECK(actors::read_energy_audit(db.get(), INT64_MIN, INT64_MAX).size() == before + 2);
+}
+
+TEST_CASE_METHOD(fixture, "energy supervisor: a change the store cannot write is not kept in memory either",
+                 "[actors][energy]") {
+  build();
+  // The model file cannot be replaced (a directory stands where its
+  // temporary file would be written); the current one stays readable.
+  auto tmp = dir / "documents" / "energy-model.tmp";
+  std::filesystem::create_directories(tmp / "blocked");
+  auto r = book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
+    auto res = b.change([](model& m) { return m.put_node(make_node("w9", node_kind::workshop, "plant", 2)); },
+                        "test", "put unit w9");
+    CHECK_FALSE(res);
+    if (!res) CHECK(res.error().code == errc::unavailable);
+    return {errc::ok, ""};
+  });
+  REQUIRE(r);
+  auto check = [&] {
+    REQUIRE(book([](actors::energy_book& b) -> std::pair<errc, std::string> {
+      CHECK(b.model().nodes.count("w9") == 0);
+      CHECK(b.model().nodes.count("w1") == 1);
+      return {errc::ok, ""};
+    }));
+  };
+  check();
+  // A later change goes through once the way is clear; w9 was never kept.
+  std::filesystem::remove_all(tmp);
+  change([](model& m) { return m.put_node(make_node("w8", node_kind::workshop, "plant", 2)); });
+  check();
 }

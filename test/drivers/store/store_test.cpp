@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -341,6 +342,37 @@ TEST_CASE("documents are replaced whole, survive a reopen and keep their audit r
   // No temporary file is left behind.
   for (const auto& f : std::filesystem::directory_iterator(dir.path / "documents"))
     CHECK(f.path().extension() != ".tmp");
+}
+
+TEST_CASE("a document's audit record goes first: a stop before the file is told, a failed file takes it back",
+          "[store]") {
+  temp_dir dir;
+  auto s = open_store(dir.path);
+  CHECK(s->document_current("energy-model", "anything"));  // nothing recorded yet
+  REQUIRE(s->put_document("energy-model", "first", "energy/1", "alice\ncreate"));
+  CHECK(s->document_current("energy-model", "first"));
+  CHECK_FALSE(s->document_current("energy-model", "second"));
+  // A stop between the record and the file: the record says "second", the
+  // file still holds "first" (written back here as the stop would leave it).
+  REQUIRE(s->put_document("energy-model", "second", "energy/2", "bob\nchange"));
+  { std::ofstream(dir.path / "documents" / "energy-model", std::ios::trunc) << "first"; }
+  auto doc = s->get_document("energy-model");
+  REQUIRE(doc);
+  REQUIRE(*doc);
+  CHECK(**doc == "first");
+  CHECK_FALSE(s->document_current("energy-model", **doc));
+  REQUIRE(s->adopt_document("energy-model", **doc, "energy/3", "plantd\nrecovery"));
+  CHECK(s->document_current("energy-model", "first"));
+  CHECK(s->audit("energy/").size() == 3);
+  // A file that cannot be written (a directory in its place): refused, and
+  // its record and digest are taken back.
+  std::filesystem::create_directories(dir.path / "documents" / "blocked" / "inside");
+  REQUIRE_FALSE(s->put_document("blocked", "v1", "", ""));  // fails too: nothing recorded
+  CHECK(s->document_current("blocked", "anything"));
+  auto r = s->put_document("blocked", "v2", "energy/4", "carol\nchange");
+  REQUIRE_FALSE(r);
+  CHECK(s->audit("energy/").size() == 3);
+  CHECK(s->document_current("blocked", "anything"));
 }
 
 TEST_CASE("energy records are walked in key order under a prefix, one at a time, and the walk can stop",
