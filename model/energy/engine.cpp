@@ -788,16 +788,24 @@ struct engine::impl {
       if (sub == resolution::hour && is_skipped(absl::CivilHour(start_of(s)))) continue;
       if (ms_of(start_of(s)) >= now_ms) break;  // not begun
       bool ended = ms_of(end_of(s)) <= now_ms;
-      sc.p = s;
-      evaluate_full(sc, as_of, &cone);
-      f.valid_until_ms = std::min(f.valid_until_ms, sc.valid_until_ms);
+      // A kept, current frame of the sub-period has the values; else the
+      // cells needed are evaluated in a scratch frame.
+      const frame* src = nullptr;
+      if (auto kept = frames.find(s); kept != frames.end() && now_ms < kept->second.valid_until_ms) {
+        src = &kept->second;
+      } else {
+        sc.p = s;
+        evaluate_full(sc, as_of, &cone);
+        src = &sc;
+      }
+      f.valid_until_ms = std::min(f.valid_until_ms, src->valid_until_ms);
       for (std::size_t j = 0; j < f.timed.size(); ++j) {
-        quality q = sc.q[f.timed[j]];
+        quality q = src->q[f.timed[j]];
         if (q == quality::missing) {
           broken[j] |= ended;
           continue;
         }
-        out[j].value += sc.v[f.timed[j]];
+        out[j].value += src->v[f.timed[j]];
         out[j].quality = worse(out[j].quality, q);
         counted[j] = 1;
       }

@@ -580,6 +580,19 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
   CHECK(e.value("p.elec", yp, now).quality == quality::missing);
   CHECK(e.value("p.ecost", yp, now).quality == quality::missing);
 
+  // Kept hour frames are used as they are, not evaluated again.
+  {
+    engine e2(tz);
+    e2.load(m);
+    for (int h = 0; h < 24; ++h)
+      REQUIRE(e2.set_hour("m_e0.v", absl::CivilHour(day) + h, {double(20 + h), quality::measured}));
+    for (int h = 0; h < 24; ++h)
+      e2.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)), now);
+    auto before = e2.evaluations();
+    CHECK(e2.value("p.ecost", dp, now).value == Approx(day_cost[20]));
+    CHECK(e2.evaluations() - before <= e2.cells());  // the day frame alone
+  }
+
   // A peak hour corrected: the kept day and month frames follow.
   REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 9, {100, quality::estimated}));
   double delta = (100 - (20 + 9)) * 1.2;
