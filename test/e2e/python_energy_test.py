@@ -147,6 +147,17 @@ class EnergyCarbon(unittest.TestCase):
         r = self.stub.Query(pb.QueryRequest(indicators=ids, resolution=res, **{"from": frm}, to=to or frm))
         return {s.id: s for s in r.series}
 
+    def record_hourly(self, meter, day, use):
+        """Counter readings every hour of `day` (and 00:00 of the next): hour h uses use[h]."""
+        start = datetime.datetime.combine(day, datetime.time(0), TZ)
+        counter = 0
+        for h in range(25):
+            at = start + datetime.timedelta(hours=h)
+            self.stub.RecordReading(pb.RecordReadingRequest(
+                meter=meter, time={"seconds": int(at.timestamp())}, counter=counter))
+            if h < 24:
+                counter += use[h]
+
     def test_hand_computed_tce_co2_cost(self):
         s = self.query(["p.elec", "p.water", "p.gas", "p.tce", "p.co2", "p.cost"])
         MEASURED = 1
@@ -331,13 +342,7 @@ class EnergyCarbon(unittest.TestCase):
         self.put(indicator=pb.Indicator(id="boiler.old2", name="Twice", template_id="electricity_use",
                                         owner="boiler", formula="#m_old.v * 2"))
         old = datetime.date.today() - datetime.timedelta(days=40)
-        start = datetime.datetime.combine(old, datetime.time(0), TZ)
-        counter = 0
-        for h in range(25):
-            at = start + datetime.timedelta(hours=h)
-            self.stub.RecordReading(pb.RecordReadingRequest(
-                meter="m_old", time={"seconds": int(at.timestamp())}, counter=counter))
-            counter += h + 1
+        self.record_hourly("m_old", old, [h + 1 for h in range(24)])
         day = self.query(["m_old.v"], res="day", frm=old.isoformat())["m_old.v"]
         self.assertAlmostEqual(day.values[0], sum(range(1, 25)), places=6)
         s = self.query(["m_old.v", "boiler.old2"], res="hour", frm=old.isoformat())
@@ -371,14 +376,8 @@ class EnergyCarbon(unittest.TestCase):
                                         formula="#m_t1.v * price(tou_power)"))
         # Hour h uses 10 + 5h kWh: the peak hours use more than the average.
         day = self.day - datetime.timedelta(days=3)
-        start = datetime.datetime.combine(day, datetime.time(0), TZ)
         use = [10 + 5 * h for h in range(24)]
-        counter = 1000
-        for h in range(25):
-            at = start + datetime.timedelta(hours=h)
-            self.stub.RecordReading(pb.RecordReadingRequest(
-                meter="m_t1", time={"seconds": int(at.timestamp())}, counter=counter))
-            counter += use[h] if h < 24 else 0
+        self.record_hourly("m_t1", day, use)
         exact = sum(u * (1.2 if 8 <= h < 12 else 0.5) for h, u in enumerate(use))
         average = sum(use) * (4 * 1.2 + 20 * 0.5) / 24
         s = self.query(["m_t1.v", "b1.tou_cost"], frm=day.isoformat())
@@ -398,13 +397,7 @@ class EnergyCarbon(unittest.TestCase):
         self.put(indicator=pb.Indicator(id="b1.tou_cost2", name="Old TOU cost", template_id="cost", owner="b1",
                                         formula="#m_t2.v * price(tou_power)"))
         old = datetime.date.today() - datetime.timedelta(days=40)
-        start = datetime.datetime.combine(old, datetime.time(0), TZ)
-        counter = 0
-        for h in range(25):
-            at = start + datetime.timedelta(hours=h)
-            self.stub.RecordReading(pb.RecordReadingRequest(
-                meter="m_t2", time={"seconds": int(at.timestamp())}, counter=counter))
-            counter += use[h] if h < 24 else 0
+        self.record_hourly("m_t2", old, use)
         s = self.query(["m_t2.v", "b1.tou_cost2"], frm=old.isoformat())
         self.assertAlmostEqual(s["m_t2.v"].values[0], sum(use), places=6)
         self.assertAlmostEqual(s["b1.tou_cost2"].values[0], exact, places=6)

@@ -490,9 +490,8 @@ TEST_CASE("evaluation: frames kept within their byte budget; a recycled frame is
   CHECK(e.frames_kept() == 3);
 }
 
-TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
-  auto tz = shanghai();
-  model m = example();
+// Electricity at 0.6, 1.2 from 08:00 to 12:00.
+static void set_peak_tariff(model& m) {
   auto el = m.energy_types.at("electricity");
   el.prices.clear();
   price p;
@@ -505,6 +504,12 @@ TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
   p.tou.push_back(peak);
   el.prices.push_back(p);
   ok(m.put_energy_type(el));
+}
+
+TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  set_peak_tariff(m);
   ok(m.put_indicator(ind("p.ecost", "Electricity cost", "cost", "plant", source_kind::formula,
                          "#p.elec * price(electricity)")));
   engine e(tz);
@@ -530,18 +535,7 @@ TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
 TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summed", "[energy]") {
   auto tz = shanghai();
   model m = example();
-  auto el = m.energy_types.at("electricity");
-  el.prices.clear();
-  price p;
-  p.version = "TOU 2026";
-  p.flat = 0.6;
-  plant::price_slot peak;
-  peak.start = "08:00";
-  peak.end = "12:00";
-  peak.price_per_kwh = 1.2;
-  p.tou.push_back(peak);
-  el.prices.push_back(p);
-  ok(m.put_energy_type(el));
+  set_peak_tariff(m);
   ok(m.put_indicator(ind("p.ecost", "Electricity cost", "cost", "plant", source_kind::formula,
                          "#p.elec * price(electricity)")));
   // Reads the summed cost: twice it, every period.
