@@ -10,6 +10,7 @@
 #include "drivers/devices/cabinet.hpp"
 #include "drivers/devices/inverter.hpp"
 #include "drivers/devices/meter.hpp"
+#include "model/plant/plausible.hpp"
 
 namespace plantd::actors {
 
@@ -166,6 +167,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     std::optional<double> pending_limit;
     bool reachable = true;
     int refresh = 0;  // ticks since the limit was last written
+    double range_w = 0;  // meters: the largest power they can measure
   };
   struct ctx {
     line_actor_args a;
@@ -193,6 +195,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
       m.inverter_index = inv++;
     } else {
       m.meter = std::make_unique<devices::meter>(*table, *c->bus, unit);
+      m.range_w = plant::meter_range_w(d);
       period = d.role == plant::device_role::grid_meter ? c->a.grid_meter_period
                                                         : c->a.pv_meter_period;
     }
@@ -216,6 +219,8 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
           s.export_wh = r.export_wh;
           if (r.failure)
             s.error = modbus::describe(*r.failure);
+          else if (auto why = plant::implausible_power(s.power_w, m.range_w))
+            s.error = std::move(*why);  // s.power_w is now invalid
           self->send(c->a.supervisor, std::move(s));
         } else {
           auto r = m.inverter->read();

@@ -158,14 +158,22 @@ void publish(self_ptr self) {
     if (!inv.available)
       conds.push_back({"comm_lost", inv.id, alarms::severity::major,
                        inv.error.empty() ? "no fresh reading" : inv.error});
-  if (!meter_ok) {
+  // A meter that answers with impossible values is not silent, but its
+  // readings are dropped the same way (fail-safe once the last good one is
+  // stale): say which it is.
+  bool meter_invalid = st.grid.power_w.quality == quality::invalid;
+  if (!meter_ok || meter_invalid) {
     std::string id = "grid-meter";
     for (const auto& line : cfg.rs485_lines)
       for (const auto& d : line.devices)
         if (d.role == plant::device_role::grid_meter)
           id = d.id;
-    conds.push_back({"comm_lost", id, alarms::severity::critical,
-                     st.grid.error.empty() ? "no fresh reading" : st.grid.error});
+    if (meter_invalid)
+      conds.push_back({"invalid_reading", id, alarms::severity::critical,
+                       st.grid.error.empty() ? "invalid reading" : st.grid.error});
+    else
+      conds.push_back({"comm_lost", id, alarms::severity::critical,
+                       st.grid.error.empty() ? "no fresh reading" : st.grid.error});
   }
   if (st.have_io && !st.io.ok)
     conds.push_back({"comm_lost", "io", alarms::severity::major,

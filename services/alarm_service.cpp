@@ -1,5 +1,6 @@
 #include "services/alarm_service.hpp"
 
+#include <charconv>
 #include <deque>
 #include <mutex>
 
@@ -86,9 +87,10 @@ grpc::ServerUnaryReactor* alarm_service::ListAlarms(grpc::CallbackServerContext*
     return reactor;
   }
   if (!req->page_token().empty()) {
-    char* end = nullptr;
-    f.after_id = std::strtoull(req->page_token().c_str(), &end, 10);
-    if (*end != '\0') {
+    // Our tokens are alarm ids in decimal: digits only, no sign, no overflow.
+    const auto& t = req->page_token();
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), f.after_id);
+    if (ec != std::errc{} || end != t.data() + t.size()) {
       reactor->Finish(to_status(errc::invalid_argument, "page_token: not a token of ours"));
       return reactor;
     }

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "services/ask.hpp"
@@ -94,12 +95,17 @@ grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* 
                                                    const v1::SetModeRequest* req,
                                                    v1::SetModeResponse*) {
   auto* reactor = ctx->DefaultReactor();
-  auto mode = req->mode() == v1::WORKING_MODE_TIME_OF_USE ? plant::working_mode::time_of_use
-                                                          : plant::working_mode::self_consumption;
   if (req->mode() == v1::WORKING_MODE_UNSPECIFIED) {
     reactor->Finish(to_status(errc::invalid_argument, "mode: give a working mode"));
     return reactor;
   }
+  if (!v1::WorkingMode_IsValid(req->mode())) {
+    reactor->Finish(to_status(errc::invalid_argument,
+                              fmt::format("mode: unknown working mode {}", req->mode())));
+    return reactor;
+  }
+  auto mode = req->mode() == v1::WORKING_MODE_TIME_OF_USE ? plant::working_mode::time_of_use
+                                                          : plant::working_mode::self_consumption;
   std::vector<plant::tou_slot> slots;
   if (req->has_tou()) {
     // Reuse the config codec: the template is the config's.

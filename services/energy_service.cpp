@@ -10,6 +10,7 @@
 #include "services/energy_codec.hpp"
 #include "services/export.hpp"
 #include "services/file_writer.hpp"
+#include "services/request_time.hpp"
 
 namespace plantd::services {
 
@@ -504,7 +505,10 @@ grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::Reco
   v1::RecordReadingRequest q = *req;
   return call_unit(sys_, energy_, ctx, resp, q.meter(),
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
-    auto ev = u.reading(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.counter(), ups);
+    problems bad;
+    auto at = request_ms(q.time(), "time", bad);
+    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
+    auto ev = u.reading(q.meter(), at, q.counter(), ups);
     if (!ev) return unexpected{ev.error()};
     events_to(*ev, r);
     return {};
@@ -516,7 +520,10 @@ grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMete
   v1::SwapMeterRequest q = *req;
   return call_unit(sys_, energy_, ctx, resp, q.meter(),
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
-    auto ev = u.swap(q.meter(), TimeUtil::TimestampToMilliseconds(q.time()), q.old_final(), q.new_initial(),
+    problems bad;
+    auto at = request_ms(q.time(), "time", bad);
+    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
+    auto ev = u.swap(q.meter(), at, q.old_final(), q.new_initial(),
                      ups);
     if (!ev) return unexpected{ev.error()};
     events_to(*ev, r);
@@ -610,8 +617,10 @@ grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAudi
   v1::ListAuditRequest q = *req;
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::ListAuditResponse& r) -> result {
     if (q.limit() > 10'000) return unexpected{invalid("limit", "at most 10,000 records at once")};
-    int64_t from = q.has_from() ? TimeUtil::TimestampToMilliseconds(q.from()) : INT64_MIN;
-    int64_t to = q.has_to() ? TimeUtil::TimestampToMilliseconds(q.to()) : INT64_MAX;
+    problems bad;
+    int64_t from = q.has_from() ? request_ms(q.from(), "from", bad) : INT64_MIN;
+    int64_t to = q.has_to() ? request_ms(q.to(), "to", bad) : INT64_MAX;
+    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
     auto all = actors::read_energy_audit(b.db().get(), from, to);
     std::size_t limit = q.limit() ? q.limit() : 100;
     std::size_t skip = all.size() > limit ? all.size() - limit : 0;

@@ -6,6 +6,7 @@
 
 #include "drivers/store/energy_curve.hpp"
 #include "model/statistics/statistics.hpp"
+#include "services/request_time.hpp"
 #include "services/status.hpp"
 
 namespace plantd::services {
@@ -90,8 +91,11 @@ grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerCon
     case v1::STATISTICS_PERIOD_YEAR: group = telemetry::resolution::year; break;
     default: return finish(ctx, to_status(errc::invalid_argument, "period: day, month or year"));
   }
-  auto from = TimeUtil::TimestampToMilliseconds(req->from());
-  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to()) : now_ms();
+  problems found;
+  auto from = request_ms(req->from(), "from", found);
+  auto to = req->has_to() ? request_ms(req->to(), "to", found) : now_ms();
+  if (!found.empty())
+    return finish(ctx, invalid_argument(found));
   if (from >= to)
     return finish(ctx, to_status(errc::invalid_argument, "to: must be later than from"));
   // Hourly energy, each hour at its own price, grouped by day/month/year.
@@ -125,8 +129,11 @@ grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
   grpc::CallbackServerContext* ctx, const v1::GetSocialContributionRequest* req,
   v1::SocialContribution* resp) {
-  auto from = req->has_from() ? TimeUtil::TimestampToMilliseconds(req->from()) : 0;
-  auto to = req->has_to() ? TimeUtil::TimestampToMilliseconds(req->to()) : now_ms();
+  problems found;
+  auto from = req->has_from() ? request_ms(req->from(), "from", found) : 0;
+  auto to = req->has_to() ? request_ms(req->to(), "to", found) : now_ms();
+  if (!found.empty())
+    return finish(ctx, invalid_argument(found));
   if (from >= to)
     return finish(ctx, to_status(errc::invalid_argument, "to: must be later than from"));
   auto total = store::energy_curve(*db_, store::curve_period::total, from, to);

@@ -7,6 +7,7 @@
 #include "services/export.hpp"
 #include "services/file_writer.hpp"
 #include "services/state_stream.hpp"
+#include "services/request_time.hpp"
 #include "services/status.hpp"
 
 namespace plantd::services {
@@ -28,9 +29,9 @@ v1::Quality quality_of(quality q) {
 
 // The end of a requested range: `to`, or now when absent.
 template <class Request>
-int64_t range_end(const Request& req) {
+int64_t range_end(const Request& req, problems& found) {
   if (req.has_to())
-    return TimeUtil::TimestampToMilliseconds(req.to());
+    return request_ms(req.to(), "to", found);
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
     .count();
@@ -66,11 +67,11 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
   if (!id)
     return finish(ctx, to_status(errc::not_found,
                                  fmt::format("series: no series \"{}\"", req->series())));
-  auto from = TimeUtil::TimestampToMilliseconds(req->from());
-  auto to = range_end(*req);
+  auto from = request_ms(req->from(), "from", found);
+  auto to = range_end(*req, found);
   if (!req->has_from())
     found.push_back({"from", "is required"});
-  else if (from >= to)
+  else if (found.empty() && from >= to)
     found.push_back({"to", "must be later than from"});
   uint32_t max_points = req->max_points() == 0 ? 1000 : req->max_points();
   if (max_points > 100'000)
@@ -148,8 +149,11 @@ grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerCon
       return finish(ctx, to_status(errc::invalid_argument,
                                    "period: give day, week, month, year or total"));
   }
-  auto from = TimeUtil::TimestampToMilliseconds(req->from());
-  auto to = range_end(*req);
+  problems found;
+  auto from = request_ms(req->from(), "from", found);
+  auto to = range_end(*req, found);
+  if (!found.empty())
+    return finish(ctx, invalid_argument(found));
   if (from >= to)
     return finish(ctx, to_status(errc::invalid_argument, "to: must be later than from"));
   auto curve = store::energy_curve(*db_, period, from, to);
@@ -192,9 +196,9 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
       found.push_back({fmt::format("series[{}]", i), fmt::format("no series \"{}\"", req->series(i))});
   if (req->format() != v1::EXPORT_FORMAT_CSV && req->format() != v1::EXPORT_FORMAT_XLSX)
     found.push_back({"format", "give EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX"});
-  auto from = TimeUtil::TimestampToMilliseconds(req->from());
-  auto to = range_end(*req);
-  if (from >= to)
+  auto from = request_ms(req->from(), "from", found);
+  auto to = range_end(*req, found);
+  if (found.empty() && from >= to)
     found.push_back({"to", "must be later than from"});
   auto res_name = req->resolution().empty() || req->resolution() == "auto" ? std::string{"raw"}
                                                                           : req->resolution();

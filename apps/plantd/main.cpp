@@ -6,7 +6,6 @@
 // Refuses to start on an invalid config (every problem is printed). Once up,
 // prints "plantd: listening on HOST:PORT" on stdout; SIGINT/SIGTERM stop it.
 #include <csignal>
-#include <execinfo.h>
 #include <malloc.h>
 #include <unistd.h>
 #include <cstdlib>
@@ -31,23 +30,12 @@
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
 #include "actors/version.hpp"
+#include "apps/plantd/crash.hpp"
 #include "drivers/pointtables/registry.hpp"
 #include "services/config_codec.hpp"
 #include "services/server.hpp"
 
 namespace {
-
-// A crash leaves a backtrace on stderr (the journal on a unit): the one
-// thing an operator can send us.
-void on_fatal_signal(int sig) {
-  void* frames[64];
-  int n = backtrace(frames, 64);
-  static const char head[] = "plantd: fatal signal, backtrace:\n";
-  [[maybe_unused]] auto w = write(STDERR_FILENO, head, sizeof head - 1);
-  backtrace_symbols_fd(frames, n, STDERR_FILENO);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
 
 void print_problems(std::ostream& out, const std::string& file,
                     const plantd::problems& found) {
@@ -55,8 +43,26 @@ void print_problems(std::ostream& out, const std::string& file,
     out << file << ": " << (p.path.empty() ? "" : p.path + ": ") << p.message << '\n';
 }
 
-int check_config(const std::string& file) {
+// The tables plantd knows: the shipped ones and those of `dir`; problems of
+// files in `dir` that do not load are added to `found`.
+plantd::pointtables::registry load_tables(const std::string& dir, plantd::problems& found) {
+  auto tables = plantd::pointtables::registry::builtin();
+  if (!dir.empty())
+    for (auto& p : tables.add_directory(dir))
+      found.push_back(std::move(p));
+  return tables;
+}
+
+// Exactly what a start checks: the config, the point tables it names and
+// whether each serves its device's role.
+int check_config(const std::string& file, const std::string& tables_dir) {
+  plantd::problems table_problems;
+  auto tables = load_tables(tables_dir, table_problems);
   auto loaded = plantd::services::load_config_file(file);
+  if (loaded.problems.empty())
+    loaded.problems = tables.check(loaded.model);
+  for (auto& p : table_problems)
+    loaded.problems.push_back({tables_dir + ": " + p.path, std::move(p.message)});
   if (!loaded.problems.empty()) {
     print_problems(std::cout, file, loaded.problems);
     std::cout << file << ": " << loaded.problems.size() << " problem"
@@ -78,9 +84,9 @@ struct run_args {
 };
 
 int run(const run_args& ra) {
-  std::signal(SIGSEGV, on_fatal_signal);
-  std::signal(SIGABRT, on_fatal_signal);
-  std::signal(SIGBUS, on_fatal_signal);
+  // A crash leaves a backtrace on stderr (the journal on a unit): the one
+  // thing an operator can send us.
+  plantd::app::install_crash_handler();
   // Signals are taken by sigwait below; block them before any library starts
   // a thread (RocksDB, CAF, gRPC), so that every thread inherits the mask.
   sigset_t stop_signals;
@@ -92,14 +98,12 @@ int run(const run_args& ra) {
   const auto& data_dir = ra.data_dir;
   const auto& listen = ra.listen;
   const auto& tables_dir = ra.tables_dir;
-  auto tables = plantd::pointtables::registry::builtin();
-  if (!tables_dir.empty()) {
-    auto found = tables.add_directory(tables_dir);
-    if (!found.empty()) {
-      print_problems(std::cerr, tables_dir, found);
-      spdlog::error("refusing to start: point tables in {} do not load", tables_dir);
-      return 1;
-    }
+  plantd::problems table_problems;
+  auto tables = load_tables(tables_dir, table_problems);
+  if (!table_problems.empty()) {
+    print_problems(std::cerr, tables_dir, table_problems);
+    spdlog::error("refusing to start: point tables in {} do not load", tables_dir);
+    return 1;
   }
   auto loaded = plantd::services::load_config_file(file);
   if (loaded.problems.empty())
@@ -156,6 +160,7 @@ int run(const run_args& ra) {
   }
   caf::actor_system_config cfg;
   plantd::actors::configure(cfg);
+  cfg.add_thread_hook<plantd::app::crash_stack_hook>();
   caf::actor_system sys{cfg};
 
   auto args_model = std::make_shared<const plantd::plant::config>(loaded.model);
@@ -279,7 +284,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (!check_file.empty())
-    return check_config(check_file);
+    return check_config(check_file, tables_dir);
   if (config_file.empty()) {
     std::cerr << "plantd: --config FILE is required (or --check-config FILE)\n"
               << "Run with --help for more information.\n";

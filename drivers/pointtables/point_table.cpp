@@ -207,8 +207,11 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
         rd.fail(path + ".word_order", *pv.find("word_order"), "must be \"big\" or \"little\"");
     }
     if (auto sc = rd.number(path, pv, "scale")) {
-      if (*sc == 0 || !std::isfinite(*sc))
-        rd.fail(path + ".scale", *pv.find("scale"), "must be a finite number other than 0");
+      // A scale outside 1e-6..1e6 (either sign) is a typo: no register map
+      // needs one, and a huge one turns an f32 reading into infinity.
+      if (!std::isfinite(*sc) || std::abs(*sc) < 1e-6 || std::abs(*sc) > 1e6)
+        rd.fail(path + ".scale", *pv.find("scale"),
+                "must be a finite number other than 0, of size 1e-6 to 1e6");
       else
         p.scale = *sc;
     }
@@ -337,7 +340,10 @@ reading decode(const point& p, const uint16_t* regs) noexcept {
       break;
     }
   }
-  return {raw * p.scale, quality::measured};
+  double value = raw * p.scale;
+  if (!std::isfinite(value))  // a scale that overflows the raw value
+    return {0, quality::invalid};
+  return {value, quality::measured};
 }
 
 std::vector<uint16_t> encode(const point& p, double value) {

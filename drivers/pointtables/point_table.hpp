@@ -81,8 +81,8 @@ struct read_request {
 // unmapped runs of at most t.max_gap registers. Write-only points are left out.
 std::vector<read_request> plan_reads(const table& t);
 
-// Raw registers of one point -> engineering value. f32 NaN or infinity gives
-// quality invalid.
+// Raw registers of one point -> engineering value. f32 NaN or infinity, or a
+// value that the scale takes beyond a double's range, gives quality invalid.
 reading decode(const point& p, const uint16_t* regs) noexcept;
 
 // Engineering value -> the point's registers (rounded, clamped to the type's

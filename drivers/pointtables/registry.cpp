@@ -70,23 +70,66 @@ const table* registry::find(std::string_view name) const {
   return it == tables_.end() ? nullptr : it->second.get();
 }
 
+problems role_problems(const table& t, std::string_view role) {
+  problems out;
+  auto readable = [&](std::string_view name) {
+    auto i = t.index_of(name);
+    return i && t.points[*i].access != access::wo;
+  };
+  auto writable = [&](std::string_view name) {
+    auto i = t.index_of(name);
+    return i && t.points[*i].access != access::ro;
+  };
+  auto require_read = [&](const char* name, const char* why) {
+    if (!readable(name))
+      out.push_back({"", fmt::format("has no readable point \"{}\" ({})", name, why)});
+  };
+  auto require_write = [&](const char* name, const char* why) {
+    if (!writable(name))
+      out.push_back({"", fmt::format("has no writable point \"{}\" ({})", name, why)});
+  };
+  if (role == "meter") {
+    // Total active power, or the three phases it is summed from.
+    if (!readable("active_power")
+        && !(readable("active_power_l1") && readable("active_power_l2")
+             && readable("active_power_l3")))
+      out.push_back({"", "has no readable \"active_power\" (nor active_power_l1..l3): a meter "
+                         "without it cannot drive the export limit"});
+  } else if (role == "inverter") {
+    require_read("ac_power", "the PV output dispatch reads");
+    require_write("power_limit", "the active-power limit that curtails PV");
+  } else if (role == "cabinet") {
+    require_read("active_power", "the battery power dispatch reads");
+    require_read("soc", "the state of charge the SOC bounds need");
+    require_write("power_setpoint", "the battery setpoint");
+  }
+  return out;
+}
+
 problems registry::check(const plant::config& cfg) const {
   problems out;
   std::string known;
   for (const auto& [name, t] : tables_)
     known += (known.empty() ? "" : ", ") + name;
-  auto need = [&](const std::string& path, const std::string& name) {
-    if (!find(name))
+  auto need = [&](const std::string& path, const std::string& name, const char* role) {
+    const auto* t = find(name);
+    if (!t) {
       out.push_back({path, fmt::format("unknown point table \"{}\" (known: {})", name, known)});
+      return;
+    }
+    for (auto& p : role_problems(*t, role))
+      out.push_back({path, fmt::format("point table \"{}\" {}", name, p.message)});
   };
   for (std::size_t i = 0; i < cfg.cabinets.size(); ++i)
-    need(fmt::format("cabinets[{}].point_table", i), cfg.cabinets[i].point_table);
+    need(fmt::format("cabinets[{}].point_table", i), cfg.cabinets[i].point_table, "cabinet");
   for (std::size_t l = 0; l < cfg.rs485_lines.size(); ++l)
-    for (std::size_t d = 0; d < cfg.rs485_lines[l].devices.size(); ++d)
-      need(fmt::format("rs485_lines[{}].devices[{}].point_table", l, d),
-           cfg.rs485_lines[l].devices[d].point_table);
+    for (std::size_t d = 0; d < cfg.rs485_lines[l].devices.size(); ++d) {
+      const auto& dev = cfg.rs485_lines[l].devices[d];
+      need(fmt::format("rs485_lines[{}].devices[{}].point_table", l, d), dev.point_table,
+           dev.role == plant::device_role::pv_inverter ? "inverter" : "meter");
+    }
   if (cfg.io.modbus_gateway)
-    need("io.modbus_gateway", "plantd-io");
+    need("io.modbus_gateway", "plantd-io", "io");
   return out;
 }
 

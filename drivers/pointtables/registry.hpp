@@ -13,6 +13,12 @@
 
 namespace plantd::pointtables {
 
+// What a table lacks to serve `role` ("meter", "inverter", "cabinet", "io"):
+// a meter needs readable active power (total or per phase), an inverter its
+// AC power and a writable power limit, a cabinet its power, SOC and a
+// writable setpoint. Empty when it serves.
+problems role_problems(const table& t, std::string_view role);
+
 class registry {
 public:
   // The shipped tables. A shipped table that does not parse is a bug: it
@@ -29,7 +35,8 @@ public:
   const table* find(std::string_view name) const;
   std::vector<std::string> names() const;
 
-  // Problems for every point table `cfg` names that this registry lacks.
+  // Problems for every point table `cfg` names that this registry lacks, or
+  // that lacks a point the device's role needs (role_problems).
   problems check(const plant::config& cfg) const;
 
 private:

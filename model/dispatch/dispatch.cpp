@@ -143,6 +143,22 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   bool meter_ok = s.grid_w.usable()
                   && s.now - s.grid_time <= std::chrono::milliseconds{p.fail_safe.meter_stale_ms};
   double grid_now = meter_ok ? s.grid_w.value : 0;
+  double balance = grid_now + batt_now;  // net load before the battery
+  double pv_at_sample = pv_now;
+  if (meter_ok) {
+    bool same_sample = st.have_balance && s.grid_time == st.balance_sample_time
+                       && s.grid_w.value == st.balance_sample_w;
+    if (same_sample) {
+      balance = st.balance_w;
+      pv_at_sample = st.balance_pv_w;
+    } else {
+      st.have_balance = true;
+      st.balance_sample_time = s.grid_time;
+      st.balance_sample_w = s.grid_w.value;
+      st.balance_w = balance;
+      st.balance_pv_w = pv_now;
+    }
+  }
 
   // Safety inputs.
   bool estop = false;
@@ -233,17 +249,17 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
         case plant::slot_action::charge: {
           double want = slot->power_w;
           if (!slot->grid_charge)  // only what would otherwise be exported
-            want = std::min(want, std::max(0.0, -(grid_now + batt_now)));
+            want = std::min(want, std::max(0.0, -balance));
           target = -want;
           break;
         }
         case plant::slot_action::discharge: target = slot->power_w; break;
-        case plant::slot_action::self_consume: target = batt_now + grid_now; break;
+        case plant::slot_action::self_consume: target = balance; break;
         default: target = 0; break;
       }
     }
   } else {
-    target = batt_now + grid_now;
+    target = balance;
     binding = rule::self_consumption;
   }
 
@@ -275,15 +291,15 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
 
   // 5. Grid connection limits (need the meter).
   if (meter_ok) {
-    double grid_pred = grid_now + batt_now - target;
+    double grid_pred = balance - target;
     if (p.export_limit.enabled && grid_pred < -p.export_limit.limit_w)
-      apply(batt_now + grid_now + p.export_limit.limit_w, rule::export_limit);
+      apply(balance + p.export_limit.limit_w, rule::export_limit);
     if (p.demand_limit.enabled) {
-      grid_pred = grid_now + batt_now - target;
+      grid_pred = balance - target;
       if (grid_pred > p.demand_limit.limit_w)
-        apply(batt_now + grid_now - p.demand_limit.limit_w, rule::demand_limit);
+        apply(balance - p.demand_limit.limit_w, rule::demand_limit);
       else if (target <= 0 && grid_pred < p.demand_limit.recharge_below_w)
-        apply(std::min(target, batt_now + grid_now - p.demand_limit.recharge_below_w),
+        apply(std::min(target, balance - p.demand_limit.recharge_below_w),
               rule::demand_limit);
     }
   }
@@ -343,10 +359,10 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   };
   if (pv_rated > 0) {
     if (meter_ok && p.export_limit.enabled) {
-      double grid_pred = grid_now + batt_now - d.battery_w;
+      double grid_pred = balance - d.battery_w;
       double excess = -p.export_limit.limit_w - grid_pred;  // > 0: too much export
       double headroom = std::max(0.0, charge_max + d.battery_w);  // more the battery could take
-      double pv_cap = excess > 0 ? pv_now - excess : pv_now - excess + headroom;
+      double pv_cap = excess > 0 ? pv_at_sample - excess : pv_at_sample - excess + headroom;
       cap_pv(pv_cap / pv_rated, rule::export_limit);
     }
     cap_pv(s.rcr_fraction, rule::grid_order);

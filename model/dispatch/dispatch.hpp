@@ -87,6 +87,16 @@ struct state {
   std::optional<time_point> export_exceeded_since;
   bool export_trip = false;         // latched until reset_trip()
   std::optional<manual_setpoint> manual;
+  // The grid-meter sample the balance was taken from, and the balance: the
+  // site's net load before the battery (grid + battery) at that sample. A
+  // sample is integrated once: decisions that see the same sample again
+  // (a silent meter, the periodic cycle between readings) reuse its balance
+  // instead of adding the old grid power to a battery power already moved.
+  time_point balance_sample_time{};
+  double balance_sample_w = 0;
+  double balance_w = 0;
+  double balance_pv_w = 0;  // PV output at that sample
+  bool have_balance = false;
 
   void reset_trip() noexcept {
     export_trip = false;

@@ -36,6 +36,8 @@ public:
   explicit parser(std::string_view t) : t_(t) {}
 
   expected<expr_ptr, formula_error> run() {
+    if (t_.size() > max_length)
+      return unexpected{formula_error{0, fmt::format("formula longer than {} characters", max_length)}};
     skip();
     if (i_ == t_.size()) return unexpected{formula_error{0, "empty formula"}};
     auto e = sum(0);
@@ -46,7 +48,12 @@ public:
   }
 
 private:
+  // Bounds that keep every later walk of the tree (resolve, type, compile,
+  // print, destroy: all recursive) shallow: the height of a tree is at most
+  // its operator count plus its nesting.
   static constexpr int max_depth = 200;
+  static constexpr std::size_t max_operators = 1000;
+  static constexpr std::size_t max_length = 16 * 1024;
 
   void skip() {
     while (i_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[i_]))) ++i_;
@@ -59,7 +66,9 @@ private:
     if (i_ >= t_.size()) return "end of formula";
     return fmt::format("'{}'", t_[i_]);
   }
-  static expr_ptr binary(enum op o, std::size_t pos, expr_ptr a, expr_ptr b) {
+  expr_ptr binary(enum op o, std::size_t pos, expr_ptr a, expr_ptr b) {
+    if (++operators_ > max_operators)
+      return fail(pos, fmt::format("formula has more than {} operators", max_operators));
     auto e = std::make_shared<expr>();
     e->op = o;
     e->pos = pos;
@@ -78,7 +87,7 @@ private:
         ++i_;
         auto rhs = product(depth);
         if (!rhs) return nullptr;
-        lhs = binary(o, pos, lhs, rhs);
+        lhs = binary(o, pos, std::move(lhs), std::move(rhs));
       } else {
         break;
       }
@@ -96,7 +105,7 @@ private:
         ++i_;
         auto rhs = unary(depth);
         if (!rhs) return nullptr;
-        lhs = binary(o, pos, lhs, rhs);
+        lhs = binary(o, pos, std::move(lhs), std::move(rhs));
       } else {
         break;
       }
@@ -214,6 +223,7 @@ private:
 
   std::string_view t_;
   std::size_t i_ = 0;
+  std::size_t operators_ = 0;
   formula_error err_;
 };
 

@@ -65,6 +65,21 @@ public:
       fail(path, "must be a finite number > 0, got {}", value);
   }
 
+  // A power no C&I site reaches: a value above it is a typo or an attack
+  // (1e300, 2^64), never a setting.
+  static constexpr double max_site_power_w = 100e6;
+
+  // A finite power >= 0 (or > 0) and at most `bound` W, `what` naming it.
+  void power(const std::string& path, double value, bool positive_only = false,
+             double bound = max_site_power_w, const char* what = "100 MW") {
+    if (positive_only)
+      positive(path, value);
+    else
+      non_negative(path, value);
+    if (std::isfinite(value) && value > bound)
+      fail(path, "must be at most {} ({} W), got {}", what, bound, value);
+  }
+
   void range(const std::string& path, uint64_t value, uint64_t lo, uint64_t hi) {
     if (value < lo || value > hi)
       fail(path, "must be {}..{}, got {}", lo, hi, value);
@@ -101,7 +116,7 @@ void check_site(checker& ck, const site& s) {
                           [](char c) { return c >= 'A' && c <= 'Z'; })))
     ck.fail("site.country", "must be an ISO 3166-1 alpha-2 code such as \"AU\", got \"{}\"",
             s.country);
-  ck.non_negative("site.rated_power_w", s.rated_power_w);
+  ck.power("site.rated_power_w", s.rated_power_w);
   ck.non_negative("site.rated_energy_wh", s.rated_energy_wh);
 }
 
@@ -147,7 +162,7 @@ void check_cabinets(checker& ck, const config& cfg, id_registry& ids) {
                 cab.modbus.host, cab.modbus.port, cab.modbus.unit_id, it->second);
     }
     ck.required(path + ".point_table", cab.point_table);
-    ck.positive(path + ".rated_power_w", cab.rated_power_w);
+    ck.power(path + ".rated_power_w", cab.rated_power_w, true);
     ck.positive(path + ".rated_energy_wh", cab.rated_energy_wh);
   }
 }
@@ -276,9 +291,9 @@ void check_lines(checker& ck, const config& cfg, id_registry& ids) {
       if (dev.role == device_role::pv_meter)
         pv_meters.push_back(dpath);
       if (dev.role == device_role::pv_inverter)
-        ck.positive(dpath + ".rated_power_w", dev.rated_power_w);
+        ck.power(dpath + ".rated_power_w", dev.rated_power_w, true);
       else
-        ck.non_negative(dpath + ".rated_power_w", dev.rated_power_w);
+        ck.power(dpath + ".rated_power_w", dev.rated_power_w);
       if (dev.unit_id < 1 || dev.unit_id > max_unit_id) {
         ck.range(dpath + ".unit_id", dev.unit_id, 1, max_unit_id);
       } else {
@@ -412,8 +427,19 @@ void check_week(checker& ck, const std::string& base, const std::vector<week_slo
   }
 }
 
+// The most the batteries can move: the cabinets' rated powers together (the
+// ceiling of any battery setpoint).
+double battery_power_w(const config& cfg) {
+  double w = 0;
+  for (const auto& c : cfg.cabinets)
+    if (std::isfinite(c.rated_power_w) && c.rated_power_w > 0)
+      w += c.rated_power_w;
+  return w > 0 ? std::min(w, 100e6) : 100e6;
+}
+
 void check_tou(checker& ck, const config& cfg) {
   const auto& slots = cfg.policies.tou;
+  const double battery_w = battery_power_w(cfg);
   const std::string base = "policies.tou.slots";
   if (cfg.policies.mode == working_mode::time_of_use && slots.empty())
     ck.fail(base, "the TIME_OF_USE mode needs a weekly template of slots");
@@ -424,10 +450,9 @@ void check_tou(checker& ck, const config& cfg) {
     week.push_back({&s.days, &s.start, &s.end});
     if (s.action == slot_action::unspecified)
       ck.fail(path + ".action", "is required (charge, discharge, self-consume or idle)");
-    if ((s.action == slot_action::charge || s.action == slot_action::discharge))
-      ck.positive(path + ".power_w", s.power_w);
-    else
-      ck.non_negative(path + ".power_w", s.power_w);
+    ck.power(path + ".power_w", s.power_w,
+             s.action == slot_action::charge || s.action == slot_action::discharge,
+             battery_w, "the cabinets' rated power");
     if (s.soc_min_percent != 0 || s.soc_max_percent != 0)
       check_soc_window(ck, path, s.soc_min_percent, s.soc_max_percent);
   }
@@ -461,7 +486,7 @@ void check_policies(checker& ck, const config& cfg) {
             "must be >= 0 and smaller than max - min ({}), got {}",
             p.soc.max_percent - p.soc.min_percent, p.soc.hysteresis_percent);
   const auto& ex = p.export_limit;
-  ck.non_negative("policies.export_limit.limit_w", ex.limit_w);
+  ck.power("policies.export_limit.limit_w", ex.limit_w);
   ck.range("policies.export_limit.max_protection_time_ms", ex.max_protection_time_ms, 1,
            3'600'000);
   if (ex.trip_output != 0) {
@@ -476,7 +501,7 @@ void check_policies(checker& ck, const config& cfg) {
   }
   const auto& dl = p.demand_limit;
   if (dl.enabled) {
-    ck.positive("policies.demand_limit.limit_w", dl.limit_w);
+    ck.power("policies.demand_limit.limit_w", dl.limit_w, true);
     if (!std::isfinite(dl.recharge_below_w) || dl.recharge_below_w < 0
         || dl.recharge_below_w >= dl.limit_w)
       ck.fail("policies.demand_limit.recharge_below_w",
@@ -490,9 +515,10 @@ void check_policies(checker& ck, const config& cfg) {
             cfg.polling.grid_meter_ms, fs.meter_stale_ms);
   ck.range("policies.fail_safe.reach_within_ms", fs.reach_within_ms, 1, 600'000);
   ck.range("policies.fail_safe.cabinet_stale_ms", fs.cabinet_stale_ms, 1, 600'000);
-  ck.non_negative("policies.fail_safe.pv_export_w", fs.pv_export_w);
-  ck.non_negative("policies.distribution.ramp_w_per_s", p.distribution.ramp_w_per_s);
-  ck.non_negative("policies.distribution.deadband_w", p.distribution.deadband_w);
+  ck.power("policies.fail_safe.pv_export_w", fs.pv_export_w);
+  ck.power("policies.distribution.ramp_w_per_s", p.distribution.ramp_w_per_s);
+  ck.power("policies.distribution.deadband_w", p.distribution.deadband_w, false,
+           battery_power_w(cfg), "the cabinets' rated power");
 }
 
 void check_polling_storage_networks(checker& ck, const config& cfg) {

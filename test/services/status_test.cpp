@@ -50,3 +50,31 @@ TEST_CASE("INVALID_ARGUMENT lists every problem with its path", "[status]") {
   CHECK(st.error_code() == StatusCode::INVALID_ARGUMENT);
   CHECK(st.error_message() == "site.name: is required; bad document");
 }
+
+TEST_CASE("a message echoing a huge input is cut to a prefix that fits a header", "[status]") {
+  std::string huge(100'000, 'x');
+  auto st = services::to_status(errc::invalid_argument, "unknown name \"" + huge + "\"");
+  CHECK(st.error_code() == StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message().size() < 2100);
+  CHECK(st.error_message().rfind("unknown name \"xxx", 0) == 0);
+  CHECK(st.error_message().find("more bytes)") != std::string::npos);
+}
+
+TEST_CASE("a multi-byte character is never cut in half", "[status]") {
+  std::string text;
+  for (int i = 0; i < 2000; ++i)
+    text += "\u7535";  // three bytes each
+  auto msg = services::to_status(errc::invalid_argument, text).error_message();
+  auto body = msg.substr(0, msg.find("..."));
+  CHECK(body.size() % 3 == 0);
+}
+
+TEST_CASE("thousands of problems: the first ones, then how many more", "[status]") {
+  problems many;
+  for (int i = 0; i < 5000; ++i)
+    many.push_back({"cabinets[" + std::to_string(i) + "].id", std::string(1000, 'y')});
+  auto st = services::invalid_argument(many);
+  CHECK(st.error_message().size() < 2100);
+  CHECK(st.error_message().rfind("cabinets[0].id: yyy", 0) == 0);
+  CHECK(st.error_message().find("more problems") != std::string::npos);
+}

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "drivers/pointtables/registry.hpp"
+#include "test/support/plant_configs.hpp"
 
 using namespace plantd;
 using namespace plantd::pointtables;
@@ -31,6 +32,12 @@ bool has(const problems& found, const std::string& path, const std::string& text
 
 std::string table_with(const std::string& points, const std::string& extra = "") {
   return R"({"name": "t", "source": "test")" + extra + R"(, "points": [)" + points + "]}";
+}
+
+plant::config test_config_with_grid_meter_table(const std::string& table) {
+  auto c = test::valid_config();
+  c.rs485_lines[0].devices[0].point_table = table;
+  return c;
 }
 
 } // namespace
@@ -128,6 +135,8 @@ TEST_CASE("a malformed point table is rejected naming the point and the reason",
      "points[0].address", "0..65535"},
     {"zero scale", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "scale": 0})"),
      "points[0].scale", "other than 0"},
+    {"a scale that turns an f32 into infinity", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "f32", "scale": 1e300})"),
+     "points[0].scale", "1e-6 to 1e6"},
     {"duplicate name", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16"},
                                      {"name": "a", "fc": 3, "address": 1, "type": "u16"})"),
      "points[1].name", "duplicate point name \"a\""},
@@ -182,6 +191,14 @@ TEST_CASE("values decode with their type, word order and scale", "[pointtables][
     uint16_t nan[] = {0x7FC0, 0x0000};
     CHECK(decode(p, nan).quality == quality::invalid);
   }
+  SECTION("a finite f32 that the scale takes to infinity is invalid, not measured") {
+    p.type = value_type::f32;
+    p.scale = 1e300;  // only a table built in code; files are refused above 1e6
+    uint16_t big[] = {0x7F7F, 0xFFFF};  // FLT_MAX
+    auto v = decode(p, big);
+    CHECK(v.quality == quality::invalid);
+    CHECK(std::isfinite(v.value));
+  }
   SECTION("encode is the inverse of decode") {
     for (auto t : {value_type::u16, value_type::s16, value_type::u32, value_type::s32,
                    value_type::f32}) {
@@ -212,4 +229,38 @@ TEST_CASE("enum and bit labels", "[pointtables]") {
   CHECK(label(state, 9) == "unknown (9)");
   const auto& fire = cab->points[*cab->index_of("fire_alarm_word")];
   CHECK(label(fire, 0b101) == "smoke detected|combustible gas detected");
+}
+
+TEST_CASE("a point table is checked against the role its device serves", "[pointtables][role]") {
+  auto reg = registry::builtin();
+  SECTION("the shipped tables serve their roles") {
+    CHECK(role_problems(*reg.find("chint-dtsu666"), "meter").empty());
+    CHECK(role_problems(*reg.find("eastron-sdm630"), "meter").empty());
+    CHECK(role_problems(*reg.find("saj-r5-inverter"), "inverter").empty());
+    CHECK(role_problems(*reg.find("cm2-cabinet"), "cabinet").empty());
+  }
+  SECTION("a grid meter's table without active power is refused") {
+    auto found = reg.add("no-power.json", table_with(
+      R"({"name": "voltage_l1", "fc": 3, "address": 0, "type": "u16", "unit": "V"})"));
+    REQUIRE(found.empty());
+    auto cfg = test_config_with_grid_meter_table("t");
+    auto problems = reg.check(cfg);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].path == "rs485_lines[0].devices[0].point_table");
+    CHECK_THAT(problems[0].message, Catch::Contains("active_power"));
+  }
+  SECTION("per-phase powers are enough (the total is their sum)") {
+    auto found = reg.add("phases.json", table_with(
+      R"({"name": "active_power_l1", "fc": 3, "address": 0, "type": "s16", "unit": "W"},
+         {"name": "active_power_l2", "fc": 3, "address": 1, "type": "s16", "unit": "W"},
+         {"name": "active_power_l3", "fc": 3, "address": 2, "type": "s16", "unit": "W"})"));
+    REQUIRE(found.empty());
+    CHECK(reg.check(test_config_with_grid_meter_table("t")).empty());
+  }
+  SECTION("an inverter's table needs a writable power limit") {
+    auto t = reg.find("chint-dtsu666");
+    auto problems = role_problems(*t, "inverter");
+    REQUIRE(problems.size() == 2);
+    CHECK_THAT(problems[1].message, Catch::Contains("power_limit"));
+  }
 }

@@ -420,3 +420,51 @@ TEST_CASE("self-consumption releases curtailed PV before it discharges the batte
   CHECK(d.battery_w == 0);
   CHECK(d.pv_limit_fraction == Approx(18'000.0 / 40'000));
 }
+
+TEST_CASE("a grid reading is integrated once: a silent meter never ratchets the battery",
+          "[dispatch][fail-safe]") {
+  bench b;
+  b.cfg.policies.export_limit.enabled = true;
+  b.cfg.policies.export_limit.limit_w = 0;
+  // A load step: 26 kW imported with the battery idle.
+  b.grid(26'000);
+  auto d = b.step();
+  REQUIRE(d.battery_w == Approx(26'000));
+  // The meter goes silent: the same sample is seen by every control cycle
+  // until it is stale, while the cabinet reports that it follows the command.
+  auto sample_time = b.snap.grid_time;
+  for (int cycle = 0; cycle < 4; ++cycle) {
+    b.follow(d);
+    b.snap.now += 200ms;  // within meter_stale_ms
+    d = dispatcher{b.cfg}.decide(b.snap, b.st);
+    CAPTURE(cycle);
+    CHECK(b.snap.grid_time == sample_time);
+    CHECK(d.battery_w == Approx(26'000));  // was 52 kW, 78 kW, ... before
+    CHECK(d.binding == rule::self_consumption);
+  }
+  // A new reading (the battery now covers the load) moves it again.
+  b.follow(d);
+  b.grid(-1'000);
+  d = b.step(200ms);
+  CHECK(d.battery_w == Approx(25'000));
+}
+
+TEST_CASE("a silent meter with PV: the curtailment is taken once per reading",
+          "[dispatch][export]") {
+  bench b;
+  b.cfg.policies.export_limit.enabled = true;
+  b.cfg.policies.export_limit.limit_w = 0;
+  b.snap.cabinets[0].soc = 96;  // full: PV takes the whole cut
+  b.snap.inverters = {{true, 20'000, 15'000}, {true, 20'000, 15'000}};
+  b.grid(-20'000);
+  auto d = b.step();
+  REQUIRE(d.pv_limit_fraction == Approx(10'000.0 / 40'000));
+  // The inverters follow the limit; the meter says nothing new.
+  b.snap.inverters = {{true, 20'000, 5'000}, {true, 20'000, 5'000}};
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    b.snap.now += 200ms;
+    d = dispatcher{b.cfg}.decide(b.snap, b.st);
+    CAPTURE(cycle);
+    CHECK(d.pv_limit_fraction == Approx(10'000.0 / 40'000));  // not 0 %
+  }
+}

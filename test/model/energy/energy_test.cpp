@@ -197,6 +197,50 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
   }
 }
 
+TEST_CASE("formulas: a huge formula is refused, never a crash", "[energy][bad-input]") {
+  // 20,000 terms once overflowed the stack of every recursive walk of the
+  // tree (resolve, type, compile, print, destroy): plantd died with SIGSEGV.
+  auto chain = [](std::size_t terms, const char* op) {
+    std::string f = "1";
+    for (std::size_t i = 1; i < terms; ++i)
+      f += std::string{op} + "1";
+    return f;
+  };
+  SECTION("20,000 terms (40 KB): refused") {
+    auto r = parse_formula(chain(20'000, "+"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().text().find("longer than") != std::string::npos);
+  }
+  SECTION("5,000 terms within the length: refused at the operator limit") {
+    auto r = parse_formula(chain(5'000, "+"));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().text().find("more than 1000 operators") != std::string::npos);
+  }
+  SECTION("longer than 16 KB: refused before parsing") {
+    auto r = parse_formula(std::string(20'000, ' ') + "1");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().text().find("longer than 16384 characters") != std::string::npos);
+  }
+  SECTION("deep nesting and long unary chains: refused") {
+    CHECK_FALSE(parse_formula(std::string(5'000, '(') + "1" + std::string(5'000, ')')));
+    CHECK_FALSE(parse_formula(std::string(5'000, '-') + "1"));
+  }
+  SECTION("1,000 operators: parsed, checked, saved and printed") {
+    auto f = chain(1'001, " * ");
+    auto r = parse_formula(f);
+    REQUIRE(r);
+    CHECK(canonical(**r) == f);
+    model m = example();
+    std::string g = "#p.elec * coal(electricity)";
+    for (int i = 0; i < 999; ++i)  // 1 + 999 = 1000 operators
+      g += " * 1";
+    ok(m.put_indicator(ind("x", "X", "standard_coal", "b1", source_kind::formula, g)));
+    auto over = m.put_indicator(ind("x", "X", "standard_coal", "b1", source_kind::formula, g + " * 1"));
+    REQUIRE_FALSE(over);
+    CHECK(over.error().code == errc::invalid_argument);
+  }
+}
+
 TEST_CASE("formulas: paths resolve to ids, renames break nothing", "[energy]") {
   model m = example();
   CHECK(m.indicators.at("b1.elec").formula == "#m_e1.v");
