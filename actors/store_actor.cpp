@@ -99,7 +99,14 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       return c->written;
     },
     [self, c](tick_atom) {
-      bool failing = !c->flush();
+      // A degraded store (full or failing disk) takes writes again by itself
+      // once there is room; until then batches are dropped and counted.
+      auto health = c->a.db->health();
+      if (health.degraded)
+        health = c->a.db->recover();
+      bool failing = !c->flush() || health.degraded;
+      if (health.degraded && !health.error.empty())
+        c->last_error = health.error;
       // Retention: raw points older than the configured days, once an hour.
       auto now = c->a.clk->now();
       if (now - c->last_retention >= std::chrono::hours{1}) {
@@ -115,7 +122,8 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
         std::vector<alarms::condition> conds;
         if (failing)
           conds.push_back({"storage_fault", "plant", alarms::severity::major,
-                           "telemetry is not being stored: " + c->last_error});
+                           fmt::format("telemetry is not being stored ({} batches dropped): {}",
+                                       c->failed, c->last_error)});
         if (failing || c->reported_failing)
           self->send(c->a.alarms, store_atom_v, std::move(conds));
         c->reported_failing = failing;

@@ -8,11 +8,18 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <sys/statvfs.h>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
@@ -143,9 +150,98 @@ std::string status_text(const rocksdb::Status& s) {
 
 } // namespace
 
-struct store::impl {
+// The open database and its column family handles, replaced as one when
+// the store is reopened (read-only at a start on a full disk, read-write
+// once there is room again).
+struct db_handles {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, series, rollups, meta, config, alarms, audit
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, series, rollups, meta, config, alarms, audit, energy
+  bool read_only = false;
+
+  rocksdb::ColumnFamilyHandle* series() const { return cf[1]; }
+  rocksdb::ColumnFamilyHandle* rollups() const { return cf[2]; }
+  rocksdb::ColumnFamilyHandle* meta() const { return cf[3]; }
+  rocksdb::ColumnFamilyHandle* config() const { return cf[4]; }
+  rocksdb::ColumnFamilyHandle* alarms() const { return cf[5]; }
+  rocksdb::ColumnFamilyHandle* audit() const { return cf[6]; }
+  rocksdb::ColumnFamilyHandle* energy() const { return cf[7]; }
+
+  ~db_handles() {
+    for (auto* h : cf)
+      if (h && db)
+        db->DestroyColumnFamilyHandle(h);
+  }
+};
+
+// RocksDB's own text log goes to stderr (the journal), warnings and up,
+// never to a LOG file in the store: on a full disk RocksDB aborts the
+// process at the first log line after a failed flush of that file.
+class stderr_log final : public rocksdb::Logger {
+public:
+  stderr_log() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[512];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
+
+// Background errors (a failed flush or compaction, a full disk) as state
+// the store can report and recover from. RocksDB's own recovery from a
+// full disk waits for 64 MB free (a write buffer) and is turned off: the
+// store resumes itself (store::recover) once store_options::resume_free_bytes
+// are free.
+class error_listener final : public rocksdb::EventListener {
+public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* bg_error) override {
+    if (bg_error && !bg_error->ok()) {
+      std::lock_guard guard{mtx_};
+      error_ = bg_error->ToString();
+      failed_ = true;
+    }
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    if (auto_recovery)
+      *auto_recovery = false;
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) {
+      std::lock_guard guard{mtx_};
+      failed_ = false;
+    }
+  }
+  std::optional<std::string> error() const {
+    std::lock_guard guard{mtx_};
+    if (!failed_)
+      return std::nullopt;
+    return error_;
+  }
+  void clear() {
+    std::lock_guard guard{mtx_};
+    failed_ = false;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  bool failed_ = false;
+  std::string error_;
+};
+
+struct store::impl {
+  // Readers and writers hold `mtx` shared for a call; a reopen holds it
+  // alone, so no call ever sees a closed database.
+  mutable std::shared_mutex mtx;
+  std::unique_ptr<db_handles> h;
+  rocksdb::Options db_opts;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  std::shared_ptr<error_listener> listener;
+  std::atomic<uint64_t> refused_writes{0};
+  std::atomic<bool> write_failing{false};
+  mutable std::mutex last_error_mtx;
+  std::string last_error;
+
   store_options opts;
   std::filesystem::path dir;
   mutable std::mutex series_mtx;
@@ -158,13 +254,30 @@ struct store::impl {
   };
   std::array<cached, 6> cache{};
 
-  rocksdb::ColumnFamilyHandle* series() const { return cf[1]; }
-  rocksdb::ColumnFamilyHandle* rollups() const { return cf[2]; }
-  rocksdb::ColumnFamilyHandle* meta() const { return cf[3]; }
-  rocksdb::ColumnFamilyHandle* config() const { return cf[4]; }
-  rocksdb::ColumnFamilyHandle* alarms() const { return cf[5]; }
-  rocksdb::ColumnFamilyHandle* audit() const { return cf[6]; }
-  rocksdb::ColumnFamilyHandle* energy() const { return cf[7]; }
+  // The database for one call (a shared hold on `mtx`).
+  class handle {
+  public:
+    explicit handle(const impl& i) : lock_(i.mtx), h_(i.h.get()) {}
+    const db_handles* operator->() const noexcept { return h_; }
+
+  private:
+    std::shared_lock<std::shared_mutex> lock_;
+    const db_handles* h_;
+  };
+  handle use() const { return handle{*this}; }
+
+  // Counts a failed write (and remembers why); a good one ends the failing.
+  rocksdb::Status counted(rocksdb::Status s) {
+    if (s.ok()) {
+      write_failing = false;
+    } else {
+      ++refused_writes;
+      write_failing = true;
+      std::lock_guard guard{last_error_mtx};
+      last_error = s.ToString();
+    }
+    return s;
+  }
 
   std::pair<int64_t, int64_t> bucket_of(int64_t t, resolution r) {
     auto& c = cache[static_cast<std::size_t>(r)];
@@ -175,16 +288,28 @@ struct store::impl {
     c.end = telemetry::bucket_end(tp, r, opts.tz).time_since_epoch().count();
     return {c.start, c.end};
   }
-
-  ~impl() {
-    for (auto* h : cf)
-      if (h && db)
-        db->DestroyColumnFamilyHandle(h);
-  }
 };
 
 store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 store::~store() = default;
+
+namespace {
+
+std::unique_ptr<db_handles> open_handles(const rocksdb::Options& o, const std::string& dir,
+                                         const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs,
+                                         bool read_only, rocksdb::Status& s) {
+  auto h = std::make_unique<db_handles>();
+  rocksdb::DB* raw = nullptr;
+  s = read_only ? rocksdb::DB::OpenForReadOnly(o, dir, cfs, &h->cf, &raw)
+                : rocksdb::DB::Open(o, dir, cfs, &h->cf, &raw);
+  if (!s.ok())
+    return nullptr;
+  h->db.reset(raw);
+  h->read_only = read_only;
+  return h;
+}
+
+} // namespace
 
 expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem::path& dir,
                                                           store_options opts) {
@@ -197,6 +322,11 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 3;
+  db_opts.info_log = std::make_shared<stderr_log>();
+  auto listener = std::make_shared<error_listener>();
+  db_opts.listeners.push_back(listener);
+  if (opts.env)
+    db_opts.env = opts.env;
 
   // One block cache for every column family (RocksDB would give each its
   // own 32 MB): an EMS unit's memory is small and its reads are few.
@@ -230,13 +360,28 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   auto i = std::make_unique<impl>();
   i->opts = opts;
   i->dir = dir;
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(db_opts, dir.string(), cfs, &i->cf, &raw);
-  if (!s.ok())
+  i->db_opts = db_opts;
+  i->cfs = cfs;
+  i->listener = listener;
+  rocksdb::Status s;
+  i->h = open_handles(db_opts, dir.string(), cfs, false, s);
+  if (!i->h && (s.IsNoSpace() || s.IsIOError())
+      && std::filesystem::exists(dir / "CURRENT", ec)) {
+    // A full (or failing) disk: serve what is stored, read-only, and take
+    // writes again once there is room (recover()).
+    auto why = status_text(s);
+    i->h = open_handles(db_opts, dir.string(), cfs, true, s);
+    if (i->h) {
+      i->write_failing = true;
+      i->last_error = "opened read-only: " + why;
+    }
+  }
+  if (!i->h)
     return unexpected{fmt::format("cannot open the store in {}: {}", dir.string(), status_text(s))};
-  i->db.reset(raw);
+  {
+  auto h = i->use();
   // Series names.
-  std::unique_ptr<rocksdb::Iterator> it{i->db->NewIterator({}, i->meta())};
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->meta())};
   for (it->Seek("series/"); it->Valid() && it->key().starts_with("series/"); it->Next()) {
     if (it->value().size() != 4)
       continue;
@@ -251,9 +396,11 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   constexpr std::string_view format_key = "format/series";
   constexpr std::string_view format = "hour-blocks-1";
   std::string have;
-  s = i->db->Get({}, i->meta(), format_key.data(), &have);
-  if (s.IsNotFound()) {
-    std::unique_ptr<rocksdb::Iterator> any{i->db->NewIterator({}, i->series())};
+  s = h->db->Get({}, h->meta(), format_key.data(), &have);
+  if (s.IsNotFound() && h->read_only) {
+    s = rocksdb::Status::OK();  // written when the store takes writes again
+  } else if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> any{h->db->NewIterator({}, h->series())};
     any->SeekToFirst();
     if (any->Valid())
       return unexpected{fmt::format(
@@ -262,14 +409,89 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
         dir.string())};
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = i->db->Put(wo, i->meta(), format_key.data(), format.data());
+    s = h->db->Put(wo, h->meta(), format_key.data(), format.data());
+    if (!s.ok()) {  // a full disk: the store starts degraded, recover() writes it
+      i->write_failing = true;
+      i->last_error = status_text(s);
+      s = rocksdb::Status::OK();
+    }
   } else if (s.ok() && have != format) {
     return unexpected{fmt::format("the store in {} has series layout '{}'; this plantd reads '{}'",
                                   dir.string(), have, format)};
   }
   if (!s.ok())
     return unexpected{fmt::format("cannot open the store in {}: {}", dir.string(), status_text(s))};
+  }
   return std::unique_ptr<store>{new store(std::move(i))};
+}
+
+store_health store::health() const {
+  store_health out;
+  out.refused_writes = impl_->refused_writes;
+  {
+    auto h = impl_->use();
+    out.read_only = h->read_only;
+  }
+  auto bg = impl_->listener->error();
+  out.degraded = out.read_only || bg || impl_->write_failing;
+  if (out.degraded) {
+    std::lock_guard guard{impl_->last_error_mtx};
+    out.error = bg ? *bg : impl_->last_error;
+  }
+  return out;
+}
+
+store_health store::recover() {
+  auto now = health();
+  if (!now.degraded)
+    return now;
+  uint64_t free = 0;
+  auto* env = impl_->db_opts.env ? impl_->db_opts.env : rocksdb::Env::Default();
+  if (!env->GetFreeSpace(impl_->dir.string(), &free).ok() || free < impl_->opts.resume_free_bytes)
+    return now;  // not yet: a resume on a full disk only fails again
+  bool reopen = now.read_only;
+  if (!reopen) {
+    auto h = impl_->use();
+    auto s = h->db->Resume();
+    if (s.ok()) {
+      impl_->listener->clear();
+      impl_->write_failing = false;
+    } else {
+      reopen = true;  // an error Resume cannot clear (fatal): close and open again
+    }
+  }
+  if (reopen) {
+    std::unique_lock lock{impl_->mtx};
+    rocksdb::Status s;
+    std::unique_ptr<db_handles> fresh;
+    if (impl_->h->read_only) {
+      // A read-only database holds no lock: open the new one beside it, so
+      // that a failed attempt leaves the store as it was.
+      fresh = open_handles(impl_->db_opts, impl_->dir.string(), impl_->cfs, false, s);
+      if (!fresh)
+        return now;
+    } else {
+      impl_->h.reset();  // closed first: it holds the directory's lock
+      fresh = open_handles(impl_->db_opts, impl_->dir.string(), impl_->cfs, false, s);
+      if (!fresh)
+        fresh = open_handles(impl_->db_opts, impl_->dir.string(), impl_->cfs, true, s);
+      if (!fresh) {
+        // The files are gone or unreadable: nothing plantd can serve from.
+        std::fprintf(stderr, "plantd: the store in %s cannot be opened again: %s\n",
+                     impl_->dir.c_str(), status_text(s).c_str());
+        std::abort();
+      }
+    }
+    impl_->h = std::move(fresh);
+    if (!impl_->h->read_only) {
+      impl_->listener->clear();
+      impl_->write_failing = false;
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      impl_->counted(impl_->h->db->Put(wo, impl_->h->meta(), "format/series", "hour-blocks-1"));
+    }
+  }
+  return health();
 }
 
 const absl::TimeZone& store::tz() const noexcept {
@@ -277,6 +499,7 @@ const absl::TimeZone& store::tz() const noexcept {
 }
 
 expected<uint32_t, std::string> store::series_id(std::string_view name) {
+  auto h = impl_->use();
   std::lock_guard guard{impl_->series_mtx};
   if (auto it = impl_->series_ids.find(name); it != impl_->series_ids.end())
     return it->second;
@@ -285,7 +508,7 @@ expected<uint32_t, std::string> store::series_id(std::string_view name) {
   put_be32(v, id);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  auto s = impl_->db->Put(wo, impl_->meta(), "series/" + std::string{name}, v);
+  auto s = impl_->counted(h->db->Put(wo, h->meta(), "series/" + std::string{name}, v));
   if (!s.ok())
     return unexpected{status_text(s)};
   impl_->series_ids.emplace(std::string{name}, id);
@@ -306,6 +529,7 @@ std::vector<std::pair<std::string, uint32_t>> store::series() const {
 }
 
 expected<void, std::string> store::write(const std::vector<point>& batch) {
+  auto h = impl_->use();
   rocksdb::WriteBatch wb;
   // The batch's points grouped by series and hour, in batch order within a
   // group (std::sort on the index as the last key keeps it).
@@ -341,7 +565,7 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
     block.clear();
     telemetry::encode_block(group, block);
     raw_key(key, series, window);
-    wb.Merge(impl_->series(), rocksdb::Slice{key, 12}, block);
+    wb.Merge(h->series(), rocksdb::Slice{key, 12}, block);
     // Rollups: the group's runs per bucket. Quality missing or invalid
     // points are stored raw but left out.
     for (auto r : telemetry::rollup_resolutions) {
@@ -366,11 +590,11 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
   for (const auto& [k, a] : rolls) {
     bucket_key(key, std::get<0>(k), static_cast<resolution>(std::get<1>(k)), std::get<2>(k));
     a.encode(agg);
-    wb.Merge(impl_->rollups(), rocksdb::Slice{key, 13}, rocksdb::Slice{agg, sizeof agg});
+    wb.Merge(h->rollups(), rocksdb::Slice{key, 13}, rocksdb::Slice{agg, sizeof agg});
   }
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
-  auto s = impl_->db->Write(wo, &wb);
+  auto s = impl_->counted(h->db->Write(wo, &wb));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
@@ -378,6 +602,7 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
 
 std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
                                      std::size_t limit) const {
+  auto h = impl_->use();
   std::vector<stored_point> out;
   if (from >= to || limit == 0)
     return out;
@@ -385,7 +610,7 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
   rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->series())};
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator(ro, h->series())};
   std::vector<telemetry::sample> hour;
   for (it->Seek(series_key(series, window_of(from))); it->Valid() && out.size() < limit;
        it->Next()) {
@@ -403,12 +628,13 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
 
 std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from,
                                   int64_t to) const {
+  auto h = impl_->use();
   std::vector<bucket> out;
   auto upper = rollup_key(series, r, to);
   rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->rollups())};
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator(ro, h->rollups())};
   for (it->Seek(rollup_key(series, r, from)); it->Valid(); it->Next()) {
     auto k = it->key();
     auto v = it->value();
@@ -427,10 +653,11 @@ std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from,
 }
 
 expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
+  auto h = impl_->use();
   const int64_t cut = window_of(t_ms);
   for (const auto& [name, id] : series()) {
     // Whole hours before the cut, then what is older than t in its hour.
-    auto s = impl_->db->DeleteRange({}, impl_->series(), series_key(id, INT64_MIN),
+    auto s = h->db->DeleteRange({}, h->series(), series_key(id, INT64_MIN),
                                     series_key(id, cut));
     if (!s.ok())
       return unexpected{status_text(s)};
@@ -438,7 +665,7 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
       continue;
     auto key = series_key(id, cut);
     std::string v;
-    s = impl_->db->Get({}, impl_->series(), key, &v);
+    s = h->db->Get({}, h->series(), key, &v);
     if (s.IsNotFound())
       continue;
     if (!s.ok())
@@ -453,8 +680,8 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
       continue;
     std::string rest;
     telemetry::encode_block({kept, hour.end()}, rest);
-    s = rest.empty() ? impl_->db->Delete({}, impl_->series(), key)
-                     : impl_->db->Put({}, impl_->series(), key, rest);
+    s = rest.empty() ? h->db->Delete({}, h->series(), key)
+                     : h->db->Put({}, h->series(), key, rest);
     if (!s.ok())
       return unexpected{status_text(s)};
   }
@@ -462,9 +689,10 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
 }
 
 expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes) {
+  auto h = impl_->use();
   std::string k;
   put_be64(k, static_cast<int64_t>(id));
-  auto s = impl_->db->Put({}, impl_->alarms(), k, rocksdb::Slice{bytes.data(), bytes.size()});
+  auto s = impl_->counted(h->db->Put({}, h->alarms(), k, rocksdb::Slice{bytes.data(), bytes.size()}));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
@@ -473,17 +701,18 @@ expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes
 expected<void, std::string> store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
                                              std::string_view audit_key,
                                              std::string_view audit_record) {
+  auto h = impl_->use();
   rocksdb::WriteBatch batch;
   for (const auto& [k, v] : kvs) {
-    if (v.empty()) batch.Delete(impl_->energy(), k);
-    else batch.Put(impl_->energy(), k, v);
+    if (v.empty()) batch.Delete(h->energy(), k);
+    else batch.Put(h->energy(), k, v);
   }
   if (!audit_key.empty())
-    batch.Put(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
+    batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
               rocksdb::Slice{audit_record.data(), audit_record.size()});
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
-  auto s = impl_->db->Write(wo, &batch);
+  auto s = impl_->counted(h->db->Write(wo, &batch));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
@@ -559,46 +788,49 @@ std::string digest_key(std::string_view name) { return fmt::format("document/{}/
 expected<void, std::string> store::put_document(std::string_view name, std::string_view bytes,
                                                 std::string_view audit_key,
                                                 std::string_view audit_record) {
+  auto h = impl_->use();
   if (name.empty() || name.find('/') != std::string_view::npos || name.front() == '.')
     return unexpected{fmt::format("bad document name '{}'", name)};
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
   auto dkey = digest_key(name);
   std::string before;
-  bool had_digest = impl_->db->Get({}, impl_->meta(), dkey, &before).ok();
+  bool had_digest = h->db->Get({}, h->meta(), dkey, &before).ok();
   // The record and the digest of what the file will hold, then the file.
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->meta(), dkey, digest_of(bytes));
+  batch.Put(h->meta(), dkey, digest_of(bytes));
   if (!audit_key.empty())
-    batch.Put(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
+    batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
               rocksdb::Slice{audit_record.data(), audit_record.size()});
-  if (auto s = impl_->db->Write(wo, &batch); !s.ok()) return unexpected{status_text(s)};
+  if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok()) return unexpected{status_text(s)};
   if (auto r = write_file_atomically(impl_->dir / "documents" / std::string(name), bytes); !r) {
     rocksdb::WriteBatch undo;
-    if (had_digest) undo.Put(impl_->meta(), dkey, before);
-    else undo.Delete(impl_->meta(), dkey);
-    if (!audit_key.empty()) undo.Delete(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()});
-    impl_->db->Write(wo, &undo);
+    if (had_digest) undo.Put(h->meta(), dkey, before);
+    else undo.Delete(h->meta(), dkey);
+    if (!audit_key.empty()) undo.Delete(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()});
+    h->db->Write(wo, &undo);
     return r;
   }
   return {};
 }
 
 bool store::document_current(std::string_view name, std::string_view bytes) const {
+  auto h = impl_->use();
   std::string recorded;
-  if (!impl_->db->Get({}, impl_->meta(), digest_key(name), &recorded).ok()) return true;
+  if (!h->db->Get({}, h->meta(), digest_key(name), &recorded).ok()) return true;
   return recorded == digest_of(bytes);
 }
 
 expected<void, std::string> store::adopt_document(std::string_view name, std::string_view bytes,
                                                   std::string_view audit_key, std::string_view audit_record) {
+  auto h = impl_->use();
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->meta(), digest_key(name), digest_of(bytes));
-  batch.Put(impl_->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
+  batch.Put(h->meta(), digest_key(name), digest_of(bytes));
+  batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
             rocksdb::Slice{audit_record.data(), audit_record.size()});
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
-  if (auto s = impl_->db->Write(wo, &batch); !s.ok()) return unexpected{status_text(s)};
+  if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok()) return unexpected{status_text(s)};
   return {};
 }
 
@@ -638,9 +870,10 @@ std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_
 std::size_t store::each_energy(std::string_view prefix,
                                const std::function<bool(std::string_view, std::string_view)>& fn,
                                std::string_view from) const {
+  auto h = impl_->use();
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // scans load the model and the inputs once, at start
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->energy())};
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator(ro, h->energy())};
   rocksdb::Slice p{prefix.data(), prefix.size()};
   rocksdb::Slice start = from.size() > prefix.size() && from.substr(0, prefix.size()) == prefix
                            ? rocksdb::Slice{from.data(), from.size()}
@@ -654,15 +887,17 @@ std::size_t store::each_energy(std::string_view prefix,
 }
 
 std::optional<std::string> store::get_energy(std::string_view key) const {
+  auto h = impl_->use();
   std::string v;
-  auto s = impl_->db->Get({}, impl_->energy(), rocksdb::Slice{key.data(), key.size()}, &v);
+  auto s = h->db->Get({}, h->energy(), rocksdb::Slice{key.data(), key.size()}, &v);
   if (!s.ok()) return std::nullopt;
   return v;
 }
 
 std::vector<std::pair<std::string, std::string>> store::audit(std::string_view prefix) const {
+  auto h = impl_->use();
   std::vector<std::pair<std::string, std::string>> out;
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->audit())};
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->audit())};
   rocksdb::Slice p{prefix.data(), prefix.size()};
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next())
     out.emplace_back(it->key().ToString(), it->value().ToString());
@@ -670,8 +905,9 @@ std::vector<std::pair<std::string, std::string>> store::audit(std::string_view p
 }
 
 std::vector<std::pair<uint64_t, std::string>> store::alarms() const {
+  auto h = impl_->use();
   std::vector<std::pair<uint64_t, std::string>> out;
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->alarms())};
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->alarms())};
   for (it->SeekToFirst(); it->Valid(); it->Next())
     if (it->key().size() == 8)
       out.emplace_back(static_cast<uint64_t>(get_be64(it->key().data())), it->value().ToString());
@@ -679,18 +915,20 @@ std::vector<std::pair<uint64_t, std::string>> store::alarms() const {
 }
 
 expected<void, std::string> store::put_config(uint64_t version, std::string_view bytes) {
+  auto h = impl_->use();
   std::string k;
   put_be64(k, static_cast<int64_t>(version));
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  auto s = impl_->db->Put(wo, impl_->config(), k, rocksdb::Slice{bytes.data(), bytes.size()});
+  auto s = impl_->counted(h->db->Put(wo, h->config(), k, rocksdb::Slice{bytes.data(), bytes.size()}));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
 }
 
 std::optional<std::pair<uint64_t, std::string>> store::latest_config() const {
-  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->config())};
+  auto h = impl_->use();
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->config())};
   it->SeekToLast();
   if (!it->Valid() || it->key().size() != 8)
     return std::nullopt;
@@ -699,15 +937,17 @@ std::optional<std::pair<uint64_t, std::string>> store::latest_config() const {
 }
 
 void store::compact() {
-  impl_->db->Flush({}, impl_->series());
+  auto h = impl_->use();
+  h->db->Flush({}, h->series());
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  impl_->db->CompactRange(co, impl_->series(), nullptr, nullptr);
+  h->db->CompactRange(co, h->series(), nullptr, nullptr);
 }
 
 uint64_t store::series_disk_bytes() const {
+  auto h = impl_->use();
   uint64_t v = 0;
-  impl_->db->GetIntProperty(impl_->series(), "rocksdb.total-sst-files-size", &v);
+  h->db->GetIntProperty(h->series(), "rocksdb.total-sst-files-size", &v);
   return v;
 }
 

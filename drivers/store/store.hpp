@@ -39,6 +39,10 @@
 #include "model/telemetry/chunk.hpp"
 #include "model/telemetry/rollup.hpp"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace plantd::store {
 
 struct point {
@@ -59,6 +63,21 @@ struct bucket {
 struct store_options {
   absl::TimeZone tz = absl::UTCTimeZone();
   bool sync = false;  // fsync the WAL on every write
+  // A degraded store resumes once this much of its disk is free.
+  uint64_t resume_free_bytes = 16u << 20;
+  // Tests: the file system RocksDB writes through (one that fails on demand).
+  rocksdb::Env* env = nullptr;
+};
+
+// A full or failing disk degrades the store instead of stopping plantd:
+// writes are refused (and counted) while reads go on; started on a full
+// disk, the store is opened read-only. recover() takes writes again once
+// the disk has room, without a restart.
+struct store_health {
+  bool degraded = false;
+  bool read_only = false;       // opened read-only (a start on a full disk)
+  uint64_t refused_writes = 0;  // since open
+  std::string error;            // why it is degraded
 };
 
 class store {
@@ -141,6 +160,12 @@ public:
   uint64_t series_disk_bytes() const;
 
   const absl::TimeZone& tz() const noexcept;
+
+  store_health health() const;
+  // When degraded and resume_free_bytes are free: resumes the database (or
+  // closes and opens it again, read-write). Call it from the writer's
+  // thread, now and then; cheap when healthy.
+  store_health recover();
 
 private:
   struct impl;
