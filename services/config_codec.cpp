@@ -520,4 +520,12 @@ loaded_config load_config_file(const std::filesystem::path& path) {
   return load_config_text(text.str());
 }
 
+void redact_secrets(v1::PlantConfig& msg) {
+  if (!msg.has_networks() || !msg.networks().has_cellular())
+    return;
+  auto* cell = msg.mutable_networks()->mutable_cellular();
+  cell->set_password_set(!cell->password().empty());
+  cell->clear_password();
+}
+
 } // namespace plantd::services

@@ -29,6 +29,10 @@ plant::config to_model(const v1::PlantConfig& msg, problems& out);
 // Model -> message.
 v1::PlantConfig to_proto(const plant::config& cfg);
 
+// Secrets are write-only: clears every secret of `msg` (the cellular
+// password), marking that one is set. For answers, the database and logs.
+void redact_secrets(v1::PlantConfig& msg);
+
 // A config file, read, parsed, converted and validated.
 struct loaded_config {
   v1::PlantConfig message;

@@ -42,6 +42,7 @@ grpc::ServerUnaryReactor* plant_service::GetConfig(grpc::CallbackServerContext* 
       if (!snap.config)
         return to_status(errc::unavailable, "no configuration is loaded");
       *resp->mutable_config() = to_proto(*snap.config);
+      redact_secrets(*resp->mutable_config());
       resp->set_version(snap.version);
       *resp->mutable_applied_at() =
         TimeUtil::MillisecondsToTimestamp(snap.applied_at.time_since_epoch().count());

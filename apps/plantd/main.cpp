@@ -130,7 +130,11 @@ int run(const run_args& ra) {
   std::shared_ptr<plantd::store::store> db = std::move(*opened);
   {
     // The config plantd runs with, versioned: a new version when it changed.
-    auto bytes = loaded.message.SerializeAsString();
+    // Without its secrets: the file on the unit (root-only) keeps those,
+    // never the database's WAL and files.
+    auto kept = loaded.message;
+    plantd::services::redact_secrets(kept);
+    auto bytes = kept.SerializeAsString();
     auto latest = db->latest_config();
     if (!latest || latest->second != bytes)
       if (auto r = db->put_config(latest ? latest->first + 1 : 1, bytes); !r)

@@ -58,6 +58,7 @@ public:
   const std::string& target() const { return target_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   child_process& process() { return proc_; }
+  std::string data_dir() const { return data_dir_ + ".d"; }
 
 private:
   std::string data_dir_;
@@ -94,6 +95,7 @@ TEST_CASE("plantd answers health SERVING and its config over gRPC", "[e2e]") {
   REQUIRE(file.problems.empty());
   problems ignored;
   auto expected = services::to_proto(services::to_model(file.message, ignored));
+  services::redact_secrets(expected);
   CHECK(google::protobuf::util::MessageDifferencer::Equals(resp.config(), expected));
   CHECK(resp.config().site().name() == "Wollongong Cold Store");
 
@@ -310,6 +312,73 @@ TEST_CASE("plantd refuses point tables that do not load, and configs naming unkn
   CHECK(*code == 1);
   CHECK_THAT(unknown.stderr_text(),
              Catch::Contains("cabinets[0].point_table: unknown point table \"acme-cabinet\""));
+  std::remove(path.c_str());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a secret is write-only: GetConfig says it is set, the data directory never holds it",
+          "[e2e][secrets]") {
+  const std::string secret = "apn-pa55-7f3e9c1d";
+  auto file = services::load_config_file(example("single-cabinet"));
+  REQUIRE(file.problems.empty());
+  auto* cell = file.message.mutable_networks()->mutable_cellular();
+  cell->set_enabled(true);
+  cell->set_apn("internet.example");
+  cell->set_password(secret);
+  auto path = test::write_temp_file(services::to_json(file.message));
+  {
+    running_plantd plantd{path};
+    auto plant = v1::PlantService::NewStub(plantd.channel());
+    v1::GetConfigResponse resp;
+    REQUIRE(plant->GetConfig(ctx().get(), {}, &resp).ok());
+    CHECK(resp.config().networks().cellular().password().empty());
+    CHECK(resp.config().networks().cellular().password_set());
+    CHECK(resp.config().networks().cellular().apn() == "internet.example");
+    // Every file plantd wrote (the WAL included), read while it runs and
+    // after it stopped.
+    auto scan = [&](const std::filesystem::path& dir) {
+      std::size_t files = 0;
+      for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+        if (!e.is_regular_file())
+          continue;
+        ++files;
+        std::ifstream in{e.path(), std::ios::binary};
+        std::string bytes{std::istreambuf_iterator<char>(in), {}};
+        INFO(e.path());
+        CHECK(bytes.find(secret) == std::string::npos);
+      }
+      return files;
+    };
+    CHECK(plantd.process().stop(SIGTERM, 5s) == 0);
+    CHECK(scan(plantd.data_dir()) > 0);
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("--check-config checks the point tables as a start does", "[e2e][bad-input]") {
+  auto file = services::load_config_file(example("single-cabinet"));
+  REQUIRE(file.problems.empty());
+  file.message.mutable_cabinets(0)->set_point_table("acme-cabinet");
+  auto path = test::write_temp_file(services::to_json(file.message));
+  auto r = run_command({plantd_bin, "--check-config", path});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("cabinets[0].point_table: unknown point table \"acme-cabinet\""));
+  std::remove(path.c_str());
+
+  // A grid meter whose table has no active power (an integrator's file).
+  auto dir = std::filesystem::temp_directory_path() / ("plantd-role-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream{dir / "volts-only.json"} << R"({"name": "volts-only", "source": "x", "points": [
+      {"name": "voltage_l1", "fc": 3, "address": 0, "type": "u16", "unit": "V"}]})";
+  file = services::load_config_file(example("single-cabinet"));
+  for (auto& line : *file.message.mutable_rs485_lines())
+    for (auto& d : *line.mutable_devices())
+      if (d.role() == v1::DEVICE_ROLE_GRID_METER)
+        d.set_point_table("volts-only");
+  path = test::write_temp_file(services::to_json(file.message));
+  r = run_command({plantd_bin, "--check-config", path, "--pointtables", dir.string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("point table \"volts-only\" has no readable \"active_power\""));
   std::remove(path.c_str());
   std::filesystem::remove_all(dir);
 }
