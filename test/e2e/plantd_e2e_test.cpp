@@ -355,7 +355,7 @@ TEST_CASE("a secret is write-only: GetConfig says it is set, the data directory 
   std::remove(path.c_str());
 }
 
-TEST_CASE("--check-config checks the point tables as a start does", "[e2e][bad-input]") {
+TEST_CASE("plantd --check-config checks point tables and their roles as a start does", "[e2e][bad-input]") {
   auto file = services::load_config_file(example("single-cabinet"));
   REQUIRE(file.problems.empty());
   file.message.mutable_cabinets(0)->set_point_table("acme-cabinet");
