@@ -28,14 +28,16 @@ export_table build_table(const store::store& db, const std::vector<std::string>&
     auto put = [&](int64_t time, double v) {
       auto it = t.rows.find(time);
       if (it == t.rows.end()) {
-        if (t.rows.size() >= max_rows)
+        if (t.rows.size() >= max_rows) {
+          t.truncated = true;
           return;
+        }
         it = t.rows.emplace(time, std::vector<std::optional<double>>(series.size())).first;
       }
       it->second[c] = v;
     };
     if (res == telemetry::resolution::raw) {
-      for (const auto& p : db.raw(*id, from_ms, to_ms, max_rows))
+      for (const auto& p : db.raw(*id, from_ms, to_ms, max_rows + 1))
         if (p.q == quality::measured || p.q == quality::estimated || p.q == quality::manual)
           put(p.t_ms, p.value);
     } else {

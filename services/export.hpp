@@ -16,6 +16,7 @@ struct export_table {
   std::vector<std::string> columns;  // series names
   // time ms -> one optional value per column
   std::map<int64_t, std::vector<std::optional<double>>> rows;
+  bool truncated = false;  // the range held more rows than max_rows
 };
 
 // Reads the series into rows; `res` raw or a rollup (bucket means).

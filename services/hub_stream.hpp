@@ -6,6 +6,7 @@
 // unsubscribe(uint64_t), and bool next(Msg& out) (false: nothing new).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -14,11 +15,25 @@
 
 namespace plantd::services {
 
+// Live streams of every kind together: each holds a subscription and a
+// message buffer, so clients that open streams without end (400 connections
+// x 100 unread streams once held 805 MB) are refused beyond this many.
+inline constexpr int max_open_streams = 256;
+inline std::atomic<int> open_streams{0};
+
 template <class Msg, class Source>
 class hub_stream final : public grpc::ServerWriteReactor<Msg> {
 public:
   explicit hub_stream(Source src) : src_(std::move(src)) {
     link_ = std::make_shared<link>();
+    if (open_streams.fetch_add(1) >= max_open_streams) {
+      std::lock_guard guard{link_->mtx};
+      finish(grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "too many open streams (at most " + std::to_string(max_open_streams)
+                            + "): close one and retry"});
+      return;
+    }
+    subscribed_ = true;
     link_->stream = this;
     auto l = link_;
     token_ = src_.subscribe([l] {
@@ -46,7 +61,9 @@ public:
   }
 
   void OnDone() override {
-    src_.unsubscribe(token_);
+    if (subscribed_)
+      src_.unsubscribe(token_);
+    open_streams.fetch_sub(1);  // taken in the constructor, refused or not
     {
       std::lock_guard guard{link_->mtx};
       link_->stream = nullptr;
@@ -84,6 +101,7 @@ private:
   uint64_t token_ = 0;
   bool writing_ = false;
   bool finished_ = false;
+  bool subscribed_ = false;
   Msg msg_;
 };
 

@@ -7,6 +7,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
 #include "services/alarm_service.hpp"
@@ -54,6 +55,13 @@ server::server(server_args args) {
   // model import left ~8 MB held per client. 256 KB reads cost a few more
   // syscalls on a rare large message and keep an idle connection small.
   builder.AddChannelArgument(GRPC_ARG_TCP_MAX_READ_CHUNK_SIZE, 256 * 1024);
+  // Bounded memory whatever the clients do: gRPC's buffers share one quota
+  // (a request that needs more waits or fails, plantd does not grow), and a
+  // connection carries at most 32 calls at once.
+  grpc::ResourceQuota quota{"plantd"};
+  quota.Resize(resource_quota_bytes);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, max_streams_per_connection);
   builder.RegisterService(&impl_->plant);
   if (impl_->control)
     builder.RegisterService(impl_->control.get());

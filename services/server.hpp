@@ -20,6 +20,10 @@ namespace plantd::services {
 // The largest request plantd accepts: an ImportModel of a 100,000-node
 // energy tree is about 10 MB (gRPC's default limit is 4 MB).
 inline constexpr int max_message_bytes = 64 << 20;
+// gRPC's buffers of every connection together (a model import of the 100k
+// tree is ~11 MB on the wire).
+inline constexpr std::size_t resource_quota_bytes = 96u << 20;
+inline constexpr int max_streams_per_connection = 32;
 
 struct server_args {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one

@@ -1,5 +1,8 @@
 #include "services/telemetry_service.hpp"
 
+#include <algorithm>
+#include <set>
+
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -16,6 +19,11 @@ using google::protobuf::util::TimeUtil;
 using telemetry::resolution;
 
 namespace {
+
+// Export bounds: a table is built in memory before it is written.
+constexpr int max_export_columns = 64;
+constexpr std::size_t max_export_rows = 100'000;
+constexpr std::size_t max_export_cells = 2'000'000;
 
 grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status st) {
   auto* r = ctx->DefaultReactor();
@@ -191,9 +199,26 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
   problems found;
   if (req->series_size() == 0)
     found.push_back({"series", "give at least one series"});
-  for (int i = 0; i < req->series_size(); ++i)
-    if (!db_->find_series(req->series(i)))
-      found.push_back({fmt::format("series[{}]", i), fmt::format("no series \"{}\"", req->series(i))});
+  // An export is built in memory: its size is bounded by columns x rows.
+  if (req->series_size() > max_export_columns) {
+    found.push_back({"series", fmt::format("at most {} series, got {}", max_export_columns,
+                                           req->series_size())});
+  } else {
+    std::set<std::string_view> seen;
+    for (int i = 0; i < req->series_size(); ++i) {
+      if (!seen.insert(req->series(i)).second)
+        found.push_back({fmt::format("series[{}]", i),
+                         fmt::format("\"{}\" is already a column", req->series(i))});
+      else if (!db_->find_series(req->series(i)))
+        found.push_back({fmt::format("series[{}]", i), fmt::format("no series \"{}\"", req->series(i))});
+    }
+  }
+  std::size_t max_rows = req->max_rows() == 0 ? max_export_rows : req->max_rows();
+  if (max_rows > max_export_rows)
+    found.push_back({"max_rows", fmt::format("at most {}, got {}", max_export_rows, max_rows)});
+  // The cells bound the rows of a wide export.
+  std::size_t row_limit = std::min<std::size_t>(
+    max_rows, max_export_cells / std::max(1, req->series_size()));
   if (req->format() != v1::EXPORT_FORMAT_CSV && req->format() != v1::EXPORT_FORMAT_XLSX)
     found.push_back({"format", "give EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX"});
   auto from = request_ms(req->from(), "from", found);
@@ -208,8 +233,16 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
   if (!found.empty())
     return chunk_writer({}, {}, invalid_argument(found));
   std::vector<std::string> series(req->series().begin(), req->series().end());
-  auto table = build_table(*db_, series, from, to, *res,
-                           req->max_rows() == 0 ? 100'000 : req->max_rows());
+  auto table = build_table(*db_, series, from, to, *res, row_limit);
+  // Rows the caller asked to cut are cut; rows cut by plantd's own bounds
+  // are not dropped silently: the export is refused, saying what fits.
+  if (table.truncated && (req->max_rows() == 0 || row_limit < max_rows))
+    return chunk_writer({}, {},
+                        to_status(errc::resource_exhausted,
+                                  fmt::format("the range holds more than {} rows of {} series "
+                                              "(at most {} cells per export): export a shorter "
+                                              "range, fewer series or a coarser resolution",
+                                              row_limit, series.size(), max_export_cells)));
   auto stamp = absl::FormatTime("%Y%m%d", absl::FromUnixMillis(from), db_->tz());
   if (req->format() == v1::EXPORT_FORMAT_CSV)
     return chunk_writer(to_csv(table), fmt::format("plantd-{}.csv", stamp), grpc::Status::OK);

@@ -118,6 +118,88 @@ TEST_CASE("hostile requests: each refused with a clear status, plantd up, export
     }
     watch();
   }
+  SECTION("exports beyond the bounds: one series 100,000 times, 65 series, 10^6 rows") {
+    REQUIRE(within(10s, [&] {
+      v1::ListSeriesResponse list;
+      return plantd.telemetry().ListSeries(ctx().get(), {}, &list).ok() && list.series_size() > 0;
+    }));
+    auto export_status = [&](const v1::ExportRequest& req) {
+      auto c = ctx(30s);
+      auto reader = plantd.telemetry().Export(c.get(), req);
+      v1::ExportChunk chunk;
+      while (reader->Read(&chunk)) {
+      }
+      return reader->Finish();
+    };
+    auto base = [] {
+      v1::ExportRequest req;
+      req.mutable_from()->set_seconds(1'700'000'000);
+      req.set_format(v1::EXPORT_FORMAT_CSV);
+      return req;
+    };
+    auto repeated = base();
+    for (int i = 0; i < 100'000; ++i)
+      repeated.add_series("plant.grid_w");
+    clear_status(export_status(repeated), grpc::StatusCode::INVALID_ARGUMENT, "at most 64 series");
+    auto twice = base();
+    twice.add_series("plant.grid_w");
+    twice.add_series("plant.grid_w");
+    clear_status(export_status(twice), grpc::StatusCode::INVALID_ARGUMENT, "already a column");
+    auto rows = base();
+    rows.add_series("plant.grid_w");
+    rows.set_max_rows(1'000'000);
+    clear_status(export_status(rows), grpc::StatusCode::INVALID_ARGUMENT, "max_rows: at most 100000");
+    watch();
+  }
+  SECTION("300 open streams: 256 served, the rest refused, and a slot frees when one closes") {
+    std::vector<std::shared_ptr<grpc::Channel>> channels;
+    for (int i = 0; i < 10; ++i) {
+      grpc::ChannelArguments a;
+      a.SetInt("plantd.test.connection", i);  // one connection each
+      channels.push_back(
+        grpc::CreateCustomChannel(plantd.target(), grpc::InsecureChannelCredentials(), a));
+    }
+    struct open_stream {
+      std::unique_ptr<v1::ControlService::Stub> stub;
+      std::unique_ptr<grpc::ClientContext> ctx;
+      std::unique_ptr<grpc::ClientReader<v1::PlantState>> reader;
+    };
+    std::vector<open_stream> streams;
+    int live = 0;
+    int refused = 0;
+    for (int i = 0; i < 300; ++i) {  // 30 per connection, within its 32
+      open_stream o;
+      o.stub = v1::ControlService::NewStub(channels[i % channels.size()]);
+      o.ctx = ctx(30s);
+      o.reader = o.stub->StreamState(o.ctx.get(), {});
+      v1::PlantState st;
+      if (o.reader->Read(&st)) {
+        ++live;
+      } else {
+        auto fin = o.reader->Finish();
+        CHECK(fin.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+        CHECK_THAT(fin.error_message(), Catch::Contains("too many open streams"));
+        ++refused;
+        o.reader.reset();
+      }
+      streams.push_back(std::move(o));
+    }
+    CHECK(live == 256);
+    CHECK(refused == 44);
+    watch();
+    for (auto& o : streams)
+      if (o.reader)
+        o.ctx->TryCancel();
+    streams.clear();
+    CHECK(within(5s, [&] {
+      auto c = ctx();
+      auto r = plantd.control().StreamState(c.get(), {});
+      v1::PlantState st;
+      bool ok = r->Read(&st);
+      c->TryCancel();
+      return ok;
+    }));
+  }
   SECTION("a 1 MB invalid config: the reason reaches the client, not RESOURCE_EXHAUSTED") {
     v1::ValidateConfigRequest req;
     req.set_config_json("{\"site\": {\"name\": \"" + std::string(1'000'000, 'x')
