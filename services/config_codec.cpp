@@ -490,6 +490,12 @@ v1::PlantConfig to_proto(const plant::config& c) {
 
 loaded_config check_config(const v1::PlantConfig& msg) {
   loaded_config result;
+  if (auto size = msg.ByteSizeLong(); size > max_config_bytes) {
+    result.problems.push_back({"", fmt::format("the config is {} bytes; a plant config is at most "
+                                               "{} bytes (20 cabinets take about 15 KB)",
+                                               size, max_config_bytes)});
+    return result;
+  }
   result.message = msg;
   result.model = to_model(msg, result.problems);
   auto found = plant::validate(result.model);
@@ -498,6 +504,13 @@ loaded_config check_config(const v1::PlantConfig& msg) {
 }
 
 loaded_config load_config_text(std::string_view text) {
+  if (text.size() > max_config_bytes) {
+    loaded_config result;
+    result.problems.push_back({"", fmt::format("the config is {} bytes; a plant config is at most "
+                                               "{} bytes (20 cabinets take about 15 KB)",
+                                               text.size(), max_config_bytes)});
+    return result;
+  }
   problems parse_problems;
   auto msg = parse_config_json(text, parse_problems);
   if (!msg) {

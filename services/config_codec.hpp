@@ -43,6 +43,10 @@ struct loaded_config {
 // Reads and checks `path`. An unreadable file is a problem too.
 loaded_config load_config_file(const std::filesystem::path& path);
 
+// The largest config text (or message) plantd reads: far above any real
+// site, far below what would tie up a thread or megabytes of memory.
+inline constexpr std::size_t max_config_bytes = 1u << 20;
+
 // Parses and checks config JSON text.
 loaded_config load_config_text(std::string_view text);
 

@@ -1,6 +1,8 @@
 #include "model/common/json.hpp"
 
 #include <charconv>
+#include <string_view>
+#include <unordered_set>
 
 namespace plantd::json {
 
@@ -137,13 +139,17 @@ private:
   }
 
   bool parse_object(value& out, int depth) {
-    auto start = pos_;
+    // The position is taken before the members: asked for afterwards it
+    // would go back over them (quadratic in the document).
+    auto [line, col] = position(pos_);
     ++pos_;  // '{'
     value::object members;
+    // Duplicate keys: a linear look for small objects, a set beyond.
+    std::unordered_set<std::string> keys;  // copies: members move as they grow
     skip_ws();
     if (peek() == '}') {
       ++pos_;
-      out = make(std::move(members), start);
+      out = value{std::move(members), line, col};
       return true;
     }
     for (;;) {
@@ -154,11 +160,20 @@ private:
       std::string key;
       if (!parse_string(key))
         return false;
-      for (const auto& m : members)
-        if (m.first == key) {
-          pos_ = key_pos;
-          return fail("duplicate key in an object");
-        }
+      bool duplicate = false;
+      if (members.size() < 16) {
+        for (const auto& m : members)
+          duplicate = duplicate || m.first == key;
+      } else {
+        if (keys.empty())
+          for (const auto& m : members)
+            keys.insert(m.first);
+        duplicate = keys.count(key) != 0;
+      }
+      if (duplicate) {
+        pos_ = key_pos;
+        return fail("duplicate key in an object");
+      }
       skip_ws();
       if (peek() != ':')
         return fail("expected ':' after the key");
@@ -168,6 +183,8 @@ private:
       if (!parse_value(v, depth + 1))
         return false;
       members.emplace_back(std::move(key), std::move(v));
+      if (!keys.empty())
+        keys.insert(members.back().first);
       skip_ws();
       if (peek() == ',') {
         ++pos_;
@@ -175,7 +192,7 @@ private:
       }
       if (peek() == '}') {
         ++pos_;
-        out = make(std::move(members), start);
+        out = value{std::move(members), line, col};
         return true;
       }
       return fail("expected ',' or '}' after a member (a missing comma?)");
@@ -183,13 +200,13 @@ private:
   }
 
   bool parse_array(value& out, int depth) {
-    auto start = pos_;
+    auto [line, col] = position(pos_);
     ++pos_;  // '['
     value::array items;
     skip_ws();
     if (peek() == ']') {
       ++pos_;
-      out = make(std::move(items), start);
+      out = value{std::move(items), line, col};
       return true;
     }
     for (;;) {
@@ -207,7 +224,7 @@ private:
       }
       if (peek() == ']') {
         ++pos_;
-        out = make(std::move(items), start);
+        out = value{std::move(items), line, col};
         return true;
       }
       return fail("expected ',' or ']' after an element (a missing comma?)");

@@ -45,8 +45,16 @@ namespace {
 // Collects problems; each check names its field path.
 class checker {
 public:
+  // Problems beyond this many are counted, not listed: a config of
+  // thousands of bad entries is answered in bounded time and memory.
+  static constexpr std::size_t max_listed = 200;
+
   template <class... Ts>
   void fail(std::string path, fmt::format_string<Ts...> text, Ts&&... xs) {
+    if (out_.size() >= max_listed) {
+      ++unlisted_;
+      return;
+    }
     out_.push_back({std::move(path), fmt::format(text, std::forward<Ts>(xs)...)});
   }
 
@@ -91,10 +99,15 @@ public:
     range(path + ".unit_id", ep.unit_id, 1, max_unit_id);
   }
 
-  problems take() { return std::move(out_); }
+  problems take() {
+    if (unlisted_ > 0)
+      out_.push_back({"", fmt::format("and {} more problem{}", unlisted_, unlisted_ == 1 ? "" : "s")});
+    return std::move(out_);
+  }
 
 private:
   problems out_;
+  std::size_t unlisted_ = 0;
 };
 
 std::string at(std::string_view base, std::size_t i) {

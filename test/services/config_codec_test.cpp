@@ -262,3 +262,27 @@ TEST_CASE("no field of PlantConfig is lost between message and model", "[codec]"
   INFO(diff);
   CHECK(diff.empty());
 }
+
+TEST_CASE("a config text or message over 1 MB is refused before it is parsed", "[codec][bad-input]") {
+  std::string huge = "{\"site\": {\"name\": \"" + std::string(2u << 20, 'x') + "\"}}";
+  auto loaded = load_config_text(huge);
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK_THAT(loaded.problems[0].message, Catch::Contains("at most 1048576 bytes"));
+  v1::PlantConfig msg;
+  msg.mutable_site()->set_name(std::string(2u << 20, 'x'));
+  auto checked = check_config(msg);
+  REQUIRE(checked.problems.size() == 1);
+  CHECK_THAT(checked.problems[0].message, Catch::Contains("a plant config is at most"));
+}
+
+TEST_CASE("JSON positions stay right when asked for out of order (objects after members)",
+          "[codec][json]") {
+  // A syntax error after a large array is still placed on its line.
+  std::string text = "{\n\"cabinets\": [";
+  for (int i = 0; i < 1000; ++i)
+    text += std::string(i ? "," : "") + "\n{\"id\": \"C" + std::to_string(i) + "\"}";
+  text += "\n],\n\"site\": {\"name\": \"x\" \"y\"}\n}";
+  auto loaded = load_config_text(text);
+  REQUIRE_FALSE(loaded.problems.empty());
+  CHECK_THAT(loaded.problems[0].path + loaded.problems[0].message, Catch::Contains("1004"));
+}

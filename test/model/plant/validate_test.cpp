@@ -330,3 +330,13 @@ TEST_CASE("a weekday-only template must still cover the weekend", "[validate][to
                               slot_action::self_consume, 0, 0, 0, false});
   CHECK(validate(cfg).empty());
 }
+
+TEST_CASE("thousands of problems: the first 200 listed, the rest counted", "[validate][bad-input]") {
+  auto cfg = valid_config(1);
+  cfg.policies.tou.clear();
+  for (int i = 0; i < 5000; ++i)  // each overlaps the one before it
+    cfg.policies.tou.push_back({{}, "00:00", "24:00", slot_action::idle, 0, 0, 0, false});
+  auto found = validate(cfg);
+  REQUIRE(found.size() == 201);
+  CHECK_THAT(found.back().message, Catch::Matches("and \\d+ more problems"));
+}
