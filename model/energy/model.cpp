@@ -343,7 +343,7 @@ result model::put_node(node n, bool upsert) {
       cur = nodes.at(cur).parent;
     }
   }
-  if (!n.parent.empty())
+  if (!n.parent.empty() && !bulk_)
     for (const auto& sibling_id : child_nodes(n.parent))
       if (sibling_id != n.id && nodes.at(sibling_id).name == n.name)
         p.push_back({"name", fmt::format("\"{}\" already has a unit named \"{}\" ({})",
@@ -651,6 +651,7 @@ problems model::check() const {
   // failure is reported with the record's path.
   model fresh;
   fresh.ent = ent;
+  fresh.bulk_ = true;
   auto add = [&](std::string_view coll, const std::string& id, const result& r) {
     if (r) return;
     for (const auto& p : r.error().list)
@@ -672,6 +673,20 @@ problems model::check() const {
   for (const auto& [id, n] : nodes)
     if (!placed.count(id)) order.push_back(id);  // orphans: reported by put_node
   for (const auto& id : order) add("nodes", id, fresh.put_node(nodes.at(id)));
+  {
+    // Sibling names, once for the tree (put_node skips it in bulk).
+    std::map<std::pair<std::string_view, std::string_view>, std::string_view> named;
+    for (const auto& id : order) {
+      const auto& n = nodes.at(id);
+      if (n.parent.empty() || !fresh.nodes.count(id)) continue;
+      auto [it, added] = named.emplace(std::pair{std::string_view{n.parent}, std::string_view{n.name}}, id);
+      if (!added)
+        out.push_back({fmt::format("nodes[{}].name", id),
+                       fmt::format("\"{}\" already has a unit named \"{}\" ({})", path_of(n.parent),
+                                   n.name, it->second)});
+    }
+  }
+  fresh.bulk_ = false;
   for (const auto& [id, m] : meters) add("meters", id, fresh.put_meter(m));
   for (const auto& [id, p] : products) add("products", id, fresh.put_product(p));
   for (const auto& [id, t] : templates) add("templates", id, fresh.put_template(t));

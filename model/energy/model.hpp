@@ -492,6 +492,10 @@ private:
 
   link_index children_, meters_by_node_, by_owner_;
   mutable std::map<std::string, std::pair<std::string, expr_ptr>> ast_;
+  // Set on the model check() fills: unit names are checked against their
+  // siblings once for the whole tree, not by every put_node (which made
+  // importing a flat tree quadratic: 20,000 units under one parent).
+  bool bulk_ = false;
 };
 
 bool valid_id(std::string_view id) noexcept;

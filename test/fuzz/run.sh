@@ -2,7 +2,8 @@
 # Builds plantd's libFuzzer targets with clang into build-fuzz/ (a build
 # directory of its own, see test/fuzz/CMakeLists.txt) and runs each one for
 # FUZZ_SECONDS (default 60) on a copy of its committed seed corpus
-# (test/fuzz/corpus/NAME/ never grows). Prints executions per second per
+# (test/fuzz/corpus/NAME/ never grows) plus the inputs that once crashed it
+# (test/fuzz/crashes/NAME-*). Prints executions per second per
 # target and writes them to build-fuzz/fuzz.json:
 #   {"formula": {"execs_per_s": N, "seconds": S, "crashed": false}, ...}
 # A crash, leak, timeout or out-of-memory leaves its input under
@@ -52,6 +53,8 @@ for t in $targets; do
   rm -rf "$work"
   mkdir -p "$work" "$out/artifacts/$t"
   cp -r "$root/test/fuzz/corpus/$t/." "$work/"
+  # Inputs that once crashed (test/fuzz/crashes/NAME-*) are replayed as seeds.
+  find "$root/test/fuzz/crashes" -maxdepth 1 -name "$t-*" -exec cp {} "$work/" \;
   log="$out/logs/$t.log"
   start=$(date +%s.%N)
   set +e

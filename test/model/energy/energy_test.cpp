@@ -858,3 +858,27 @@ TEST_CASE("days across the spring DST change: the skipped hour is not required",
   REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 5, {0, quality::missing}));
   CHECK(e.value("p.elec", dp, now).quality == quality::missing);
 }
+
+TEST_CASE("import check: sibling unit names are unique, in a flat tree of thousands too",
+          "[energy][import]") {
+  model m = seeded_model();
+  m.nodes.emplace(atom("plant"), make_node("plant", "Plant", node_kind::plant, "", 1));
+  for (int i = 0; i < 5000; ++i) {
+    auto id = "n" + std::to_string(i);
+    m.nodes.emplace(atom(id), make_node(id, "Unit " + std::to_string(i), node_kind::equipment, "plant", 3));
+  }
+  m.reindex();
+  CHECK(m.check().empty());
+  m.nodes.emplace(atom("dup"), make_node("dup", "Unit 17", node_kind::equipment, "plant", 3));
+  m.reindex();
+  auto found = m.check();
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].path == "nodes[n17].name");
+  CHECK_THAT(found[0].message, Catch::Contains("already has a unit named \"Unit 17\" (dup)"));
+  // The same name under another parent is fine.
+  m.nodes.erase("dup");
+  m.nodes.emplace(atom("b"), make_node("b", "Branch", node_kind::branch, "plant", 2));
+  m.nodes.emplace(atom("b17"), make_node("b17", "Unit 17", node_kind::equipment, "b", 3));
+  m.reindex();
+  CHECK(m.check().empty());
+}
