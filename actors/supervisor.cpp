@@ -54,6 +54,10 @@ struct supervisor_state {
   std::shared_ptr<std::vector<caf::actor>> live_children;
   std::array<double, 64> latency_us{};  // ring of fast-path latencies
   std::size_t latency_count = 0;
+  // The grid-meter reading a fast-path decision answers: its latency is
+  // taken once the setpoints are handed to the device actors, before the
+  // state is published to listeners and streams.
+  std::chrono::steady_clock::time_point fast_read_at{};
   static inline const char* name = "plantd.supervisor";
 };
 
@@ -236,6 +240,13 @@ void decide(self_ptr self) {
     if (auto& h = st.children[*st.io_child].handle)
       self->send(h, output_command{static_cast<int>(cfg.policies.export_limit.trip_output),
                                    st.last.trip_output});
+  if (st.fast_read_at != std::chrono::steady_clock::time_point{}) {
+    auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now()
+                                                       - st.fast_read_at)
+                .count();
+    st.latency_us[st.latency_count++ % st.latency_us.size()] = us;
+    st.fast_read_at = {};
+  }
   publish(self);
 }
 
@@ -372,13 +383,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
           st.snap.grid_w = s.power_w;
           st.snap.grid_time = s.time;
         }
+        st.fast_read_at = s.read_at;
         decide(self);  // the fast path
-        if (s.read_at != std::chrono::steady_clock::time_point{}) {
-          auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now()
-                                                             - s.read_at)
-                      .count();
-          st.latency_us[st.latency_count++ % st.latency_us.size()] = us;
-        }
       } else {
         st.pv_meter = s;
       }

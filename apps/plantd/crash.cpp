@@ -5,6 +5,7 @@
 #include <cstring>
 #include <execinfo.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace plantd::app {
@@ -64,6 +65,11 @@ void drop_alternate_stack() {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   ::munmap(alt_stack_base, alt_stack_size + page);
   alt_stack_base = nullptr;
+}
+
+void prefer_this_thread() {
+  // Linux: a thread's nice value is its own (setpriority on its tid).
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -5);
 }
 
 void install_crash_handler() {

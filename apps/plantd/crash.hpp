@@ -18,10 +18,20 @@ void install_crash_handler();
 void give_alternate_stack();
 void drop_alternate_stack();
 
-class crash_stack_hook : public caf::thread_hook {
+// Raises the calling thread's scheduling priority above the API's (nice
+// -5), where plantd may (root, or CAP_SYS_NICE); a no-op elsewhere.
+void prefer_this_thread();
+
+// Every thread of the actor system (the control loop, device actors):
+// an alternate signal stack, and a priority above the gRPC threads, so
+// that a burst of heavy API requests does not delay a control decision.
+class actor_thread_hook : public caf::thread_hook {
 public:
   void init(caf::actor_system&) override {}
-  void thread_started() override { give_alternate_stack(); }
+  void thread_started() override {
+    give_alternate_stack();
+    prefer_this_thread();
+  }
   void thread_terminates() override { drop_alternate_stack(); }
 };
 

@@ -164,7 +164,7 @@ int run(const run_args& ra) {
   }
   caf::actor_system_config cfg;
   plantd::actors::configure(cfg);
-  cfg.add_thread_hook<plantd::app::crash_stack_hook>();
+  cfg.add_thread_hook<plantd::app::actor_thread_hook>();
   caf::actor_system sys{cfg};
 
   auto args_model = std::make_shared<const plantd::plant::config>(loaded.model);

@@ -20,52 +20,17 @@
 #include "plantd/v1/control.grpc.pb.h"
 #include "plantd/v1/sim.grpc.pb.h"
 #include "services/config_codec.hpp"
+#include "test/bench/plant_procs.hpp"
 #include "test/e2e/process.hpp"
 
 using namespace std::chrono_literals;
 using namespace plantd;
 using steady = std::chrono::steady_clock;
 
-namespace {
-
-std::unique_ptr<grpc::ClientContext> ctx() {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + 5s);
-  return c;
-}
-
-std::string free_port_config(const std::string& example) {
-  auto file = services::load_config_file(example);
-  if (!file.problems.empty())
-    throw std::runtime_error("bad example config");
-  auto& m = file.message;
-  for (auto& cab : *m.mutable_cabinets())
-    cab.mutable_modbus()->set_port(static_cast<uint32_t>(test::unused_port()));
-  for (auto& line : *m.mutable_rs485_lines())
-    line.mutable_tcp_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
-  m.mutable_io()->mutable_modbus_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
-  return test::write_temp_file(services::to_json(m));
-}
-
-std::string wait_for(test::child_process& p, const std::regex& re) {
-  for (;;) {
-    auto line = p.read_line(15s);
-    if (!line)
-      throw std::runtime_error("process did not start: " + p.stderr_text());
-    std::smatch m;
-    if (std::regex_search(*line, m, re))
-      return m[1];
-  }
-}
-
-double percentile(std::vector<double> xs, double p) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  return xs[std::min(xs.size() - 1, static_cast<std::size_t>(p * static_cast<double>(xs.size())))];
-}
-
-} // namespace
+using bench::ctx;
+using bench::free_port_config;
+using bench::percentile;
+using bench::wait_for;
 
 int main(int argc, char** argv) {
   std::string bin, example, out;
