@@ -2,13 +2,15 @@
 #   make run    dependencies, Release build, plant-sim + plantd on the demo plant, plantctl watch
 #   make test   dependencies, build, every test (ctest)
 #   make bench  benchmarks; JSON results under build/bench/
+#   make fuzz   libFuzzer targets built with clang in build-fuzz/, FUZZ_SECONDS (60) each;
+#               executions per second in build-fuzz/fuzz.json
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CONFIG ?= deploy/examples/single-cabinet.json
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: all deps build run test bench clean format
+.PHONY: all deps build run test bench fuzz clean format
 
 all: build
 
@@ -34,6 +36,11 @@ bench: build
 	@mkdir -p $(BUILD_DIR)/bench
 	cd $(BUILD_DIR) && ctest -C bench -L bench --output-on-failure
 	@echo "results:" && ls $(BUILD_DIR)/bench/*.json
+
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash test/fuzz/run.sh
 
 format:
 	find model drivers actors services apps test -name '*.[ch]pp' | xargs clang-format -i

@@ -59,6 +59,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
     std::optional<cabinet_command> pending;
     bool apply_scheduled = false;
     bool reachable = true;
+    bool fallback_programmed = false;  // again after every reconnect
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -108,6 +109,13 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
         s.flags.push_back({fmt::format("{}.{}", f.point, f.bit), c->a.cabinet.id, level, f.label});
       }
       c->reachable = s.ok;
+      if (!s.ok) {
+        c->fallback_programmed = false;
+      } else if (!c->fallback_programmed) {
+        // The PCS goes to 0 W by itself when plantd is gone.
+        auto r = c->dev->set_watchdog(c->a.device_watchdog);
+        c->fallback_programmed = r.has_value();
+      }
       self->send(c->a.supervisor, std::move(s));
       self->delayed_send(self, c->a.period, poll_atom_v);
     },
@@ -166,6 +174,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     std::optional<double> written_limit;
     std::optional<double> pending_limit;
     bool reachable = true;
+    bool fallback_programmed = false;  // again after every reconnect
     int refresh = 0;  // ticks since the limit was last written
     double range_w = 0;  // meters: the largest power they can measure
   };
@@ -230,6 +239,14 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
           s.ok = !r.failure && r.ac_power_w.usable();
           s.power_w = r.ac_power_w.value;
           m.reachable = s.ok;
+          if (!s.ok) {
+            m.fallback_programmed = false;
+          } else if (!m.fallback_programmed) {
+            // Limited to the fail-safe export level by itself when plantd is gone.
+            auto fb = m.inverter->set_comm_loss_fallback(c->a.device_watchdog,
+                                                         c->a.fallback_limit_percent);
+            m.fallback_programmed = fb.has_value();
+          }
           if (r.failure)
             s.error = modbus::describe(*r.failure);
           self->send(c->a.supervisor, std::move(s));

@@ -33,6 +33,8 @@ struct cabinet_actor_args {
   plant::cabinet cabinet;
   const pointtables::table* table = nullptr;
   std::chrono::milliseconds period{1000};
+  // The PCS's own fallback when plantd is gone (policies.fail_safe.device_watchdog_ms).
+  std::chrono::seconds device_watchdog{10};
   caf::actor supervisor;
   const clock* clk = nullptr;
   // For tests: a bus to use instead of opening the cabinet's TCP address.
@@ -47,6 +49,10 @@ struct line_actor_args {
   std::chrono::milliseconds grid_meter_period{200};
   std::chrono::milliseconds pv_meter_period{1000};
   std::chrono::milliseconds inverter_period{1000};
+  // The inverters' own fallback when plantd is gone: after
+  // device_watchdog without a request, at most fallback_limit_percent.
+  std::chrono::seconds device_watchdog{10};
+  double fallback_limit_percent = 0;
   caf::actor supervisor;
   const clock* clk = nullptr;
   std::shared_ptr<modbus::register_bus> bus;

@@ -281,12 +281,25 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
   st.snap.cabinets.resize(cfg.cabinets.size());
   st.commanded_w.assign(cfg.cabinets.size(), 0);
   st.commanded_at.assign(cfg.cabinets.size(), time_point{});
+  // The devices' own fallbacks: whole seconds, rounded up; the inverters'
+  // limit is the fail-safe export level as a share of the rated PV (the
+  // same for each, as dispatch's fail-safe PV limit).
+  auto device_watchdog =
+    std::chrono::seconds{(cfg.policies.fail_safe.device_watchdog_ms + 999) / 1000};
+  double pv_rated = 0;
+  for (const auto& line : cfg.rs485_lines)
+    for (const auto& d : line.devices)
+      if (d.role == plant::device_role::pv_inverter)
+        pv_rated += d.rated_power_w;
+  double fallback_percent =
+    pv_rated > 0 ? std::clamp(cfg.policies.fail_safe.pv_export_w / pv_rated * 100, 0.0, 100.0) : 0;
   for (std::size_t i = 0; i < cfg.cabinets.size(); ++i) {
     cabinet_actor_args a;
     a.index = static_cast<uint32_t>(i);
     a.cabinet = cfg.cabinets[i];
     a.table = st.args.tables->find(cfg.cabinets[i].point_table);
     a.period = std::chrono::milliseconds{cfg.polling.cabinet_ms};
+    a.device_watchdog = device_watchdog;
     a.supervisor = me;
     a.clk = st.args.clk;
     if (st.args.bus_for)
@@ -305,6 +318,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
     a.grid_meter_period = std::chrono::milliseconds{cfg.polling.grid_meter_ms};
     a.pv_meter_period = std::chrono::milliseconds{cfg.polling.pv_meter_ms};
     a.inverter_period = std::chrono::milliseconds{cfg.polling.inverter_ms};
+    a.device_watchdog = device_watchdog;
+    a.fallback_limit_percent = fallback_percent;
     a.supervisor = me;
     a.clk = st.args.clk;
     std::string name = plant::to_string(line.port);

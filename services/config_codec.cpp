@@ -43,6 +43,11 @@ std::string friendly_type(const std::string& proto_type) {
 //   "(cabinets[0]) serail: Cannot find field."
 //   ": invalid value Starting an object on a scalar field for type name"
 problem translate_parse_error(const std::string& text) {
+  // libstdc++'s std::regex recurses once per character: a 30 KB field name
+  // or value overflowed the stack (found by fuzzing). No message of a real
+  // config is this long; it is shown cut, untranslated.
+  if (text.size() > 1024)
+    return {"", text.substr(0, 1024) + " ..."};
   static const std::regex unknown_field{R"(^\(([^)]*)\) ?([^:]+): Cannot find field\.?)"};
   static const std::regex bad_value{R"(^(?:\(([^)]*)\))?: invalid value (.*) for type (\S+)$)"};
   static const std::string object_on_scalar = "Starting an object on a scalar field";
@@ -149,6 +154,8 @@ void policies_in(const v1::Policies& m, plant::policies& p, problems& out) {
   p.fail_safe.reach_within_ms = or_default(fs.reach_within_ms(), p.fail_safe.reach_within_ms);
   p.fail_safe.cabinet_stale_ms =
     or_default(fs.cabinet_stale_ms(), p.fail_safe.cabinet_stale_ms);
+  p.fail_safe.device_watchdog_ms =
+    or_default(fs.device_watchdog_ms(), p.fail_safe.device_watchdog_ms);
   p.distribution.ramp_w_per_s = m.distribution().ramp_w_per_s();
   p.distribution.deadband_w = m.distribution().deadband_w();
 }
@@ -441,6 +448,7 @@ v1::PlantConfig to_proto(const plant::config& c) {
   fs->set_meter_stale_ms(p.fail_safe.meter_stale_ms);
   fs->set_pv_export_w(p.fail_safe.pv_export_w);
   fs->set_reach_within_ms(p.fail_safe.reach_within_ms);
+  fs->set_device_watchdog_ms(p.fail_safe.device_watchdog_ms);
   fs->set_cabinet_stale_ms(p.fail_safe.cabinet_stale_ms);
   pm->mutable_distribution()->set_ramp_w_per_s(p.distribution.ramp_w_per_s);
   pm->mutable_distribution()->set_deadband_w(p.distribution.deadband_w);

@@ -1,11 +1,18 @@
 #include "drivers/devices/cabinet.hpp"
 
+#include <cmath>
+
 namespace plantd::devices {
 
 namespace {
 
+// The bits of a status word. A table may declare the word signed (or scale
+// it): its low 32 bits then, as converting a negative or huge double to
+// uint32_t directly is undefined behaviour.
 uint32_t word(const reading& r) {
-  return r.usable() ? static_cast<uint32_t>(r.value) : 0;
+  if (!r.usable() || !(std::abs(r.value) < 9.2e18))
+    return 0;
+  return static_cast<uint32_t>(static_cast<int64_t>(r.value));
 }
 
 } // namespace
@@ -58,6 +65,14 @@ modbus::result<void> cabinet::set_running(bool run) {
 
 modbus::result<void> cabinet::beat(uint16_t counter) {
   return dev_.write("heartbeat", counter);
+}
+
+modbus::result<bool> cabinet::set_watchdog(std::chrono::seconds timeout) {
+  if (!dev_.table().index_of("watchdog_timeout"))
+    return false;
+  if (auto r = dev_.write("watchdog_timeout", static_cast<double>(timeout.count())); !r)
+    return unexpected{r.error()};
+  return true;
 }
 
 } // namespace plantd::devices

@@ -3,6 +3,8 @@
 // point names). Sign: power > 0 discharge, < 0 charge.
 #pragma once
 
+#include <chrono>
+
 #include "drivers/devices/device.hpp"
 
 namespace plantd::devices {
@@ -58,6 +60,10 @@ public:
   modbus::result<void> set_running(bool run);
   // Advances the EMS watchdog counter.
   modbus::result<void> beat(uint16_t counter);
+  // Programs the PCS's own fallback: 0 W once the heartbeat stays unchanged
+  // for `timeout` (whole seconds). False when the table has no
+  // watchdog_timeout point (the device's fixed time applies).
+  modbus::result<bool> set_watchdog(std::chrono::seconds timeout);
 
   device& raw() noexcept { return dev_; }
 

@@ -1,6 +1,7 @@
 #include "drivers/devices/inverter.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -20,8 +21,9 @@ inverter_reading inverter::read() {
   for (std::size_t i = 0; i < t.points.size(); ++i) {
     const auto& p = t.points[i];
     const auto& v = s.values[i];
-    if (p.name.rfind("fault_word", 0) == 0 && v.usable()) {
-      auto bits = static_cast<uint32_t>(v.value);
+    if (p.name.rfind("fault_word", 0) == 0 && v.usable() && std::abs(v.value) < 9.2e18) {
+      // Via int64_t: a signed word's low bits (a negative double to uint32_t is UB).
+      auto bits = static_cast<uint32_t>(static_cast<int64_t>(v.value));
       r.fault_bits |= bits;
       auto text = pointtables::label(p, v.value);
       if (!text.empty())
@@ -47,6 +49,19 @@ modbus::result<void> inverter::set_power_limit(double percent) {
     return unexpected{modbus::failure{modbus::fault::bad_request, 0,
                                       fmt::format("power limit {} % is not 0..100", percent)}};
   return dev_.write("power_limit", percent);
+}
+
+modbus::result<bool> inverter::set_comm_loss_fallback(std::chrono::seconds timeout,
+                                                      double percent) {
+  const auto& t = dev_.table();
+  if (!t.index_of("comm_loss_timeout") || !t.index_of("comm_loss_limit"))
+    return false;
+  // The limit first: a timeout armed before it would fall back to a stale one.
+  if (auto r = dev_.write("comm_loss_limit", std::clamp(percent, 0.0, 100.0)); !r)
+    return unexpected{r.error()};
+  if (auto r = dev_.write("comm_loss_timeout", static_cast<double>(timeout.count())); !r)
+    return unexpected{r.error()};
+  return true;
 }
 
 } // namespace plantd::devices

@@ -6,6 +6,8 @@
 // power_limit (%, rw).
 #pragma once
 
+#include <chrono>
+
 #include "drivers/devices/device.hpp"
 
 namespace plantd::devices {
@@ -31,6 +33,11 @@ public:
 
   // Active power limit in percent of rated power (0..100).
   modbus::result<void> set_power_limit(double percent);
+  // Programs the inverter's own communication-loss fallback: with no
+  // request for `timeout` (whole seconds), it limits itself to `percent`.
+  // False when the table has no comm_loss_timeout and comm_loss_limit
+  // points (the inverter keeps its last limit when plantd is gone).
+  modbus::result<bool> set_comm_loss_fallback(std::chrono::seconds timeout, double percent);
 
   device& raw() noexcept { return dev_; }
 

@@ -87,8 +87,11 @@ public:
       return std::nullopt;
     }
     long long x = -1;
-    if (v->is_number() && std::floor(v->as_number()) == v->as_number()) {
-      x = static_cast<long long>(v->as_number());
+    if (v->is_number()) {
+      // Range first: converting 1e66 to an integer is undefined behaviour.
+      double d = v->as_number();
+      if (std::floor(d) == d && d >= 0 && d <= 0xFFFF)
+        x = static_cast<long long>(d);
     } else if (v->is_string()) {
       const auto& s = v->as_string();
       char* end = nullptr;
@@ -196,6 +199,10 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
     } else if (bit_fc) {
       p.type = value_type::boolean;
     }
+    if (static_cast<uint32_t>(p.address) + width(p.type) > 0x10000)
+      rd.fail(path + ".address", pv,
+              fmt::format("a {} point takes two registers: it must start at 0..65534",
+                          to_string(p.type)));
     if (bit_fc != (p.type == value_type::boolean))
       rd.fail(path + ".type", pv,
               bit_fc ? "function codes 1 and 2 read bits: the type must be bool"

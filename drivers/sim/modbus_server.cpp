@@ -191,6 +191,8 @@ void modbus_server::send_reply(endpoint& ep, int fd, const std::vector<uint8_t>&
     modbus_reply(ep.ctx, req.data(), len, slot.image->mapping());
   }
   ++answered_;
+  if (slot.answered)
+    ++*slot.answered;
 }
 
 void modbus_server::answer(endpoint& ep, int fd, const uint8_t* req, int len) {

@@ -7,6 +7,7 @@
 // threads change images and faults under the caller's own lock, between polls.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -57,6 +58,9 @@ private:
 struct unit_slot {
   register_image* image = nullptr;
   wire_faults* faults = nullptr;
+  // Requests answered for this unit (a device's communication-loss
+  // fallback watches it); optional.
+  std::atomic<uint64_t>* answered = nullptr;
 };
 
 class modbus_server {

@@ -1,5 +1,7 @@
 #include "drivers/sim/plant_sim.hpp"
 
+#include <algorithm>
+
 #include <csignal>
 #include <filesystem>
 #include <map>
@@ -24,10 +26,15 @@ struct plant_sim::device {
   wire_faults faults;
   bool frozen = false;
   // Cabinets: the EMS watchdog, armed by the first heartbeat write, expires
-  // after 10 s of real time without a change (a communication timeout is
-  // wall-clock time, whatever the simulation speed).
+  // after watchdog_timeout (0: 10 s) of real time without a change (a
+  // communication timeout is wall-clock time, whatever the simulation speed).
   bool watchdog_armed = false;
   std::chrono::steady_clock::time_point last_beat{};
+  // Inverters with a communication-loss fallback (comm_loss_timeout > 0):
+  // no request for that long limits them to comm_loss_limit.
+  std::atomic<uint64_t> answered{0};
+  uint64_t seen_answered = 0;
+  std::chrono::steady_clock::time_point last_request = std::chrono::steady_clock::now();
 };
 
 namespace {
@@ -118,7 +125,8 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
     auto* d = add_device(c.id, device_kind::cabinet, i, table(c.point_table));
     d->image->set("run_command", 1);
     auto ep = tcp_endpoint(c.id, c.modbus, false);
-    server_.attach(ep, static_cast<uint8_t>(c.modbus.unit_id), {d->image.get(), &d->faults});
+    server_.attach(ep, static_cast<uint8_t>(c.modbus.unit_id),
+                   {d->image.get(), &d->faults, &d->answered});
   }
   std::size_t inverter_index = 0;
   for (const auto& line : cfg.rs485_lines) {
@@ -146,7 +154,8 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
         d->image->set("power_limit", 100);
         d->image->set("rated_power", dev.rated_power_w);
       }
-      server_.attach(ep, static_cast<uint8_t>(dev.unit_id), {d->image.get(), &d->faults});
+      server_.attach(ep, static_cast<uint8_t>(dev.unit_id),
+                     {d->image.get(), &d->faults, &d->answered});
     }
   }
   if (cfg.io.modbus_gateway) {
@@ -197,13 +206,27 @@ void plant_sim::read_commands() {
           d->watchdog_armed = true;
           d->last_beat = real_now;
         }
+        auto timeout = img.get("watchdog_timeout").value_or(0);
         c.watchdog_expired =
-          d->watchdog_armed && real_now - d->last_beat > std::chrono::seconds{10};
+          d->watchdog_armed
+          && real_now - d->last_beat
+               > std::chrono::seconds{timeout > 0 ? static_cast<int64_t>(timeout) : 10};
         break;
       }
-      case device_kind::inverter:
-        st.inverters[d->index].limit_percent = img.get("power_limit").value_or(100);
+      case device_kind::inverter: {
+        double limit = img.get("power_limit").value_or(100);
+        auto timeout = img.get("comm_loss_timeout").value_or(0);
+        auto real_now = std::chrono::steady_clock::now();
+        if (auto n = d->answered.load(); n != d->seen_answered) {
+          d->seen_answered = n;
+          d->last_request = real_now;
+        }
+        if (timeout > 0
+            && real_now - d->last_request > std::chrono::seconds{static_cast<int64_t>(timeout)})
+          limit = std::min(limit, img.get("comm_loss_limit").value_or(0));
+        st.inverters[d->index].limit_percent = limit;
         break;
+      }
       case device_kind::io:
         outputs_[0] = img.get("do1").value_or(0) != 0;
         outputs_[1] = img.get("do2").value_or(0) != 0;

@@ -192,6 +192,7 @@ struct fail_safe {
   double pv_export_w = 0;
   uint32_t reach_within_ms = 5000;
   uint32_t cabinet_stale_ms = 5000;
+  uint32_t device_watchdog_ms = 10000;  // the devices' own fallback (see config.proto)
 };
 
 struct distribution {

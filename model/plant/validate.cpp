@@ -528,6 +528,7 @@ void check_policies(checker& ck, const config& cfg) {
             cfg.polling.grid_meter_ms, fs.meter_stale_ms);
   ck.range("policies.fail_safe.reach_within_ms", fs.reach_within_ms, 1, 600'000);
   ck.range("policies.fail_safe.cabinet_stale_ms", fs.cabinet_stale_ms, 1, 600'000);
+  ck.range("policies.fail_safe.device_watchdog_ms", fs.device_watchdog_ms, 2'000, 600'000);
   ck.power("policies.fail_safe.pv_export_w", fs.pv_export_w);
   ck.power("policies.distribution.ramp_w_per_s", p.distribution.ramp_w_per_s);
   ck.power("policies.distribution.deadband_w", p.distribution.deadband_w, false,

@@ -286,3 +286,13 @@ TEST_CASE("JSON positions stay right when asked for out of order (objects after 
   REQUIRE_FALSE(loaded.problems.empty());
   CHECK_THAT(loaded.problems[0].path + loaded.problems[0].message, Catch::Contains("1004"));
 }
+
+TEST_CASE("a 60 KB field name or value is refused with a problem, not a stack overflow",
+          "[codec][bad-input]") {
+  // std::regex over protobuf's error text recursed once per character.
+  auto unknown = load_config_text("{\"" + std::string(60'000, 'f') + "\": 1}");
+  REQUIRE_FALSE(unknown.problems.empty());
+  CHECK(unknown.problems[0].message.size() < 1100);
+  auto bad = load_config_text("{\"site\": {\"rated_power_w\": \"" + std::string(60'000, '9') + "x\"}}");
+  REQUIRE_FALSE(bad.problems.empty());
+}
