@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <absl/time/time.h>
@@ -226,6 +227,17 @@ int run(const run_args& ra) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: stopping", sig);
+  // A stop is never held up by a long request (an import, an export) for
+  // more than a second: what was acknowledged is in the store's WAL and the
+  // model file is replaced atomically, so an exit here is recovered like a
+  // crash at the next start.
+  std::thread{[] {
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+    static const char msg[] =
+      "plantd: a request still running after 1 s of stopping: exiting without waiting for it\n";
+    [[maybe_unused]] auto w = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+    std::_Exit(0);
+  }}.detach();
   srv->shutdown(std::chrono::milliseconds{300});
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);

@@ -28,54 +28,13 @@
 
 #include "plantd/v1/energy.grpc.pb.h"
 #include "test/e2e/process.hpp"
+#include "test/support/energy_tree.hpp"
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 namespace v1 = plantd::v1;
 
 namespace {
-
-// The tree of energy_bench: a node with its electricity indicator; units
-// above equipment add standard coal; equipment has an electricity meter.
-void add_unit(v1::EnergyModel& m, const std::string& id, const std::string& parent,
-              const char* kind, int level) {
-  auto* n = m.add_nodes();
-  n->set_id(id);
-  n->set_name(id);
-  n->set_kind(kind);
-  n->set_parent(parent);
-  n->set_metering_level(level);
-  bool equipment = std::string_view{kind} == "equipment";
-  auto* e = m.add_indicators();
-  e->set_id(id + ".e");
-  e->set_name("Electricity");
-  e->set_template_id("electricity_use");
-  e->set_owner(id);
-  e->set_source("formula");
-  e->set_formula(equipment ? "#" + id + ".m.v" : "sum_children(electricity_use)");
-  if (!equipment) {
-    auto* t = m.add_indicators();
-    t->set_id(id + ".tce");
-    t->set_name("Standard coal");
-    t->set_template_id("standard_coal");
-    t->set_owner(id);
-    t->set_source("formula");
-    t->set_formula("#" + id + ".e * coal(electricity)");
-    return;
-  }
-  auto* mt = m.add_meters();
-  mt->set_id(id + ".m");
-  mt->set_name("meter");
-  mt->set_energy_type("electricity");
-  mt->set_node(id);
-  mt->set_metering_level(3);
-  auto* v = m.add_indicators();
-  v->set_id(id + ".m.v");
-  v->set_name("Reading");
-  v->set_template_id("active_energy");
-  v->set_owner(id + ".m");
-  v->set_source("meter");
-}
 
 struct rss {
   double total_mb, anon_mb, file_mb;
@@ -133,17 +92,7 @@ std::optional<run_result> run_once(const std::string& plantd, const std::string&
   }
   std::this_thread::sleep_for(1s);
   auto rss_start = sample(proc.pid());
-  add_unit(model, "plant", "", "plant", 1);
-  for (int b = 0; b < 10; ++b) {
-    auto bid = fmt::format("b{}", b);
-    add_unit(model, bid, "plant", "branch", 2);
-    for (int w = 0; w < 100; ++w) {
-      auto wid = fmt::format("{}w{}", bid, w);
-      add_unit(model, wid, bid, "workshop", 2);
-      for (int e = 0; e < 49; ++e)
-        add_unit(model, fmt::format("{}e{}", wid, e), wid, "equipment", 3);
-    }
-  }
+  plantd::test::add_large_tree(model);
   auto bytes = model.ByteSizeLong();
   auto t = steady::now();
   v1::ImportModelResponse imported;

@@ -2,7 +2,9 @@
 // C++ stubs and from plantctl, stopped with SIGTERM.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -13,9 +15,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "plantd/v1/energy.grpc.pb.h"
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "services/config_codec.hpp"
 #include "test/e2e/process.hpp"
+#include "test/support/energy_tree.hpp"
 
 using namespace std::chrono_literals;
 using namespace plantd;
@@ -381,4 +385,34 @@ TEST_CASE("plantd --check-config checks point tables and their roles as a start 
   CHECK_THAT(r.out, Catch::Contains("point table \"volts-only\" has no readable \"active_power\""));
   std::remove(path.c_str());
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a long request never holds up a stop by more than a second", "[e2e][stop]") {
+  running_plantd plantd{example("single-cabinet")};
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  auto energy = v1::EnergyCarbonService::NewStub(
+    grpc::CreateCustomChannel(plantd.target(), grpc::InsecureChannelCredentials(), args));
+  v1::EnergyModel model;
+  REQUIRE(energy->GetModel(ctx().get(), {}, &model).ok());
+  test::add_large_tree(model);  // about 50,000 units: an import of a few seconds
+  std::atomic<bool> sent{false};
+  std::thread importer{[&] {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + 60s);
+    v1::ImportModelResponse resp;
+    sent = true;
+    energy->ImportModel(&c, model, &resp);  // cut short by the stop
+  }};
+  while (!sent)
+    std::this_thread::yield();
+  std::this_thread::sleep_for(700ms);  // the 11 MB request is in and being checked
+  auto t0 = std::chrono::steady_clock::now();
+  auto code = plantd.process().stop(SIGTERM, 10s);
+  auto took = std::chrono::steady_clock::now() - t0;
+  importer.join();
+  REQUIRE(code);
+  WARN("stopped " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                  << " ms after SIGTERM with an import running");
+  CHECK(took < 1500ms);
 }
