@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "drivers/store/store.hpp"
+#include "test/support/temp_dir.hpp"
 #include "test/support/full_disk.hpp"
 
 using namespace plantd;
@@ -14,14 +15,7 @@ using namespace plantd::store;
 
 namespace {
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/plantd-full-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
+using test::temp_dir;
 
 struct full_disk_store {
   temp_dir dir;

@@ -12,6 +12,7 @@
 #include <rocksdb/db.h>
 
 #include "drivers/store/store.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace plantd;
 using namespace plantd::store;
@@ -19,14 +20,7 @@ using telemetry::resolution;
 
 namespace {
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/plantd-store-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
+using test::temp_dir;
 
 absl::TimeZone berlin() {
   absl::TimeZone tz;
