@@ -4,7 +4,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/errors.hpp"
 #include "actors/version.hpp"
+#include "model/plant/validate.hpp"
 
 namespace plantd::actors {
 
@@ -14,6 +16,8 @@ struct config_state {
   config_snapshot current;
   std::string role;
   const clock* clk = nullptr;
+  caf::actor supervisor;
+  std::function<expected<void, std::string>(const plant::config&, uint64_t)> persist;
   time_point started_at{};
   static inline const char* name = "plantd.config";
 };
@@ -24,6 +28,8 @@ config_impl(config_actor::stateful_pointer<config_state> self, config_actor_args
   st.current = std::move(args.initial);
   st.role = std::move(args.role);
   st.clk = args.clk;
+  st.supervisor = std::move(args.supervisor);
+  st.persist = std::move(args.persist);
   st.started_at = st.clk->now();
   return {
     [self](caf::get_atom) { return self->state.current; },
@@ -40,6 +46,39 @@ config_impl(config_actor::stateful_pointer<config_state> self, config_actor_args
       info.started_at_ms = st.started_at.time_since_epoch().count();
       info.uptime_ms = (st.clk->now() - st.started_at).count();
       return info;
+    },
+    [self](mode_atom, plant::working_mode mode,
+           std::vector<plant::tou_slot>& slots) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!st.current.config || !st.supervisor)
+        return caf::make_error(errc::unavailable, "no configuration is loaded");
+      auto next = std::make_shared<plant::config>(*st.current.config);
+      next->policies.mode = mode;
+      if (!slots.empty())
+        next->policies.tou = slots;
+      if (auto found = plant::validate(*next); !found.empty()) {
+        std::string text;
+        for (const auto& p : found)
+          text += (text.empty() ? "" : "; ") + p.path + ": " + p.message;
+        return caf::make_error(errc::invalid_argument, std::move(text));
+      }
+      // Stored first: a change that is answered OK survives a restart.
+      auto version = st.current.version + 1;
+      if (st.persist)
+        if (auto r = st.persist(*next, version); !r)
+          return caf::make_error(errc::unavailable, "the change cannot be stored: " + r.error());
+      auto rp = self->make_response_promise<bool>();
+      self->request(st.supervisor, caf::infinite, mode_atom_v, mode, std::move(slots))
+        .then(
+          [self, rp, next, version](bool) mutable {
+            auto& s = self->state;
+            s.current.config = std::move(next);
+            s.current.version = version;
+            s.current.applied_at = s.clk->now();
+            rp.deliver(true);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
   };
 }

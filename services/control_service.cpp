@@ -69,8 +69,10 @@ void to_proto(const actors::plant_state& s, v1::PlantState* out) {
 }
 
 control_service::control_service(caf::actor_system& sys, caf::actor supervisor,
+                                 actors::config_actor config,
                                  std::shared_ptr<actors::state_hub> hub)
-  : sys_(sys), supervisor_(std::move(supervisor)), hub_(std::move(hub)) {}
+  : sys_(sys), supervisor_(std::move(supervisor)), config_(std::move(config)),
+    hub_(std::move(hub)) {}
 
 grpc::ServerUnaryReactor* control_service::GetState(grpc::CallbackServerContext* ctx,
                                                     const v1::GetStateRequest*,
@@ -123,7 +125,9 @@ grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* 
       return reactor;
     }
   }
-  ask<bool>(sys_, supervisor_, reactor, [](bool) { return grpc::Status::OK; },
+  // A config change: the config actor validates, stores and applies it, so
+  // GetConfig shows it and it survives a restart.
+  ask<bool>(sys_, config_, reactor, [](bool) { return grpc::Status::OK; },
             actors::mode_atom_v, mode, slots);
   return reactor;
 }

@@ -7,13 +7,14 @@
 #include "actors/state_hub.hpp"
 #include "actors/type_ids.hpp"
 #include "plantd/v1/control.grpc.pb.h"
+#include "actors/config_actor.hpp"
 #include "services/state_stream.hpp"
 
 namespace plantd::services {
 
 class control_service final : public v1::ControlService::CallbackService {
 public:
-  control_service(caf::actor_system& sys, caf::actor supervisor,
+  control_service(caf::actor_system& sys, caf::actor supervisor, actors::config_actor config,
                   std::shared_ptr<actors::state_hub> hub);
 
   grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext* ctx,
@@ -31,6 +32,7 @@ public:
 private:
   caf::actor_system& sys_;
   caf::actor supervisor_;
+  actors::config_actor config_;
   std::shared_ptr<actors::state_hub> hub_;
 };
 

@@ -22,7 +22,7 @@ namespace plantd::services {
 struct server::impl {
   explicit impl(server_args& args) : plant(*args.sys, args.config) {
     if (args.supervisor && args.hub)
-      control = std::make_unique<control_service>(*args.sys, args.supervisor, args.hub);
+      control = std::make_unique<control_service>(*args.sys, args.supervisor, args.config, args.hub);
     if (args.db)
       telemetry = std::make_unique<telemetry_service>(args.db, args.hub);
     if (args.alarms)

@@ -129,17 +129,43 @@ int run(const run_args& ra) {
     return 1;
   }
   std::shared_ptr<plantd::store::store> db = std::move(*opened);
+  // The config plantd runs with, versioned. The file is the installer's;
+  // changes made through the API (the working mode, the TOU template) are
+  // versions on top of it. Started with the file as it was, plantd runs the
+  // latest version; an edited file becomes a new version and wins.
+  uint64_t config_version = 1;
   {
-    // The config plantd runs with, versioned: a new version when it changed.
-    // Without its secrets: the file on the unit (root-only) keeps those,
-    // never the database's WAL and files.
     auto kept = loaded.message;
-    plantd::services::redact_secrets(kept);
-    auto bytes = kept.SerializeAsString();
+    plantd::services::redact_secrets(kept);  // never in the database
+    auto source = kept.SerializeAsString();
     auto latest = db->latest_config();
-    if (!latest || latest->second != bytes)
-      if (auto r = db->put_config(latest ? latest->first + 1 : 1, bytes); !r)
+    bool resumed = false;
+    if (latest && db->config_source_is(source)) {
+      plantd::v1::PlantConfig stored;
+      if (stored.ParseFromString(latest->second)) {
+        if (loaded.message.networks().has_cellular()) {  // secrets live in the file only
+          auto* cell = stored.mutable_networks()->mutable_cellular();
+          cell->set_password(loaded.message.networks().cellular().password());
+          cell->clear_password_set();
+        }
+        auto checked = plantd::services::check_config(stored);
+        if (checked.problems.empty())
+          checked.problems = tables.check(checked.model);
+        if (checked.problems.empty()) {
+          loaded = std::move(checked);
+          config_version = latest->first;
+          resumed = true;
+        } else {
+          spdlog::warn("config version {} no longer validates ({}): running the file",
+                       latest->first, checked.problems.front().message);
+        }
+      }
+    }
+    if (!resumed) {
+      config_version = latest ? latest->first + 1 : 1;
+      if (auto r = db->put_config(config_version, source, source); !r)
         spdlog::warn("cannot persist the config: {}", r.error());
+    }
   }
 
 
@@ -199,7 +225,14 @@ int run(const run_args& ra) {
   plantd::actors::config_actor_args args;
   args.initial.config =
     std::make_shared<const plantd::plant::config>(std::move(loaded.model));
-  args.initial.version = 1;
+  args.initial.version = config_version;
+  args.supervisor = supervisor;
+  args.persist = [db](const plantd::plant::config& c, uint64_t version)
+    -> plantd::expected<void, std::string> {
+    auto msg = plantd::services::to_proto(c);
+    plantd::services::redact_secrets(msg);
+    return db->put_config(version, msg.SerializeAsString());
+  };
   args.initial.applied_at = wall_clock.now();
   args.clk = &wall_clock;
   auto config = plantd::actors::spawn_config_actor(sys, std::move(args));

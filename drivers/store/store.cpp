@@ -914,16 +914,29 @@ std::vector<std::pair<uint64_t, std::string>> store::alarms() const {
   return out;
 }
 
-expected<void, std::string> store::put_config(uint64_t version, std::string_view bytes) {
+expected<void, std::string> store::put_config(uint64_t version, std::string_view bytes,
+                                              std::optional<std::string_view> source) {
   auto h = impl_->use();
   std::string k;
   put_be64(k, static_cast<int64_t>(version));
+  rocksdb::WriteBatch batch;
+  batch.Put(h->config(), k, rocksdb::Slice{bytes.data(), bytes.size()});
+  if (source)
+    batch.Put(h->meta(), "config/source", digest_of(*source));
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  auto s = impl_->counted(h->db->Put(wo, h->config(), k, rocksdb::Slice{bytes.data(), bytes.size()}));
+  auto s = impl_->counted(h->db->Write(wo, &batch));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
+}
+
+bool store::config_source_is(std::string_view source) const {
+  auto h = impl_->use();
+  std::string recorded;
+  if (!h->db->Get({}, h->meta(), "config/source", &recorded).ok())
+    return false;
+  return recorded == digest_of(source);
 }
 
 std::optional<std::pair<uint64_t, std::string>> store::latest_config() const {

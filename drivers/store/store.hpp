@@ -150,8 +150,15 @@ public:
   expected<void, std::string> adopt_document(std::string_view name, std::string_view bytes,
                                              std::string_view audit_key, std::string_view audit_record);
 
-  // Configuration history.
-  expected<void, std::string> put_config(uint64_t version, std::string_view bytes);
+  // Configuration history. `source`: the config file the version was made
+  // from (only its digest is kept), when it is one; a version made by the
+  // API on top of it leaves the recorded source as it was.
+  expected<void, std::string> put_config(uint64_t version, std::string_view bytes,
+                                         std::optional<std::string_view> source = std::nullopt);
+  // Whether the newest version made from a file was made from `source`: a
+  // start with an unchanged file runs the latest version (with the changes
+  // made through the API); an edited file becomes a new version.
+  bool config_source_is(std::string_view source) const;
   std::optional<std::pair<uint64_t, std::string>> latest_config() const;
 
   // For measurements: compacts everything, reports the live SST bytes of the

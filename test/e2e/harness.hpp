@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <regex>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 

@@ -42,7 +42,7 @@ TEST_CASE("hostile requests: each refused with a clear status, plantd up, export
   running_sim sim{config, {"--start", sydney_noon, "--soc", "50"}};
   sim.set_load(5'000);  // PV above the load: zero export is what holds the grid
   running_plantd plantd{config};
-  REQUIRE(within(10s, [&] {
+  REQUIRE(within(30s, [&] {  // settled (longer under a parallel ctest)
     auto s = sim.state();
     return s.pv_w() > 10'000 && std::abs(s.grid_w()) < 1'500;
   }));
