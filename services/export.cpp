@@ -68,7 +68,14 @@ expected<std::string, std::string> to_xlsx(const export_table& t, const std::str
   if (fd < 0)
     return unexpected{std::string{"cannot create a temporary file"}};
   close(fd);
-  lxw_workbook* wb = workbook_new(path);
+  // Row by row to temporary files (strings inline, no shared-string table):
+  // held whole, a workbook of 2,000,000 cells takes hundreds of MB, and
+  // glibc keeps much of it after the export.
+  lxw_workbook_options options{};
+  options.constant_memory = LXW_TRUE;
+  char tmpdir[] = "/tmp";
+  options.tmpdir = tmpdir;
+  lxw_workbook* wb = workbook_new_opt(path, &options);
   if (!wb) {
     std::remove(path);
     return unexpected{std::string{"cannot create the workbook"}};
