@@ -1,6 +1,9 @@
 #include "services/telemetry_service.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
 #include <set>
 
 #include <fmt/format.h>
@@ -24,6 +27,8 @@ namespace {
 constexpr int max_export_columns = 64;
 constexpr std::size_t max_export_rows = 100'000;
 constexpr std::size_t max_export_cells = 2'000'000;
+constexpr int max_running_exports = 2;
+std::atomic<int> running_exports{0};
 
 grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status st) {
   auto* r = ctx->DefaultReactor();
@@ -195,7 +200,7 @@ grpc::ServerWriteReactor<v1::ExportChunk>* chunk_writer(std::string data, std::s
 } // namespace
 
 grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
-  grpc::CallbackServerContext*, const v1::ExportRequest* req) {
+  grpc::CallbackServerContext* ctx, const v1::ExportRequest* req) {
   problems found;
   if (req->series_size() == 0)
     found.push_back({"series", "give at least one series"});
@@ -232,25 +237,57 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
     found.push_back({"resolution", fmt::format("unknown resolution \"{}\"", res_name)});
   if (!found.empty())
     return chunk_writer({}, {}, invalid_argument(found));
-  std::vector<std::string> series(req->series().begin(), req->series().end());
-  auto table = build_table(*db_, series, from, to, *res, row_limit);
-  // Rows the caller asked to cut are cut; rows cut by plantd's own bounds
-  // are not dropped silently: the export is refused, saying what fits.
-  if (table.truncated && (req->max_rows() == 0 || row_limit < max_rows))
+  // Built and rendered on a thread of its own, never a gRPC thread: an
+  // export of 2,000,000 cells takes seconds. Two at a time; the client's
+  // deadline and cancellation are honoured between the steps.
+  if (running_exports.fetch_add(1) >= max_running_exports) {
+    running_exports.fetch_sub(1);
     return chunk_writer({}, {},
                         to_status(errc::resource_exhausted,
-                                  fmt::format("the range holds more than {} rows of {} series "
-                                              "(at most {} cells per export): export a shorter "
-                                              "range, fewer series or a coarser resolution",
-                                              row_limit, series.size(), max_export_cells)));
-  auto stamp = absl::FormatTime("%Y%m%d", absl::FromUnixMillis(from), db_->tz());
-  if (req->format() == v1::EXPORT_FORMAT_CSV)
-    return chunk_writer(to_csv(table), fmt::format("plantd-{}.csv", stamp), grpc::Status::OK);
-  auto xlsx = to_xlsx(table, "telemetry");
-  if (!xlsx)
-    return chunk_writer({}, {}, to_status(errc::internal, xlsx.error()));
-  return chunk_writer(std::move(*xlsx), fmt::format("plantd-{}.xlsx", stamp),
-                          grpc::Status::OK);
+                                  fmt::format("{} exports are running: retry when one is done",
+                                              max_running_exports)));
+  }
+  auto* w = new file_writer<v1::ExportChunk>();
+  std::vector<std::string> series(req->series().begin(), req->series().end());
+  bool caller_cut = req->max_rows() != 0 && row_limit == max_rows;
+  bool csv = req->format() == v1::EXPORT_FORMAT_CSV;
+  auto deadline = ctx->deadline();
+  std::thread{[w, ctx, db = db_, series = std::move(series), from, to, res = *res, row_limit,
+               caller_cut, csv, deadline] {
+    auto stopped = [&]() -> std::optional<grpc::Status> {
+      if (ctx->IsCancelled())
+        return grpc::Status::CANCELLED;
+      if (std::chrono::system_clock::now() > deadline)
+        return to_status(errc::deadline_exceeded, "the export did not finish before the deadline");
+      return std::nullopt;
+    };
+    auto table = build_table(*db, series, from, to, res, row_limit);
+    // Rows the caller asked to cut are cut; rows cut by plantd's own bounds
+    // are not dropped silently: the export is refused, saying what fits.
+    if (table.truncated && !caller_cut) {
+      w->fail(to_status(errc::resource_exhausted,
+                        fmt::format("the range holds more than {} rows of {} series (at most {} "
+                                    "cells per export): export a shorter range, fewer series or "
+                                    "a coarser resolution",
+                                    row_limit, series.size(), max_export_cells)));
+    } else if (auto st = stopped()) {
+      w->fail(std::move(*st));
+    } else {
+      auto stamp = absl::FormatTime("%Y%m%d", absl::FromUnixMillis(from), db->tz());
+      if (csv) {
+        auto text = to_csv(table);
+        table = {};
+        w->start(std::move(text), fmt::format("plantd-{}.csv", stamp));
+      } else if (auto xlsx = to_xlsx(table, "telemetry"); !xlsx) {
+        w->fail(to_status(errc::internal, xlsx.error()));
+      } else {
+        table = {};
+        w->start(std::move(*xlsx), fmt::format("plantd-{}.xlsx", stamp));
+      }
+    }
+    running_exports.fetch_sub(1);
+  }}.detach();
+  return w;
 }
 
 grpc::ServerUnaryReactor* telemetry_service::GetSnapshot(grpc::CallbackServerContext* ctx,
