@@ -56,12 +56,8 @@ config_impl(config_actor::stateful_pointer<config_state> self, config_actor_args
       next->policies.mode = mode;
       if (!slots.empty())
         next->policies.tou = slots;
-      if (auto found = plant::validate(*next); !found.empty()) {
-        std::string text;
-        for (const auto& p : found)
-          text += (text.empty() ? "" : "; ") + p.path + ": " + p.message;
-        return caf::make_error(errc::invalid_argument, std::move(text));
-      }
+      if (auto found = plant::validate(*next); !found.empty())
+        return caf::make_error(errc::invalid_argument, to_text(found));
       // Stored first: a change that is answered OK survives a restart.
       auto version = st.current.version + 1;
       if (st.persist)

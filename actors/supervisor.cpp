@@ -462,12 +462,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       if (!slots.empty())
         cfg.policies.tou = slots;
       auto found = plant::validate(cfg);
-      if (!found.empty()) {
-        std::string text;
-        for (const auto& p : found)
-          text += (text.empty() ? "" : "; ") + p.path + ": " + p.message;
-        return caf::make_error(errc::invalid_argument, std::move(text));
-      }
+      if (!found.empty())
+        return caf::make_error(errc::invalid_argument, to_text(found));
       st.args.cfg = std::move(cfg);
       st.dispatcher = std::make_unique<dispatch::dispatcher>(st.args.cfg);
       decide(self);

@@ -17,4 +17,15 @@ struct problem {
 
 using problems = std::vector<problem>;
 
+// "path: message; message; ..." (a problem without a path is its message).
+inline std::string to_text(const problems& found) {
+  std::string text;
+  for (const auto& p : found) {
+    if (!text.empty())
+      text += "; ";
+    text += p.path.empty() ? p.message : p.path + ": " + p.message;
+  }
+  return text;
+}
+
 } // namespace plantd

@@ -447,7 +447,7 @@ double battery_power_w(const config& cfg) {
   for (const auto& c : cfg.cabinets)
     if (std::isfinite(c.rated_power_w) && c.rated_power_w > 0)
       w += c.rated_power_w;
-  return w > 0 ? std::min(w, 100e6) : 100e6;
+  return w > 0 ? std::min(w, checker::max_site_power_w) : checker::max_site_power_w;
 }
 
 void check_tou(checker& ck, const config& cfg) {

@@ -339,4 +339,6 @@ TEST_CASE("thousands of problems: the first 200 listed, the rest counted", "[val
   auto found = validate(cfg);
   REQUIRE(found.size() == 201);
   CHECK_THAT(found.back().message, Catch::Matches("and \\d+ more problems"));
+  // The count closes the text without a stray ": " (it has no path).
+  CHECK_THAT(to_text(found), Catch::Matches(".*00; and [0-9]+ more problems"));
 }
