@@ -416,3 +416,13 @@ TEST_CASE("a long request never holds up a stop by more than a second", "[e2e][s
                   << " ms after SIGTERM with an import running");
   CHECK(took < 1500ms);
 }
+
+TEST_CASE("a stack overflow leaves a backtrace, on the main thread and on an actor's",
+          "[e2e][crash]") {
+  for (const char* where : {"main", "thread"}) {
+    CAPTURE(where);
+    auto r = run_command({bin_dir + "/crash_probe", where});
+    CHECK(r.exit_code != 0);
+    CHECK_THAT(r.out, Catch::Contains("plantd: fatal signal SEGV, backtrace:"));
+  }
+}
