@@ -24,6 +24,10 @@ find_package(CLI11 CONFIG REQUIRED)
 pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
 find_package(RocksDB CONFIG REQUIRED)
 pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
+# Access: Argon2id password hashes and random tokens (libsodium); plantd's
+# own TLS certificate (OpenSSL).
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+find_package(OpenSSL REQUIRED)
 
 if(PLANTD_BUILD_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)

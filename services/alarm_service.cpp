@@ -1,5 +1,7 @@
 #include "services/alarm_service.hpp"
 
+#include "services/access_gate.hpp"
+
 #include <charconv>
 #include <deque>
 #include <mutex>
@@ -59,6 +61,8 @@ struct alarm_source {
 
 grpc::ServerWriteReactor<v1::Alarm>* alarm_service::StreamAlarms(
   grpc::CallbackServerContext* ctx, const v1::StreamAlarmsRequest* req) {
+  if (auto* r = refused_stream<v1::Alarm>(ctx))
+    return r;
   std::vector<alarms::alarm> first;
   if (req->include_open()) {
     // A short blocking ask is acceptable here: it happens once per stream.
@@ -75,6 +79,8 @@ grpc::ServerWriteReactor<v1::Alarm>* alarm_service::StreamAlarms(
 grpc::ServerUnaryReactor* alarm_service::ListAlarms(grpc::CallbackServerContext* ctx,
                                                     const v1::ListAlarmsRequest* req,
                                                     v1::ListAlarmsResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   auto* reactor = ctx->DefaultReactor();
   alarms::filter f;
   f.state = req->state() == v1::ListAlarmsRequest::STATE_OPEN     ? alarms::filter::which::open
@@ -112,14 +118,23 @@ grpc::ServerUnaryReactor* alarm_service::ListAlarms(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* alarm_service::Acknowledge(grpc::CallbackServerContext* ctx,
                                                      const v1::AcknowledgeRequest* req,
                                                      v1::Alarm* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   auto* reactor = ctx->DefaultReactor();
+  auto who = caller_of(ctx).who.name;
+  if (!req->by().empty() && req->by() != who) {
+    reactor->Finish(to_status(errc::invalid_argument,
+                              "by: plantd records the authenticated caller (" + who +
+                                "); leave it empty"));
+    return reactor;
+  }
   ask<alarms::alarm>(
     sys_, alarms_, reactor,
     [resp](const alarms::alarm& a) {
       to_proto(a, resp);
       return grpc::Status::OK;
     },
-    actors::ack_atom_v, req->id(), req->by().empty() ? std::string{"unknown"} : req->by());
+    actors::ack_atom_v, req->id(), who);
   return reactor;
 }
 

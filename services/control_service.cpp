@@ -1,5 +1,7 @@
 #include "services/control_service.hpp"
 
+#include "services/access_gate.hpp"
+
 #include <mutex>
 
 #include <fmt/format.h>
@@ -77,6 +79,8 @@ control_service::control_service(caf::actor_system& sys, caf::actor supervisor,
 grpc::ServerUnaryReactor* control_service::GetState(grpc::CallbackServerContext* ctx,
                                                     const v1::GetStateRequest*,
                                                     v1::PlantState* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   auto* reactor = ctx->DefaultReactor();
   auto [latest, seq] = hub_->latest();
   if (!latest) {
@@ -89,13 +93,17 @@ grpc::ServerUnaryReactor* control_service::GetState(grpc::CallbackServerContext*
 }
 
 grpc::ServerWriteReactor<v1::PlantState>* control_service::StreamState(
-  grpc::CallbackServerContext*, const v1::StreamStateRequest*) {
+  grpc::CallbackServerContext* ctx, const v1::StreamStateRequest*) {
+  if (auto* r = refused_stream<v1::PlantState>(ctx))
+    return r;
   return make_state_stream(hub_);
 }
 
 grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* ctx,
                                                    const v1::SetModeRequest* req,
                                                    v1::SetModeResponse*) {
+  if (auto* r = refused(ctx))
+    return r;
   auto* reactor = ctx->DefaultReactor();
   if (req->mode() == v1::WORKING_MODE_UNSPECIFIED) {
     reactor->Finish(to_status(errc::invalid_argument, "mode: give a working mode"));
@@ -135,6 +143,8 @@ grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* control_service::SetManualSetpoint(
   grpc::CallbackServerContext* ctx, const v1::SetManualSetpointRequest* req,
   v1::SetManualSetpointResponse*) {
+  if (auto* r = refused(ctx))
+    return r;
   auto* reactor = ctx->DefaultReactor();
   if (req->duration_s() > 86'400) {
     reactor->Finish(to_status(errc::invalid_argument, "duration_s: 1 .. 86400, or 0 to clear"));

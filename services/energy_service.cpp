@@ -1,5 +1,7 @@
 #include "services/energy_service.hpp"
 
+#include "services/access_gate.hpp"
+
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
@@ -19,6 +21,20 @@ using energy::failure;
 using energy::result;
 
 namespace {
+
+// `who` fields name the authenticated caller; a request naming someone
+// else is refused rather than recorded under a name it did not prove.
+grpc::ServerUnaryReactor* not_the_caller(grpc::CallbackServerContext* ctx,
+                                         const std::string& who) {
+  auto name = caller_of(ctx).who.name;
+  if (who.empty() || who == name)
+    return nullptr;
+  auto* r = ctx->DefaultReactor();
+  r->Finish(to_status(errc::invalid_argument,
+                      "who: plantd records the authenticated caller (" + name +
+                        "); leave it empty"));
+  return r;
+}
 
 failure invalid(problems p) { return failure{errc::invalid_argument, std::move(p)}; }
 failure invalid(std::string path, std::string msg) {
@@ -252,6 +268,8 @@ std::string csv_field(const std::string& s) {
 
 grpc::ServerUnaryReactor* energy_service::GetModel(Ctx* ctx, const v1::GetModelRequest*,
                                                    v1::EnergyModel* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   return call(sys_, energy_, ctx, resp, [](actors::energy_book& b, v1::EnergyModel& r) -> result {
     to_proto(b.model(), &r);
     return {};
@@ -260,6 +278,8 @@ grpc::ServerUnaryReactor* energy_service::GetModel(Ctx* ctx, const v1::GetModelR
 
 grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::EnergyModel* req,
                                                       v1::ImportModelResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   problems p;
   auto m = std::make_shared<energy::model>(from_proto(*req, p));
   if (!p.empty()) {
@@ -267,7 +287,7 @@ grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::Energy
     reactor->Finish(to_status(errc::invalid_argument, invalid(p).message()));
     return reactor;
   }
-  std::string who = "import";
+  std::string who = caller_of(ctx).who.name;
   return call(sys_, energy_, ctx, resp, [m, who](actors::energy_book& b, v1::ImportModelResponse& r) -> result {
     auto res = b.replace(*m, who);
     if (res) r.set_indicators(static_cast<int>(b.model().indicators.size()));
@@ -276,11 +296,16 @@ grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::Energy
 }
 
 grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* req, v1::PutResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::PutRequest q = *req;
+  if (auto* r = not_the_caller(ctx, q.who()))
+    return r;
+  q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::PutResponse& r) -> result {
     problems p;
     bool upsert = !q.create_only();
-    std::string who = q.who().empty() ? "unknown" : q.who();
+    std::string who = q.who();
     std::function<result(energy::model&)> f;
     std::string what;
     std::string ind_id;
@@ -385,7 +410,12 @@ std::vector<problem> recorded_data(const store::store& db, const std::string& ki
 } // namespace
 
 grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteRequest* req, v1::DeleteResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::DeleteRequest q = *req;
+  if (auto* r = not_the_caller(ctx, q.who()))
+    return r;
+  q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::DeleteResponse&) -> result {
     auto f = remover(q.kind(), q.id());
     if (!f) return unexpected{invalid("kind", fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator", q.kind()))};
@@ -395,13 +425,18 @@ grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteReque
       if (auto data = recorded_data(*b.db(), q.kind(), q.id()); !data.empty())
         return unexpected{failure{errc::failed_precondition, std::move(data)}};
     }
-    return b.change(f, q.who().empty() ? "unknown" : q.who(), fmt::format("delete {} {}", q.kind(), q.id()),
+    return b.change(f, q.who(), fmt::format("delete {} {}", q.kind(), q.id()),
                     snapshot_of(q.kind(), q.id()));
   });
 }
 
 grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRequest* req, v1::WhereUsedResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::DeleteRequest q = *req;
+  if (auto* r = not_the_caller(ctx, q.who()))
+    return r;
+  q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::WhereUsedResponse& r) -> result {
     const auto& m = b.model();
     std::vector<std::string> uses;
@@ -419,6 +454,8 @@ grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRe
 
 grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx, const v1::ValidateFormulaRequest* req,
                                                           v1::ValidateFormulaResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::Indicator in = req->indicator();
   return call(sys_, energy_, ctx, resp, [in](actors::energy_book& b, v1::ValidateFormulaResponse& r) -> result {
     problems p;
@@ -446,7 +483,12 @@ grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx, const v1::Va
 
 grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDailyRequest* req,
                                                      v1::EnterDailyResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::EnterDailyRequest q = *req;
+  if (auto* r = not_the_caller(ctx, q.who()))
+    return r;
+  q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call_unit(sys_, energy_, ctx, resp, q.id(),
                    [q](actors::energy_unit& u, v1::EnterDailyResponse& r, auto& ups) -> result {
     auto day = parse_day(q.date());
@@ -467,6 +509,8 @@ grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDa
 
 grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEntriesRequest* req,
                                                       v1::ListEntriesResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::ListEntriesRequest q = *req;
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::ListEntriesResponse& r) -> result {
     std::optional<absl::CivilDay> from, to;
@@ -502,6 +546,8 @@ void events_to(const std::vector<energy::counter_event>& ev, v1::RecordReadingRe
 
 grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::RecordReadingRequest* req,
                                                         v1::RecordReadingResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::RecordReadingRequest q = *req;
   return call_unit(sys_, energy_, ctx, resp, q.meter(),
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
@@ -517,6 +563,8 @@ grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::Reco
 
 grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMeterRequest* req,
                                                     v1::RecordReadingResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::SwapMeterRequest q = *req;
   return call_unit(sys_, energy_, ctx, resp, q.meter(),
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
@@ -532,13 +580,17 @@ grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMete
 }
 
 grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest* req, v1::QueryResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::QueryRequest q = *req;
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::QueryResponse& r) -> result {
     return run_query(b, q, r);
   });
 }
 
-grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx*, const v1::ExportReportRequest* req) {
+grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx* ctx, const v1::ExportReportRequest* req) {
+  if (auto* r = refused_stream<v1::ReportChunk>(ctx))
+    return r;
   auto* writer = new file_writer<v1::ReportChunk>();
   v1::ExportReportRequest q = *req;
   if (q.format() != "csv" && q.format() != "xlsx") {
@@ -596,6 +648,8 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx*, co
 
 grpc::ServerUnaryReactor* energy_service::GetCoverage(Ctx* ctx, const v1::GetCoverageRequest*,
                                                       v1::GetCoverageResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   return call(sys_, energy_, ctx, resp, [](actors::energy_book& b, v1::GetCoverageResponse& r) -> result {
     for (const auto& c : energy::metering_coverage(b.model())) {
       auto* x = r.add_rows();
@@ -614,6 +668,8 @@ grpc::ServerUnaryReactor* energy_service::GetCoverage(Ctx* ctx, const v1::GetCov
 
 grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAuditRequest* req,
                                                     v1::ListAuditResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   v1::ListAuditRequest q = *req;
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::ListAuditResponse& r) -> result {
     if (q.limit() > 10'000) return unexpected{invalid("limit", "at most 10,000 records at once")};

@@ -1,5 +1,7 @@
 #include "services/plant_service.hpp"
 
+#include "services/access_gate.hpp"
+
 #include <google/protobuf/util/time_util.h>
 
 #include "services/ask.hpp"
@@ -9,16 +11,20 @@ namespace plantd::services {
 
 using google::protobuf::util::TimeUtil;
 
-plant_service::plant_service(caf::actor_system& sys, actors::config_actor config)
-  : sys_(sys), config_(std::move(config)) {}
+plant_service::plant_service(caf::actor_system& sys, actors::config_actor config,
+                             std::string tls_fingerprint)
+  : sys_(sys), config_(std::move(config)), tls_fingerprint_(std::move(tls_fingerprint)) {}
 
 grpc::ServerUnaryReactor* plant_service::GetInfo(grpc::CallbackServerContext* ctx,
                                                  const v1::GetInfoRequest*,
                                                  v1::GetInfoResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   auto* reactor = ctx->DefaultReactor();
   ask<actors::plant_info>(
     sys_, config_, reactor,
-    [resp](const actors::plant_info& info) {
+    [resp, fp = tls_fingerprint_](const actors::plant_info& info) {
+      resp->set_tls_fingerprint_sha256(fp);
       resp->set_version(info.version);
       resp->set_role(info.role);
       resp->set_site_name(info.site_name);
@@ -35,6 +41,8 @@ grpc::ServerUnaryReactor* plant_service::GetInfo(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* plant_service::GetConfig(grpc::CallbackServerContext* ctx,
                                                    const v1::GetConfigRequest*,
                                                    v1::GetConfigResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   auto* reactor = ctx->DefaultReactor();
   ask<actors::config_snapshot>(
     sys_, config_, reactor,
@@ -55,6 +63,8 @@ grpc::ServerUnaryReactor* plant_service::GetConfig(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* plant_service::ValidateConfig(
   grpc::CallbackServerContext* ctx, const v1::ValidateConfigRequest* req,
   v1::ValidateConfigResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   // Pure and fast (well under 1 ms for 20 cabinets): answered on this thread.
   auto* reactor = ctx->DefaultReactor();
   loaded_config checked;

@@ -9,7 +9,8 @@ namespace plantd::services {
 
 class plant_service final : public v1::PlantService::CallbackService {
 public:
-  plant_service(caf::actor_system& sys, actors::config_actor config);
+  plant_service(caf::actor_system& sys, actors::config_actor config,
+                std::string tls_fingerprint = {});
 
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
                                     const v1::GetInfoRequest* req,
@@ -26,6 +27,7 @@ public:
 private:
   caf::actor_system& sys_;
   actors::config_actor config_;
+  std::string tls_fingerprint_;
 };
 
 } // namespace plantd::services

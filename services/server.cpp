@@ -10,6 +10,10 @@
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
+#include <sys/stat.h>
+
+#include "services/access_gate.hpp"
+#include "services/access_service.hpp"
 #include "services/alarm_service.hpp"
 #include "services/control_service.hpp"
 #include "services/energy_service.hpp"
@@ -20,7 +24,9 @@
 namespace plantd::services {
 
 struct server::impl {
-  explicit impl(server_args& args) : plant(*args.sys, args.config) {
+  explicit impl(server_args& args)
+    : plant(*args.sys, args.config, args.tls ? args.tls->fingerprint_sha256 : std::string{}),
+      access(args.accounts), audit(args.audit) {
     if (args.supervisor && args.hub)
       control = std::make_unique<control_service>(*args.sys, args.supervisor, args.config, args.hub);
     if (args.db)
@@ -35,6 +41,8 @@ struct server::impl {
       energy = std::make_unique<energy_service>(*args.sys, args.energy);
   }
   plant_service plant;
+  access_service access;
+  audit_service audit;
   std::unique_ptr<control_service> control;
   std::unique_ptr<telemetry_service> telemetry;
   std::unique_ptr<alarm_service> alarm;
@@ -43,12 +51,48 @@ struct server::impl {
   std::unique_ptr<grpc::Server> grpc_server;
 };
 
+bool is_loopback(std::string_view listen) {
+  // HOST:PORT; [v6]:PORT
+  auto colon = listen.rfind(':');
+  auto host = listen.substr(0, colon == std::string_view::npos ? listen.size() : colon);
+  if (host.starts_with("[") && host.ends_with("]"))
+    host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
 server::server(server_args args) {
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (!args.accounts || !args.audit)
+    throw std::runtime_error("the server needs accounts and an audit log");
+  if (!args.listen.empty() && !args.tls && !is_loopback(args.listen))
+    throw std::runtime_error(fmt::format(
+      "refusing to serve plain text on {}: only a loopback address may go without TLS "
+      "(give --tls-cert and --tls-key, or let plantd make its own certificate)",
+      args.listen));
+  // Health checking and reflection carry no credentials: offered only when
+  // every listener is local (loopback or the socket).
+  bool local_only = args.listen.empty() || is_loopback(args.listen);
+  grpc::EnableDefaultHealthCheckService(local_only);
+  if (local_only)
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   impl_ = std::make_unique<impl>(args);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(args.listen, grpc::InsecureServerCredentials(), &port_);
+  if (!args.listen.empty()) {
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (args.tls) {
+      grpc::SslServerCredentialsOptions ssl{
+        args.tls->client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                    : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY};
+      ssl.pem_root_certs = args.tls->client_ca;
+      ssl.pem_key_cert_pairs.push_back({args.tls->private_key, args.tls->cert_chain});
+      creds = grpc::SslServerCredentials(ssl);
+    }
+    builder.AddListeningPort(args.listen, creds, &port_);
+  }
+  if (!args.socket.empty())
+    builder.AddListeningPort("unix:" + args.socket, grpc::InsecureServerCredentials());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> gates;
+  gates.push_back(std::make_unique<access_gate>(args.accounts, args.audit));
+  builder.experimental().SetInterceptorCreators(std::move(gates));
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   // gRPC sizes each connection's read buffer to the messages it has seen
   // (up to 4 MB) and keeps it allocated while the connection is open: one
@@ -63,6 +107,8 @@ server::server(server_args args) {
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, max_streams_per_connection);
   builder.RegisterService(&impl_->plant);
+  builder.RegisterService(&impl_->access);
+  builder.RegisterService(&impl_->audit);
   if (impl_->control)
     builder.RegisterService(impl_->control.get());
   if (impl_->telemetry)
@@ -74,9 +120,12 @@ server::server(server_args args) {
   if (impl_->energy)
     builder.RegisterService(impl_->energy.get());
   impl_->grpc_server = builder.BuildAndStart();
-  if (!impl_->grpc_server || port_ == 0)
+  if (!impl_->grpc_server || (!args.listen.empty() && port_ == 0))
     throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));
-  impl_->grpc_server->GetHealthCheckService()->SetServingStatus(true);
+  if (!args.socket.empty())
+    ::chmod(args.socket.c_str(), 0660);
+  if (auto* health = impl_->grpc_server->GetHealthCheckService())
+    health->SetServingStatus(true);
 }
 
 server::~server() {
@@ -87,7 +136,8 @@ server::~server() {
 void server::shutdown(std::chrono::milliseconds grace) {
   if (!impl_->grpc_server)
     return;
-  impl_->grpc_server->GetHealthCheckService()->SetServingStatus(false);
+  if (auto* health = impl_->grpc_server->GetHealthCheckService())
+    health->SetServingStatus(false);
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->grpc_server->Wait();
   impl_->grpc_server.reset();

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "actors/config_actor.hpp"
+#include "services/accounts.hpp"
+#include "services/audit_log.hpp"
 #include "actors/alarm_hub.hpp"
 #include "actors/state_hub.hpp"
 #include "drivers/store/store.hpp"
@@ -25,8 +27,27 @@ inline constexpr int max_message_bytes = 64 << 20;
 inline constexpr std::size_t resource_quota_bytes = 96u << 20;
 inline constexpr int max_streams_per_connection = 32;
 
+// TLS for the TCP listener, as PEM text.
+struct tls_material {
+  std::string cert_chain;
+  std::string private_key;
+  // Client certificates signed by this CA authenticate (mutual TLS); empty:
+  // clients authenticate with tokens only.
+  std::string client_ca;
+  std::string fingerprint_sha256;  // of the server certificate, for GetInfo
+};
+
 struct server_args {
-  std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
+  std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one; empty: none
+  // Serves the same API on a Unix-domain socket (empty: none). Its callers
+  // act as the local principal (role local): the socket's file permissions
+  // (0660, and its directory's) decide who may connect.
+  std::string socket;
+  // Without TLS the TCP listener must be a loopback address.
+  std::optional<tls_material> tls;
+  // Who may do what; every call passes the gate (services/access_gate).
+  std::shared_ptr<services::accounts> accounts;
+  std::shared_ptr<audit_log> audit;
   caf::actor_system* sys = nullptr;
   actors::config_actor config;
   // The controller; without it ControlService is not offered.
@@ -42,6 +63,9 @@ struct server_args {
   // The energy actor; without it EnergyCarbonService is not offered.
   caf::actor energy;
 };
+
+// Whether HOST:PORT names a loopback address (127.0.0.0/8, ::1, localhost).
+bool is_loopback(std::string_view listen);
 
 class server {
 public:

@@ -1,5 +1,7 @@
 #include "services/statistics_service.hpp"
 
+#include "services/access_gate.hpp"
+
 #include <map>
 
 #include <google/protobuf/util/time_util.h>
@@ -41,6 +43,8 @@ statistics_service::statistics_service(plant::config cfg, std::shared_ptr<actors
 grpc::ServerUnaryReactor* statistics_service::GetOverview(grpc::CallbackServerContext* ctx,
                                                           const v1::GetOverviewRequest*,
                                                           v1::Overview* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   const auto& site = cfg_.site;
   resp->set_site_name(site.name);
   resp->set_owner(site.owner);
@@ -81,6 +85,8 @@ grpc::ServerUnaryReactor* statistics_service::GetOverview(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerContext* ctx,
                                                          const v1::GetRevenueRequest* req,
                                                          v1::GetRevenueResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   if (cfg_.economics.import_prices.empty())
     return finish(ctx, to_status(errc::failed_precondition,
                                  "no tariff configured: set economics.import_prices"));
@@ -129,6 +135,8 @@ grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
   grpc::CallbackServerContext* ctx, const v1::GetSocialContributionRequest* req,
   v1::SocialContribution* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   problems found;
   auto from = req->has_from() ? request_ms(req->from(), "from", found) : 0;
   auto to = req->has_to() ? request_ms(req->to(), "to", found) : now_ms();
@@ -152,6 +160,8 @@ grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
 grpc::ServerUnaryReactor* statistics_service::GetDeviceStatistics(
   grpc::CallbackServerContext* ctx, const v1::GetDeviceStatisticsRequest*,
   v1::DeviceStatistics* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   auto [s, seq] = hub_->latest();
   if (!s)
     return finish(ctx, to_status(errc::unavailable, "no reading yet"));

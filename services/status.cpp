@@ -43,6 +43,9 @@ grpc::StatusCode to_grpc_code(errc code) noexcept {
     case errc::resource_exhausted: return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case errc::unimplemented: return grpc::StatusCode::UNIMPLEMENTED;
     case errc::internal: return grpc::StatusCode::INTERNAL;
+    case errc::unauthenticated: return grpc::StatusCode::UNAUTHENTICATED;
+    case errc::permission_denied: return grpc::StatusCode::PERMISSION_DENIED;
+    case errc::aborted: return grpc::StatusCode::ABORTED;
   }
   return grpc::StatusCode::UNKNOWN;
 }

@@ -1,5 +1,7 @@
 #include "services/telemetry_service.hpp"
 
+#include "services/access_gate.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <optional>
@@ -67,6 +69,8 @@ int64_t nominal_ms(resolution r) {
 grpc::ServerUnaryReactor* telemetry_service::ListSeries(grpc::CallbackServerContext* ctx,
                                                         const v1::ListSeriesRequest*,
                                                         v1::ListSeriesResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   for (const auto& [name, id] : db_->series())
     resp->add_series(name);
   return finish(ctx, grpc::Status::OK);
@@ -75,6 +79,8 @@ grpc::ServerUnaryReactor* telemetry_service::ListSeries(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerContext* ctx,
                                                           const v1::QueryHistoryRequest* req,
                                                           v1::QueryHistoryResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   problems found;
   auto id = db_->find_series(req->series());
   if (!id)
@@ -151,6 +157,8 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerContext* ctx,
                                                          const v1::EnergyCurveRequest* req,
                                                          v1::EnergyCurveResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   store::curve_period period;
   switch (req->period()) {
     case v1::CURVE_PERIOD_DAY: period = store::curve_period::day; break;
@@ -201,6 +209,8 @@ grpc::ServerWriteReactor<v1::ExportChunk>* chunk_writer(std::string data, std::s
 
 grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
   grpc::CallbackServerContext* ctx, const v1::ExportRequest* req) {
+  if (auto* r = refused_stream<v1::ExportChunk>(ctx))
+    return r;
   problems found;
   if (req->series_size() == 0)
     found.push_back({"series", "give at least one series"});
@@ -293,6 +303,8 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
 grpc::ServerUnaryReactor* telemetry_service::GetSnapshot(grpc::CallbackServerContext* ctx,
                                                          const v1::GetSnapshotRequest*,
                                                          v1::PlantState* resp) {
+  if (auto* r = refused(ctx))
+    return r;
   auto [latest, seq] = hub_ ? hub_->latest() : std::make_pair(std::shared_ptr<const actors::plant_state>{}, uint64_t{0});
   if (!latest)
     return finish(ctx, to_status(errc::unavailable, "no reading yet"));
@@ -301,7 +313,9 @@ grpc::ServerUnaryReactor* telemetry_service::GetSnapshot(grpc::CallbackServerCon
 }
 
 grpc::ServerWriteReactor<v1::PlantState>* telemetry_service::StreamTelemetry(
-  grpc::CallbackServerContext*, const v1::StreamTelemetryRequest*) {
+  grpc::CallbackServerContext* ctx, const v1::StreamTelemetryRequest*) {
+  if (auto* r = refused_stream<v1::PlantState>(ctx))
+    return r;
   return make_state_stream(hub_ ? hub_ : std::make_shared<actors::state_hub>());
 }
 

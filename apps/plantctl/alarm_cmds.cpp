@@ -74,12 +74,11 @@ int list_alarms(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
   return 0;
 }
 
-int ack_alarm(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, uint64_t id,
-              const std::string& by) {
+// plantd records who acknowledged: the caller it authenticated.
+int ack_alarm(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, uint64_t id) {
   auto stub = v1::AlarmService::NewStub(ch);
   v1::AcknowledgeRequest req;
   req.set_id(id);
-  req.set_by(by);
   v1::Alarm a;
   auto st = stub->Acknowledge(context(o).get(), req, &a);
   if (!st.ok())

@@ -119,7 +119,6 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     req.set_id(a.id);
     req.set_date(a.date);
     req.set_value(a.value);
-    req.set_who(a.who);
     v1::EnterDailyResponse r;
     auto ctx = context(o);
     auto s = stub->EnterDaily(ctx.get(), req, &r);

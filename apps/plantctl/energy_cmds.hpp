@@ -18,7 +18,7 @@ namespace plantd::apps {
 
 struct energy_args {
   std::string action;  // tree | export | import | enter | report | audit
-  std::string file, id, date, node, resolution = "day", from, to, format, who;
+  std::string file, id, date, node, resolution = "day", from, to, format;
   double value = 0;
   unsigned last = 20;
 };

@@ -282,7 +282,6 @@ int main(int argc, char** argv) {
   auto* energy_cmd = app.add_subcommand("energy", "Energy-carbon: tree, import/export, entries, reports");
   energy_cmd->require_subcommand(1);
   plantd::apps::energy_args en;
-  en.who = std::getenv("USER") ? std::getenv("USER") : "operator";
   auto* en_tree = energy_cmd->add_subcommand("tree", "The tree with its meters and indicators");
   auto* en_export = energy_cmd->add_subcommand("export", "The whole model as JSON");
   en_export->add_option("-o,--output", en.file, "File (default: stdout)");
@@ -292,7 +291,6 @@ int main(int argc, char** argv) {
   en_enter->add_option("ID", en.id, "Indicator or product id")->required();
   en_enter->add_option("DATE", en.date, "YYYY-MM-DD")->required();
   en_enter->add_option("VALUE", en.value, "In the indicator's unit")->required();
-  en_enter->add_option("--by", en.who, "Who enters it")->capture_default_str();
   auto* en_audit = energy_cmd->add_subcommand("audit", "Who changed what, with the record before and after");
   en_audit->add_option("--last", en.last, "The newest this many")->capture_default_str();
   auto* en_report = energy_cmd->add_subcommand("report", "Values of a unit's indicators per period");
@@ -314,9 +312,7 @@ int main(int argc, char** argv) {
   alarms_cmd->add_option("--device", alarms_device, "Only this device");
   auto* ack = app.add_subcommand("ack", "Acknowledge an alarm");
   uint64_t ack_id = 0;
-  std::string ack_by = std::getenv("USER") ? std::getenv("USER") : "operator";
   ack->add_option("ID", ack_id, "Alarm id")->required();
-  ack->add_option("--by", ack_by, "Who acknowledges")->capture_default_str();
 
   auto* device = app.add_subcommand("device", "Talk to a device directly (commissioning)");
   device->require_subcommand(1);
@@ -378,7 +374,7 @@ int main(int argc, char** argv) {
                                      alarms_open ? "open" : alarms_closed ? "closed" : "all",
                                      alarms_device);
   if (ack->parsed())
-    return plantd::apps::ack_alarm(copts, channel, ack_id, ack_by);
+    return plantd::apps::ack_alarm(copts, channel, ack_id);
   if (hist->parsed())
     return plantd::apps::history(copts, channel, hist_series, hist_since, hist_resolution);
   if (watch->parsed())

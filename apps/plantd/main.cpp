@@ -1,10 +1,13 @@
 // plantd — the plant controller daemon.
 //
-//   plantd --config FILE [--data-dir DIR] [--listen HOST:PORT] [--log-level L]
+//   plantd --config FILE [--data-dir DIR] [--listen HOST:PORT] [--socket PATH]
+//          [--tls-cert FILE --tls-key FILE] [--client-ca FILE] [--log-level L]
 //   plantd --check-config FILE
 //
 // Refuses to start on an invalid config (every problem is printed). Once up,
-// prints "plantd: listening on HOST:PORT" on stdout; SIGINT/SIGTERM stop it.
+// prints "plantd: listening on unix:SOCKET and HOST:PORT" on stdout (the
+// local socket first; without one, HOST:PORT alone); SIGINT/SIGTERM stop it.
+// A listen address other than loopback is served with TLS only.
 #include <csignal>
 #include <malloc.h>
 #include <unistd.h>
@@ -35,6 +38,7 @@
 #include "drivers/pointtables/registry.hpp"
 #include "services/config_codec.hpp"
 #include "services/server.hpp"
+#include "services/tls_identity.hpp"
 
 namespace {
 
@@ -79,6 +83,9 @@ struct run_args {
   std::string file;
   std::string data_dir;
   std::string listen;
+  std::string socket;
+  plantd::services::tls_files tls;
+  bool force_tls = false;
   std::string tables_dir;
   double time_scale = 1;
   std::string start;
@@ -239,9 +246,46 @@ int run(const run_args& ra) {
 
   std::unique_ptr<plantd::services::server> srv;
   try {
-    srv = std::make_unique<plantd::services::server>(
-      plantd::services::server_args{listen, &sys, config, supervisor, hub, db, alarms, alarm_hub,
-                                    std::optional<plantd::plant::config>{*args_model}, energy});
+    plantd::services::server_args sa;
+    sa.listen = listen;
+    sa.socket = ra.socket;
+    sa.sys = &sys;
+    sa.config = config;
+    sa.supervisor = supervisor;
+    sa.hub = hub;
+    sa.db = db;
+    sa.alarms = alarms;
+    sa.alarm_hub = alarm_hub;
+    sa.plant = *args_model;
+    sa.energy = energy;
+    // TLS whenever the listener is more than loopback (or when asked):
+    // the installer's certificate, or plantd's own made at the first start.
+    bool tls = !listen.empty() && (ra.force_tls || !ra.tls.cert.empty() ||
+                                   !ra.tls.client_ca.empty() ||
+                                   !plantd::services::is_loopback(listen));
+    if (tls) {
+      char hostname[256] = {};
+      ::gethostname(hostname, sizeof hostname - 1);
+      std::vector<std::string> names{hostname, "localhost", "127.0.0.1", "::1"};
+      auto host = listen.substr(0, listen.rfind(':'));
+      if (host != "0.0.0.0" && host != "[::]" && !host.empty())
+        names.push_back(host.starts_with("[") ? host.substr(1, host.size() - 2) : host);
+      auto material = plantd::services::load_tls(ra.tls, std::filesystem::path{data_dir} / "tls",
+                                                 names);
+      if (!material)
+        throw std::runtime_error("TLS: " + material.error());
+      sa.tls = std::move(material.value());
+      spdlog::warn("TLS certificate SHA-256 {}", sa.tls->fingerprint_sha256);
+    }
+    sa.accounts = std::make_shared<plantd::services::accounts>(
+      db, plantd::services::accounts::options{});
+    sa.audit = std::make_shared<plantd::services::audit_log>(
+      db, plantd::services::audit_log::options{});
+    if (auto code = sa.accounts->first_start_code())
+      spdlog::warn("no account exists yet: installer code {} creates the first installer "
+                   "(plantctl bootstrap; valid 30 days, replaced at the next start)",
+                   *code);
+    srv = std::make_unique<plantd::services::server>(std::move(sa));
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
@@ -254,7 +298,12 @@ int run(const run_args& ra) {
   auto host = listen.substr(0, listen.rfind(':'));
   spdlog::info("plantd {} serving site \"{}\" ({} cabinets), data in {}",
                plantd::plantd_version, site_name, cabinets, data_dir);
-  std::printf("plantd: listening on %s:%d\n", host.c_str(), srv->port());
+  std::string where;
+  if (!ra.socket.empty())
+    where = "unix:" + ra.socket;
+  if (!listen.empty())
+    where += fmt::format("{}{}:{}", where.empty() ? "" : " and ", host, srv->port());
+  std::printf("plantd: listening on %s\n", where.c_str());
   std::fflush(stdout);
 
   int sig = 0;
@@ -302,6 +351,9 @@ int main(int argc, char** argv) {
   std::string check_file;
   std::string data_dir = "/var/lib/plantd";
   std::string listen = "127.0.0.1:50051";
+  std::string socket = "default";
+  plantd::services::tls_files tls;
+  bool force_tls = false;
   std::string log_level = "info";
   std::string tables_dir;
   double time_scale = 1;
@@ -315,6 +367,19 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--listen", listen, "gRPC address HOST:PORT (port 0: any free port)")
     ->capture_default_str();
+  app.add_option("--socket", socket,
+                 "Local Unix socket (its callers have every permission; its file mode 0660 and its "
+                 "directory decide who may connect). Default DATA-DIR/plantd.sock; '' for none");
+  app.add_option("--tls-cert", tls.cert, "TLS certificate chain (PEM); default: plantd makes "
+                                         "its own in DATA-DIR/tls at the first start")
+    ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls.key, "TLS private key (PEM) of --tls-cert")
+    ->check(CLI::ExistingFile);
+  app.add_option("--client-ca", tls.client_ca,
+                 "CA (PEM) whose client certificates authenticate (mutual TLS); the "
+                 "certificate's CN names the principal, its OU the role (default service)")
+    ->check(CLI::ExistingFile);
+  app.add_flag("--tls", force_tls, "Serve TLS on a loopback --listen too");
   app.add_option("--pointtables", tables_dir, "Directory of extra point tables (*.json)");
   app.add_option("--time-scale", time_scale,
                  "Simulation only: run the site calendar (TOU) N times faster (match plant-sim --speed)")
@@ -339,7 +404,10 @@ int main(int argc, char** argv) {
               << "Run with --help for more information.\n";
     return 2;
   }
-  int rc = run({config_file, data_dir, listen, tables_dir, time_scale, start});
+  if (socket == "default")
+    socket = (std::filesystem::path{data_dir} / "plantd.sock").string();
+  int rc = run({config_file, data_dir, listen, socket, tls, force_tls, tables_dir, time_scale,
+                start});
   // Everything plantd owns is closed by now (actors done, server shut down,
   // the store closed). Skip the destructors of the libraries' globals: their
   // own background threads may still be winding down, and a global torn

@@ -155,7 +155,7 @@ std::string status_text(const rocksdb::Status& s) {
 // once there is room again).
 struct db_handles {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, series, rollups, meta, config, alarms, audit, energy
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, series, rollups, meta, config, alarms, audit, energy, access
   bool read_only = false;
 
   rocksdb::ColumnFamilyHandle* series() const { return cf[1]; }
@@ -165,6 +165,7 @@ struct db_handles {
   rocksdb::ColumnFamilyHandle* alarms() const { return cf[5]; }
   rocksdb::ColumnFamilyHandle* audit() const { return cf[6]; }
   rocksdb::ColumnFamilyHandle* energy() const { return cf[7]; }
+  rocksdb::ColumnFamilyHandle* access() const { return cf[8]; }
 
   ~db_handles() {
     for (auto* h : cf)
@@ -356,7 +357,8 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
     {rocksdb::kDefaultColumnFamilyName, plain}, {"series", series_opts},
     {"rollups", rollup_opts},                   {"meta", plain},
     {"config", plain},                          {"alarms", plain},
-    {"audit", plain},                           {"energy", plain}};
+    {"audit", plain},                           {"energy", plain},
+    {"access", plain}};
   auto i = std::make_unique<impl>();
   i->opts = opts;
   i->dir = dir;
@@ -962,6 +964,106 @@ uint64_t store::series_disk_bytes() const {
   uint64_t v = 0;
   h->db->GetIntProperty(h->series(), "rocksdb.total-sst-files-size", &v);
   return v;
+}
+
+} // namespace plantd::store
+
+namespace plantd::store {
+
+namespace {
+
+std::string_view access_prefix(store::access_kind k) {
+  switch (k) {
+    case store::access_kind::user: return "user/";
+    case store::access_kind::session: return "session/";
+    case store::access_kind::token: return "token/";
+    case store::access_kind::code: return "code/";
+  }
+  return "other/";
+}
+
+constexpr std::string_view call_audit_prefix = "api/";
+
+std::string call_audit_key(uint64_t seq) {
+  return fmt::format("{}{:016x}", call_audit_prefix, seq);
+}
+
+} // namespace
+
+expected<void, std::string> store::put_access(const std::vector<access_write>& batch) {
+  auto h = impl_->use();
+  rocksdb::WriteBatch wb;
+  for (const auto& w : batch) {
+    auto key = std::string{access_prefix(w.kind)} + w.id;
+    if (w.bytes.empty())
+      wb.Delete(h->access(), key);
+    else
+      wb.Put(h->access(), key, w.bytes);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // a revoked token or a disabled user stays so after a power cut
+  auto s = impl_->counted(h->db->Write(wo, &wb));
+  if (!s.ok())
+    return unexpected{status_text(s)};
+  return {};
+}
+
+std::vector<std::pair<std::string, std::string>> store::access_records(access_kind kind) const {
+  auto h = impl_->use();
+  std::vector<std::pair<std::string, std::string>> out;
+  auto prefix = access_prefix(kind);
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->access())};
+  rocksdb::Slice p{prefix.data(), prefix.size()};
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next())
+    out.emplace_back(it->key().ToString().substr(prefix.size()), it->value().ToString());
+  return out;
+}
+
+expected<void, std::string> store::append_call_audit(uint64_t seq, std::string_view bytes) {
+  auto h = impl_->use();
+  auto s = impl_->counted(h->db->Put({}, h->audit(), call_audit_key(seq),
+                                     rocksdb::Slice{bytes.data(), bytes.size()}));
+  if (!s.ok())
+    return unexpected{status_text(s)};
+  return {};
+}
+
+void store::each_call_audit(uint64_t before,
+                            const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  auto h = impl_->use();
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->audit())};
+  if (before == 0)
+    it->SeekForPrev(std::string{call_audit_prefix} + "\xff");
+  else
+    it->SeekForPrev(call_audit_key(before - 1));
+  rocksdb::Slice p{call_audit_prefix.data(), call_audit_prefix.size()};
+  for (; it->Valid() && it->key().starts_with(p); it->Prev()) {
+    auto hex = it->key().ToString().substr(call_audit_prefix.size());
+    uint64_t seq = std::stoull(hex, nullptr, 16);
+    if (!fn(seq, {it->value().data(), it->value().size()}))
+      break;
+  }
+}
+
+uint64_t store::last_call_audit_seq() const {
+  uint64_t last = 0;
+  each_call_audit(0, [&](uint64_t seq, std::string_view) {
+    last = seq;
+    return false;
+  });
+  return last;
+}
+
+expected<void, std::string> store::trim_call_audit(uint64_t keep) {
+  auto last = last_call_audit_seq();
+  if (last <= keep)
+    return {};
+  auto h = impl_->use();
+  auto s = impl_->counted(h->db->DeleteRange({}, h->audit(), call_audit_key(0),
+                                             call_audit_key(last - keep + 1)));
+  if (!s.ok())
+    return unexpected{status_text(s)};
+  return {};
 }
 
 } // namespace plantd::store

@@ -129,6 +129,30 @@ public:
   std::optional<std::string> get_energy(std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
 
+  // Access records: accounts, sessions, API tokens and installer codes, by
+  // kind and id (the encoding is the caller's). Written together in one
+  // atomic batch; an empty value deletes the record.
+  enum class access_kind : uint8_t { user, session, token, code };
+  struct access_write {
+    access_kind kind;
+    std::string id;
+    std::string bytes;  // empty: delete
+  };
+  expected<void, std::string> put_access(const std::vector<access_write>& batch);
+  // Every record of a kind: (id, bytes) in id order.
+  std::vector<std::pair<std::string, std::string>> access_records(access_kind kind) const;
+
+  // The audit of API calls, numbered by the caller in increasing order.
+  expected<void, std::string> append_call_audit(uint64_t seq, std::string_view bytes);
+  // Newest first, below `before` (0: from the newest); `fn` returns false
+  // to stop.
+  void each_call_audit(uint64_t before,
+                       const std::function<bool(uint64_t seq, std::string_view bytes)>& fn) const;
+  // The highest seq written (0: none).
+  uint64_t last_call_audit_seq() const;
+  // Keeps the newest `keep` records (the audit stays bounded).
+  expected<void, std::string> trim_call_audit(uint64_t keep);
+
   // Documents: large values written whole (the energy model of an
   // enterprise is megabytes), kept as files beside the database so they
   // never sit in a memtable or the block cache. A document is replaced

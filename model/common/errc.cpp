@@ -14,6 +14,9 @@ std::string_view to_string(errc code) noexcept {
     case errc::resource_exhausted: return "resource_exhausted";
     case errc::unimplemented: return "unimplemented";
     case errc::internal: return "internal";
+    case errc::unauthenticated: return "unauthenticated";
+    case errc::permission_denied: return "permission_denied";
+    case errc::aborted: return "aborted";
   }
   return "unknown";
 }

@@ -29,6 +29,12 @@ enum class errc : uint8_t {
   unimplemented,
   // A bug or a broken invariant.
   internal,
+  // No valid credentials came with the call.
+  unauthenticated,
+  // The caller is known but its role lacks the permission.
+  permission_denied,
+  // Lost a race with another change (compare-and-set on a version).
+  aborted,
 };
 
 std::string_view to_string(errc code) noexcept;

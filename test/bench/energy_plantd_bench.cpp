@@ -131,7 +131,6 @@ std::optional<run_result> run_once(const std::string& plantd, const std::string&
   n->set_kind("equipment");
   n->set_parent("b0w0");
   n->set_metering_level(3);
-  put.set_who("bench");
   v1::PutResponse put_resp;
   t = steady::now();
   if (auto st = stub->Put(call(120s).get(), put, &put_resp); !st.ok()) {

@@ -47,7 +47,7 @@ public:
     INFO("stderr: " << proc_.stderr_text());
     REQUIRE(line);
     std::smatch m;
-    static const std::regex listening{R"(plantd: listening on (127\.0\.0\.1:\d+))"};
+    static const std::regex listening{R"(plantd: listening on (\S+))"};
     REQUIRE(std::regex_search(*line, m, listening));
     target_ = m[1];
     channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());

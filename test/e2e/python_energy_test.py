@@ -9,7 +9,8 @@ counter readings and daily entries, and checks tce, tCO2 and cost against
 hand computation; formulas with cycles, unknown references and mismatched
 units are rejected; a back-dated entry propagates; counter rollover and a
 meter swap; delete-in-use refused; the .xlsx report parses; everything
-survives a restart.
+survives a restart. Changes are signed by the caller plantd authenticated:
+the local socket ("local") or users logged in over TCP with a token.
 """
 import argparse
 import datetime
@@ -38,7 +39,7 @@ def generate_stubs(proto_dir, out_dir):
     includes = [f"-I{proto_dir}", "-I/usr/include"]
     if os.path.isdir(well_known):
         includes.append(f"-I{well_known}")
-    files = [os.path.join(proto_dir, f"plantd/v1/{f}.proto") for f in ("control", "config", "energy")]
+    files = [os.path.join(proto_dir, f"plantd/v1/{f}.proto") for f in ("control", "config", "energy", "access")]
     if protoc.main(["protoc", *includes, f"--python_out={out_dir}", f"--grpc_python_out={out_dir}", *files]) != 0:
         raise RuntimeError("protoc failed")
     sys.path.insert(0, out_dir)
@@ -49,14 +50,26 @@ def start_plantd(data_dir):
         [ARGS.plantd, "--config", ARGS.config, "--listen", "127.0.0.1:0",
          "--data-dir", data_dir, "--log-level", "warn"], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    m = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+    m = re.search(r"listening on (\S+) and (\S+)", line)
     if not m:
         proc.kill()
         raise RuntimeError(f"plantd did not start: {line!r}")
     channel = grpc.insecure_channel(m.group(1))
     grpc.channel_ready_future(channel).result(timeout=10)
     channel.target_text = m.group(1)
+    channel.tcp_target = m.group(2)
     return proc, channel
+
+
+class AsUser:
+    """A stub whose calls carry a user's session token."""
+
+    def __init__(self, stub, token):
+        self._stub, self._md = stub, (("authorization", "Bearer " + token),)
+
+    def __getattr__(self, name):
+        method = getattr(self._stub, name)
+        return lambda req, **kw: method(req, metadata=self._md, **kw)
 
 
 def stop(proc):
@@ -74,6 +87,20 @@ class EnergyCarbon(unittest.TestCase):
         cls.data = os.path.join(cls.tmp.name, "data")
         cls.proc, cls.channel = start_plantd(cls.data)
         cls.stub = pbg.EnergyCarbonServiceStub(cls.channel)
+        # Energy managers: created on the unit's socket, logged in over TCP.
+        from plantd.v1 import access_pb2 as apb, access_pb2_grpc as apbg
+        local = apbg.AccessServiceStub(cls.channel)
+        tcp = grpc.insecure_channel(cls.channel.tcp_target)
+        login = apbg.AccessServiceStub(tcp)
+        energy_tcp = pbg.EnergyCarbonServiceStub(tcp)
+        cls.users = {}
+        cls.tokens = {}
+        for name in ("alice", "bob", "carol", "dave", "erin", "mallory"):
+            local.CreateUser(apb.CreateUserRequest(username=name, password=name + "-secret-pw",
+                                                   role=apb.ROLE_ENERGY_MANAGER))
+            token = login.Login(apb.LoginRequest(username=name, password=name + "-secret-pw")).token
+            cls.users[name] = AsUser(energy_tcp, token)
+            cls.tokens[name] = token
         # The day computed: ten days ago in the enterprise's time zone.
         cls.day = datetime.datetime.now(TZ).date() - datetime.timedelta(days=10)
         cls.build_enterprise()
@@ -85,7 +112,7 @@ class EnergyCarbon(unittest.TestCase):
 
     @classmethod
     def put(cls, **item):
-        return cls.stub.Put(pb.PutRequest(who="python", **item))
+        return cls.stub.Put(pb.PutRequest(**item))
 
     @classmethod
     def build_enterprise(cls):
@@ -215,12 +242,12 @@ class EnergyCarbon(unittest.TestCase):
 
     def test_delete_in_use_refused_rename_allowed(self):
         with self.assertRaises(grpc.RpcError) as cm:
-            self.stub.Delete(pb.DeleteRequest(kind="energy_type", id="natural_gas", who="python"))
+            self.stub.Delete(pb.DeleteRequest(kind="energy_type", id="natural_gas"))
         self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         self.assertIn("meter Plant/Boiler room/Boiler gas", cm.exception.details())
         self.assertIn("formula of [Plant:Standard coal]", cm.exception.details())
         with self.assertRaises(grpc.RpcError) as cm:
-            self.stub.Delete(pb.DeleteRequest(kind="meter", id="m_e0", who="python"))
+            self.stub.Delete(pb.DeleteRequest(kind="meter", id="m_e0"))
         self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         # Renaming the gas type breaks nothing: formulas reference ids.
         model = self.stub.GetModel(pb.GetModelRequest())
@@ -237,16 +264,22 @@ class EnergyCarbon(unittest.TestCase):
         m = [x for x in model.meters if x.id == "m_w1"][0]
         old_location = m.location
         m.location = "Pump house"
-        self.stub.Put(pb.PutRequest(who="carol", meter=m))
-        self.stub.Put(pb.PutRequest(who="carol", node=pb.Node(id="tmp_unit", name="Temporary", kind="workshop",
+        self.users["carol"].Put(pb.PutRequest(meter=m))
+        self.users["carol"].Put(pb.PutRequest(node=pb.Node(id="tmp_unit", name="Temporary", kind="workshop",
                                                               parent="plant", metering_level=2)))
-        self.stub.Delete(pb.DeleteRequest(kind="node", id="tmp_unit", who="dave"))
+        self.users["dave"].Delete(pb.DeleteRequest(kind="node", id="tmp_unit"))
+        # Naming someone else in `who` is refused.
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.users["dave"].Put(pb.PutRequest(who="carol", meter=m))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("authenticated caller", cm.exception.details())
         # A refused change leaves no audit record.
         with self.assertRaises(grpc.RpcError):
-            self.stub.Delete(pb.DeleteRequest(kind="meter", id="m_e0", who="mallory"))
+            self.users["mallory"].Delete(pb.DeleteRequest(kind="meter", id="m_e0"))
         records = self.stub.ListAudit(pb.ListAuditRequest(limit=3)).records
         self.assertEqual([(r.who, r.what) for r in records],
-                         [("carol", "put meter m_w1"), ("carol", "put unit tmp_unit"), ("dave", "delete node tmp_unit")])
+                         [("user:carol", "put meter m_w1"), ("user:carol", "put unit tmp_unit"),
+                          ("user:dave", "delete node tmp_unit")])
         before, after = json.loads(records[0].before), json.loads(records[0].after)
         self.assertEqual(before.get("location", ""), old_location)
         self.assertEqual(after["location"], "Pump house")
@@ -256,7 +289,7 @@ class EnergyCarbon(unittest.TestCase):
         self.assertEqual(json.loads(records[2].before)["id"], "tmp_unit")
         self.assertEqual(records[2].after, "")
         self.assertTrue(all(r.time.seconds > 0 for r in records))
-        self.assertNotIn("mallory", [r.who for r in self.stub.ListAudit(pb.ListAuditRequest()).records])
+        self.assertNotIn("user:mallory", [r.who for r in self.stub.ListAudit(pb.ListAuditRequest()).records])
         # A time range: nothing after the last record, and the last from its own time on.
         after_last = {"seconds": records[-1].time.seconds + 1}
         self.assertEqual(len(self.stub.ListAudit(pb.ListAuditRequest(**{"from": after_last})).records), 0)
@@ -271,43 +304,43 @@ class EnergyCarbon(unittest.TestCase):
     def test_back_dated_entry_and_corrections(self):
         d = (self.day - datetime.timedelta(days=3)).isoformat()
         month = d[:7]
-        first = self.stub.EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=500, who="alice"))
+        first = self.users["alice"].EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=500))
         self.assertFalse(first.correction)
         s = self.query(["b1.elec"], frm=d)
         self.assertAlmostEqual(s["b1.elec"].values[0], 500)
         self.assertEqual(s["b1.elec"].quality[0], 3)  # QUALITY_MANUAL
-        second = self.stub.EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=540, who="bob",
+        second = self.users["bob"].EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=540,
                                                            note="meter re-read"))
         self.assertTrue(second.correction)
         s = self.query(["b1.elec"], frm=d)
         self.assertAlmostEqual(s["b1.elec"].values[0], 540)
         entries = self.stub.ListEntries(pb.ListEntriesRequest(id="b1.elec")).entries
         self.assertEqual([(e.value, e.who, e.superseded) for e in entries if e.date == d],
-                         [(500, "alice", True), (540, "bob", False)])
+                         [(500, "user:alice", True), (540, "user:bob", False)])
         with self.assertRaises(grpc.RpcError) as cm:
-            self.stub.EnterDaily(pb.EnterDailyRequest(id="p.tce", date=d, value=1, who="x"))
+            self.stub.EnterDaily(pb.EnterDailyRequest(id="p.tce", date=d, value=1))
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
 
     def test_recorded_data_keeps_product_and_indicator(self):
         d = (self.day - datetime.timedelta(days=5)).isoformat()
         self.put(product=pb.Product(id="bricks", name="Bricks", unit="t", node="b1"))
         self.put(product=pb.Product(id="tiles", name="Tiles", unit="t", node="b1"))
-        self.stub.EnterDaily(pb.EnterDailyRequest(id="bricks", date=d, value=12, who="erin"))
+        self.stub.EnterDaily(pb.EnterDailyRequest(id="bricks", date=d, value=12))
         with self.assertRaises(grpc.RpcError) as cm:
-            self.stub.Delete(pb.DeleteRequest(kind="product", id="bricks", who="erin"))
+            self.stub.Delete(pb.DeleteRequest(kind="product", id="bricks"))
         self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         self.assertIn("production entries (the first on " + d + ")", cm.exception.details())
         model = self.stub.GetModel(pb.GetModelRequest())
         self.assertIn("bricks", [p.id for p in model.products])
         # Renaming is allowed; a product without entries can go.
         self.put(product=pb.Product(id="bricks", name="Clay bricks", unit="t", node="b1"))
-        self.stub.Delete(pb.DeleteRequest(kind="product", id="tiles", who="erin"))
+        self.stub.Delete(pb.DeleteRequest(kind="product", id="tiles"))
         model = self.stub.GetModel(pb.GetModelRequest())
         self.assertEqual([p.name for p in model.products if p.id in ("bricks", "tiles")], ["Clay bricks"])
         # A manual indicator with daily entries stays too.
-        self.stub.EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=7, who="erin"))
+        self.stub.EnterDaily(pb.EnterDailyRequest(id="b1.elec", date=d, value=7))
         with self.assertRaises(grpc.RpcError) as cm:
-            self.stub.Delete(pb.DeleteRequest(kind="indicator", id="b1.elec", who="erin"))
+            self.stub.Delete(pb.DeleteRequest(kind="indicator", id="b1.elec"))
         self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         self.assertIn("daily entries", cm.exception.details())
 
@@ -327,7 +360,7 @@ class EnergyCarbon(unittest.TestCase):
     def test_metering_level_out_of_range_is_refused(self):
         for level in (257, -255, 4):
             with self.assertRaises(grpc.RpcError) as cm:
-                self.stub.Put(pb.PutRequest(who="x", node=pb.Node(id="odd_unit", name="Odd", kind="workshop",
+                self.stub.Put(pb.PutRequest(node=pb.Node(id="odd_unit", name="Odd", kind="workshop",
                                                                   parent="plant", metering_level=level)))
             self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
             self.assertIn("metering_level", cm.exception.details())
@@ -471,6 +504,11 @@ class EnergyCarbon(unittest.TestCase):
         EnergyCarbon.proc, EnergyCarbon.channel = start_plantd(self.data)
         EnergyCarbon.stub = pbg.EnergyCarbonServiceStub(EnergyCarbon.channel)
         after = self.query(["p.tce", "p.cost"])
+        # Sessions outlive a restart: a user's token still works on the new TCP port.
+        from plantd.v1 import access_pb2 as apb, access_pb2_grpc as apbg
+        tcp = grpc.insecure_channel(EnergyCarbon.channel.tcp_target)
+        me = AsUser(apbg.AccessServiceStub(tcp), self.tokens["alice"]).WhoAmI(apb.WhoAmIRequest())
+        self.assertEqual((me.name, me.role), ("user:alice", apb.ROLE_ENERGY_MANAGER))
         for k in before:
             self.assertAlmostEqual(before[k].values[0], after[k].values[0], places=9)
             self.assertEqual(before[k].quality[0], after[k].quality[0])
