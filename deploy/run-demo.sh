@@ -38,10 +38,16 @@ fi
 "$BIN/plantd" --config "$CONFIG" --data-dir "$VAR/data" --listen "$LISTEN" \
   --time-scale "$SPEED" --start "$START" --log-level warn >"$VAR/plantd.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do "$BIN/plantctl" --target "$LISTEN" --timeout 0.5 status >/dev/null 2>&1 && break; sleep 0.1; done
+# plantctl on this machine uses plantd's local socket: no password (the
+# socket's file permissions decide who may use it). Over $LISTEN every call
+# needs a token: plantctl --target $LISTEN login USER.
+SOCKET="unix:$(cd "$VAR" && pwd)/data/plantd.sock"
+export PLANTD_TARGET="$SOCKET"
+for _ in $(seq 100); do "$BIN/plantctl" --timeout 0.5 status >/dev/null 2>&1 && break; sleep 0.1; done
 
 echo "plant-sim: $CONFIG at x$SPEED from $START (site time ${tz}); SimService on $SIM_CONTROL"
-echo "plantd:    $LISTEN — in another terminal: $BIN/plantctl status | mode set tou | setpoint -50 --for 10m"
+echo "plantd:    $LISTEN (token required) and $SOCKET (this machine)"
+echo "           in another terminal: PLANTD_TARGET=$SOCKET $BIN/plantctl status | mode set tou | users add olga --role owner"
 echo "Ctrl-C stops everything."
-"$BIN/plantctl" --target "$LISTEN" status || true
-"$BIN/plantctl" --target "$LISTEN" watch
+"$BIN/plantctl" status || true
+"$BIN/plantctl" watch

@@ -1,21 +1,32 @@
 // plantctl — the command-line client of plantd.
 //
-//   plantctl [--target HOST:PORT] [--json] [--timeout S] status
+//   plantctl [--target HOST:PORT|unix:PATH] [--token T] [--ca FILE] [--tls] [--json]
+//            [--timeout S] status
 //   plantctl ... config get
 //   plantctl ... config validate FILE
 //   plantctl ... watch [--count N]
 //   plantctl ... history [SERIES] [--since 1h] [--resolution auto]
-//   plantctl ... alarms [--open|--closed] [--device ID] | ack ID [--by NAME]
+//   plantctl ... alarms [--open|--closed] [--device ID] | ack ID
 //   plantctl ... curve [day|week|month|year|total] [--since 7d] | stats [--period day]
 //   plantctl ... export SERIES... --format csv|xlsx -o FILE [--since 1d] [--resolution hour]
 //   plantctl ... mode set self-consumption|tou [--template FILE]
 //   plantctl ... setpoint KW --for 15m | setpoint clear
+//   plantctl ... login USER | logout | whoami | bootstrap CODE USER
+//   plantctl ... users [add USER --role R | disable USER | enable USER]
+//   plantctl ... tokens [create NAME --role R [--days N] | revoke ID]
+//   plantctl ... installer-code [--days N] | audit [--last N] [--refused]
 //   plantctl device read --pointtable NAME (--tcp HOST:PORT | --rtu DEV [--baud B])
 //            --unit N [--json]
 //
 // Exit codes: 0 ok; 1 the answer is "no" (unhealthy, invalid config);
 // 2 usage or local error (unreadable file); 3 plantd cannot be reached or
 // failed the call.
+//
+// Credentials: --token, else $PLANTD_TOKEN, else the token `plantctl login`
+// saved for the target. On the unit, the local socket (the default target
+// when /run/plantd/plantd.sock exists) needs none.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -27,6 +38,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "actors/version.hpp"
+#include "apps/plantctl/access_cmds.hpp"
 #include "apps/plantctl/alarm_cmds.hpp"
 #include "apps/plantctl/control_cmds.hpp"
 #include "apps/plantctl/device_read.hpp"
@@ -207,8 +219,18 @@ int main(int argc, char** argv) {
   options opt;
   if (const char* env = std::getenv("PLANTD_TARGET"))
     opt.target = env;
-  app.add_option("--target", opt.target, "plantd address HOST:PORT (env PLANTD_TARGET)")
+  else if (::access("/run/plantd/plantd.sock", F_OK) == 0)
+    opt.target = "unix:/run/plantd/plantd.sock";
+  app.add_option("--target", opt.target,
+                 "plantd address HOST:PORT or unix:PATH (env PLANTD_TARGET)")
     ->capture_default_str();
+  plantd::apps::connection conn;
+  app.add_option("--token", conn.token, "Session or API token (env PLANTD_TOKEN; default: the "
+                                        "one saved by plantctl login for the target)");
+  app.add_option("--ca", conn.ca_file, "Use TLS and trust this CA (PEM), e.g. plantd's own "
+                                       "server.crt")
+    ->check(CLI::ExistingFile);
+  app.add_flag("--tls", conn.tls, "Use TLS (always on for a non-loopback address)");
   app.add_flag("--json", opt.json, "Print JSON for scripts");
   app.add_option("--timeout", opt.timeout_s, "Seconds to wait for an answer")
     ->check(CLI::PositiveNumber)
@@ -332,6 +354,44 @@ int main(int argc, char** argv) {
   read->add_option("--stop-bits", dev_args.stop_bits, "RTU stop bits")->capture_default_str();
   read->add_option("--unit", dev_args.unit, "Modbus unit id")->required();
 
+  plantd::apps::access_args acc;
+  auto* login = app.add_subcommand("login", "Log in and keep the session token (0600)");
+  login->add_option("USER", acc.name)->required();
+  login->add_flag("--password-stdin", acc.password_stdin, "Read the password from stdin");
+  auto* logout = app.add_subcommand("logout", "End the saved session");
+  auto* whoami = app.add_subcommand("whoami", "Who plantd thinks you are");
+  auto* bootstrap = app.add_subcommand("bootstrap", "The first installer account, from the "
+                                                    "installer code plantd printed");
+  bootstrap->add_option("CODE", acc.code)->required();
+  bootstrap->add_option("USER", acc.name)->required();
+  bootstrap->add_flag("--password-stdin", acc.password_stdin, "Read the password from stdin");
+  auto* users = app.add_subcommand("users", "Accounts (installers: the site's people; "
+                                            "distributors: installers)");
+  auto* users_add = users->add_subcommand("add", "Create an account");
+  users_add->add_option("USER", acc.name)->required();
+  users_add->add_option("--role", acc.role, "viewer, owner, energy-manager, installer, distributor")
+    ->required();
+  users_add->add_flag("--password-stdin", acc.password_stdin, "Read the password from stdin");
+  auto* users_disable = users->add_subcommand("disable", "Disable an account (its sessions end)");
+  users_disable->add_option("USER", acc.name)->required();
+  auto* users_enable = users->add_subcommand("enable", "Enable an account again");
+  users_enable->add_option("USER", acc.name)->required();
+  auto* tokens = app.add_subcommand("tokens", "API tokens for machines");
+  auto* tokens_create = tokens->add_subcommand("create", "Create one (printed once)");
+  tokens_create->add_option("NAME", acc.name)->required();
+  tokens_create->add_option("--role", acc.role, "viewer, owner, energy-manager or service")
+    ->required();
+  tokens_create->add_option("--days", acc.days, "Valid for N days (default: no expiry)");
+  auto* tokens_revoke = tokens->add_subcommand("revoke", "Revoke one by its id");
+  tokens_revoke->add_option("ID", acc.id)->required();
+  auto* code_cmd = app.add_subcommand("installer-code", "A one-time code for one installer account");
+  code_cmd->add_option("--days", acc.days, "Valid for N days (default 7)");
+  auto* audit = app.add_subcommand("audit", "Who changed what, newest first");
+  audit->add_option("--last", acc.last, "At most N records")->capture_default_str();
+  audit->add_option("--principal", acc.principal, "Only this principal (user:NAME, token:NAME)");
+  audit->add_option("--method", acc.method, "Only methods containing this");
+  audit->add_flag("--refused", acc.refused, "Only refused calls");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -346,12 +406,26 @@ int main(int argc, char** argv) {
     dev_args.timeout_s = opt.timeout_s;
     return plantd::apps::device_read(dev_args);
   }
-  // Large enough for GetModel of an enterprise-scale energy tree.
-  grpc::ChannelArguments channel_args;
-  channel_args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(opt.target, grpc::InsecureChannelCredentials(),
-                                           channel_args);
+  conn.target = opt.target;
+  if (conn.token.empty())
+    if (const char* env = std::getenv("PLANTD_TOKEN"))
+      conn.token = env;
+  if (conn.token.empty() && !login->parsed() && !bootstrap->parsed())
+    conn.token = plantd::apps::saved_token(opt.target);
+  auto channel = plantd::apps::open_channel(conn);
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
+  for (auto [cmd, name] : {std::pair{login, "login"}, {logout, "logout"}, {whoami, "whoami"},
+                           {bootstrap, "bootstrap"}, {users, "users"}, {tokens, "tokens"},
+                           {code_cmd, "installer-code"}, {audit, "audit"}})
+    if (cmd->parsed()) {
+      acc.action = name;
+      acc.sub = users_add->parsed() || tokens_create->parsed() ? (users_add->parsed() ? "add" : "create")
+                : users_disable->parsed()                     ? "disable"
+                : users_enable->parsed()                      ? "enable"
+                : tokens_revoke->parsed()                     ? "revoke"
+                                                              : "list";
+      return plantd::apps::access(copts, conn, channel, acc);
+    }
   if (curve_cmd->parsed())
     return plantd::apps::curve(copts, channel, curve_period, curve_since);
   if (energy_cmd->parsed()) {

@@ -50,6 +50,9 @@ public:
     static const std::regex listening{R"(plantd: listening on (\S+))"};
     REQUIRE(std::regex_search(*line, m, listening));
     target_ = m[1];
+    static const std::regex tcp{R"(and (\S+))"};
+    if (std::regex_search(*line, m, tcp))
+      tcp_target_ = m[1];
     channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
   }
 
@@ -59,7 +62,9 @@ public:
     std::filesystem::remove_all(data_dir_ + ".d");
   }
 
+  // The local socket (no credentials needed) and the loopback TCP port.
   const std::string& target() const { return target_; }
+  const std::string& tcp_target() const { return tcp_target_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   child_process& process() { return proc_; }
   std::string data_dir() const { return data_dir_ + ".d"; }
@@ -68,6 +73,7 @@ private:
   std::string data_dir_;
   child_process proc_;
   std::string target_;
+  std::string tcp_target_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -425,4 +431,75 @@ TEST_CASE("a stack overflow leaves a backtrace, on the main thread and on an act
     CHECK(r.exit_code != 0);
     CHECK_THAT(r.out, Catch::Contains("plantd: fatal signal SEGV, backtrace:"));
   }
+}
+
+TEST_CASE("an installer at the console makes an owner, who logs in with plantctl; the audit "
+          "names each change",
+          "[e2e][plantctl][access]") {
+  running_plantd plantd{example("single-cabinet")};
+  auto home = std::filesystem::temp_directory_path() / ("plantctl-home-" + std::to_string(getpid()));
+  std::filesystem::create_directories(home);
+  ::setenv("XDG_CONFIG_HOME", home.c_str(), 1);
+  auto local = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {plantctl_bin, "--target", plantd.target()});
+    return run_command(args);
+  };
+  auto tcp = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {plantctl_bin, "--target", plantd.tcp_target()});
+    return run_command(args);
+  };
+  auto with_password = [&](const std::string& pw, const std::string& target,
+                           const std::string& rest) {
+    return run_command({"/bin/sh", "-c",
+                        "echo '" + pw + "' | " + plantctl_bin + " --target " + target + " " + rest});
+  };
+  auto made = with_password("olga-password", plantd.target(),
+                            "users add olga --role owner --password-stdin");
+  CHECK(made.exit_code == 0);
+  CHECK_THAT(made.out, Catch::Contains("created olga (owner)"));
+
+  auto anonymous = tcp({"mode", "set", "tou"});
+  CHECK(anonymous.exit_code == 3);
+  CHECK_THAT(anonymous.out, Catch::Contains("needs credentials"));
+
+  auto wrong = with_password("not-her-password", plantd.tcp_target(), "login olga --password-stdin");
+  CHECK(wrong.exit_code == 3);
+  CHECK_THAT(wrong.out, Catch::Contains("wrong user name or password"));
+  auto login = with_password("olga-password", plantd.tcp_target(), "login olga --password-stdin");
+  REQUIRE(login.exit_code == 0);
+  auto file = home / "plantd" / "tokens";
+  REQUIRE(std::filesystem::exists(file));
+  CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK_THAT(tcp({"whoami"}).out, Catch::Contains("user:olga (owner)"));
+  CHECK(tcp({"mode", "set", "self-consumption"}).exit_code == 0);
+  auto not_hers = with_password("vera-password", plantd.tcp_target(),
+                                "users add vera --role viewer --password-stdin");
+  CHECK(not_hers.exit_code == 3);
+  CHECK_THAT(not_hers.out, Catch::Contains("needs permission 'accounts'"));
+
+  auto audit = local({"audit", "--method", "SetMode"});
+  CHECK(audit.exit_code == 0);
+  CHECK_THAT(audit.out, Catch::Contains("user:olga"));
+  CHECK_THAT(audit.out, Catch::Contains("OK"));
+  CHECK_THAT(local({"audit", "--refused"}).out, Catch::Contains("anonymous"));
+
+  // A machine's token: printed once, works, stops at revocation.
+  auto token = local({"tokens", "create", "gateway", "--role", "energy-manager"});
+  REQUIRE(token.exit_code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(token.out, m, std::regex{R"((pdt_\S+))"}));
+  std::string t = m[1];
+  REQUIRE(std::regex_search(token.out, m, std::regex{R"(id ([0-9a-f]{16}))"}));
+  std::string id = m[1];
+  CHECK_THAT(tcp({"--token", t, "whoami"}).out, Catch::Contains("token:gateway (energy_manager)"));
+  CHECK(local({"tokens", "revoke", id}).exit_code == 0);
+  auto revoked = tcp({"--token", t, "whoami"});
+  CHECK(revoked.exit_code == 3);
+  CHECK_THAT(revoked.out, Catch::Contains("unknown or revoked token"));
+
+  CHECK(tcp({"logout"}).exit_code == 0);
+  CHECK(tcp({"whoami"}).exit_code == 3);
+  ::unsetenv("XDG_CONFIG_HOME");
+  std::filesystem::remove_all(home);
 }
