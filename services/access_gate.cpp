@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <grpcpp/security/auth_context.h>
 
+#include "services/local_socket.hpp"
+
 namespace plantd::services {
 
 namespace {
@@ -162,7 +164,11 @@ call_auth access_gate::decide(std::string_view method, const std::string& peer,
   }
   // Who is calling: the local socket, a client certificate, or a token.
   std::optional<grpc::Status> bad_credentials;
-  if (peer.starts_with("unix:")) {
+  if (auto cred = peer_user(peer)) {
+    // plantd's own socket: the user the kernel says connected.
+    out.who = principal{"local:" + cred->user, opts_.local_role, credential::local_socket, 0, {}};
+    out.identified = true;
+  } else if (peer.starts_with("unix:")) {
     out.who = principal{"local", opts_.local_role, credential::local_socket, 0, {}};
     out.identified = true;
   }

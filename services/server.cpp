@@ -15,6 +15,7 @@
 #include "services/access_gate.hpp"
 #include "services/access_service.hpp"
 #include "services/alarm_service.hpp"
+#include "services/local_socket.hpp"
 #include "services/control_service.hpp"
 #include "services/energy_service.hpp"
 #include "services/plant_service.hpp"
@@ -49,6 +50,7 @@ struct server::impl {
   std::unique_ptr<statistics_service> statistics;
   std::unique_ptr<energy_service> energy;
   std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<local_socket> socket;
 };
 
 bool is_loopback(std::string_view listen) {
@@ -88,8 +90,12 @@ server::server(server_args args) {
     }
     builder.AddListeningPort(args.listen, creds, &port_);
   }
-  if (!args.socket.empty())
-    builder.AddListeningPort("unix:" + args.socket, grpc::InsecureServerCredentials());
+  if (!args.socket.empty()) {
+    auto sock = local_socket::open(args.socket);
+    if (!sock)
+      throw std::runtime_error(sock.error());
+    impl_->socket = std::move(sock.value());
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> gates;
   gates.push_back(std::make_unique<access_gate>(args.accounts, args.audit));
   builder.experimental().SetInterceptorCreators(std::move(gates));
@@ -122,8 +128,8 @@ server::server(server_args args) {
   impl_->grpc_server = builder.BuildAndStart();
   if (!impl_->grpc_server || (!args.listen.empty() && port_ == 0))
     throw std::runtime_error(fmt::format("cannot listen on {}", args.listen));
-  if (!args.socket.empty())
-    ::chmod(args.socket.c_str(), 0660);
+  if (impl_->socket)
+    impl_->socket->start(impl_->grpc_server.get());
   if (auto* health = impl_->grpc_server->GetHealthCheckService())
     health->SetServingStatus(true);
 }
@@ -138,6 +144,8 @@ void server::shutdown(std::chrono::milliseconds grace) {
     return;
   if (auto* health = impl_->grpc_server->GetHealthCheckService())
     health->SetServingStatus(false);
+  if (impl_->socket)
+    impl_->socket->stop();
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->grpc_server->Wait();
   impl_->grpc_server.reset();
