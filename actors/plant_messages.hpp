@@ -2,6 +2,8 @@
 // the supervisor publishes. Local to one process (not serialized).
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -81,6 +83,10 @@ struct output_command {
 };
 
 // What the plant is doing, as the services show it.
+// The fast path's latency buckets (microseconds).
+inline constexpr std::array<double, 14> latency_bounds_us{
+  50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 20000, 50000};
+
 struct plant_state {
   time_point time{};
   reading grid_w;
@@ -132,6 +138,9 @@ struct plant_state {
   // over the last 64 fast-path decisions.
   double latency_p50_us = 0;
   double latency_p99_us = 0;
+  // Every fast-path decision since start, by latency bucket (bounds in
+  // latency_bounds_us; the last count is beyond the last bound).
+  std::vector<uint64_t> latency_counts;
   // Conditions that hold now (the alarm actor turns them into alarms).
   std::vector<alarms::condition> conditions;
 };

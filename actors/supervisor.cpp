@@ -1,5 +1,7 @@
 #include "actors/supervisor.hpp"
 
+#include "actors/realtime.hpp"
+
 #include <cmath>
 #include <algorithm>
 #include <array>
@@ -54,6 +56,7 @@ struct supervisor_state {
   std::shared_ptr<std::vector<caf::actor>> live_children;
   std::array<double, 64> latency_us{};  // ring of fast-path latencies
   std::size_t latency_count = 0;
+  std::array<uint64_t, latency_bounds_us.size() + 1> latency_counts{};  // since start
   // The grid-meter reading a fast-path decision answers: its latency is
   // taken once the setpoints are handed to the device actors, before the
   // state is published to listeners and streams.
@@ -148,6 +151,7 @@ void publish(self_ptr self) {
     ps.latency_p50_us = xs[n / 2];
     ps.latency_p99_us = xs[std::min(n - 1, static_cast<std::size_t>(0.99 * static_cast<double>(n)))];
   }
+  ps.latency_counts.assign(st.latency_counts.begin(), st.latency_counts.end());
   // Conditions for the alarm actor.
   auto& conds = ps.conditions;
   for (std::size_t i = 0; i < ps.cabinets.size(); ++i) {
@@ -245,6 +249,10 @@ void decide(self_ptr self) {
                                                        - st.fast_read_at)
                 .count();
     st.latency_us[st.latency_count++ % st.latency_us.size()] = us;
+    auto bucket = static_cast<std::size_t>(
+      std::lower_bound(latency_bounds_us.begin(), latency_bounds_us.end(), us) -
+      latency_bounds_us.begin());
+    ++st.latency_counts[bucket];
     st.fast_read_at = {};
   }
   publish(self);
@@ -274,6 +282,10 @@ caf::actor spawn_device(self_ptr self, F fn, Ts&&... xs) {
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
+  // The device actors it starts are spawned from this thread and inherit
+  // its scheduling: the whole control path, meters to setpoints.
+  if (st.args.realtime && st.args.detached_devices)
+    make_this_thread_realtime();  // else it keeps the actor threads' nice level
   const auto& cfg = st.args.cfg;
   st.dispatcher = std::make_unique<dispatch::dispatcher>(cfg);
   caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -494,6 +506,10 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
 }
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
+  // On a thread of its own, like the device actors: a fast-path decision
+  // never waits for a scheduler worker busy with an energy-carbon request.
+  if (args.detached_devices)
+    return sys.spawn<caf::detached>(supervisor, std::move(args));
   return sys.spawn(supervisor, std::move(args));
 }
 

@@ -40,6 +40,10 @@ struct supervisor_args {
   // Device actors on their own threads (plantd); false runs them on the
   // scheduler, as deterministic tests need.
   bool detached_devices = true;
+  // plantd: the supervisor's thread and those of the device actors it
+  // starts run at a real-time priority where the system allows
+  // (actors/realtime.hpp).
+  bool realtime = false;
   // For tests: the bus of a cabinet (by id) or a line ("RS485-1"); empty
   // uses the addresses of the config.
   std::function<std::shared_ptr<modbus::register_bus>(const std::string&)> bus_for;

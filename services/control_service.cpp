@@ -68,6 +68,10 @@ void to_proto(const actors::plant_state& s, v1::PlantState* out) {
   out->set_decisions(s.decisions);
   out->set_latency_p50_us(s.latency_p50_us);
   out->set_latency_p99_us(s.latency_p99_us);
+  for (auto b : actors::latency_bounds_us)
+    out->add_latency_bucket_bounds_us(b);
+  for (auto c : s.latency_counts)
+    out->add_latency_bucket_counts(c);
 }
 
 control_service::control_service(caf::actor_system& sys, caf::actor supervisor,

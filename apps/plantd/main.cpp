@@ -211,6 +211,7 @@ int run(const run_args& ra) {
   sup_args.clk = &wall_clock;
   sup_args.calendar = calendar.get();
   sup_args.hub = hub;
+  sup_args.realtime = true;
   plantd::actors::store_actor_args store_args;
   store_args.db = db;
   store_args.flush_interval = std::chrono::milliseconds{loaded.model.storage.flush_interval_ms};

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <regex>
 #include <stdexcept>
@@ -13,6 +15,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "plantd/v1/control.grpc.pb.h"
 #include "services/config_codec.hpp"
 #include "test/e2e/process.hpp"
 
@@ -25,7 +28,9 @@ inline std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeou
   return c;
 }
 
-inline std::string free_port_config(const std::string& example) {
+// `grid_meter_ms` > 0: the grid meter polled that often (more fast-path
+// decisions per second, so a p99 over a few seconds means something).
+inline std::string free_port_config(const std::string& example, uint32_t grid_meter_ms = 0) {
   auto file = services::load_config_file(example);
   if (!file.problems.empty())
     throw std::runtime_error("bad example config");
@@ -35,6 +40,8 @@ inline std::string free_port_config(const std::string& example) {
   for (auto& line : *m.mutable_rs485_lines())
     line.mutable_tcp_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
   m.mutable_io()->mutable_modbus_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
+  if (grid_meter_ms > 0)
+    m.mutable_polling()->set_grid_meter_ms(grid_meter_ms);
   return test::write_temp_file(services::to_json(m));
 }
 
@@ -54,6 +61,39 @@ inline double percentile(std::vector<double> xs, double p) {
     return 0;
   std::sort(xs.begin(), xs.end());
   return xs[std::min(xs.size() - 1, static_cast<std::size_t>(p * static_cast<double>(xs.size())))];
+}
+
+// The p-quantile (microseconds, the upper bound of its bucket) of the
+// fast-path decisions made between two plant states.
+inline double latency_quantile(const v1::PlantState& before, const v1::PlantState& after,
+                               double p) {
+  std::vector<uint64_t> d;
+  uint64_t total = 0;
+  for (int i = 0; i < after.latency_bucket_counts_size(); ++i) {
+    auto was = i < before.latency_bucket_counts_size() ? before.latency_bucket_counts(i) : 0;
+    d.push_back(after.latency_bucket_counts(i) - was);
+    total += d.back();
+  }
+  if (total == 0)
+    return 0;
+  auto want = static_cast<uint64_t>(std::ceil(p * static_cast<double>(total)));
+  uint64_t seen = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    seen += d[i];
+    if (seen >= want)
+      return i < static_cast<std::size_t>(after.latency_bucket_bounds_us_size())
+               ? after.latency_bucket_bounds_us(static_cast<int>(i))
+               : std::numeric_limits<double>::infinity();
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
+inline uint64_t decisions_between(const v1::PlantState& before, const v1::PlantState& after) {
+  uint64_t n = 0;
+  for (int i = 0; i < after.latency_bucket_counts_size(); ++i)
+    n += after.latency_bucket_counts(i) -
+         (i < before.latency_bucket_counts_size() ? before.latency_bucket_counts(i) : 0);
+  return n;
 }
 
 } // namespace plantd::bench
