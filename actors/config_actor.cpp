@@ -48,7 +48,7 @@ config_impl(config_actor::stateful_pointer<config_state> self, config_actor_args
       return info;
     },
     [self](mode_atom, plant::working_mode mode,
-           std::vector<plant::tou_slot>& slots) -> caf::result<bool> {
+           std::vector<plant::tou_slot>& slots) -> caf::result<config_snapshot> {
       auto& st = self->state;
       if (!st.current.config || !st.supervisor)
         return caf::make_error(errc::unavailable, "no configuration is loaded");
@@ -63,15 +63,16 @@ config_impl(config_actor::stateful_pointer<config_state> self, config_actor_args
       if (st.persist)
         if (auto r = st.persist(*next, version); !r)
           return caf::make_error(errc::unavailable, "the change cannot be stored: " + r.error());
-      auto rp = self->make_response_promise<bool>();
+      auto rp = self->make_response_promise<config_snapshot>();
       self->request(st.supervisor, caf::infinite, mode_atom_v, mode, std::move(slots))
         .then(
           [self, rp, next, version](bool) mutable {
             auto& s = self->state;
+            auto before = s.current;
             s.current.config = std::move(next);
             s.current.version = version;
             s.current.applied_at = s.clk->now();
-            rp.deliver(true);
+            rp.deliver(std::move(before));
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;

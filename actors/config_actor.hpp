@@ -5,7 +5,8 @@
 //   get_atom, info_atom -> plant_info (version, role, site, uptime from the
 //                          clock handed in)
 //   mode_atom, working_mode, vector<tou_slot>
-//                       -> true: the working mode (and, when given, the TOU
+//                       -> the snapshot it replaced (for the audit's
+//                          "before"): the working mode (and, when given, the TOU
 //                          template) as a new config version: validated,
 //                          persisted, then applied by the supervisor; the
 //                          snapshot follows. invalid_argument listing every
@@ -28,7 +29,8 @@ namespace plantd::actors {
 using config_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom>::with<config_snapshot>,
   caf::replies_to<caf::get_atom, info_atom>::with<plant_info>,
-  caf::replies_to<mode_atom, plant::working_mode, std::vector<plant::tou_slot>>::with<bool>>;
+  caf::replies_to<mode_atom, plant::working_mode, std::vector<plant::tou_slot>>::with<
+    config_snapshot>>;
 
 struct config_actor_args {
   config_snapshot initial;

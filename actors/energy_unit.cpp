@@ -150,7 +150,7 @@ expected<std::pair<daily_entry, bool>, failure> energy_unit::enter_daily(
                                          day_text(day), value));
     if (!r) return unexpected{fail(errc::unavailable, "the store refused the entry: " + r.error())};
   }
-  out.push_back({id, false, day - epoch_day, value, quality::manual});
+  out.push_back({id, false, day - epoch_day, value, quality::manual, {}});
   return std::pair{e, correction};
 }
 

@@ -94,6 +94,13 @@ public:
       rec.set_method(std::string{method_});
       rec.set_request(request_);
       rec.set_result(audit_log::result_text(status));
+      if (status.ok()) {
+        std::lock_guard guard{calls().mtx};
+        if (auto it = calls().calls.find(ctx); it != calls().calls.end()) {
+          rec.set_before(it->second.before);
+          rec.set_after(it->second.after);
+        }
+      }
       gate_.audit()->record(std::move(rec), !auth_.status.ok() || refused_login(status));
     }
     methods->Proceed();
@@ -130,8 +137,17 @@ call_auth caller_of(const grpc::ServerContextBase* ctx) {
   auto it = calls().calls.find(ctx);
   if (it == calls().calls.end())
     return {grpc::Status{grpc::StatusCode::UNAUTHENTICATED, "no access decision for this call"},
-            {}, false};
+            {}, false, {}, {}};
   return it->second;
+}
+
+void note_change(const grpc::ServerContextBase* ctx, std::string before, std::string after) {
+  std::lock_guard guard{calls().mtx};
+  auto it = calls().calls.find(ctx);
+  if (it == calls().calls.end())
+    return;
+  it->second.before = std::move(before);
+  it->second.after = std::move(after);
 }
 
 grpc::ServerUnaryReactor* refused(grpc::CallbackServerContext* ctx) {

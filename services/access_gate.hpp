@@ -24,7 +24,13 @@ struct call_auth {
   grpc::Status status;  // OK: allowed
   principal who;        // the caller, when it could be told
   bool identified = false;
+  // What the call changed, for the audit (note_change).
+  std::string before, after;
 };
+
+// A handler tells the audit what its call changed (before and after, one
+// line each); recorded when the call ends.
+void note_change(const grpc::ServerContextBase* ctx, std::string before, std::string after);
 
 // The decision for the call of `ctx` (UNAUTHENTICATED when the gate did
 // not see the call: a server built without it serves nobody).

@@ -1,5 +1,6 @@
 #include "services/access_service.hpp"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "services/access_gate.hpp"
@@ -157,6 +158,8 @@ grpc::ServerUnaryReactor* access_service::SetUserDisabled(grpc::CallbackServerCo
   auto res = accounts_->set_disabled(caller_of(ctx).who, req->username(), req->disabled());
   if (!res)
     return finish(ctx, status_of(res.error()));
+  note_change(ctx, fmt::format("{}: {}", req->username(), res.value().was_disabled ? "disabled" : "active"),
+              fmt::format("{}: {}", req->username(), res.value().disabled ? "disabled" : "active"));
   to_proto(res.value(), resp);
   return finish(ctx, grpc::Status::OK);
 }

@@ -448,6 +448,7 @@ answer<user_info> accounts::set_disabled(const principal& by, const std::string&
                              fmt::format("username: no account {} that a {} manages", name,
                                          access::to_string(by.role)))};
   auto u = it->second;
+  bool was = u.disabled;
   u.disabled = disabled;
   std::vector<store::store::access_write> batch{
     {store::store::access_kind::user, name, state::encode(u)}};
@@ -460,7 +461,7 @@ answer<user_info> accounts::set_disabled(const principal& by, const std::string&
   it->second = u;
   if (disabled)
     std::erase_if(st_->sessions, [&](const auto& kv) { return kv.second.user == name; });
-  return user_info{name, u.r, u.disabled, u.created_ms, u.created_by};
+  return user_info{name, u.r, u.disabled, u.created_ms, u.created_by, was};
 }
 
 std::vector<user_info> accounts::users(const principal& by) const {

@@ -50,6 +50,7 @@ struct user_info {
   bool disabled = false;
   int64_t created_ms = 0;
   std::string created_by;
+  bool was_disabled = false;  // set_disabled: the state before
 };
 
 struct token_info {

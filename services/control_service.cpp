@@ -139,8 +139,25 @@ grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* 
   }
   // A config change: the config actor validates, stores and applies it, so
   // GetConfig shows it and it survives a restart.
-  ask<bool>(sys_, config_, reactor, [](bool) { return grpc::Status::OK; },
-            actors::mode_atom_v, mode, slots);
+  auto describe = [](plant::working_mode m, std::size_t tou_slots, uint64_t version) {
+    return fmt::format("mode {}{} (config version {})",
+                       m == plant::working_mode::time_of_use ? "time-of-use" : "self-consumption",
+                       tou_slots ? fmt::format(", {} TOU slots", tou_slots) : "", version);
+  };
+  ask<actors::config_snapshot>(
+    sys_, config_, reactor,
+    [ctx, mode, describe, n = slots.size()](const actors::config_snapshot& before) {
+      if (before.config) {
+        const auto& p = before.config->policies;
+        note_change(ctx, describe(p.mode, p.mode == plant::working_mode::time_of_use ? p.tou.size() : 0,
+                                  before.version),
+                    describe(mode, mode == plant::working_mode::time_of_use
+                                     ? (n ? n : p.tou.size()) : 0,
+                             before.version + 1));
+      }
+      return grpc::Status::OK;
+    },
+    actors::mode_atom_v, mode, slots);
   return reactor;
 }
 

@@ -1,5 +1,7 @@
 #include "drivers/sim/plant_sim.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 
 #include <csignal>
@@ -47,8 +49,17 @@ char parity_char(plant::parity p) {
 int start_socat(const std::string& a, const std::string& b) {
   std::filesystem::remove(a);
   std::filesystem::remove(b);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    // The parent blocks SIGTERM/SIGINT for its sigwait; socat must not
+    // inherit that (it would never stop), and it dies with its parent.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+      _exit(0);
     auto la = "pty,raw,echo=0,link=" + a;
     auto lb = "pty,raw,echo=0,link=" + b;
     execlp("socat", "socat", la.c_str(), lb.c_str(), static_cast<char*>(nullptr));

@@ -34,7 +34,7 @@ struct resources {
   }
 };
 
-void ok(const result& r) {
+[[maybe_unused]] void ok(const result& r) {
   INFO((r ? std::string() : r.error().message()));
   REQUIRE(r);
 }

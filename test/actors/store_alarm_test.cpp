@@ -34,7 +34,7 @@ struct fixture : resources, test::actor_fixture {
   caf::actor recorder;
 
   fixture() {
-    alarms = sys.spawn(actors::alarm_actor, actors::alarm_actor_args{db, caf::actor{}, &clk});
+    alarms = sys.spawn(actors::alarm_actor, actors::alarm_actor_args{db, caf::actor{}, &clk, nullptr});
     actors::store_actor_args a;
     a.db = db;
     a.clk = &clk;

@@ -83,6 +83,7 @@ public:
 
   std::string endpoint(const std::string& id) { return endpoints_.at(id); }
   v1::SimService::Stub& sim() { return *stub_; }
+  child_process& process() { return proc_; }
 
   v1::SimState state() {
     v1::SimState s;

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 #include <map>
@@ -212,6 +213,21 @@ TEST_CASE("plant-sim lines as Modbus RTU on pty pairs", "[e2e][sim][rtu]") {
     read_points(line, "chint-dtsu666", 1, &code, &out);
     CHECK(code == 3);
     CHECK_THAT(out, Catch::Contains("crc"));
+    // SIGTERM stops plant-sim and its socat children (they used to inherit
+    // its blocked SIGTERM: plant-sim waited for them forever).
+    CHECK(sim.process().stop(SIGTERM, std::chrono::seconds{5}) == 0);
   }
+  // No socat is left serving this test's ptys.
+  auto socats_left = [&] {
+    int n = 0;
+    for (const auto& p : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream in{p.path() / "cmdline"};
+      std::string cmd{std::istreambuf_iterator<char>{in}, {}};
+      if (cmd.starts_with("socat") && cmd.find(dir) != std::string::npos)
+        ++n;
+    }
+    return n;
+  };
+  CHECK(test::within(std::chrono::seconds{2}, [&] { return socats_left() == 0; }));
   std::filesystem::remove_all(dir);
 }

@@ -256,6 +256,8 @@ class Access(unittest.TestCase):
         r = records[0]
         self.assertEqual((r.principal, r.role, r.result), ("user:olga", apb.ROLE_OWNER, "OK"))
         self.assertIn("WORKING_MODE_SELF_CONSUMPTION", r.request)
+        self.assertRegex(r.before, r"^mode (self-consumption|time-of-use).*\(config version 1\)$")
+        self.assertEqual(r.after, "mode self-consumption (config version 2)")
         self.assertTrue(r.peer.startswith("ipv4:127.0.0.1:"), r.peer)
         # The login is there too, without the password.
         logins = apbg.AuditServiceStub(p.local).ListAudit(

@@ -15,7 +15,7 @@ std::string example(const std::string& name) {
   return std::string{PLANTD_SOURCE_DIR} + "/deploy/examples/" + name + ".json";
 }
 
-std::string read_text(const std::string& path) {
+[[maybe_unused]] std::string read_text(const std::string& path) {
   std::ifstream in{path};
   return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }

@@ -94,7 +94,7 @@ TEST_CASE("rollups across a DST day and a month end agree with the raw data",
   // Raw and rollups agree.
   CHECK(db->raw(id, from, to).size() == months[0].agg.count);
   auto hours = db->rollup(id, resolution::hour, from, to);
-  CHECK(hours.size() == (to - from) / 3'600'000);
+  CHECK(static_cast<int64_t>(hours.size()) == (to - from) / 3'600'000);
 }
 
 TEST_CASE("out-of-order and repeated batches merge into the same rollups", "[store]") {
