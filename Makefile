@@ -2,6 +2,7 @@
 #   make run    dependencies, Release build, plant-sim + plantd on the demo plant, plantctl watch
 #   make test   dependencies, build, every test (ctest)
 #   make bench  benchmarks; JSON results under build/bench/
+#   make deb    build/plantd_VERSION_ARCH.deb (CPack), checked by lintian
 #   make fuzz   libFuzzer targets built with clang in build-fuzz/, FUZZ_SECONDS (60) each;
 #               executions per second in build-fuzz/fuzz.json
 SANITIZE ?= 0
@@ -21,7 +22,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= deploy/examples/single-cabinet.json
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: all deps build run test bench fuzz clean format
+.PHONY: all deps build run test bench fuzz clean format deb
 
 all: build
 
@@ -58,3 +59,7 @@ format:
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+deb: build
+	cd $(BUILD_DIR) && cpack -G DEB
+	lintian --fail-on error $(BUILD_DIR)/plantd_*.deb

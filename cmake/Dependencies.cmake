@@ -28,6 +28,8 @@ pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
 # own TLS certificate (OpenSSL).
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 find_package(OpenSSL REQUIRED)
+# systemd's notify protocol (READY=1, WATCHDOG=1).
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 if(PLANTD_BUILD_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)

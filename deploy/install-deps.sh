@@ -10,7 +10,7 @@ packages=(
   # libraries
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libmodbus-dev librocksdb-dev libfmt-dev libspdlog-dev libcli11-dev libxlsxwriter-dev
-  libsodium-dev libssl-dev openssl
+  libsodium-dev libssl-dev openssl libsystemd-dev
   catch2 libbenchmark-dev tzdata
   # make fuzz: clang and its libFuzzer/sanitizer runtimes (only recommended by clang-14)
   clang-14 libclang-rt-14-dev

@@ -35,6 +35,7 @@
 #include "actors/system.hpp"
 #include "actors/version.hpp"
 #include "apps/plantd/crash.hpp"
+#include "apps/plantd/service_manager.hpp"
 #include "drivers/pointtables/registry.hpp"
 #include "services/config_codec.hpp"
 #include "services/server.hpp"
@@ -306,10 +307,12 @@ int run(const run_args& ra) {
     where += fmt::format("{}{}:{}", where.empty() ? "" : " and ", host, srv->port());
   std::printf("plantd: listening on %s\n", where.c_str());
   std::fflush(stdout);
+  plantd::app::service_manager systemd{hub};
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: stopping", sig);
+  systemd.stopping();
   // A stop is never held up by a long request (an import, an export) for
   // more than a second: what was acknowledged is in the store's WAL and the
   // model file is replaced atomically, so an exit here is recovered like a

@@ -23,7 +23,9 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
+#include <rocksdb/transaction_log.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include "model/telemetry/chunk.hpp"
 
@@ -323,6 +325,7 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 3;
+  db_opts.max_total_wal_size = opts.max_wal_bytes;
   db_opts.info_log = std::make_shared<stderr_log>();
   auto listener = std::make_shared<error_listener>();
   db_opts.listeners.push_back(listener);
@@ -330,8 +333,12 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
     db_opts.env = opts.env;
 
   // One block cache for every column family (RocksDB would give each its
-  // own 32 MB): an EMS unit's memory is small and its reads are few.
-  auto cache = rocksdb::NewLRUCache(8u << 20);
+  // own 32 MB): an EMS unit's memory is small and its reads are few. The
+  // memtables of all families share one budget, charged to that cache
+  // (RocksDB would give each family 64 MB, twice).
+  auto cache = rocksdb::NewLRUCache(opts.cache_bytes);
+  db_opts.write_buffer_manager =
+    std::make_shared<rocksdb::WriteBufferManager>(opts.write_buffer_bytes, cache);
   rocksdb::BlockBasedTableOptions plain_table;
   plain_table.block_cache = cache;
 
@@ -346,12 +353,15 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   series_opts.bottommost_compression_opts.level = 6;
   series_opts.bottommost_compression_opts.enabled = true;
   series_opts.merge_operator = std::make_shared<chunk_merge>();
+  series_opts.write_buffer_size = opts.write_buffer_bytes / 2;
   rocksdb::ColumnFamilyOptions rollup_opts;
   rollup_opts.merge_operator = std::make_shared<aggregate_merge>();
+  rollup_opts.write_buffer_size = opts.write_buffer_bytes / 4;
   rollup_opts.compression = rocksdb::kLZ4Compression;
   rollup_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain_table));
   rocksdb::ColumnFamilyOptions plain;
   plain.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain_table));
+  plain.write_buffer_size = std::max<std::size_t>(opts.write_buffer_bytes / 8, 1u << 20);
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
     {rocksdb::kDefaultColumnFamilyName, plain}, {"series", series_opts},
@@ -953,10 +963,22 @@ std::optional<std::pair<uint64_t, std::string>> store::latest_config() const {
 
 void store::compact() {
   auto h = impl_->use();
-  h->db->Flush({}, h->series());
+  h->db->Flush({}, h->cf);
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   h->db->CompactRange(co, h->series(), nullptr, nullptr);
+}
+
+uint64_t store::wal_bytes() const {
+  auto h = impl_->use();
+  rocksdb::VectorLogPtr files;
+  if (!h->db->GetSortedWalFiles(files).ok())
+    return 0;
+  uint64_t n = 0;
+  for (const auto& f : files)
+    if (f->Type() == rocksdb::kAliveLogFile)
+      n += f->SizeFileBytes();
+  return n;
 }
 
 uint64_t store::series_disk_bytes() const {

@@ -67,6 +67,15 @@ struct store_options {
   uint64_t resume_free_bytes = 16u << 20;
   // Tests: the file system RocksDB writes through (one that fails on demand).
   rocksdb::Env* env = nullptr;
+  // Bounded memory and disk whatever the write pattern: one block cache
+  // and one write-buffer budget for every column family (memtables are
+  // charged to the cache), and a bounded write-ahead log - past
+  // max_wal_bytes RocksDB flushes the families that hold the oldest log
+  // file, so it can go (a family written once a day, like the config
+  // history, used to keep every log file since).
+  std::size_t cache_bytes = 32u << 20;
+  std::size_t write_buffer_bytes = 16u << 20;
+  uint64_t max_wal_bytes = 32u << 20;
 };
 
 // A full or failing disk degrades the store instead of stopping plantd:
@@ -187,7 +196,10 @@ public:
 
   // For measurements: compacts everything, reports the live SST bytes of the
   // series column family.
+  // Flushes every column family and compacts the series.
   void compact();
+  // The live write-ahead log files' bytes.
+  uint64_t wal_bytes() const;
   uint64_t series_disk_bytes() const;
 
   const absl::TimeZone& tz() const noexcept;

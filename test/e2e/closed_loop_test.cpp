@@ -2,6 +2,13 @@
 // prints the figures it measured.
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "test/e2e/harness.hpp"
@@ -194,4 +201,54 @@ TEST_CASE("the TOU template is followed across a slot boundary", "[e2e][closed-l
                                                              << " ms later at x60); grid "
                                                              << s.grid_w() / 1000 << " kW");
   CHECK(plantd.state().battery_setpoint_w() > 0);
+}
+
+TEST_CASE("under systemd: READY=1 after the first decision, WATCHDOG=1 while deciding, "
+          "STOPPING=1 at a stop",
+          "[e2e][systemd]") {
+  // systemd's side of the notify protocol: a datagram socket plantd is told of.
+  auto path = "/tmp/plantd-notify-" + std::to_string(::getpid()) + ".sock";
+  ::unlink(path.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::vector<std::string> got;
+  auto receive = [&](std::chrono::milliseconds for_at_most) {
+    auto until = std::chrono::steady_clock::now() + for_at_most;
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0)
+        continue;
+      char buf[512];
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0)
+        got.emplace_back(buf, static_cast<std::size_t>(n));
+    }
+  };
+  auto count = [&](const std::string& what) {
+    return std::count_if(got.begin(), got.end(),
+                         [&](const std::string& m) { return m.find(what) != std::string::npos; });
+  };
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config, {"--start", sydney_noon, "--soc", "50"}};
+  {
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "600000", 1);  // pings every 200 ms
+    running_plantd plantd{config};
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    receive(2s);
+    REQUIRE(count("READY=1") == 1);
+    CHECK(plantd.state().decisions() >= 1);
+    CHECK(count("WATCHDOG=1") >= 5);
+    // READY=1 came before any ping.
+    CHECK(got.front().find("READY=1") != std::string::npos);
+  }
+  receive(200ms);
+  CHECK(count("STOPPING=1") == 1);
+  ::close(fd);
+  ::unlink(path.c_str());
 }
