@@ -20,7 +20,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/deploy/debian/copyright DESTINATION share/doc/
 # Debian's changelog of a native package, compressed as policy wants.
 set(changelog ${CMAKE_BINARY_DIR}/package/changelog)
 file(WRITE ${changelog}
-"plantd (${PROJECT_VERSION}) unstable; urgency=medium\n\n  * Built from the plantd source tree.\n\n -- plantd authors <plantd@localhost>  Mon, 30 Nov 2026 00:00:00 +0000\n")
+"plantd (${PROJECT_VERSION}) unstable; urgency=medium\n\n  * Built from the plantd source tree.\n\n -- plantd authors <authors@plantd.dev>  Mon, 30 Nov 2026 00:00:00 +0000\n")
 add_custom_command(OUTPUT ${changelog}.gz
   COMMAND gzip -9 -n -c ${changelog} > ${changelog}.gz
   DEPENDS ${changelog})
@@ -31,21 +31,21 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME plantd)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_PACKAGE_CONTACT "plantd authors <plantd@localhost>")
+set(CPACK_PACKAGE_CONTACT "plantd authors <authors@plantd.dev>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "plant controller for C&I battery storage")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-"plant controller for C&I battery storage
- plantd dispatches the battery cabinets of a commercial or industrial
- storage site over Modbus (self-consumption, time-of-use, export and demand
- limits), keeps the plant safe through faults, stores telemetry and alarms,
- and runs the enterprise's energy-carbon accounting. plantctl is its command
- line; plant-sim simulates a plant for commissioning practice.")
+"plantd dispatches the battery cabinets of a commercial or industrial
+storage site over Modbus (self-consumption, time-of-use, export and demand
+limits), keeps the plant safe through faults, stores telemetry and alarms,
+and runs the enterprise's energy-carbon accounting. plantctl is its command
+line; plant-sim simulates a plant for commissioning practice.")
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, socat")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+  ${CMAKE_SOURCE_DIR}/deploy/debian/conffiles
   ${CMAKE_SOURCE_DIR}/deploy/debian/postinst
   ${CMAKE_SOURCE_DIR}/deploy/debian/prerm
   ${CMAKE_SOURCE_DIR}/deploy/debian/postrm)

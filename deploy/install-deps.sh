@@ -17,6 +17,8 @@ packages=(
   # test peers: independent gRPC and Modbus implementations
   python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pymodbus
   python3-serial python3-serial-asyncio mbpoll socat grpc-proto
+  # make deb: checked by lintian
+  lintian
 )
 
 missing=()

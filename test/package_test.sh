@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make deb's package: built by CPack from this build tree, lintian clean of
+# errors, with its conffile, unit, maintainer scripts and binaries.
+set -euo pipefail
+build=${1:?build dir}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+cd "$build"
+cpack -G DEB -B "$out" >/dev/null
+deb=$(ls "$out"/plantd_*.deb)
+lintian --fail-on error "$deb"
+dpkg-deb -I "$deb" conffiles | grep -qx /etc/plantd/plant.json
+dpkg-deb -I "$deb" postinst | grep -q "adduser --system"
+files=$(dpkg-deb -c "$deb")
+for f in ./usr/bin/plantd ./usr/bin/plantctl ./usr/bin/plant-sim \
+         ./lib/systemd/system/plantd.service ./etc/plantd/plant.json \
+         ./usr/share/doc/plantd/copyright; do
+  grep -q " $f\$" <<<"$files" || { echo "missing $f"; exit 1; }
+done
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/plantd.service | grep -q "Type=notify"
+echo "package: $(basename "$deb") is lintian clean of errors"
