@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 #include <grpcpp/security/auth_context.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "services/local_socket.hpp"
 
@@ -37,26 +40,44 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-// The common name and the organizational unit of a TLS peer's certificate.
-std::pair<std::string, std::string> certificate_names(const grpc::AuthContext& ac) {
-  std::string cn, ou;
-  for (const auto& v : ac.FindPropertyValues("x509_common_name"))
-    cn = std::string{v.data(), v.size()};
-  for (const auto& v : ac.FindPropertyValues("x509_subject")) {
-    // "CN=cloud,OU=service,O=Fleet" (RFC 2253, ',' separated)
-    std::string_view subject{v.data(), v.size()};
-    std::size_t pos = 0;
-    while (pos < subject.size()) {
-      auto end = subject.find(',', pos);
-      auto part = subject.substr(pos, end == std::string_view::npos ? subject.npos : end - pos);
-      if (part.starts_with("OU="))
-        ou = std::string{part.substr(3)};
-      if (end == std::string_view::npos)
-        break;
-      pos = end + 1;
-    }
-  }
-  return {cn, ou};
+// The principal of a verified client certificate: its common name, and its
+// role from the organizational unit where that names a role a machine may
+// hold (viewer, owner, energy_manager, service; anything else: service).
+// Read from the certificate itself (not from gRPC's subject string, where
+// an escaped comma in the CN could pose as another field); a certificate
+// restricted to other uses than client authentication is refused.
+std::optional<principal> certificate_principal(const grpc::AuthContext& ac) {
+  auto pems = ac.FindPropertyValues("x509_pem_cert");
+  if (pems.empty())
+    return std::nullopt;
+  const auto& pem = pems.front();
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free};
+  std::unique_ptr<X509, decltype(&X509_free)> cert{
+    PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free};
+  if (!cert || X509_check_purpose(cert.get(), X509_PURPOSE_SSL_CLIENT, 0) != 1)
+    return std::nullopt;
+  auto field = [&](int nid) {
+    auto* name = X509_get_subject_name(cert.get());
+    int i = X509_NAME_get_index_by_NID(name, nid, -1);
+    if (i < 0)
+      return std::string{};
+    auto* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+    unsigned char* utf8 = nullptr;
+    int n = ASN1_STRING_to_UTF8(&utf8, data);
+    if (n < 0)
+      return std::string{};
+    std::string out{reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n)};
+    OPENSSL_free(utf8);
+    return out;
+  };
+  auto cn = field(NID_commonName);
+  if (cn.empty() || cn.size() > 128)
+    return std::nullopt;
+  auto r = access::parse_role(field(NID_organizationalUnitName)).value_or(access::role::service);
+  if (r != access::role::viewer && r != access::role::owner && r != access::role::energy_manager)
+    r = access::role::service;
+  return principal{"cert:" + printable(cn), r, credential::client_certificate, 0, {}};
 }
 
 class gate_interceptor final : public grpc::experimental::Interceptor {
@@ -80,8 +101,12 @@ public:
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         audited() && request_.empty()) {
+      // A refused call's request is named, not shown: it may hold what the
+      // caller had no right to hand in (a config with its secrets).
       if (const auto* m = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage()))
-        request_ = audit_log::summary(*m);
+        request_ = auth_.status.ok() ? audit_log::summary(*m)
+                                     : fmt::format("{} of {} bytes", m->GetTypeName(),
+                                                   m->ByteSizeLong());
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
         audited() && gate_.audit()) {
@@ -116,7 +141,9 @@ private:
     if (!auth_.status.ok())
       return true;
     auto p = access::permission_of(method_);
-    return p && (access::is_write(*p) || method_.starts_with("/plantd.v1.AccessService/"));
+    return p && (access::is_write(*p) || *p == access::permission::open ||
+                 method_ == "/plantd.v1.AccessService/Logout" ||
+                 method_ == "/plantd.v1.AccessService/ChangePassword");
   }
   static bool refused_login(const grpc::Status& s) {
     return s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
@@ -181,21 +208,20 @@ call_auth access_gate::decide(std::string_view method, const std::string& peer,
   // Who is calling: the local socket, a client certificate, or a token.
   std::optional<grpc::Status> bad_credentials;
   if (auto cred = peer_user(peer)) {
-    // plantd's own socket: the user the kernel says connected.
+    // plantd's own socket (and only it): the user the kernel says connected.
     out.who = principal{"local:" + cred->user, opts_.local_role, credential::local_socket, 0, {}};
-    out.identified = true;
-  } else if (peer.starts_with("unix:")) {
-    out.who = principal{"local", opts_.local_role, credential::local_socket, 0, {}};
     out.identified = true;
   }
   if (!out.identified && ctx) {
     auto ac = ctx->auth_context();
     if (ac && ac->IsPeerAuthenticated()) {
-      auto [cn, ou] = certificate_names(*ac);
-      if (!cn.empty()) {
-        out.who = principal{"cert:" + cn, access::parse_role(ou).value_or(access::role::service),
-                            credential::client_certificate, 0, {}};
+      if (auto who = certificate_principal(*ac)) {
+        out.who = std::move(*who);
         out.identified = true;
+      } else {
+        bad_credentials = grpc::Status{grpc::StatusCode::UNAUTHENTICATED,
+                                       "the client certificate has no common name or is not "
+                                       "for client authentication"};
       }
     }
   }

@@ -1,5 +1,10 @@
 #include "services/access_service.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -12,10 +17,22 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-// The caller's address without its port: a client's new connections share it.
+// The caller's address without its port (a client's new connections share
+// it); an IPv6 address by its /64, which one client may hold whole.
 std::string peer_host(const std::string& peer) {
   auto colon = peer.rfind(':');
-  return colon == std::string::npos ? peer : peer.substr(0, colon);
+  auto host = colon == std::string::npos ? peer : peer.substr(0, colon);
+  if (host.starts_with("ipv6:[") && host.ends_with("]")) {
+    auto addr = host.substr(6, host.size() - 7);
+    in6_addr a{};
+    if (::inet_pton(AF_INET6, addr.c_str(), &a) == 1) {
+      std::memset(a.s6_addr + 8, 0, 8);
+      char text[INET6_ADDRSTRLEN] = {};
+      ::inet_ntop(AF_INET6, &a, text, sizeof text);
+      return fmt::format("ipv6:[{}]/64", text);
+    }
+  }
+  return host;
 }
 
 grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status s) {

@@ -130,7 +130,7 @@ struct accounts::state {
   access::throttle throttle;
   // One password check at a time: Argon2id takes ~19 MiB and tens of
   // milliseconds each, so a flood of logins is bounded in memory and CPU.
-  std::timed_mutex verify;
+  std::mutex verify;
   // Checked when the user name is unknown, so that an unknown name and a
   // wrong password take the same time.
   std::string dummy_hash;
@@ -206,8 +206,10 @@ accounts::~accounts() = default;
 std::optional<std::string> accounts::first_start_code() {
   std::lock_guard guard{st_->mtx};
   auto now = opts_.now_ms();
-  if (!st_->users.empty())
+  if (!st_->users.empty()) {
+    drop_first_start_codes();
     return std::nullopt;
+  }
   // A new code at every start until the first account exists: the one
   // printed last is the one that works.
   std::vector<store::store::access_write> batch;
@@ -223,6 +225,18 @@ std::optional<std::string> accounts::first_start_code() {
     return std::nullopt;
   st_->codes[key] = rec;
   return code;
+}
+
+void accounts::drop_first_start_codes() {
+  // Called with st_->mtx held: once an account exists, the code printed at
+  // the first start opens nothing (however the account was made).
+  std::vector<store::store::access_write> batch;
+  for (const auto& [id, c] : st_->codes)
+    if (c.created_by == "first-start")
+      batch.push_back({store::store::access_kind::code, id, ""});
+  if (batch.empty() || !db_->put_access(batch))
+    return;
+  std::erase_if(st_->codes, [](const auto& kv) { return kv.second.created_by == "first-start"; });
 }
 
 answer<login_result> accounts::open_session(const std::string& user, role r) {
@@ -242,6 +256,21 @@ answer<login_result> accounts::open_session(const std::string& user, role r) {
     } else {
       ++it;
     }
+  }
+  // A user holds at most max_sessions_per_user (its oldest go first), so
+  // no one logging in again and again ends everybody else's sessions.
+  for (;;) {
+    std::vector<std::map<std::string, state::session, std::less<>>::iterator> mine;
+    for (auto it = st_->sessions.begin(); it != st_->sessions.end(); ++it)
+      if (it->second.user == user)
+        mine.push_back(it);
+    if (mine.size() < opts_.max_sessions_per_user)
+      break;
+    auto oldest = *std::min_element(mine.begin(), mine.end(), [](auto x, auto y) {
+      return x->second.created_ms < y->second.created_ms;
+    });
+    batch.push_back({store::store::access_kind::session, oldest->first, ""});
+    st_->sessions.erase(oldest);
   }
   while (st_->sessions.size() >= opts_.max_sessions) {
     auto oldest = std::min_element(st_->sessions.begin(), st_->sessions.end(),
@@ -275,52 +304,75 @@ answer<login_result> accounts::login(const std::string& user, const std::string&
     auto it = st_->users.find(user);
     hash = it != st_->users.end() && !it->second.disabled ? it->second.hash : st_->dummy_hash;
   }
-  std::unique_lock verify{st_->verify, std::defer_lock};
-  if (!verify.try_lock_for(std::chrono::seconds{2}))
-    return unexpected{refuse(errc::resource_exhausted, "too many logins at once; try again")};
+  // Never waits for another check: a gRPC thread is not held while a flood
+  // of logins queues up behind the one Argon2id running.
+  std::unique_lock verify{st_->verify, std::try_to_lock};
+  if (!verify.owns_lock())
+    return unexpected{refuse(errc::resource_exhausted,
+                             "another login is being checked; try again in a moment")};
   bool ok = password.size() <= 128 &&
             crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0 &&
             hash != st_->dummy_hash;
   verify.unlock();
   std::lock_guard guard{st_->mtx};
   auto it = st_->users.find(user);
-  if (!ok || it == st_->users.end() || it->second.disabled) {
+  // The hash checked must still be the user's (a password changed in
+  // between makes an old-password login fail).
+  if (!ok || it == st_->users.end() || it->second.disabled || it->second.hash != hash) {
     st_->throttle.failed(user_key);
     st_->throttle.failed(peer_key);
     return unexpected{refuse(errc::unauthenticated, "wrong user name or password")};
   }
+  // Only the name's count ends: an address that also tried other names
+  // stays counted.
   st_->throttle.succeeded(user_key);
-  st_->throttle.succeeded(peer_key);
   return open_session(user, it->second.r);
 }
 
 answer<login_result> accounts::bootstrap(const std::string& code, const std::string& user,
                                          const std::string& password, const std::string& peer) {
   auto peer_key = "peer:" + peer;
-  std::lock_guard guard{st_->mtx};
-  if (auto wait = st_->throttle.locked_for(peer_key); wait.count() > 0)
-    return unexpected{refuse(errc::resource_exhausted,
-                             fmt::format("too many wrong codes; try again in {} s", wait.count()))};
-  auto now = opts_.now_ms();
   auto key = secret_key(normalized_code(code.substr(0, 64)));
-  auto it = st_->codes.find(key);
-  if (it == st_->codes.end() || it->second.expires_ms <= now) {
-    st_->throttle.failed(peer_key);
-    return unexpected{refuse(errc::unauthenticated,
-                             "installer code: unknown, used or expired (plantd prints a new one "
-                             "at each start until the first account exists)")};
+  auto check = [&]() -> std::optional<refusal> {
+    // With st_->mtx held.
+    if (auto wait = st_->throttle.locked_for(peer_key); wait.count() > 0)
+      return refuse(errc::resource_exhausted,
+                    fmt::format("too many wrong codes; try again in {} s", wait.count()));
+    auto it = st_->codes.find(key);
+    if (it == st_->codes.end() || it->second.expires_ms <= opts_.now_ms()) {
+      st_->throttle.failed(peer_key);
+      return refuse(errc::unauthenticated,
+                    "installer code: unknown, used or expired (plantd prints a new one at each "
+                    "start until the first account exists)");
+    }
+    if (!access::valid_user_name(user))
+      return refuse(errc::invalid_argument, "username: 1 to 64 of letters, digits and . _ @ -");
+    if (auto p = access::password_problem(password))
+      return refuse(errc::invalid_argument, "password: " + *p);
+    if (st_->users.contains(user))
+      return refuse(errc::already_exists, "username: " + user + " exists");
+    return std::nullopt;
+  };
+  {
+    std::lock_guard guard{st_->mtx};
+    if (auto no = check())
+      return unexpected{std::move(*no)};
   }
-  if (!access::valid_user_name(user))
-    return unexpected{refuse(errc::invalid_argument,
-                             "username: 1 to 64 of letters, digits and . _ @ -")};
-  if (auto p = access::password_problem(password))
-    return unexpected{refuse(errc::invalid_argument, "password: " + *p)};
-  if (st_->users.contains(user))
-    return unexpected{refuse(errc::already_exists, "username: " + user + " exists")};
+  // Hashed without holding the accounts (every call's check waits on them).
+  std::unique_lock verify{st_->verify, std::try_to_lock};
+  if (!verify.owns_lock())
+    return unexpected{refuse(errc::resource_exhausted,
+                             "another login is being checked; try again in a moment")};
   std::string hash(crypto_pwhash_STRBYTES, '\0');
   if (crypto_pwhash_str_alg(hash.data(), password.c_str(), password.size(), opts_.ops_limit,
                             opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13) != 0)
     return unexpected{refuse(errc::resource_exhausted, "out of memory hashing the password")};
+  verify.unlock();
+  std::lock_guard guard{st_->mtx};
+  if (auto no = check())  // the code may have been spent meanwhile
+    return unexpected{std::move(*no)};
+  auto it = st_->codes.find(key);
+  auto now = opts_.now_ms();
   state::user u{role::installer, hash.c_str(), now, "code:" + it->second.created_by, false};
   std::vector<store::store::access_write> batch{
     {store::store::access_kind::code, key, ""},
@@ -329,7 +381,7 @@ answer<login_result> accounts::bootstrap(const std::string& code, const std::str
     return unexpected{refuse(errc::unavailable, "the account cannot be stored: " + w.error())};
   st_->codes.erase(it);
   st_->users[user] = u;
-  st_->throttle.succeeded(peer_key);
+  drop_first_start_codes();
   return open_session(user, u.r);
 }
 
@@ -381,13 +433,26 @@ answer<void*> accounts::change_password(const principal& who, const std::string&
       return unexpected{refuse(errc::not_found, "the account is gone")};
     hash = it->second.hash;
   }
+  auto user_key = "user:" + name;
   {
-    std::unique_lock verify{st_->verify, std::defer_lock};
-    if (!verify.try_lock_for(std::chrono::seconds{2}))
-      return unexpected{refuse(errc::resource_exhausted, "too many logins at once; try again")};
+    std::lock_guard guard{st_->mtx};
+    if (auto wait = st_->throttle.locked_for(user_key); wait.count() > 0)
+      return unexpected{refuse(errc::resource_exhausted,
+                               fmt::format("too many wrong passwords; try again in {} s",
+                                           wait.count()))};
+  }
+  {
+    std::unique_lock verify{st_->verify, std::try_to_lock};
+    if (!verify.owns_lock())
+      return unexpected{refuse(errc::resource_exhausted,
+                               "another login is being checked; try again in a moment")};
     if (old_password.size() > 128 ||
-        crypto_pwhash_str_verify(hash.c_str(), old_password.c_str(), old_password.size()) != 0)
+        crypto_pwhash_str_verify(hash.c_str(), old_password.c_str(), old_password.size()) != 0) {
+      verify.unlock();
+      std::lock_guard guard{st_->mtx};
+      st_->throttle.failed(user_key);
       return unexpected{refuse(errc::permission_denied, "old_password is wrong")};
+    }
   }
   std::string fresh(crypto_pwhash_STRBYTES, '\0');
   if (crypto_pwhash_str_alg(fresh.data(), new_password.c_str(), new_password.size(),
@@ -436,6 +501,7 @@ answer<user_info> accounts::create_user(const principal& by, const std::string& 
   if (auto w = db_->put_access({{store::store::access_kind::user, name, state::encode(u)}}); !w)
     return unexpected{refuse(errc::unavailable, "the account cannot be stored: " + w.error())};
   st_->users[name] = u;
+  drop_first_start_codes();
   return user_info{name, u.r, false, u.created_ms, u.created_by};
 }
 

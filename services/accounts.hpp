@@ -70,6 +70,7 @@ public:
     unsigned long long ops_limit = 2;
     std::size_t mem_limit = 19u << 20;
     std::size_t max_sessions = 1000;
+    std::size_t max_sessions_per_user = 20;
     access::throttle::limits throttle{};
     // Clocks (tests inject their own): wall time for expiry, steady time
     // for the login throttle.
@@ -110,6 +111,7 @@ public:
 private:
   struct state;
   answer<login_result> open_session(const std::string& user, access::role role);
+  void drop_first_start_codes();
   std::shared_ptr<store::store> db_;
   options opts_;
   std::unique_ptr<state> st_;

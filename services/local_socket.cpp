@@ -43,15 +43,23 @@ expected<std::unique_ptr<local_socket>, std::string> local_socket::open(const st
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return unexpected{fmt::format("socket: {}", std::strerror(errno))};
+  // Bound under a temporary name, made 0660, then renamed into place: the
+  // socket is never reachable with wider permissions (and no process-wide
+  // umask is touched while other threads run).
+  auto tmp = fmt::format("{}.{}.tmp", path, ::getpid());
+  if (tmp.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    return unexpected{fmt::format("socket path {} is too long", path)};
+  }
   addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());  // a socket file left by a previous run
-  // Created 0660 from the start (no window with wider permissions).
-  auto old = ::umask(0117);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::umask(old);
-  if (rc != 0 || ::listen(fd, 64) != 0) {
+  std::memcpy(addr.sun_path, tmp.c_str(), tmp.size() + 1);
+  ::unlink(tmp.c_str());
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+            ::chmod(tmp.c_str(), 0660) == 0 && ::listen(fd, 64) == 0 &&
+            ::rename(tmp.c_str(), path.c_str()) == 0;  // replaces a socket left by a previous run
+  if (!ok) {
     auto err = fmt::format("cannot listen on {}: {}", path, std::strerror(errno));
+    ::unlink(tmp.c_str());
     ::close(fd);
     return unexpected{err};
   }

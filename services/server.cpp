@@ -10,6 +10,8 @@
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 
 #include "services/access_gate.hpp"
@@ -54,12 +56,18 @@ struct server::impl {
 };
 
 bool is_loopback(std::string_view listen) {
-  // HOST:PORT; [v6]:PORT
+  // HOST:PORT; [v6]:PORT. An address, not a name that starts like one.
   auto colon = listen.rfind(':');
-  auto host = listen.substr(0, colon == std::string_view::npos ? listen.size() : colon);
+  auto host = std::string{listen.substr(0, colon == std::string_view::npos ? listen.size() : colon)};
   if (host.starts_with("[") && host.ends_with("]"))
     host = host.substr(1, host.size() - 2);
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 server::server(server_args args) {

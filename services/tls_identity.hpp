@@ -1,8 +1,11 @@
 // plantd's TLS identity: the certificate and key given by the installer, or
 // one plantd makes at its first start (self-signed, EC P-256, kept in the
 // data directory) so that a fresh site never serves plain text on its
-// network. Its SHA-256 fingerprint is printed at start and served by
-// GetInfo: a client compares it before trusting the certificate.
+// network. Its SHA-256 fingerprint is logged at start (the journal on the
+// unit): an installer compares it with the one a client sees in the
+// handshake (openssl s_client, a browser) before trusting the certificate,
+// then keeps the certificate (plantctl --ca). GetInfo shows it too, once
+// trusted, for inventories.
 #pragma once
 
 #include <filesystem>

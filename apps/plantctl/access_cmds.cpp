@@ -1,5 +1,7 @@
 #include "apps/plantctl/access_cmds.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -57,7 +59,15 @@ bool loopback_or_local(const std::string& target) {
   auto host = target.substr(0, target.rfind(':'));
   if (host.starts_with("ipv4:"))
     host = host.substr(5);
-  return host == "localhost" || host.starts_with("127.") || host == "[::1]";
+  if (host.starts_with("[") && host.ends_with("]"))
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 std::string read_password(bool from_stdin, const std::string& prompt) {

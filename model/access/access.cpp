@@ -191,9 +191,15 @@ void throttle::failed(std::string_view key) {
   auto it = keys_.find(key);
   if (it == keys_.end()) {
     if (keys_.size() >= limits_.max_keys) {
-      auto oldest = std::min_element(keys_.begin(), keys_.end(), [](const auto& a, const auto& b) {
-        return a.second.touched < b.second.touched;
-      });
+      // The oldest key that is not locked goes: flooding the throttle with
+      // new names or addresses never frees a lock. All locked: the new key
+      // is not remembered (it is one failure short of nothing).
+      auto oldest = keys_.end();
+      for (auto k = keys_.begin(); k != keys_.end(); ++k)
+        if (k->second.until <= now && (oldest == keys_.end() || k->second.touched < oldest->second.touched))
+          oldest = k;
+      if (oldest == keys_.end())
+        return;
       keys_.erase(oldest);
     }
     it = keys_.emplace(std::string{key}, entry{}).first;

@@ -297,3 +297,42 @@ TEST_CASE("the audit keeps secrets out and refusals at a bounded rate", "[access
   reopened.record(ok, false);
   CHECK(reopened.list({}).records(0).seq() == 7);
 }
+
+TEST_CASE("the first-start code opens nothing once an account exists, however it was made",
+          "[access]") {
+  fixture f;
+  auto code = f.accts->first_start_code();
+  REQUIRE(code);
+  // The first installer is made on the local socket, not with the code.
+  REQUIRE(f.accts->create_user(f.local(), "ingrid", "ingrid-password", role::installer));
+  auto late = f.accts->bootstrap(*code, "mallory", "mallory-password", "ipv4:10.0.0.6");
+  REQUIRE_FALSE(late);
+  CHECK(late.error().code == errc::unauthenticated);
+}
+
+TEST_CASE("one user logging in again and again ends only its own oldest sessions", "[access]") {
+  fixture f;
+  REQUIRE(f.accts->create_user(f.local(), "olga", "olga-password", role::owner));
+  REQUIRE(f.accts->create_user(f.local(), "vera", "vera-password", role::viewer));
+  auto olga = f.accts->login("olga", "olga-password", "ipv4:10.0.0.1");
+  REQUIRE(olga);
+  for (int i = 0; i < 50; ++i) {
+    f.wall += 1;
+    REQUIRE(f.accts->login("vera", "vera-password", "ipv4:10.0.0.2"));
+  }
+  CHECK(f.accts->authenticate(olga.value().token));
+}
+
+TEST_CASE("wrong old passwords in a password change lock the name like wrong logins",
+          "[access]") {
+  fixture f;
+  REQUIRE(f.accts->create_user(f.local(), "olga", "olga-password", role::owner));
+  auto a = f.accts->login("olga", "olga-password", "ipv4:10.0.0.1");
+  auto me = f.accts->authenticate(a.value().token).value();
+  // Five wrong old passwords lock the name for password changes too.
+  for (int i = 0; i < 5; ++i)
+    CHECK(f.accts->change_password(me, "guess-guess-" + std::to_string(i), "new-password-1")
+            .error().code == errc::permission_denied);
+  CHECK(f.accts->change_password(me, "olga-password", "new-password-1").error().code ==
+        errc::resource_exhausted);
+}

@@ -4,6 +4,7 @@
 #include <caf/sec.hpp>
 
 #include "actors/errors.hpp"
+#include "services/server.hpp"
 #include "services/status.hpp"
 
 using namespace plantd;
@@ -77,4 +78,17 @@ TEST_CASE("thousands of problems: the first ones, then how many more", "[status]
   CHECK(st.error_message().size() < 2100);
   CHECK(st.error_message().rfind("cabinets[0].id: yyy", 0) == 0);
   CHECK(st.error_message().find("more problems") != std::string::npos);
+}
+
+TEST_CASE("only a loopback address may serve plain text", "[server]") {
+  using plantd::services::is_loopback;
+  CHECK(is_loopback("127.0.0.1:0"));
+  CHECK(is_loopback("127.1.2.3:50051"));
+  CHECK(is_loopback("localhost:50051"));
+  CHECK(is_loopback("[::1]:50051"));
+  CHECK_FALSE(is_loopback("0.0.0.0:50051"));
+  CHECK_FALSE(is_loopback("[::]:50051"));
+  CHECK_FALSE(is_loopback("10.0.0.5:50051"));
+  CHECK_FALSE(is_loopback("127.evil.example:50051"));
+  CHECK_FALSE(is_loopback("127.0.0.1.nip.example:50051"));
 }

@@ -101,11 +101,16 @@ TEST_CASE("a lock never exceeds an hour and random names cannot grow the throttl
     CHECK(t.locked_for("peer:10.0.0.9") <= 3600s);
     now += t.locked_for("peer:10.0.0.9") + 1s;
   }
+  for (int i = 0; i < 5; ++i)
+    t.failed("user:olga");
+  REQUIRE(t.locked_for("user:olga") > 0s);
   for (int i = 0; i < 1000; ++i) {
     now += 1ms;
     t.failed("user:random" + std::to_string(i));
   }
   CHECK(t.size() == 100);
+  // Flooding the throttle with new names does not free a lock.
+  CHECK(t.locked_for("user:olga") > 0s);
 }
 
 TEST_CASE("user names and passwords have a shape", "[access]") {
