@@ -1,7 +1,5 @@
 #include "apps/plantctl/access_cmds.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -19,6 +17,7 @@
 
 #include "apps/plantctl/common.hpp"
 #include "plantd/v1/access.grpc.pb.h"
+#include "services/server.hpp"
 
 namespace plantd::apps {
 
@@ -56,18 +55,7 @@ private:
 bool loopback_or_local(const std::string& target) {
   if (target.starts_with("unix:"))
     return true;
-  auto host = target.substr(0, target.rfind(':'));
-  if (host.starts_with("ipv4:"))
-    host = host.substr(5);
-  if (host.starts_with("[") && host.ends_with("]"))
-    host = host.substr(1, host.size() - 2);
-  if (host == "localhost")
-    return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+  return services::is_loopback(target.starts_with("ipv4:") ? target.substr(5) : target);
 }
 
 std::string read_password(bool from_stdin, const std::string& prompt) {
