@@ -534,7 +534,7 @@ std::vector<user_info> accounts::users(const principal& by) const {
   std::lock_guard guard{st_->mtx};
   std::vector<user_info> out;
   for (const auto& [name, u] : st_->users)
-    if (access::manages(by.role, u.r) || by.kind == credential::local_socket)
+    if (access::manages(by.role, u.r))
       out.push_back({name, u.r, u.disabled, u.created_ms, u.created_by});
   return out;
 }

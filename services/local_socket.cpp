@@ -78,7 +78,7 @@ void local_socket::start(grpc::Server* server) {
   accepter_ = std::thread{[this, server] {
     while (!stopping_) {
       pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 200) <= 0)
+      if (::poll(&p, 1, 50) <= 0)  // a stop waits at most this long
         continue;
       int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (c < 0)

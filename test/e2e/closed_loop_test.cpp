@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "test/e2e/harness.hpp"
@@ -246,6 +249,31 @@ TEST_CASE("under systemd: READY=1 after the first decision, WATCHDOG=1 while dec
     CHECK(count("WATCHDOG=1") >= 5);
     // READY=1 came before any ping.
     CHECK(got.front().find("READY=1") != std::string::npos);
+    // Every fast-path decision is in the latency histogram.
+    auto s = plantd.state(5);
+    REQUIRE(s.latency_bucket_counts_size() == s.latency_bucket_bounds_us_size() + 1);
+    uint64_t counted = 0;
+    for (auto c : s.latency_bucket_counts())
+      counted += c;
+    CHECK(counted > 0);
+    CHECK(counted <= s.decisions());
+    // As root (CI), the control path runs at SCHED_FIFO (policy 1 in
+    // /proc/PID/task/TID/stat, field 41).
+    if (::geteuid() == 0) {
+      int fifo = 0;
+      for (const auto& t : std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(plantd.process().pid()) + "/task")) {
+        std::ifstream in{t.path() / "stat"};
+        std::string stat{std::istreambuf_iterator<char>{in}, {}};
+        std::istringstream fields{stat.substr(stat.rfind(')') + 2)};
+        std::string f;
+        for (int i = 3; i <= 41 && fields >> f; ++i) {
+        }
+        if (f == "1")
+          ++fifo;
+      }
+      CHECK(fifo >= 2);  // the supervisor and its device actors
+    }
   }
   receive(200ms);
   CHECK(count("STOPPING=1") == 1);

@@ -238,7 +238,12 @@ class Access(unittest.TestCase):
                     self.assertTrue(granted)
                     for w in granted:
                         name = "token:cloud" if w == "service" else f"user:u-{w}"
-                        self.assertIn((path, name), seen)
+                        # Listing accounts or tokens needs the permission
+                        # but changes nothing: only its refusals are audited.
+                        if m.name.startswith("List"):
+                            self.assertNotIn((path, name), seen)
+                        else:
+                            self.assertIn((path, name), seen)
 
     def test_owner_sets_a_mode_and_the_audit_says_who(self):
         p = self.start()
@@ -265,6 +270,13 @@ class Access(unittest.TestCase):
         self.assertTrue(logins)
         self.assertNotIn("olga-password", logins[0].request)
         self.assertIn("olga", logins[0].request)
+        # An account disabled: before and after; listing accounts is not a change.
+        local.SetUserDisabled(apb.SetUserDisabledRequest(username="olga", disabled=True))
+        local.ListUsers(apb.ListUsersRequest())
+        audit = apbg.AuditServiceStub(p.local)
+        r = audit.ListAudit(apb.AuditQuery(method="AccessService/SetUserDisabled")).records[0]
+        self.assertEqual((r.before, r.after), ("olga: active", "olga: disabled"))
+        self.assertEqual(len(audit.ListAudit(apb.AuditQuery(method="ListUsers")).records), 0)
 
     def test_bad_credentials_each_get_a_clear_status(self):
         p = self.start()
