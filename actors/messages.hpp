@@ -36,6 +36,34 @@ struct config_snapshot {
   time_point applied_at{};
 };
 
+// Who made a configuration change, and from what.
+struct change_info {
+  std::string by;        // the caller's principal ("local:ingrid", "user:ana")
+  std::string origin;    // "file", "apply", "patch", "mode", "rollback"
+  std::string comment;   // the caller's words, if any
+  // The version the change was made from: refused (aborted) when another
+  // change came in between. 0: applied on top of whatever runs.
+  uint64_t based_on = 0;
+  uint64_t rollback_of = 0;  // origin "rollback": the version restored
+};
+
+// The device actors a configuration change started, restarted (changed
+// address, table, rating, polling) and stopped.
+struct device_changes {
+  std::vector<std::string> started;
+  std::vector<std::string> restarted;
+  std::vector<std::string> stopped;
+};
+
+// What a configuration change did.
+struct apply_result {
+  config_snapshot before;  // the version it replaced
+  config_snapshot after;   // the version now in force
+  device_changes devices;
+  // Field paths whose new values take effect at the next start only.
+  std::vector<std::string> at_restart;
+};
+
 // Identity and uptime of this plantd.
 struct plant_info {
   std::string version;

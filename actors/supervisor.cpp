@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <numeric>
+#include <variant>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -20,9 +21,13 @@
 
 namespace plantd::actors {
 
+// What a device actor is started with: a changed spec restarts it.
+using device_spec = std::variant<cabinet_actor_args, line_actor_args, io_actor_args>;
+
 struct child {
   std::string name;
-  std::function<caf::actor()> start;
+  device_spec spec;
+  uint64_t uid = 0;  // names its pending restart across reconfigurations
   caf::actor handle;
   backoff retry;
   int restarts = 0;
@@ -40,7 +45,9 @@ struct supervisor_state {
   std::vector<double> commanded_w;
   std::vector<time_point> commanded_at;
   std::vector<inverter_sample> inverters;
-  std::vector<caf::actor*> inverter_line;  // line actor per PV inverter
+  // The PV limit last commanded (a share of each inverter's rating) and when.
+  double pv_commanded_fraction = 1.0;
+  time_point pv_commanded_at{};
   std::vector<std::size_t> inverter_child;  // child index per PV inverter
   meter_sample grid;
   meter_sample pv_meter;
@@ -50,6 +57,11 @@ struct supervisor_state {
   std::vector<child> children;
   std::vector<std::size_t> cabinet_child;  // child index per cabinet
   std::optional<std::size_t> io_child;
+  uint64_t next_uid = 1;
+  // The I/O lines and the config they were opened from (reused while it
+  // does not change).
+  std::shared_ptr<dio::line_source> io_lines;
+  std::string io_lines_from;
   dispatch::decision last;
   uint64_t decisions = 0;
   // Handles of every device actor started, shared with the exit functor.
@@ -216,6 +228,15 @@ void decide(self_ptr self) {
   for (std::size_t i = 0; i < st.inverters.size(); ++i) {
     st.snap.inverters[i].fresh = st.inverters[i].ok && now - st.inverters[i].time <= inverter_stale;
     st.snap.inverters[i].power_w = st.inverters[i].power_w;
+    // Read before the last limit change (inverters are polled every second,
+    // the grid meter five times as often): the limit is the better estimate
+    // of what the inverter gives, as the command is for a cabinet. Without
+    // this a stale full-power reading lifts a curtailment just made, and
+    // export swings between none and all of the PV. (Dispatch raises a
+    // limit only once the grid meter has seen the last change.)
+    if (st.inverters[i].time < st.pv_commanded_at)
+      st.snap.inverters[i].power_w =
+        st.snap.inverters[i].rated_power_w * st.pv_commanded_fraction;
   }
   st.snap.io_known = !st.have_io || st.io.ok;
   if (st.have_io && st.io.ok) {
@@ -229,6 +250,10 @@ void decide(self_ptr self) {
   }
   st.last = st.dispatcher->decide(st.snap, st.dstate);
   ++st.decisions;
+  if (std::abs(st.last.pv_limit_fraction - st.pv_commanded_fraction) >= 0.001) {
+    st.pv_commanded_fraction = st.last.pv_limit_fraction;
+    st.pv_commanded_at = now;
+  }
   for (std::size_t i = 0; i < st.cabinets.size(); ++i)
     if (std::abs(st.last.cabinet_w[i] - st.commanded_w[i]) >= 1.0) {
       st.commanded_w[i] = st.last.cabinet_w[i];
@@ -258,18 +283,6 @@ void decide(self_ptr self) {
   publish(self);
 }
 
-std::size_t add_child(self_ptr self, std::string name, std::function<caf::actor()> start) {
-  auto& st = self->state;
-  child c;
-  c.name = std::move(name);
-  c.start = std::move(start);
-  c.retry = backoff{st.args.restart_initial, st.args.restart_max};
-  c.handle = c.start();
-  self->monitor(c.handle);
-  st.children.push_back(std::move(c));
-  return st.children.size() - 1;
-}
-
 template <class F, class... Ts>
 caf::actor spawn_device(self_ptr self, F fn, Ts&&... xs) {
   if (self->state.args.detached_devices)
@@ -277,22 +290,46 @@ caf::actor spawn_device(self_ptr self, F fn, Ts&&... xs) {
   return self->spawn(fn, std::forward<Ts>(xs)...);
 }
 
-} // namespace
+bool same_device(const device_spec& a, const device_spec& b) {
+  if (a.index() != b.index())
+    return false;
+  if (const auto* x = std::get_if<cabinet_actor_args>(&a)) {
+    const auto& y = std::get<cabinet_actor_args>(b);
+    return x->index == y.index && x->cabinet == y.cabinet && x->table == y.table &&
+           x->period == y.period && x->device_watchdog == y.device_watchdog && x->bus == y.bus;
+  }
+  if (const auto* x = std::get_if<line_actor_args>(&a)) {
+    const auto& y = std::get<line_actor_args>(b);
+    return x->line == y.line && x->first_inverter == y.first_inverter &&
+           x->grid_meter_period == y.grid_meter_period && x->pv_meter_period == y.pv_meter_period &&
+           x->inverter_period == y.inverter_period && x->device_watchdog == y.device_watchdog &&
+           x->fallback_limit_percent == y.fallback_limit_percent && x->bus == y.bus;
+  }
+  const auto& x = std::get<io_actor_args>(a);
+  const auto& y = std::get<io_actor_args>(b);
+  return x.lines == y.lines && x.period == y.period;
+}
 
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_args args) {
+caf::actor start_device(self_ptr self, const device_spec& spec) {
+  return std::visit(
+    [self](const auto& a) -> caf::actor {
+      using T = std::decay_t<decltype(a)>;
+      if constexpr (std::is_same_v<T, cabinet_actor_args>)
+        return spawn_device(self, cabinet_actor, a);
+      else if constexpr (std::is_same_v<T, line_actor_args>)
+        return spawn_device(self, line_actor, a);
+      else
+        return spawn_device(self, io_actor, a);
+    },
+    spec);
+}
+
+// The device actors a config asks for, in config order.
+std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
+                                                              const plant::config& cfg) {
   auto& st = self->state;
-  st.args = std::move(args);
-  // The device actors it starts are spawned from this thread and inherit
-  // its scheduling: the whole control path, meters to setpoints.
-  if (st.args.realtime && st.args.detached_devices)
-    make_this_thread_realtime();  // else it keeps the actor threads' nice level
-  const auto& cfg = st.args.cfg;
-  st.dispatcher = std::make_unique<dispatch::dispatcher>(cfg);
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.cabinets.resize(cfg.cabinets.size());
-  st.snap.cabinets.resize(cfg.cabinets.size());
-  st.commanded_w.assign(cfg.cabinets.size(), 0);
-  st.commanded_at.assign(cfg.cabinets.size(), time_point{});
+  std::vector<std::pair<std::string, device_spec>> out;
   // The devices' own fallbacks: whole seconds, rounded up; the inverters'
   // limit is the fail-safe export level as a share of the rated PV (the
   // same for each, as dispatch's fail-safe PV limit).
@@ -316,10 +353,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
     a.clk = st.args.clk;
     if (st.args.bus_for)
       a.bus = st.args.bus_for(cfg.cabinets[i].id);
-    st.cabinets[i].index = a.index;
-    st.snap.cabinets[i].rated_power_w = cfg.cabinets[i].rated_power_w;
-    st.cabinet_child.push_back(
-      add_child(self, cfg.cabinets[i].id, [self, a] { return spawn_device(self, cabinet_actor, a); }));
+    out.emplace_back(cfg.cabinets[i].id, std::move(a));
   }
   uint32_t inverter = 0;
   for (const auto& line : cfg.rs485_lines) {
@@ -337,45 +371,200 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
     std::string name = plant::to_string(line.port);
     if (st.args.bus_for)
       a.bus = st.args.bus_for(name);
-    auto idx = add_child(self, name, [self, a] { return spawn_device(self, line_actor, a); });
+    for (const auto& d : line.devices)
+      if (d.role == plant::device_role::pv_inverter)
+        ++inverter;
+    out.emplace_back(std::move(name), std::move(a));
+  }
+  // The I/O lines: opened again only when where they are changes.
+  auto lines = st.args.io_lines;
+  if (!lines) {
+    std::string from;
+    if (cfg.io.modbus_gateway)
+      from = fmt::format("modbus {}:{}/{}", cfg.io.modbus_gateway->host,
+                         cfg.io.modbus_gateway->port, cfg.io.modbus_gateway->unit_id);
+    else if (!cfg.io.gpio_chip.empty())
+      from = "gpio " + cfg.io.gpio_chip;
+    if (from == st.io_lines_from && (st.io_lines || from.empty())) {
+      lines = st.io_lines;
+    } else if (cfg.io.modbus_gateway) {
+      auto bus = st.args.bus_for ? st.args.bus_for("io")
+                                 : open_bus(*cfg.io.modbus_gateway, std::chrono::milliseconds{500},
+                                            *st.args.clk);
+      lines = dio::modbus_lines(*st.args.tables->find("plantd-io"), std::move(bus),
+                                static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id));
+    } else if (!cfg.io.gpio_chip.empty()) {
+      auto opened = dio::gpio_lines(cfg.io.gpio_chip);
+      if (opened)
+        lines = std::move(*opened);
+      else
+        st.io.error = opened.error();
+    }
+    st.io_lines = lines;
+    st.io_lines_from = from;
+  }
+  st.have_io = lines != nullptr;
+  if (lines)
+    out.emplace_back("io", io_actor_args{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me,
+                                         st.args.clk});
+  return out;
+}
+
+void stop_device(self_ptr self, caf::actor& handle) {
+  if (!handle)
+    return;
+  self->demonitor(handle);
+  self->send_exit(handle, caf::exit_reason::user_shutdown);
+  handle = nullptr;
+}
+
+// Brings the device actors and the per-device state in line with `cfg`
+// (st.args.cfg is still the config they ran with): an actor whose spec is
+// unchanged keeps running, a changed one is restarted, a new one started,
+// one no longer configured stopped. Samples and commands carry over by
+// device id.
+device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) {
+  auto& st = self->state;
+  device_changes changes;
+  auto specs = plan_devices(self, cfg);
+  std::vector<child> next;
+  std::vector<bool> taken(st.children.size(), false);
+  auto start = [self, &st](child& c) {
+    c.handle = start_device(self, c.spec);
+    self->monitor(c.handle);
+    if (st.live_children)
+      st.live_children->push_back(c.handle);
+  };
+  for (auto& [name, spec] : specs) {
+    child c;
+    c.name = name;
+    c.spec = std::move(spec);
+    c.retry = backoff{st.args.restart_initial, st.args.restart_max};
+    auto old = std::find_if(st.children.begin(), st.children.end(), [&](const child& o) {
+      return o.name == name && !taken[static_cast<std::size_t>(&o - st.children.data())];
+    });
+    if (old != st.children.end()) {
+      taken[static_cast<std::size_t>(old - st.children.begin())] = true;
+      if (same_device(old->spec, c.spec)) {
+        next.push_back(std::move(*old));
+        continue;
+      }
+      stop_device(self, old->handle);
+      c.restarts = old->restarts;
+      changes.restarted.push_back(name);
+    } else if (!initial) {
+      changes.started.push_back(name);
+    }
+    c.uid = st.next_uid++;
+    start(c);
+    next.push_back(std::move(c));
+  }
+  for (std::size_t i = 0; i < st.children.size(); ++i)
+    if (!taken[i]) {
+      stop_device(self, st.children[i].handle);
+      changes.stopped.push_back(st.children[i].name);
+    }
+  st.children = std::move(next);
+  auto child_named = [&st](const std::string& name) {
+    for (std::size_t i = 0; i < st.children.size(); ++i)
+      if (st.children[i].name == name)
+        return i;
+    return st.children.size();
+  };
+  // Per-cabinet state, carried over by id.
+  const auto& old_cfg = st.args.cfg;
+  std::vector<cabinet_sample> cabinets(cfg.cabinets.size());
+  std::vector<double> commanded_w(cfg.cabinets.size(), 0);
+  std::vector<time_point> commanded_at(cfg.cabinets.size(), time_point{});
+  bool same_cabinets = !initial && old_cfg.cabinets.size() == cfg.cabinets.size();
+  st.cabinet_child.clear();
+  for (std::size_t i = 0; i < cfg.cabinets.size(); ++i) {
+    if (!initial)
+      for (std::size_t j = 0; j < old_cfg.cabinets.size() && j < st.cabinets.size(); ++j)
+        if (old_cfg.cabinets[j].id == cfg.cabinets[i].id) {
+          cabinets[i] = st.cabinets[j];
+          commanded_w[i] = st.commanded_w[j];
+          commanded_at[i] = st.commanded_at[j];
+        }
+    if (same_cabinets && old_cfg.cabinets[i].id != cfg.cabinets[i].id)
+      same_cabinets = false;
+    cabinets[i].index = static_cast<uint32_t>(i);
+    st.cabinet_child.push_back(child_named(cfg.cabinets[i].id));
+  }
+  st.cabinets = std::move(cabinets);
+  st.commanded_w = std::move(commanded_w);
+  st.commanded_at = std::move(commanded_at);
+  st.snap.cabinets.assign(cfg.cabinets.size(), {});
+  for (std::size_t i = 0; i < cfg.cabinets.size(); ++i)
+    st.snap.cabinets[i].rated_power_w = cfg.cabinets[i].rated_power_w;
+  if (!same_cabinets) {  // per-cabinet SOC locks start again
+    st.dstate.soc_low_lock.clear();
+    st.dstate.soc_high_lock.clear();
+  }
+  // Per-inverter state, carried over by id.
+  std::vector<std::string> old_inverters;
+  for (const auto& line : old_cfg.rs485_lines)
+    for (const auto& d : line.devices)
+      if (d.role == plant::device_role::pv_inverter)
+        old_inverters.push_back(d.id);
+  std::vector<inverter_sample> inverters;
+  st.snap.inverters.clear();
+  st.inverter_child.clear();
+  st.have_pv_meter = false;
+  for (const auto& line : cfg.rs485_lines)
     for (const auto& d : line.devices) {
       if (d.role == plant::device_role::pv_inverter) {
-        st.inverter_child.push_back(idx);
         inverter_sample s;
-        s.index = inverter++;
-        st.inverters.push_back(s);
+        if (!initial)
+          for (std::size_t j = 0; j < old_inverters.size() && j < st.inverters.size(); ++j)
+            if (old_inverters[j] == d.id)
+              s = st.inverters[j];
+        s.index = static_cast<uint32_t>(inverters.size());
+        inverters.push_back(s);
         st.snap.inverters.push_back({false, d.rated_power_w, 0});
+        st.inverter_child.push_back(child_named(plant::to_string(line.port)));
       }
       if (d.role == plant::device_role::pv_meter)
         st.have_pv_meter = true;
     }
-  }
-  auto lines = st.args.io_lines;
-  if (!lines && cfg.io.modbus_gateway) {
-    auto bus = st.args.bus_for ? st.args.bus_for("io")
-                               : open_bus(*cfg.io.modbus_gateway, std::chrono::milliseconds{500},
-                                          *st.args.clk);
-    lines = dio::modbus_lines(*st.args.tables->find("plantd-io"), std::move(bus),
-                              static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id));
-  } else if (!lines && !cfg.io.gpio_chip.empty()) {
-    auto opened = dio::gpio_lines(cfg.io.gpio_chip);
-    if (opened)
-      lines = std::move(*opened);
-    else
-      st.io.error = opened.error();
-  }
-  if (lines) {
-    st.have_io = true;
-    io_actor_args a{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me, st.args.clk};
-    st.io_child = add_child(self, "io", [self, a] { return spawn_device(self, io_actor, a); });
-  }
+  st.inverters = std::move(inverters);
+  st.io_child.reset();
+  if (auto i = child_named("io"); i < st.children.size())
+    st.io_child = i;
+  // A child waiting for its restart (it failed before the change) keeps
+  // its place: its pending restart names it by uid.
+  return changes;
+}
+
+// Whether the message being handled comes from a device actor that is
+// running now (not one stopped by a reconfiguration, whose last samples
+// may still be in the mailbox).
+bool from_running_device(self_ptr self) {
+  const auto& sender = self->current_sender();
+  if (!sender)
+    return false;
+  for (const auto& c : self->state.children)
+    if (c.handle && c.handle.address() == sender->address())
+      return true;
+  return false;
+}
+
+} // namespace
+
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  // The device actors it starts are spawned from this thread and inherit
+  // its scheduling: the whole control path, meters to setpoints.
+  if (st.args.realtime && st.args.detached_devices)
+    make_this_thread_realtime();  // else it keeps the actor threads' nice level
+  st.dispatcher = std::make_unique<dispatch::dispatcher>(st.args.cfg);
   // On exit, stop the device actors. The functor runs after the actor's
   // state is gone, so it must not touch self->state: it takes the handles
-  // when it is attached and, for children restarted later, through `live`.
+  // when they start, through `live`.
   auto live = std::make_shared<std::vector<caf::actor>>();
-  for (auto& c : self->state.children)
-    live->push_back(c.handle);
-  self->state.live_children = live;
+  st.live_children = live;
+  reconcile(self, st.args.cfg, true);
   self->attach_functor([live] {
     for (auto& h : *live)
       if (h)
@@ -392,18 +581,20 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       c.retry.failed(now);
       ++c.restarts;
       auto delay = c.retry.not_before() - now;
-      self->delayed_send(self, delay, restart_atom_v, static_cast<uint64_t>(i));
+      self->delayed_send(self, delay, restart_atom_v, c.uid);
     }
   });
   self->send(self, tick_atom_v);
   return {
     [self](const cabinet_sample& s) {
       auto& st = self->state;
-      if (s.index < st.cabinets.size())
+      if (s.index < st.cabinets.size() && from_running_device(self))
         st.cabinets[s.index] = s;
     },
     [self](const meter_sample& s) {
       auto& st = self->state;
+      if (!from_running_device(self))
+        return;
       if (s.role == plant::device_role::grid_meter) {
         st.grid = s;
         if (s.power_w.usable()) {
@@ -418,11 +609,12 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
     },
     [self](const inverter_sample& s) {
       auto& st = self->state;
-      if (s.index < st.inverters.size())
+      if (s.index < st.inverters.size() && from_running_device(self))
         st.inverters[s.index] = s;
     },
     [self](const io_sample& s) {
-      self->state.io = s;
+      if (from_running_device(self))
+        self->state.io = s;
     },
     [self](tick_atom) {
       decide(self);
@@ -450,12 +642,14 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
         total += static_cast<uint64_t>(c.restarts);
       return total;
     },
-    [self](restart_atom, uint64_t i) {
+    [self](restart_atom, uint64_t uid) {
       auto& st = self->state;
-      if (i >= st.children.size() || st.children[i].handle)
-        return;
-      auto& c = st.children[i];
-      c.handle = c.start();
+      auto it = std::find_if(st.children.begin(), st.children.end(),
+                             [uid](const child& c) { return c.uid == uid; });
+      if (it == st.children.end() || it->handle)
+        return;  // reconfigured since: stopped, or started again
+      auto& c = *it;
+      c.handle = start_device(self, c.spec);
       self->monitor(c.handle);
       if (st.live_children)
         st.live_children->push_back(c.handle);
@@ -466,20 +660,15 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
         return caf::make_error(errc::unavailable, std::string{"no decision yet"});
       return *latest;
     },
-    [self](mode_atom, plant::working_mode mode,
-           const std::vector<plant::tou_slot>& slots) -> caf::result<bool> {
+    [self](apply_atom, const std::shared_ptr<const plant::config>& next) {
+      // A validated config (the config actor's): devices first, then the
+      // policies, and a decision under them at once.
       auto& st = self->state;
-      auto cfg = st.args.cfg;
-      cfg.policies.mode = mode;
-      if (!slots.empty())
-        cfg.policies.tou = slots;
-      auto found = plant::validate(cfg);
-      if (!found.empty())
-        return caf::make_error(errc::invalid_argument, to_text(found));
-      st.args.cfg = std::move(cfg);
+      auto changes = reconcile(self, *next, false);
+      st.args.cfg = *next;
       st.dispatcher = std::make_unique<dispatch::dispatcher>(st.args.cfg);
       decide(self);
-      return true;
+      return changes;
     },
     [self](manual_atom, double power_w, int64_t duration_ms) -> caf::result<bool> {
       auto& st = self->state;

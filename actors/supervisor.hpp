@@ -6,7 +6,11 @@
 //
 //   cabinet_sample, meter_sample, inverter_sample, io_sample   (from devices)
 //   get_atom, state_atom                     -> plant_state
-//   mode_atom, working_mode, vector<tou_slot> -> bool   (empty slots: keep)
+//   apply_atom, shared_ptr<const config>      -> device_changes
+//                 (a validated config: device actors whose settings changed
+//                  restart, new ones start, removed ones stop, the others
+//                  keep running; the policies hold from a decision made at
+//                  once)
 //   manual_atom, double power_w, int64 ms     -> bool   (0 ms clears)
 //   restart_atom, string device actor name    -> bool   (kills it; it restarts)
 //   get_atom, restart_atom                    -> uint64 restarts so far

@@ -40,6 +40,10 @@ CAF_END_TYPE_ID_BLOCK(plantd)
 
 // Local to one process: not serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::config_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::change_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::device_changes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::apply_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const plantd::plant::config>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::cabinet_sample)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::meter_sample)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::inverter_sample)

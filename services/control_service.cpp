@@ -144,20 +144,26 @@ grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* 
                        m == plant::working_mode::time_of_use ? "time-of-use" : "self-consumption",
                        tou_slots ? fmt::format(", {} TOU slots", tou_slots) : "", version);
   };
-  ask<actors::config_snapshot>(
+  actors::change_info info;
+  info.by = caller_of(ctx).who.name;
+  info.origin = "mode";
+  ask<actors::apply_result>(
     sys_, config_, reactor,
-    [ctx, mode, describe, n = slots.size()](const actors::config_snapshot& before) {
-      if (before.config) {
+    [ctx, describe](const actors::apply_result& res) {
+      const auto& before = res.before;
+      const auto& after = res.after;
+      if (before.config && after.config) {
         const auto& p = before.config->policies;
-        note_change(ctx, describe(p.mode, p.mode == plant::working_mode::time_of_use ? p.tou.size() : 0,
-                                  before.version),
-                    describe(mode, mode == plant::working_mode::time_of_use
-                                     ? (n ? n : p.tou.size()) : 0,
-                             before.version + 1));
+        const auto& q = after.config->policies;
+        note_change(ctx,
+                    describe(p.mode, p.mode == plant::working_mode::time_of_use ? p.tou.size() : 0,
+                             before.version),
+                    describe(q.mode, q.mode == plant::working_mode::time_of_use ? q.tou.size() : 0,
+                             after.version));
       }
       return grpc::Status::OK;
     },
-    actors::mode_atom_v, mode, slots);
+    actors::mode_atom_v, mode, slots, info);
   return reactor;
 }
 

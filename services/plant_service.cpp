@@ -2,18 +2,45 @@
 
 #include "services/access_gate.hpp"
 
+#include <fmt/format.h>
+#include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "services/ask.hpp"
 #include "services/config_codec.hpp"
+#include "services/config_history.hpp"
 
 namespace plantd::services {
 
+using google::protobuf::util::FieldMaskUtil;
 using google::protobuf::util::TimeUtil;
 
+namespace {
+
+// An apply may start and stop device actors: more than a read.
+constexpr std::chrono::milliseconds apply_timeout{10'000};
+
+int64_t to_ms(time_point t) { return t.time_since_epoch().count(); }
+
+// The cellular password is write-only: a config read back from plantd has
+// none (password_set says one is kept). Sent back unchanged, the one in
+// force stays.
+void keep_secrets(v1::PlantConfig& next, const plant::config* running) {
+  if (!running || !next.has_networks() || !next.networks().has_cellular())
+    return;
+  auto* cell = next.mutable_networks()->mutable_cellular();
+  if (cell->password().empty() && cell->password_set())
+    cell->set_password(running->networks.cellular.password);
+  cell->clear_password_set();
+}
+
+} // namespace
+
 plant_service::plant_service(caf::actor_system& sys, actors::config_actor config,
-                             std::string tls_fingerprint)
-  : sys_(sys), config_(std::move(config)), tls_fingerprint_(std::move(tls_fingerprint)) {}
+                             std::shared_ptr<const actors::config_view> view,
+                             std::shared_ptr<store::store> db, std::string tls_fingerprint)
+  : sys_(sys), config_(std::move(config)), view_(std::move(view)), db_(std::move(db)),
+    tls_fingerprint_(std::move(tls_fingerprint)) {}
 
 grpc::ServerUnaryReactor* plant_service::GetInfo(grpc::CallbackServerContext* ctx,
                                                  const v1::GetInfoRequest*,
@@ -39,11 +66,33 @@ grpc::ServerUnaryReactor* plant_service::GetInfo(grpc::CallbackServerContext* ct
 }
 
 grpc::ServerUnaryReactor* plant_service::GetConfig(grpc::CallbackServerContext* ctx,
-                                                   const v1::GetConfigRequest*,
+                                                   const v1::GetConfigRequest* req,
                                                    v1::GetConfigResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   auto* reactor = ctx->DefaultReactor();
+  auto running = view_ ? view_->snapshot() : actors::config_snapshot{};
+  if (req->version() != 0 && req->version() != running.version) {
+    // A stored version, from the history.
+    if (!db_) {
+      reactor->Finish(to_status(errc::unavailable, "no config history here"));
+      return reactor;
+    }
+    auto stored = stored_config(*db_, req->version());
+    if (!stored) {
+      reactor->Finish(to_status(
+        errc::not_found, fmt::format("version: config version {} is not kept (ListConfigVersions)",
+                                     req->version())));
+      return reactor;
+    }
+    *resp->mutable_config() = std::move(*stored);
+    resp->set_version(req->version());
+    auto meta = config_versions(*db_, req->version() + 1, 1);
+    if (!meta.empty() && meta.front().version() == req->version())
+      *resp->mutable_applied_at() = meta.front().applied_at();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
   ask<actors::config_snapshot>(
     sys_, config_, reactor,
     [resp](const actors::config_snapshot& snap) {
@@ -85,6 +134,215 @@ grpc::ServerUnaryReactor* plant_service::ValidateConfig(
     auto* out = resp->add_problems();
     out->set_field_path(p.path);
     out->set_message(p.message);
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+void plant_service::apply(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                          v1::PlantConfig next, actors::change_info info,
+                          v1::ApplyConfigResponse* resp) {
+  auto running = view_ ? view_->get() : nullptr;
+  keep_secrets(next, running.get());
+  if (next.ByteSizeLong() > max_config_bytes) {
+    reactor->Finish(to_status(errc::invalid_argument,
+                              fmt::format("config: {} bytes, more than the {} a config may have",
+                                          next.ByteSizeLong(), max_config_bytes)));
+    return;
+  }
+  auto checked = check_config(next);
+  if (!checked.problems.empty()) {
+    reactor->Finish(invalid_argument(checked.problems));
+    return;
+  }
+  info.by = caller_of(ctx).who.name;
+  auto model = std::make_shared<const plant::config>(std::move(checked.model));
+  ask_within<actors::apply_result>(
+    sys_, config_, reactor, apply_timeout,
+    [ctx, resp](const actors::apply_result& res) {
+      resp->set_version(res.after.version);
+      resp->set_previous_version(res.before.version);
+      resp->set_changed(res.after.version != res.before.version);
+      *resp->mutable_applied_at() = TimeUtil::MillisecondsToTimestamp(to_ms(res.after.applied_at));
+      for (const auto& d : res.devices.started)
+        resp->add_devices_started(d);
+      for (const auto& d : res.devices.restarted)
+        resp->add_devices_restarted(d);
+      for (const auto& d : res.devices.stopped)
+        resp->add_devices_stopped(d);
+      for (const auto& f : res.at_restart)
+        resp->add_at_restart(f);
+      if (res.before.config && res.after.config && resp->changed()) {
+        auto a = to_proto(*res.before.config);
+        auto b = to_proto(*res.after.config);
+        redact_secrets(a);
+        redact_secrets(b);
+        std::string summary;
+        for (auto& c : diff_configs(a, b)) {
+          if (resp->changed_fields_size() < 8)
+            summary += fmt::format("{}{}: {} -> {}", summary.empty() ? "" : "; ", c.path,
+                                   c.before.substr(0, 80), c.after.substr(0, 80));
+          resp->add_changed_fields(std::move(c.path));
+        }
+        if (resp->changed_fields_size() > 8)
+          summary += fmt::format("; and {} more", resp->changed_fields_size() - 8);
+        note_change(ctx, fmt::format("config version {}", res.before.version),
+                    fmt::format("config version {}: {}", res.after.version, summary));
+      }
+      return grpc::Status::OK;
+    },
+    actors::apply_atom_v, std::shared_ptr<const plant::config>{std::move(model)}, std::move(info));
+}
+
+grpc::ServerUnaryReactor* plant_service::ApplyConfig(grpc::CallbackServerContext* ctx,
+                                                     const v1::ApplyConfigRequest* req,
+                                                     v1::ApplyConfigResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  if (!req->has_config()) {
+    reactor->Finish(to_status(errc::invalid_argument, "config: give the whole configuration"));
+    return reactor;
+  }
+  actors::change_info info;
+  info.origin = "apply";
+  info.comment = req->comment();
+  info.based_on = req->base_version();
+  apply(ctx, reactor, req->config(), std::move(info), resp);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* plant_service::PatchConfig(grpc::CallbackServerContext* ctx,
+                                                     const v1::PatchConfigRequest* req,
+                                                     v1::ApplyConfigResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  if (req->update_mask().paths_size() == 0) {
+    reactor->Finish(to_status(errc::invalid_argument,
+                              "update_mask: name the fields to change, e.g. "
+                              "\"policies.export_limit.limit_w\""));
+    return reactor;
+  }
+  for (const auto& path : req->update_mask().paths())
+    if (!FieldMaskUtil::GetFieldDescriptors(v1::PlantConfig::descriptor(), path, nullptr)) {
+      reactor->Finish(to_status(
+        errc::invalid_argument,
+        fmt::format("update_mask: \"{}\" is not a field of PlantConfig (a path of field "
+                    "names such as \"policies.export_limit.limit_w\"; a list is replaced "
+                    "whole: \"cabinets\")",
+                    path)));
+      return reactor;
+    }
+  auto running = view_ ? view_->snapshot() : actors::config_snapshot{};
+  if (!running.config) {
+    reactor->Finish(to_status(errc::unavailable, "no configuration is loaded"));
+    return reactor;
+  }
+  if (req->base_version() != 0 && req->base_version() != running.version) {
+    reactor->Finish(to_status(
+      errc::aborted, fmt::format("the change was made on config version {}, but version {} is "
+                                 "in force now: read it again and make the change on top of it",
+                                 req->base_version(), running.version)));
+    return reactor;
+  }
+  // The patch is made on the version read here: applied only on that one.
+  auto next = to_proto(*running.config);
+  FieldMaskUtil::MergeOptions opt;
+  opt.set_replace_message_fields(true);
+  opt.set_replace_repeated_fields(true);
+  FieldMaskUtil::MergeMessageTo(req->config(), req->update_mask(), opt, &next);
+  actors::change_info info;
+  info.origin = "patch";
+  info.comment = req->comment();
+  info.based_on = running.version;
+  apply(ctx, reactor, std::move(next), std::move(info), resp);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* plant_service::RollbackConfig(grpc::CallbackServerContext* ctx,
+                                                        const v1::RollbackConfigRequest* req,
+                                                        v1::ApplyConfigResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  if (!db_) {
+    reactor->Finish(to_status(errc::unavailable, "no config history here"));
+    return reactor;
+  }
+  if (req->version() == 0) {
+    reactor->Finish(to_status(errc::invalid_argument,
+                              "version: the stored version to restore (ListConfigVersions)"));
+    return reactor;
+  }
+  auto stored = stored_config(*db_, req->version());
+  if (!stored) {
+    reactor->Finish(to_status(
+      errc::not_found,
+      fmt::format("version: config version {} is not kept (ListConfigVersions)", req->version())));
+    return reactor;
+  }
+  actors::change_info info;
+  info.origin = "rollback";
+  info.comment = req->comment();
+  info.based_on = req->base_version();
+  info.rollback_of = req->version();
+  apply(ctx, reactor, std::move(*stored), std::move(info), resp);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* plant_service::ListConfigVersions(
+  grpc::CallbackServerContext* ctx, const v1::ListConfigVersionsRequest* req,
+  v1::ListConfigVersionsResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  if (!db_) {
+    reactor->Finish(to_status(errc::unavailable, "no config history here"));
+    return reactor;
+  }
+  std::size_t limit = req->page_size() == 0 ? 50 : std::min<std::size_t>(req->page_size(), 1000);
+  auto versions = config_versions(*db_, req->before_version(), limit + 1);
+  resp->set_more(versions.size() > limit);
+  if (versions.size() > limit)
+    versions.pop_back();
+  for (auto& v : versions)
+    *resp->add_versions() = std::move(v);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* plant_service::DiffConfig(grpc::CallbackServerContext* ctx,
+                                                    const v1::DiffConfigRequest* req,
+                                                    v1::DiffConfigResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  if (!db_ || !view_) {
+    reactor->Finish(to_status(errc::unavailable, "no config history here"));
+    return reactor;
+  }
+  auto to_version = req->to_version() ? req->to_version() : view_->snapshot().version;
+  if (req->from_version() == 0) {
+    reactor->Finish(to_status(errc::invalid_argument, "from_version: give a stored version"));
+    return reactor;
+  }
+  auto a = stored_config(*db_, req->from_version());
+  auto b = stored_config(*db_, to_version);
+  if (!a || !b) {
+    reactor->Finish(to_status(
+      errc::not_found, fmt::format("{}: config version {} is not kept (ListConfigVersions)",
+                                   a ? "to_version" : "from_version",
+                                   a ? to_version : req->from_version())));
+    return reactor;
+  }
+  resp->set_from_version(req->from_version());
+  resp->set_to_version(to_version);
+  for (auto& c : diff_configs(*a, *b)) {
+    auto* out = resp->add_changes();
+    out->set_field_path(std::move(c.path));
+    out->set_before(std::move(c.before));
+    out->set_after(std::move(c.after));
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;

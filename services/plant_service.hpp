@@ -2,15 +2,21 @@
 // plant. An adapter: proto -> model, ask the config actor, model -> proto.
 #pragma once
 
+#include <memory>
+
 #include "actors/config_actor.hpp"
+#include "drivers/store/store.hpp"
 #include "plantd/v1/plant_service.grpc.pb.h"
 
 namespace plantd::services {
 
 class plant_service final : public v1::PlantService::CallbackService {
 public:
+  // `view` and `db` (the config history) may be null: the calls that need
+  // them answer UNAVAILABLE.
   plant_service(caf::actor_system& sys, actors::config_actor config,
-                std::string tls_fingerprint = {});
+                std::shared_ptr<const actors::config_view> view = nullptr,
+                std::shared_ptr<store::store> db = nullptr, std::string tls_fingerprint = {});
 
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
                                     const v1::GetInfoRequest* req,
@@ -24,9 +30,31 @@ public:
                                            const v1::ValidateConfigRequest* req,
                                            v1::ValidateConfigResponse* resp) override;
 
+  grpc::ServerUnaryReactor* ApplyConfig(grpc::CallbackServerContext* ctx,
+                                        const v1::ApplyConfigRequest* req,
+                                        v1::ApplyConfigResponse* resp) override;
+  grpc::ServerUnaryReactor* PatchConfig(grpc::CallbackServerContext* ctx,
+                                        const v1::PatchConfigRequest* req,
+                                        v1::ApplyConfigResponse* resp) override;
+  grpc::ServerUnaryReactor* RollbackConfig(grpc::CallbackServerContext* ctx,
+                                           const v1::RollbackConfigRequest* req,
+                                           v1::ApplyConfigResponse* resp) override;
+  grpc::ServerUnaryReactor* ListConfigVersions(grpc::CallbackServerContext* ctx,
+                                               const v1::ListConfigVersionsRequest* req,
+                                               v1::ListConfigVersionsResponse* resp) override;
+  grpc::ServerUnaryReactor* DiffConfig(grpc::CallbackServerContext* ctx,
+                                       const v1::DiffConfigRequest* req,
+                                       v1::DiffConfigResponse* resp) override;
+
 private:
+  // Checks `next` and hands it to the config actor; finishes the call.
+  void apply(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+             v1::PlantConfig next, actors::change_info info, v1::ApplyConfigResponse* resp);
+
   caf::actor_system& sys_;
   actors::config_actor config_;
+  std::shared_ptr<const actors::config_view> view_;
+  std::shared_ptr<store::store> db_;
   std::string tls_fingerprint_;
 };
 

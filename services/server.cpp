@@ -28,7 +28,8 @@ namespace plantd::services {
 
 struct server::impl {
   explicit impl(server_args& args)
-    : plant(*args.sys, args.config, args.tls ? args.tls->fingerprint_sha256 : std::string{}),
+    : plant(*args.sys, args.config, args.config_view, args.db,
+            args.tls ? args.tls->fingerprint_sha256 : std::string{}),
       access(args.accounts), audit(args.audit) {
     if (args.supervisor && args.hub)
       control = std::make_unique<control_service>(*args.sys, args.supervisor, args.config, args.hub);
@@ -38,8 +39,8 @@ struct server::impl {
       alarm = std::make_unique<alarm_service>(
         *args.sys, args.alarms,
         args.alarm_hub ? args.alarm_hub : std::make_shared<actors::alarm_hub>());
-    if (args.plant && args.hub && args.db)
-      statistics = std::make_unique<statistics_service>(*args.plant, args.hub, args.db);
+    if (args.config_view && args.hub && args.db)
+      statistics = std::make_unique<statistics_service>(args.config_view, args.hub, args.db);
     if (args.energy)
       energy = std::make_unique<energy_service>(*args.sys, args.energy);
   }

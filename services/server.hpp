@@ -58,8 +58,9 @@ struct server_args {
   // The alarm actor; without it AlarmService is not offered.
   caf::actor alarms;
   std::shared_ptr<actors::alarm_hub> alarm_hub;
-  // With hub and db: StatisticsService for this plant.
-  std::optional<plant::config> plant;
+  // The config in force (set by the config actor). With hub and db:
+  // StatisticsService for this plant; with db: the config history.
+  std::shared_ptr<actors::config_view> config_view;
   // The energy actor; without it EnergyCarbonService is not offered.
   caf::actor energy;
 };

@@ -36,16 +36,18 @@ void set(v1::Value* out, const reading& r) {
 
 } // namespace
 
-statistics_service::statistics_service(plant::config cfg, std::shared_ptr<actors::state_hub> hub,
+statistics_service::statistics_service(std::shared_ptr<const actors::config_view> config, std::shared_ptr<actors::state_hub> hub,
                                        std::shared_ptr<store::store> db)
-  : cfg_(std::move(cfg)), hub_(std::move(hub)), db_(std::move(db)) {}
+  : config_(std::move(config)), hub_(std::move(hub)), db_(std::move(db)) {}
 
 grpc::ServerUnaryReactor* statistics_service::GetOverview(grpc::CallbackServerContext* ctx,
                                                           const v1::GetOverviewRequest*,
                                                           v1::Overview* resp) {
   if (auto* r = refused(ctx))
     return r;
-  const auto& site = cfg_.site;
+  auto in_force = config_->get();  // the config in force, for this call
+  const plant::config& cfg = *in_force;
+  const auto& site = cfg.site;
   resp->set_site_name(site.name);
   resp->set_owner(site.owner);
   resp->set_address(site.address);
@@ -54,10 +56,10 @@ grpc::ServerUnaryReactor* statistics_service::GetOverview(grpc::CallbackServerCo
   double rated_p = site.rated_power_w;
   double rated_e = site.rated_energy_wh;
   if (rated_p == 0)
-    for (const auto& c : cfg_.cabinets)
+    for (const auto& c : cfg.cabinets)
       rated_p += c.rated_power_w;
   if (rated_e == 0)
-    for (const auto& c : cfg_.cabinets)
+    for (const auto& c : cfg.cabinets)
       rated_e += c.rated_energy_wh;
   resp->set_rated_power_w(rated_p);
   resp->set_rated_energy_wh(rated_e);
@@ -87,7 +89,9 @@ grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerCon
                                                          v1::GetRevenueResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  if (cfg_.economics.import_prices.empty())
+  auto in_force = config_->get();  // the config in force, for this call
+  const plant::config& cfg = *in_force;
+  if (cfg.economics.import_prices.empty())
     return finish(ctx, to_status(errc::failed_precondition,
                                  "no tariff configured: set economics.import_prices"));
   telemetry::resolution group;
@@ -114,10 +118,10 @@ grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerCon
                    .count();
     groups[start].push_back({h.start_ms, h.load_wh, h.pv_wh, h.grid_import_wh, h.grid_export_wh});
   }
-  resp->set_currency(cfg_.economics.currency);
+  resp->set_currency(cfg.economics.currency);
   double total = 0;
   for (const auto& [start, hs] : groups) {
-    auto r = statistics::revenue_of(hs, cfg_.economics, db_->tz());
+    auto r = statistics::revenue_of(hs, cfg.economics, db_->tz());
     auto* b = resp->add_buckets();
     *b->mutable_start() = TimeUtil::MillisecondsToTimestamp(start);
     b->set_baseline_cost(r.baseline_cost);
@@ -137,6 +141,8 @@ grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
   v1::SocialContribution* resp) {
   if (auto* r = refused(ctx))
     return r;
+  auto in_force = config_->get();  // the config in force, for this call
+  const plant::config& cfg = *in_force;
   problems found;
   auto from = req->has_from() ? request_ms(req->from(), "from", found) : 0;
   auto to = req->has_to() ? request_ms(req->to(), "to", found) : now_ms();
@@ -146,14 +152,14 @@ grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
     return finish(ctx, to_status(errc::invalid_argument, "to: must be later than from"));
   auto total = store::energy_curve(*db_, store::curve_period::total, from, to);
   double pv_wh = total.buckets.empty() ? 0 : total.buckets[0].pv_wh;
-  auto s = statistics::social_of(pv_wh, cfg_.economics);
+  auto s = statistics::social_of(pv_wh, cfg.economics);
   resp->set_pv_kwh(s.pv_kwh);
   resp->set_co2_avoided_kg(s.co2_kg);
   resp->set_coal_saved_kg(s.coal_kg);
   resp->set_tree_years(s.tree_years);
-  resp->set_co2_kg_per_kwh(cfg_.economics.co2_kg_per_kwh);
-  resp->set_coal_kg_per_kwh(cfg_.economics.coal_kg_per_kwh);
-  resp->set_co2_kg_per_tree_year(cfg_.economics.co2_kg_per_tree_year);
+  resp->set_co2_kg_per_kwh(cfg.economics.co2_kg_per_kwh);
+  resp->set_coal_kg_per_kwh(cfg.economics.coal_kg_per_kwh);
+  resp->set_co2_kg_per_tree_year(cfg.economics.co2_kg_per_tree_year);
   return finish(ctx, grpc::Status::OK);
 }
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "actors/config_view.hpp"
 #include "actors/state_hub.hpp"
 #include "drivers/store/store.hpp"
 #include "model/plant/config.hpp"
@@ -13,7 +14,7 @@ namespace plantd::services {
 
 class statistics_service final : public v1::StatisticsService::CallbackService {
 public:
-  statistics_service(plant::config cfg, std::shared_ptr<actors::state_hub> hub,
+  statistics_service(std::shared_ptr<const actors::config_view> config, std::shared_ptr<actors::state_hub> hub,
                      std::shared_ptr<store::store> db);
 
   grpc::ServerUnaryReactor* GetOverview(grpc::CallbackServerContext* ctx,
@@ -30,7 +31,7 @@ public:
                                                 v1::DeviceStatistics* resp) override;
 
 private:
-  plant::config cfg_;
+  std::shared_ptr<const actors::config_view> config_;
   std::shared_ptr<actors::state_hub> hub_;
   std::shared_ptr<store::store> db_;
 };

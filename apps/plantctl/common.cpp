@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 
 #include <google/protobuf/util/json_util.h>
 
@@ -12,6 +13,19 @@ std::unique_ptr<grpc::ClientContext> context(const control_opts& o) {
   ctx->set_deadline(std::chrono::system_clock::now()
                     + std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
   return ctx;
+}
+
+int call_failed(const grpc::Status& st) {
+  std::cerr << "plantctl: " << st.error_message() << "\n";
+  switch (st.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return 1;
+    default:
+      return 3;
+  }
 }
 
 std::optional<double> parse_duration_s(const std::string& text) {

@@ -8,6 +8,7 @@
 
 #include <google/protobuf/message.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
 
 #include "apps/plantctl/control_cmds.hpp"
 
@@ -22,6 +23,10 @@ std::optional<double> parse_duration_s(const std::string& text);
 
 // Milliseconds since the epoch, `seconds` ago.
 int64_t ms_ago(double seconds);
+
+// Prints a failed call's message; the exit code: 1 when the answer is "no"
+// (INVALID_ARGUMENT, NOT_FOUND, ABORTED, FAILED_PRECONDITION), else 3.
+int call_failed(const grpc::Status& st);
 
 // A message as JSON with the .proto field names and every field.
 std::string json_of(const google::protobuf::Message& m);

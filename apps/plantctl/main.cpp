@@ -4,6 +4,8 @@
 //            [--timeout S] status
 //   plantctl ... config get
 //   plantctl ... config validate FILE
+//   plantctl ... config apply FILE [--base V] | set PATH VALUE | history [--last N]
+//   plantctl ... config diff A [B] | rollback V
 //   plantctl ... watch [--count N]
 //   plantctl ... history [SERIES] [--since 1h] [--resolution auto]
 //   plantctl ... alarms [--open|--closed] [--device ID] | ack ID
@@ -40,6 +42,7 @@
 #include "actors/version.hpp"
 #include "apps/plantctl/access_cmds.hpp"
 #include "apps/plantctl/alarm_cmds.hpp"
+#include "apps/plantctl/config_cmds.hpp"
 #include "apps/plantctl/control_cmds.hpp"
 #include "apps/plantctl/device_read.hpp"
 #include "apps/plantctl/history_cmd.hpp"
@@ -166,10 +169,13 @@ void print_config_summary(const v1::GetConfigResponse& resp) {
     std::cout << fmt::format("export limit {:.1f} kW\n", ex.limit_w() / 1000);
 }
 
-int cmd_config_get(const options& opt, const std::shared_ptr<grpc::Channel>& ch) {
+int cmd_config_get(const options& opt, const std::shared_ptr<grpc::Channel>& ch,
+                   uint64_t version) {
   auto plant = v1::PlantService::NewStub(ch);
+  v1::GetConfigRequest req;
+  req.set_version(version);
   v1::GetConfigResponse resp;
-  auto st = plant->GetConfig(context(opt).get(), v1::GetConfigRequest{}, &resp);
+  auto st = plant->GetConfig(context(opt).get(), req, &resp);
   if (!st.ok())
     return fail_call(opt, st);
   if (opt.json)
@@ -243,6 +249,37 @@ int main(int argc, char** argv) {
   auto* validate = config->add_subcommand("validate", "Check a config file against plantd");
   std::string file;
   validate->add_option("FILE", file, "Config file (JSON)")->required();
+  uint64_t get_version = 0;
+  get->add_option("--version", get_version, "A stored version (config history)");
+  std::string change_comment;
+  auto* apply = config->add_subcommand("apply", "Run a whole config file, live (a new version)");
+  uint64_t apply_base = 0;
+  apply->add_option("FILE", file, "Config file (JSON)")->required();
+  apply->add_option("--base", apply_base,
+                    "The version the file was made from: refused if another change came since");
+  apply->add_option("--comment", change_comment, "Why (kept with the version)");
+  auto* set = config->add_subcommand("set", "Change one setting, live (a new version)");
+  std::string set_path;
+  std::string set_value;
+  set->add_option("PATH", set_path, "e.g. policies.export_limit.limit_w, cabinets[2].modbus.host")
+    ->required();
+  set->add_option("VALUE", set_value, "A number, true/false, text, an enum name; JSON for a list")
+    ->required();
+  set->add_option("--comment", change_comment, "Why (kept with the version)");
+  auto* history_cmd = config->add_subcommand("history", "The stored config versions");
+  int history_last = 20;
+  history_cmd->add_option("--last", history_last, "How many, newest first")
+    ->check(CLI::Range(1, 1000))
+    ->capture_default_str();
+  auto* diff = config->add_subcommand("diff", "What changed between two versions");
+  uint64_t diff_from = 0;
+  uint64_t diff_to = 0;
+  diff->add_option("FROM", diff_from, "A stored version")->required();
+  diff->add_option("TO", diff_to, "Another (default: the one in force)");
+  auto* rollback = config->add_subcommand("rollback", "Run a stored version again, live");
+  uint64_t rollback_version = 0;
+  rollback->add_option("VERSION", rollback_version, "The version to restore")->required();
+  rollback->add_option("--comment", change_comment, "Why (kept with the version)");
 
   auto* watch = app.add_subcommand("watch", "A live line: PV, grid, load, battery, SOC, mode, rule");
   int watch_count = 0;
@@ -460,7 +497,17 @@ int main(int argc, char** argv) {
   if (status->parsed())
     return cmd_status(opt, channel);
   if (get->parsed())
-    return cmd_config_get(opt, channel);
+    return cmd_config_get(opt, channel, get_version);
+  if (apply->parsed())
+    return plantd::apps::config_apply(copts, channel, file, apply_base, change_comment);
+  if (set->parsed())
+    return plantd::apps::config_set(copts, channel, set_path, set_value, change_comment);
+  if (history_cmd->parsed())
+    return plantd::apps::config_history(copts, channel, history_last);
+  if (diff->parsed())
+    return plantd::apps::config_diff(copts, channel, diff_from, diff_to);
+  if (rollback->parsed())
+    return plantd::apps::config_rollback(copts, channel, rollback_version, change_comment);
   if (validate->parsed())
     return cmd_config_validate(opt, channel, file);
   return exit_code::usage;

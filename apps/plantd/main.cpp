@@ -30,6 +30,7 @@
 #include "actors/energy_actor.hpp"
 #include "services/energy_codec.hpp"
 #include "actors/config_actor.hpp"
+#include "services/config_history.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
@@ -171,7 +172,17 @@ int run(const run_args& ra) {
     }
     if (!resumed) {
       config_version = latest ? latest->first + 1 : 1;
-      if (auto r = db->put_config(config_version, source, source); !r)
+      plantd::actors::change_info info;
+      info.by = "file";
+      info.origin = "file";
+      info.comment = file;
+      // Stored with every default spelled out, as the API's versions are,
+      // so that a diff shows what was changed and not what was implied.
+      auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+      if (auto r = plantd::services::store_config_version(
+            *db, plantd::services::to_proto(loaded.model), config_version, info, now_ms, source);
+          !r)
         spdlog::warn("cannot persist the config: {}", r.error());
     }
   }
@@ -202,7 +213,6 @@ int run(const run_args& ra) {
   cfg.add_thread_hook<plantd::app::actor_thread_hook>();
   caf::actor_system sys{cfg};
 
-  auto args_model = std::make_shared<const plantd::plant::config>(loaded.model);
   auto site_name = loaded.model.site.name;
   auto cabinets = loaded.model.cabinets.size();
   auto hub = std::make_shared<plantd::actors::state_hub>();
@@ -236,12 +246,15 @@ int run(const run_args& ra) {
     std::make_shared<const plantd::plant::config>(std::move(loaded.model));
   args.initial.version = config_version;
   args.supervisor = supervisor;
-  args.persist = [db](const plantd::plant::config& c, uint64_t version)
+  args.persist = [db](const plantd::plant::config& c, uint64_t version,
+                      const plantd::actors::change_info& info)
     -> plantd::expected<void, std::string> {
-    auto msg = plantd::services::to_proto(c);
-    plantd::services::redact_secrets(msg);
-    return db->put_config(version, msg.SerializeAsString());
+    return plantd::services::store_config_version(*db, plantd::services::to_proto(c), version,
+                                                  info, wall_clock.now().time_since_epoch().count());
   };
+  args.check = [&tables](const plantd::plant::config& c) { return tables.check(c); };
+  auto config_view = std::make_shared<plantd::actors::config_view>();
+  args.view = config_view;
   args.initial.applied_at = wall_clock.now();
   args.clk = &wall_clock;
   auto config = plantd::actors::spawn_config_actor(sys, std::move(args));
@@ -258,7 +271,7 @@ int run(const run_args& ra) {
     sa.db = db;
     sa.alarms = alarms;
     sa.alarm_hub = alarm_hub;
-    sa.plant = *args_model;
+    sa.config_view = config_view;
     sa.energy = energy;
     // TLS whenever the listener is more than loopback (or when asked):
     // the installer's certificate, or plantd's own made at the first start.

@@ -186,8 +186,20 @@ public:
   // Configuration history. `source`: the config file the version was made
   // from (only its digest is kept), when it is one; a version made by the
   // API on top of it leaves the recorded source as it was.
+  // `info`: who made the version and how (the caller's encoding), kept with it.
+  // The newest config_versions_kept versions are kept.
   expected<void, std::string> put_config(uint64_t version, std::string_view bytes,
-                                         std::optional<std::string_view> source = std::nullopt);
+                                         std::optional<std::string_view> source = std::nullopt,
+                                         std::string_view info = {});
+  static constexpr uint64_t config_versions_kept = 1000;
+  // One version as put; nullopt when it is not (or no longer) kept.
+  std::optional<std::string> config_version(uint64_t version) const;
+  struct config_entry {
+    uint64_t version = 0;
+    std::string info;  // empty when none was recorded
+  };
+  // Versions older than `before` (0: from the newest), newest first.
+  std::vector<config_entry> config_history(uint64_t before, std::size_t limit) const;
   // Whether the newest version made from a file was made from `source`: a
   // start with an unchanged file runs the latest version (with the changes
   // made through the API); an edited file becomes a new version.

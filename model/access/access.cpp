@@ -91,6 +91,11 @@ const std::map<std::string, permission, std::less<>>& method_table() {
     {"/plantd.v1.PlantService/GetInfo", monitor},
     {"/plantd.v1.PlantService/GetConfig", config_read},
     {"/plantd.v1.PlantService/ValidateConfig", config_read},
+    {"/plantd.v1.PlantService/ListConfigVersions", config_read},
+    {"/plantd.v1.PlantService/DiffConfig", config_read},
+    {"/plantd.v1.PlantService/ApplyConfig", config_write},
+    {"/plantd.v1.PlantService/PatchConfig", config_write},
+    {"/plantd.v1.PlantService/RollbackConfig", config_write},
     // control
     {"/plantd.v1.ControlService/GetState", monitor},
     {"/plantd.v1.ControlService/StreamState", monitor},

@@ -76,6 +76,24 @@ struct manual_setpoint {
   time_point expires{};
 };
 
+// The rule that bound a decision, strongest first.
+enum class rule : uint8_t {
+  safety,
+  fail_safe,
+  battery_protection,
+  grid_order,
+  export_limit,
+  demand_limit,
+  manual,
+  self_consumption,
+  time_of_use,
+  idle,
+};
+
+// How long after a PV limit change the grid meter is trusted to show it:
+// a raise waits for a grid reading at least this much newer than the change.
+inline constexpr std::chrono::milliseconds pv_settle{1000};
+
 // What dispatch remembers between decisions.
 struct state {
   bool initialized = false;
@@ -85,6 +103,8 @@ struct state {
   std::vector<bool> soc_low_lock;   // per cabinet: discharge locked until min + hysteresis
   std::vector<bool> soc_high_lock;  // per cabinet: charge locked until max - hysteresis
   std::optional<time_point> export_exceeded_since;
+  time_point pv_changed_at{};       // when the PV limit last changed
+  rule last_pv_rule = rule::idle;   // what set it
   bool export_trip = false;         // latched until reset_trip()
   std::optional<manual_setpoint> manual;
   // The grid-meter sample the balance was taken from, and the balance: the
@@ -102,19 +122,6 @@ struct state {
     export_trip = false;
     export_exceeded_since.reset();
   }
-};
-
-enum class rule : uint8_t {
-  safety,
-  fail_safe,
-  battery_protection,
-  grid_order,
-  export_limit,
-  demand_limit,
-  manual,
-  self_consumption,
-  time_of_use,
-  idle,
 };
 
 const char* to_string(rule r) noexcept;

@@ -37,6 +37,7 @@ struct site {
   std::optional<std::chrono::milliseconds> created_at;
   double rated_power_w = 0;
   double rated_energy_wh = 0;
+  bool operator==(const site&) const = default;
 };
 
 struct ems_unit {
@@ -45,17 +46,20 @@ struct ems_unit {
   std::vector<std::string> cabinet_ids;
   std::string host;
   uint32_t port = 0;
+  bool operator==(const ems_unit&) const = default;
 };
 
 struct ems_units {
   ems_unit primary;
   std::optional<ems_unit> ems_switch;
+  bool operator==(const ems_units&) const = default;
 };
 
 struct tcp_endpoint {
   std::string host;
   uint32_t port = 502;
   uint32_t unit_id = 1;
+  bool operator==(const tcp_endpoint&) const = default;
 };
 
 struct cabinet {
@@ -65,6 +69,7 @@ struct cabinet {
   std::string point_table = "cm2-cabinet";
   double rated_power_w = 0;
   double rated_energy_wh = 0;
+  bool operator==(const cabinet&) const = default;
 };
 
 enum class serial_port : uint8_t { unspecified = 0, rs485_1, rs485_2, rs485_3 };
@@ -82,6 +87,7 @@ struct serial_device {
   std::string point_table;
   uint32_t unit_id = 0;
   double rated_power_w = 0;
+  bool operator==(const serial_device&) const = default;
 };
 
 struct serial_line {
@@ -95,6 +101,7 @@ struct serial_line {
   uint32_t timeout_ms = 500;
   uint32_t inter_frame_gap_ms = 5;
   std::vector<serial_device> devices;
+  bool operator==(const serial_line&) const = default;
 };
 
 enum class demand_response_kind : uint8_t { none = 1, dred, rcr };
@@ -119,12 +126,14 @@ struct digital_input {
   input_function function = input_function::none;
   bool normally_closed = false;
   std::string name;
+  bool operator==(const digital_input&) const = default;
 };
 
 struct digital_output {
   uint32_t channel = 0;
   output_function function = output_function::none;
   std::string name;
+  bool operator==(const digital_output&) const = default;
 };
 
 struct io {
@@ -133,6 +142,7 @@ struct io {
   std::vector<digital_output> outputs;
   std::string gpio_chip;
   std::optional<tcp_endpoint> modbus_gateway;
+  bool operator==(const io&) const = default;
 };
 
 enum class working_mode : uint8_t { self_consumption = 1, time_of_use };
@@ -166,6 +176,7 @@ struct tou_slot {
   double soc_min_percent = 0;
   double soc_max_percent = 0;
   bool grid_charge = false;
+  bool operator==(const tou_slot&) const = default;
 };
 
 struct export_limit {
@@ -173,18 +184,21 @@ struct export_limit {
   double limit_w = 0;
   uint32_t max_protection_time_ms = 5000;
   uint32_t trip_output = 0;
+  bool operator==(const export_limit&) const = default;
 };
 
 struct demand_limit {
   bool enabled = false;
   double limit_w = 0;
   double recharge_below_w = 0;
+  bool operator==(const demand_limit&) const = default;
 };
 
 struct soc_bounds {
   double min_percent = 10;
   double max_percent = 95;
   double hysteresis_percent = 2;
+  bool operator==(const soc_bounds&) const = default;
 };
 
 struct fail_safe {
@@ -193,11 +207,13 @@ struct fail_safe {
   uint32_t reach_within_ms = 5000;
   uint32_t cabinet_stale_ms = 5000;
   uint32_t device_watchdog_ms = 10000;  // the devices' own fallback (see config.proto)
+  bool operator==(const fail_safe&) const = default;
 };
 
 struct distribution {
   double ramp_w_per_s = 0;
   double deadband_w = 0;
+  bool operator==(const distribution&) const = default;
 };
 
 struct policies {
@@ -208,6 +224,7 @@ struct policies {
   soc_bounds soc;
   struct fail_safe fail_safe;
   struct distribution distribution;
+  bool operator==(const policies&) const = default;
 };
 
 struct polling {
@@ -217,12 +234,14 @@ struct polling {
   uint32_t cabinet_ms = 1000;
   uint32_t io_ms = 200;
   uint32_t control_cycle_ms = 1000;
+  bool operator==(const polling&) const = default;
 };
 
 struct storage {
   uint32_t raw_retention_days = 30;
   uint32_t flush_interval_ms = 1000;
   uint32_t energy_hourly_days = 35;  // energy inputs held hour by hour (then as day sums)
+  bool operator==(const storage&) const = default;
 };
 
 struct networks {
@@ -231,21 +250,25 @@ struct networks {
     std::string address;
     std::string gateway;
     std::vector<std::string> dns;
+    bool operator==(const ethernet&) const = default;
   };
   struct cellular {
     bool enabled = false;
     std::string apn;
     std::string user;
     std::string password;
+    bool operator==(const cellular&) const = default;
   };
   struct bluetooth {
     bool enabled = false;
     std::string name;
+    bool operator==(const bluetooth&) const = default;
   };
   ethernet net2;
   struct cellular cellular;
   struct bluetooth bluetooth;
   std::string apply_hook;
+  bool operator==(const networks&) const = default;
 };
 
 struct price_slot {
@@ -253,6 +276,7 @@ struct price_slot {
   std::string start;
   std::string end;
   double price_per_kwh = 0;
+  bool operator==(const price_slot&) const = default;
 };
 
 // Defaults of the social-contribution factors (README, "Plant statistics").
@@ -267,6 +291,7 @@ struct economics {
   double co2_kg_per_kwh = default_co2_kg_per_kwh;
   double coal_kg_per_kwh = default_coal_kg_per_kwh;
   double co2_kg_per_tree_year = default_co2_kg_per_tree_year;
+  bool operator==(const economics&) const = default;
 };
 
 struct config {
@@ -280,6 +305,7 @@ struct config {
   struct storage storage;
   struct networks networks;
   struct economics economics;
+  bool operator==(const config&) const = default;
 };
 
 // Counts and limits that the validation enforces (DESIGN.md §1).

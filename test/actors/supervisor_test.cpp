@@ -212,15 +212,17 @@ TEST_CASE_METHOD(plant_fixture, "mode and manual setpoint requests", "[actors][s
   auto too_big = ask<bool>(sup, actors::manual_atom_v, 1e9, int64_t{5000});
   REQUIRE_FALSE(too_big);
   CHECK(actors::to_errc(too_big.error()) == errc::invalid_argument);
-  // A template with a gap is refused with the field path.
-  std::vector<plant::tou_slot> gap{{{}, "00:00", "12:00", plant::slot_action::idle, 0, 0, 0, false}};
-  auto bad = ask<bool>(sup, actors::mode_atom_v, plant::working_mode::time_of_use, gap);
-  REQUIRE_FALSE(bad);
-  CHECK_THAT(actors::error_text(bad.error()), Catch::Contains("12:00-24:00 is not covered"));
-  auto tou = ask<bool>(sup, actors::mode_atom_v, plant::working_mode::time_of_use,
-                       std::vector<plant::tou_slot>{});
-  REQUIRE(tou);
-  leap(500ms);
+  // A new config (validated by the config actor) holds from a decision
+  // made at once; no device changed, so none restarts.
+  auto cfg = std::make_shared<plant::config>(test::valid_config(1));
+  cfg->policies.export_limit.enabled = false;
+  cfg->policies.mode = plant::working_mode::time_of_use;
+  auto changes = ask<actors::device_changes>(sup, actors::apply_atom_v,
+                                             std::shared_ptr<const plant::config>{cfg});
+  REQUIRE(changes);
+  CHECK(changes->started.empty());
+  CHECK(changes->restarted.empty());
+  CHECK(changes->stopped.empty());
   CHECK(state().mode == plant::working_mode::time_of_use);
 }
 
@@ -236,4 +238,64 @@ TEST_CASE_METHOD(plant_fixture, "stopping the supervisor stops its device actors
   leap(3000ms);
   CHECK(buses["C01"]->log.size() == reads);  // nobody polls any more
   sup = caf::actor{};
+}
+
+TEST_CASE_METHOD(plant_fixture, "a new config restarts only the device actors it changed",
+                 "[actors][supervisor][config]") {
+  start(2, 30'000);
+  leap(1500ms);
+  auto total = [this] { return power_setpoint(*buses["C01"]) + power_setpoint(*buses["C02"]); };
+  REQUIRE(total() == 30'000);
+  auto apply = [this](plant::config cfg) {
+    cfg.policies.export_limit.enabled = false;
+    auto changes = ask<actors::device_changes>(
+      sup, actors::apply_atom_v,
+      std::shared_ptr<const plant::config>{std::make_shared<plant::config>(std::move(cfg))});
+    REQUIRE(changes);
+    return *changes;
+  };
+  // The same config: nothing restarts.
+  auto same = apply(test::valid_config(2));
+  CHECK(same.started.empty());
+  CHECK(same.restarted.empty());
+  CHECK(same.stopped.empty());
+  // C02 moves to another port: it alone restarts; C01 keeps polling.
+  auto moved = test::valid_config(2);
+  moved.cabinets[1].modbus.port = 1502;
+  auto c01_reads = buses["C01"]->log.size();
+  auto changed = apply(moved);
+  CHECK(changed.restarted == std::vector<std::string>{"C02"});
+  CHECK(changed.started.empty());
+  CHECK(changed.stopped.empty());
+  leap(1500ms);
+  CHECK(buses["C01"]->log.size() > c01_reads);
+  CHECK(state().cabinets.size() == 2);
+  CHECK(state().cabinets[1].available);
+  CHECK(total() == 30'000);
+  // A third cabinet: started, and it takes its share.
+  buses["C03"] = std::make_shared<test::fake_bus>();
+  fill_cabinet(*buses["C03"], 50);
+  auto grown = test::valid_config(3);
+  grown.cabinets[1].modbus.port = 1502;
+  auto added = apply(grown);
+  CHECK(added.started == std::vector<std::string>{"C03"});
+  CHECK(added.restarted.empty());
+  leap(2500ms);
+  REQUIRE(state().cabinets.size() == 3);
+  CHECK(state().cabinets[2].id == "C03");
+  CHECK(state().cabinets[2].available);
+  CHECK(power_setpoint(*buses["C03"]) > 0);
+  // An equal share (the fake grid meter does not answer to the battery, so
+  // the sum is not the plant's balance here).
+  CHECK(power_setpoint(*buses["C03"]) == power_setpoint(*buses["C01"]));
+  CHECK(power_setpoint(*buses["C03"]) == power_setpoint(*buses["C02"]));
+  // Back to one: C02 and C03 stop, and nobody polls them any more.
+  auto removed = apply(test::valid_config(1));
+  CHECK(removed.stopped == std::vector<std::string>{"C02", "C03"});
+  leap(500ms);
+  auto c03_reads = buses["C03"]->log.size();
+  leap(2000ms);
+  CHECK(buses["C03"]->log.size() == c03_reads);
+  REQUIRE(state().cabinets.size() == 1);
+  CHECK(power_setpoint(*buses["C01"]) == 30'000);
 }

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "plantd/v1/plant_service.grpc.pb.h"
 #include "test/e2e/harness.hpp"
 
 using namespace std::chrono_literals;
@@ -279,4 +280,80 @@ TEST_CASE("under systemd: READY=1 after the first decision, WATCHDOG=1 while dec
   CHECK(count("STOPPING=1") == 1);
   ::close(fd);
   ::unlink(path.c_str());
+}
+
+TEST_CASE("a live config change: a new export limit holds at once, a rollback restores the old",
+          "[e2e][closed-loop][config]") {
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config, {"--start", sydney_noon, "--soc", "97"}};
+  sim.set_load(5'000);
+  running_plantd plantd{config};
+  auto plant = v1::PlantService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+  // Zero export with a full battery: PV curtailed to the load, settled
+  // (the grid near 0 for a second).
+  int settled = 0;
+  REQUIRE(within(15s, [&] {
+    auto s = sim.state();
+    bool near = std::abs(s.grid_w()) < 1'500 && s.pv_w() > 1'000;
+    settled = near ? settled + 1 : 0;
+    std::this_thread::sleep_for(50ms);
+    return settled >= 20;
+  }));
+  // 10 kW of export allowed, as one field.
+  v1::PatchConfigRequest patch;
+  patch.mutable_config()->mutable_policies()->mutable_export_limit()->set_limit_w(10'000);
+  patch.mutable_update_mask()->add_paths("policies.export_limit.limit_w");
+  patch.set_base_version(1);
+  v1::ApplyConfigResponse applied;
+  auto st = plant->PatchConfig(ctx().get(), patch, &applied);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(applied.version() == 2);
+  REQUIRE(applied.changed_fields_size() == 1);
+  CHECK(applied.changed_fields(0) == "policies.export_limit.limit_w");
+  CHECK(applied.devices_restarted().empty());  // a policy: no device restarts
+  // The battery is full: the PV limit rises until export reaches the new
+  // limit, never beyond it (1.5 kW for the meter's and the inverters' lag).
+  double most_export = 0;
+  auto t = within(10s, [&] {
+    auto s = sim.state();
+    most_export = std::max(most_export, -s.grid_w());
+    return s.grid_w() < -7'000;
+  });
+  REQUIRE(t);
+  for (int i = 0; i < 20; ++i) {
+    most_export = std::max(most_export, -sim.state().grid_w());
+    std::this_thread::sleep_for(100ms);
+  }
+  WARN("export limit 0 -> 10 kW live: export reached 7 kW after " << t->count()
+                                                                  << " ms; most export "
+                                                                  << most_export / 1000 << " kW");
+  CHECK(most_export < 11'500);
+  // The same patch made on version 1 again: refused, the limit stays.
+  auto stale = plant->PatchConfig(ctx().get(), patch, &applied);
+  CHECK(stale.error_code() == grpc::StatusCode::ABORTED);
+  // An unknown field: refused with its name.
+  v1::PatchConfigRequest unknown;
+  unknown.mutable_update_mask()->add_paths("policies.export_limit.limit_kw");
+  auto bad = plant->PatchConfig(ctx().get(), unknown, &applied);
+  CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(bad.error_message(), Catch::Contains("policies.export_limit.limit_kw"));
+  // Rollback to version 1: zero export again, as version 3.
+  v1::RollbackConfigRequest back;
+  back.set_version(1);
+  st = plant->RollbackConfig(ctx().get(), back, &applied);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(applied.version() == 3);
+  REQUIRE(within(10s, [&] { return sim.state().grid_w() > -1'500; }));
+  v1::DiffConfigRequest diff;
+  diff.set_from_version(2);
+  diff.set_to_version(3);
+  v1::DiffConfigResponse changes;
+  REQUIRE(plant->DiffConfig(ctx().get(), diff, &changes).ok());
+  REQUIRE(changes.changes_size() == 1);
+  CHECK(changes.changes(0).field_path() == "policies.export_limit.limit_w");
+  CHECK(changes.changes(0).before() == "10000");
+  CHECK(changes.changes(0).after() == "0");
 }

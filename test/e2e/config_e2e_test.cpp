@@ -73,3 +73,143 @@ TEST_CASE("SetMode is a config change: GetConfig shows it, a restart keeps it, a
   std::filesystem::remove_all(data);
   std::remove(edited.c_str());
 }
+
+TEST_CASE("ApplyConfig, PatchConfig and RollbackConfig: versions listed, diffed, live, and in "
+          "force after a restart; plantctl config apply/set/history/diff/rollback",
+          "[e2e][config]") {
+  auto config = sim_config("single-cabinet");
+  auto data = std::filesystem::path{write_temp_file("", ".d") + "d"};
+  std::string cabinet;
+  {
+    running_plantd plantd{config, {}, data.string()};
+    auto plant = v1::PlantService::NewStub(
+      grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+    auto v1cfg = get_config(plantd.target());
+    REQUIRE(v1cfg.version() == 1);
+    cabinet = v1cfg.config().cabinets(0).id();
+    // A whole config: the site renamed, a SOC bound moved.
+    v1::ApplyConfigRequest req;
+    *req.mutable_config() = v1cfg.config();
+    req.mutable_config()->mutable_site()->set_name("Renamed live");
+    req.mutable_config()->mutable_policies()->mutable_soc()->mutable_min_percent()->set_value(20);
+    req.set_base_version(1);
+    req.set_comment("new owner");
+    v1::ApplyConfigResponse resp;
+    auto st = plant->ApplyConfig(ctx().get(), req, &resp);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    CHECK(resp.version() == 2);
+    CHECK(resp.previous_version() == 1);
+    CHECK(resp.changed());
+    std::vector<std::string> changed(resp.changed_fields().begin(), resp.changed_fields().end());
+    CHECK(changed == std::vector<std::string>{"site.name", "policies.soc.min_percent"});
+    CHECK(resp.devices_restarted_size() == 0);
+    CHECK(get_config(plantd.target()).config().site().name() == "Renamed live");
+    // Invalid: every problem named, nothing changed.
+    req.mutable_config()->mutable_policies()->mutable_soc()->mutable_min_percent()->set_value(99);
+    req.set_base_version(2);
+    st = plant->ApplyConfig(ctx().get(), req, &resp);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(st.error_message(), Catch::Contains("policies.soc"));
+    CHECK(get_config(plantd.target()).version() == 2);
+    // The cabinet moves to another port: it alone restarts. The store's
+    // retention waits for the next start, and the answer says so.
+    req.mutable_config()->mutable_policies()->mutable_soc()->mutable_min_percent()->set_value(20);
+    req.mutable_config()->mutable_cabinets(0)->mutable_modbus()->set_port(
+      static_cast<uint32_t>(unused_port()));
+    req.mutable_config()->mutable_storage()->set_raw_retention_days(60);
+    st = plant->ApplyConfig(ctx().get(), req, &resp);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    CHECK(resp.version() == 3);
+    REQUIRE(resp.devices_restarted_size() == 1);
+    CHECK(resp.devices_restarted(0) == cabinet);
+    REQUIRE(resp.at_restart_size() == 1);
+    CHECK(resp.at_restart(0) == "storage.raw_retention_days");
+    // The same again: no new version.
+    req.set_base_version(3);
+    REQUIRE(plant->ApplyConfig(ctx().get(), req, &resp).ok());
+    CHECK_FALSE(resp.changed());
+    CHECK(resp.version() == 3);
+    // A stale base is refused.
+    req.set_base_version(2);
+    CHECK(plant->ApplyConfig(ctx().get(), req, &resp).error_code() == grpc::StatusCode::ABORTED);
+    // The history, newest first.
+    v1::ListConfigVersionsResponse history;
+    REQUIRE(plant->ListConfigVersions(ctx().get(), {}, &history).ok());
+    REQUIRE(history.versions_size() == 3);
+    CHECK(history.versions(0).version() == 3);
+    CHECK(history.versions(1).comment() == "new owner");
+    CHECK(history.versions(1).origin() == "apply");
+    CHECK_THAT(history.versions(1).by(), Catch::StartsWith("local:"));
+    CHECK(history.versions(2).origin() == "file");
+    CHECK(history.versions(2).changed_fields_size() == 0);
+  }
+  {
+    // Restarted: version 3 runs; version 1 is still there to read.
+    running_plantd plantd{config, {}, data.string()};
+    auto now = get_config(plantd.target());
+    CHECK(now.version() == 3);
+    CHECK(now.config().site().name() == "Renamed live");
+    CHECK(now.config().storage().raw_retention_days() == 60);
+    auto plant = v1::PlantService::NewStub(
+      grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+    v1::GetConfigRequest old;
+    old.set_version(1);
+    v1::GetConfigResponse first;
+    REQUIRE(plant->GetConfig(ctx().get(), old, &first).ok());
+    CHECK(first.config().site().name() != "Renamed live");
+    old.set_version(99);
+    CHECK(plant->GetConfig(ctx().get(), old, &first).error_code() == grpc::StatusCode::NOT_FOUND);
+
+    // plantctl, as an installer at the console.
+    const auto& target = plantd.target();
+    auto plantctl = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {bin_dir + "/plantctl", "--target", target});
+      return run_command(args);
+    };
+    auto set = plantctl({"config", "set", "policies.export_limit.limit_w", "5000"});
+    INFO(set.out);
+    REQUIRE(set.exit_code == 0);
+    CHECK_THAT(set.out, Catch::Contains("config version 4 in force"));
+    CHECK(get_config(target).config().policies().export_limit().limit_w() == 5000);
+    auto by_index = plantctl({"config", "set", "cabinets[0].rated_power_w", "90000"});
+    INFO(by_index.out);
+    REQUIRE(by_index.exit_code == 0);
+    CHECK_THAT(by_index.out, Catch::Contains("restarted " + cabinet));
+    auto typo = plantctl({"config", "set", "policies.export_limit.limit_kw", "5"});
+    CHECK(typo.exit_code == 2);
+    CHECK_THAT(typo.out, Catch::Contains("limit_kw"));
+    auto refused = plantctl({"config", "set", "policies.soc.min_percent", "120"});
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.out, Catch::Contains("policies.soc"));
+    auto hist = plantctl({"config", "history"});
+    REQUIRE(hist.exit_code == 0);
+    CHECK_THAT(hist.out, Catch::Contains("policies.export_limit.limit_w"));
+    CHECK_THAT(hist.out, Catch::Contains("patch"));
+    auto diff = plantctl({"config", "diff", "3", "4"});
+    REQUIRE(diff.exit_code == 0);
+    CHECK_THAT(diff.out, Catch::Contains("policies.export_limit.limit_w: 0 -> 5000"));
+    auto back = plantctl({"config", "rollback", "3"});
+    INFO(back.out);
+    REQUIRE(back.exit_code == 0);
+    CHECK(get_config(target).version() == 6);
+    CHECK(get_config(target).config().policies().export_limit().limit_w() == 0);
+    CHECK(get_config(target).config().cabinets(0).rated_power_w()
+          == first.config().cabinets(0).rated_power_w());
+    // A whole file, with the version it was made from.
+    auto edited = services::load_config_file(config);
+    REQUIRE(edited.problems.empty());
+    edited.message.mutable_site()->set_owner("Ana");
+    auto file = write_temp_file(services::to_json(edited.message));
+    auto stale = plantctl({"config", "apply", file, "--base", "5"});
+    CHECK(stale.exit_code == 1);
+    CHECK_THAT(stale.out, Catch::Contains("version 6 is in force"));
+    auto applied = plantctl({"config", "apply", file, "--base", "6"});
+    INFO(applied.out);
+    CHECK(applied.exit_code == 0);
+    CHECK(get_config(target).config().site().owner() == "Ana");
+    std::remove(file.c_str());
+  }
+  std::filesystem::remove_all(data);
+}

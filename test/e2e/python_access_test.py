@@ -27,7 +27,9 @@ PROTOS = ("access", "alarm", "config", "control", "energy", "plant_service", "st
 # model/access's table: a new RPC must be added to both).
 PERMISSION = {
     "PlantService": {"GetInfo": "monitor", "GetConfig": "config.read",
-                     "ValidateConfig": "config.read"},
+                     "ValidateConfig": "config.read", "ListConfigVersions": "config.read",
+                     "DiffConfig": "config.read", "ApplyConfig": "config.write",
+                     "PatchConfig": "config.write", "RollbackConfig": "config.write"},
     "ControlService": {"GetState": "monitor", "StreamState": "monitor", "SetMode": "control",
                        "SetManualSetpoint": "control"},
     "TelemetryService": {"ListSeries": "monitor", "QueryHistory": "monitor",
@@ -254,15 +256,15 @@ class Access(unittest.TestCase):
         token = apbg.AccessServiceStub(tcp).Login(
             apb.LoginRequest(username="olga", password="olga-password")).token
         control = cpbg.ControlServiceStub(tcp)
-        control.SetMode(cpb.SetModeRequest(mode=cfgpb.WORKING_MODE_SELF_CONSUMPTION), metadata=bearer(token))
+        control.SetMode(cpb.SetModeRequest(mode=cfgpb.WORKING_MODE_TIME_OF_USE), metadata=bearer(token))
         records = apbg.AuditServiceStub(p.local).ListAudit(
             apb.AuditQuery(method="ControlService/SetMode")).records
         self.assertEqual(len(records), 1)
         r = records[0]
         self.assertEqual((r.principal, r.role, r.result), ("user:olga", apb.ROLE_OWNER, "OK"))
-        self.assertIn("WORKING_MODE_SELF_CONSUMPTION", r.request)
-        self.assertRegex(r.before, r"^mode (self-consumption|time-of-use).*\(config version 1\)$")
-        self.assertEqual(r.after, "mode self-consumption (config version 2)")
+        self.assertIn("WORKING_MODE_TIME_OF_USE", r.request)
+        self.assertEqual(r.before, "mode self-consumption (config version 1)")
+        self.assertRegex(r.after, r"^mode time-of-use, \d+ TOU slots \(config version 2\)$")
         self.assertTrue(r.peer.startswith("ipv4:127.0.0.1:"), r.peer)
         # The login is there too, without the password.
         logins = apbg.AuditServiceStub(p.local).ListAudit(
