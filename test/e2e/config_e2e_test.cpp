@@ -3,7 +3,10 @@
 // edited config file is a newer version that wins.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <filesystem>
+#include <thread>
 
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "test/e2e/harness.hpp"
@@ -211,5 +214,47 @@ TEST_CASE("ApplyConfig, PatchConfig and RollbackConfig: versions listed, diffed,
     CHECK(get_config(target).config().site().owner() == "Ana");
     std::remove(file.c_str());
   }
+  std::filesystem::remove_all(data);
+}
+
+TEST_CASE("plantd killed while changes are being applied: a restart runs one whole version, "
+          "never a mix, and every change answered OK is kept",
+          "[e2e][config][faults]") {
+  auto config = sim_config("single-cabinet");
+  auto data = std::filesystem::path{write_temp_file("", ".d") + "d"};
+  std::atomic<uint64_t> acknowledged{0};
+  for (int round = 0; round < 3; ++round) {
+    running_plantd plantd{config, {}, data.string()};
+    auto plant = v1::PlantService::NewStub(
+      grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+    // Each change sets two fields to the same number n: a version that
+    // mixes two changes would show two numbers.
+    std::atomic<bool> stop{false};
+    std::thread writer{[&] {
+      for (int n = 1; !stop; ++n) {
+        v1::PatchConfigRequest req;
+        req.mutable_config()->mutable_site()->set_owner(std::to_string(n));
+        req.mutable_config()->mutable_policies()->mutable_export_limit()->set_limit_w(n);
+        req.mutable_update_mask()->add_paths("site.owner");
+        req.mutable_update_mask()->add_paths("policies.export_limit.limit_w");
+        v1::ApplyConfigResponse resp;
+        if (plant->PatchConfig(ctx(500ms).get(), req, &resp).ok())
+          acknowledged = std::max(acknowledged.load(), resp.version());
+        else
+          return;  // killed
+      }
+    }};
+    std::this_thread::sleep_for(std::chrono::milliseconds{200 + 150 * round});
+    plantd.process().stop(SIGKILL, 5s);
+    stop = true;
+    writer.join();
+  }
+  running_plantd plantd{config, {}, data.string()};
+  auto now = get_config(plantd.target());
+  INFO("acknowledged up to version " << acknowledged.load() << ", running " << now.version());
+  CHECK(acknowledged.load() > 3);
+  CHECK(now.version() >= acknowledged.load());
+  CHECK(now.config().site().owner()
+        == std::to_string(static_cast<int>(now.config().policies().export_limit().limit_w())));
   std::filesystem::remove_all(data);
 }
