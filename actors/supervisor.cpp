@@ -17,6 +17,7 @@
 #include "actors/device_actors.hpp"
 #include "actors/errors.hpp"
 #include "model/common/backoff.hpp"
+#include "model/io/contacts.hpp"
 #include "model/plant/validate.hpp"
 
 namespace plantd::actors {
@@ -205,6 +206,14 @@ void publish(self_ptr self) {
   if (st.dstate.export_trip)
     conds.push_back({"export_trip", "plant", alarms::severity::critical,
                      "export limit exceeded beyond the protection time: trip output open"});
+  // The generic alarm inputs, and the outputs that show the conditions.
+  if (st.have_io && st.io.ok)
+    for (auto& c : io::input_alarms(cfg.io.inputs, st.io.lines.di))
+      conds.push_back(std::move(c));
+  if (st.io_child)
+    if (auto& h = st.children[*st.io_child].handle)
+      for (auto [channel, closed] : io::alarm_outputs(cfg.io.outputs, conds))
+        self->send(h, output_command{static_cast<int>(channel), closed});
   for (const auto& l : st.args.listeners)
     self->send(l, ps);
   if (st.args.hub)

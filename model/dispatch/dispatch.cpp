@@ -1,11 +1,14 @@
 #include "model/dispatch/dispatch.hpp"
 
+#include "model/io/contacts.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
 
+#include "model/io/contacts.hpp"
 #include "model/plant/tou.hpp"
 
 namespace plantd::dispatch {
@@ -69,10 +72,6 @@ std::vector<double> split(double total, const std::vector<double>& cap,
     remaining = 0;
   }
   return out;
-}
-
-bool input_active(const plant::digital_input& in, bool closed) {
-  return in.normally_closed ? !closed : closed;
 }
 
 } // namespace
@@ -166,7 +165,7 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   for (const auto& in : inputs_) {
     if (in.channel < 1 || in.channel > 2)
       continue;
-    bool active = input_active(in, s.di[in.channel - 1]);
+    bool active = io::input_active(in, s.di[in.channel - 1]);
     bool stops = in.function == plant::input_function::emergency_stop
                  || in.function == plant::input_function::external_trip
                  || in.function == plant::input_function::fire_alarm;

@@ -48,8 +48,21 @@ struct plant_resources {
   pointtables::registry tables = pointtables::registry::builtin();
 };
 
+// DI / DO lines read and set in memory.
+struct fake_lines : dio::line_source {
+  dio::line_state state;
+  std::array<bool, 2> out{};
+  expected<dio::line_state, std::string> read() override { return state; }
+  expected<void, std::string> set_output(int channel, bool closed) override {
+    out[static_cast<std::size_t>(channel - 1)] = closed;
+    return {};
+  }
+};
+
 struct plant_fixture : plant_resources, test::actor_fixture {
   std::map<std::string, std::shared_ptr<test::fake_bus>> buses;
+  std::shared_ptr<fake_lines> io_lines;  // set before start(): the I/O actor runs
+  std::function<void(plant::config&)> edit;  // set before start()
   std::shared_ptr<actors::state_hub> hub = std::make_shared<actors::state_hub>();
   caf::actor sup;
 
@@ -63,6 +76,8 @@ struct plant_fixture : plant_resources, test::actor_fixture {
   void start(std::size_t cabinets, float grid_w) {
     auto cfg = test::valid_config(cabinets);
     cfg.policies.export_limit.enabled = false;
+    if (edit)
+      edit(cfg);
     for (std::size_t i = 1; i <= cabinets; ++i) {
       auto b = std::make_shared<test::fake_bus>();
       fill_cabinet(*b, 50);
@@ -78,6 +93,7 @@ struct plant_fixture : plant_resources, test::actor_fixture {
     a.clk = &clk;
     a.hub = hub;
     a.detached_devices = false;
+    a.io_lines = io_lines;
     a.bus_for = [this](const std::string& name) -> std::shared_ptr<modbus::register_bus> {
       return buses.at(name);
     };
@@ -298,4 +314,44 @@ TEST_CASE_METHOD(plant_fixture, "a new config restarts only the device actors it
   CHECK(buses["C03"]->log.size() == c03_reads);
   REQUIRE(state().cabinets.size() == 1);
   CHECK(power_setpoint(*buses["C01"]) == 30'000);
+}
+
+TEST_CASE_METHOD(plant_fixture,
+                 "a generic alarm input raises its alarm; the alarm lamp and fault relay follow "
+                 "the conditions",
+                 "[actors][supervisor][io]") {
+  io_lines = std::make_shared<fake_lines>();
+  io_lines->state.di = {true, false};  // DI1 closed
+  edit = [](plant::config& c) {
+    c.rs485_lines.resize(1);  // the grid meter only: no silent inverters
+    c.io.inputs = {{1, plant::input_function::generic_alarm, false, "Door open"}};
+    c.io.outputs = {{1, plant::output_function::alarm_lamp, "Lamp"},
+                    {2, plant::output_function::fault_relay, "Relay"}};
+  };
+  start(1, 10'000);
+  leap(1500ms);
+  auto has = [this](const std::string& code, const std::string& device) {
+    for (const auto& c : state().conditions)
+      if (c.code == code && c.device == device)
+        return true;
+    return false;
+  };
+  REQUIRE(has("digital_input", "DI1"));
+  for (const auto& c : state().conditions)
+    if (c.code == "digital_input")
+      CHECK(c.text == "Door open active (DI1)");
+  CHECK_FALSE(io_lines->out[0]);  // no critical condition: the lamp is off
+  CHECK(io_lines->out[1]);        // a major one: the fault relay is closed
+  // The grid meter goes silent: a critical condition lights the lamp.
+  buses["RS485-1"]->fail_all = modbus::failure{modbus::fault::timeout, 0, "no answer"};
+  leap(3000ms);
+  REQUIRE(has("comm_lost", "grid-meter"));
+  CHECK(io_lines->out[0]);
+  // All clear: both open again.
+  buses["RS485-1"]->fail_all.reset();
+  io_lines->state.di = {false, false};
+  leap(1500ms);
+  CHECK_FALSE(has("digital_input", "DI1"));
+  CHECK_FALSE(io_lines->out[0]);
+  CHECK_FALSE(io_lines->out[1]);
 }
