@@ -125,13 +125,25 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
     resp->set_truncated(pts.size() > max_points);
     if (pts.size() > max_points)
       pts.resize(max_points);
+    if (req->compact()) {
+      auto* raw = resp->mutable_raw();
+      auto n = static_cast<int>(pts.size());
+      raw->mutable_time_ms()->Reserve(n);
+      raw->mutable_value()->Reserve(n);
+      raw->mutable_quality()->Reserve(n);
+      for (const auto& p : pts) {
+        raw->add_time_ms(p.t_ms);
+        raw->add_value(p.value);
+        raw->add_quality(quality_of(p.q));
+      }
+      return finish(ctx, grpc::Status::OK);
+    }
+    resp->mutable_points()->Reserve(static_cast<int>(pts.size()));
     for (const auto& p : pts) {
       auto* out = resp->add_points();
       *out->mutable_time() = TimeUtil::MillisecondsToTimestamp(p.t_ms);
       out->set_value(p.value);
       out->set_quality(quality_of(p.q));
-      out->set_min(p.value);
-      out->set_max(p.value);
       out->set_last(p.value);
       out->set_count(1);
     }

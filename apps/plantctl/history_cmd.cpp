@@ -41,6 +41,7 @@ int history(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
   auto now = std::chrono::system_clock::now();
   *req.mutable_from() = TimeUtil::MillisecondsToTimestamp(ms_ago(*seconds));
   req.set_resolution(resolution);
+  req.set_compact(!o.json);  // --json prints the points as they always were
   v1::QueryHistoryResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(now + std::chrono::seconds{10});
@@ -53,8 +54,17 @@ int history(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
     std::cout << json_of(resp) << "\n";
     return 0;
   }
+  const auto& raw = resp.raw();
   std::cout << fmt::format("{} at {} resolution, {} points{}\n", resp.series(), resp.resolution(),
-                           resp.points_size(), resp.truncated() ? " (truncated)" : "");
+                           resp.points_size() + raw.time_ms_size(),
+                           resp.truncated() ? " (truncated)" : "");
+  for (int i = 0; i < raw.time_ms_size(); ++i) {
+    auto q = i < raw.quality_size() ? raw.quality(i) : v1::QUALITY_MEASURED;
+    std::cout << fmt::format("  {}  {:12.2f}{}\n",
+                             TimeUtil::ToString(TimeUtil::MillisecondsToTimestamp(raw.time_ms(i))),
+                             i < raw.value_size() ? raw.value(i) : 0.0,
+                             q == v1::QUALITY_MEASURED ? "" : "  (not measured)");
+  }
   for (const auto& p : resp.points()) {
     auto t = TimeUtil::ToString(p.time());
     if (resp.resolution() == "raw")

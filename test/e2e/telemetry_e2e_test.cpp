@@ -18,11 +18,15 @@ using google::protobuf::util::TimeUtil;
 namespace {
 
 v1::QueryHistoryResponse query(running_plantd& p, const std::string& series,
-                               const std::string& resolution, grpc::Status* st = nullptr) {
+                               const std::string& resolution, grpc::Status* st = nullptr,
+                               bool compact = false, int64_t to_ms = 0) {
   v1::QueryHistoryRequest req;
   req.set_series(series);
   *req.mutable_from() = TimeUtil::SecondsToTimestamp(0);
+  if (to_ms)
+    *req.mutable_to() = TimeUtil::MillisecondsToTimestamp(to_ms);
   req.set_resolution(resolution);
+  req.set_compact(compact);
   v1::QueryHistoryResponse resp;
   auto s = p.telemetry().QueryHistory(ctx().get(), req, &resp);
   if (st)
@@ -79,6 +83,23 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK_THAT(st.error_message(), Catch::Contains("resolution: unknown resolution"));
     raw_before_restart = static_cast<std::size_t>(query(plantd, "plant.grid_w", "raw").points_size());
+    // Compact: the same raw points as three columns, and no `points`.
+    {
+      auto full = query(plantd, "plant.grid_w", "raw");
+      REQUIRE(full.points_size() > 0);
+      auto end = TimeUtil::TimestampToMilliseconds(full.points(full.points_size() - 1).time()) + 1;
+      full = query(plantd, "plant.grid_w", "raw", nullptr, false, end);
+      auto cols = query(plantd, "plant.grid_w", "raw", nullptr, true, end);
+      CHECK(cols.points_size() == 0);
+      REQUIRE(cols.raw().time_ms_size() == full.points_size());
+      REQUIRE(cols.raw().value_size() == full.points_size());
+      REQUIRE(cols.raw().quality_size() == full.points_size());
+      for (int i = 0; i < full.points_size(); ++i) {
+        CHECK(cols.raw().time_ms(i) == TimeUtil::TimestampToMilliseconds(full.points(i).time()));
+        CHECK(cols.raw().value(i) == full.points(i).value());
+        CHECK(cols.raw().quality(i) == full.points(i).quality());
+      }
+    }
 
     v1::EnergyCurveRequest curve_req;
     curve_req.set_period(v1::CURVE_PERIOD_DAY);
