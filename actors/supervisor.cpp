@@ -5,6 +5,7 @@
 #include <cmath>
 #include <algorithm>
 #include <array>
+#include <map>
 #include <numeric>
 #include <variant>
 
@@ -17,6 +18,7 @@
 #include "actors/device_actors.hpp"
 #include "actors/errors.hpp"
 #include "model/common/backoff.hpp"
+#include "model/alarms/uplink.hpp"
 #include "model/io/contacts.hpp"
 #include "model/plant/validate.hpp"
 
@@ -67,6 +69,8 @@ struct supervisor_state {
   uint64_t decisions = 0;
   // Handles of every device actor started, shared with the exit functor.
   std::shared_ptr<std::vector<caf::actor>> live_children;
+  // Cabinets behind the EMS-Switch unit: since when each has been silent.
+  std::map<std::string, time_point> silent_since;
   std::array<double, 64> latency_us{};  // ring of fast-path latencies
   std::size_t latency_count = 0;
   std::array<uint64_t, latency_bounds_us.size() + 1> latency_counts{};  // since start
@@ -80,6 +84,10 @@ struct supervisor_state {
 namespace {
 
 using self_ptr = caf::stateful_actor<supervisor_state>*;
+
+// How long the cabinets behind the EMS-Switch unit may take to go silent
+// together and still count as one uplink cut.
+constexpr std::chrono::milliseconds uplink_settle{3000};
 
 void publish(self_ptr self) {
   auto& st = self->state;
@@ -167,9 +175,21 @@ void publish(self_ptr self) {
   ps.latency_counts.assign(st.latency_counts.begin(), st.latency_counts.end());
   // Conditions for the alarm actor.
   auto& conds = ps.conditions;
+  // A cabinet behind the EMS-Switch unit is reported silent once it has
+  // been for a moment: the cabinets of a cut uplink go silent within a
+  // poll period of each other, and make one uplink alarm, not ten.
+  const auto* sw = cfg.ems.ems_switch ? &*cfg.ems.ems_switch : nullptr;
   for (std::size_t i = 0; i < ps.cabinets.size(); ++i) {
     const auto& c = ps.cabinets[i];
-    if (!c.available)
+    bool behind_switch =
+      sw && std::find(sw->cabinet_ids.begin(), sw->cabinet_ids.end(), c.id) != sw->cabinet_ids.end();
+    if (c.available || !behind_switch)
+      st.silent_since.erase(c.id);
+    else
+      st.silent_since.try_emplace(c.id, st.snap.now);
+    bool settled = !behind_switch ||
+                   (!c.available && st.snap.now - st.silent_since.at(c.id) >= uplink_settle);
+    if (!c.available && settled)
       conds.push_back({"comm_lost", c.id, alarms::severity::major,
                        c.error.empty() ? "no fresh reading" : c.error});
     for (const auto& f : st.cabinets[i].flags)
@@ -206,6 +226,7 @@ void publish(self_ptr self) {
   if (st.dstate.export_trip)
     conds.push_back({"export_trip", "plant", alarms::severity::critical,
                      "export limit exceeded beyond the protection time: trip output open"});
+  alarms::fold_uplink_loss(cfg, conds);
   // The generic alarm inputs, and the outputs that show the conditions.
   if (st.have_io && st.io.ok)
     for (auto& c : io::input_alarms(cfg.io.inputs, st.io.lines.di))

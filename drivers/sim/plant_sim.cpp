@@ -82,6 +82,10 @@ int start_socat(const std::string& a, const std::string& b) {
 plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tables,
                      sim_options opts)
   : opts_(opts), sim_now_(opts.start), last_step_(std::chrono::steady_clock::now()) {
+  if (cfg.ems.ems_switch) {
+    switch_id_ = cfg.ems.ems_switch->id;
+    switch_cabinets_ = cfg.ems.ems_switch->cabinet_ids;
+  }
   auto table = [&](const std::string& name) -> const pointtables::table& {
     const auto* t = tables.find(name);
     if (!t)
@@ -379,6 +383,15 @@ void plant_sim::run_once(std::chrono::milliseconds max_wait) {
 
 expected<void, std::string> plant_sim::inject(const fault_request& f) {
   std::lock_guard guard{mtx_};
+  if (!switch_id_.empty() && f.device_id == switch_id_) {
+    if (f.kind != fault_kind::silent)
+      return unexpected{fmt::format("\"{}\" is the EMS-Switch unit: its fault is silent "
+                                    "(the uplink cut)", f.device_id)};
+    for (const auto& id : switch_cabinets_)
+      if (auto* d = find(id))
+        d->faults.silent = true;
+    return {};
+  }
   auto* d = find(f.device_id);
   if (!d)
     return unexpected{fmt::format("no device \"{}\" in this plant", f.device_id)};
@@ -412,6 +425,12 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
 
 expected<void, std::string> plant_sim::clear(const std::string& device_id) {
   std::lock_guard guard{mtx_};
+  if (!switch_id_.empty() && device_id == switch_id_) {
+    for (const auto& id : switch_cabinets_)
+      if (auto* d = find(id))
+        d->faults.silent = false;
+    return {};
+  }
   bool found = false;
   for (auto& d : devices_) {
     if (!device_id.empty() && d->id != device_id)

@@ -89,8 +89,11 @@ public:
   // step is due. Call in a loop.
   void run_once(std::chrono::milliseconds max_wait);
 
+  // A fault on one device. The EMS-Switch unit's id with kind silent cuts
+  // its uplink: every cabinet wired to it stops answering.
   expected<void, std::string> inject(const fault_request& f);
-  // Clears the faults of one device, or of every device when id is empty.
+  // Clears the faults of one device (the EMS-Switch unit's id: of the
+  // cabinets behind it), or of every device when id is empty.
   expected<void, std::string> clear(const std::string& device_id);
   void set_inputs(const io_inputs& in);
   io_inputs inputs() const;
@@ -111,6 +114,9 @@ private:
   std::vector<std::unique_ptr<device>> devices_;
   std::vector<endpoint_info> endpoints_;
   std::vector<int> socat_pids_;
+  // The EMS-Switch unit and the cabinets wired to it (none: no switch).
+  std::string switch_id_;
+  std::vector<std::string> switch_cabinets_;
   io_inputs inputs_;
   std::array<bool, 2> outputs_{};
   time_point sim_now_{};

@@ -106,3 +106,62 @@ TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2
   CHECK(find(closed, "comm_lost", "grid-meter"));
   std::remove(config.c_str());
 }
+
+TEST_CASE("the EMS-Switch uplink cut: one alarm for the uplink, the share moves to the cabinets "
+          "the EMS still reaches, and all recovers when it returns",
+          "[e2e][alarms][uplink]") {
+  auto config = sim_config("twenty-cabinets");
+  running_sim sim{config, {"--start", "2026-01-15T12:00:00Z", "--soc", "60"}};  // night
+  sim.set_load(400'000);  // the batteries discharge
+  running_plantd plantd{config};
+  REQUIRE(within(15s, [&] {
+    auto s = plantd.state();
+    if (s.cabinets_size() != 20)
+      return false;
+    for (const auto& c : s.cabinets())
+      if (!c.available())
+        return false;
+    return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty();
+  }));
+  v1::InjectFaultRequest cut;
+  cut.set_device_id("ems-switch-1");
+  cut.set_kind(v1::FAULT_KIND_SILENT);
+  v1::InjectFaultResponse cut_resp;
+  REQUIRE(sim.sim().InjectFault(ctx().get(), cut, &cut_resp).ok());
+  // One alarm for the uplink; none for the ten cabinets behind it.
+  REQUIRE(within(15s, [&] {
+    return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "uplink_lost",
+                "ems-switch-1") != nullptr;
+  }));
+  auto open = list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN);
+  for (const auto& a : open)
+    CHECK_FALSE((a.code() == "comm_lost" && a.device() >= "C11" && a.device() <= "C20"));
+  CHECK_THAT(find(open, "uplink_lost", "ems-switch-1")->text(), Catch::Contains("10 cabinets"));
+  // The cabinets the EMS still reaches carry the load: C01..C10 discharge,
+  // the silent ones get no setpoint.
+  REQUIRE(within(10s, [&] {
+    auto s = sim.state();
+    double near = 0, behind = 0;
+    for (int i = 0; i < s.cabinets_size(); ++i)
+      (i < 10 ? near : behind) += std::abs(s.cabinets(i).setpoint_w());
+    return near > 100'000 && plantd.state().cabinets(12).setpoint_w() == 0;
+  }));
+  // The uplink returns: the alarm clears, every cabinet is back.
+  v1::ClearFaultsRequest clear;
+  clear.set_device_id("ems-switch-1");
+  v1::ClearFaultsResponse clear_resp;
+  REQUIRE(sim.sim().ClearFaults(ctx().get(), clear, &clear_resp).ok());
+  REQUIRE(within(15s, [&] {
+    auto s = plantd.state();
+    for (const auto& c : s.cabinets())
+      if (!c.available())
+        return false;
+    return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "uplink_lost",
+                "ems-switch-1") == nullptr;
+  }));
+  auto closed = list(plantd.target(), v1::ListAlarmsRequest::STATE_CLOSED);
+  CHECK(find(closed, "uplink_lost", "ems-switch-1"));
+  for (const auto& a : closed)
+    CHECK_FALSE((a.code() == "comm_lost" && a.device() >= "C11" && a.device() <= "C20"));
+  std::remove(config.c_str());
+}

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "model/alarms/alarm_book.hpp"
+#include "model/alarms/uplink.hpp"
+#include "test/support/plant_configs.hpp"
 
 using namespace plantd;
 using namespace plantd::alarms;
@@ -62,4 +64,33 @@ TEST_CASE("restored open alarms clear when their condition is gone", "[alarms]")
   CHECK(changed[0].cleared_ms == 200);
   auto next = book.update({{"comm_lost", "C01", severity::major, ""}}, 300);
   CHECK(next[0].id == 8);
+}
+
+TEST_CASE("every cabinet behind the EMS-Switch silent: one uplink alarm, not one per cabinet",
+          "[alarms][uplink]") {
+  auto cfg = plantd::test::valid_config(14);  // C11..C14 behind the switch
+  auto lost = [](const std::string& id) {
+    return alarms::condition{"comm_lost", id, alarms::severity::major, "no fresh reading"};
+  };
+  std::vector<alarms::condition> conds{lost("C11"), lost("C12"), lost("C13"), lost("C14"),
+                                       lost("C02"),
+                                       {"fire", "C12", alarms::severity::critical, "fire"}};
+  alarms::fold_uplink_loss(cfg, conds);
+  REQUIRE(conds.size() == 3);
+  CHECK(conds[0].device == "C02");  // a cabinet on the primary: its own alarm
+  CHECK(conds[1].code == "fire");   // not a silence: kept
+  CHECK(conds[2].code == "uplink_lost");
+  CHECK(conds[2].device == "ems-switch-1");
+  CHECK(conds[2].level == alarms::severity::major);
+  CHECK(conds[2].text.find("4 cabinets (C11 .. C14)") != std::string::npos);
+  // Three of four silent: those cabinets, as they are.
+  std::vector<alarms::condition> some{lost("C11"), lost("C12"), lost("C13")};
+  alarms::fold_uplink_loss(cfg, some);
+  CHECK(some.size() == 3);
+  CHECK(some[0].code == "comm_lost");
+  // No switch: nothing to fold.
+  auto small = plantd::test::valid_config(3);
+  std::vector<alarms::condition> three{lost("C01"), lost("C02"), lost("C03")};
+  alarms::fold_uplink_loss(small, three);
+  CHECK(three.size() == 3);
 }
