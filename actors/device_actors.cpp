@@ -119,6 +119,13 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       self->send(c->a.supervisor, std::move(s));
       self->delayed_send(self, c->a.period, poll_atom_v);
     },
+    [self, c](retire_atom) {
+      // Taken out of the configuration (or replaced): 0 W before it goes,
+      // rather than the last setpoint until the PCS's own watchdog.
+      if (c->reachable)
+        (void)c->dev->set_power(0);
+      self->quit(caf::exit_reason::user_shutdown);
+    },
     [self, c](const cabinet_command& cmd) {
       c->pending = cmd;
       if (!c->apply_scheduled) {

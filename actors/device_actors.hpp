@@ -8,7 +8,8 @@
 // a device whose last read failed (each write would wait for its timeout
 // and starve the polling that notices the device is back).
 //
-//   cabinet actor   one cabinet over Modbus TCP          <- cabinet_command
+//   cabinet actor   one cabinet over Modbus TCP          <- cabinet_command,
+//                                                           retire_atom (0 W, then quits)
 //   line actor      one RS485 line: its meters and PV
 //                   inverters, one request at a time     <- inverter_command
 //   io actor        DRED / RCR / DI / DO lines           <- output_command

@@ -61,6 +61,9 @@ struct supervisor_state {
   std::vector<std::size_t> cabinet_child;  // child index per cabinet
   std::optional<std::size_t> io_child;
   uint64_t next_uid = 1;
+  // Replacements waiting for the actor they replace to be gone (by its
+  // address): the child's uid.
+  std::map<caf::actor_addr, uint64_t> start_after;
   // The I/O lines and the config they were opened from (reused while it
   // does not change).
   std::shared_ptr<dio::line_source> io_lines;
@@ -103,8 +106,10 @@ void publish(self_ptr self) {
   ps.grid_export_wh = st.grid.export_wh;
   double pv = 0;
   bool pv_ok = !st.inverters.empty();
-  for (const auto& inv : st.snap.inverters) {
-    pv += inv.fresh ? inv.power_w : 0;
+  for (std::size_t i = 0; i < st.snap.inverters.size(); ++i) {
+    // As read (dispatch may estimate a stale reading from the limit).
+    const auto& inv = st.snap.inverters[i];
+    pv += inv.fresh ? st.inverters[i].power_w : 0;
     pv_ok = pv_ok && inv.fresh;
   }
   if (st.snap.inverters.empty() && st.have_pv_meter && st.pv_meter.power_w.usable()) {
@@ -325,7 +330,9 @@ bool same_device(const device_spec& a, const device_spec& b) {
     return false;
   if (const auto* x = std::get_if<cabinet_actor_args>(&a)) {
     const auto& y = std::get<cabinet_actor_args>(b);
-    return x->index == y.index && x->cabinet == y.cabinet && x->table == y.table &&
+    // Not the index: a cabinet that only moved in the list keeps running
+    // (its samples are placed by sender).
+    return x->cabinet == y.cabinet && x->table == y.table &&
            x->period == y.period && x->device_watchdog == y.device_watchdog && x->bus == y.bus;
   }
   if (const auto* x = std::get_if<line_actor_args>(&a)) {
@@ -433,19 +440,38 @@ std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
     st.io_lines = lines;
     st.io_lines_from = from;
   }
-  st.have_io = lines != nullptr;
+  // I/O the config uses but that cannot be opened counts as unknown (the
+  // stop inputs then stop the plant, with an alarm), never as absent.
+  bool needs_io = cfg.io.demand_response != plant::demand_response_kind::none;
+  for (const auto& in : cfg.io.inputs)
+    needs_io = needs_io || in.function != plant::input_function::none;
+  for (const auto& o : cfg.io.outputs)
+    needs_io = needs_io || o.function != plant::output_function::none;
+  st.have_io = lines != nullptr || needs_io;
+  if (!lines && needs_io) {
+    st.io.ok = false;
+    if (st.io.error.empty())
+      st.io.error = "the I/O lines cannot be opened";
+  }
   if (lines)
     out.emplace_back("io", io_actor_args{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me,
                                          st.args.clk});
   return out;
 }
 
-void stop_device(self_ptr self, caf::actor& handle) {
-  if (!handle)
-    return;
-  self->demonitor(handle);
-  self->send_exit(handle, caf::exit_reason::user_shutdown);
-  handle = nullptr;
+// Stops a device actor taken out of the config or replaced: a cabinet is
+// told to go to 0 W first. Still monitored: its down message starts the
+// replacement, so the two never share a bus or a line.
+caf::actor_addr retire_device(self_ptr self, child& c) {
+  if (!c.handle)
+    return {};
+  auto addr = c.handle.address();
+  if (std::holds_alternative<cabinet_actor_args>(c.spec))
+    self->send(c.handle, retire_atom_v);
+  else
+    self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+  c.handle = nullptr;
+  return addr;
 }
 
 // Brings the device actors and the per-device state in line with `cfg`
@@ -479,19 +505,25 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
         next.push_back(std::move(*old));
         continue;
       }
-      stop_device(self, old->handle);
       c.restarts = old->restarts;
+      c.uid = st.next_uid++;
       changes.restarted.push_back(name);
-    } else if (!initial) {
-      changes.started.push_back(name);
+      if (auto was = retire_device(self, *old)) {
+        st.start_after[was] = c.uid;  // once the old one is gone
+        next.push_back(std::move(c));
+        continue;
+      }
+    } else {
+      c.uid = st.next_uid++;
+      if (!initial)
+        changes.started.push_back(name);
     }
-    c.uid = st.next_uid++;
     start(c);
     next.push_back(std::move(c));
   }
   for (std::size_t i = 0; i < st.children.size(); ++i)
     if (!taken[i]) {
-      stop_device(self, st.children[i].handle);
+      retire_device(self, st.children[i]);
       changes.stopped.push_back(st.children[i].name);
     }
   st.children = std::move(next);
@@ -602,6 +634,19 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
   });
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
+    if (auto it = st.start_after.find(msg.source); it != st.start_after.end()) {
+      // A replaced device actor is gone: its successor starts.
+      auto uid = it->second;
+      st.start_after.erase(it);
+      for (auto& c : st.children)
+        if (c.uid == uid && !c.handle) {
+          c.handle = start_device(self, c.spec);
+          self->monitor(c.handle);
+          if (st.live_children)
+            st.live_children->push_back(c.handle);
+        }
+      return;
+    }
     for (std::size_t i = 0; i < st.children.size(); ++i) {
       auto& c = st.children[i];
       if (!c.handle || c.handle.address() != msg.source)
@@ -617,9 +662,19 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
   self->send(self, tick_atom_v);
   return {
     [self](const cabinet_sample& s) {
+      // Placed by sender: a cabinet that moved in the list keeps its actor.
       auto& st = self->state;
-      if (s.index < st.cabinets.size() && from_running_device(self))
-        st.cabinets[s.index] = s;
+      const auto& sender = self->current_sender();
+      if (!sender)
+        return;
+      for (std::size_t i = 0; i < st.cabinet_child.size(); ++i) {
+        const auto& h = st.children[st.cabinet_child[i]].handle;
+        if (h && h.address() == sender->address()) {
+          st.cabinets[i] = s;
+          st.cabinets[i].index = static_cast<uint32_t>(i);
+          return;
+        }
+      }
     },
     [self](const meter_sample& s) {
       auto& st = self->state;

@@ -22,16 +22,20 @@ constexpr std::chrono::milliseconds apply_timeout{10'000};
 
 int64_t to_ms(time_point t) { return t.time_since_epoch().count(); }
 
-// The cellular password is write-only: a config read back from plantd has
-// none (password_set says one is kept). Sent back unchanged, the one in
-// force stays.
-void keep_secrets(v1::PlantConfig& next, const plant::config* running) {
-  if (!running || !next.has_networks() || !next.networks().has_cellular())
-    return;
+// The cellular password is write-only and lives in the config file on the
+// unit only (the history keeps no secret, so one set through the API would
+// be lost at the next start): a change keeps the one in force, and one that
+// names another is refused.
+std::optional<problem> keep_secrets(v1::PlantConfig& next, const plant::config* running) {
+  std::string in_force = running ? running->networks.cellular.password : std::string{};
   auto* cell = next.mutable_networks()->mutable_cellular();
-  if (cell->password().empty() && cell->password_set())
-    cell->set_password(running->networks.cellular.password);
+  if (!cell->password().empty() && cell->password() != in_force)
+    return problem{"networks.cellular.password",
+                   "set in the config file on the unit (secrets are not kept in the config "
+                   "history); leave it empty here to keep the one in force"};
+  cell->set_password(in_force);
   cell->clear_password_set();
+  return std::nullopt;
 }
 
 } // namespace
@@ -143,7 +147,10 @@ void plant_service::apply(grpc::CallbackServerContext* ctx, grpc::ServerUnaryRea
                           v1::PlantConfig next, actors::change_info info,
                           v1::ApplyConfigResponse* resp) {
   auto running = view_ ? view_->get() : nullptr;
-  keep_secrets(next, running.get());
+  if (auto bad = keep_secrets(next, running.get())) {
+    reactor->Finish(invalid_argument({*bad}));
+    return;
+  }
   if (next.ByteSizeLong() > max_config_bytes) {
     reactor->Finish(to_status(errc::invalid_argument,
                               fmt::format("config: {} bytes, more than the {} a config may have",
@@ -153,6 +160,15 @@ void plant_service::apply(grpc::CallbackServerContext* ctx, grpc::ServerUnaryRea
   auto checked = check_config(next);
   if (!checked.problems.empty()) {
     reactor->Finish(invalid_argument(checked.problems));
+    return;
+  }
+  // The store keeps its calendar (rollups, energy days) in the zone it was
+  // opened in: the zone changes with the config file, at a start.
+  if (running && checked.model.site.time_zone != running->site.time_zone) {
+    reactor->Finish(invalid_argument(
+      {{"site.time_zone", fmt::format("the site's zone ({}) changes in the config file on the "
+                                      "unit, at a start: the recorded calendar is kept in it",
+                                      running->site.time_zone)}}));
     return;
   }
   info.by = caller_of(ctx).who.name;

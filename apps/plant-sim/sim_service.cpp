@@ -70,6 +70,7 @@ grpc::ServerUnaryReactor* sim_service::InjectFault(grpc::CallbackServerContext* 
     case v1::FAULT_KIND_FIRE_ALARM: f.kind = sim::fault_kind::fire_alarm; break;
     case v1::FAULT_KIND_CONTACTOR_TRIP: f.kind = sim::fault_kind::contactor_trip; break;
     case v1::FAULT_KIND_COOLING_FAULT: f.kind = sim::fault_kind::cooling_fault; break;
+    case v1::FAULT_KIND_FOREIGN_MASTER: f.kind = sim::fault_kind::foreign_master; break;
     default:
       return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "kind: give a fault kind"});
   }

@@ -232,8 +232,8 @@ int config_set(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
   // was set above on the list read from plantd.
   req.mutable_update_mask()->add_paths(path.substr(0, path.find('[')));
   req.set_base_version(running.version());
-  req.set_comment(comment.empty() ? fmt::format("plantctl config set {} {}", path, value)
-                                  : comment);
+  // Not the value: it may be a secret, and the comment is kept in the clear.
+  req.set_comment(comment.empty() ? "plantctl config set " + path : comment);
   v1::ApplyConfigResponse resp;
   auto st = plant->PatchConfig(context(o).get(), req, &resp);
   if (!st.ok())

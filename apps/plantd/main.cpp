@@ -253,7 +253,8 @@ int run(const run_args& ra) {
                                                   info, wall_clock.now().time_since_epoch().count());
   };
   args.check = [&tables](const plantd::plant::config& c) { return tables.check(c); };
-  auto config_view = std::make_shared<plantd::actors::config_view>();
+  // Holds the config from the start: a call may come before the actor runs.
+  auto config_view = std::make_shared<plantd::actors::config_view>(args.initial);
   args.view = config_view;
   args.initial.applied_at = wall_clock.now();
   args.clk = &wall_clock;

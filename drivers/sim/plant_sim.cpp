@@ -27,6 +27,7 @@ struct plant_sim::device {
   std::unique_ptr<register_image> image;
   wire_faults faults;
   bool frozen = false;
+  bool foreign_master = false;  // cabinets: another master writes the setpoint
   // Cabinets: the EMS watchdog, armed by the first heartbeat write, expires
   // after watchdog_timeout (0: 10 s) of real time without a change (a
   // communication timeout is wall-clock time, whatever the simulation speed).
@@ -212,6 +213,8 @@ void plant_sim::read_commands() {
     switch (d->kind) {
       case device_kind::cabinet: {
         auto& c = st.cabinets[d->index];
+        if (d->foreign_master)  // its write lands after plantd's
+          img.set("power_setpoint", -0.2 * c.rated_power_w);
         c.setpoint_w = img.get("power_setpoint").value_or(0);
         c.run = img.get("run_command").value_or(1) != 0;
         auto beat = static_cast<uint16_t>(img.get("heartbeat").value_or(0));
@@ -397,7 +400,8 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
     return unexpected{fmt::format("no device \"{}\" in this plant", f.device_id)};
   bool cabinet_fault = f.kind == fault_kind::bms_derate || f.kind == fault_kind::fire_alarm
                        || f.kind == fault_kind::contactor_trip
-                       || f.kind == fault_kind::cooling_fault;
+                       || f.kind == fault_kind::cooling_fault
+                       || f.kind == fault_kind::foreign_master;
   if (cabinet_fault && d->kind != device_kind::cabinet)
     return unexpected{fmt::format("\"{}\" is not a cabinet", f.device_id)};
   auto* cab = cabinet_fault ? &physics_->state().cabinets[d->index] : nullptr;
@@ -419,6 +423,7 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
     case fault_kind::fire_alarm: cab->fire = true; break;
     case fault_kind::contactor_trip: cab->contactor_trip = true; break;
     case fault_kind::cooling_fault: cab->cooling_fault = true; break;
+    case fault_kind::foreign_master: d->foreign_master = true; break;
   }
   return {};
 }
@@ -438,6 +443,7 @@ expected<void, std::string> plant_sim::clear(const std::string& device_id) {
     found = true;
     d->faults = wire_faults{};
     d->frozen = false;
+    d->foreign_master = false;
     if (d->kind == device_kind::cabinet) {
       auto& c = physics_->state().cabinets[d->index];
       c.bms_derate = 1.0;

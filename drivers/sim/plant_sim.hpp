@@ -47,6 +47,7 @@ enum class fault_kind {
   fire_alarm,
   contactor_trip,
   cooling_fault,
+  foreign_master,  // cabinet: another master writes its setpoint
 };
 
 struct fault_request {

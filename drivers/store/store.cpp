@@ -952,12 +952,13 @@ expected<void, std::string> store::put_config(uint64_t version, std::string_view
   if (source)
     batch.Put(h->meta(), "config/source", digest_of(*source));
   // The history keeps the newest versions.
-  if (version > config_versions_kept) {
+  if (version > config_versions_kept) {  // keeps (version - kept, version]
+    auto first_kept = version - config_versions_kept + 1;
     std::string from, to;
     put_be64(from, 0);
-    put_be64(to, static_cast<int64_t>(version - config_versions_kept));
+    put_be64(to, static_cast<int64_t>(first_kept));
     batch.DeleteRange(h->config(), from, to);
-    batch.DeleteRange(h->meta(), config_info_key(0), config_info_key(version - config_versions_kept));
+    batch.DeleteRange(h->meta(), config_info_key(0), config_info_key(first_kept));
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;

@@ -376,12 +376,14 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   // a settling time after the limit's last change: an earlier one may not
   // show that change yet, and a raise on it would count the headroom twice
   // (export overshoots the limit). Lowering is never held.
+  if (st.pv_changed_at > s.now)
+    st.pv_changed_at = s.now;  // the clock was set back
   if (st.initialized && st.last_pv_rule == rule::export_limit && meter_ok &&
       frac > st.last_pv_fraction + 1e-9 && s.grid_time < st.pv_changed_at + pv_settle) {
     frac = st.last_pv_fraction;
     pv_rule = rule::export_limit;
   }
-  if (std::abs(frac - st.last_pv_fraction) > 1e-9)
+  if (frac > st.last_pv_fraction + 1e-9)  // only a raise waits for the meter
     st.pv_changed_at = s.now;
   st.last_pv_rule = pv_rule;
   d.pv_limit_fraction = frac;

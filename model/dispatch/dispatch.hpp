@@ -103,7 +103,7 @@ struct state {
   std::vector<bool> soc_low_lock;   // per cabinet: discharge locked until min + hysteresis
   std::vector<bool> soc_high_lock;  // per cabinet: charge locked until max - hysteresis
   std::optional<time_point> export_exceeded_since;
-  time_point pv_changed_at{};       // when the PV limit last changed
+  time_point pv_changed_at{};       // when the PV limit was last raised
   rule last_pv_rule = rule::idle;   // what set it
   bool export_trip = false;         // latched until reset_trip()
   std::optional<manual_setpoint> manual;

@@ -141,6 +141,11 @@ void check_unique_id(checker& ck, id_registry& ids, const std::string& path,
                      const std::string& id) {
   if (id.empty())
     return;
+  // Names plantd gives its own parts (device actors, alarm sources).
+  if (id == "io" || id == "plant" || id.starts_with("RS485-")) {
+    ck.fail(path + ".id", "\"{}\" is reserved for plantd's own parts (io, plant, RS485-n)", id);
+    return;
+  }
   auto [it, added] = ids.emplace(id, path);
   if (!added)
     ck.fail(path + ".id", "duplicate id \"{}\", already used by {}", id, it->second);

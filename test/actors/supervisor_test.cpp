@@ -309,6 +309,7 @@ TEST_CASE_METHOD(plant_fixture, "a new config restarts only the device actors it
   auto removed = apply(test::valid_config(1));
   CHECK(removed.stopped == std::vector<std::string>{"C02", "C03"});
   leap(500ms);
+  CHECK(power_setpoint(*buses["C03"]) == 0);  // told 0 W before it went
   auto c03_reads = buses["C03"]->log.size();
   leap(2000ms);
   CHECK(buses["C03"]->log.size() == c03_reads);

@@ -137,6 +137,18 @@ TEST_CASE("ApplyConfig, PatchConfig and RollbackConfig: versions listed, diffed,
     // A stale base is refused.
     req.set_base_version(2);
     CHECK(plant->ApplyConfig(ctx().get(), req, &resp).error_code() == grpc::StatusCode::ABORTED);
+    // Secrets and the site's zone change in the file on the unit only.
+    req.set_base_version(3);
+    auto secret = req;
+    secret.mutable_config()->mutable_networks()->mutable_cellular()->set_password("hunter2");
+    st = plant->ApplyConfig(ctx().get(), secret, &resp);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(st.error_message(), Catch::Contains("networks.cellular.password"));
+    auto zone = req;
+    zone.mutable_config()->mutable_site()->set_time_zone("Asia/Shanghai");
+    st = plant->ApplyConfig(ctx().get(), zone, &resp);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(st.error_message(), Catch::Contains("site.time_zone"));
     // The history, newest first.
     v1::ListConfigVersionsResponse history;
     REQUIRE(plant->ListConfigVersions(ctx().get(), {}, &history).ok());
