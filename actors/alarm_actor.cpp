@@ -95,6 +95,8 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       persist(*r);
       if (r->code == "export_trip" && c->a.supervisor)
         self->send(c->a.supervisor, reset_atom_v);
+      if (r->code == "foreign_master" && c->a.supervisor)
+        self->send(c->a.supervisor, reset_atom_v, r->device);
       return *r;
     },
   };

@@ -111,6 +111,9 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       c->reachable = s.ok;
       if (!s.ok) {
         c->fallback_programmed = false;
+        // It may come back restarted, its registers reset: write again.
+        c->written_power.reset();
+        c->written_run.reset();
       } else if (!c->fallback_programmed) {
         // The PCS goes to 0 W by itself when plantd is gone.
         auto r = c->dev->set_watchdog(c->a.device_watchdog);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <algorithm>
 #include <array>
+#include <deque>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <variant>
@@ -74,6 +76,15 @@ struct supervisor_state {
   std::shared_ptr<std::vector<caf::actor>> live_children;
   // Cabinets behind the EMS-Switch unit: since when each has been silent.
   std::map<std::string, time_point> silent_since;
+  // Whether another Modbus master writes a cabinet's setpoint, by cabinet id.
+  struct foreign_watch {
+    bool confirmed = false;  // a read-back has matched what plantd wrote
+    int mismatches = 0;      // read-backs in a row that did not
+    bool locked = false;     // another controller writes: not commanded
+    double seen_w = 0, wrote_w = 0;
+    std::deque<std::pair<time_point, double>> sent;  // commands, newest last
+  };
+  std::map<std::string, foreign_watch> foreign;
   std::array<double, 64> latency_us{};  // ring of fast-path latencies
   std::size_t latency_count = 0;
   std::array<uint64_t, latency_bounds_us.size() + 1> latency_counts{};  // since start
@@ -91,6 +102,11 @@ using self_ptr = caf::stateful_actor<supervisor_state>*;
 // How long the cabinets behind the EMS-Switch unit may take to go silent
 // together and still count as one uplink cut.
 constexpr std::chrono::milliseconds uplink_settle{3000};
+
+bool foreign_locked(const supervisor_state& st, const std::string& id) {
+  auto it = st.foreign.find(id);
+  return it != st.foreign.end() && it->second.locked;
+}
 
 void publish(self_ptr self) {
   auto& st = self->state;
@@ -194,6 +210,15 @@ void publish(self_ptr self) {
       st.silent_since.try_emplace(c.id, st.snap.now);
     bool settled = !behind_switch ||
                    (!c.available && st.snap.now - st.silent_since.at(c.id) >= uplink_settle);
+    if (foreign_locked(st, c.id)) {
+      const auto& w = st.foreign.at(c.id);
+      conds.push_back({"foreign_master", c.id, alarms::severity::critical,
+                       fmt::format("another controller is writing to {}: its setpoint reads {:.0f} "
+                                   "W where plantd wrote {:.0f} W; plantd no longer commands it "
+                                   "until an installer acknowledges this alarm",
+                                   c.id, w.seen_w, w.wrote_w)});
+      settled = false;  // it answers: not silent
+    }
     if (!c.available && settled)
       conds.push_back({"comm_lost", c.id, alarms::severity::major,
                        c.error.empty() ? "no fresh reading" : c.error});
@@ -255,7 +280,8 @@ void decide(self_ptr self) {
   auto cabinet_stale = std::chrono::milliseconds{cfg.policies.fail_safe.cabinet_stale_ms};
   for (std::size_t i = 0; i < st.cabinets.size(); ++i) {
     st.snap.cabinets[i] = st.cabinets[i].input;
-    st.snap.cabinets[i].fresh = st.cabinets[i].ok && now - st.cabinets[i].time <= cabinet_stale;
+    st.snap.cabinets[i].fresh = st.cabinets[i].ok && now - st.cabinets[i].time <= cabinet_stale
+                                && !foreign_locked(st, cfg.cabinets[i].id);
     if (st.cabinets[i].time < st.commanded_at[i])
       st.snap.cabinets[i].power_w = st.commanded_w[i];
   }
@@ -289,13 +315,19 @@ void decide(self_ptr self) {
     st.pv_commanded_fraction = st.last.pv_limit_fraction;
     st.pv_commanded_at = now;
   }
-  for (std::size_t i = 0; i < st.cabinets.size(); ++i)
-    if (std::abs(st.last.cabinet_w[i] - st.commanded_w[i]) >= 1.0) {
+  for (std::size_t i = 0; i < st.cabinets.size(); ++i) {
+    auto& sent = st.foreign[cfg.cabinets[i].id].sent;
+    if (std::abs(st.last.cabinet_w[i] - st.commanded_w[i]) >= 1.0 || sent.empty()) {
       st.commanded_w[i] = st.last.cabinet_w[i];
       st.commanded_at[i] = now;
+      sent.emplace_back(now, st.commanded_w[i]);
+      while (sent.size() > 64)  // 64 commands: 12 s at the fast path's pace
+        sent.pop_front();
     }
+  }
   for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
-    if (auto& h = st.children[st.cabinet_child[i]].handle)
+    if (auto& h = st.children[st.cabinet_child[i]].handle;
+        h && !foreign_locked(st, cfg.cabinets[i].id))
       self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i]});
   for (std::size_t i = 0; i < st.inverter_child.size(); ++i)
     if (auto& h = st.children[st.inverter_child[i]].handle)
@@ -598,6 +630,46 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
   return changes;
 }
 
+// A cabinet's setpoint read back: twice in a row not what plantd wrote
+// (once plantd has seen its own value there) means another controller
+// writes it; plantd then stops commanding that cabinet until an installer
+// acknowledges the alarm.
+void watch_setpoint(self_ptr self, std::size_t i) {
+  auto& st = self->state;
+  const auto& s = st.cabinets[i];
+  const auto& cab = st.args.cfg.cabinets[i];
+  auto& w = st.foreign[cab.id];
+  if (w.locked || !s.ok || w.sent.empty())
+    return;
+  // Ours: any command sent over the last poll period and a half before the
+  // read (the cabinet actor writes only the newest of a burst, and a read
+  // may come just before a write), and the one in force before them.
+  auto from = s.time - std::chrono::milliseconds{st.args.cfg.polling.cabinet_ms * 3 / 2 + 500};
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -lo;
+  for (auto it = w.sent.rbegin(); it != w.sent.rend(); ++it) {
+    if (it->first > s.time)
+      continue;
+    lo = std::min(lo, it->second);
+    hi = std::max(hi, it->second);
+    if (it->first < from)
+      break;
+  }
+  if (lo > hi)
+    return;
+  double tolerance = std::max(1'000.0, 0.02 * cab.rated_power_w);
+  if (s.setpoint_w >= lo - tolerance && s.setpoint_w <= hi + tolerance) {
+    w.confirmed = true;
+    w.mismatches = 0;
+    return;
+  }
+  if (w.confirmed && ++w.mismatches >= 2) {
+    w.locked = true;
+    w.seen_w = s.setpoint_w;
+    w.wrote_w = st.commanded_w[i];
+  }
+}
+
 // Whether the message being handled comes from a device actor that is
 // running now (not one stopped by a reconfiguration, whose last samples
 // may still be in the mailbox).
@@ -672,6 +744,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
         if (h && h.address() == sender->address()) {
           st.cabinets[i] = s;
           st.cabinets[i].index = static_cast<uint32_t>(i);
+          watch_setpoint(self, i);
           return;
         }
       }
@@ -718,6 +791,12 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
     },
     [self](reset_atom) {
       self->state.dstate.reset_trip();
+      decide(self);
+      return true;
+    },
+    [self](reset_atom, const std::string& cabinet) {
+      // The foreign-controller alarm acknowledged: command it again.
+      self->state.foreign.erase(cabinet);
       decide(self);
       return true;
     },

@@ -15,6 +15,8 @@
 //   restart_atom, string device actor name    -> bool   (kills it; it restarts)
 //   get_atom, restart_atom                    -> uint64 restarts so far
 //   reset_atom                                -> bool   (releases the export trip)
+//   reset_atom, string cabinet id             -> bool   (commands a cabinet again
+//                                                        after a foreign controller)
 #pragma once
 
 #include <functional>

@@ -165,3 +165,58 @@ TEST_CASE("the EMS-Switch uplink cut: one alarm for the uplink, the share moves 
     CHECK_FALSE((a.code() == "comm_lost" && a.device() >= "C11" && a.device() <= "C20"));
   std::remove(config.c_str());
 }
+
+TEST_CASE("another controller writing a cabinet's setpoint: an alarm, plantd stops commanding "
+          "that cabinet alone, and commands it again once acknowledged",
+          "[e2e][alarms][foreign]") {
+  auto config = sim_config("five-cabinets");
+  running_sim sim{config, {"--start", "2026-01-14T23:00:00Z", "--soc", "60"}};  // night
+  sim.set_load(150'000);
+  running_plantd plantd{config};  // night: the TOU template charges
+  REQUIRE(within(15s, [&] {
+    auto s = plantd.state();
+    if (s.cabinets_size() != 5)
+      return false;
+    for (const auto& c : s.cabinets())
+      if (!c.available() || c.setpoint_w() == 0)
+        return false;
+    return true;
+  }));
+  // Let the read-backs confirm plantd's own writes first.
+  std::this_thread::sleep_for(3s);
+  REQUIRE(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty());
+  const std::string victim = plantd.state().cabinets(1).id();
+  sim.inject(victim, v1::FAULT_KIND_FOREIGN_MASTER);
+  REQUIRE(within(10s, [&] {
+    return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
+                victim) != nullptr;
+  }));
+  auto alarm = *find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
+                     victim);
+  CHECK(alarm.severity() == v1::SEVERITY_CRITICAL);
+  CHECK_THAT(alarm.text(), Catch::Contains("another controller is writing to " + victim));
+  // plantd leaves it alone (no setpoint of its own), the others carry the
+  // load, and no other alarm is raised.
+  REQUIRE(within(5s, [&] {
+    auto s = plantd.state();
+    return s.cabinets(1).setpoint_w() == 0 && s.cabinets(0).setpoint_w() != 0 &&
+           s.cabinets(2).setpoint_w() != 0;
+  }));
+  for (const auto& a : list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN))
+    CHECK(a.code() == "foreign_master");
+  // The other controller goes; an installer acknowledges: commanded again.
+  v1::ClearFaultsRequest clear;
+  clear.set_device_id(victim);
+  v1::ClearFaultsResponse cleared;
+  REQUIRE(sim.sim().ClearFaults(ctx().get(), clear, &cleared).ok());
+  auto ack = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "ack",
+                          std::to_string(alarm.id())});
+  INFO(ack.out);
+  REQUIRE(ack.exit_code == 0);
+  REQUIRE(within(10s, [&] {
+    return plantd.state().cabinets(1).setpoint_w() != 0 &&
+           find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
+                victim) == nullptr;
+  }));
+  std::remove(config.c_str());
+}
