@@ -9,6 +9,7 @@
 #include "services/ask.hpp"
 #include "services/config_codec.hpp"
 #include "services/config_history.hpp"
+#include "model/plant/grid_profiles.hpp"
 
 namespace plantd::services {
 
@@ -156,6 +157,16 @@ void plant_service::apply(grpc::CallbackServerContext* ctx, grpc::ServerUnaryRea
                               fmt::format("config: {} bytes, more than the {} a config may have",
                                           next.ByteSizeLong(), max_config_bytes)));
     return;
+  }
+  // Choosing a grid profile fills what it fixes (the answer's changed
+  // fields show what it filled); validation then holds the rest to it.
+  {
+    problems unused;
+    auto chosen = to_model(next, unused);
+    if (unused.empty() && running && chosen.site.profile != running->site.profile) {
+      plant::apply_grid_profile(chosen);
+      next = to_proto(chosen);
+    }
   }
   auto checked = check_config(next);
   if (!checked.problems.empty()) {

@@ -1,5 +1,7 @@
 #include "model/plant/validate.hpp"
 
+#include "model/plant/grid_profiles.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -571,7 +573,10 @@ problems validate(const config& cfg) {
   check_policies(ck, cfg);
   check_polling_storage_networks(ck, cfg);
   check_economics(ck, cfg.economics);
-  return ck.take();
+  auto found = ck.take();
+  for (auto& p : grid_profile_departures(cfg))
+    found.push_back(std::move(p));
+  return found;
 }
 
 } // namespace plantd::plant

@@ -198,18 +198,30 @@ TEST_CASE("ApplyConfig, PatchConfig and RollbackConfig: versions listed, diffed,
     auto refused = plantctl({"config", "set", "policies.soc.min_percent", "120"});
     CHECK(refused.exit_code == 1);
     CHECK_THAT(refused.out, Catch::Contains("policies.soc"));
+    // Choosing the grid profile fills what it fixes: VDE-AR-N 4105 wants the
+    // ripple-control receiver instead of the DRED.
+    auto profile = plantctl({"config", "set", "site.grid_profile", "vde_ar_n_4105"});
+    INFO(profile.out);
+    REQUIRE(profile.exit_code == 0);
+    CHECK_THAT(profile.out, Catch::Contains("changed   site.grid_profile"));
+    CHECK_THAT(profile.out, Catch::Contains("changed   io.demand_response"));
+    CHECK(get_config(target).config().io().demand_response() == v1::DEMAND_RESPONSE_KIND_RCR);
+    auto departs = plantctl({"config", "set", "io.demand_response", "dred"});
+    CHECK(departs.exit_code == 1);
+    CHECK_THAT(departs.out, Catch::Contains("VDE-AR-N 4105"));
     auto hist = plantctl({"config", "history"});
     REQUIRE(hist.exit_code == 0);
     CHECK_THAT(hist.out, Catch::Contains("policies.export_limit.limit_w"));
     CHECK_THAT(hist.out, Catch::Contains("patch"));
-    auto diff = plantctl({"config", "diff", "3", "4"});
+    auto diff = plantctl({"config", "diff", "3", "4"});  // the export limit
     REQUIRE(diff.exit_code == 0);
     CHECK_THAT(diff.out, Catch::Contains("policies.export_limit.limit_w: 0 -> 5000"));
     auto back = plantctl({"config", "rollback", "3"});
     INFO(back.out);
     REQUIRE(back.exit_code == 0);
-    CHECK(get_config(target).version() == 6);
+    CHECK(get_config(target).version() == 7);
     CHECK(get_config(target).config().policies().export_limit().limit_w() == 0);
+    CHECK(get_config(target).config().io().demand_response() == v1::DEMAND_RESPONSE_KIND_DRED);
     CHECK(get_config(target).config().cabinets(0).rated_power_w()
           == first.config().cabinets(0).rated_power_w());
     // A whole file, with the version it was made from.
@@ -217,10 +229,10 @@ TEST_CASE("ApplyConfig, PatchConfig and RollbackConfig: versions listed, diffed,
     REQUIRE(edited.problems.empty());
     edited.message.mutable_site()->set_owner("Ana");
     auto file = write_temp_file(services::to_json(edited.message));
-    auto stale = plantctl({"config", "apply", file, "--base", "5"});
+    auto stale = plantctl({"config", "apply", file, "--base", "6"});
     CHECK(stale.exit_code == 1);
-    CHECK_THAT(stale.out, Catch::Contains("version 6 is in force"));
-    auto applied = plantctl({"config", "apply", file, "--base", "6"});
+    CHECK_THAT(stale.out, Catch::Contains("version 7 is in force"));
+    auto applied = plantctl({"config", "apply", file, "--base", "7"});
     INFO(applied.out);
     CHECK(applied.exit_code == 0);
     CHECK(get_config(target).config().site().owner() == "Ana");

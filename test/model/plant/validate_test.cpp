@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "model/plant/grid_profiles.hpp"
 #include "model/plant/validate.hpp"
 #include "test/support/plant_configs.hpp"
 
@@ -341,4 +342,47 @@ TEST_CASE("thousands of problems: the first 200 listed, the rest counted", "[val
   CHECK_THAT(found.back().message, Catch::Matches("and \\d+ more problems"));
   // The count closes the text without a stray ": " (it has no path).
   CHECK_THAT(to_text(found), Catch::Matches(".*00; and [0-9]+ more problems"));
+}
+
+TEST_CASE("the site's grid profile: departures flagged with the profile and its source, and "
+          "choosing it fills what it fixes",
+          "[model][validate][grid-profile]") {
+  auto cfg = valid_config(1);
+  REQUIRE(validate(cfg).empty());
+  // AS/NZS 4777.2: DRED, export under the limit within 15 s.
+  cfg.site.profile = grid_profile::as_nzs_4777_2;
+  cfg.io.demand_response = demand_response_kind::rcr;
+  cfg.io.gpio_chip = "/dev/gpiochip0";
+  cfg.policies.export_limit.max_protection_time_ms = 20'000;
+  auto found = validate(cfg);
+  INFO(dump(found));
+  CHECK(has(found, "io.demand_response", "must be DEMAND_RESPONSE_KIND_DRED under the site's "
+                                         "grid profile AS/NZS 4777.2"));
+  CHECK(has(found, "io.demand_response", "DRM 0"));
+  CHECK(has(found, "policies.export_limit.max_protection_time_ms", "at most 15000 ms, got 20000"));
+  apply_grid_profile(cfg);
+  CHECK(cfg.io.demand_response == demand_response_kind::dred);
+  CHECK(cfg.policies.export_limit.max_protection_time_ms == 15'000);
+  CHECK(validate(cfg).empty());
+  // A shorter time than the code allows is kept.
+  cfg.policies.export_limit.max_protection_time_ms = 5'000;
+  apply_grid_profile(cfg);
+  CHECK(cfg.policies.export_limit.max_protection_time_ms == 5'000);
+  // G99 / G100: export and fail-safe within 5 s.
+  cfg.site.profile = grid_profile::g99;
+  cfg.policies.fail_safe.reach_within_ms = 8'000;
+  found = validate(cfg);
+  CHECK(has(found, "policies.fail_safe.reach_within_ms", "at most 5000 ms, got 8000"));
+  apply_grid_profile(cfg);
+  CHECK(cfg.policies.fail_safe.reach_within_ms == 5'000);
+  CHECK(cfg.io.demand_response == demand_response_kind::dred);  // G100 fixes no interface
+  CHECK(validate(cfg).empty());
+  // VDE-AR-N 4105: the ripple-control receiver.
+  cfg.site.profile = grid_profile::vde_ar_n_4105;
+  CHECK(has(validate(cfg), "io.demand_response", "DEMAND_RESPONSE_KIND_RCR"));
+  // A profile without a public source fixes nothing.
+  cfg.site.profile = grid_profile::gb_t_36547;
+  CHECK(validate(cfg).empty());
+  for (const auto& r : grid_profiles())
+    CHECK_FALSE(r.source.empty());
 }
