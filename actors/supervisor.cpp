@@ -76,6 +76,10 @@ struct supervisor_state {
   std::shared_ptr<std::vector<caf::actor>> live_children;
   // Cabinets behind the EMS-Switch unit: since when each has been silent.
   std::map<std::string, time_point> silent_since;
+  // The uplink alarm is up; its cabinets may take until uplink_back_by to
+  // come back once some do.
+  bool uplink_cut = false;
+  time_point uplink_back_by{};
   // Whether another Modbus master writes a cabinet's setpoint, by cabinet id.
   struct foreign_watch {
     bool confirmed = false;  // a read-back has matched what plantd wrote
@@ -256,7 +260,16 @@ void publish(self_ptr self) {
   if (st.dstate.export_trip)
     conds.push_back({"export_trip", "plant", alarms::severity::critical,
                      "export limit exceeded beyond the protection time: trip output open"});
-  alarms::fold_uplink_loss(cfg, conds);
+  // An uplink that comes back brings its cabinets back one by one: the
+  // ones not back yet stay part of the uplink alarm for a moment, so they
+  // do not raise alarms of their own.
+  if (alarms::fold_uplink_loss(cfg, conds)) {  // every one silent
+    st.uplink_cut = true;
+    st.uplink_back_by = st.snap.now + uplink_settle;
+  } else if (!(st.uplink_cut && st.snap.now < st.uplink_back_by &&
+               alarms::fold_uplink_loss(cfg, conds, true))) {
+    st.uplink_cut = false;
+  }
   // The generic alarm inputs, and the outputs that show the conditions.
   if (st.have_io && st.io.ok)
     for (auto& c : io::input_alarms(cfg.io.inputs, st.io.lines.di))

@@ -6,26 +6,28 @@
 
 namespace plantd::alarms {
 
-void fold_uplink_loss(const plant::config& cfg, std::vector<condition>& conds) {
+bool fold_uplink_loss(const plant::config& cfg, std::vector<condition>& conds,
+                      bool recovering) {
   if (!cfg.ems.ems_switch)
-    return;
+    return false;
   const auto& sw = *cfg.ems.ems_switch;
   if (sw.cabinet_ids.size() < 2)
-    return;  // one silent cabinet is that cabinet
+    return false;  // one silent cabinet is that cabinet
   auto behind = [&sw](const condition& c) {
     return c.code == "comm_lost" &&
            std::find(sw.cabinet_ids.begin(), sw.cabinet_ids.end(), c.device) !=
              sw.cabinet_ids.end();
   };
   auto silent = static_cast<std::size_t>(std::count_if(conds.begin(), conds.end(), behind));
-  if (silent < sw.cabinet_ids.size())
-    return;
+  if (silent == 0 || (silent < sw.cabinet_ids.size() && !recovering))
+    return false;
   std::erase_if(conds, behind);
   conds.push_back({"uplink_lost", sw.id, severity::major,
                    fmt::format("EMS-Switch {} uplink: none of its {} cabinets ({} .. {}) answers; "
                                "their share is on the cabinets the EMS still reaches",
                                sw.id, sw.cabinet_ids.size(), sw.cabinet_ids.front(),
                                sw.cabinet_ids.back())});
+  return true;
 }
 
 } // namespace plantd::alarms

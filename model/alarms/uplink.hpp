@@ -13,7 +13,10 @@ namespace plantd::alarms {
 
 // Replaces the "comm_lost" conditions of the cabinets behind the EMS-Switch
 // unit by one "uplink_lost" condition of the unit (major) when every one of
-// them (at least two) has one. Other conditions are left as they are.
-void fold_uplink_loss(const plant::config& cfg, std::vector<condition>& conds);
+// them (at least two) has one, or, while `recovering` (the uplink was cut
+// and its cabinets are coming back one by one), when any still has one.
+// Other conditions are left as they are. Whether it folded.
+bool fold_uplink_loss(const plant::config& cfg, std::vector<condition>& conds,
+                      bool recovering = false);
 
 } // namespace plantd::alarms

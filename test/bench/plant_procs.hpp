@@ -10,6 +10,7 @@
 #include <memory>
 #include <regex>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,18 @@ inline std::string free_port_config(const std::string& example, uint32_t grid_me
   if (!file.problems.empty())
     throw std::runtime_error("bad example config");
   auto& m = file.message;
+  // Each port once: a port just released may be handed out again.
+  std::set<int> taken;
+  auto fresh_port = [&taken] {
+    for (;;)
+      if (int p = test::unused_port(); taken.insert(p).second)
+        return static_cast<uint32_t>(p);
+  };
   for (auto& cab : *m.mutable_cabinets())
-    cab.mutable_modbus()->set_port(static_cast<uint32_t>(test::unused_port()));
+    cab.mutable_modbus()->set_port(fresh_port());
   for (auto& line : *m.mutable_rs485_lines())
-    line.mutable_tcp_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
-  m.mutable_io()->mutable_modbus_gateway()->set_port(static_cast<uint32_t>(test::unused_port()));
+    line.mutable_tcp_gateway()->set_port(fresh_port());
+  m.mutable_io()->mutable_modbus_gateway()->set_port(fresh_port());
   if (grid_meter_ms > 0)
     m.mutable_polling()->set_grid_meter_ms(grid_meter_ms);
   return test::write_temp_file(services::to_json(m));

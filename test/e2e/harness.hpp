@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <functional>
+#include <set>
 #include <map>
 #include <regex>
 #include <thread>
@@ -38,18 +39,25 @@ inline std::string sim_config(const std::string& example, const std::string& rtu
                                          + example + ".json");
   REQUIRE(file.problems.empty());
   auto& m = file.message;
+  // Each port once: a port just released may be handed out again.
+  std::set<int> taken;
+  auto fresh_port = [&taken] {
+    for (;;)
+      if (int p = unused_port(); taken.insert(p).second)
+        return static_cast<uint32_t>(p);
+  };
   for (auto& cab : *m.mutable_cabinets())
-    cab.mutable_modbus()->set_port(static_cast<uint32_t>(unused_port()));
+    cab.mutable_modbus()->set_port(fresh_port());
   int n = 1;
   for (auto& line : *m.mutable_rs485_lines()) {
     if (rtu_dir.empty()) {
-      line.mutable_tcp_gateway()->set_port(static_cast<uint32_t>(unused_port()));
+      line.mutable_tcp_gateway()->set_port(fresh_port());
     } else {
       line.clear_tcp_gateway();
       line.set_device(rtu_dir + "/rs485-" + std::to_string(n++));
     }
   }
-  m.mutable_io()->mutable_modbus_gateway()->set_port(static_cast<uint32_t>(unused_port()));
+  m.mutable_io()->mutable_modbus_gateway()->set_port(fresh_port());
   if (edit)
     edit(m);
   auto check = services::check_config(m);

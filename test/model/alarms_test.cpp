@@ -88,6 +88,15 @@ TEST_CASE("every cabinet behind the EMS-Switch silent: one uplink alarm, not one
   alarms::fold_uplink_loss(cfg, some);
   CHECK(some.size() == 3);
   CHECK(some[0].code == "comm_lost");
+  // Coming back one by one: while recovering, the ones still silent stay
+  // folded into the uplink alarm.
+  std::vector<alarms::condition> back{lost("C12"), lost("C13")};
+  CHECK(alarms::fold_uplink_loss(cfg, back, true));
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].code == "uplink_lost");
+  std::vector<alarms::condition> all_back{lost("C02")};
+  CHECK_FALSE(alarms::fold_uplink_loss(cfg, all_back, true));
+  CHECK(all_back.size() == 1);
   // No switch: nothing to fold.
   auto small = plantd::test::valid_config(3);
   std::vector<alarms::condition> three{lost("C01"), lost("C02"), lost("C03")};
