@@ -60,6 +60,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
     bool apply_scheduled = false;
     bool reachable = true;
     bool fallback_programmed = false;  // again after every reconnect
+    bool wrote_since_connect = false;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -90,6 +91,8 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       in.contactor_open = r.contactor_closed.usable() && r.contactor_closed.value == 0;
       in.cell_temp_max_c = r.cell_temperature_max_c.usable() ? r.cell_temperature_max_c.value : 25;
       s.setpoint_w = r.power_setpoint_w.value;
+      s.setpoint_known = r.power_setpoint_w.usable();
+      s.wrote_since_connect = c->wrote_since_connect;
       s.soh_percent = r.soh_percent;
       s.cell_voltage_max_v = r.cell_voltage_max_v;
       s.cell_voltage_min_v = r.cell_voltage_min_v;
@@ -114,6 +117,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
         // It may come back restarted, its registers reset: write again.
         c->written_power.reset();
         c->written_run.reset();
+        c->wrote_since_connect = false;
       } else if (!c->fallback_programmed) {
         // The PCS goes to 0 W by itself when plantd is gone.
         auto r = c->dev->set_watchdog(c->a.device_watchdog);
@@ -130,6 +134,10 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       self->quit(caf::exit_reason::user_shutdown);
     },
     [self, c](const cabinet_command& cmd) {
+      if (cmd.rewrite) {
+        c->written_power.reset();
+        c->written_run.reset();
+      }
       c->pending = cmd;
       if (!c->apply_scheduled) {
         c->apply_scheduled = true;
@@ -151,10 +159,12 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
           ok = false;
       }
       if (!c->written_power || std::abs(*c->written_power - cmd.power_w) >= 1.0) {
-        if (c->dev->set_power(cmd.power_w))
+        if (c->dev->set_power(cmd.power_w)) {
           c->written_power = cmd.power_w;
-        else
+          c->wrote_since_connect = true;
+        } else {
           ok = false;
+        }
       }
       auto now = c->a.clk->now();
       if (now - c->last_beat >= std::chrono::seconds{1}) {
@@ -185,6 +195,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     std::optional<double> pending_limit;
     bool reachable = true;
     bool fallback_programmed = false;  // again after every reconnect
+    bool wrote_since_connect = false;
     int refresh = 0;  // ticks since the limit was last written
     double range_w = 0;  // meters: the largest power they can measure
   };

@@ -25,6 +25,10 @@ struct cabinet_sample {
   std::string error;  // why not ok
   dispatch::cabinet_input input;
   double setpoint_w = 0;  // what the PCS reports as its command
+  bool setpoint_known = false;  // the point table reads it back
+  // The actor has written a command since it (re)connected: until then the
+  // register may hold what was there before.
+  bool wrote_since_connect = false;
   std::vector<alarms::condition> flags;  // fault and alarm bits that are set
   // For device statistics.
   reading soh_percent;
@@ -70,6 +74,7 @@ struct io_sample {
 struct cabinet_command {
   double power_w = 0;  // > 0 discharge
   bool run = true;
+  bool rewrite = false;  // write even what the actor believes is written
 };
 
 struct inverter_command {

@@ -339,9 +339,12 @@ void decide(self_ptr self) {
     }
   }
   for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
-    if (auto& h = st.children[st.cabinet_child[i]].handle;
-        h && !foreign_locked(st, cfg.cabinets[i].id))
-      self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i]});
+    if (auto& h = st.children[st.cabinet_child[i]].handle) {
+      if (!foreign_locked(st, cfg.cabinets[i].id))
+        self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i]});
+      else if (!st.last.cabinet_run[i])  // a safety stop reaches it all the same
+        self->send(h, cabinet_command{0, false});
+    }
   for (std::size_t i = 0; i < st.inverter_child.size(); ++i)
     if (auto& h = st.children[st.inverter_child[i]].handle)
       self->send(h, inverter_command{static_cast<uint32_t>(i), st.last.inverter_limit_percent[i]});
@@ -652,7 +655,9 @@ void watch_setpoint(self_ptr self, std::size_t i) {
   const auto& s = st.cabinets[i];
   const auto& cab = st.args.cfg.cabinets[i];
   auto& w = st.foreign[cab.id];
-  if (w.locked || !s.ok || w.sent.empty())
+  // Only a read-back of a register plantd has written since the cabinet
+  // (re)connected says anything.
+  if (w.locked || !s.ok || !s.setpoint_known || !s.wrote_since_connect || w.sent.empty())
     return;
   // Ours: any command sent over the last poll period and a half before the
   // read (the cabinet actor writes only the newest of a burst, and a read
@@ -808,9 +813,20 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       return true;
     },
     [self](reset_atom, const std::string& cabinet) {
-      // The foreign-controller alarm acknowledged: command it again.
-      self->state.foreign.erase(cabinet);
+      // The foreign-controller alarm acknowledged: command it again, written
+      // anew (the register may hold the other controller's value), and
+      // watched as before (a controller still there locks it again).
+      auto& st = self->state;
+      if (auto it = st.foreign.find(cabinet); it != st.foreign.end()) {
+        it->second.locked = false;
+        it->second.mismatches = 0;
+        it->second.sent.clear();
+      }
       decide(self);
+      for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
+        if (st.args.cfg.cabinets[i].id == cabinet)
+          if (auto& h = st.children[st.cabinet_child[i]].handle)
+            self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i], true});
       return true;
     },
     [self](caf::get_atom, restart_atom) {

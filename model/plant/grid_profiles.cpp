@@ -71,9 +71,9 @@ problems grid_profile_departures(const config& cfg) {
     say("policies.export_limit.max_protection_time_ms",
         fmt::format("at most {} ms, got {}", *r->export_within_ms, ex.max_protection_time_ms));
   const auto& fs = cfg.policies.fail_safe;
-  if (r->fail_safe_within_ms && fs.reach_within_ms > *r->fail_safe_within_ms)
-    say("policies.fail_safe.reach_within_ms",
-        fmt::format("at most {} ms, got {}", *r->fail_safe_within_ms, fs.reach_within_ms));
+  if (r->fail_safe_within_ms && fs.meter_stale_ms > *r->fail_safe_within_ms)
+    say("policies.fail_safe.meter_stale_ms",
+        fmt::format("at most {} ms, got {}", *r->fail_safe_within_ms, fs.meter_stale_ms));
   return out;
 }
 
@@ -88,7 +88,7 @@ void apply_grid_profile(config& cfg) {
     ex.max_protection_time_ms = std::min(ex.max_protection_time_ms, *r->export_within_ms);
   auto& fs = cfg.policies.fail_safe;
   if (r->fail_safe_within_ms)
-    fs.reach_within_ms = std::min(fs.reach_within_ms, *r->fail_safe_within_ms);
+    fs.meter_stale_ms = std::min(fs.meter_stale_ms, *r->fail_safe_within_ms);
 }
 
 } // namespace plantd::plant

@@ -20,7 +20,8 @@ struct grid_profile_rules {
   std::optional<demand_response_kind> demand_response;
   // Export back under the limit (the trip output at the latest) within.
   std::optional<uint32_t> export_within_ms;
-  // The fail-safe levels reached within, once the grid meter is lost.
+  // Fail-safe within, once the grid meter is lost (plantd goes fail-safe
+  // when the meter has been silent policies.fail_safe.meter_stale_ms).
   std::optional<uint32_t> fail_safe_within_ms;
   std::string_view source;  // where the values above come from
 };
@@ -35,6 +36,7 @@ problems grid_profile_departures(const config& cfg);
 
 // Sets what the site's grid profile fixes (the demand-response interface,
 // times no longer than the code allows); the rest is left as it is.
+// A start refuses a config file that departs (as --check-config says).
 void apply_grid_profile(config& cfg);
 
 } // namespace plantd::plant

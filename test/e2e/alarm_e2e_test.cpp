@@ -218,5 +218,10 @@ TEST_CASE("another controller writing a cabinet's setpoint: an alarm, plantd sto
            find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
                 victim) == nullptr;
   }));
+  // Written anew: the cabinet holds plantd's setpoint, not the other's.
+  REQUIRE(within(5s, [&] {
+    auto mine = plantd.state().cabinets(1).setpoint_w();
+    return std::abs(sim.state().cabinets(1).setpoint_w() - mine) < 2'000;
+  }));
   std::remove(config.c_str());
 }

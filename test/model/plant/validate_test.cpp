@@ -370,11 +370,11 @@ TEST_CASE("the site's grid profile: departures flagged with the profile and its 
   CHECK(cfg.policies.export_limit.max_protection_time_ms == 5'000);
   // G99 / G100: export and fail-safe within 5 s.
   cfg.site.profile = grid_profile::g99;
-  cfg.policies.fail_safe.reach_within_ms = 8'000;
+  cfg.policies.fail_safe.meter_stale_ms = 8'000;
   found = validate(cfg);
-  CHECK(has(found, "policies.fail_safe.reach_within_ms", "at most 5000 ms, got 8000"));
+  CHECK(has(found, "policies.fail_safe.meter_stale_ms", "at most 5000 ms, got 8000"));
   apply_grid_profile(cfg);
-  CHECK(cfg.policies.fail_safe.reach_within_ms == 5'000);
+  CHECK(cfg.policies.fail_safe.meter_stale_ms == 5'000);
   CHECK(cfg.io.demand_response == demand_response_kind::dred);  // G100 fixes no interface
   CHECK(validate(cfg).empty());
   // VDE-AR-N 4105: the ripple-control receiver.
