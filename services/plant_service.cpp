@@ -23,6 +23,14 @@ constexpr std::chrono::milliseconds apply_timeout{10'000};
 
 int64_t to_ms(time_point t) { return t.time_since_epoch().count(); }
 
+grpc::Status no_history() { return to_status(errc::unavailable, "no config history here"); }
+
+grpc::Status not_kept(std::string_view field, uint64_t version) {
+  return to_status(errc::not_found,
+                   fmt::format("{}: config version {} is not kept (ListConfigVersions)", field,
+                               version));
+}
+
 // The cellular password is write-only and lives in the config file on the
 // unit only (the history keeps no secret, so one set through the API would
 // be lost at the next start): a change keeps the one in force, and one that
@@ -80,14 +88,12 @@ grpc::ServerUnaryReactor* plant_service::GetConfig(grpc::CallbackServerContext* 
   if (req->version() != 0 && req->version() != running.version) {
     // A stored version, from the history.
     if (!db_) {
-      reactor->Finish(to_status(errc::unavailable, "no config history here"));
+      reactor->Finish(no_history());
       return reactor;
     }
     auto stored = stored_config(*db_, req->version());
     if (!stored) {
-      reactor->Finish(to_status(
-        errc::not_found, fmt::format("version: config version {} is not kept (ListConfigVersions)",
-                                     req->version())));
+      reactor->Finish(not_kept("version", req->version()));
       return reactor;
     }
     *resp->mutable_config() = std::move(*stored);
@@ -294,7 +300,7 @@ grpc::ServerUnaryReactor* plant_service::RollbackConfig(grpc::CallbackServerCont
     return r;
   auto* reactor = ctx->DefaultReactor();
   if (!db_) {
-    reactor->Finish(to_status(errc::unavailable, "no config history here"));
+    reactor->Finish(no_history());
     return reactor;
   }
   if (req->version() == 0) {
@@ -304,9 +310,7 @@ grpc::ServerUnaryReactor* plant_service::RollbackConfig(grpc::CallbackServerCont
   }
   auto stored = stored_config(*db_, req->version());
   if (!stored) {
-    reactor->Finish(to_status(
-      errc::not_found,
-      fmt::format("version: config version {} is not kept (ListConfigVersions)", req->version())));
+    reactor->Finish(not_kept("version", req->version()));
     return reactor;
   }
   actors::change_info info;
@@ -325,7 +329,7 @@ grpc::ServerUnaryReactor* plant_service::ListConfigVersions(
     return r;
   auto* reactor = ctx->DefaultReactor();
   if (!db_) {
-    reactor->Finish(to_status(errc::unavailable, "no config history here"));
+    reactor->Finish(no_history());
     return reactor;
   }
   std::size_t limit = req->page_size() == 0 ? 50 : std::min<std::size_t>(req->page_size(), 1000);
@@ -346,7 +350,7 @@ grpc::ServerUnaryReactor* plant_service::DiffConfig(grpc::CallbackServerContext*
     return r;
   auto* reactor = ctx->DefaultReactor();
   if (!db_ || !view_) {
-    reactor->Finish(to_status(errc::unavailable, "no config history here"));
+    reactor->Finish(no_history());
     return reactor;
   }
   auto to_version = req->to_version() ? req->to_version() : view_->snapshot().version;
@@ -357,10 +361,8 @@ grpc::ServerUnaryReactor* plant_service::DiffConfig(grpc::CallbackServerContext*
   auto a = stored_config(*db_, req->from_version());
   auto b = stored_config(*db_, to_version);
   if (!a || !b) {
-    reactor->Finish(to_status(
-      errc::not_found, fmt::format("{}: config version {} is not kept (ListConfigVersions)",
-                                   a ? "to_version" : "from_version",
-                                   a ? to_version : req->from_version())));
+    reactor->Finish(a ? not_kept("to_version", to_version)
+                      : not_kept("from_version", req->from_version()));
     return reactor;
   }
   resp->set_from_version(req->from_version());

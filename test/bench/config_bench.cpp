@@ -22,14 +22,6 @@ using namespace std::chrono_literals;
 using namespace plantd;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
-
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-} // namespace
-
 int main(int argc, char** argv) {
   std::string bin, example, out;
   int changes = 40;
@@ -76,7 +68,7 @@ int main(int argc, char** argv) {
     v1::ApplyConfigResponse resp;
     auto t0 = clock_type::now();
     auto st = plant->PatchConfig(bench::ctx().get(), req, &resp);
-    ms.push_back(ms_since(t0));
+    ms.push_back(bench::ms_since(t0));
     if (!st.ok() || !resp.changed()) {
       std::fprintf(stderr, "PatchConfig %s: %s\n", path.c_str(), st.error_message().c_str());
       return false;

@@ -26,14 +26,6 @@ using namespace plantd;
 using clock_type = std::chrono::steady_clock;
 using google::protobuf::util::TimeUtil;
 
-namespace {
-
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-} // namespace
-
 int main(int argc, char** argv) {
   std::string bin, example, out;
   int runs = 20;
@@ -82,7 +74,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < runs; ++r) {
       auto t0 = clock_type::now();
       auto pts = db.raw(*id, from, to, day_points + 1);
-      t.push_back(ms_since(t0));
+      t.push_back(bench::ms_since(t0));
       if (static_cast<int64_t>(pts.size()) != day_points) {
         std::fprintf(stderr, "store read %zu points\n", pts.size());
         return 1;
@@ -133,7 +125,7 @@ int main(int argc, char** argv) {
     c->AddMetadata("authorization", "Bearer " + token);
     auto t0 = clock_type::now();
     auto st = stub->QueryHistory(c.get(), req, &resp);
-    double ms = ms_since(t0);
+    double ms = bench::ms_since(t0);
     auto n = compact ? resp.raw().time_ms_size() : resp.points_size();
     if (!st.ok() || n != day_points) {
       std::fprintf(stderr, "QueryHistory: %s (%d points)\n", st.error_message().c_str(), n);

@@ -64,6 +64,11 @@ inline std::string wait_for(test::child_process& p, const std::regex& re) {
   }
 }
 
+// Milliseconds since `t0` on the steady clock.
+inline double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 inline double percentile(std::vector<double> xs, double p) {
   if (xs.empty())
     return 0;
