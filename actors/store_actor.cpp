@@ -1,8 +1,10 @@
 #include "actors/store_actor.hpp"
+#include "actors/uplink_actor.hpp"
 
 #include <algorithm>
 
 #include <caf/event_based_actor.hpp>
+#include <charconv>
 #include <fmt/format.h>
 
 namespace plantd::actors {
@@ -40,6 +42,22 @@ std::vector<std::pair<std::string, double>> telemetry_points(const plant_state& 
         i.available ? quality::measured : quality::missing);
   return out;
 }
+
+namespace {
+
+// Raw points about to be removed that the uplink has not sent yet (its
+// cursor is older) are counted as lost to it.
+void count_unsent(store::store& db, int64_t cut_ms) {
+  auto v = db.get_state(uplink_cursor_key);
+  int64_t cursor = 0;
+  if (!v || std::from_chars(v->data(), v->data() + v->size(), cursor).ec != std::errc{} ||
+      cursor >= cut_ms)
+    return;
+  if (auto n = count_raw(db, cursor, cut_ms); n > 0)
+    (void)db.put_state(uplink_lost_key, std::to_string(read_counter(db, uplink_lost_key) + n));
+}
+
+} // namespace
 
 caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
   struct ctx {
@@ -112,6 +130,7 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       if (now - c->last_retention >= std::chrono::hours{1}) {
         c->last_retention = now;
         auto cut = now - std::chrono::hours{24} * c->a.raw_retention_days;
+        count_unsent(*c->a.db, cut.time_since_epoch().count());
         if (auto r = c->a.db->drop_raw_before(cut.time_since_epoch().count()); !r) {
           c->last_error = r.error();
           failing = true;

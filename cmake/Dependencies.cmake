@@ -30,6 +30,9 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 find_package(OpenSSL REQUIRED)
 # systemd's notify protocol (READY=1, WATCHDOG=1).
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# The uplink: Prometheus remote-write over HTTP(S) (libcurl), snappy bodies.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
 
 if(PLANTD_BUILD_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)

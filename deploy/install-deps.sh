@@ -11,12 +11,16 @@ packages=(
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libmodbus-dev librocksdb-dev libfmt-dev libspdlog-dev libcli11-dev libxlsxwriter-dev
   libsodium-dev libssl-dev openssl libsystemd-dev
+  # the uplink: Prometheus remote-write (HTTP(S) and snappy)
+  libcurl4-openssl-dev libsnappy-dev
   catch2 libbenchmark-dev tzdata
   # make fuzz: clang and its libFuzzer/sanitizer runtimes (only recommended by clang-14)
   clang-14 libclang-rt-14-dev
   # test peers: independent gRPC and Modbus implementations
   python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pymodbus
   python3-serial python3-serial-asyncio mbpoll socat grpc-proto
+  # the uplink's real receiver
+  victoria-metrics
   # make deb: checked by lintian
   lintian
 )

@@ -310,6 +310,20 @@ plant::config to_model(const v1::PlantConfig& m, problems& out) {
     or_default(m.storage().flush_interval_ms(), c.storage.flush_interval_ms);
   c.storage.energy_hourly_days =
     or_default(m.storage().energy_hourly_days(), c.storage.energy_hourly_days);
+  c.storage.max_disk_mb = or_default(m.storage().max_disk_mb(), c.storage.max_disk_mb);
+
+  const auto& u = m.uplink();
+  c.uplink.enabled = u.enabled();
+  c.uplink.url = u.url();
+  c.uplink.bearer_token_file = u.bearer_token_file();
+  c.uplink.username = u.username();
+  c.uplink.password_file = u.password_file();
+  c.uplink.ca_file = u.ca_file();
+  c.uplink.interval_ms = or_default(u.interval_ms(), c.uplink.interval_ms);
+  c.uplink.max_samples_per_s = or_default(u.max_samples_per_s(), c.uplink.max_samples_per_s);
+  c.uplink.max_samples_per_request =
+    or_default(u.max_samples_per_request(), c.uplink.max_samples_per_request);
+  c.uplink.backfill_hours = or_default(u.backfill_hours(), c.uplink.backfill_hours);
 
   const auto& n = m.networks();
   c.networks.net2.dhcp = n.net2().dhcp();
@@ -464,6 +478,19 @@ v1::PlantConfig to_proto(const plant::config& c) {
   m.mutable_storage()->set_raw_retention_days(c.storage.raw_retention_days);
   m.mutable_storage()->set_flush_interval_ms(c.storage.flush_interval_ms);
   m.mutable_storage()->set_energy_hourly_days(c.storage.energy_hourly_days);
+  m.mutable_storage()->set_max_disk_mb(c.storage.max_disk_mb);
+
+  auto* u = m.mutable_uplink();
+  u->set_enabled(c.uplink.enabled);
+  u->set_url(c.uplink.url);
+  u->set_bearer_token_file(c.uplink.bearer_token_file);
+  u->set_username(c.uplink.username);
+  u->set_password_file(c.uplink.password_file);
+  u->set_ca_file(c.uplink.ca_file);
+  u->set_interval_ms(c.uplink.interval_ms);
+  u->set_max_samples_per_s(c.uplink.max_samples_per_s);
+  u->set_max_samples_per_request(c.uplink.max_samples_per_request);
+  u->set_backfill_hours(c.uplink.backfill_hours);
 
   auto* n = m.mutable_networks();
   n->mutable_net2()->set_dhcp(c.networks.net2.dhcp);

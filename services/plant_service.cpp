@@ -63,8 +63,28 @@ grpc::ServerUnaryReactor* plant_service::GetInfo(grpc::CallbackServerContext* ct
   auto* reactor = ctx->DefaultReactor();
   ask<actors::plant_info>(
     sys_, config_, reactor,
-    [resp, fp = tls_fingerprint_](const actors::plant_info& info) {
+    [resp, fp = tls_fingerprint_, uplink = uplink_](const actors::plant_info& info) {
       resp->set_tls_fingerprint_sha256(fp);
+      if (uplink) {
+        auto u = uplink->get();
+        auto* out = resp->mutable_uplink();
+        out->set_enabled(u.enabled);
+        out->set_connected(u.connected);
+        if (u.cursor_ms > 0)
+          *out->mutable_cursor() = TimeUtil::MillisecondsToTimestamp(u.cursor_ms);
+        out->set_lag_s(static_cast<double>(u.lag_ms) / 1000.0);
+        out->set_backlog_samples(u.backlog_samples);
+        out->set_sent_samples(u.sent_samples);
+        out->set_sent_requests(u.sent_requests);
+        out->set_failed_requests(u.failed_requests);
+        out->set_rejected_samples(u.rejected_samples);
+        out->set_lost_samples(u.lost_samples);
+        if (u.last_success_ms > 0)
+          *out->mutable_last_success() = TimeUtil::MillisecondsToTimestamp(u.last_success_ms);
+        out->set_last_error(u.last_error);
+        if (u.last_error_ms > 0)
+          *out->mutable_last_error_at() = TimeUtil::MillisecondsToTimestamp(u.last_error_ms);
+      }
       resp->set_version(info.version);
       resp->set_role(info.role);
       resp->set_site_name(info.site_name);

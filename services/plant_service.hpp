@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "actors/config_actor.hpp"
+#include "actors/uplink_actor.hpp"
 #include "drivers/store/store.hpp"
 #include "plantd/v1/plant_service.grpc.pb.h"
 
@@ -17,6 +18,11 @@ public:
   plant_service(caf::actor_system& sys, actors::config_actor config,
                 std::shared_ptr<const actors::config_view> view = nullptr,
                 std::shared_ptr<store::store> db = nullptr, std::string tls_fingerprint = {});
+
+  // GetInfo reports the uplink's state from here (none: disabled).
+  void set_uplink(std::shared_ptr<const actors::uplink_monitor> monitor) {
+    uplink_ = std::move(monitor);
+  }
 
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
                                     const v1::GetInfoRequest* req,
@@ -56,6 +62,7 @@ private:
   std::shared_ptr<const actors::config_view> view_;
   std::shared_ptr<store::store> db_;
   std::string tls_fingerprint_;
+  std::shared_ptr<const actors::uplink_monitor> uplink_;
 };
 
 } // namespace plantd::services

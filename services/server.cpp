@@ -31,6 +31,7 @@ struct server::impl {
     : plant(*args.sys, args.config, args.config_view, args.db,
             args.tls ? args.tls->fingerprint_sha256 : std::string{}),
       access(args.accounts), audit(args.audit) {
+    plant.set_uplink(args.uplink);
     if (args.supervisor && args.hub)
       control = std::make_unique<control_service>(*args.sys, args.supervisor, args.config, args.hub);
     if (args.db)

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actors/config_actor.hpp"
+#include "actors/uplink_actor.hpp"
 #include "services/accounts.hpp"
 #include "services/audit_log.hpp"
 #include "actors/alarm_hub.hpp"
@@ -63,6 +64,8 @@ struct server_args {
   std::shared_ptr<actors::config_view> config_view;
   // The energy actor; without it EnergyCarbonService is not offered.
   caf::actor energy;
+  // The uplink's state, for GetInfo.
+  std::shared_ptr<const actors::uplink_monitor> uplink;
 };
 
 // Whether HOST:PORT names a loopback address (127.0.0.0/8, ::1, localhost).

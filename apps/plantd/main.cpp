@@ -34,6 +34,7 @@
 #include "actors/store_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
+#include "actors/uplink_actor.hpp"
 #include "actors/version.hpp"
 #include "apps/plantd/crash.hpp"
 #include "apps/plantd/service_manager.hpp"
@@ -259,6 +260,11 @@ int run(const run_args& ra) {
   args.initial.applied_at = wall_clock.now();
   args.clk = &wall_clock;
   auto config = plantd::actors::spawn_config_actor(sys, std::move(args));
+  // The uplink to the fleet, from the store (idle while uplink.enabled is off).
+  auto uplink_monitor = std::make_shared<plantd::actors::uplink_monitor>();
+  auto uplink = sys.spawn<caf::detached>(
+    plantd::actors::uplink_actor,
+    plantd::actors::uplink_actor_args{db, config_view, &wall_clock, uplink_monitor});
 
   std::unique_ptr<plantd::services::server> srv;
   try {
@@ -274,6 +280,7 @@ int run(const run_args& ra) {
     sa.alarm_hub = alarm_hub;
     sa.config_view = config_view;
     sa.energy = energy;
+    sa.uplink = uplink_monitor;
     // TLS whenever the listener is more than loopback (or when asked):
     // the installer's certificate, or plantd's own made at the first start.
     bool tls = !listen.empty() && (ra.force_tls || !ra.tls.cert.empty() ||
@@ -309,6 +316,7 @@ int run(const run_args& ra) {
     caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto host = listen.substr(0, listen.rfind(':'));
@@ -344,6 +352,7 @@ int run(const run_args& ra) {
   caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
   // Every actor (and what it holds: the store, the buses) is gone before the
   // locals they point to are destroyed.
   sys.await_all_actors_done();

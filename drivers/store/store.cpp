@@ -703,6 +703,25 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
   return {};
 }
 
+expected<void, std::string> store::put_state(std::string_view key, std::string_view bytes) {
+  auto h = impl_->use();
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->opts.sync;
+  auto s = impl_->counted(h->db->Put(wo, h->meta(), "state/" + std::string{key},
+                                     rocksdb::Slice{bytes.data(), bytes.size()}));
+  if (!s.ok())
+    return unexpected{status_text(s)};
+  return {};
+}
+
+std::optional<std::string> store::get_state(std::string_view key) const {
+  auto h = impl_->use();
+  std::string v;
+  if (!h->db->Get({}, h->meta(), "state/" + std::string{key}, &v).ok())
+    return std::nullopt;
+  return v;
+}
+
 expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes) {
   auto h = impl_->use();
   std::string k;

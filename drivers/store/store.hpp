@@ -116,6 +116,11 @@ public:
   // Call it from the writer's thread: the hour holding t is rewritten.
   expected<void, std::string> drop_raw_before(int64_t t_ms);
 
+  // plantd's own small records (the uplink's cursor and counters), by key;
+  // safe from any thread. nullopt: never put.
+  expected<void, std::string> put_state(std::string_view key, std::string_view bytes);
+  std::optional<std::string> get_state(std::string_view key) const;
+
   // Alarm records by id (the encoding is the caller's).
   expected<void, std::string> put_alarm(uint64_t id, std::string_view bytes);
   std::vector<std::pair<uint64_t, std::string>> alarms() const;

@@ -18,6 +18,7 @@ std::vector<std::string> restart_only_changes(const config& a, const config& b) 
   check(a.storage.flush_interval_ms == b.storage.flush_interval_ms, "storage.flush_interval_ms");
   check(a.storage.energy_hourly_days == b.storage.energy_hourly_days,
         "storage.energy_hourly_days");
+  check(a.storage.max_disk_mb == b.storage.max_disk_mb, "storage.max_disk_mb");
   return out;
 }
 

@@ -241,7 +241,23 @@ struct storage {
   uint32_t raw_retention_days = 30;
   uint32_t flush_interval_ms = 1000;
   uint32_t energy_hourly_days = 35;  // energy inputs held hour by hour (then as day sums)
+  uint32_t max_disk_mb = 2048;       // the store's disk budget (oldest raw data goes first)
   bool operator==(const storage&) const = default;
+};
+
+// The uplink to the fleet's time-series store (Prometheus remote-write).
+struct uplink {
+  bool enabled = false;
+  std::string url;
+  std::string bearer_token_file;  // credentials live in files, never in the config
+  std::string username;
+  std::string password_file;
+  std::string ca_file;
+  uint32_t interval_ms = 10'000;
+  uint32_t max_samples_per_s = 200'000;
+  uint32_t max_samples_per_request = 20'000;
+  uint32_t backfill_hours = 24;
+  bool operator==(const uplink&) const = default;
 };
 
 struct networks {
@@ -305,6 +321,7 @@ struct config {
   struct storage storage;
   struct networks networks;
   struct economics economics;
+  struct uplink uplink;
   bool operator==(const config&) const = default;
 };
 

@@ -553,11 +553,53 @@ void check_polling_storage_networks(checker& ck, const config& cfg) {
   ck.range("storage.raw_retention_days", cfg.storage.raw_retention_days, 1, 3650);
   ck.range("storage.flush_interval_ms", cfg.storage.flush_interval_ms, 10, 60'000);
   ck.range("storage.energy_hourly_days", cfg.storage.energy_hourly_days, 2, 3650);
+  ck.range("storage.max_disk_mb", cfg.storage.max_disk_mb, 64, 1'000'000);
   const auto& n = cfg.networks;
   if (!n.net2.dhcp && n.net2.address.empty() && !n.net2.gateway.empty())
     ck.fail("networks.net2.address", "is required with a static gateway (or set dhcp)");
   if (n.cellular.enabled)
     ck.required("networks.cellular.apn", n.cellular.apn);
+}
+
+bool loopback_host(std::string_view url) {
+  auto rest = url.substr(url.find("://") + 3);
+  auto host = rest.substr(0, rest.find_first_of("/?#"));
+  if (host.starts_with("[")) 
+    return host.starts_with("[::1]");
+  host = host.substr(0, host.rfind(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
+void check_uplink(checker& ck, const uplink& u) {
+  ck.range("uplink.interval_ms", u.interval_ms, 1000, 600'000);
+  ck.range("uplink.max_samples_per_s", u.max_samples_per_s, 1000, 10'000'000);
+  ck.range("uplink.max_samples_per_request", u.max_samples_per_request, 100, 1'000'000);
+  ck.range("uplink.backfill_hours", u.backfill_hours, 1, 8760);
+  for (auto [path, file] : {std::pair{"uplink.bearer_token_file", &u.bearer_token_file},
+                            std::pair{"uplink.password_file", &u.password_file},
+                            std::pair{"uplink.ca_file", &u.ca_file}})
+    if (!file->empty() && !file->starts_with("/"))
+      ck.fail(path, "must be an absolute path, got \"{}\"", *file);
+  if (!u.bearer_token_file.empty() && !u.username.empty())
+    ck.fail("uplink.username", "bearer_token_file and basic auth (username) exclude each other");
+  if (u.username.empty() != u.password_file.empty())
+    ck.fail(u.username.empty() ? "uplink.username" : "uplink.password_file",
+            "basic auth needs both username and password_file");
+  if (!u.enabled && u.url.empty())
+    return;
+  bool https = u.url.starts_with("https://");
+  bool http = u.url.starts_with("http://");
+  if (!https && !http) {
+    ck.fail("uplink.url", "must be an http:// or https:// address, got \"{}\"", u.url);
+    return;
+  }
+  if (u.url.size() <= (https ? 8u : 7u))
+    ck.fail("uplink.url", "has no host: \"{}\"", u.url);
+  bool credentials = !u.bearer_token_file.empty() || !u.username.empty();
+  if (http && credentials && !loopback_host(u.url))
+    ck.fail("uplink.url", "credentials are sent over https:// only (http:// on loopback)");
+  if (http && !u.ca_file.empty())
+    ck.fail("uplink.ca_file", "is for https:// addresses");
 }
 
 } // namespace
@@ -573,6 +615,7 @@ problems validate(const config& cfg) {
   check_policies(ck, cfg);
   check_polling_storage_networks(ck, cfg);
   check_economics(ck, cfg.economics);
+  check_uplink(ck, cfg.uplink);
   auto found = ck.take();
   for (auto& p : grid_profile_departures(cfg))
     found.push_back(std::move(p));

@@ -1,0 +1,381 @@
+// The uplink against a real remote-write receiver: Debian's VictoriaMetrics
+// on a free loopback port (and a Python receiver for the answers it never
+// gives: 400 to valid data, a bearer token it does not check). The uplink
+// actor runs in a real actor system over a real store.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "actors/alarm_actor.hpp"
+#include "actors/system.hpp"
+#include "actors/uplink_actor.hpp"
+#include "test/e2e/harness.hpp"
+#include "test/e2e/process.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using namespace plantd;
+using namespace plantd::test;
+
+namespace {
+
+struct http_answer {
+  long status = 0;
+  std::string body;
+};
+
+std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// GET (or POST a form) with curl: the test reads the receiver back.
+http_answer http(const std::string& url, const std::string& form = {},
+                 const std::string& userpw = {}, const std::string& ca = {}) {
+  http_answer a;
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10'000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.body);
+  if (!form.empty())
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.c_str());
+  if (!userpw.empty())
+    curl_easy_setopt(c, CURLOPT_USERPWD, userpw.c_str());
+  if (!ca.empty())
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
+  if (curl_easy_perform(c) == CURLE_OK)
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
+  curl_easy_cleanup(c);
+  return a;
+}
+
+// Debian's victoria-metrics on a free loopback port.
+struct victoria {
+  std::filesystem::path dir;
+  int port = unused_port();
+  std::vector<std::string> extra;
+  std::unique_ptr<child_process> proc;
+  std::string scheme = "http";
+  std::string userpw, ca;
+
+  explicit victoria(std::filesystem::path d, std::vector<std::string> more = {})
+    : dir(std::move(d)), extra(std::move(more)) {
+    for (const auto& e : extra) {
+      if (e == "-tls")
+        scheme = "https";
+    }
+  }
+  std::string base() const { return fmt::format("{}://127.0.0.1:{}", scheme, port); }
+  std::string write_url() const { return base() + "/api/v1/write"; }
+
+  void start() {
+    std::vector<std::string> argv{"/usr/bin/victoria-metrics",
+                                  "-storageDataPath=" + dir.string(),
+                                  fmt::format("-httpListenAddr=127.0.0.1:{}", port),
+                                  "-retentionPeriod=100y", "-loggerLevel=ERROR"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc = std::make_unique<child_process>(argv);
+    REQUIRE(within(15s, [&] { return http(base() + "/health", {}, {}, ca).status == 200; }));
+  }
+  void stop() {
+    if (proc)
+      proc->stop(SIGTERM, 10s);
+    proc.reset();
+  }
+  ~victoria() { stop(); }
+
+  // Every sample of the series matching `match`, by series (its labels as
+  // {a="b",...} text), times in ms.
+  std::map<std::string, std::vector<std::pair<int64_t, double>>> read(const std::string& match) {
+    REQUIRE(http(base() + "/internal/force_flush", {}, userpw, ca).status == 200);
+    auto a = http(base() + "/api/v1/export", "match[]=" + match, userpw, ca);
+    REQUIRE(a.status == 200);
+    std::map<std::string, std::vector<std::pair<int64_t, double>>> out;
+    std::size_t start = 0;
+    while (start < a.body.size()) {
+      auto end = a.body.find('\n', start);
+      auto line = a.body.substr(start, end == std::string::npos ? end : end - start);
+      start = end == std::string::npos ? a.body.size() : end + 1;
+      if (line.empty())
+        continue;
+      google::protobuf::Struct s;
+      REQUIRE(google::protobuf::util::JsonStringToMessage(line, &s).ok());
+      std::string key;
+      for (const auto& [k, v] : std::map<std::string, google::protobuf::Value>{
+             s.fields().at("metric").struct_value().fields().begin(),
+             s.fields().at("metric").struct_value().fields().end()})
+        key += fmt::format("{}=\"{}\",", k, v.string_value());
+      const auto& ts = s.fields().at("timestamps").list_value();
+      const auto& vs = s.fields().at("values").list_value();
+      auto& samples = out[key];
+      for (int i = 0; i < ts.values_size(); ++i)
+        samples.emplace_back(static_cast<int64_t>(ts.values(i).number_value()),
+                             vs.values(i).number_value());
+      std::sort(samples.begin(), samples.end());
+    }
+    return out;
+  }
+};
+
+// A store holding `series` at 1 Hz over [from, to), every 97th point
+// missing (never sent), and one alarm raised and cleared in between.
+struct recorded_site {
+  temp_dir dir{"plantd-uplink"};
+  std::shared_ptr<store::store> db;
+  std::vector<std::string> names{"plant.grid_w", "plant.soc_percent", "cabinet.C01.power_w",
+                                 "cabinet.C02.power_w", "meter.grid.import_wh"};
+  recorded_site() { db = std::shared_ptr<store::store>{std::move(*store::store::open(dir.path / "store"))}; }
+
+  void record(int64_t from, int64_t to) {
+    std::vector<store::point> batch;
+    for (std::size_t s = 0; s < names.size(); ++s) {
+      auto id = *db->series_id(names[s]);
+      for (int64_t t = from; t < to; t += 1000) {
+        auto i = t / 1000;
+        batch.push_back({id, t, static_cast<double>(i % 5000) + 0.25 * static_cast<double>(s),
+                         i % 97 == 0 ? quality::missing : quality::measured});
+        if (batch.size() == 20'000) {
+          REQUIRE(db->write(batch));
+          batch.clear();
+        }
+      }
+    }
+    REQUIRE(db->write(batch));
+  }
+
+  // What the receiver must hold for series `name`.
+  std::vector<std::pair<int64_t, double>> expected(const std::string& name, int64_t to) const {
+    std::vector<std::pair<int64_t, double>> out;
+    for (const auto& p : db->raw(*db->find_series(name), 0, to))
+      if (p.q != quality::missing)
+        out.emplace_back(p.t_ms, p.value);
+    return out;
+  }
+};
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+struct uplink_run {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<actors::config_view> view;
+  std::shared_ptr<actors::uplink_monitor> monitor = std::make_shared<actors::uplink_monitor>();
+  caf::actor actor;
+
+  uplink_run(std::shared_ptr<store::store> db, const plant::uplink& u) {
+    actors::configure(cfg, 2);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    view = std::make_shared<actors::config_view>(snapshot(u, 1));
+    static const system_clock clk;
+    actor = sys->spawn<caf::detached>(actors::uplink_actor,
+                                      actors::uplink_actor_args{db, view, &clk, monitor, 1000ms});
+  }
+  static actors::config_snapshot snapshot(const plant::uplink& u, uint64_t version) {
+    plant::config c;
+    c.site.name = "uplink-test-site";
+    c.uplink = u;
+    return {std::make_shared<const plant::config>(c), version, {}};
+  }
+  void change(const plant::uplink& u) { view->set(snapshot(u, 2)); }
+  ~uplink_run() {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    sys->await_all_actors_done();
+  }
+};
+
+std::string write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream{p} << text;
+  return p.string();
+}
+
+} // namespace
+
+TEST_CASE("the uplink sends what is stored to VictoriaMetrics exactly, and fills an outage in "
+          "time order without a sample missing or doubled",
+          "[e2e][uplink]") {
+  recorded_site site;
+  auto t0 = now_ms() / 1000 * 1000 - 2 * 3'600'000;
+  auto t1 = now_ms() / 1000 * 1000 - 5'000;
+  site.record(t0, t1);
+  alarms::alarm al;
+  al.id = 1;
+  al.code = "comm_lost";
+  al.device = "C02";
+  al.level = alarms::severity::major;
+  al.raised_ms = t0 + 600'500;
+  al.cleared_ms = t0 + 900'250;
+  REQUIRE(site.db->put_alarm(al.id, actors::encode_alarm(al)));
+
+  temp_dir vmdir{"plantd-vm"};
+  victoria vm{vmdir.path};
+  vm.start();
+  plant::uplink u;
+  u.enabled = true;
+  u.url = vm.write_url();
+  u.interval_ms = 1000;
+  u.backfill_hours = 3;
+  u.max_samples_per_s = 5000;  // two hours of five series: about 7 s
+  u.max_samples_per_request = 2000;
+  uplink_run run{site.db, u};
+
+  // The receiver stops while the uplink catches up, and comes back.
+  REQUIRE(within(20s, [&] { return run.monitor->get().cursor_ms > t0 + 1'800'000; }));
+  vm.stop();
+  REQUIRE(within(10s, [&] { return !run.monitor->get().last_error.empty() && !run.monitor->get().connected; }));
+  auto held = run.monitor->get().cursor_ms;
+  std::this_thread::sleep_for(1500ms);  // requests fail meanwhile: the cursor holds
+  CHECK(run.monitor->get().cursor_ms == held);
+  CHECK(run.monitor->get().failed_requests > 0);
+  vm.start();
+  REQUIRE(within(60s, [&] { return run.monitor->get().cursor_ms >= t1; }));
+  auto st = run.monitor->get();
+  CHECK(st.connected);
+  CHECK(st.rejected_samples == 0);
+
+  auto got = vm.read("{site=\"uplink-test-site\"}");
+  std::size_t total = 0;
+  for (const auto& name : site.names) {
+    auto labels = uplink::labels_of(name, "uplink-test-site");
+    std::string key;
+    for (const auto& l : labels)
+      key += fmt::format("{}=\"{}\",", l.name, l.value);
+    INFO(key);
+    REQUIRE(got.count(key) == 1);
+    auto want = site.expected(name, t1);
+    CHECK(got[key].size() == want.size());
+    CHECK(got[key] == want);  // every stored point once, in order, value for value
+    total += want.size();
+  }
+  CHECK(st.sent_samples >= total);
+  // The alarm's state: 1 at the raise and at every minute while open, 0 at the clear.
+  std::string alarm_key = "__name__=\"plantd_alarm_active\",code=\"comm_lost\",device=\"C02\","
+                          "severity=\"major\",site=\"uplink-test-site\",";
+  REQUIRE(got.count(alarm_key) == 1);
+  const auto& states = got[alarm_key];
+  std::size_t minutes = 0;
+  for (int64_t m = (al.raised_ms / 60'000 + 1) * 60'000; m < *al.cleared_ms; m += 60'000)
+    ++minutes;
+  REQUIRE(states.size() == 2 + minutes);
+  CHECK(states.front() == std::pair<int64_t, double>{al.raised_ms, 1.0});
+  CHECK(states.back() == std::pair<int64_t, double>{*al.cleared_ms, 0.0});
+  for (std::size_t i = 1; i + 1 < states.size(); ++i)
+    CHECK((states[i].first % 60'000 == 0 && states[i].second == 1.0));
+
+  // The cursor is kept: an uplink started again sends nothing twice.
+  auto kept = *site.db->get_state(actors::uplink_cursor_key);
+  CHECK(std::stoll(kept) >= t1);
+}
+
+TEST_CASE("the uplink over TLS with basic auth: a certificate that does not verify and a wrong "
+          "password hold the cursor, fixed through the config it catches up",
+          "[e2e][uplink]") {
+  recorded_site site;
+  auto t0 = now_ms() / 1000 * 1000 - 600'000;
+  auto t1 = now_ms() / 1000 * 1000 - 5'000;
+  site.record(t0, t1);
+  temp_dir vmdir{"plantd-vm"};
+  auto cert = vmdir.path / "cert.pem";
+  auto key = vmdir.path / "key.pem";
+  auto made = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                           "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.string(),
+                           "-out", cert.string(), "-days", "1", "-subj", "/CN=127.0.0.1",
+                           "-addext", "subjectAltName=IP:127.0.0.1"});
+  REQUIRE(made.exit_code == 0);
+  victoria vm{vmdir.path / "data",
+              {"-tls", "-tlsCertFile=" + cert.string(), "-tlsKeyFile=" + key.string(),
+               "-httpAuth.username=fleet", "-httpAuth.password=right-one"}};
+  vm.ca = cert.string();
+  vm.userpw = "fleet:right-one";
+  vm.start();
+
+  plant::uplink u;
+  u.enabled = true;
+  u.url = vm.write_url();
+  u.interval_ms = 1000;
+  u.backfill_hours = 1;
+  u.username = "fleet";
+  u.password_file = write_file(vmdir.path / "password", "right-one\n");
+  uplink_run run{site.db, u};  // no ca_file: the system's CAs do not know this one
+  REQUIRE(within(10s, [&] { return run.monitor->get().failed_requests > 0; }));
+  auto st = run.monitor->get();
+  CHECK_THAT(st.last_error, Catch::Contains("certificate"));
+  CHECK(st.sent_samples == 0);
+  auto start_cursor = st.cursor_ms;
+
+  u.ca_file = cert.string();
+  u.password_file = write_file(vmdir.path / "wrong", "wrong-one\n");
+  run.change(u);
+  REQUIRE(within(10s, [&] {
+    return run.monitor->get().last_error.find("401") != std::string::npos;
+  }));
+  CHECK(run.monitor->get().cursor_ms == start_cursor);
+  CHECK(run.monitor->get().sent_samples == 0);
+
+  u.password_file = write_file(vmdir.path / "password", "right-one\n");
+  run.change(u);
+  REQUIRE(within(20s, [&] { return run.monitor->get().cursor_ms >= t1; }));
+  CHECK(run.monitor->get().connected);
+  auto got = vm.read("{__name__=\"plantd_plant_grid_w\"}");
+  REQUIRE(got.size() == 1);
+  CHECK(got.begin()->second == site.expected("plant.grid_w", t1));
+}
+
+TEST_CASE("the uplink sends its bearer token, and data the receiver refuses (400) is counted and "
+          "not retried forever",
+          "[e2e][uplink]") {
+  recorded_site site;
+  auto t0 = now_ms() / 1000 * 1000 - 600'000;
+  auto t1 = now_ms() / 1000 * 1000 - 5'000;
+  site.record(t0, t1);
+  temp_dir dir{"plantd-rx"};
+  auto script = std::string{PLANTD_SOURCE_DIR} + "/test/e2e/refusing_receiver.py";
+  child_process rx{{"/usr/bin/python3", script, "400"}};
+  auto first = rx.read_line(10s);
+  REQUIRE(first);
+  REQUIRE(first->starts_with("port "));
+  auto port = std::stoi(first->substr(5));
+
+  plant::uplink u;
+  u.enabled = true;
+  u.url = fmt::format("http://127.0.0.1:{}/api/v1/write", port);
+  u.interval_ms = 1000;
+  u.backfill_hours = 1;
+  u.bearer_token_file = write_file(dir.path / "token", "fleet-token-7\n");
+  uplink_run run{site.db, u};
+  REQUIRE(within(20s, [&] { return run.monitor->get().cursor_ms >= t1; }));
+  auto st = run.monitor->get();
+  std::size_t stored = 0;
+  for (const auto& n : site.names)
+    stored += site.expected(n, t1).size();
+  CHECK(st.rejected_samples == stored);
+  CHECK(st.sent_samples == 0);
+  CHECK_THAT(st.last_error, Catch::Contains("400"));
+  // Each window was offered once: as many requests as windows, no retries.
+  auto requests = st.sent_requests;
+  CHECK(requests < 20);
+  CHECK(std::stoull(*site.db->get_state(actors::uplink_rejected_key)) == stored);
+  int seen = 0;
+  while (auto line = rx.read_line(200ms)) {
+    CHECK(*line == "POST /api/v1/write Bearer fleet-token-7 snappy");
+    ++seen;
+  }
+  CHECK(seen == static_cast<int>(requests));
+}
