@@ -5,6 +5,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <charconv>
+#include <absl/time/time.h>
 #include <fmt/format.h>
 
 namespace plantd::actors {
@@ -65,6 +66,39 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
     std::vector<store::point> pending;
     time_point last_record{};
     time_point last_retention{};
+    time_point last_budget{};
+    int64_t budget_cut_ms = 0;  // raw points before it went for the budget
+    uint64_t disk_bytes = 0;
+    uint64_t budget_removed = 0;
+    bool reported_budget = false;
+    bool budget_exhausted = false;  // over budget with no raw points left to remove
+
+    // Within the disk budget: the oldest day of raw points at a time (never
+    // the last hour), each followed by a compaction that gives the space
+    // back. Raw points the uplink had not sent are counted as lost to it.
+    void keep_budget(time_point now) {
+      disk_bytes = a.db->disk_bytes();
+      budget_exhausted = false;
+      const int64_t newest_cut = (now - std::chrono::hours{1}).time_since_epoch().count();
+      for (int day = 0; day < 8 && disk_bytes > a.max_disk_bytes; ++day) {
+        auto oldest = a.db->oldest_raw_ms();
+        if (!oldest || *oldest >= newest_cut) {
+          budget_exhausted = true;
+          return;
+        }
+        int64_t cut = std::min<int64_t>(*oldest + 86'400'000, newest_cut);
+        auto n = count_raw(*a.db, *oldest, cut);
+        count_unsent(*a.db, cut);
+        if (auto r = a.db->drop_raw_before(cut); !r) {
+          last_error = r.error();
+          return;
+        }
+        a.db->compact();
+        budget_removed += n;
+        budget_cut_ms = std::max(budget_cut_ms, cut);
+        disk_bytes = a.db->disk_bytes();
+      }
+    }
     uint64_t written = 0;
     uint64_t failed = 0;
     std::string last_error;
@@ -136,22 +170,46 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
           failing = true;
         }
       }
+      if (c->a.max_disk_bytes > 0 && now - c->last_budget >= std::chrono::minutes{1}) {
+        c->last_budget = now;
+        c->keep_budget(now);
+      }
+      auto retention_cut = now - std::chrono::hours{24} * c->a.raw_retention_days;
+      bool budget_short = c->budget_cut_ms > retention_cut.time_since_epoch().count() ||
+                          c->budget_exhausted;
       // A failing disk is an alarm; the plant keeps controlling.
       if (c->a.alarms) {
         std::vector<alarms::condition> conds;
+        if (c->budget_exhausted)
+          conds.push_back({"storage_budget", "plant", alarms::severity::major,
+                           fmt::format("the store takes {} MB, over storage.max_disk_mb ({} MB), "
+                                       "with no raw telemetry left to remove",
+                                       c->disk_bytes >> 20, c->a.max_disk_bytes >> 20)});
+        else if (budget_short)
+          conds.push_back(
+            {"storage_budget", "plant", alarms::severity::warning,
+             fmt::format("raw telemetry before {} was removed to keep the store within "
+                         "storage.max_disk_mb ({} MB): kept for less than raw_retention_days "
+                         "({} d); rollups stay",
+                         absl::FormatTime("%Y-%m-%d %H:%M UTC",
+                                          absl::FromUnixMillis(c->budget_cut_ms),
+                                          absl::UTCTimeZone()),
+                         c->a.max_disk_bytes >> 20, c->a.raw_retention_days)});
         if (failing)
           conds.push_back({"storage_fault", "plant", alarms::severity::major,
                            fmt::format("telemetry is not being stored ({} batches dropped): {}",
                                        c->failed, c->last_error)});
-        if (failing || c->reported_failing)
+        if (failing || c->reported_failing || budget_short || c->reported_budget)
           self->send(c->a.alarms, store_atom_v, std::move(conds));
         c->reported_failing = failing;
+        c->reported_budget = budget_short;
       }
       self->delayed_send(self, c->a.flush_interval, tick_atom_v);
     },
     [c](caf::get_atom, state_atom) {
       return std::make_tuple(c->written, c->failed, c->last_error);
     },
+    [c](caf::get_atom, store_atom) { return c->budget_removed; },
   };
 }
 

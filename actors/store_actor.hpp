@@ -9,6 +9,7 @@
 //                               written at once from 10,000 pending points
 //   flush_atom -> uint64        writes what is pending; points written so far
 //   get_atom, state_atom -> (written, failed, last error)
+//   get_atom, store_atom -> uint64: raw points removed for the disk budget
 #pragma once
 
 #include <chrono>
@@ -28,6 +29,11 @@ struct store_actor_args {
   std::chrono::milliseconds record_period{1000};
   std::chrono::milliseconds flush_interval{1000};
   uint32_t raw_retention_days = 30;
+  // The disk budget (storage.max_disk_mb; 0: none). Checked every minute:
+  // past it the oldest day of raw points goes (rollups and the rest stay),
+  // and a storage_budget warning holds while raw points are kept for less
+  // than raw_retention_days because of it.
+  uint64_t max_disk_bytes = 0;
   const clock* clk = nullptr;
   // Told (store_atom, conditions) when writes start or stop failing.
   caf::actor alarms;

@@ -134,6 +134,16 @@ int cmd_status(const options& opt, const std::shared_ptr<grpc::Channel>& ch) {
               << fmt::format("  cabinets  {}\n", info.cabinet_count())
               << fmt::format("  config    version {}\n", info.config_version())
               << fmt::format("  uptime    {:.1f} s\n", info.uptime_s());
+    const auto& u = info.uplink();
+    if (!u.enabled())
+      std::cout << "  uplink    off\n";
+    else
+      std::cout << fmt::format("  uplink    {}, {:.0f} s behind, ~{} samples to send; sent {}, "
+                               "rejected {}, lost {}{}\n",
+                               u.connected() ? "connected" : "NOT connected", u.lag_s(),
+                               u.backlog_samples(), u.sent_samples(), u.rejected_samples(),
+                               u.lost_samples(),
+                               u.last_error().empty() ? "" : "; last error: " + u.last_error());
     plantd::apps::print_plant_state({opt.target, false, opt.timeout_s}, ch);
   }
   return serving ? exit_code::ok : exit_code::no;

@@ -228,6 +228,7 @@ int run(const run_args& ra) {
   store_args.db = db;
   store_args.flush_interval = std::chrono::milliseconds{loaded.model.storage.flush_interval_ms};
   store_args.raw_retention_days = loaded.model.storage.raw_retention_days;
+  store_args.max_disk_bytes = uint64_t{loaded.model.storage.max_disk_mb} << 20;
   store_args.clk = &wall_clock;
   auto alarm_hub = std::make_shared<plantd::actors::alarm_hub>();
   auto alarms = sys.spawn(plantd::actors::alarm_actor,

@@ -620,7 +620,9 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
     return out;
   // One allocation for up to a day of one-second points (growing a vector
   // of 86,400 points doubling by doubling costs more than decoding them).
-  out.reserve(std::min<std::size_t>(limit, 1u << 17));
+  // A short window (the uplink's) reserves for about a point a second.
+  out.reserve(std::min<std::size_t>(
+    {limit, 1u << 17, static_cast<std::size_t>(std::min<int64_t>((to - from) / 1000, 1 << 17)) + 64}));
   auto upper = series_key(series, to);
   rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
@@ -1057,6 +1059,33 @@ uint64_t store::wal_bytes() const {
     if (f->Type() == rocksdb::kAliveLogFile)
       n += f->SizeFileBytes();
   return n;
+}
+
+uint64_t store::disk_bytes() const {
+  auto h = impl_->use();
+  uint64_t total = 0;
+  for (auto* cf : h->cf) {
+    uint64_t v = 0;
+    if (h->db->GetIntProperty(cf, "rocksdb.live-sst-files-size", &v))
+      total += v;
+  }
+  return total + wal_bytes();
+}
+
+std::optional<int64_t> store::oldest_raw_ms() const {
+  auto h = impl_->use();
+  std::optional<int64_t> oldest;
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->series())};
+  for (const auto& [name, id] : series()) {
+    auto first = series_key(id, INT64_MIN);
+    it->Seek(first);
+    if (!it->Valid() || it->key().size() != 12 || std::memcmp(it->key().data(), first.data(), 4) != 0)
+      continue;
+    auto hour = get_be64(it->key().data() + 4);
+    if (!oldest || hour < *oldest)
+      oldest = hour;
+  }
+  return oldest;
 }
 
 uint64_t store::series_disk_bytes() const {

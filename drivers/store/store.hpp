@@ -217,6 +217,11 @@ public:
   void compact();
   // The live write-ahead log files' bytes.
   uint64_t wal_bytes() const;
+  // What the database takes on disk: live SST files of every family and
+  // the live write-ahead log (the disk budget counts this).
+  uint64_t disk_bytes() const;
+  // The start of the oldest hour holding raw points (nullopt: none).
+  std::optional<int64_t> oldest_raw_ms() const;
   uint64_t series_disk_bytes() const;
 
   const absl::TimeZone& tz() const noexcept;

@@ -5,8 +5,13 @@
 
 #include <filesystem>
 
+#include <random>
+
+#include <fmt/format.h>
+
 #include "actors/alarm_actor.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/uplink_actor.hpp"
 
 using namespace plantd;
 using namespace std::chrono_literals;
@@ -19,6 +24,7 @@ struct resources {
                               / ("plantd-store-actor-" + std::to_string(::getpid()));
   std::shared_ptr<store::store> db;
   bool disk_full = false;
+  uint64_t max_disk_bytes = 0;
   resources() {
     std::filesystem::remove_all(dir);
     db = std::move(*store::store::open(dir));
@@ -29,18 +35,45 @@ struct resources {
   }
 };
 
-struct fixture : resources, test::actor_fixture {
+// Three days of four series at 1 Hz, then a budget of 60 % of what they take.
+struct recorded_days : resources {
+  int64_t t0 = clk.now().time_since_epoch().count() - 3 * 86'400'000;
+  recorded_days() {
+    std::vector<store::point> batch;
+    std::mt19937 noise{7};
+    for (int s = 0; s < 4; ++s) {
+      auto id = *db->series_id(fmt::format("cabinet.C0{}.power_w", s + 1));
+      for (int64_t t = t0; t < t0 + 3 * 86'400'000; t += 1000) {
+        // Values as noisy as a real power reading (raw points dominate the disk).
+        batch.push_back({id, t, static_cast<double>(noise() % 100'000) / 10.0, quality::measured});
+        if (batch.size() == 50'000) {
+          REQUIRE(db->write(batch));
+          batch.clear();
+        }
+      }
+    }
+    REQUIRE(db->write(batch));
+    db->compact();
+    max_disk_bytes = db->disk_bytes() * 6 / 10;
+  }
+};
+
+template <class R>
+struct basic_fixture : R, test::actor_fixture {
+  using R::clk;
+  using R::db;
   caf::actor alarms;
   caf::actor recorder;
 
-  fixture() {
+  basic_fixture() {
     alarms = sys.spawn(actors::alarm_actor, actors::alarm_actor_args{db, caf::actor{}, &clk, nullptr});
     actors::store_actor_args a;
     a.db = db;
     a.clk = &clk;
     a.alarms = alarms;
+    a.max_disk_bytes = this->max_disk_bytes;
     a.write = [this](const std::vector<store::point>& batch) -> expected<void, std::string> {
-      if (disk_full)
+      if (this->disk_full)
         return unexpected{std::string{"IO error: No space left on device"}};
       return db->write(batch);
     };
@@ -48,7 +81,7 @@ struct fixture : resources, test::actor_fixture {
     sched.run();
   }
 
-  ~fixture() {
+  ~basic_fixture() {
     caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
     sched.run();
@@ -78,7 +111,47 @@ struct fixture : resources, test::actor_fixture {
   }
 };
 
+using fixture = basic_fixture<resources>;
+
 } // namespace
+
+TEST_CASE_METHOD(basic_fixture<recorded_days>,
+                 "past the disk budget the oldest raw days go, with a warning; rollups stay and "
+                 "what the uplink had not sent is counted as lost",
+                 "[actors][store][alarms]") {
+  auto id = *db->find_series("cabinet.C01.power_w");
+  auto before = db->disk_bytes();
+  REQUIRE(db->put_state(actors::uplink_cursor_key, std::to_string(t0 + 3'600'000)));
+  REQUIRE(db->oldest_raw_ms() == t0 / 3'600'000 * 3'600'000);
+  publish(1);
+  second();
+  // The budget is checked once a minute.
+  for (int i = 0; i < 60; ++i)
+    second();
+  publish(2);
+  auto after = db->disk_bytes();
+  INFO("before " << before << " after " << after << " budget " << max_disk_bytes);
+  CHECK(after <= max_disk_bytes);
+  // Whole days went, oldest first: the newest day is all there.
+  auto oldest = db->oldest_raw_ms();
+  REQUIRE(oldest);
+  CHECK(*oldest >= t0 + 86'400'000 - 3'600'000);
+  CHECK(db->raw(id, t0 + 2 * 86'400'000, t0 + 3 * 86'400'000).size() == 86'400);
+  CHECK(db->raw(id, 0, t0 + 86'400'000 - 3'600'000).empty());
+  // Day rollups of what went stay.
+  CHECK_FALSE(db->rollup(id, telemetry::resolution::day, t0 - 86'400'000, t0 + 86'400'000).empty());
+  auto removed_reply = ask<uint64_t>(recorder, caf::get_atom_v, actors::store_atom_v);
+  REQUIRE(removed_reply);
+  auto removed = *removed_reply;
+  CHECK(removed >= 4 * 86'400 - 4 * 3'600);
+  // The uplink had sent the first hour only.
+  CHECK(actors::read_counter(*db, actors::uplink_lost_key) == removed - 4 * 3'600);
+  auto open = open_alarms();
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].code == "storage_budget");
+  CHECK(open[0].level == alarms::severity::warning);
+  CHECK_THAT(open[0].text, Catch::Contains("storage.max_disk_mb"));
+}
 
 TEST_CASE_METHOD(fixture, "plant states are recorded once a second", "[actors][store]") {
   for (int i = 0; i < 5; ++i) {

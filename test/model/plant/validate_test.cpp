@@ -48,6 +48,39 @@ TEST_CASE("the shipped shapes of plant validate cleanly", "[validate]") {
 
 TEST_CASE("each rule names the field it is about", "[validate]") {
   auto c = GENERATE(values<bad_case>({
+    // the disk budget and the uplink
+    {"disk budget", 1, [](config& c) { c.storage.max_disk_mb = 10; }, "storage.max_disk_mb",
+     "64..1000000"},
+    {"uplink url scheme", 1,
+     [](config& c) {
+       c.uplink.enabled = true;
+       c.uplink.url = "ftp://fleet/write";
+     },
+     "uplink.url", "http:// or https://"},
+    {"uplink url required", 1, [](config& c) { c.uplink.enabled = true; }, "uplink.url",
+     "http:// or https://"},
+    {"uplink credentials in clear", 1,
+     [](config& c) {
+       c.uplink.enabled = true;
+       c.uplink.url = "http://fleet.example.net/api/v1/write";
+       c.uplink.bearer_token_file = "/etc/plantd/uplink.token";
+     },
+     "uplink.url", "https:// only"},
+    {"uplink token file path", 1, [](config& c) { c.uplink.bearer_token_file = "token"; },
+     "uplink.bearer_token_file", "absolute path"},
+    {"uplink token or basic", 1,
+     [](config& c) {
+       c.uplink.bearer_token_file = "/etc/plantd/t";
+       c.uplink.username = "fleet";
+       c.uplink.password_file = "/etc/plantd/p";
+     },
+     "uplink.username", "exclude each other"},
+    {"uplink basic needs a password", 1, [](config& c) { c.uplink.username = "fleet"; },
+     "uplink.password_file", "both username and password_file"},
+    {"uplink rate", 1, [](config& c) { c.uplink.max_samples_per_s = 10; },
+     "uplink.max_samples_per_s", "1000..10000000"},
+    {"uplink backfill", 1, [](config& c) { c.uplink.backfill_hours = 0; }, "uplink.backfill_hours",
+     "1..8760"},
     // site
     {"site name required", 1, [](config& c) { c.site.name.clear(); }, "site.name", "required"},
     {"time zone required", 1, [](config& c) { c.site.time_zone.clear(); }, "site.time_zone",
@@ -385,4 +418,24 @@ TEST_CASE("the site's grid profile: departures flagged with the profile and its 
   CHECK(validate(cfg).empty());
   for (const auto& r : grid_profiles())
     CHECK_FALSE(r.source.empty());
+}
+
+TEST_CASE("an uplink over https with a token, or basic auth on loopback http, validates",
+          "[validate][uplink]") {
+  auto c = valid_config(1);
+  c.uplink.enabled = true;
+  c.uplink.url = "https://fleet.example.net/api/v1/write";
+  c.uplink.bearer_token_file = "/etc/plantd/uplink.token";
+  c.uplink.ca_file = "/etc/plantd/fleet-ca.pem";
+  auto found = validate(c);
+  INFO(dump(found));
+  CHECK(found.empty());
+  c.uplink.url = "http://127.0.0.1:8428/api/v1/write";
+  c.uplink.bearer_token_file.clear();
+  c.uplink.ca_file.clear();
+  c.uplink.username = "fleet";
+  c.uplink.password_file = "/etc/plantd/uplink.password";
+  found = validate(c);
+  INFO(dump(found));
+  CHECK(found.empty());
 }
