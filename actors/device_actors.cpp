@@ -16,33 +16,42 @@ namespace plantd::actors {
 
 std::shared_ptr<modbus::register_bus> open_bus(const plant::tcp_endpoint& ep,
                                                std::chrono::milliseconds timeout,
-                                               const clock& clk) {
+                                               const clock& clk, const std::string& device) {
   modbus::link_options opts;
   opts.timeout = timeout;
-  return std::make_shared<modbus::bus>(
+  auto b = std::make_shared<modbus::bus>(
     modbus::link{modbus::tcp_params{ep.host, static_cast<uint16_t>(ep.port)}, opts, clk},
     std::chrono::milliseconds{0});
+  if (!device.empty())
+    modbus::name_unit(b->name(), static_cast<uint8_t>(ep.unit_id), device);
+  return b;
 }
 
 std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line,
                                                const clock& clk) {
   modbus::link_options opts;
   opts.timeout = std::chrono::milliseconds{line.timeout_ms};
-  if (line.tcp_gateway)
-    return std::make_shared<modbus::bus>(
+  std::shared_ptr<modbus::bus> b;
+  if (line.tcp_gateway) {
+    b = std::make_shared<modbus::bus>(
       modbus::link{modbus::tcp_params{line.tcp_gateway->host,
                                       static_cast<uint16_t>(line.tcp_gateway->port)},
                    opts, clk},
       std::chrono::milliseconds{line.inter_frame_gap_ms});
-  char parity = line.parity == plant::parity::even  ? 'E'
-                : line.parity == plant::parity::odd ? 'O'
-                                                    : 'N';
-  return std::make_shared<modbus::bus>(
-    modbus::link{modbus::rtu_params{line.device, line.baud, parity,
-                                    static_cast<int>(line.data_bits),
-                                    static_cast<int>(line.stop_bits)},
-                 opts, clk},
-    std::chrono::milliseconds{line.inter_frame_gap_ms});
+  } else {
+    char parity = line.parity == plant::parity::even  ? 'E'
+                  : line.parity == plant::parity::odd ? 'O'
+                                                      : 'N';
+    b = std::make_shared<modbus::bus>(
+      modbus::link{modbus::rtu_params{line.device, line.baud, parity,
+                                      static_cast<int>(line.data_bits),
+                                      static_cast<int>(line.stop_bits)},
+                   opts, clk},
+      std::chrono::milliseconds{line.inter_frame_gap_ms});
+  }
+  for (const auto& d : line.devices)
+    modbus::name_unit(b->name(), static_cast<uint8_t>(d.unit_id), d.id);
+  return b;
 }
 
 // -- cabinet ------------------------------------------------------------------------
@@ -65,7 +74,8 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
   c->bus = c->a.bus ? c->a.bus
-                    : open_bus(c->a.cabinet.modbus, std::chrono::milliseconds{500}, *c->a.clk);
+                    : open_bus(c->a.cabinet.modbus, std::chrono::milliseconds{500}, *c->a.clk,
+                               c->a.cabinet.id);
   c->dev = std::make_unique<devices::cabinet>(*c->a.table, *c->bus,
                                               static_cast<uint8_t>(c->a.cabinet.modbus.unit_id));
   self->send(self, poll_atom_v);

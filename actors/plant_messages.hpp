@@ -140,9 +140,11 @@ struct plant_state {
   bool io_available = false;
   uint64_t decisions = 0;
   // Grid-meter reading complete -> setpoints handed to the device actors,
-  // over the last 64 fast-path decisions.
+  // over the last latency_window decisions (telemetry::latency_window).
   double latency_p50_us = 0;
   double latency_p99_us = 0;
+  uint32_t latency_window = 0;
+  double latency_sum_us = 0;  // since start
   // Every fast-path decision since start, by latency bucket (bounds in
   // latency_bounds_us; the last count is beyond the last bound).
   std::vector<uint64_t> latency_counts;

@@ -20,6 +20,7 @@
 #include "actors/device_actors.hpp"
 #include "actors/errors.hpp"
 #include "model/common/backoff.hpp"
+#include "model/telemetry/latency.hpp"
 #include "model/alarms/uplink.hpp"
 #include "model/io/contacts.hpp"
 #include "model/plant/validate.hpp"
@@ -89,8 +90,8 @@ struct supervisor_state {
     std::deque<std::pair<time_point, double>> sent;  // commands, newest last
   };
   std::map<std::string, foreign_watch> foreign;
-  std::array<double, 64> latency_us{};  // ring of fast-path latencies
-  std::size_t latency_count = 0;
+  telemetry::latency_window latency;  // fast-path latencies, percentiles
+  double latency_sum_us = 0;
   std::array<uint64_t, latency_bounds_us.size() + 1> latency_counts{};  // since start
   // The grid-meter reading a fast-path decision answers: its latency is
   // taken once the setpoints are handed to the device actors, before the
@@ -190,13 +191,10 @@ void publish(self_ptr self) {
   ps.manual_setpoint_w = st.dstate.manual ? st.dstate.manual->power_w : 0;
   ps.io_available = st.have_io && st.io.ok;
   ps.decisions = st.decisions;
-  auto n = std::min(st.latency_count, st.latency_us.size());
-  if (n > 0) {
-    std::vector<double> xs(st.latency_us.begin(), st.latency_us.begin() + static_cast<long>(n));
-    std::sort(xs.begin(), xs.end());
-    ps.latency_p50_us = xs[n / 2];
-    ps.latency_p99_us = xs[std::min(n - 1, static_cast<std::size_t>(0.99 * static_cast<double>(n)))];
-  }
+  ps.latency_p50_us = st.latency.quantile(0.5);
+  ps.latency_p99_us = st.latency.quantile(0.99);
+  ps.latency_window = st.latency.count();
+  ps.latency_sum_us = st.latency_sum_us;
   ps.latency_counts.assign(st.latency_counts.begin(), st.latency_counts.end());
   // Conditions for the alarm actor.
   auto& conds = ps.conditions;
@@ -356,7 +354,8 @@ void decide(self_ptr self) {
     auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now()
                                                        - st.fast_read_at)
                 .count();
-    st.latency_us[st.latency_count++ % st.latency_us.size()] = us;
+    st.latency.record(us);
+    st.latency_sum_us += us;
     auto bucket = static_cast<std::size_t>(
       std::lower_bound(latency_bounds_us.begin(), latency_bounds_us.end(), us) -
       latency_bounds_us.begin());
@@ -475,7 +474,7 @@ std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
     } else if (cfg.io.modbus_gateway) {
       auto bus = st.args.bus_for ? st.args.bus_for("io")
                                  : open_bus(*cfg.io.modbus_gateway, std::chrono::milliseconds{500},
-                                            *st.args.clk);
+                                            *st.args.clk, "io");
       lines = dio::modbus_lines(*st.args.tables->find("plantd-io"), std::move(bus),
                                 static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id));
     } else if (!cfg.io.gpio_chip.empty()) {

@@ -33,6 +33,8 @@ pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 # The uplink: Prometheus remote-write over HTTP(S) (libcurl), snappy bodies.
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+# /metrics: a small HTTP server (header-only).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 if(PLANTD_BUILD_TESTS)
   find_package(Catch2 2 CONFIG REQUIRED)

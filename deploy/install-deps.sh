@@ -13,6 +13,8 @@ packages=(
   libsodium-dev libssl-dev openssl libsystemd-dev
   # the uplink: Prometheus remote-write (HTTP(S) and snappy)
   libcurl4-openssl-dev libsnappy-dev
+  # /metrics
+  libcpp-httplib-dev
   catch2 libbenchmark-dev tzdata
   # make fuzz: clang and its libFuzzer/sanitizer runtimes (only recommended by clang-14)
   clang-14 libclang-rt-14-dev

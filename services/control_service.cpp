@@ -68,6 +68,8 @@ void to_proto(const actors::plant_state& s, v1::PlantState* out) {
   out->set_decisions(s.decisions);
   out->set_latency_p50_us(s.latency_p50_us);
   out->set_latency_p99_us(s.latency_p99_us);
+  out->set_latency_window_decisions(s.latency_window);
+  out->set_latency_sum_us(s.latency_sum_us);
   for (auto b : actors::latency_bounds_us)
     out->add_latency_bucket_bounds_us(b);
   for (auto c : s.latency_counts)

@@ -40,6 +40,7 @@
 #include "apps/plantd/service_manager.hpp"
 #include "drivers/pointtables/registry.hpp"
 #include "services/config_codec.hpp"
+#include "services/metrics.hpp"
 #include "services/server.hpp"
 #include "services/tls_identity.hpp"
 
@@ -92,6 +93,7 @@ struct run_args {
   std::string tables_dir;
   double time_scale = 1;
   std::string start;
+  std::string metrics_listen;
 };
 
 int run(const run_args& ra) {
@@ -329,6 +331,22 @@ int run(const run_args& ra) {
   if (!listen.empty())
     where += fmt::format("{}{}:{}", where.empty() ? "" : " and ", host, srv->port());
   std::printf("plantd: listening on %s\n", where.c_str());
+  // plantd's own health for a local Prometheus (or node monitoring).
+  std::unique_ptr<plantd::services::metrics_server> metrics;
+  if (!ra.metrics_listen.empty()) {
+    try {
+      plantd::services::metrics_sources ms;
+      ms.hub = hub;
+      ms.db = db;
+      ms.uplink = uplink_monitor;
+      metrics = std::make_unique<plantd::services::metrics_server>(ra.metrics_listen, ms);
+      std::printf("plantd: metrics at http://%s:%d/metrics\n",
+                  ra.metrics_listen.substr(0, ra.metrics_listen.rfind(':')).c_str(),
+                  metrics->port());
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+  }
   std::fflush(stdout);
   plantd::app::service_manager systemd{hub};
 
@@ -348,6 +366,7 @@ int run(const run_args& ra) {
     std::_Exit(0);
   }}.detach();
   srv->shutdown(std::chrono::milliseconds{300});
+  metrics.reset();
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
@@ -386,6 +405,7 @@ int main(int argc, char** argv) {
   std::string tables_dir;
   double time_scale = 1;
   std::string start;
+  std::string metrics_listen;
   auto* config_opt = app.add_option("--config", config_file, "Plant config (JSON)")
                        ->check(CLI::ExistingFile);
   auto* check_opt = app.add_option("--check-config", check_file,
@@ -408,6 +428,10 @@ int main(int argc, char** argv) {
                  "certificate's CN names the principal, its OU the role (default service)")
     ->check(CLI::ExistingFile);
   app.add_flag("--tls", force_tls, "Serve TLS on a loopback --listen too");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Serve plantd's own health in the Prometheus text format at "
+                 "http://HOST:PORT/metrics (port 0: any free port; no authentication: "
+                 "loopback or a management network only). Default: off");
   app.add_option("--pointtables", tables_dir, "Directory of extra point tables (*.json)");
   app.add_option("--time-scale", time_scale,
                  "Simulation only: run the site calendar (TOU) N times faster (match plant-sim --speed)")
@@ -435,7 +459,7 @@ int main(int argc, char** argv) {
   if (socket == "default")
     socket = (std::filesystem::path{data_dir} / "plantd.sock").string();
   int rc = run({config_file, data_dir, listen, socket, tls, force_tls, tables_dir, time_scale,
-                start});
+                start, metrics_listen});
   // Everything plantd owns is closed by now (actors done, server shut down,
   // the store closed). Skip the destructors of the libraries' globals: their
   // own background threads may still be winding down, and a global torn

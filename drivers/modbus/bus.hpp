@@ -11,7 +11,10 @@
 #include <chrono>
 #include <mutex>
 
+#include <array>
+
 #include "drivers/modbus/link.hpp"
+#include "drivers/modbus/traffic.hpp"
 
 namespace plantd::modbus {
 
@@ -42,9 +45,10 @@ public:
 
 private:
   template <class F>
-  auto exclusive(F&& f);
+  auto exclusive(uint8_t unit, F&& f);
 
   std::mutex mtx_;
+  std::array<unit_traffic*, 256> traffic_{};  // this bus's counters by unit (traffic.hpp)
   link link_;
   std::chrono::milliseconds gap_;
   std::chrono::steady_clock::time_point last_end_{};

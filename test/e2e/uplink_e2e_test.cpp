@@ -396,7 +396,12 @@ TEST_CASE("plantd controlling plant-sim pushes its telemetry as it records it, s
     u->set_interval_ms(1000);
   });
   running_sim sim{config};
-  running_plantd plantd{config};
+  running_plantd plantd{config, {"--metrics-listen", "127.0.0.1:0"}};
+  auto metrics_line = plantd.process().read_line(10s);
+  REQUIRE(metrics_line);
+  std::smatch m;
+  REQUIRE(std::regex_search(*metrics_line, m, std::regex{R"(metrics at (http://\S+))"}));
+  std::string metrics_url = m[1];
   auto plant = v1::PlantService::NewStub(
     grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
   auto info = [&] {
@@ -448,6 +453,30 @@ TEST_CASE("plantd controlling plant-sim pushes its telemetry as it records it, s
     CHECK(sent[i].first == want[i].first);
     CHECK(sent[i].second == Approx(want[i].second).epsilon(1e-11));
   }
+
+  // /metrics: plantd's own health in the Prometheus text format.
+  auto scraped = http(metrics_url);
+  REQUIRE(scraped.status == 200);
+  auto value_of = [&](const std::string& prefix) {
+    auto at = scraped.body.find("\n" + prefix + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(scraped.body.substr(at + prefix.size() + 2));
+  };
+  INFO(scraped.body);
+  CHECK(value_of("plantd_decisions_total") > 0);
+  CHECK(value_of("plantd_decision_latency_seconds_count") > 0);
+  CHECK(value_of("plantd_decision_latency_seconds_bucket{le=\"+Inf\"}") ==
+        value_of("plantd_decision_latency_seconds_count"));
+  CHECK(value_of("plantd_uplink_enabled") == 1);
+  CHECK(value_of("plantd_uplink_sent_samples_total") > 0);
+  CHECK(value_of("plantd_store_disk_bytes") > 0);
+  CHECK(value_of("plantd_process_resident_bytes") > 1e6);
+  // Modbus per device: the cabinet is asked, and answers.
+  auto cabinet = std::regex{R"(plantd_modbus_requests_total\{device="C01",link="tcp [^"]+",unit="\d+"\} (\d+))"};
+  std::smatch rm;
+  REQUIRE(std::regex_search(scraped.body, rm, cabinet));
+  CHECK(std::stod(rm[1]) > 0);
+  CHECK(http(metrics_url.substr(0, metrics_url.rfind('/')) + "/other").status == 404);
 
   // Switched off live: GetInfo says so and nothing more is sent.
   v1::PatchConfigRequest patch;
