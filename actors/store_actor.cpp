@@ -47,15 +47,22 @@ std::vector<std::pair<std::string, double>> telemetry_points(const plant_state& 
 namespace {
 
 // Raw points about to be removed that the uplink has not sent yet (its
-// cursor is older) are counted as lost to it.
-void count_unsent(store::store& db, int64_t cut_ms) {
+// cursor is older): counted before the removal, added to the uplink's lost
+// count once it succeeded (lost_to_uplink).
+uint64_t unsent_before(const store::store& db, int64_t cut_ms) {
   auto v = db.get_state(uplink_cursor_key);
   int64_t cursor = 0;
-  if (!v || std::from_chars(v->data(), v->data() + v->size(), cursor).ec != std::errc{} ||
+  if (!v || !*v || std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), cursor).ec != std::errc{} ||
       cursor >= cut_ms)
+    return 0;
+  return count_raw(db, cursor, cut_ms);
+}
+
+void lost_to_uplink(store::store& db, uint64_t n) {
+  if (n == 0)
     return;
-  if (auto n = count_raw(db, cursor, cut_ms); n > 0)
-    (void)db.put_state(uplink_lost_key, std::to_string(read_counter(db, uplink_lost_key) + n));
+  if (auto before = read_counter(db, uplink_lost_key))  // never rewritten from a failed read
+    (void)db.put_state(uplink_lost_key, std::to_string(*before + n));
 }
 
 } // namespace
@@ -73,31 +80,38 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
     bool reported_budget = false;
     bool budget_exhausted = false;  // over budget with no raw points left to remove
 
-    // Within the disk budget: the oldest day of raw points at a time (never
-    // the last hour), each followed by a compaction that gives the space
-    // back. Raw points the uplink had not sent are counted as lost to it.
+    // Within the disk budget: the oldest day of raw points per check
+    // (never the last hour), followed by a compaction that gives the space
+    // back; a store still over budget loses the next day a minute later.
+    // Raw points the uplink had not sent are counted as lost to it. With
+    // no raw points left to remove, or none freeing space, it is exhausted.
     void keep_budget(time_point now) {
       disk_bytes = a.db->disk_bytes();
-      budget_exhausted = false;
-      const int64_t newest_cut = (now - std::chrono::hours{1}).time_since_epoch().count();
-      for (int day = 0; day < 8 && disk_bytes > a.max_disk_bytes; ++day) {
-        auto oldest = a.db->oldest_raw_ms();
-        if (!oldest || *oldest >= newest_cut) {
-          budget_exhausted = true;
-          return;
-        }
-        int64_t cut = std::min<int64_t>(*oldest + 86'400'000, newest_cut);
-        auto n = count_raw(*a.db, *oldest, cut);
-        count_unsent(*a.db, cut);
-        if (auto r = a.db->drop_raw_before(cut); !r) {
-          last_error = r.error();
-          return;
-        }
-        a.db->compact();
-        budget_removed += n;
-        budget_cut_ms = std::max(budget_cut_ms, cut);
-        disk_bytes = a.db->disk_bytes();
+      if (disk_bytes <= a.max_disk_bytes) {
+        budget_exhausted = false;
+        return;
       }
+      constexpr int64_t hour = 3'600'000;
+      const int64_t newest_cut = (now - std::chrono::hours{1}).time_since_epoch().count();
+      auto oldest = a.db->oldest_raw_ms();
+      if (!oldest || *oldest >= newest_cut / hour * hour) {
+        budget_exhausted = true;
+        return;
+      }
+      int64_t cut = std::min<int64_t>(*oldest + 24 * hour, newest_cut);
+      auto n = count_raw(*a.db, *oldest, cut);
+      auto unsent = unsent_before(*a.db, cut);
+      if (auto r = a.db->drop_raw_before(cut); !r) {
+        last_error = r.error();
+        return;
+      }
+      lost_to_uplink(*a.db, unsent);
+      a.db->compact();
+      budget_removed += n;
+      budget_cut_ms = std::max(budget_cut_ms, cut);
+      auto after = a.db->disk_bytes();
+      budget_exhausted = after >= disk_bytes && after > a.max_disk_bytes;
+      disk_bytes = after;
     }
     uint64_t written = 0;
     uint64_t failed = 0;
@@ -110,6 +124,11 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       if (pending.empty())
         return true;
       auto r = a.write ? a.write(pending) : a.db->write(pending);
+      // Every point recorded so far is written (or dropped): the uplink may
+      // send up to here.
+      if (a.stored_through)
+        a.stored_through->store(last_record.time_since_epoch().count() + 1,
+                                std::memory_order_release);
       bool ok = r.has_value();
       if (ok) {
         written += pending.size();
@@ -164,10 +183,12 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       if (now - c->last_retention >= std::chrono::hours{1}) {
         c->last_retention = now;
         auto cut = now - std::chrono::hours{24} * c->a.raw_retention_days;
-        count_unsent(*c->a.db, cut.time_since_epoch().count());
+        auto unsent = unsent_before(*c->a.db, cut.time_since_epoch().count());
         if (auto r = c->a.db->drop_raw_before(cut.time_since_epoch().count()); !r) {
           c->last_error = r.error();
           failing = true;
+        } else {
+          lost_to_uplink(*c->a.db, unsent);
         }
       }
       if (c->a.max_disk_bytes > 0 && now - c->last_budget >= std::chrono::minutes{1}) {

@@ -12,6 +12,7 @@
 //   get_atom, store_atom -> uint64: raw points removed for the disk budget
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -34,6 +35,9 @@ struct store_actor_args {
   // and a storage_budget warning holds while raw points are kept for less
   // than raw_retention_days because of it.
   uint64_t max_disk_bytes = 0;
+  // Set after every flush: each point recorded before it is in the store
+  // (or was dropped). The uplink sends nothing past it.
+  std::shared_ptr<std::atomic<int64_t>> stored_through;
   const clock* clk = nullptr;
   // Told (store_atom, conditions) when writes start or stop failing.
   caf::actor alarms;

@@ -19,11 +19,20 @@
 
 namespace plantd::actors {
 
-uint64_t read_counter(const store::store& db, std::string_view key) {
+namespace {
+
+// What the uplink sends: a missing or invalid point has no value to send.
+bool sendable(quality q) { return q != quality::missing && q != quality::invalid; }
+
+} // namespace
+
+std::optional<uint64_t> read_counter(const store::store& db, std::string_view key) {
   auto v = db.get_state(key);
+  if (!v)
+    return std::nullopt;
   uint64_t n = 0;
-  if (v)
-    std::from_chars(v->data(), v->data() + v->size(), n);
+  if (*v)
+    std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), n);
   return n;
 }
 
@@ -32,7 +41,8 @@ uint64_t count_raw(const store::store& db, int64_t from_ms, int64_t to_ms) {
   if (from_ms >= to_ms)
     return 0;
   for (const auto& [name, id] : db.series())
-    n += db.raw(id, from_ms, to_ms).size();
+    for (const auto& p : db.raw(id, from_ms, to_ms))
+      n += sendable(p.q) ? 1 : 0;
   return n;
 }
 
@@ -86,6 +96,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
+
 // A credential file's content, without the trailing newline.
 expected<std::string, std::string> read_secret(const std::string& path, const char* what) {
   std::ifstream in{path};
@@ -109,14 +120,26 @@ struct ctx {
   plant::uplink cfg_in_use;  // the config of the last round
   uplink_status st;
   bool cursor_loaded = false;
-  int64_t span_ms = 60'000;        // the next window's length, adapted to the request size
+  int64_t span_ms = 60'000;        // the next window's length, adapted to the data's density
+  int64_t span_cap_ms = 3'600'000; // lowered by a 413 or a timeout, for this connection
   milliseconds backoff{0};
   int64_t retry_at_ms = 0;
-  double samples_per_ms = 0;       // of the data seen lately (backlog estimate)
+  double samples_per_ms = 0;       // of the data seen lately (backlog estimate, window size)
 
   int64_t now_ms() const { return a.clk->now().time_since_epoch().count(); }
 
+  // Credentials never reach a log or GetInfo, even when a receiver echoes them.
+  std::string redacted(std::string text) const {
+    for (const auto* secret : {&token, &password})
+      if (!secret->empty())
+        for (auto at = text.find(*secret); at != std::string::npos; at = text.find(*secret))
+          text.replace(at, secret->size(), "***");
+    return text;
+  }
+  std::string token, password;
+
   void fail(std::string error) {
+    error = redacted(std::move(error));
     if (st.last_error != error)
       spdlog::warn("uplink: {}", error);
     st.last_error = std::move(error);
@@ -132,7 +155,8 @@ struct ctx {
       st.lag_ms = 0;
       st.backlog_samples = 0;
     }
-    st.lost_samples = read_counter(*a.db, uplink_lost_key);
+    if (auto lost = read_counter(*a.db, uplink_lost_key))
+      st.lost_samples = *lost;
     if (a.monitor)
       a.monitor->set(st);
   }
@@ -142,14 +166,15 @@ struct ctx {
   bool connect(const plant::uplink& u) {
     if (http)
       return true;
-    std::string tok, pw;
+    token.clear();
+    password.clear();
     if (!u.bearer_token_file.empty()) {
       auto t = read_secret(u.bearer_token_file, "bearer_token_file");
       if (!t) {
         fail(t.error());
         return false;
       }
-      tok = std::move(*t);
+      token = std::move(*t);
     }
     if (!u.password_file.empty()) {
       auto p = read_secret(u.password_file, "password_file");
@@ -157,51 +182,68 @@ struct ctx {
         fail(p.error());
         return false;
       }
-      pw = std::move(*p);
+      password = std::move(*p);
     }
     uplink::endpoint ep;
     ep.url = u.url;
-    ep.bearer_token = tok;
+    ep.bearer_token = token;
     ep.username = u.username;
-    ep.password = pw;
+    ep.password = password;
     ep.ca_file = u.ca_file;
     http = std::make_unique<uplink::client>(std::move(ep));
+    span_cap_ms = 3'600'000;
     return true;
   }
 
-  void load_cursor(const plant::uplink& u) {
+  // False when the store cannot tell where the uplink stopped (tried again).
+  bool load_cursor(const plant::uplink& u) {
     if (cursor_loaded)
-      return;
-    cursor_loaded = true;
-    if (auto v = a.db->get_state(uplink_cursor_key)) {
-      int64_t c = 0;
-      if (std::from_chars(v->data(), v->data() + v->size(), c).ec == std::errc{}) {
-        st.cursor_ms = c;
-        st.rejected_samples = read_counter(*a.db, uplink_rejected_key);
-        return;
-      }
+      return true;
+    auto v = a.db->get_state(uplink_cursor_key);
+    if (!v) {
+      fail("cannot read the uplink's cursor: " + v.error());
+      return false;
     }
-    // A new uplink starts backfill_hours back.
-    st.cursor_ms = now_ms() - int64_t{u.backfill_hours} * 3'600'000;
-    save_cursor();
+    int64_t c = 0;
+    if (*v && std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), c).ec == std::errc{}) {
+      st.cursor_ms = c;
+      if (auto r = read_counter(*a.db, uplink_rejected_key))
+        st.rejected_samples = *r;
+    } else {
+      // A new uplink starts backfill_hours back.
+      st.cursor_ms = now_ms() - int64_t{u.backfill_hours} * 3'600'000;
+      save_cursor();
+    }
+    cursor_loaded = true;
+    return true;
   }
 
-  void save_cursor() {
-    if (auto r = a.db->put_state(uplink_cursor_key, std::to_string(st.cursor_ms)); !r)
+  bool save_cursor() {
+    if (auto r = a.db->put_state(uplink_cursor_key, std::to_string(st.cursor_ms)); !r) {
       fail("cannot store the cursor: " + r.error());
+      return false;
+    }
+    return true;
   }
 
-  // The window [from, to) as series to send.
-  std::vector<uplink::series> read_window(int64_t from, int64_t to, const std::string& site,
-                                          std::size_t* samples) {
+  // The window [from, to) as series to send; nullopt when the store could
+  // not read all of it (the cursor stays: nothing is skipped unsaid).
+  std::optional<std::vector<uplink::series>> read_window(int64_t from, int64_t to,
+                                                         const std::string& site,
+                                                         std::size_t* samples) {
     std::vector<uplink::series> out;
     *samples = 0;
+    std::string error;
     for (const auto& [name, id] : a.db->series()) {
-      auto pts = a.db->raw(id, from, to);
+      auto pts = a.db->raw(id, from, to, SIZE_MAX, &error);
+      if (!error.empty()) {
+        fail(fmt::format("cannot read {} from the store: {}", name, error));
+        return std::nullopt;
+      }
       uplink::series s;
       s.samples.reserve(pts.size());
       for (const auto& p : pts)
-        if (p.q != quality::missing && p.q != quality::invalid)
+        if (sendable(p.q))
           s.samples.emplace_back(p.t_ms, p.value);
       if (s.samples.empty())
         continue;
@@ -210,7 +252,12 @@ struct ctx {
       out.push_back(std::move(s));
     }
     std::vector<alarms::alarm> all;
-    for (const auto& [id, bytes] : a.db->alarms())
+    auto records = a.db->alarms(&error);
+    if (!error.empty()) {
+      fail("cannot read the alarms from the store: " + error);
+      return std::nullopt;
+    }
+    for (const auto& [id, bytes] : records)
       if (auto al = decode_alarm(id, bytes))
         all.push_back(std::move(*al));
     for (auto& s : alarm_series(all, from, to, site)) {
@@ -228,6 +275,14 @@ struct ctx {
     retry_at_ms = now_ms() + backoff.count();
   }
 
+  // The next window's length: about max_samples_per_request at the density
+  // seen lately, within what the receiver took.
+  void size_span(const plant::uplink& u) {
+    if (samples_per_ms > 0)
+      span_ms = static_cast<int64_t>(0.9 * u.max_samples_per_request / samples_per_ms);
+    span_ms = std::clamp<int64_t>(span_ms, 1000, span_cap_ms);
+  }
+
   // One window sent (or not); when the next round is due.
   milliseconds round() {
     auto view = a.view->get();
@@ -239,12 +294,15 @@ struct ctx {
       publish();
       return milliseconds{1000};
     }
-    load_cursor(u);
     if (!(cfg_in_use == u)) {  // a changed uplink config is tried at once
       http.reset();
       cfg_in_use = u;
       retry_at_ms = 0;
       backoff = milliseconds{0};
+    }
+    if (!load_cursor(u)) {
+      publish();
+      return milliseconds{5000};
     }
     auto now = now_ms();
     if (now < retry_at_ms) {
@@ -256,8 +314,19 @@ struct ctx {
       publish();
       return milliseconds{1000};
     }
-    auto settle = std::max<int64_t>(a.settle.count(), 2 * int64_t{view->storage.flush_interval_ms});
-    int64_t horizon = now - settle;
+    // Everything before the horizon is in the store: the store actor's
+    // watermark, and a settle time for the alarm records.
+    int64_t horizon = now - a.settle.count();
+    if (a.stored_through)
+      horizon = std::min(horizon, a.stored_through->load(std::memory_order_acquire));
+    if (st.cursor_ms > now + 60'000) {
+      // The clock went back (a unit that booted with a wrong date, then
+      // synchronized): what is stored from now on would be behind the cursor.
+      spdlog::warn("uplink: the cursor ({} ms) is ahead of the clock ({} ms): starting again "
+                   "from now", st.cursor_ms, now);
+      st.cursor_ms = std::min(horizon, now);
+      save_cursor();
+    }
     int64_t due = st.cursor_ms + std::min<int64_t>(u.interval_ms, 60'000);
     if (horizon < due) {  // caught up: wait for the next interval's worth
       publish();
@@ -267,21 +336,32 @@ struct ctx {
     auto started = std::chrono::steady_clock::now();
     std::size_t n = 0;
     auto batch = read_window(st.cursor_ms, to, view->site.name, &n);
-    if (n > 2 * std::size_t{u.max_samples_per_request} && to - st.cursor_ms > 1000) {
-      // Denser than the last window: a smaller one first.
-      span_ms = std::max<int64_t>(1000, (to - st.cursor_ms) * u.max_samples_per_request / n);
-      return milliseconds{0};
+    if (!batch) {
+      retry_later(milliseconds{0}, std::nullopt);
+      publish();
+      return milliseconds{1000};
     }
     if (n > 0)
       samples_per_ms = static_cast<double>(n) / static_cast<double>(to - st.cursor_ms);
-    bool ok = true;
+    if (n > 2 * std::size_t{u.max_samples_per_request} && to - st.cursor_ms > 1000) {
+      size_span(u);  // denser than the last window: a smaller one first
+      return milliseconds{0};
+    }
     if (n > 0) {
-      auto body = uplink::snappy_compress(uplink::encode_write_request(batch));
+      auto body = uplink::snappy_compress(uplink::encode_write_request(*batch));
       auto r = http->post(body);
       ++st.sent_requests;
+      bool too_large = r.status == 413 || r.timed_out;
       if (r.ok()) {
         st.sent_samples += n;
-      } else if (r.status == 400 || r.status == 422 || (r.status == 413 && to - st.cursor_ms <= 1000)) {
+      } else if (too_large && to - st.cursor_ms > 1000) {
+        // Smaller requests from now on (a receiver's limit, a slow link).
+        ++st.failed_requests;
+        span_cap_ms = std::max<int64_t>(1000, (to - st.cursor_ms) / 2);
+        span_ms = span_cap_ms;
+        fail(fmt::format("{}: {} (sending smaller requests)", u.url, r.error));
+        return milliseconds{r.timed_out ? 1000 : 0};
+      } else if (r.status == 400 || r.status == 422 || r.status == 413) {
         // The receiver refuses this data (sent again it would be refused
         // again): counted, and the uplink goes on.
         ++st.failed_requests;
@@ -289,13 +369,7 @@ struct ctx {
         (void)a.db->put_state(uplink_rejected_key, std::to_string(st.rejected_samples));
         fail(fmt::format("{} refused {} samples of [{}, {}) ms: {}", u.url, n, st.cursor_ms, to,
                          r.error));
-      } else if (r.status == 413) {
-        ++st.failed_requests;
-        span_ms = std::max<int64_t>(1000, (to - st.cursor_ms) / 2);
-        fail(fmt::format("{}: {} (sending smaller requests)", u.url, r.error));
-        return milliseconds{0};
       } else {
-        ok = false;
         ++st.failed_requests;
         bool config_wrong = r.status == 401 || r.status == 403 || r.status == 404 || r.status == 405;
         fail(fmt::format("{}: {}{}", u.url, r.error.empty() ? "no answer" : r.error,
@@ -307,17 +381,16 @@ struct ctx {
         return milliseconds{1000};
       }
     }
-    if (ok) {
-      st.cursor_ms = to;
-      save_cursor();
+    st.cursor_ms = to;
+    if (save_cursor() && n > 0 && st.last_error_ms < now) {
       st.connected = true;
       st.last_success_ms = now;
-      backoff = milliseconds{0};
-      if (n < std::size_t{u.max_samples_per_request} / 2)
-        span_ms = std::min<int64_t>(span_ms * 2, 3'600'000);
-      else if (n > std::size_t{u.max_samples_per_request})
-        span_ms = std::max<int64_t>(1000, span_ms / 2);
     }
+    backoff = milliseconds{0};
+    if (n == 0 && to < horizon)
+      span_ms = std::min<int64_t>(span_ms * 2, span_cap_ms);  // an empty stretch: faster over it
+    else if (n > 0)
+      size_span(u);
     publish();
     // The catch-up rate: this window's samples at max_samples_per_s.
     auto spent = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);

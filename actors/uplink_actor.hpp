@@ -21,10 +21,12 @@
 // section of the config in force at every round: changes apply live.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -75,8 +77,12 @@ struct uplink_actor_args {
   std::shared_ptr<const config_view> view;
   const clock* clk = nullptr;
   std::shared_ptr<uplink_monitor> monitor;
-  // Points stored within this much of now may still be on their way to the
-  // store (flush interval, batching): a window ends before it.
+  // The store actor's watermark: every point recorded before it is in the
+  // store (or was dropped by a failing disk). A window never ends after it.
+  // Null: no bound but `settle` (tests of the uplink alone).
+  std::shared_ptr<const std::atomic<int64_t>> stored_through;
+  // Alarm records are written as their conditions change: a window ends
+  // this long before now.
   std::chrono::milliseconds settle{3000};
 };
 
@@ -95,10 +101,12 @@ inline constexpr std::string_view uplink_rejected_key = "uplink/rejected";
 std::vector<uplink::series> alarm_series(const std::vector<alarms::alarm>& all, int64_t from_ms,
                                          int64_t to_ms, std::string_view site);
 
-// Counters kept in state records as decimal text.
-uint64_t read_counter(const store::store& db, std::string_view key);
-// The raw points stored in [from, to) across every series (retention
-// counts what it removes before the uplink sent it).
+// Counters kept in state records as decimal text (0 when never put; nullopt
+// when the store cannot read it).
+std::optional<uint64_t> read_counter(const store::store& db, std::string_view key);
+// The raw points stored in [from, to) across every series that the uplink
+// would send (not missing or invalid): retention counts what it removes
+// before the uplink sent it.
 uint64_t count_raw(const store::store& db, int64_t from_ms, int64_t to_ms);
 
 } // namespace plantd::actors

@@ -232,6 +232,8 @@ int run(const run_args& ra) {
   store_args.raw_retention_days = loaded.model.storage.raw_retention_days;
   store_args.max_disk_bytes = uint64_t{loaded.model.storage.max_disk_mb} << 20;
   store_args.clk = &wall_clock;
+  auto stored_through = std::make_shared<std::atomic<int64_t>>(0);
+  store_args.stored_through = stored_through;
   auto alarm_hub = std::make_shared<plantd::actors::alarm_hub>();
   auto alarms = sys.spawn(plantd::actors::alarm_actor,
                           plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock,
@@ -267,7 +269,7 @@ int run(const run_args& ra) {
   auto uplink_monitor = std::make_shared<plantd::actors::uplink_monitor>();
   auto uplink = sys.spawn<caf::detached>(
     plantd::actors::uplink_actor,
-    plantd::actors::uplink_actor_args{db, config_view, &wall_clock, uplink_monitor});
+    plantd::actors::uplink_actor_args{db, config_view, &wall_clock, uplink_monitor, stored_through});
 
   std::unique_ptr<plantd::services::server> srv;
   try {

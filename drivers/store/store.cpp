@@ -613,7 +613,7 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
 }
 
 std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
-                                     std::size_t limit) const {
+                                     std::size_t limit, std::string* error) const {
   auto h = impl_->use();
   std::vector<stored_point> out;
   if (from >= to || limit == 0)
@@ -633,13 +633,19 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
        it->Next()) {
     hour.clear();
     auto v = it->value();
-    if (it->key().size() != 12 || !telemetry::decode_blocks({v.data(), v.size()}, hour))
+    if (it->key().size() != 12 || !telemetry::decode_blocks({v.data(), v.size()}, hour)) {
+      if (error)
+        *error = fmt::format("series {}: an hour at {} ms is not readable", series,
+                             it->key().size() == 12 ? get_be64(it->key().data() + 4) : 0);
       continue;
+    }
     telemetry::normalize(hour);
     for (const auto& p : hour)
       if (p.t_ms >= from && p.t_ms < to && out.size() < limit)
         out.push_back(p);
   }
+  if (error && !it->status().ok())
+    *error = status_text(it->status());
   return out;
 }
 
@@ -709,19 +715,23 @@ expected<void, std::string> store::put_state(std::string_view key, std::string_v
   auto h = impl_->use();
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
-  auto s = impl_->counted(h->db->Put(wo, h->meta(), "state/" + std::string{key},
-                                     rocksdb::Slice{bytes.data(), bytes.size()}));
+  // Not counted in the store's health: the writer of telemetry judges that.
+  auto s = h->db->Put(wo, h->meta(), "state/" + std::string{key},
+                      rocksdb::Slice{bytes.data(), bytes.size()});
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
 }
 
-std::optional<std::string> store::get_state(std::string_view key) const {
+expected<std::optional<std::string>, std::string> store::get_state(std::string_view key) const {
   auto h = impl_->use();
   std::string v;
-  if (!h->db->Get({}, h->meta(), "state/" + std::string{key}, &v).ok())
-    return std::nullopt;
-  return v;
+  auto s = h->db->Get({}, h->meta(), "state/" + std::string{key}, &v);
+  if (s.IsNotFound())
+    return std::optional<std::string>{};
+  if (!s.ok())
+    return unexpected{status_text(s)};
+  return std::optional<std::string>{std::move(v)};
 }
 
 expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes) {
@@ -940,13 +950,15 @@ std::vector<std::pair<std::string, std::string>> store::audit(std::string_view p
   return out;
 }
 
-std::vector<std::pair<uint64_t, std::string>> store::alarms() const {
+std::vector<std::pair<uint64_t, std::string>> store::alarms(std::string* error) const {
   auto h = impl_->use();
   std::vector<std::pair<uint64_t, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->alarms())};
   for (it->SeekToFirst(); it->Valid(); it->Next())
     if (it->key().size() == 8)
       out.emplace_back(static_cast<uint64_t>(get_be64(it->key().data())), it->value().ToString());
+  if (error && !it->status().ok())
+    *error = status_text(it->status());
   return out;
 }
 
@@ -1049,10 +1061,11 @@ void store::compact() {
   h->db->CompactRange(co, h->series(), nullptr, nullptr);
 }
 
-uint64_t store::wal_bytes() const {
-  auto h = impl_->use();
+namespace {
+
+uint64_t live_wal_bytes(rocksdb::DB& db) {
   rocksdb::VectorLogPtr files;
-  if (!h->db->GetSortedWalFiles(files).ok())
+  if (!db.GetSortedWalFiles(files).ok())
     return 0;
   uint64_t n = 0;
   for (const auto& f : files)
@@ -1061,15 +1074,24 @@ uint64_t store::wal_bytes() const {
   return n;
 }
 
+} // namespace
+
+uint64_t store::wal_bytes() const {
+  auto h = impl_->use();
+  return live_wal_bytes(*h->db);
+}
+
 uint64_t store::disk_bytes() const {
   auto h = impl_->use();
   uint64_t total = 0;
+  // Every SST file still on disk (old versions pinned by a reader count:
+  // they take the space) and the live log.
   for (auto* cf : h->cf) {
     uint64_t v = 0;
-    if (h->db->GetIntProperty(cf, "rocksdb.live-sst-files-size", &v))
+    if (h->db->GetIntProperty(cf, "rocksdb.total-sst-files-size", &v))
       total += v;
   }
-  return total + wal_bytes();
+  return total + live_wal_bytes(*h->db);
 }
 
 std::optional<int64_t> store::oldest_raw_ms() const {

@@ -105,9 +105,11 @@ public:
   // invalid points are stored raw but left out of the rollups.
   expected<void, std::string> write(const std::vector<point>& batch);
 
-  // Raw points in [from, to), at most `limit`.
+  // Raw points in [from, to), at most `limit`. `error` (when given) is set
+  // when part of the range could not be read (a failing disk, a damaged
+  // hour): the points returned are then not all there are.
   std::vector<stored_point> raw(uint32_t series, int64_t from_ms, int64_t to_ms,
-                                std::size_t limit = SIZE_MAX) const;
+                                std::size_t limit = SIZE_MAX, std::string* error = nullptr) const;
   // Rollup buckets starting in [from, to).
   std::vector<bucket> rollup(uint32_t series, telemetry::resolution r, int64_t from_ms,
                              int64_t to_ms) const;
@@ -117,13 +119,13 @@ public:
   expected<void, std::string> drop_raw_before(int64_t t_ms);
 
   // plantd's own small records (the uplink's cursor and counters), by key;
-  // safe from any thread. nullopt: never put.
+  // safe from any thread. nullopt: never put; an error: it cannot be read.
   expected<void, std::string> put_state(std::string_view key, std::string_view bytes);
-  std::optional<std::string> get_state(std::string_view key) const;
+  expected<std::optional<std::string>, std::string> get_state(std::string_view key) const;
 
   // Alarm records by id (the encoding is the caller's).
   expected<void, std::string> put_alarm(uint64_t id, std::string_view bytes);
-  std::vector<std::pair<uint64_t, std::string>> alarms() const;
+  std::vector<std::pair<uint64_t, std::string>> alarms(std::string* error = nullptr) const;
 
   // Energy-carbon records (key -> bytes; an empty value deletes the key),
   // written atomically with one audit record (skipped when audit_key is

@@ -177,7 +177,10 @@ client::client(endpoint ep) : ep_(std::move(ep)), impl_(std::make_unique<impl>()
   curl_easy_setopt(c, CURLOPT_URL, ep_.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(ep_.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1000L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(std::max<int64_t>(1, ep_.timeout.count() / 1000)));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(10 * ep_.timeout.count()));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::min<int64_t>(ep_.timeout.count(), 10'000)));
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -228,6 +231,10 @@ post_result client::post(std::string_view body) {
   auto rc = curl_easy_perform(c);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   if (rc != CURLE_OK) {
+    // Too slow once connected (not a receiver that is not there).
+    curl_off_t sent = 0;
+    curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &sent);
+    r.timed_out = rc == CURLE_OPERATION_TIMEDOUT && sent > 0;
     r.error = errbuf[0] ? std::string{errbuf} : std::string{curl_easy_strerror(rc)};
     return r;
   }

@@ -59,13 +59,16 @@ struct endpoint {
   std::string username;      // basic auth, when set
   std::string password;
   std::string ca_file;  // PEM bundle the receiver's certificate must chain to (empty: the system's)
-  std::chrono::milliseconds timeout{15'000};
+  // A request is abandoned when it moves slower than 1 kB/s for this long
+  // (a 4G link may take minutes for a large one; a dead one is cut).
+  std::chrono::milliseconds timeout{30'000};
 };
 
 struct post_result {
   long status = 0;    // the HTTP status; 0 when no answer came
   std::string error;  // transport error or the answer's first bytes
   std::optional<std::chrono::seconds> retry_after;  // a 429/503's Retry-After
+  bool timed_out = false;  // the link was too slow for this request
   bool ok() const noexcept { return status >= 200 && status < 300; }
 };
 

@@ -561,13 +561,37 @@ void check_polling_storage_networks(checker& ck, const config& cfg) {
     ck.required("networks.cellular.apn", n.cellular.apn);
 }
 
-bool loopback_host(std::string_view url) {
+// The authority of an http(s) URL: what lies between "://" and the path.
+std::string_view authority_of(std::string_view url) {
   auto rest = url.substr(url.find("://") + 3);
-  auto host = rest.substr(0, rest.find_first_of("/?#"));
-  if (host.starts_with("[")) 
-    return host.starts_with("[::1]");
-  host = host.substr(0, host.rfind(':'));
-  return host == "localhost" || host.starts_with("127.");
+  return rest.substr(0, rest.find_first_of("/?#"));
+}
+
+// Whether the URL's host is exactly a loopback address: 127.x.y.z (an IPv4
+// literal), [::1] or localhost ("127.0.0.1.example.net" is not).
+bool loopback_host(std::string_view url) {
+  auto host = authority_of(url);
+  if (host.starts_with("["))
+    return host == "[::1]" || host.starts_with("[::1]:");
+  host = host.substr(0, host.find(':'));
+  if (host == "localhost")
+    return true;
+  int parts = 0;
+  std::size_t start = 0;
+  while (start <= host.size()) {
+    auto dot = host.find('.', start);
+    auto part = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (part.empty() || part.size() > 3 ||
+        part.find_first_not_of("0123456789") != std::string_view::npos || std::stoi(std::string{part}) > 255)
+      return false;
+    if (parts == 0 && part != "127")
+      return false;
+    ++parts;
+    if (dot == std::string_view::npos)
+      break;
+    start = dot + 1;
+  }
+  return parts == 4;
 }
 
 void check_uplink(checker& ck, const uplink& u) {
@@ -593,8 +617,11 @@ void check_uplink(checker& ck, const uplink& u) {
     ck.fail("uplink.url", "must be an http:// or https:// address, got \"{}\"", u.url);
     return;
   }
-  if (u.url.size() <= (https ? 8u : 7u))
+  if (authority_of(u.url).empty())
     ck.fail("uplink.url", "has no host: \"{}\"", u.url);
+  if (authority_of(u.url).find('@') != std::string_view::npos)
+    ck.fail("uplink.url", "must not hold credentials (user:password@): use username and "
+                          "password_file, or bearer_token_file");
   bool credentials = !u.bearer_token_file.empty() || !u.username.empty();
   if (http && credentials && !loopback_host(u.url))
     ck.fail("uplink.url", "credentials are sent over https:// only (http:// on loopback)");

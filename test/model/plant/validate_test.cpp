@@ -66,6 +66,19 @@ TEST_CASE("each rule names the field it is about", "[validate]") {
        c.uplink.bearer_token_file = "/etc/plantd/uplink.token";
      },
      "uplink.url", "https:// only"},
+    {"uplink loopback lookalike", 1,
+     [](config& c) {
+       c.uplink.enabled = true;
+       c.uplink.url = "http://127.0.0.1.fleet.example.net/api/v1/write";
+       c.uplink.bearer_token_file = "/etc/plantd/uplink.token";
+     },
+     "uplink.url", "https:// only"},
+    {"uplink credentials in the url", 1,
+     [](config& c) {
+       c.uplink.enabled = true;
+       c.uplink.url = "https://fleet:secret@fleet.example.net/api/v1/write";
+     },
+     "uplink.url", "must not hold credentials"},
     {"uplink token file path", 1, [](config& c) { c.uplink.bearer_token_file = "token"; },
      "uplink.bearer_token_file", "absolute path"},
     {"uplink token or basic", 1,
