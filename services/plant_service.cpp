@@ -397,4 +397,30 @@ grpc::ServerUnaryReactor* plant_service::DiffConfig(grpc::CallbackServerContext*
   return reactor;
 }
 
+grpc::ServerWriteReactor<v1::CommissionUpdate>* plant_service::Commission(
+  grpc::CallbackServerContext* ctx, const v1::CommissionRequest* req) {
+  if (auto* r = refused_stream<v1::CommissionUpdate>(ctx))
+    return r;
+  if (!commissioning_)
+    return new refused_writer<v1::CommissionUpdate>(
+      to_status(errc::unavailable, "commissioning is not offered here"));
+  return commissioning_->start(ctx, *req, caller_of(ctx).who.name);
+}
+
+grpc::ServerUnaryReactor* plant_service::GetCommissionReport(
+  grpc::CallbackServerContext* ctx, const v1::GetCommissionReportRequest*,
+  v1::CommissionReport* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  auto report = commissioning_ ? commissioning_->last_report() : std::nullopt;
+  if (!report)
+    reactor->Finish(to_status(errc::not_found, "no commissioning report yet (Commission)"));
+  else {
+    *resp = std::move(*report);
+    reactor->Finish(grpc::Status::OK);
+  }
+  return reactor;
+}
+
 } // namespace plantd::services

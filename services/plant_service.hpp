@@ -7,6 +7,7 @@
 #include "actors/config_actor.hpp"
 #include "actors/uplink_actor.hpp"
 #include "drivers/store/store.hpp"
+#include "services/commissioning.hpp"
 #include "plantd/v1/plant_service.grpc.pb.h"
 
 namespace plantd::services {
@@ -23,6 +24,15 @@ public:
   void set_uplink(std::shared_ptr<const actors::uplink_monitor> monitor) {
     uplink_ = std::move(monitor);
   }
+
+  // Commission runs here (none: UNAVAILABLE).
+  void set_commissioning(std::shared_ptr<commissioning> c) { commissioning_ = std::move(c); }
+
+  grpc::ServerWriteReactor<v1::CommissionUpdate>* Commission(
+    grpc::CallbackServerContext* ctx, const v1::CommissionRequest* req) override;
+  grpc::ServerUnaryReactor* GetCommissionReport(grpc::CallbackServerContext* ctx,
+                                                const v1::GetCommissionReportRequest* req,
+                                                v1::CommissionReport* resp) override;
 
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
                                     const v1::GetInfoRequest* req,
@@ -63,6 +73,7 @@ private:
   std::shared_ptr<store::store> db_;
   std::string tls_fingerprint_;
   std::shared_ptr<const actors::uplink_monitor> uplink_;
+  std::shared_ptr<commissioning> commissioning_;
 };
 
 } // namespace plantd::services

@@ -32,6 +32,9 @@ struct server::impl {
             args.tls ? args.tls->fingerprint_sha256 : std::string{}),
       access(args.accounts), audit(args.audit) {
     plant.set_uplink(args.uplink);
+    if (args.supervisor && args.hub && args.config_view)
+      plant.set_commissioning(std::make_shared<commissioning>(commissioning_args{
+        args.sys, args.supervisor, args.hub, args.config_view, args.db}));
     if (args.supervisor && args.hub)
       control = std::make_unique<control_service>(*args.sys, args.supervisor, args.config, args.hub);
     if (args.db)

@@ -42,6 +42,7 @@
 #include "actors/version.hpp"
 #include "apps/plantctl/access_cmds.hpp"
 #include "apps/plantctl/alarm_cmds.hpp"
+#include "apps/plantctl/commission_cmds.hpp"
 #include "apps/plantctl/config_cmds.hpp"
 #include "apps/plantctl/control_cmds.hpp"
 #include "apps/plantctl/device_read.hpp"
@@ -303,6 +304,14 @@ int main(int argc, char** argv) {
     ->required()
     ->check(CLI::IsMember({"self-consumption", "tou"}));
   mode_set->add_option("--template", mode_template, "TOU weekly template (JSON, TouTemplate)");
+  auto* commission = app.add_subcommand(
+    "commission", "Check the site before handover: devices, grid-meter CT, PV sign, clock");
+  plantd::apps::commission_args com;
+  commission->add_option("--test-kw", com.test_kw,
+                         "Battery step of the CT test in kW (default: 10 % of rated)");
+  commission->add_flag("--skip-ct-test", com.skip_ct, "Do not move the battery");
+  commission->add_flag("--last", com.last, "Show the last report instead of running");
+  commission->add_option("--out", com.out, "Write the report (JSON) to this file too");
   auto* setpoint = app.add_subcommand("setpoint", "A manual battery setpoint with expiry");
   std::string sp_power;
   std::string sp_for = "15m";
@@ -504,6 +513,8 @@ int main(int argc, char** argv) {
     return plantd::apps::set_mode(copts, channel, mode_name, mode_template);
   if (setpoint->parsed())
     return plantd::apps::set_setpoint(copts, channel, sp_power, sp_for);
+  if (commission->parsed())
+    return plantd::apps::commission(copts, channel, com);
   if (status->parsed())
     return cmd_status(opt, channel);
   if (get->parsed())

@@ -28,6 +28,7 @@ struct plant_sim::device {
   wire_faults faults;
   bool frozen = false;
   bool foreign_master = false;  // cabinets: another master writes the setpoint
+  double ct_factor = 1;         // meters: a reversed CT (-1) or a wrong CT ratio
   // Cabinets: the EMS watchdog, armed by the first heartbeat write, expires
   // after watchdog_timeout (0: 10 s) of real time without a change (a
   // communication timeout is wall-clock time, whatever the simulation speed).
@@ -301,7 +302,7 @@ void plant_sim::update_registers() {
       case device_kind::grid_meter:
       case device_kind::pv_meter: {
         bool grid = d->kind == device_kind::grid_meter;
-        double p = grid ? st.grid_w : st.pv_w;
+        double p = (grid ? st.grid_w : st.pv_w) * d->ct_factor;
         img.set("active_power", p);
         for (int ph = 1; ph <= 3; ++ph) {
           img.set(fmt::format("active_power_l{}", ph), p / 3);
@@ -404,6 +405,9 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
                        || f.kind == fault_kind::foreign_master;
   if (cabinet_fault && d->kind != device_kind::cabinet)
     return unexpected{fmt::format("\"{}\" is not a cabinet", f.device_id)};
+  bool meter_fault = f.kind == fault_kind::ct_reversed || f.kind == fault_kind::ct_ratio;
+  if (meter_fault && d->kind != device_kind::grid_meter && d->kind != device_kind::pv_meter)
+    return unexpected{fmt::format("\"{}\" is not a meter", f.device_id)};
   auto* cab = cabinet_fault ? &physics_->state().cabinets[d->index] : nullptr;
   switch (f.kind) {
     case fault_kind::silent: d->faults.silent = true; break;
@@ -424,6 +428,12 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
     case fault_kind::contactor_trip: cab->contactor_trip = true; break;
     case fault_kind::cooling_fault: cab->cooling_fault = true; break;
     case fault_kind::foreign_master: d->foreign_master = true; break;
+    case fault_kind::ct_reversed: d->ct_factor = -1; break;
+    case fault_kind::ct_ratio:
+      if (!(f.ct_factor > 0 && f.ct_factor <= 100) || f.ct_factor == 1)
+        return unexpected{fmt::format("ct_factor {} is not in (0, 100] or is 1", f.ct_factor)};
+      d->ct_factor = f.ct_factor;
+      break;
   }
   return {};
 }
@@ -444,6 +454,7 @@ expected<void, std::string> plant_sim::clear(const std::string& device_id) {
     d->faults = wire_faults{};
     d->frozen = false;
     d->foreign_master = false;
+    d->ct_factor = 1;
     if (d->kind == device_kind::cabinet) {
       auto& c = physics_->state().cabinets[d->index];
       c.bms_derate = 1.0;

@@ -48,6 +48,8 @@ enum class fault_kind {
   contactor_trip,
   cooling_fault,
   foreign_master,  // cabinet: another master writes its setpoint
+  ct_reversed,     // grid or PV meter: the CT fitted backwards
+  ct_ratio,        // grid or PV meter: reads ct_factor times the power
 };
 
 struct fault_request {
@@ -56,6 +58,7 @@ struct fault_request {
   std::chrono::milliseconds delay{0};  // slow
   uint8_t exception_code = 4;          // exception
   double derate = 0.5;                 // bms_derate: factor 0..1
+  double ct_factor = 0.5;              // ct_ratio: > 0, not 1
 };
 
 struct io_inputs {

@@ -1,0 +1,25 @@
+// plantctl commission: runs PlantService.Commission and prints each check as
+// it finishes, then a pass/fail table; --report shows the last one kept.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "apps/plantctl/control_cmds.hpp"
+
+namespace plantd::apps {
+
+struct commission_args {
+  double test_kw = 0;   // 0: 10 % of the reachable cabinets' rated power
+  bool skip_ct = false;
+  bool last = false;    // print the last report instead of running
+  std::string out;      // write the report (JSON) here too
+};
+
+// Exit 0 when every check passed (or was skipped / warned), 1 when one failed.
+int commission(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
+               const commission_args& a);
+
+} // namespace plantd::apps

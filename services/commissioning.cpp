@@ -1,0 +1,398 @@
+#include "services/commissioning.hpp"
+
+#include <sys/timex.h>
+
+#include <cmath>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/type_ids.hpp"
+#include "services/access_gate.hpp"
+#include "services/status.hpp"
+
+namespace plantd::services {
+
+using google::protobuf::util::TimeUtil;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Writes what a run produces, one message at a time, from the run's
+// thread; finishes when the run is done and everything is written.
+class update_writer final : public grpc::ServerWriteReactor<v1::CommissionUpdate> {
+public:
+  void push(v1::CommissionUpdate m) {
+    std::unique_lock lk{mtx_};
+    if (finish_called_ || cancelled_)
+      return;
+    queue_.push_back(std::move(m));
+    pump(lk);
+  }
+  // Once, at the end of the run; the writer is not touched afterwards.
+  void done(grpc::Status s) {
+    std::unique_lock lk{mtx_};
+    finished_ = true;
+    status_ = std::move(s);
+    pump(lk);
+  }
+  bool cancelled() const noexcept { return cancelled_; }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lk{mtx_};
+    queue_.pop_front();
+    writing_ = false;
+    if (!ok)
+      queue_.clear();
+    pump(lk);
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+private:
+  // Starts the next write, or finishes; never holds the lock into gRPC.
+  void pump(std::unique_lock<std::mutex>& lk) {
+    if (writing_)
+      return;
+    if (!queue_.empty()) {
+      writing_ = true;
+      auto* m = &queue_.front();  // a deque keeps it in place while others are added
+      lk.unlock();
+      StartWrite(m);
+      return;
+    }
+    if (finished_ && !finish_called_) {
+      finish_called_ = true;
+      auto s = status_;
+      lk.unlock();
+      Finish(s);
+    }
+  }
+
+  std::mutex mtx_;
+  std::deque<v1::CommissionUpdate> queue_;
+  bool writing_ = false;
+  bool finished_ = false;
+  bool finish_called_ = false;
+  grpc::Status status_;
+  std::atomic<bool> cancelled_{false};
+};
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+struct averages {
+  double grid_w = 0;
+  double battery_w = 0;
+  int n = 0;
+};
+
+} // namespace
+
+struct commission_run {
+  std::shared_ptr<commissioning> owner;
+  update_writer* w = nullptr;
+  v1::CommissionRequest req;
+  v1::CommissionReport report;
+  bool manual_set = false;
+
+  const commissioning_args& a() const { return owner->a_; }
+
+  void check(std::string name, std::string device, v1::CheckResult result, std::string detail,
+             std::map<std::string, double> values = {}) {
+    auto* c = report.add_checks();
+    c->set_name(std::move(name));
+    c->set_device(std::move(device));
+    c->set_result(result);
+    c->set_detail(std::move(detail));
+    *c->mutable_at() = TimeUtil::MillisecondsToTimestamp(now_ms());
+    for (auto& [k, v] : values)
+      (*c->mutable_values())[k] = v;
+    v1::CommissionUpdate u;
+    *u.mutable_check() = *c;
+    w->push(std::move(u));
+  }
+
+  // Sleeps; false when the call was cancelled.
+  bool wait(std::chrono::milliseconds d) {
+    auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+      if (w->cancelled())
+        return false;
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(100ms, d));
+    }
+    return !w->cancelled();
+  }
+
+  bool manual(double power_w, int64_t duration_ms) {
+    caf::scoped_actor self{*a().sys};
+    bool ok = false;
+    self->request(a().supervisor, std::chrono::seconds{2}, actors::manual_atom_v, power_w,
+                  duration_ms)
+      .receive([&](bool) { ok = true; }, [&](caf::error&) {});
+    return ok;
+  }
+
+  // The plant's grid and battery power averaged over `d` (new states only).
+  std::optional<averages> measure(std::chrono::milliseconds d) {
+    averages avg;
+    uint64_t seen = 0;
+    auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+      if (w->cancelled())
+        return std::nullopt;
+      auto [s, seq] = a().hub->latest();
+      if (s && seq != seen && s->grid_w.quality == quality::measured) {
+        seen = seq;
+        avg.grid_w += s->grid_w.value;
+        avg.battery_w += s->battery_w;
+        ++avg.n;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    if (avg.n == 0)
+      return averages{};
+    avg.grid_w /= avg.n;
+    avg.battery_w /= avg.n;
+    return avg;
+  }
+
+  void reachable(const actors::plant_state& s, const plant::config& cfg) {
+    for (const auto& c : s.cabinets)
+      check("reachable", c.id, c.available ? v1::CHECK_RESULT_PASS : v1::CHECK_RESULT_FAIL,
+            c.available ? "answers" : fmt::format("does not answer: {}", c.error));
+    for (const auto& i : s.inverters)
+      check("reachable", i.id, i.available ? v1::CHECK_RESULT_PASS : v1::CHECK_RESULT_FAIL,
+            i.available ? "answers" : fmt::format("does not answer: {}", i.error));
+    std::string meter = "grid meter";
+    for (const auto& line : cfg.rs485_lines)
+      for (const auto& d : line.devices)
+        if (d.role == plant::device_role::grid_meter)
+          meter = d.id;
+    check("reachable", meter, s.grid_meter_available ? v1::CHECK_RESULT_PASS : v1::CHECK_RESULT_FAIL,
+          s.grid_meter_available ? "answers" : "does not answer: plantd cannot see the grid");
+    bool has_io = cfg.io.modbus_gateway.has_value() || !cfg.io.gpio_chip.empty();
+    if (has_io)
+      check("reachable", "io", s.io_available ? v1::CHECK_RESULT_PASS : v1::CHECK_RESULT_FAIL,
+            s.io_available ? "answers" : "does not answer: DRED and the dry contacts are unknown");
+  }
+
+  void ct_test(const actors::plant_state& s, const plant::config& cfg) {
+    const char* name = "grid_meter_ct";
+    if (req.skip_ct_test())
+      return check(name, "", v1::CHECK_RESULT_SKIPPED, "not asked for (skip_ct_test)");
+    if (!s.grid_meter_available)
+      return check(name, "", v1::CHECK_RESULT_SKIPPED, "the grid meter does not answer");
+    if (s.manual_active)
+      return check(name, "", v1::CHECK_RESULT_SKIPPED,
+                   "a manual setpoint is in force: clear it first");
+    double rated = 0;
+    for (const auto& c : s.cabinets)
+      if (c.available)
+        for (const auto& cc : cfg.cabinets)
+          if (cc.id == c.id)
+            rated += cc.rated_power_w;
+    if (rated <= 0)
+      return check(name, "", v1::CHECK_RESULT_SKIPPED, "no cabinet answers");
+    double p = req.test_power_w() > 0 ? std::min(req.test_power_w(), rated) : 0.1 * rated;
+    double soc = s.soc_percent.value;
+    const auto& bounds = cfg.policies.soc;
+    double hold = s.battery_w;
+    // Charging by preference; discharging when the SOC or the battery's
+    // power leaves no room to charge by p.
+    bool can_charge = soc < bounds.max_percent - 5 && hold - p >= -rated;
+    bool can_discharge = soc > bounds.min_percent + 5 && hold + p <= rated;
+    if (!can_charge && !can_discharge)
+      return check(name, "", v1::CHECK_RESULT_SKIPPED,
+                   fmt::format("the SOC ({:.0f} %) and the battery's power ({:.0f} W) leave no "
+                               "room to move it by {:.0f} W",
+                               soc, hold, p));
+    bool charge = can_charge;
+    // The battery held where it is, then moved by p: the grid must move by -p.
+    if (!manual(hold, 60'000))
+      return check(name, "", v1::CHECK_RESULT_SKIPPED, "the controller did not take the setpoint");
+    manual_set = true;
+    if (!wait(a().settle))
+      return;
+    auto base = measure(a().measure);
+    if (!base)
+      return;
+    double target = hold + (charge ? -p : p);
+    manual(target, 60'000);
+    if (!wait(a().settle))
+      return;
+    auto step = measure(a().measure);
+    if (!step)
+      return;
+    release();
+    double db = step->battery_w - base->battery_w;
+    double dg = step->grid_w - base->grid_w;
+    std::map<std::string, double> values{{"test_power_w", charge ? -p : p},
+                                         {"base_grid_w", base->grid_w},
+                                         {"step_grid_w", step->grid_w},
+                                         {"battery_change_w", db},
+                                         {"grid_change_w", dg}};
+    if (base->n == 0 || step->n == 0)
+      return check(name, "", v1::CHECK_RESULT_SKIPPED, "no grid reading during the test", values);
+    if (std::abs(db) < 0.3 * p)
+      return check(name, "", v1::CHECK_RESULT_SKIPPED,
+                   fmt::format("the battery moved {:.0f} W of the {:.0f} W asked (limits, SOC or "
+                               "BMS): no conclusion",
+                               db, charge ? -p : p),
+                   values);
+    double ratio = dg / -db;
+    values["ratio"] = ratio;
+    auto seen = fmt::format("the battery moved {:.0f} W and the grid meter {:.0f} W", db, dg);
+    if (ratio >= 0.85 && ratio <= 1.15)
+      return check(name, "", v1::CHECK_RESULT_PASS,
+                   fmt::format("{}: direction and CT ratio right ({:.2f})", seen, ratio), values);
+    if (ratio <= -0.85 && ratio >= -1.15)
+      return check(name, "", v1::CHECK_RESULT_FAIL,
+                   fmt::format("{}: the CT is reversed (the meter counts import as export): turn "
+                               "the CT around or swap its S1/S2 wires",
+                               seen),
+                   values);
+    if (ratio < 0)
+      return check(name, "", v1::CHECK_RESULT_FAIL,
+                   fmt::format("{}: the CT is reversed and its ratio is off by {:.2f}: turn it "
+                               "around and check the CT ratio set in the meter",
+                               seen, -ratio),
+                   values);
+    check(name, "", v1::CHECK_RESULT_FAIL,
+          fmt::format("{}: the meter reads {:.2f} times the change: the CT ratio set in the meter "
+                      "does not match the CT fitted",
+                      seen, ratio),
+          values);
+  }
+
+  void release() {
+    if (manual_set)
+      manual(0, 0);
+    manual_set = false;
+  }
+
+  void pv_sign(const actors::plant_state& s) {
+    if (s.pv_w.quality != quality::measured && s.pv_w.quality != quality::estimated)
+      return check("pv_sign", "", v1::CHECK_RESULT_SKIPPED, "no PV reading");
+    std::map<std::string, double> values{{"pv_w", s.pv_w.value}};
+    if (s.pv_w.value < -100)
+      return check("pv_sign", "", v1::CHECK_RESULT_FAIL,
+                   fmt::format("PV reads {:.0f} W: the PV meter's CT is reversed", s.pv_w.value),
+                   values);
+    if (s.pv_w.value < 100)
+      return check("pv_sign", "", v1::CHECK_RESULT_SKIPPED,
+                   "no PV production now: run again in daylight", values);
+    check("pv_sign", "", v1::CHECK_RESULT_PASS, fmt::format("PV produces {:.0f} W", s.pv_w.value),
+          values);
+  }
+
+  void clock() {
+    timex tx{};
+    int state = ::adjtimex(&tx);
+    bool synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+    std::map<std::string, double> values{{"max_error_us", static_cast<double>(tx.maxerror)}};
+    if (synced)
+      check("clock", "", v1::CHECK_RESULT_PASS,
+            fmt::format("synchronized (estimated error {} us)", tx.esterror), values);
+    else
+      check("clock", "", v1::CHECK_RESULT_WARN,
+            "not synchronized: TOU slots, reports and alarms follow this clock; enable NTP "
+            "(timedatectl set-ntp true) or set the time",
+            values);
+  }
+
+  void run() {
+    auto snap = a().view->snapshot();
+    report.set_config_version(snap.version);
+    *report.mutable_started_at() = TimeUtil::MillisecondsToTimestamp(now_ms());
+    std::shared_ptr<const actors::plant_state> s;
+    for (int i = 0; i < 50 && !w->cancelled(); ++i) {
+      s = a().hub->latest().first;
+      if (s && s->decisions > 0)
+        break;
+      std::this_thread::sleep_for(100ms);
+    }
+    if (!s) {
+      w->done(to_status(errc::unavailable, "the controller has not decided yet: try again"));
+      return;
+    }
+    reachable(*s, *snap.config);
+    ct_test(*s, *snap.config);
+    release();
+    if (w->cancelled()) {
+      w->done(grpc::Status::CANCELLED);
+      return;
+    }
+    pv_sign(*a().hub->latest().first);
+    clock();
+    *report.mutable_finished_at() = TimeUtil::MillisecondsToTimestamp(now_ms());
+    bool passed = true;
+    for (const auto& c : report.checks())
+      passed = passed && c.result() != v1::CHECK_RESULT_FAIL;
+    report.set_passed(passed);
+    if (a().db) {
+      std::string json;
+      google::protobuf::util::JsonPrintOptions opts;
+      opts.add_whitespace = true;
+      (void)google::protobuf::util::MessageToJsonString(report, &json, opts);
+      if (auto r = a().db->put_document(commissioning::report_document, json); !r)
+        spdlog::warn("commissioning: the report is not kept: {}", r.error());
+    }
+    v1::CommissionUpdate u;
+    *u.mutable_report() = report;
+    w->push(std::move(u));
+    w->done(grpc::Status::OK);
+  }
+};
+
+commissioning::commissioning(commissioning_args args) : a_(std::move(args)) {}
+
+grpc::ServerWriteReactor<v1::CommissionUpdate>* commissioning::start(
+  grpc::CallbackServerContext*, const v1::CommissionRequest& req, std::string by) {
+  if (!(std::isfinite(req.test_power_w()) && req.test_power_w() >= 0))
+    return new refused_writer<v1::CommissionUpdate>(to_status(
+      errc::invalid_argument, fmt::format("test_power_w: a power >= 0 W, got {}", req.test_power_w())));
+  if (running_.exchange(true))
+    return new refused_writer<v1::CommissionUpdate>(
+      to_status(errc::aborted, "a commissioning run is in progress: wait for its report"));
+  auto* w = new update_writer();
+  auto run = std::make_shared<commission_run>();
+  run->owner = shared_from_this();
+  run->w = w;
+  run->req = req;
+  run->report.set_by(std::move(by));
+  std::thread{[run] {
+    try {
+      run->run();
+    } catch (const std::exception& e) {
+      run->release();
+      run->w->done(to_status(errc::internal, e.what()));
+    }
+    run->owner->running_ = false;
+  }}.detach();
+  return w;
+}
+
+std::optional<v1::CommissionReport> commissioning::last_report() const {
+  if (!a_.db)
+    return std::nullopt;
+  auto doc = a_.db->get_document(report_document);
+  if (!doc || !*doc)
+    return std::nullopt;
+  v1::CommissionReport r;
+  if (!google::protobuf::util::JsonStringToMessage(**doc, &r).ok())
+    return std::nullopt;
+  return r;
+}
+
+} // namespace plantd::services

@@ -1,0 +1,58 @@
+// PlantService.Commission: the checks an installer runs before handing a
+// site over (reachable devices, the grid meter's CT direction and ratio, the
+// PV sign, the clock), streamed as they finish and kept as a report.
+//
+// A run is a thread of its own (it waits on the plant for seconds); one at
+// a time. The CT test commands the battery through the supervisor's manual
+// setpoint, bounded in time, and clears it when the run ends or the call
+// is cancelled.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <grpcpp/support/server_callback.h>
+
+#include "actors/config_view.hpp"
+#include "actors/state_hub.hpp"
+#include "drivers/store/store.hpp"
+#include "plantd/v1/plant_service.pb.h"
+
+namespace plantd::services {
+
+struct commissioning_args {
+  caf::actor_system* sys = nullptr;
+  caf::actor supervisor;
+  std::shared_ptr<actors::state_hub> hub;
+  std::shared_ptr<const actors::config_view> view;
+  std::shared_ptr<store::store> db;
+  // Timings of the CT test (tests shorten nothing: the plant needs them).
+  std::chrono::milliseconds settle{3000};   // after each battery change
+  std::chrono::milliseconds measure{3000};  // averaged
+};
+
+class commissioning : public std::enable_shared_from_this<commissioning> {
+public:
+  explicit commissioning(commissioning_args args);
+
+  // Starts a run for the call (ABORTED while one runs).
+  grpc::ServerWriteReactor<v1::CommissionUpdate>* start(grpc::CallbackServerContext* ctx,
+                                                        const v1::CommissionRequest& req,
+                                                        std::string by);
+  // The last report; nullopt before the first run.
+  std::optional<v1::CommissionReport> last_report() const;
+
+  // The document the last report is kept in (JSON).
+  static constexpr const char* report_document = "commissioning-report.json";
+
+private:
+  friend struct commission_run;
+  commissioning_args a_;
+  std::atomic<bool> running_{false};
+};
+
+} // namespace plantd::services

@@ -1,0 +1,190 @@
+// Commissioning against plant-sim: a site wired right passes; a grid meter
+// with its CT fitted backwards, or with a wrong CT ratio, fails the CT test
+// with what to do; one run at a time; the report is kept; plantctl prints it.
+#include <catch2/catch.hpp>
+
+#include "plantd/v1/plant_service.grpc.pb.h"
+#include "test/e2e/harness.hpp"
+
+using namespace std::chrono_literals;
+using namespace plantd;
+using namespace plantd::test;
+
+namespace {
+
+struct run_result {
+  grpc::Status status;
+  std::vector<v1::CommissionCheck> streamed;
+  std::optional<v1::CommissionReport> report;
+};
+
+run_result commission(v1::PlantService::Stub& plant, double test_power_w = 0) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 60s);
+  v1::CommissionRequest req;
+  req.set_test_power_w(test_power_w);
+  auto reader = plant.Commission(&ctx, req);
+  run_result r;
+  v1::CommissionUpdate u;
+  while (reader->Read(&u)) {
+    if (u.has_check())
+      r.streamed.push_back(u.check());
+    else if (u.has_report())
+      r.report = u.report();
+  }
+  r.status = reader->Finish();
+  return r;
+}
+
+const v1::CommissionCheck* find(const v1::CommissionReport& r, const std::string& name,
+                                const std::string& device = "") {
+  for (const auto& c : r.checks())
+    if (c.name() == name && c.device() == device)
+      return &c;
+  return nullptr;
+}
+
+std::string dump(const v1::CommissionReport& r) {
+  std::string out;
+  for (const auto& c : r.checks())
+    out += c.name() + " " + c.device() + " " + v1::CheckResult_Name(c.result()) + ": " +
+           c.detail() + "\n";
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("commissioning: a site wired right passes; a reversed CT and a wrong CT ratio on the "
+          "grid meter fail the CT test, saying what to do",
+          "[e2e][commission]") {
+  // The CT test needs room to move the battery: no zero-export clamp on it
+  // (a reversed CT would make plantd's export limit fight the test).
+  auto config = sim_config("single-cabinet", "", [](v1::PlantConfig& m) {
+    m.mutable_policies()->mutable_export_limit()->set_enabled(false);
+  });
+  running_sim sim{config};
+  sim.set_load(40'000);
+  running_plantd plantd{config};
+  plantd.state(5);
+  auto plant = v1::PlantService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+
+  {
+    v1::CommissionReport none;
+    CHECK(plant->GetCommissionReport(ctx().get(), {}, &none).error_code() ==
+          grpc::StatusCode::NOT_FOUND);
+  }
+
+  auto good = commission(*plant);
+  INFO(good.status.error_message());
+  REQUIRE(good.status.ok());
+  REQUIRE(good.report);
+  INFO(dump(*good.report));
+  // Streamed as they ran, then the whole report.
+  CHECK(good.streamed.size() == static_cast<std::size_t>(good.report->checks_size()));
+  for (const auto* dev : {"C01", "pv-inv-1", "pv-inv-2", "grid-meter", "io"}) {
+    auto* c = find(*good.report, "reachable", dev);
+    REQUIRE(c);
+    CHECK(c->result() == v1::CHECK_RESULT_PASS);
+  }
+  auto* ct = find(*good.report, "grid_meter_ct");
+  REQUIRE(ct);
+  CHECK(ct->result() == v1::CHECK_RESULT_PASS);
+  CHECK(ct->values().at("ratio") == Approx(1).margin(0.15));
+  CHECK(ct->values().at("battery_change_w") == Approx(-10'000).margin(2'000));
+  CHECK(good.report->passed());
+  CHECK(good.report->config_version() >= 1);
+  CHECK(find(*good.report, "clock"));
+  // Control went back to its mode.
+  REQUIRE(within(5s, [&] { return !plantd.state().manual_active(); }));
+
+  // The CT fitted backwards.
+  sim.inject("grid-meter", v1::FAULT_KIND_CT_REVERSED);
+  auto reversed = commission(*plant);
+  REQUIRE(reversed.status.ok());
+  REQUIRE(reversed.report);
+  INFO(dump(*reversed.report));
+  ct = find(*reversed.report, "grid_meter_ct");
+  REQUIRE(ct);
+  CHECK(ct->result() == v1::CHECK_RESULT_FAIL);
+  CHECK_THAT(ct->detail(), Catch::Contains("reversed"));
+  CHECK(ct->values().at("ratio") == Approx(-1).margin(0.15));
+  CHECK_FALSE(reversed.report->passed());
+
+  // The report is kept; plantctl prints it and says no.
+  v1::CommissionReport kept;
+  REQUIRE(plant->GetCommissionReport(ctx().get(), {}, &kept).ok());
+  CHECK(kept.checks_size() == reversed.report->checks_size());
+  CHECK_FALSE(kept.passed());
+  auto printed = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "commission",
+                              "--last"});
+  CHECK(printed.exit_code == 1);
+  CHECK_THAT(printed.out, Catch::Contains("FAIL  grid_meter_ct"));
+  CHECK_THAT(printed.out, Catch::Contains("FAILED"));
+
+  // A CT ratio set to half the CT fitted.
+  REQUIRE(sim.sim().ClearFaults(ctx().get(), [] {
+    v1::ClearFaultsRequest r;
+    r.set_device_id("grid-meter");
+    return r;
+  }(), std::make_unique<v1::ClearFaultsResponse>().get()).ok());
+  {
+    v1::InjectFaultRequest req;
+    req.set_device_id("grid-meter");
+    req.set_kind(v1::FAULT_KIND_CT_RATIO);
+    req.set_ct_factor(0.5);
+    v1::InjectFaultResponse resp;
+    REQUIRE(sim.sim().InjectFault(ctx().get(), req, &resp).ok());
+  }
+  auto ratio = commission(*plant, 20'000);
+  REQUIRE(ratio.status.ok());
+  REQUIRE(ratio.report);
+  INFO(dump(*ratio.report));
+  ct = find(*ratio.report, "grid_meter_ct");
+  REQUIRE(ct);
+  CHECK(ct->result() == v1::CHECK_RESULT_FAIL);
+  CHECK_THAT(ct->detail(), Catch::Contains("CT ratio"));
+  CHECK(ct->values().at("ratio") == Approx(0.5).margin(0.1));
+  CHECK(ct->values().at("battery_change_w") == Approx(-20'000).margin(4'000));
+}
+
+TEST_CASE("commissioning: one run at a time, bad input refused, plantctl runs it without moving "
+          "the battery when asked",
+          "[e2e][commission]") {
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config};
+  running_plantd plantd{config};
+  plantd.state(3);
+  auto plant = v1::PlantService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext c;
+    v1::CommissionRequest req;
+    req.set_test_power_w(-5);
+    auto reader = plant->Commission(&c, req);
+    v1::CommissionUpdate u;
+    while (reader->Read(&u)) {
+    }
+    auto st = reader->Finish();
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(st.error_message(), Catch::Contains("test_power_w"));
+  }
+  // A run in progress: a second one is ABORTED.
+  grpc::ClientContext first;
+  first.set_deadline(std::chrono::system_clock::now() + 60s);
+  auto running = plant->Commission(&first, {});
+  v1::CommissionUpdate u;
+  REQUIRE(running->Read(&u));  // it has started
+  auto second = commission(*plant);
+  CHECK(second.status.error_code() == grpc::StatusCode::ABORTED);
+  while (running->Read(&u)) {
+  }
+  CHECK(running->Finish().ok());
+
+  auto printed = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "commission",
+                              "--skip-ct-test"}, 60s);
+  INFO(printed.out);
+  CHECK_THAT(printed.out, Catch::Contains("SKIP  grid_meter_ct"));
+  CHECK_THAT(printed.out, Catch::Contains("PASS  reachable      C01"));
+  CHECK_FALSE(plantd.state().manual_active());
+}
