@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/type_ids.hpp"
+#include "model/dispatch/dispatch.hpp"
 #include "services/access_gate.hpp"
 #include "services/status.hpp"
 
@@ -43,14 +44,16 @@ public:
     status_ = std::move(s);
     pump(lk);
   }
-  bool cancelled() const noexcept { return cancelled_; }
+  bool cancelled() const noexcept { return cancelled_ || broken_; }
 
   void OnWriteDone(bool ok) override {
     std::unique_lock lk{mtx_};
     queue_.pop_front();
     writing_ = false;
-    if (!ok)
+    if (!ok) {  // the client is gone: the run stops
       queue_.clear();
+      broken_ = true;
+    }
     pump(lk);
   }
   void OnCancel() override { cancelled_ = true; }
@@ -83,6 +86,7 @@ private:
   bool finish_called_ = false;
   grpc::Status status_;
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> broken_{false};
 };
 
 int64_t now_ms() {
@@ -94,19 +98,30 @@ int64_t now_ms() {
 struct averages {
   double grid_w = 0;
   double battery_w = 0;
+  double pv_w = 0;
   int n = 0;
+  std::string overridden;  // a rule that moved the battery off the test's setpoint
 };
 
 } // namespace
 
 struct commission_run {
-  std::shared_ptr<commissioning> owner;
+  commissioning* owner = nullptr;  // outlives the run (its shutdown joins it)
   update_writer* w = nullptr;
   v1::CommissionRequest req;
   v1::CommissionReport report;
   bool manual_set = false;
 
   const commissioning_args& a() const { return owner->a_; }
+  bool stopped() const { return w->cancelled() || owner->stop_; }
+
+  // The end of the run: the battery released, the next run allowed, then
+  // the call finished (the client may start another at once).
+  void end(grpc::Status s) {
+    release();
+    owner->running_ = false;
+    w->done(std::move(s));
+  }
 
   void check(std::string name, std::string device, v1::CheckResult result, std::string detail,
              std::map<std::string, double> values = {}) {
@@ -127,11 +142,11 @@ struct commission_run {
   bool wait(std::chrono::milliseconds d) {
     auto until = std::chrono::steady_clock::now() + d;
     while (std::chrono::steady_clock::now() < until) {
-      if (w->cancelled())
+      if (stopped())
         return false;
       std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(100ms, d));
     }
-    return !w->cancelled();
+    return !stopped();
   }
 
   bool manual(double power_w, int64_t duration_ms) {
@@ -139,7 +154,11 @@ struct commission_run {
     bool ok = false;
     self->request(a().supervisor, std::chrono::seconds{2}, actors::manual_atom_v, power_w,
                   duration_ms)
-      .receive([&](bool) { ok = true; }, [&](caf::error&) {});
+      .receive([&](bool) { ok = true; },
+               [&](caf::error& e) {
+                 spdlog::warn("commissioning: setpoint {} W not taken: {}", power_w,
+                              caf::to_string(e));
+               });
     return ok;
   }
 
@@ -149,14 +168,17 @@ struct commission_run {
     uint64_t seen = 0;
     auto until = std::chrono::steady_clock::now() + d;
     while (std::chrono::steady_clock::now() < until) {
-      if (w->cancelled())
+      if (stopped())
         return std::nullopt;
       auto [s, seq] = a().hub->latest();
       if (s && seq != seen && s->grid_w.quality == quality::measured) {
         seen = seq;
         avg.grid_w += s->grid_w.value;
         avg.battery_w += s->battery_w;
+        avg.pv_w += s->pv_w.value;
         ++avg.n;
+        if (s->binding != dispatch::rule::manual && avg.overridden.empty())
+          avg.overridden = dispatch::to_string(s->binding);
       }
       std::this_thread::sleep_for(50ms);
     }
@@ -164,6 +186,7 @@ struct commission_run {
       return averages{};
     avg.grid_w /= avg.n;
     avg.battery_w /= avg.n;
+    avg.pv_w /= avg.n;
     return avg;
   }
 
@@ -207,7 +230,10 @@ struct commission_run {
     double p = req.test_power_w() > 0 ? std::min(req.test_power_w(), rated) : 0.1 * rated;
     double soc = s.soc_percent.value;
     const auto& bounds = cfg.policies.soc;
-    double hold = s.battery_w;
+    double hold = std::clamp(s.battery_w, -rated, rated);
+    if (p < 1000 && p < 0.02 * rated)
+      return check(name, "", v1::CHECK_RESULT_SKIPPED,
+                   fmt::format("a step of {:.0f} W is too small to tell from the load's noise", p));
     // Charging by preference; discharging when the SOC or the battery's
     // power leaves no room to charge by p.
     bool can_charge = soc < bounds.max_percent - 5 && hold - p >= -rated;
@@ -218,17 +244,22 @@ struct commission_run {
                                "room to move it by {:.0f} W",
                                soc, hold, p));
     bool charge = can_charge;
-    // The battery held where it is, then moved by p: the grid must move by -p.
-    if (!manual(hold, 60'000))
+    // The battery held where it is, then moved by p: the grid must move by
+    // -p. Each setpoint expires by itself shortly after the run would end
+    // (a dead man: a run that dies leaves no hold behind for long).
+    auto dead_man = (a().settle + a().measure).count() + 5000;
+    if (stopped())
+      return;
+    manual_set = true;  // before sending: a late answer may still have been applied
+    if (!manual(hold, dead_man))
       return check(name, "", v1::CHECK_RESULT_SKIPPED, "the controller did not take the setpoint");
-    manual_set = true;
     if (!wait(a().settle))
       return;
     auto base = measure(a().measure);
     if (!base)
       return;
     double target = hold + (charge ? -p : p);
-    manual(target, 60'000);
+    manual(target, dead_man);
     if (!wait(a().settle))
       return;
     auto step = measure(a().measure);
@@ -237,22 +268,39 @@ struct commission_run {
     release();
     double db = step->battery_w - base->battery_w;
     double dg = step->grid_w - base->grid_w;
+    double dpv = step->pv_w - base->pv_w;  // PV released or curtailed meanwhile
     std::map<std::string, double> values{{"test_power_w", charge ? -p : p},
                                          {"base_grid_w", base->grid_w},
                                          {"step_grid_w", step->grid_w},
                                          {"battery_change_w", db},
+                                         {"pv_change_w", dpv},
                                          {"grid_change_w", dg}};
     if (base->n == 0 || step->n == 0)
       return check(name, "", v1::CHECK_RESULT_SKIPPED, "no grid reading during the test", values);
+    auto overridden = !base->overridden.empty() ? base->overridden : step->overridden;
+    if (!overridden.empty())
+      return check(name, "", v1::CHECK_RESULT_SKIPPED,
+                   fmt::format("the rule \"{}\" moved the battery during the test: no "
+                               "conclusion (run again, or lift the limit while commissioning)",
+                               overridden),
+                   values);
     if (std::abs(db) < 0.3 * p)
       return check(name, "", v1::CHECK_RESULT_SKIPPED,
                    fmt::format("the battery moved {:.0f} W of the {:.0f} W asked (limits, SOC or "
                                "BMS): no conclusion",
                                db, charge ? -p : p),
                    values);
-    double ratio = dg / -db;
+    // grid = load - pv - battery: with the load steady, the grid moves by
+    // minus what the battery and the PV moved.
+    double ratio = dg / -(db + dpv);
     values["ratio"] = ratio;
     auto seen = fmt::format("the battery moved {:.0f} W and the grid meter {:.0f} W", db, dg);
+    if (std::abs(ratio) < 0.3)
+      return check(name, "", v1::CHECK_RESULT_FAIL,
+                   fmt::format("{}: the grid meter does not see the battery: its CT is on another "
+                               "conductor, or the battery is connected outside the metering point",
+                               seen),
+                   values);
     if (ratio >= 0.85 && ratio <= 1.15)
       return check(name, "", v1::CHECK_RESULT_PASS,
                    fmt::format("{}: direction and CT ratio right ({:.2f})", seen, ratio), values);
@@ -275,10 +323,18 @@ struct commission_run {
           values);
   }
 
-  void release() {
-    if (manual_set)
-      manual(0, 0);
-    manual_set = false;
+  void release() noexcept {
+    if (!manual_set)
+      return;
+    try {
+      for (int attempt = 0; attempt < 3; ++attempt)
+        if (manual(0, 0)) {
+          manual_set = false;
+          return;
+        }
+      spdlog::error("commissioning: the battery hold could not be cleared; it expires by itself");
+    } catch (...) {
+    }
   }
 
   void pv_sign(const actors::plant_state& s) {
@@ -299,7 +355,7 @@ struct commission_run {
   void clock() {
     timex tx{};
     int state = ::adjtimex(&tx);
-    bool synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+    bool synced = state != -1 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
     std::map<std::string, double> values{{"max_error_us", static_cast<double>(tx.maxerror)}};
     if (synced)
       check("clock", "", v1::CHECK_RESULT_PASS,
@@ -316,23 +372,19 @@ struct commission_run {
     report.set_config_version(snap.version);
     *report.mutable_started_at() = TimeUtil::MillisecondsToTimestamp(now_ms());
     std::shared_ptr<const actors::plant_state> s;
-    for (int i = 0; i < 50 && !w->cancelled(); ++i) {
+    for (int i = 0; i < 50 && !stopped(); ++i) {
       s = a().hub->latest().first;
       if (s && s->decisions > 0)
         break;
       std::this_thread::sleep_for(100ms);
     }
-    if (!s) {
-      w->done(to_status(errc::unavailable, "the controller has not decided yet: try again"));
-      return;
-    }
+    if (!s || s->decisions == 0)
+      return end(to_status(errc::unavailable, "the controller has not decided yet: try again"));
     reachable(*s, *snap.config);
     ct_test(*s, *snap.config);
     release();
-    if (w->cancelled()) {
-      w->done(grpc::Status::CANCELLED);
-      return;
-    }
+    if (stopped())
+      return end(grpc::Status::CANCELLED);
     pv_sign(*a().hub->latest().first);
     clock();
     *report.mutable_finished_at() = TimeUtil::MillisecondsToTimestamp(now_ms());
@@ -351,7 +403,7 @@ struct commission_run {
     v1::CommissionUpdate u;
     *u.mutable_report() = report;
     w->push(std::move(u));
-    w->done(grpc::Status::OK);
+    end(grpc::Status::OK);
   }
 };
 
@@ -367,20 +419,37 @@ grpc::ServerWriteReactor<v1::CommissionUpdate>* commissioning::start(
       to_status(errc::aborted, "a commissioning run is in progress: wait for its report"));
   auto* w = new update_writer();
   auto run = std::make_shared<commission_run>();
-  run->owner = shared_from_this();
+  run->owner = this;
   run->w = w;
   run->req = req;
   run->report.set_by(std::move(by));
-  std::thread{[run] {
-    try {
-      run->run();
-    } catch (const std::exception& e) {
-      run->release();
-      run->w->done(to_status(errc::internal, e.what()));
-    }
-    run->owner->running_ = false;
-  }}.detach();
+  std::lock_guard lock{worker_mtx_};
+  if (worker_.joinable())
+    worker_.join();  // the last run, finished (running_ was false)
+  try {
+    worker_ = std::thread{[run] {
+      try {
+        run->run();
+      } catch (const std::exception& e) {
+        run->end(to_status(errc::internal, e.what()));
+      } catch (...) {
+        run->end(to_status(errc::internal, "commissioning failed"));
+      }
+    }};
+  } catch (const std::system_error& e) {
+    running_ = false;
+    w->done(to_status(errc::resource_exhausted, e.what()));
+  }
   return w;
+}
+
+commissioning::~commissioning() { shutdown(); }
+
+void commissioning::shutdown() {
+  stop_ = true;
+  std::lock_guard lock{worker_mtx_};
+  if (worker_.joinable())
+    worker_.join();
 }
 
 std::optional<v1::CommissionReport> commissioning::last_report() const {

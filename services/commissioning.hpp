@@ -11,7 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -35,9 +37,12 @@ struct commissioning_args {
   std::chrono::milliseconds measure{3000};  // averaged
 };
 
-class commissioning : public std::enable_shared_from_this<commissioning> {
+class commissioning {
 public:
   explicit commissioning(commissioning_args args);
+  // Stops a run (its battery hold cleared) and waits for it.
+  ~commissioning();
+  void shutdown();
 
   // Starts a run for the call (ABORTED while one runs).
   grpc::ServerWriteReactor<v1::CommissionUpdate>* start(grpc::CallbackServerContext* ctx,
@@ -53,6 +58,9 @@ private:
   friend struct commission_run;
   commissioning_args a_;
   std::atomic<bool> running_{false};
+  std::atomic<bool> stop_{false};
+  std::mutex worker_mtx_;
+  std::thread worker_;  // the run in progress (or the last one, finished)
 };
 
 } // namespace plantd::services

@@ -27,6 +27,11 @@ public:
 
   // Commission runs here (none: UNAVAILABLE).
   void set_commissioning(std::shared_ptr<commissioning> c) { commissioning_ = std::move(c); }
+  // Ends a commissioning run (its battery hold cleared) before the server stops.
+  void stop_commissioning() {
+    if (commissioning_)
+      commissioning_->shutdown();
+  }
 
   grpc::ServerWriteReactor<v1::CommissionUpdate>* Commission(
     grpc::CallbackServerContext* ctx, const v1::CommissionRequest* req) override;

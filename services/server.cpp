@@ -159,6 +159,7 @@ void server::shutdown(std::chrono::milliseconds grace) {
     health->SetServingStatus(false);
   if (impl_->socket)
     impl_->socket->stop();
+  impl_->plant.stop_commissioning();
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->grpc_server->Wait();
   impl_->grpc_server.reset();

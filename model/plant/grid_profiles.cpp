@@ -74,6 +74,9 @@ problems grid_profile_departures(const config& cfg) {
   if (r->fail_safe_within_ms && fs.meter_stale_ms > *r->fail_safe_within_ms)
     say("policies.fail_safe.meter_stale_ms",
         fmt::format("at most {} ms, got {}", *r->fail_safe_within_ms, fs.meter_stale_ms));
+  if (r->fail_safe_within_ms && fs.reach_within_ms > *r->fail_safe_within_ms)
+    say("policies.fail_safe.reach_within_ms",
+        fmt::format("at most {} ms, got {}", *r->fail_safe_within_ms, fs.reach_within_ms));
   return out;
 }
 
@@ -87,8 +90,16 @@ void apply_grid_profile(config& cfg) {
   if (r->export_within_ms)
     ex.max_protection_time_ms = std::min(ex.max_protection_time_ms, *r->export_within_ms);
   auto& fs = cfg.policies.fail_safe;
-  if (r->fail_safe_within_ms)
-    fs.meter_stale_ms = std::min(fs.meter_stale_ms, *r->fail_safe_within_ms);
+  if (r->fail_safe_within_ms) {
+    fs.reach_within_ms = std::min(fs.reach_within_ms, *r->fail_safe_within_ms);
+    // The meter counts as stale early enough for a decision and a device
+    // poll to follow within the time (validation checks the same sum).
+    const auto& pl = cfg.polling;
+    int64_t room = int64_t{fs.reach_within_ms} - pl.control_cycle_ms -
+                   std::max(pl.cabinet_ms, pl.inverter_ms);
+    if (room > int64_t{pl.grid_meter_ms})
+      fs.meter_stale_ms = std::min<uint32_t>(fs.meter_stale_ms, static_cast<uint32_t>(room));
+  }
 }
 
 } // namespace plantd::plant

@@ -534,6 +534,17 @@ void check_policies(checker& ck, const config& cfg) {
             "must be longer than the grid meter's poll period ({} ms), got {}",
             cfg.polling.grid_meter_ms, fs.meter_stale_ms);
   ck.range("policies.fail_safe.reach_within_ms", fs.reach_within_ms, 1, 600'000);
+  // The promise is kept by the timings: the meter counts as stale after
+  // meter_stale_ms, the next decision comes within a control cycle, and a
+  // device takes its command within its poll period.
+  auto reach = uint64_t{fs.meter_stale_ms} + cfg.polling.control_cycle_ms +
+               std::max(cfg.polling.cabinet_ms, cfg.polling.inverter_ms);
+  if (fs.meter_stale_ms > cfg.polling.grid_meter_ms && reach > fs.reach_within_ms)
+    ck.fail("policies.fail_safe.reach_within_ms",
+            "cannot be kept: plantd may take {} ms (meter_stale_ms {} + a control cycle {} + a "
+            "device poll {}); shorten those, or allow more",
+            reach, fs.meter_stale_ms, cfg.polling.control_cycle_ms,
+            std::max(cfg.polling.cabinet_ms, cfg.polling.inverter_ms));
   ck.range("policies.fail_safe.cabinet_stale_ms", fs.cabinet_stale_ms, 1, 600'000);
   ck.range("policies.fail_safe.device_watchdog_ms", fs.device_watchdog_ms, 2'000, 600'000);
   ck.power("policies.fail_safe.pv_export_w", fs.pv_export_w);

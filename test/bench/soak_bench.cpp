@@ -144,6 +144,13 @@ std::pair<long, std::string> http_get(const std::string& url, const std::string&
   return {status, body};
 }
 
+std::shared_ptr<store::store> open_store(const std::filesystem::path& dir) {
+  auto opened = store::store::open(dir);
+  if (!opened)
+    throw std::runtime_error("cannot open the store: " + opened.error());
+  return std::shared_ptr<store::store>{std::move(*opened)};
+}
+
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
@@ -180,7 +187,7 @@ int main(int argc, char** argv) {
   std::size_t series = 0;
   {
     auto dir = tmp / "sim";
-    auto db = std::shared_ptr<store::store>{std::move(*store::store::open(dir / "store"))};
+    auto db = open_store(dir / "store");
     int64_t t0 = (wall_ms() - 3 * 86'400'000) / 1000 * 1000;
     auto started = steady::now();
     uint64_t disk_after_day1 = 0, dir_after_day1 = 0;
@@ -224,7 +231,10 @@ int main(int argc, char** argv) {
       double t = bench::ms_since(started) / 1000;
       if (t >= seconds)
         break;
-      double rss = static_cast<double>(test::rss_kb(plantd.pid())) / 1024;
+      auto kb = test::rss_kb(plantd.pid());
+      if (kb <= 0)
+        throw std::runtime_error("plantd is gone: " + plantd.stderr_text());
+      double rss = static_cast<double>(kb) / 1024;
       if (rss_start_mb == 0)
         rss_start_mb = rss;
       rss_end_mb = rss;
@@ -253,7 +263,7 @@ int main(int argc, char** argv) {
     auto data = tmp / "backfill";
     int64_t now = wall_ms() / 1000 * 1000;
     {
-      auto db = std::shared_ptr<store::store>{std::move(*store::store::open(data / "store"))};
+      auto db = open_store(data / "store");
       for (int64_t t = now - 86'400'000; t < now; t += 1000)
         record(*db, model.at(t));
       backlog_samples = static_cast<uint64_t>(db->series().size()) * 86'400;
@@ -276,7 +286,8 @@ int main(int argc, char** argv) {
     auto plant = v1::PlantService::NewStub(ch);
     auto state = [&] {
       v1::PlantState s;
-      control->GetState(bench::ctx().get(), {}, &s);
+      if (auto st = control->GetState(bench::ctx().get(), {}, &s); !st.ok())
+        throw std::runtime_error("GetState: " + st.error_message());
       return s;
     };
     std::this_thread::sleep_for(10s);  // warm

@@ -89,7 +89,7 @@ TEST_CASE("commissioning: a site wired right passes; a reversed CT and a wrong C
   }
   auto* ct = find(*good.report, "grid_meter_ct");
   REQUIRE(ct);
-  CHECK(ct->result() == v1::CHECK_RESULT_PASS);
+  REQUIRE(ct->result() == v1::CHECK_RESULT_PASS);
   CHECK(ct->values().at("ratio") == Approx(1).margin(0.15));
   CHECK(ct->values().at("battery_change_w") == Approx(-10'000).margin(2'000));
   CHECK(good.report->passed());
@@ -106,7 +106,7 @@ TEST_CASE("commissioning: a site wired right passes; a reversed CT and a wrong C
   INFO(dump(*reversed.report));
   ct = find(*reversed.report, "grid_meter_ct");
   REQUIRE(ct);
-  CHECK(ct->result() == v1::CHECK_RESULT_FAIL);
+  REQUIRE(ct->result() == v1::CHECK_RESULT_FAIL);
   CHECK_THAT(ct->detail(), Catch::Contains("reversed"));
   CHECK(ct->values().at("ratio") == Approx(-1).margin(0.15));
   CHECK_FALSE(reversed.report->passed());
@@ -142,7 +142,7 @@ TEST_CASE("commissioning: a site wired right passes; a reversed CT and a wrong C
   INFO(dump(*ratio.report));
   ct = find(*ratio.report, "grid_meter_ct");
   REQUIRE(ct);
-  CHECK(ct->result() == v1::CHECK_RESULT_FAIL);
+  REQUIRE(ct->result() == v1::CHECK_RESULT_FAIL);
   CHECK_THAT(ct->detail(), Catch::Contains("CT ratio"));
   CHECK(ct->values().at("ratio") == Approx(0.5).margin(0.1));
   CHECK(ct->values().at("battery_change_w") == Approx(-20'000).margin(4'000));

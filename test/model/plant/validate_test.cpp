@@ -48,6 +48,12 @@ TEST_CASE("the shipped shapes of plant validate cleanly", "[validate]") {
 
 TEST_CASE("each rule names the field it is about", "[validate]") {
   auto c = GENERATE(values<bad_case>({
+    {"fail-safe timing kept", 1,
+     [](config& c) {
+       c.policies.fail_safe.meter_stale_ms = 4000;
+       c.policies.fail_safe.reach_within_ms = 5000;
+     },
+     "policies.fail_safe.reach_within_ms", "cannot be kept: plantd may take 6000 ms"},
     // the disk budget and the uplink
     {"disk budget", 1, [](config& c) { c.storage.max_disk_mb = 10; }, "storage.max_disk_mb",
      "64..1000000"},
@@ -420,7 +426,10 @@ TEST_CASE("the site's grid profile: departures flagged with the profile and its 
   found = validate(cfg);
   CHECK(has(found, "policies.fail_safe.meter_stale_ms", "at most 5000 ms, got 8000"));
   apply_grid_profile(cfg);
-  CHECK(cfg.policies.fail_safe.meter_stale_ms == 5'000);
+  // Stale soon enough that a decision (1 s) and a device poll (1 s) follow
+  // within the 5 s.
+  CHECK(cfg.policies.fail_safe.reach_within_ms == 5'000);
+  CHECK(cfg.policies.fail_safe.meter_stale_ms == 3'000);
   CHECK(cfg.io.demand_response == demand_response_kind::dred);  // G100 fixes no interface
   CHECK(validate(cfg).empty());
   // VDE-AR-N 4105: the ripple-control receiver.
