@@ -134,6 +134,12 @@ struct victoria {
   }
 };
 
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 // A store holding `series` at 1 Hz over [from, to), every 97th point
 // missing (never sent), and one alarm raised and cleared in between.
 struct recorded_site {
@@ -141,7 +147,17 @@ struct recorded_site {
   std::shared_ptr<store::store> db;
   std::vector<std::string> names{"plant.grid_w", "plant.soc_percent", "cabinet.C01.power_w",
                                  "cabinet.C02.power_w", "meter.grid.import_wh"};
-  recorded_site() { db = std::shared_ptr<store::store>{std::move(*store::store::open(dir.path / "store"))}; }
+  int64_t t0 = 0, t1 = 0;  // what was recorded: [t0, t1)
+
+  // The last `span_ms` up to 5 s ago, recorded.
+  explicit recorded_site(int64_t span_ms) {
+    auto opened = store::store::open(dir.path / "store");
+    REQUIRE(opened);
+    db = std::shared_ptr<store::store>{std::move(*opened)};
+    t1 = now_ms() / 1000 * 1000 - 5'000;
+    t0 = t1 + 5'000 - span_ms;
+    record(t0, t1);
+  }
 
   void record(int64_t from, int64_t to) {
     std::vector<store::point> batch;
@@ -170,11 +186,6 @@ struct recorded_site {
   }
 };
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 struct uplink_run {
   caf::actor_system_config cfg;
@@ -214,10 +225,8 @@ std::string write_file(const std::filesystem::path& p, const std::string& text) 
 TEST_CASE("the uplink sends what is stored to VictoriaMetrics exactly, and fills an outage in "
           "time order without a sample missing or doubled",
           "[e2e][uplink]") {
-  recorded_site site;
-  auto t0 = now_ms() / 1000 * 1000 - 2 * 3'600'000;
-  auto t1 = now_ms() / 1000 * 1000 - 5'000;
-  site.record(t0, t1);
+  recorded_site site{2 * 3'600'000};
+  auto t0 = site.t0, t1 = site.t1;
   alarms::alarm al;
   al.id = 1;
   al.code = "comm_lost";
@@ -296,10 +305,8 @@ TEST_CASE("the uplink sends what is stored to VictoriaMetrics exactly, and fills
 TEST_CASE("the uplink over TLS with basic auth: a certificate that does not verify and a wrong "
           "password hold the cursor, fixed through the config it catches up",
           "[e2e][uplink]") {
-  recorded_site site;
-  auto t0 = now_ms() / 1000 * 1000 - 600'000;
-  auto t1 = now_ms() / 1000 * 1000 - 5'000;
-  site.record(t0, t1);
+  recorded_site site{600'000};
+  auto t1 = site.t1;
   temp_dir vmdir{"plantd-vm"};
   auto cert = vmdir.path / "cert.pem";
   auto key = vmdir.path / "key.pem";
@@ -350,10 +357,8 @@ TEST_CASE("the uplink over TLS with basic auth: a certificate that does not veri
 TEST_CASE("the uplink sends its bearer token, and data the receiver refuses (400) is counted and "
           "not retried forever",
           "[e2e][uplink]") {
-  recorded_site site;
-  auto t0 = now_ms() / 1000 * 1000 - 600'000;
-  auto t1 = now_ms() / 1000 * 1000 - 5'000;
-  site.record(t0, t1);
+  recorded_site site{600'000};
+  auto t1 = site.t1;
   temp_dir dir{"plantd-rx"};
   auto script = std::string{PLANTD_SOURCE_DIR} + "/test/e2e/refusing_receiver.py";
   child_process rx{{"/usr/bin/python3", script, "400"}};
