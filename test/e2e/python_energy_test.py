@@ -45,6 +45,29 @@ def generate_stubs(proto_dir, out_dir):
     sys.path.insert(0, out_dir)
 
 
+class Deadline(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Every call gets a deadline unless it has one: a call that hangs fails
+    naming itself instead of holding the whole test until ctest's timeout."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def _details(self, d):
+        if d.timeout is not None:
+            return d
+        return d._replace(timeout=self.seconds)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+
+def with_deadline(channel):
+    return grpc.intercept_channel(channel, Deadline(30))
+
+
 def start_plantd(data_dir):
     proc = subprocess.Popen(
         [ARGS.plantd, "--config", ARGS.config, "--listen", "127.0.0.1:0",
@@ -54,8 +77,9 @@ def start_plantd(data_dir):
     if not m:
         proc.kill()
         raise RuntimeError(f"plantd did not start: {line!r}")
-    channel = grpc.insecure_channel(m.group(1))
-    grpc.channel_ready_future(channel).result(timeout=10)
+    raw = grpc.insecure_channel(m.group(1))
+    grpc.channel_ready_future(raw).result(timeout=10)
+    channel = with_deadline(raw)
     channel.target_text = m.group(1)
     channel.tcp_target = m.group(2)
     return proc, channel
@@ -90,7 +114,7 @@ class EnergyCarbon(unittest.TestCase):
         # Energy managers: created on the unit's socket, logged in over TCP.
         from plantd.v1 import access_pb2 as apb, access_pb2_grpc as apbg
         local = apbg.AccessServiceStub(cls.channel)
-        tcp = grpc.insecure_channel(cls.channel.tcp_target)
+        tcp = with_deadline(grpc.insecure_channel(cls.channel.tcp_target))
         login = apbg.AccessServiceStub(tcp)
         energy_tcp = pbg.EnergyCarbonServiceStub(tcp)
         cls.users = {}
@@ -506,7 +530,7 @@ class EnergyCarbon(unittest.TestCase):
         after = self.query(["p.tce", "p.cost"])
         # Sessions outlive a restart: a user's token still works on the new TCP port.
         from plantd.v1 import access_pb2 as apb, access_pb2_grpc as apbg
-        tcp = grpc.insecure_channel(EnergyCarbon.channel.tcp_target)
+        tcp = with_deadline(grpc.insecure_channel(EnergyCarbon.channel.tcp_target))
         me = AsUser(apbg.AccessServiceStub(tcp), self.tokens["alice"]).WhoAmI(apb.WhoAmIRequest())
         self.assertEqual((me.name, me.role), ("user:alice", apb.ROLE_ENERGY_MANAGER))
         for k in before:
