@@ -324,7 +324,7 @@ struct ctx {
       // synchronized): what is stored from now on would be behind the cursor.
       spdlog::warn("uplink: the cursor ({} ms) is ahead of the clock ({} ms): starting again "
                    "from now", st.cursor_ms, now);
-      st.cursor_ms = std::min(horizon, now);
+      st.cursor_ms = now - a.settle.count();  // not the watermark: 0 until the first flush
       save_cursor();
     }
     int64_t due = st.cursor_ms + std::min<int64_t>(u.interval_ms, 60'000);
