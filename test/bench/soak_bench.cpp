@@ -36,6 +36,7 @@
 #include "drivers/store/store.hpp"
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "test/bench/plant_procs.hpp"
+#include "test/support/http_get.hpp"
 
 using namespace plantd;
 using namespace std::chrono_literals;
@@ -121,27 +122,6 @@ void record(store::store& db, const actors::plant_state& p) {
                      qs[i]});
   if (auto r = db.write(batch); !r)
     throw std::runtime_error(r.error());
-}
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-std::pair<long, std::string> http_get(const std::string& url, const std::string& form = {}) {
-  std::string body;
-  long status = 0;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30'000L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  if (!form.empty())
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.c_str());
-  if (curl_easy_perform(c) == CURLE_OK)
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
-  return {status, body};
 }
 
 std::shared_ptr<store::store> open_store(const std::filesystem::path& dir) {
@@ -274,7 +254,7 @@ int main(int argc, char** argv) {
                             fmt::format("-httpListenAddr=127.0.0.1:{}", port),
                             "-retentionPeriod=100y", "-loggerLevel=ERROR"}};
     auto base = fmt::format("http://127.0.0.1:{}", port);
-    for (int i = 0; i < 300 && http_get(base + "/health").first != 200; ++i)
+    for (int i = 0; i < 300 && test::http(base + "/health").status != 200; ++i)
       std::this_thread::sleep_for(50ms);
     test::child_process sim{{bin + "/plant-sim", "--config", config, "--control", "127.0.0.1:0"}};
     bench::wait_for(sim, std::regex{R"(plant-sim: control on (\S+))"});
@@ -321,8 +301,10 @@ int main(int argc, char** argv) {
     auto busy1 = state();
     busy_p99_us = bench::latency_quantile(busy0, busy1, 0.99);
     busy_decisions = bench::decisions_between(busy0, busy1);
-    http_get(base + "/internal/force_flush");
-    auto [code, body] = http_get(base + "/api/v1/export", "match[]=plantd_plant_grid_w");
+    test::http(base + "/internal/force_flush");
+    auto exported = test::http(base + "/api/v1/export", "match[]=plantd_plant_grid_w");
+    const auto& body = exported.body;
+    auto code = exported.status;
     for (auto at = body.find("\"timestamps\":["); at != std::string::npos && code == 200;) {
       auto end = body.find(']', at);
       vm_points += static_cast<std::size_t>(

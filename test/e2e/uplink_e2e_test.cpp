@@ -27,6 +27,7 @@
 #include "actors/uplink_actor.hpp"
 #include "test/e2e/harness.hpp"
 #include "test/e2e/process.hpp"
+#include "test/support/http_get.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -34,37 +35,6 @@ using namespace plantd;
 using namespace plantd::test;
 
 namespace {
-
-struct http_answer {
-  long status = 0;
-  std::string body;
-};
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET (or POST a form) with curl: the test reads the receiver back.
-http_answer http(const std::string& url, const std::string& form = {},
-                 const std::string& userpw = {}, const std::string& ca = {}) {
-  http_answer a;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10'000L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.body);
-  if (!form.empty())
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.c_str());
-  if (!userpw.empty())
-    curl_easy_setopt(c, CURLOPT_USERPWD, userpw.c_str());
-  if (!ca.empty())
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
-  if (curl_easy_perform(c) == CURLE_OK)
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
-  curl_easy_cleanup(c);
-  return a;
-}
 
 // Debian's victoria-metrics on a free loopback port.
 struct victoria {
