@@ -207,6 +207,171 @@ struct frame {
 };
 
 
+// Whether a coefficient may take more than one value within a period: a
+// price with TOU bands or several versions, a standard-coal coefficient
+// with several versions (CO2 factors are by year).
+bool may_vary(enum op o, const energy_type& et) {
+  switch (o) {
+    case op::price:
+      return et.prices.size() > 1
+             || std::any_of(et.prices.begin(), et.prices.end(), [](const price& p) { return !p.tou.empty(); });
+    case op::coal: return et.coal_equivalent.size() > 1;
+    case op::coal_equal: return et.coal_equal.size() > 1;
+    default: return false;
+  }
+}
+
+// A formula mixing hourly and daily inputs with a coefficient that changes
+// within a day (meter kWh x a TOU price + a daily entry x its price) cannot
+// be evaluated as one cell: summed over hours, the daily part has no hours;
+// on the day's sums, the hourly part gets the day's mean price. It is
+// expanded into its additive terms (products distributed over sums,
+// sum_children into the children where they differ), and the terms are
+// grouped by how a period's value is made of them:
+//   - fixed: no coefficient that varies: the terms on the period's sums
+//     (a ratio stays a ratio of sums);
+//   - hourly: a varying coefficient, hourly inputs only: the sum of each
+//     hour's terms at that hour's coefficient;
+//   - daily: a varying coefficient and a daily input: on each day's sums
+//     (a daily entry has no hours), summed over the days of longer periods.
+// Each group present becomes a hidden cell, and the indicator their sum.
+struct term_splitter {
+  const model& m;
+  std::unordered_map<std::string, bool> daily_memo;
+
+  struct term {
+    int sign = 1;
+    expr_ptr e;
+  };
+  static constexpr std::size_t max_terms = 64;
+
+  static expr_ptr node(enum op o, expr_ptr a, expr_ptr b = nullptr) {
+    auto x = std::make_shared<expr>();
+    x->op = o;
+    x->a = std::move(a);
+    x->b = std::move(b);
+    return x;
+  }
+  static expr_ptr ref(std::string id) {
+    auto x = std::make_shared<expr>();
+    x->op = op::ref;
+    x->id = std::move(id);
+    return x;
+  }
+
+  // Whether an indicator reads a daily entry or production, directly or not.
+  bool reads_daily(const std::string& id) {
+    if (auto it = daily_memo.find(id); it != daily_memo.end()) return it->second;
+    bool daily = false;
+    const auto& ind = m.indicators.at(id);
+    if (ind.source == source_kind::manual) {
+      daily = true;
+    } else if (ind.source == source_kind::formula) {
+      if (auto f = m.formula_of(id)) daily = expr_daily(*f, ind);
+    }
+    daily_memo[id] = daily;
+    return daily;
+  }
+  bool expr_daily(const expr& e, const indicator& target) {
+    if (e.op == op::production) return true;
+    if (e.op == op::ref) return reads_daily(e.id);
+    if (e.op == op::sum_children) {
+      for (const auto& d : dependencies(e, m, target))
+        if (reads_daily(d)) return true;
+      return false;
+    }
+    return (e.a && expr_daily(*e.a, target)) || (e.b && expr_daily(*e.b, target));
+  }
+  bool expr_varies(const expr& e) const {
+    switch (e.op) {
+      case op::price:
+      case op::coal:
+      case op::coal_equal:
+      case op::co2: return may_vary(e.op, m.energy_types.at(e.id));
+      default: return (e.a && expr_varies(*e.a)) || (e.b && expr_varies(*e.b));
+    }
+  }
+
+  // The additive terms of e; nullopt when there would be more than max_terms.
+  std::optional<std::vector<term>> terms(const expr_ptr& e, const indicator& target) {
+    std::vector<term> out;
+    switch (e->op) {
+      case op::add:
+      case op::sub: {
+        auto a = terms(e->a, target), b = terms(e->b, target);
+        if (!a || !b || a->size() + b->size() > max_terms) return std::nullopt;
+        out = std::move(*a);
+        for (auto& t : *b) out.push_back({e->op == op::sub ? -t.sign : t.sign, std::move(t.e)});
+        return out;
+      }
+      case op::neg: {
+        auto a = terms(e->a, target);
+        if (!a) return std::nullopt;
+        for (auto& t : *a) t.sign = -t.sign;
+        return a;
+      }
+      case op::mul: {
+        auto a = terms(e->a, target), b = terms(e->b, target);
+        if (!a || !b || a->size() * b->size() > max_terms) return std::nullopt;
+        if (a->size() == 1 && b->size() == 1) return std::vector<term>{{1, e}};
+        for (const auto& x : *a)
+          for (const auto& y : *b) out.push_back({x.sign * y.sign, node(op::mul, x.e, y.e)});
+        return out;
+      }
+      case op::div: {
+        auto a = terms(e->a, target);
+        if (!a) return std::nullopt;
+        if (a->size() == 1) return std::vector<term>{{1, e}};
+        for (auto& t : *a) out.push_back({t.sign, node(op::div, t.e, e->b)});
+        return out;
+      }
+      case op::sum_children: {
+        // Children of one kind stay one term (a unit of a thousand meters
+        // is one sum); mixed, each child is its own.
+        auto deps = dependencies(*e, m, target);
+        std::size_t daily = 0;
+        for (const auto& d : deps) daily += reads_daily(d) ? 1 : 0;
+        if (daily == 0 || daily == deps.size()) return std::vector<term>{{1, e}};
+        if (deps.size() > max_terms) return std::nullopt;
+        for (const auto& d : deps) {
+          bool output = m.templates.at(m.indicators.at(d).template_id).direction == direction::output;
+          out.push_back({output ? -1 : 1, ref(d)});
+        }
+        return out;
+      }
+      default: return std::vector<term>{{1, e}};
+    }
+  }
+
+  static expr_ptr sum_of(const std::vector<term>& ts) {
+    expr_ptr s;
+    for (const auto& t : ts) {
+      if (!s) s = t.sign < 0 ? node(op::neg, t.e) : t.e;
+      else s = node(t.sign < 0 ? op::sub : op::add, s, t.e);
+    }
+    return s;
+  }
+
+  // The groups of a formula (fixed, hourly, daily), when it has to be split.
+  std::optional<std::array<expr_ptr, 3>> split(const expr_ptr& e, const indicator& target) {
+    if (!expr_varies(*e) || !expr_daily(*e, target)) return std::nullopt;
+    auto ts = terms(e, target);
+    if (!ts) return std::nullopt;
+    std::array<std::vector<term>, 3> groups;
+    for (auto& t : *ts) {
+      int g = !expr_varies(*t.e) ? 0 : expr_daily(*t.e, target) ? 2 : 1;
+      groups[static_cast<std::size_t>(g)].push_back(std::move(t));
+    }
+    int present = 0;
+    for (const auto& g : groups) present += g.empty() ? 0 : 1;
+    if (present < 2) return std::nullopt;
+    std::array<expr_ptr, 3> out;
+    for (std::size_t g = 0; g < 3; ++g)
+      if (!groups[g].empty()) out[g] = sum_of(groups[g]);
+    return out;
+  }
+};
+
 } // namespace
 
 std::string_view to_string(resolution r) noexcept {
@@ -270,6 +435,8 @@ struct engine::impl {
   static constexpr uint32_t minus = 1u << 31;
   std::vector<std::pair<uint32_t, uint32_t>> sum_ranges;
   std::vector<coef_ref> coefs;
+  // Indicators split into groups of terms: their hidden cells.
+  std::unordered_map<uint32_t, std::vector<uint32_t>> parts_of;
   const model* m = nullptr;  // for versions(); valid while loaded
   std::map<std::string, energy_type, std::less<>> types;  // copies for coefficient lookups
   std::map<period, frame> frames;
@@ -411,6 +578,40 @@ struct engine::impl {
       c.kind = cell_kind::daily;
       cells.push_back(std::move(c));
     }
+    // Formulas split into groups of terms (term_splitter): the groups are
+    // hidden cells ("~f:", "~h:", "~d:" and the indicator's id; ids have no '~').
+    struct hidden_cell {
+      std::string parent;
+      expr_ptr e;
+    };
+    std::vector<hidden_cell> hidden;
+    std::unordered_map<std::string, expr_ptr> rewritten;
+    parts_of.clear();
+    {
+      term_splitter ts{mdl, {}};
+      static constexpr std::array<const char*, 3> prefix{"~f:", "~h:", "~d:"};
+      for (const auto& [id, ind] : mdl.indicators) {
+        if (ind.source != source_kind::formula) continue;
+        auto f = mdl.formula_of(std::string(id));
+        if (!f) continue;
+        auto groups = ts.split(f, ind);
+        if (!groups) continue;
+        expr_ptr sum;
+        for (std::size_t g = 0; g < 3; ++g) {
+          if (!(*groups)[g]) continue;
+          std::string hid = std::string(prefix[g]) + std::string(id);
+          cell c;
+          index.add("", hid);
+          c.scale = scale_for(mdl.templates.at(ind.template_id).unit);
+          cells.push_back(c);
+          hidden.push_back({std::string(id), (*groups)[g]});
+          auto r = term_splitter::ref(hid);
+          sum = sum ? term_splitter::node(op::add, sum, r) : r;
+        }
+        rewritten[std::string(id)] = sum;
+      }
+    }
+    uint32_t first_hidden = static_cast<uint32_t>(cells.size() - hidden.size());
     cells.shrink_to_fit();
     index.build();
     for (uint32_t i = 0; i < cells.size(); ++i) {
@@ -430,9 +631,15 @@ struct engine::impl {
       cells[i].prog_begin = static_cast<uint32_t>(prog.size());
       if (cells[i].kind != cell_kind::formula) continue;
       std::string id(index.id(i));
-      const auto& ind = mdl.indicators.at(id);
-      auto f = mdl.formula_of(id);
-      if (f) compile_expr(*f, ind, mdl);
+      if (i >= first_hidden) {
+        const auto& h = hidden[i - first_hidden];
+        compile_expr(*h.e, mdl.indicators.at(h.parent), mdl);
+        parts_of[index.at(h.parent)].push_back(i);
+      } else if (auto r = rewritten.find(id); r != rewritten.end()) {
+        compile_expr(*r->second, mdl.indicators.at(id), mdl);
+      } else if (auto f = mdl.formula_of(id)) {
+        compile_expr(*f, mdl.indicators.at(id), mdl);
+      }
       for (uint32_t k = cells[i].prog_begin; k < prog.size(); ++k) {
         if (prog[k].c == code::load) in[i].push_back(prog[k].arg);
         if (prog[k].c == code::sum)
@@ -1054,17 +1261,7 @@ engine::inputs engine::inputs_of(const std::vector<std::string>& ids) const {
     if (i != id_table::npos && !seen[i]) seen[i] = 1, stack.push_back(i);
   }
   inputs out;
-  auto varies = [&](const coef_ref& c) {
-    const auto& et = d.types.at(c.energy_type);
-    switch (c.op) {
-      case op::price:
-        return et.prices.size() > 1
-               || std::any_of(et.prices.begin(), et.prices.end(), [](const price& p) { return !p.tou.empty(); });
-      case op::coal: return et.coal_equivalent.size() > 1;
-      case op::coal_equal: return et.coal_equal.size() > 1;
-      default: return false;  // CO2 factors are by year
-    }
-  };
+  auto varies = [&](const coef_ref& c) { return may_vary(c.op, d.types.at(c.energy_type)); };
   while (!stack.empty()) {
     uint32_t i = stack.back();
     stack.pop_back();
@@ -1133,9 +1330,16 @@ std::vector<used_version> engine::versions(const std::string& id, const period& 
   auto i = d.find(id, false);
   if (i == id_table::npos) return out;
   absl::CivilDay day(start_of(p));
-  for (uint32_t k = d.cells[i].prog_begin, end = d.prog_end(i); k < end; ++k) {
-    if (d.prog[k].c != code::coef) continue;
-    const auto& ref = d.coefs[d.prog[k].arg];
+  std::vector<uint32_t> progs{i};
+  if (auto parts = d.parts_of.find(i); parts != d.parts_of.end())
+    progs.insert(progs.end(), parts->second.begin(), parts->second.end());
+  std::vector<uint32_t> used;  // coefficients, in the order the formula reads them
+  for (uint32_t c : progs)
+    for (uint32_t k = d.cells[c].prog_begin, end = d.prog_end(c); k < end; ++k)
+      if (d.prog[k].c == code::coef && std::find(used.begin(), used.end(), d.prog[k].arg) == used.end())
+        used.push_back(d.prog[k].arg);
+  for (uint32_t arg : used) {
+    const auto& ref = d.coefs[arg];
     const auto& et = d.types.at(ref.energy_type);
     used_version u;
     const char* fn = ref.op == op::coal         ? "coal"

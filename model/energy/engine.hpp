@@ -13,7 +13,10 @@
 // sums, not a sum of ratios) - except a cell reading a coefficient that
 // changes within the period (a TOU price within a day, a new standard-coal
 // version within a month): it is the sum of its sub-period values, so a
-// day's cost is each hour's use at that hour's price. A day held only as
+// day's cost is each hour's use at that hour's price. A formula that mixes
+// such terms with daily inputs or with fixed ones (kWh x a TOU price + a
+// daily entry x its price) is split into its additive terms, each group
+// summed its own way (engine.cpp, term_splitter). A day held only as
 // its sum (keep_hours_from) has no hours: such a cell is evaluated on the
 // day's sums at the average price and flagged estimated.
 //

@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+
 #include <absl/time/civil_time.h>
 #include <absl/time/time.h>
 
@@ -664,6 +669,215 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
   CHECK(cost.quality == quality::estimated);
   CHECK(e.value("p.ecost", dp, now).value == Approx(day_cost[20] + delta));
   CHECK(e.value("p.ecost", mp, now).quality == quality::estimated);
+}
+
+TEST_CASE("evaluation: a meter at its TOU price plus a daily entry at its price, in one formula",
+          "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  set_peak_tariff(m);
+  ok(m.put_indicator(ind("b1.wman", "Water (read daily)", "water_use", "b1", source_kind::manual)));
+  ok(m.put_indicator(ind("p.mixed", "Mixed cost", "cost", "plant", source_kind::formula,
+                         "#m_e0.v * price(electricity) + #b1.wman * price(water)")));
+  // The same sum as two indicators: the way that came out right before.
+  ok(m.put_indicator(ind("p.ecost", "Electricity cost", "cost", "plant", source_kind::formula,
+                         "#m_e0.v * price(electricity)")));
+  ok(m.put_indicator(ind("p.wcost", "Water cost", "cost", "plant", source_kind::formula,
+                         "#b1.wman * price(water)")));
+  engine e(tz);
+  e.load(m);
+  double month = 0;
+  std::vector<double> day_cost(31, 0);
+  for (int d = 1; d <= 30; ++d) {
+    for (int h = 0; h < 24; ++h) {
+      double use = h >= 8 && h < 12 ? 50 + d : 5;  // most of it at the peak
+      REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(2026, 11, d, h), {use, quality::measured}));
+      day_cost[d] += use * (h >= 8 && h < 12 ? 1.2 : 0.6);
+    }
+    REQUIRE(e.set_day("b1.wman", absl::CivilDay(2026, 11, d), {double(d), quality::manual}));
+    day_cost[d] += d * 4.2;
+    month += day_cost[d];
+  }
+  auto now = at(tz, 2026, 12, 2);
+  for (int d : {1, 17, 30}) {
+    auto dp = period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, d)));
+    auto r = e.value("p.mixed", dp, now);
+    CHECK(r.value == Approx(day_cost[d]).epsilon(1e-12));
+    CHECK(r.value == Approx(e.value("p.ecost", dp, now).value + e.value("p.wcost", dp, now).value));
+    CHECK(r.quality == quality::manual);  // part of it was entered by hand
+  }
+  auto mp = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 11, 1)));
+  CHECK(e.value("p.mixed", mp, now).value == Approx(month).epsilon(1e-12));
+  // The versions the indicator used are its terms' (the hidden groups it is made of).
+  auto v = e.versions("p.mixed", mp);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].what == "price(electricity)");
+  CHECK(v[1].what == "price(water)");
+  // Its hours: the daily part has none, so the hour is missing, never the meter's part alone.
+  auto h9 = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(2026, 11, 3, 9)));
+  CHECK(e.value("p.mixed", h9, now).quality == quality::missing);
+}
+
+// A random cost formula over hourly meters and daily entries of three energy
+// types (electricity at TOU prices with a new tariff mid-month, water at a
+// price changing mid-month, gas at one flat price), against a slow reference
+// evaluator that prices every hour of a meter at its hour's price and every
+// daily entry at its day's mean price.
+TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference", "[energy][property]") {
+  auto tz = shanghai();
+  std::mt19937 rng(20261130);
+  auto uniform = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  for (int round = 0; round < 4; ++round) {
+    model m = example();
+    // Electricity: TOU (a random peak window and prices) to the 20th, then another.
+    struct tariff {
+      int from, to;
+      double flat, peak;
+      int peak_from, peak_to;
+    };
+    std::vector<tariff> elec{{1, 20, uniform(0.3, 0.8), uniform(0.9, 1.6), pick(12), 0},
+                             {20, 32, uniform(0.3, 0.8), uniform(0.9, 1.6), 12 + pick(6), 0}};
+    for (auto& t : elec) t.peak_to = std::min(23, t.peak_from + 1 + pick(8));
+    auto el = m.energy_types.at("electricity");
+    el.prices.clear();
+    for (const auto& t : elec) {
+      price p;
+      p.version = fmt::format("from {}", t.from);
+      p.valid_from = absl::CivilDay(2026, 11, t.from);
+      if (t.to <= 30) p.valid_to = absl::CivilDay(2026, 11, t.to);
+      p.flat = t.flat;
+      plant::price_slot s;
+      s.start = fmt::format("{:02}:00", t.peak_from);
+      s.end = fmt::format("{:02}:00", t.peak_to);
+      s.price_per_kwh = t.peak;
+      p.tou.push_back(s);
+      el.prices.push_back(p);
+    }
+    ok(m.put_energy_type(el));
+    double w1 = uniform(2, 5), w2 = uniform(2, 5);
+    auto water = m.energy_types.at("water");
+    water.prices.clear();
+    price wp;
+    wp.version = "old";
+    wp.flat = w1;
+    wp.valid_to = absl::CivilDay(2026, 11, 15);
+    water.prices.push_back(wp);
+    wp.version = "new";
+    wp.valid_from = absl::CivilDay(2026, 11, 15);
+    wp.valid_to.reset();
+    wp.flat = w2;
+    water.prices.push_back(wp);
+    ok(m.put_energy_type(water));
+    auto price_of = [&](const std::string& type, int d, int h) {
+      if (type == "natural_gas") return 3.5;
+      if (type == "water") return d < 15 ? w1 : w2;
+      const auto& t = d < elec[1].from ? elec[0] : elec[1];
+      return h >= t.peak_from && h < t.peak_to ? t.peak : t.flat;
+    };
+    auto day_mean = [&](const std::string& type, int d) {
+      double s = 0;
+      for (int h = 0; h < 24; ++h) s += price_of(type, d, h);
+      return s / 24;
+    };
+    ok(m.put_indicator(ind("b1.eman", "Electricity (read daily)", "electricity_use", "b1", source_kind::manual)));
+    ok(m.put_indicator(ind("b1.wman", "Water (read daily)", "water_use", "b1", source_kind::manual)));
+    ok(m.put_indicator(ind("b1.gman", "Gas (read daily)", "gas_use", "b1", source_kind::manual)));
+    struct leaf_ref {
+      std::string id, type;
+      bool daily;
+    };
+    std::vector<leaf_ref> leaves{{"m_e0.v", "electricity", false}, {"m_e1.v", "electricity", false},
+                                 {"b1.eman", "electricity", true},  {"m_w0.v", "water", false},
+                                 {"b1.wman", "water", true},        {"m_g0.v", "natural_gas", false},
+                                 {"b1.gman", "natural_gas", true}};
+    // Inputs: every hour and day of November.
+    std::map<std::string, std::vector<double>> in;
+    for (const auto& l : leaves) {
+      auto& v = in[l.id];
+      v.assign(l.daily ? 31 : 31 * 24, 0);
+      for (int d = 1; d <= 30; ++d)
+        if (l.daily) v[d] = uniform(0, 500);
+        else
+          for (int h = 0; h < 24; ++h) v[d * 24 + h] = uniform(0, 40);
+    }
+    // The formulas: sums of terms  [-] [c *] (q1 [+ q2]) * price(T).
+    struct term {
+      double sign, c;
+      std::vector<std::size_t> q;
+      std::string type;
+    };
+    std::vector<std::vector<term>> formulas;
+    for (int f = 0; f < 40; ++f) {
+      std::vector<term> ts;
+      std::string text;
+      int n = 1 + pick(4);
+      for (int k = 0; k < n; ++k) {
+        term t;
+        t.sign = pick(3) == 0 ? -1 : 1;
+        t.c = pick(2) ? 1 : static_cast<double>(1 + pick(9)) / 4;
+        auto first = static_cast<std::size_t>(pick(static_cast<int>(leaves.size())));
+        t.type = leaves[first].type;
+        t.q.push_back(first);
+        if (pick(2))
+          for (std::size_t j = 0; j < leaves.size(); ++j)
+            if (j != first && leaves[j].type == t.type && pick(2)) {
+              t.q.push_back(j);
+              break;
+            }
+        std::string q = "#" + leaves[t.q[0]].id;
+        if (t.q.size() > 1) q = "(" + q + " + #" + leaves[t.q[1]].id + ")";
+        std::string body = pick(2) ? q + " * price(" + t.type + ")" : "price(" + t.type + ") * " + q;
+        if (t.c != 1) body = fmt::format("{} * {}", t.c, body);
+        text += k == 0 ? (t.sign < 0 ? "-(" + body + ")" : body) : (t.sign < 0 ? " - " : " + ") + body;
+        ts.push_back(std::move(t));
+      }
+      INFO(text);
+      ok(m.put_indicator(ind(fmt::format("f{}", f), fmt::format("F{}", f), "cost", "plant",
+                             source_kind::formula, text)));
+      formulas.push_back(std::move(ts));
+    }
+    engine e(tz);
+    e.load(m);
+    for (const auto& l : leaves)
+      for (int d = 1; d <= 30; ++d) {
+        if (l.daily) {
+          REQUIRE(e.set_day(l.id, absl::CivilDay(2026, 11, d), {in[l.id][d], quality::manual}));
+          continue;
+        }
+        for (int h = 0; h < 24; ++h)
+          REQUIRE(e.set_hour(l.id, absl::CivilHour(2026, 11, d, h), {in[l.id][d * 24 + h], quality::measured}));
+      }
+    auto reference = [&](const std::vector<term>& ts, int from_day, int to_day) {
+      double total = 0;
+      for (const auto& t : ts)
+        for (auto qi : t.q) {
+          const auto& l = leaves[qi];
+          for (int d = from_day; d <= to_day; ++d) {
+            if (l.daily) {
+              total += t.sign * t.c * in[l.id][d] * day_mean(l.type, d);
+              continue;
+            }
+            for (int h = 0; h < 24; ++h) total += t.sign * t.c * in[l.id][d * 24 + h] * price_of(l.type, d, h);
+          }
+        }
+      return total;
+    };
+    auto now = at(tz, 2026, 12, 2);
+    auto mp = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 11, 1)));
+    for (std::size_t f = 0; f < formulas.size(); ++f) {
+      auto id = fmt::format("f{}", f);
+      INFO(display(*m.formula_of(id), m));
+      double want = reference(formulas[f], 1, 30);
+      auto got = e.value(id, mp, now);
+      CHECK(got.quality != quality::missing);
+      CHECK(got.value == Approx(want).epsilon(1e-9).margin(1e-6));
+      for (int d : {3, 15, 20, 30}) {
+        auto dp = period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, d)));
+        CHECK(e.value(id, dp, now).value == Approx(reference(formulas[f], d, d)).epsilon(1e-9).margin(1e-6));
+      }
+    }
+  }
 }
 
 TEST_CASE("evaluation: a coefficient changing within a month sums the month's days", "[energy]") {
