@@ -36,8 +36,7 @@ std::vector<hour_share> counter_tracker::reading(int64_t t_ms, double counter,
   auto [t0, c0] = *last_;
   if (t_ms <= t0) return {};  // old or repeated reading
   double delta = counter - c0;
-  quality q = t_ms - t0 > max_gap_ms_ ? quality::estimated : quality::measured;
-  if (q == quality::estimated && events) events->push_back({counter_event::gap, t_ms, c0, counter});
+  bool reset = false;
   if (delta < 0) {
     double wrapped = rollover_ > 0 ? rollover_ - c0 + counter : -1;
     if (rollover_ > 0 && wrapped >= 0 && wrapped <= rollover_ * 0.1) {
@@ -46,18 +45,21 @@ std::vector<hour_share> counter_tracker::reading(int64_t t_ms, double counter,
     } else {
       // Reset: counted from 0 again.
       delta = counter;
-      q = quality::estimated;
+      reset = true;
       if (events) events->push_back({counter_event::reset, t_ms, c0, counter});
     }
   }
   last_ = {t_ms, counter};
-  auto shares = spread(t0, t_ms, delta * multiplier_, q, tz);
-  // A long interval inside one hour (hourly readings) is that hour's exact
-  // consumption: nothing had to be spread.
-  if (shares.size() == 1 && delta >= 0 && events && !events->empty()
-      && events->back().kind == counter_event::gap)
-    events->pop_back();
-  if (shares.size() == 1 && q == quality::estimated && counter >= c0) shares[0].q = quality::measured;
+  // An interval inside one hour is that hour's exact consumption, however
+  // long (hourly readings on the hour; a rollover is exact too). One that
+  // crosses an hour is apportioned by time: measured while the interval is
+  // short, estimated (and reported as a gap) when the split had to be
+  // interpolated over more than max_gap.
+  auto shares = spread(t0, t_ms, delta * multiplier_, quality::measured, tz);
+  bool interpolated = shares.size() > 1 && t_ms - t0 > max_gap_ms_;
+  if (interpolated && events) events->push_back({counter_event::gap, t_ms, c0, counter});
+  if (interpolated || reset)
+    for (auto& s : shares) s.q = quality::estimated;
   return shares;
 }
 
