@@ -360,10 +360,6 @@ std::string print(const expr& e, const RefText& ref_text, int parent_prec, bool 
   }
 }
 
-std::string unit_text_of(const model& m, const std::string& tpl) {
-  return m.templates.at(tpl).unit;
-}
-
 } // namespace
 
 std::string formula_error::text() const {
@@ -390,11 +386,13 @@ expected<qtype, formula_error> energy_unit(const model& m, const expr& e, std::s
   if (!u) return unexpected{formula_error{e.pos, u.error()}};
   auto num = parse_unit(per);
   if (!num) return unexpected{formula_error{e.pos, num.error()}};
-  return qtype{*num / *u, e.id};
+  return qtype{*num / *u, e.id, fmt::format("{}/{}", per, et.unit)};
 }
 
+// "kWh of Electricity": the unit as the records write it, not its base
+// units (a kWh quantity is not "MJ", water in t not "kg").
 std::string type_text(const qtype& t, const model& m) {
-  std::string s = dimension_text(t.u);
+  std::string s = !t.text.empty() ? t.text : t.u.dimensionless() ? "a number" : dimension_text(t.u);
   if (!t.energy_type.empty()) {
     auto it = m.energy_types.find(t.energy_type);
     s += fmt::format(" of {}", it == m.energy_types.end() ? t.energy_type : it->second.name);
@@ -413,13 +411,13 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
       const auto& tpl = m.templates.at(ind.template_id);
       auto u = parse_unit(tpl.unit);
       if (!u) return fail(u.error());
-      return qtype{*u, tpl.energy_type};
+      return qtype{*u, tpl.energy_type, tpl.unit};
     }
     case op::sum_children: {
       const auto& tpl = m.templates.at(e.id);
       auto u = parse_unit(tpl.unit);
       if (!u) return fail(u.error());
-      return qtype{*u, tpl.energy_type};
+      return qtype{*u, tpl.energy_type, tpl.unit};
     }
     case op::coal:
     case op::coal_equal: return energy_unit(m, e, "kgce");
@@ -428,7 +426,7 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
     case op::production: {
       auto u = parse_unit(m.products.at(e.id).unit);
       if (!u) return fail(u.error());
-      return qtype{*u, {}};
+      return qtype{*u, {}, m.products.at(e.id).unit};
     }
     case op::neg: return type_of(*e.a, m, target);
     case op::add:
@@ -447,12 +445,21 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
         if (tagged_both && a->energy_type != b->energy_type)
           return fail(fmt::format("energy type mismatch: {} {} {}", type_text(*a, m),
                                   e.op == op::add ? "+" : "-", type_text(*b, m)));
-        return qtype{a->u, a->energy_type == b->energy_type ? a->energy_type : std::string()};
+        return qtype{a->u, a->energy_type == b->energy_type ? a->energy_type : std::string(),
+                     a->text.empty() ? b->text : a->text};
       }
       if (tagged_both && a->energy_type != b->energy_type)
         return fail(fmt::format("energy type mismatch: {} {} {}", type_text(*a, m),
                                 e.op == op::mul ? "*" : "/", type_text(*b, m)));
-      qtype r{e.op == op::mul ? a->u * b->u : a->u / b->u, {}};
+      qtype r{e.op == op::mul ? a->u * b->u : a->u / b->u, {}, {}};
+      // The unit as written: a plain number leaves the other side's.
+      auto group = [](const std::string& t) {
+        return t.find_first_of("*/") == std::string::npos ? t : "(" + t + ")";
+      };
+      if (b->text.empty()) r.text = a->text;
+      else if (a->text.empty()) r.text = e.op == op::mul ? b->text : "1/" + group(b->text);
+      else if (e.op == op::mul) r.text = fmt::format("{} * {}", a->text, b->text);
+      else r.text = fmt::format("{} / {}", a->text, group(b->text));
       // A quantity scaled by a plain number stays a quantity of its type.
       if (b->u.dimensionless() && b->energy_type.empty()) r.energy_type = a->energy_type;
       if (a->u.dimensionless() && a->energy_type.empty() && e.op == op::mul)
@@ -474,16 +481,15 @@ expected<expr_ptr, formula_error> compile_formula(std::string_view text, const m
   const auto& tpl = m.templates.at(target.template_id);
   auto want = parse_unit(tpl.unit);
   if (!want) return unexpected{formula_error{0, want.error()}};
-  qtype w{*want, tpl.energy_type};
+  qtype w{*want, tpl.energy_type, tpl.unit};
   if (!t->u.same_dimension(*want))
     return unexpected{formula_error{
-        0, fmt::format("the formula gives {} but indicator \"{}\" is in {} ({})",
-                       type_text(*t, m), target.name, tpl.unit, type_text(w, m))}};
+        0, fmt::format("the formula gives {} but indicator \"{}\" is in {}",
+                       type_text(*t, m), target.name, type_text(w, m))}};
   if (!tpl.energy_type.empty() && !t->energy_type.empty() && t->energy_type != tpl.energy_type)
     return unexpected{formula_error{
         0, fmt::format("the formula gives {} but indicator \"{}\" is {}", type_text(*t, m),
                        target.name, type_text(w, m))}};
-  (void)unit_text_of;
   return resolved;
 }
 

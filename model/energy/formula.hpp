@@ -75,6 +75,7 @@ struct formula_error {
 struct qtype {
   unit u;
   std::string energy_type;
+  std::string text;  // the unit as written ("kWh", "kWh * CNY/kWh"); "" for a plain number
 };
 
 // Syntax only: references stay as written (paths unresolved).

@@ -154,10 +154,18 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
   SECTION("unit mismatch") {
     auto r = m.put_indicator(ind("x", "X", "electricity_use", "b1", source_kind::formula, "#m_e1.v + #m_w1.v"));
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("unit mismatch: MJ of Electricity + kg of Water") != std::string::npos);
+    // The units as the records write them (kWh, t), not their base units (MJ, kg).
+    CHECK(r.error().message().find("unit mismatch: kWh of Electricity + t of Water") != std::string::npos);
     r = try_formula("#p.elec");  // kWh is not tce
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("the formula gives MJ of Electricity but indicator \"X\" is in tce") != std::string::npos);
+    CHECK(r.error().message().find("the formula gives kWh of Electricity but indicator \"X\" is in tce") != std::string::npos);
+    r = try_formula("#p.elec * price(electricity)");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("the formula gives kWh * CNY/kWh but indicator \"X\" is in tce")
+          != std::string::npos);
+    r = try_formula("2 * #p.elec / coal(electricity)");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("the formula gives kWh / (kgce/kWh) but") != std::string::npos);
   }
   SECTION("energy type mismatch with the same unit") {
     // Water and gas are both volumes when water is in m3.
