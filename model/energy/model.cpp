@@ -788,6 +788,29 @@ std::vector<coverage> metering_coverage(const model& m) {
         cur = m.nodes.at(cur).parent;
       }
     }
+    // A unit without a meter of its own is metered through its children
+    // when every child using the energy is metered (a workshop whose only
+    // equipment has the meter): decided deepest first.
+    std::vector<std::pair<int, std::string>> by_depth;
+    by_depth.reserve(all.size());
+    for (const auto& [nid, own] : all) {
+      int depth = 0;
+      for (std::string cur = m.nodes.at(nid).parent; !cur.empty() && depth < 1000; ++depth)
+        cur = m.nodes.at(cur).parent;
+      by_depth.emplace_back(depth, nid);
+    }
+    std::sort(by_depth.begin(), by_depth.end(), std::greater<>());
+    std::map<std::string, std::pair<int, int>> kids;  // node -> (using children, metered ones)
+    for (const auto& [depth, nid] : by_depth) {
+      bool& metered = all.at(nid);
+      if (auto k = kids.find(nid); !metered && k != kids.end() && k->second.first == k->second.second)
+        metered = true;
+      const auto& parent = m.nodes.at(nid).parent;
+      if (parent.empty()) continue;
+      auto& k = kids[parent];
+      ++k.first;
+      k.second += metered ? 1 : 0;
+    }
     for (int level = 1; level <= 3; ++level) {
       coverage c;
       c.energy_type = eid;

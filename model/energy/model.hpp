@@ -507,7 +507,8 @@ model seeded_model();
 
 // Metering coverage of one energy type at one level: units (level 1: the
 // plant, 2: level-2 units, 3: equipment) that use the energy type, and how
-// many of them have a meter of it of their own.
+// many of them are metered: by a meter of their own, or through their
+// children when every child using the energy type is metered.
 struct coverage {
   std::string energy_type;
   int level = 1;

@@ -1055,6 +1055,25 @@ TEST_CASE("metering coverage per level against GB 17167", "[energy]") {
   auto g2 = find("natural_gas", 2);
   CHECK(g2.using_units == 1);
   CHECK(g2.meets());
+
+  // A level-2 workshop whose only equipment is metered is metered through it.
+  ok(m.put_node(make_node("paint", "Paint shop", node_kind::workshop, "plant", 2)));
+  ok(m.put_node(make_node("oven", "Oven", node_kind::equipment, "paint", 3)));
+  ok(m.put_meter(make_meter("m_g9", "Oven gas", "natural_gas", "oven", 3)));
+  cov = metering_coverage(m);
+  g2 = find("natural_gas", 2);
+  CHECK(g2.using_units == 2);
+  CHECK(g2.metered_units == 2);
+  CHECK(g2.unmetered.empty());
+  // Until a second machine of the shop burns gas without a meter.
+  auto dryer = make_node("dryer", "Dryer", node_kind::equipment, "paint", 3);
+  dryer.energy_type = "natural_gas";
+  ok(m.put_node(dryer));
+  cov = metering_coverage(m);
+  g2 = find("natural_gas", 2);
+  CHECK(g2.metered_units == 1);
+  CHECK(g2.unmetered == std::vector<std::string>{"Plant/Paint shop"});
+  CHECK(find("natural_gas", 3).unmetered == std::vector<std::string>{"Plant/Paint shop/Dryer"});
 }
 
 TEST_CASE("equipment and meter details: out of line, copied deep, freed when empty", "[energy]") {
