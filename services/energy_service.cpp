@@ -1,6 +1,7 @@
 #include "services/energy_service.hpp"
 
-#include "services/access_gate.hpp"
+#include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
@@ -8,6 +9,7 @@
 
 #include "actors/energy_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "services/access_gate.hpp"
 #include "services/ask.hpp"
 #include "services/energy_codec.hpp"
 #include "services/export.hpp"
@@ -191,7 +193,10 @@ expected<std::vector<energy::period>, failure> periods_of(const v1::QueryRequest
   return out;
 }
 
-result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryResponse& r) {
+// strict: an unknown indicator fails the call (a report's columns); else it
+// is answered in its own series, with its error, and the others computed.
+result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryResponse& r,
+                 bool strict) {
   auto periods = periods_of(q);
   if (!periods) return unexpected{periods.error()};
   b.roll_hours();
@@ -205,9 +210,12 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
       for (const auto& i : m.indicators_of(mt)) ids.push_back(i);
   }
   if (ids.empty()) return unexpected{invalid("node", "name a node or indicators")};
+  std::vector<std::string> unknown;
   for (const auto& id : ids)
-    if (!m.indicators.count(id))
-      return unexpected{failure{errc::not_found, {problem{"indicators", "no indicator " + id}}}};
+    if (!m.indicators.count(id)) unknown.push_back(id);
+  if (!unknown.empty() && (strict || unknown.size() == ids.size()))
+    return unexpected{failure{errc::not_found, {problem{"indicators", "no indicator " + unknown.front()}}}};
+  std::erase_if(ids, [&](const std::string& id) { return !m.indicators.count(id); });
   // Before the window of hours held in memory, the stored inputs these
   // indicators read are loaded into a graph of their own: for hours, and
   // for periods of a value summed over its hours (a TOU cost), which memory
@@ -231,6 +239,11 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
     }
   }
   auto now = b.now();
+  for (const auto& id : unknown) {
+    auto* s = r.add_series();
+    s->set_id(id);
+    s->set_error("no indicator " + id);
+  }
   for (const auto& id : ids) {
     const auto& ind = m.indicators.at(id);
     const auto& tpl = m.templates.at(ind.template_id);
@@ -240,18 +253,27 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
     s->set_path(m.indicator_path(id));
     s->set_unit(tpl.unit);
     s->set_energy_type(tpl.energy_type);
+    // Versions by (what, version, value), in the order first used, with
+    // the first and last period each was used in.
+    std::map<std::tuple<std::string, std::string, double>, v1::UsedVersion*> seen;
     for (const auto& p : *periods) {
       auto v = eng->value(id, p, now);
-      s->add_periods(energy::label(p));
+      auto lbl = energy::label(p);
+      s->add_periods(lbl);
       s->add_values(v.value);
       s->add_quality(static_cast<v1::Quality>(static_cast<int>(v.quality) + 1));
-    }
-    for (const auto& u : eng->versions(id, periods->front())) {
-      auto* x = s->add_versions();
-      x->set_what(u.what);
-      x->set_version(u.version);
-      x->set_source(u.source);
-      x->set_value(u.value);
+      for (auto& u : eng->versions(id, p)) {
+        auto& x = seen[{u.what, u.version, u.value}];
+        if (!x) {
+          x = s->add_versions();
+          x->set_what(u.what);
+          x->set_version(u.version);
+          x->set_source(u.source);
+          x->set_value(u.value);
+          x->set_first_period(lbl);
+        }
+        x->set_last_period(lbl);
+      }
     }
   }
   return {};
@@ -584,7 +606,7 @@ grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest
     return r;
   v1::QueryRequest q = *req;
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::QueryResponse& r) -> result {
-    return run_query(b, q, r);
+    return run_query(b, q, r, false);
   });
 }
 
@@ -599,7 +621,7 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx* ctx
   }
   actors::energy_request er{[q](actors::energy_book& b) -> std::pair<errc, std::string> {
     v1::QueryResponse r;
-    auto res = run_query(b, q.query(), r);
+    auto res = run_query(b, q.query(), r, true);
     if (!res) return {res.error().code, res.error().message()};
     if (q.format() == "csv") {
       std::string out = "period";

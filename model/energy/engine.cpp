@@ -712,9 +712,13 @@ struct engine::impl {
           return {s->second.sum, s->second.worst()};
         }
         const auto& b = it->second;
-        if ((b.mask & req.day_mask) != req.day_mask || b.mask == 0) return r;
+        if (b.mask == 0) return r;
+        bool partial = (b.mask & req.day_mask) != req.day_mask;
+        // An ended day lacking an hour is missing; today so far is its
+        // hours recorded, estimated when an hour that ended has none.
+        if (partial && req.current_day == INT64_MIN) return r;
         double sum = 0;
-        quality q = quality::measured;
+        quality q = partial ? quality::estimated : quality::measured;
         for (int k = 0; k < 24; ++k)
           if (b.q[k] != none) {
             sum += b.v[k];
@@ -737,7 +741,13 @@ struct engine::impl {
             if (lf.days.count(req.current_day)) --n;
           }
         }
-        if (n < req.required) return r;
+        // An ended period lacking a sub-period is missing; the period in
+        // progress (month to date) is what was recorded, estimated when a
+        // sub-period that ended has nothing.
+        if (n < req.required) {
+          if (req.current_day == INT64_MIN) return r;
+          return {it->second.sum, worse(it->second.worst(), quality::estimated)};
+        }
         return {it->second.sum, it->second.worst()};
       }
     }
@@ -990,6 +1000,9 @@ struct engine::impl {
     std::vector<uint8_t> counted(f.timed.size(), 0), broken(f.timed.size(), 0);
     int64_t now_ms = absl::ToUnixMillis(as_of);
     auto end = end_of(f.p);
+    // In a period still in progress a missing sub-period makes the sum so
+    // far estimated; in one that ended, missing.
+    bool in_progress = ms_of(end) > now_ms;
     frame& sc = scratch[static_cast<std::size_t>(sub)];
     for (period s = period_of(sub, start_of(f.p)); start_of(s) < end; ++s.index) {
       if (sub == resolution::hour && is_skipped(absl::CivilHour(start_of(s)))) continue;
@@ -1009,7 +1022,8 @@ struct engine::impl {
       for (std::size_t j = 0; j < f.timed.size(); ++j) {
         quality q = src->q[f.timed[j]];
         if (q == quality::missing) {
-          broken[j] |= ended;
+          if (ended && in_progress) out[j].quality = worse(out[j].quality, quality::estimated);
+          else broken[j] |= ended;
           continue;
         }
         out[j].value += src->v[f.timed[j]];
@@ -1338,30 +1352,41 @@ std::vector<used_version> engine::versions(const std::string& id, const period& 
     for (uint32_t k = d.cells[c].prog_begin, end = d.prog_end(c); k < end; ++k)
       if (d.prog[k].c == code::coef && std::find(used.begin(), used.end(), d.prog[k].arg) == used.end())
         used.push_back(d.prog[k].arg);
+  // The days of the period: [first, last).
+  absl::CivilDay last(end_of(p));
+  if (last <= day) last = day + 1;
+  auto overlaps = [&](absl::CivilDay from, std::optional<absl::CivilDay> to) {
+    return from < last && (!to || day < *to);
+  };
   for (uint32_t arg : used) {
     const auto& ref = d.coefs[arg];
     const auto& et = d.types.at(ref.energy_type);
-    used_version u;
     const char* fn = ref.op == op::coal         ? "coal"
                      : ref.op == op::coal_equal ? "coal_equal"
                      : ref.op == op::co2        ? "co2"
                                                 : "price";
-    u.what = fmt::format("{}({})", fn, ref.energy_type);
+    auto what = fmt::format("{}({})", fn, ref.energy_type);
+    std::size_t before = out.size();
     if (ref.op == op::coal || ref.op == op::coal_equal) {
-      if (auto* x = coefficient_at(ref.op == op::coal ? et.coal_equivalent : et.coal_equal, day))
-        u.version = x->version, u.source = x->source, u.value = x->value;
+      for (const auto& x : ref.op == op::coal ? et.coal_equivalent : et.coal_equal)
+        if (overlaps(x.valid_from, x.valid_to)) out.push_back({what, x.version, x.source, x.value});
     } else if (ref.op == op::co2) {
-      if (auto* x = co2_at(et.co2, static_cast<int>(day.year()), d.m ? d.m->ent.region : ""))
-        u.version = fmt::format("{} ({}{}{})", x->version, x->year, x->region.empty() ? "" : ", ",
-                                x->region),
-        u.source = x->source, u.value = x->value;
-    } else if (auto* x = price_at(et.prices, day)) {
-      u.version = x->version;
-      u.source = x->source;
-      u.value = x->tou.empty() ? x->flat : price_of_hour(*x, absl::CivilHour(start_of(p)));
+      for (int y = static_cast<int>(day.year()); y <= static_cast<int>((last - 1).year()); ++y)
+        if (auto* x = co2_at(et.co2, y, d.m ? d.m->ent.region : "")) {
+          auto v = fmt::format("{} ({}{}{})", x->version, x->year, x->region.empty() ? "" : ", ", x->region);
+          if (std::none_of(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
+                           [&](const used_version& u) { return u.version == v; }))
+            out.push_back({what, v, x->source, x->value});
+        }
+    } else {
+      for (const auto& x : et.prices)
+        if (overlaps(x.valid_from, x.valid_to))
+          out.push_back({what, x.version, x.source,
+                         !x.tou.empty() && p.res == resolution::hour
+                           ? price_of_hour(x, absl::CivilHour(start_of(p)))
+                           : x.flat});
     }
-    if (u.version.empty()) u.version = "none valid";
-    out.push_back(std::move(u));
+    if (out.size() == before) out.push_back({what, "none valid", "", 0});
   }
   return out;
 }

@@ -6,9 +6,11 @@
 //
 // Leaves are the inputs: meter indicators get hourly consumption (from
 // counters, counter.hpp), manual indicators and production get daily entries.
-// A leaf's day, month and year are the sums of its hours or days; a period is
-// missing when a sub-period that has ended (before `as_of`) has no value —
-// missing is never 0. Formula cells are evaluated at every resolution on the
+// A leaf's day, month and year are the sums of its hours or days; a period
+// that has ended is missing when one of its sub-periods has no value —
+// missing is never 0. A period in progress (today, the month to date) is
+// what has been recorded so far, estimated when a sub-period that has ended
+// (before `as_of`) has no value, missing when nothing was recorded. Formula cells are evaluated at every resolution on the
 // leaves of that period (so energy per product is a ratio of the period's
 // sums, not a sum of ratios) - except a cell reading a coefficient that
 // changes within the period (a TOU price within a day, a new standard-coal
@@ -115,7 +117,9 @@ public:
   const std::vector<double>& frame_values(const period& p, absl::Time as_of);
 
   // The versions of coefficients, factors and prices an indicator's formula
-  // uses in a period.
+  // uses in a period: every one valid on a day of it (a new standard-coal
+  // version from the 15th gives both in the month). A TOU price's value is
+  // the hour's price for an hour, else the price outside the bands.
   std::vector<used_version> versions(const std::string& indicator_id, const period& p) const;
 
   std::size_t cells() const noexcept;

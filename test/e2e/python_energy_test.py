@@ -221,6 +221,20 @@ class EnergyCarbon(unittest.TestCase):
         co2 = (2400 * 0.5306 + 240 * 1.974) / 1000  # 2023 national factor, latest published
         self.assertAlmostEqual(s["p.co2"].values[0], co2, places=9)
         self.assertIn("co2(electricity)", [v.what for v in s["p.co2"].versions])
+        label = self.day.isoformat()
+        for v in s["p.co2"].versions:  # the periods each version was used in
+            self.assertEqual((v.first_period, v.last_period), (label, label))
+        # An unknown indicator is answered in its own series; the others are computed.
+        r = self.stub.Query(pb.QueryRequest(indicators=["p.tce", "nope"], resolution="day",
+                                            **{"from": label}, to=label))
+        self.assertEqual([x.id for x in r.series], ["nope", "p.tce"])
+        self.assertEqual(r.series[0].error, "no indicator nope")
+        self.assertEqual(len(r.series[0].values), 0)
+        self.assertEqual(r.series[1].error, "")
+        self.assertEqual(len(r.series[1].values), 1)
+        with self.assertRaises(grpc.RpcError) as cm:  # none known
+            self.query(["nope"])
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
         cost = 2400 * 0.8 + 48 * 4.2 + 240 * 3.5
         self.assertAlmostEqual(s["p.cost"].values[0], cost, places=6)
         # The day before has no readings: missing, not 0.

@@ -385,10 +385,10 @@ TEST_CASE("evaluation: the example enterprise, hand-computed", "[energy]") {
     REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(day) + 7, {20, quality::estimated}));
     auto work = e.evaluations() - before;
     // Kept: the day and month frames. In the day: m_g0.v -> p.gas -> p.tce,
-    // p.co2, p.cost (5 of 27 cells). The month (most days missing) stays
-    // missing: its walk stops at the leaf.
+    // p.co2, p.cost (5 of 27 cells). The month to date (most days missing,
+    // estimated) the same 5.
     INFO("frames " << e.frames_kept());
-    CHECK(work == 5 + 1);
+    CHECK(work == 5 + 5);
     CHECK(e.frames_kept() == 3);
     CHECK(e.value("p.gas", d, now).value == Approx(250));
     CHECK(e.value("p.gas", d, now).quality == quality::estimated);
@@ -513,7 +513,13 @@ TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy
   auto dec = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 12, 1)));
   REQUIRE(e.set_day("b1.manual", absl::CivilDay(2026, 12, 1), {500, quality::manual}));
   CHECK(e.value("b1.manual", dec, now).value == Approx(500));
-  CHECK(e.value("b1.manual", dec, at(tz, 2026, 12, 3)).quality == quality::missing);
+  // Month to date with a day that ended without an entry: what was entered, estimated.
+  auto mtd = e.value("b1.manual", dec, at(tz, 2026, 12, 3));
+  CHECK(mtd.value == Approx(500));
+  CHECK(mtd.quality == quality::estimated);
+  CHECK(e.value("b1.int", dec, at(tz, 2026, 12, 3)).quality == quality::missing);  // no production yet
+  // Once December has ended, the missing day makes it missing.
+  CHECK(e.value("b1.manual", dec, at(tz, 2027, 1, 1)).quality == quality::missing);
 }
 
 TEST_CASE("evaluation: frames kept within their byte budget; a recycled frame is right", "[energy]") {
@@ -627,10 +633,12 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
   CHECK(e.value("p.ecost", mp, now).value == Approx(month_cost));
   CHECK(e.value("p.ecost2", mp, now).value == Approx(2 * month_cost));
   // The year adds up its months (November so far; earlier months have ended
-  // without inputs, so the year is missing, as the use is).
+  // without inputs, so the year to date is estimated, as the use is).
   auto yp = period_of(resolution::year, absl::CivilSecond(day));
-  CHECK(e.value("p.elec", yp, now).quality == quality::missing);
-  CHECK(e.value("p.ecost", yp, now).quality == quality::missing);
+  CHECK(e.value("p.elec", yp, now).quality == quality::estimated);
+  CHECK(e.value("p.ecost", yp, now).quality == quality::estimated);
+  CHECK(e.value("p.ecost", yp, now).value == Approx(month_cost));
+  CHECK(e.value("p.ecost", yp, at(tz, 2027, 1, 1)).quality == quality::missing);
 
   // Kept hour frames are used as they are, not evaluated again.
   {
@@ -652,10 +660,12 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
   CHECK(cost.value == Approx(day_cost[20] + delta));
   CHECK(cost.quality == quality::estimated);
   CHECK(e.value("p.ecost", mp, now).value == Approx(month_cost + delta));
-  // An ended hour without a value: the day's cost is missing, never a partial sum.
+  // An ended hour without a value: the day's cost is missing, never a
+  // partial sum; the month to date is the rest, estimated.
   REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 3, {0, quality::missing}));
   CHECK(e.value("p.ecost", dp, now).quality == quality::missing);
-  CHECK(e.value("p.ecost", mp, now).quality == quality::missing);
+  CHECK(e.value("p.ecost", mp, now).quality == quality::estimated);
+  CHECK(e.value("p.ecost", mp, now).value == Approx(month_cost + delta - day_cost[20] - delta));
   REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + 3, {20 + 3, quality::measured}));
   CHECK(e.value("p.ecost", dp, now).value == Approx(day_cost[20] + delta));
 
@@ -922,6 +932,15 @@ TEST_CASE("evaluation: a coefficient changing within a month sums the month's da
                 / (24 * 1 * 0.1229);
   CHECK(e.value("p.etce", mp, now).value == Approx(tce * unit));
   CHECK(e.value("p.etce", mp, now).quality == quality::measured);
+  // The month used both versions; a day one.
+  auto v = e.versions("p.etce", mp);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].version == "old");
+  CHECK(v[1].version == "new");
+  CHECK(v[1].value == 0.2);
+  v = e.versions("p.etce", period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 14))));
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].version == "old");
 }
 
 TEST_CASE("counters: rollover, reset, swap and gaps", "[energy]") {
