@@ -389,6 +389,16 @@ expected<qtype, formula_error> energy_unit(const model& m, const expr& e, std::s
   return qtype{*num / *u, e.id, fmt::format("{}/{}", per, et.unit)};
 }
 
+// The energy type a template's values are a quantity of: its energy type
+// when its unit measures that energy ("" for a template of the energy's
+// cost, standard coal or carbon: CNY of electricity adds to CNY of gas).
+std::string quantity_type(const model& m, const indicator_template& tpl, const unit& u) {
+  auto et = m.energy_types.find(tpl.energy_type);
+  if (et == m.energy_types.end()) return {};
+  auto eu = parse_unit(et->second.unit);
+  return eu && eu->same_dimension(u) ? tpl.energy_type : std::string();
+}
+
 // "kWh of Electricity": the unit as the records write it, not its base
 // units (a kWh quantity is not "MJ", water in t not "kg").
 std::string type_text(const qtype& t, const model& m) {
@@ -411,13 +421,13 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
       const auto& tpl = m.templates.at(ind.template_id);
       auto u = parse_unit(tpl.unit);
       if (!u) return fail(u.error());
-      return qtype{*u, tpl.energy_type, tpl.unit};
+      return qtype{*u, quantity_type(m, tpl, *u), tpl.unit};
     }
     case op::sum_children: {
       const auto& tpl = m.templates.at(e.id);
       auto u = parse_unit(tpl.unit);
       if (!u) return fail(u.error());
-      return qtype{*u, tpl.energy_type, tpl.unit};
+      return qtype{*u, quantity_type(m, tpl, *u), tpl.unit};
     }
     case op::coal:
     case op::coal_equal: return energy_unit(m, e, "kgce");
@@ -481,12 +491,12 @@ expected<expr_ptr, formula_error> compile_formula(std::string_view text, const m
   const auto& tpl = m.templates.at(target.template_id);
   auto want = parse_unit(tpl.unit);
   if (!want) return unexpected{formula_error{0, want.error()}};
-  qtype w{*want, tpl.energy_type, tpl.unit};
+  qtype w{*want, quantity_type(m, tpl, *want), tpl.unit};
   if (!t->u.same_dimension(*want))
     return unexpected{formula_error{
         0, fmt::format("the formula gives {} but indicator \"{}\" is in {}",
                        type_text(*t, m), target.name, type_text(w, m))}};
-  if (!tpl.energy_type.empty() && !t->energy_type.empty() && t->energy_type != tpl.energy_type)
+  if (!w.energy_type.empty() && !t->energy_type.empty() && t->energy_type != w.energy_type)
     return unexpected{formula_error{
         0, fmt::format("the formula gives {} but indicator \"{}\" is {}", type_text(*t, m),
                        target.name, type_text(w, m))}};

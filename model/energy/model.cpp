@@ -442,10 +442,21 @@ result model::put_template(indicator_template t, bool upsert) {
     if (et == energy_types.end()) {
       p.push_back({"energy_type", fmt::format("unknown energy type \"{}\"", t.energy_type)});
     } else if (u) {
+      // A collection template measures the energy itself; one of another
+      // kind may also give what the energy costs or weighs: its cost
+      // (电力成本), standard coal (电力折标量) or carbon.
       auto eu = parse_unit(et->second.unit);
-      if (eu && !eu->same_dimension(*u))
-        p.push_back({"unit", fmt::format("{} is not a quantity of {} (measured in {})", t.unit,
-                                         et->second.name, et->second.unit)});
+      bool quantity = eu && eu->same_dimension(*u);
+      bool derived = false;
+      for (const auto& d : {ent.currency, std::string("kgce"), std::string("kgCO2")})
+        if (auto du = parse_unit(d); du && du->same_dimension(*u)) derived = true;
+      if (!quantity && (t.kind == indicator_kind::collection || !derived))
+        p.push_back({"unit", t.kind == indicator_kind::collection
+                               ? fmt::format("{} is not a quantity of {} (measured in {})", t.unit,
+                                             et->second.name, et->second.unit)
+                               : fmt::format("{} is not a quantity of {} (measured in {}), nor its cost "
+                                             "({}), standard coal (tce) or carbon (tCO2)",
+                                             t.unit, et->second.name, et->second.unit, ent.currency)});
     }
   } else if (t.kind == indicator_kind::collection) {
     p.push_back({"energy_type", "a collection indicator measures one energy type"});

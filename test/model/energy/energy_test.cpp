@@ -339,6 +339,58 @@ TEST_CASE("integrity: deleting what is in use is refused, listing every use", "[
   CHECK(m.remove_node("nope").error().code == errc::not_found);
 }
 
+TEST_CASE("templates of one energy type in derived units: its cost, standard coal, carbon", "[energy]") {
+  model m = example();
+  auto tpl = [](std::string id, std::string name, std::string et, std::string unit) {
+    indicator_template t;
+    t.id = std::move(id);
+    t.name = std::move(name);
+    t.energy_type = std::move(et);
+    t.unit = std::move(unit);
+    return t;
+  };
+  ok(m.put_template(tpl("elec_cost", "电力成本", "electricity", "CNY")));
+  ok(m.put_template(tpl("elec_tce", "电力折标量", "electricity", "tce")));
+  ok(m.put_template(tpl("gas_cost", "天然气成本", "natural_gas", "CNY")));
+  ok(m.put_template(tpl("elec_co2", "Electricity carbon", "electricity", "tCO2")));
+  // Not a derived unit, nor the energy's own.
+  auto r = m.put_template(tpl("elec_m3", "Electricity in m3", "electricity", "m3"));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("m3 is not a quantity of Electricity (measured in kWh), nor its cost (CNY)")
+        != std::string::npos);
+  // A collection template measures the energy itself.
+  auto c = tpl("elec_cost_meter", "Meter cost", "electricity", "CNY");
+  c.kind = indicator_kind::collection;
+  CHECK_FALSE(m.put_template(c));
+  ok(m.put_indicator(ind("p.ec", "Electricity cost", "elec_cost", "plant", source_kind::formula,
+                         "#p.elec * price(electricity)")));
+  ok(m.put_indicator(ind("p.gc", "Gas cost", "gas_cost", "plant", source_kind::formula,
+                         "#p.gas * price(natural_gas)")));
+  ok(m.put_indicator(ind("p.et", "Electricity coal", "elec_tce", "plant", source_kind::formula,
+                         "#p.elec * coal(electricity)")));
+  // Costs of two energy types add up into the total cost.
+  ok(m.put_indicator(ind("p.total", "Total cost", "cost", "plant", source_kind::formula, "#p.ec + #p.gc")));
+  // The energy's own quantity still refuses another energy's.
+  r = m.put_indicator(ind("p.bad", "Bad", "electricity_use", "plant", source_kind::formula, "#p.elec + #p.gas"));
+  REQUIRE_FALSE(r);
+  // And a cost is not a quantity of electricity.
+  r = m.put_indicator(ind("p.bad", "Bad", "electricity_use", "plant", source_kind::formula, "#p.ec"));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("the formula gives CNY but indicator \"Bad\" is in kWh of Electricity")
+        != std::string::npos);
+  engine e(shanghai());
+  e.load(m);
+  absl::CivilDay day(2026, 11, 20);
+  for (int h = 0; h < 24; ++h) {
+    REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + h, {100, quality::measured}));
+    REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(day) + h, {10, quality::measured}));
+  }
+  auto now = at(shanghai(), 2026, 11, 22);
+  auto dp = period_of(resolution::day, absl::CivilSecond(day));
+  CHECK(e.value("p.total", dp, now).value == Approx(2400 * 0.8 + 240 * 3.5));
+  CHECK(e.value("p.et", dp, now).value == Approx(2400 * 0.1229 / 1000));
+}
+
 TEST_CASE("evaluation: the example enterprise, hand-computed", "[energy]") {
   auto tz = shanghai();
   model m = example();
