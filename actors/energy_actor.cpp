@@ -407,7 +407,7 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
         for (const auto& [meter, counter] : self->state.book->live_readings(source, wh)) {
           unit_request req{meter, [meter = meter, t, counter = counter](energy_unit& u) {
             unit_answer a;
-            auto r = u.reading(meter, t, counter, a.updates);
+            auto r = u.reading(meter, t, counter, a.updates, false);
             if (!r) a.code = r.error().code, a.bytes = r.error().message();
             return a;
           }};

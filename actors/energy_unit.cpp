@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
@@ -27,6 +28,45 @@ std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
 
 const absl::CivilHour epoch_hour(1970, 1, 1, 0);
 const absl::CivilDay epoch_day(1970, 1, 1);
+
+using logged_reading = energy_unit::logged_reading;
+
+// The reading log: reading/<meter>/<hex16 time> -> "r <counter> <prev>" or
+// "s <old final> <new initial> <prev>" (a meter swap).
+std::string log_prefix(const std::string& meter) { return fmt::format("reading/{}/", meter); }
+std::string log_key(const std::string& meter, int64_t t) {
+  return log_prefix(meter) + hex16(static_cast<uint64_t>(t));
+}
+int64_t log_time(std::string_view key) {
+  auto slash = key.rfind('/');
+  return static_cast<int64_t>(std::strtoull(std::string(key.substr(slash + 1)).c_str(), nullptr, 16));
+}
+std::string encode_log(const logged_reading& e) {
+  return e.swap ? fmt::format("s {} {} {}", e.in, e.out, e.prev) : fmt::format("r {} {}", e.in, e.prev);
+}
+std::optional<logged_reading> decode_log(int64_t t, std::string_view v) {
+  std::string s(v);
+  logged_reading e;
+  e.t = t;
+  char kind = 0;
+  long long prev = 0;
+  if (std::sscanf(s.c_str(), "%c", &kind) != 1) return std::nullopt;
+  if (kind == 's') {
+    if (std::sscanf(s.c_str(), "s %lf %lf %lld", &e.in, &e.out, &prev) != 3) return std::nullopt;
+    e.swap = true;
+  } else if (kind == 'r') {
+    if (std::sscanf(s.c_str(), "r %lf %lld", &e.in, &prev) != 2) return std::nullopt;
+    e.out = e.in;
+  } else {
+    return std::nullopt;
+  }
+  e.prev = prev;
+  return e;
+}
+
+std::string time_text(int64_t ms, const absl::TimeZone& tz) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), tz);
+}
 
 // Entries: value \n entered_ms \n who \n note (who has no newline).
 std::string encode_entry(const daily_entry& e) {
@@ -173,18 +213,87 @@ energy::counter_tracker* energy_unit::tracker(const std::string& meter) {
       if (nl != std::string::npos)
         t.restore(std::strtoll(v->substr(0, nl).c_str(), nullptr, 10),
                   std::strtod(v->substr(nl + 1).c_str(), nullptr));
+      // A store from before the reading log: the last counter starts it,
+      // as a seed (what came before it is not known). Best effort: without
+      // it a late reading is refused, never misplaced.
+      if (auto last = t.last(); last && !log_at(meter, last->first))
+        (void)db_->put_energy({{log_key(meter, last->first), encode_log({last->first, last->second, last->second, -1, false})}});
     }
   return &t;
+}
+
+std::optional<energy_unit::logged_reading> energy_unit::log_at(const std::string& meter, int64_t t) const {
+  if (!db_) {
+    auto m = log_.find(meter);
+    if (m == log_.end()) return std::nullopt;
+    auto it = m->second.find(t);
+    return it == m->second.end() ? std::nullopt : std::optional(it->second);
+  }
+  auto v = db_->get_energy(log_key(meter, t));
+  return v ? decode_log(t, *v) : std::nullopt;
+}
+
+std::optional<energy_unit::logged_reading> energy_unit::log_before(const std::string& meter, int64_t t) const {
+  if (!db_) {
+    auto m = log_.find(meter);
+    if (m == log_.end()) return std::nullopt;
+    auto it = m->second.lower_bound(t);
+    if (it == m->second.begin()) return std::nullopt;
+    return std::prev(it)->second;
+  }
+  auto kv = db_->energy_before(log_prefix(meter), log_key(meter, t));
+  if (!kv) return std::nullopt;
+  return decode_log(log_time(kv->first), kv->second);
+}
+
+std::optional<energy_unit::logged_reading> energy_unit::log_after(const std::string& meter, int64_t t) const {
+  auto span = log_span(meter, t + 1, t);  // the first entry after t alone
+  if (span.empty()) return std::nullopt;
+  return span.front();
+}
+
+// The log entries from `from` to `to` (inclusive), and the first after `to`.
+std::vector<energy_unit::logged_reading> energy_unit::log_span(const std::string& meter, int64_t from, int64_t to) const {
+  std::vector<logged_reading> out;
+  if (!db_) {
+    auto m = log_.find(meter);
+    if (m == log_.end()) return out;
+    for (auto it = m->second.lower_bound(from); it != m->second.end(); ++it) {
+      out.push_back(it->second);
+      if (it->first > to) break;
+    }
+    return out;
+  }
+  db_->each_energy(log_prefix(meter), [&](std::string_view k, std::string_view v) {
+    auto t = log_time(k);
+    if (auto e = decode_log(t, v)) out.push_back(*e);
+    return t <= to;
+  }, log_key(meter, from));
+  return out;
+}
+
+std::optional<plantd::reading> energy_unit::stored_hour(const std::string& key) const {
+  if (!db_) {
+    auto h = hours_.find(key);
+    return h == hours_.end() ? std::nullopt : std::optional(h->second);
+  }
+  auto v = db_->get_energy(key);
+  if (!v) return std::nullopt;
+  auto nl = v->find('\n');
+  if (nl == std::string::npos) return std::nullopt;
+  return plantd::reading{std::strtod(v->substr(0, nl).c_str(), nullptr),
+                         static_cast<quality>(std::atoi(v->substr(nl + 1).c_str()))};
 }
 
 expected<std::vector<energy::counter_event>, failure> energy_unit::apply_shares(
   const std::string& meter, const std::vector<energy::hour_share>& shares,
   std::vector<energy::counter_event> events, int64_t t_ms, double counter,
-  std::vector<leaf_update>& out) {
-  // The counter and the hours' new totals go in one batch: a crash keeps
-  // both or neither, so consumption is never lost or counted twice.
+  std::vector<leaf_update>& out, std::optional<logged_reading> log) {
+  // The counter, its log entry and the hours' new totals go in one batch: a
+  // crash keeps all or none, so consumption is never lost or counted twice.
   std::vector<std::pair<std::string, std::string>> kvs;
   kvs.emplace_back("counter/" + meter, fmt::format("{}\n{}", t_ms, counter));
+  if (log) kvs.emplace_back(log_key(meter, log->t), encode_log(*log));
   std::vector<leaf_update> ups;
   for (const auto& [ind, factor] : slice_.meters.at(meter).indicators) {
     for (const auto& s : shares) {
@@ -197,16 +306,7 @@ expected<std::vector<energy::counter_event>, failure> energy_unit::apply_shares(
       });
       std::optional<plantd::reading> before;
       if (prev != ups.rend()) before = plantd::reading{prev->value, prev->q};
-      else if (db_) {
-        if (auto v = db_->get_energy(key)) {
-          auto nl = v->find('\n');
-          if (nl != std::string::npos)
-            before = plantd::reading{std::strtod(v->substr(0, nl).c_str(), nullptr),
-                             static_cast<quality>(std::atoi(v->substr(nl + 1).c_str()))};
-        }
-      } else if (auto h = hours_.find(key); h != hours_.end()) {
-        before = h->second;
-      }
+      else before = stored_hour(key);
       if (before) total = {before->value + total.value, worse(before->quality, total.quality)};
       kvs.emplace_back(key, fmt::format("{}\n{}", total.value, static_cast<int>(total.quality)));
       ups.push_back({ind, true, idx, total.value, total.quality, before.value_or(plantd::reading{})});
@@ -219,20 +319,158 @@ expected<std::vector<energy::counter_event>, failure> energy_unit::apply_shares(
       trackers_.erase(meter);  // re-read the last stored counter next time
       return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
     }
+  } else if (log) {
+    log_[meter][log->t] = *log;
   }
   out.insert(out.end(), ups.begin(), ups.end());
   return events;
 }
 
-expected<std::vector<energy::counter_event>, failure> energy_unit::reading(
-  const std::string& meter, int64_t t_ms, double counter, std::vector<leaf_update>& out) {
+expected<energy_unit::reading_result, failure> energy_unit::reading(
+  const std::string& meter, int64_t t_ms, double counter, std::vector<leaf_update>& out, bool logged) {
   auto* t = tracker(meter);
   if (!t) return unexpected{fail(errc::not_found, "no meter " + meter)};
   if (!std::isfinite(counter) || counter < 0)
     return unexpected{fail(errc::invalid_argument, "a counter reading is a number >= 0")};
-  std::vector<energy::counter_event> events;
-  auto shares = t->reading(t_ms, counter, slice_.tz, &events);
-  return apply_shares(meter, shares, std::move(events), t_ms, counter, out);
+  auto last = t->last();
+  if (!last || t_ms > last->first) {
+    std::optional<logged_reading> entry;
+    if (logged) entry = logged_reading{t_ms, counter, counter, last ? last->first : 0, false};
+    std::vector<energy::counter_event> events;
+    auto shares = t->reading(t_ms, counter, slice_.tz, &events);
+    auto ev = apply_shares(meter, shares, std::move(events), t_ms, counter, out, entry);
+    if (!ev) return unexpected{ev.error()};
+    return reading_result{fate::recorded, std::move(*ev)};
+  }
+  // The same time as a reading recorded: the same counter is nothing new.
+  auto same = [&](double recorded) {
+    return std::abs(recorded - counter) <= 1e-9 * std::max(1.0, std::abs(counter));
+  };
+  auto conflict = [&](std::string what) {
+    return unexpected{fail(errc::already_exists,
+                           fmt::format("meter {}: {} at {}; this reading says {}", meter, what,
+                                       time_text(t_ms, slice_.tz), counter))};
+  };
+  if (auto at = log_at(meter, t_ms)) {
+    if (at->swap) return conflict(fmt::format("a meter swap ({} -> {}) is recorded", at->in, at->out));
+    if (!same(at->in)) return conflict(fmt::format("a reading of {} is recorded", at->in));
+    return reading_result{fate::duplicate, {}};
+  }
+  if (t_ms == last->first) {
+    if (!same(last->second)) return conflict(fmt::format("a reading of {} is recorded", last->second));
+    return reading_result{fate::duplicate, {}};
+  }
+  if (!logged) return reading_result{fate::ignored, {}};  // a live counter from before the last one
+  return backfill(meter, *t, t_ms, counter, out);
+}
+
+expected<energy_unit::reading_result, failure> energy_unit::backfill(
+  const std::string& meter, const energy::counter_tracker& t, int64_t t_ms, double counter,
+  std::vector<leaf_update>& out) {
+  const auto& tz = slice_.tz;
+  auto refuse = [&](std::string why) {
+    return unexpected{fail(errc::failed_precondition,
+                           fmt::format("meter {}: a reading at {}: {}", meter, time_text(t_ms, tz), why))};
+  };
+  auto a = log_before(meter, t_ms);
+  auto b = log_after(meter, t_ms);
+  if (!b)
+    return refuse(fmt::format("the readings since {} were not kept (read live by plantd); "
+                              "a reading cannot be placed among them",
+                              a ? time_text(a->t, tz) : std::string("the first")));
+  if (!a && b->prev == -1)
+    return refuse(fmt::format("older than the readings kept for the meter (from {})", time_text(b->t, tz)));
+  if (a ? b->prev != a->t : b->prev != 0)
+    return refuse(fmt::format("the readings between {} and {} were not all kept (read live by plantd)",
+                              a ? time_text(a->t, tz) : std::string("the first"), time_text(b->t, tz)));
+  std::optional<energy::counter_interval> was, first;
+  if (a) {
+    was = t.interval(a->t, a->out, b->t, b->in, tz);
+    first = t.interval(a->t, a->out, t_ms, counter, tz);
+  }
+  auto second = t.interval(t_ms, counter, b->t, b->in, tz);
+  if (((first && first->reset) || second.reset) && !(was && was->reset))
+    return refuse(a ? fmt::format("the counter {} is not between the readings around it ({} at {}, {} at {})",
+                                  counter, a->out, time_text(a->t, tz), b->in, time_text(b->t, tz))
+                    : fmt::format("the counter {} is above the meter's first reading ({} at {})", counter,
+                                  b->in, time_text(b->t, tz)));
+  // Each hour's change: the interval's shares out, the two new ones in.
+  std::map<int64_t, double> delta;
+  auto add = [&](const energy::counter_interval& iv, double sign) {
+    for (const auto& sh : iv.shares) delta[sh.hour - epoch_hour] += sign * sh.amount;
+  };
+  if (was) add(*was, -1);
+  if (first) add(*first, +1);
+  add(second, +1);
+  // Each hour's quality, from the log's intervals that cover it: the
+  // entries around the hours changed, with the new one in its place.
+  auto hour_ms = [&](int64_t idx) { return absl::ToUnixMillis(tz.At(absl::CivilSecond(epoch_hour + idx)).pre); };
+  int64_t from = hour_ms(delta.begin()->first), to = hour_ms(delta.rbegin()->first + 1);
+  logged_reading entry{t_ms, counter, counter, a ? a->t : 0, false};
+  logged_reading next = *b;
+  next.prev = t_ms;
+  std::vector<logged_reading> span;
+  if (auto p = log_before(meter, from)) span.push_back(*p);
+  for (auto& e : log_span(meter, from, to)) span.push_back(e);
+  for (auto& e : span)
+    if (e.t == next.t) e = next;
+  span.insert(std::upper_bound(span.begin(), span.end(), t_ms,
+                               [](int64_t x, const logged_reading& e) { return x < e.t; }),
+              entry);
+  auto linked = [&](std::size_t i) { return i > 0 && span[i].prev == span[i - 1].t; };
+  std::map<int64_t, quality> q;
+  for (std::size_t i = 1; i < span.size(); ++i) {
+    if (!linked(i)) continue;
+    for (const auto& sh : t.interval(span[i - 1].t, span[i - 1].out, span[i].t, span[i].in, tz).shares) {
+      auto& x = q.try_emplace(sh.hour - epoch_hour, quality::measured).first->second;
+      x = worse(x, sh.q);
+    }
+  }
+  // The hours the joined readings around the new one cover in full.
+  std::size_t k = static_cast<std::size_t>(
+    std::find_if(span.begin(), span.end(), [&](const logged_reading& e) { return e.t == t_ms; }) - span.begin());
+  std::size_t lo = k, hi = k;
+  while (linked(lo)) --lo;
+  while (hi + 1 < span.size() && linked(hi + 1)) ++hi;
+  int64_t covered_from = span[lo].prev == 0 ? INT64_MIN : span[lo].t;
+  auto last = t.last();
+  int64_t covered_to = last && span[hi].t == last->first ? INT64_MAX : span[hi].t;
+
+  std::vector<std::pair<std::string, std::string>> kvs;
+  kvs.emplace_back(log_key(meter, entry.t), encode_log(entry));
+  kvs.emplace_back(log_key(meter, next.t), encode_log(next));
+  std::vector<leaf_update> ups;
+  for (const auto& [ind, factor] : slice_.meters.at(meter).indicators) {
+    for (const auto& [idx, d] : delta) {
+      auto key = fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(idx)));
+      auto before = stored_hour(key);
+      double v = (before ? before->value : 0) + d * factor;
+      if (v < 0 && v > -1e-9 * std::max(1.0, std::abs(d * factor))) v = 0;  // rounding of the split
+      quality qh = q.count(idx) ? q[idx] : quality::measured;
+      bool known = covered_from <= hour_ms(idx) && hour_ms(idx + 1) <= covered_to;
+      if (!known && before) qh = worse(qh, before->quality);
+      kvs.emplace_back(key, fmt::format("{}\n{}", v, static_cast<int>(qh)));
+      ups.push_back({ind, true, idx, v, qh, before.value_or(plantd::reading{})});
+    }
+  }
+  if (db_) {
+    auto r = db_->put_energy(kvs);
+    if (!r) return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
+  } else {
+    for (const auto& u : ups)
+      hours_[fmt::format("hour/{}/{}", u.id, hex16(static_cast<uint64_t>(u.index)))] = {u.value, u.q};
+    log_[meter][entry.t] = entry;
+    log_[meter][next.t] = next;
+  }
+  out.insert(out.end(), ups.begin(), ups.end());
+  reading_result r{fate::backfilled, {}};
+  for (const auto* iv : {first ? &*first : nullptr, &second}) {
+    if (!iv) continue;
+    if (iv->rollover) r.events.push_back({energy::counter_event::rollover, t_ms, 0, counter});
+    if (iv->reset) r.events.push_back({energy::counter_event::reset, t_ms, 0, counter});
+    if (iv->interpolated) r.events.push_back({energy::counter_event::gap, t_ms, 0, counter});
+  }
+  return r;
 }
 
 expected<std::vector<energy::counter_event>, failure> energy_unit::swap(
@@ -242,9 +480,19 @@ expected<std::vector<energy::counter_event>, failure> energy_unit::swap(
   if (!t) return unexpected{fail(errc::not_found, "no meter " + meter)};
   if (!std::isfinite(old_final) || !std::isfinite(new_initial) || old_final < 0 || new_initial < 0)
     return unexpected{fail(errc::invalid_argument, "counter readings are numbers >= 0")};
+  auto last = t->last();
+  if (last && t_ms <= last->first)
+    return unexpected{fail(errc::failed_precondition,
+                           fmt::format("meter {}: a meter swap at {} must come after the meter's last reading ({})",
+                                       meter, time_text(t_ms, slice_.tz), time_text(last->first, slice_.tz)))};
+  if (last && old_final < last->second)
+    return unexpected{fail(errc::invalid_argument,
+                           fmt::format("meter {}: the old meter's final reading {} is below its last reading {}",
+                                       meter, old_final, last->second))};
   std::vector<energy::counter_event> events;
   auto shares = t->swap(t_ms, old_final, new_initial, slice_.tz, &events);
-  return apply_shares(meter, shares, std::move(events), t_ms, new_initial, out);
+  return apply_shares(meter, shares, std::move(events), t_ms, new_initial, out,
+                      logged_reading{t_ms, old_final, new_initial, last ? last->first : 0, true});
 }
 
 namespace {

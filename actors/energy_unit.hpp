@@ -91,21 +91,62 @@ public:
   std::vector<daily_entry> entries(const std::string& id, std::optional<absl::CivilDay> from,
                                    std::optional<absl::CivilDay> to) const;
 
+  // What became of a counter reading.
+  enum class fate : uint8_t {
+    recorded,    // after the meter's last reading: the consumption since it
+    backfilled,  // before it: the interval it falls in split, its hours recomputed
+    duplicate,   // the same time and counter as one recorded: nothing to do
+    ignored,     // a live reading (not logged) from before the last one
+  };
+  struct reading_result {
+    enum fate fate = fate::recorded;
+    std::vector<energy::counter_event> events;
+  };
+
   // A counter reading of one of the node's meters; events found (rollover,
-  // reset, gap). The hours' new totals go to `out`.
-  expected<std::vector<energy::counter_event>, energy::failure> reading(
-    const std::string& meter, int64_t t_ms, double counter, std::vector<leaf_update>& out);
+  // reset, gap). The hours' new totals go to `out`. Readings given through
+  // the API (`logged`) are kept in the meter's reading log, so one that
+  // comes late (a gateway sending what it buffered) finds its place: the
+  // interval between the readings around it is split in two and the hours
+  // it covered recomputed. Refused, saying why: a reading at a time already
+  // recorded with another counter (ALREADY_EXISTS); one older than the
+  // meter's kept readings, or between readings the log does not join (live
+  // readings of a plant meter are not logged), or whose counter does not
+  // fit between its neighbours (FAILED_PRECONDITION).
+  expected<reading_result, energy::failure> reading(const std::string& meter, int64_t t_ms,
+                                                    double counter, std::vector<leaf_update>& out,
+                                                    bool logged = true);
   expected<std::vector<energy::counter_event>, energy::failure> swap(
     const std::string& meter, int64_t t_ms, double old_final, double new_initial,
     std::vector<leaf_update>& out);
 
+  // An entry of a meter's reading log: the counter at t as the interval
+  // ending there sees it (`in`; a swap's old final) and as the one starting
+  // there (`out`; a swap's new initial); prev: the time of the reading the
+  // interval ending here starts from (0: the meter's first reading; -1:
+  // not known, a seed: the last counter from before the log was kept).
+  struct logged_reading {
+    int64_t t = 0;
+    double in = 0, out = 0;
+    int64_t prev = 0;
+    bool swap = false;
+  };
+
 private:
   int64_t now_ms() const;
   energy::counter_tracker* tracker(const std::string& meter);
+  expected<reading_result, energy::failure> backfill(const std::string& meter,
+                                                     const energy::counter_tracker& t, int64_t t_ms,
+                                                     double counter, std::vector<leaf_update>& out);
+  std::optional<logged_reading> log_at(const std::string& meter, int64_t t) const;
+  std::optional<logged_reading> log_before(const std::string& meter, int64_t t) const;
+  std::optional<logged_reading> log_after(const std::string& meter, int64_t t) const;
+  std::vector<logged_reading> log_span(const std::string& meter, int64_t from, int64_t to) const;
+  std::optional<plantd::reading> stored_hour(const std::string& key) const;
   expected<std::vector<energy::counter_event>, energy::failure> apply_shares(
     const std::string& meter, const std::vector<energy::hour_share>& shares,
     std::vector<energy::counter_event> events, int64_t t_ms, double counter,
-    std::vector<leaf_update>& out);
+    std::vector<leaf_update>& out, std::optional<logged_reading> log = std::nullopt);
 
   std::shared_ptr<store::store> db_;
   const clock* clk_;
@@ -113,6 +154,7 @@ private:
   unit_slice slice_;
   std::map<std::string, energy::counter_tracker> trackers_;
   std::map<std::string, plantd::reading> hours_;  // hour totals when there is no store
+  std::map<std::string, std::map<int64_t, logged_reading>> log_;  // reading logs when there is no store
 };
 
 struct energy_unit_args {

@@ -564,6 +564,15 @@ void events_to(const std::vector<energy::counter_event>& ev, v1::RecordReadingRe
     r.add_events(k);
   }
 }
+v1::ReadingFate fate_of(actors::energy_unit::fate f) {
+  switch (f) {
+    case actors::energy_unit::fate::recorded: return v1::READING_RECORDED;
+    case actors::energy_unit::fate::backfilled: return v1::READING_BACKFILLED;
+    case actors::energy_unit::fate::duplicate: return v1::READING_DUPLICATE;
+    case actors::energy_unit::fate::ignored: break;
+  }
+  return v1::READING_FATE_UNSPECIFIED;
+}
 } // namespace
 
 grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::RecordReadingRequest* req,
@@ -576,9 +585,10 @@ grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::Reco
     problems bad;
     auto at = request_ms(q.time(), "time", bad);
     if (!bad.empty()) return unexpected{invalid(std::move(bad))};
-    auto ev = u.reading(q.meter(), at, q.counter(), ups);
-    if (!ev) return unexpected{ev.error()};
-    events_to(*ev, r);
+    auto res = u.reading(q.meter(), at, q.counter(), ups);
+    if (!res) return unexpected{res.error()};
+    events_to(res->events, r);
+    r.set_fate(fate_of(res->fate));
     return {};
   });
 }

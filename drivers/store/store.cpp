@@ -932,6 +932,17 @@ std::size_t store::each_energy(std::string_view prefix,
   return n;
 }
 
+std::optional<std::pair<std::string, std::string>> store::energy_before(std::string_view prefix,
+                                                                        std::string_view key) const {
+  auto h = impl_->use();
+  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->energy())};
+  rocksdb::Slice k{key.data(), key.size()};
+  it->SeekForPrev(k);
+  if (it->Valid() && it->key() == k) it->Prev();
+  if (!it->Valid() || !it->key().starts_with(rocksdb::Slice{prefix.data(), prefix.size()})) return std::nullopt;
+  return std::pair{it->key().ToString(), it->value().ToString()};
+}
+
 std::optional<std::string> store::get_energy(std::string_view key) const {
   auto h = impl_->use();
   std::string v;

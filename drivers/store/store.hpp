@@ -143,6 +143,9 @@ public:
                           const std::function<bool(std::string_view key, std::string_view value)>& fn,
                           std::string_view from = {}) const;
   std::optional<std::string> get_energy(std::string_view key) const;
+  // The last record under `prefix` whose key is before `key`.
+  std::optional<std::pair<std::string, std::string>> energy_before(std::string_view prefix,
+                                                                   std::string_view key) const;
   std::vector<std::pair<std::string, std::string>> audit(std::string_view prefix) const;
 
   // Access records: accounts, sessions, API tokens and installer codes, by

@@ -26,6 +26,33 @@ std::vector<hour_share> spread(int64_t from_ms, int64_t to_ms, double amount, qu
   return out;
 }
 
+counter_interval counter_tracker::interval(int64_t t0, double c0, int64_t t1, double c1,
+                                           const absl::TimeZone& tz) const {
+  counter_interval out;
+  double delta = c1 - c0;
+  if (delta < 0) {
+    double wrapped = rollover_ > 0 ? rollover_ - c0 + c1 : -1;
+    if (rollover_ > 0 && wrapped >= 0 && wrapped <= rollover_ * 0.1) {
+      delta = wrapped;
+      out.rollover = true;
+    } else {
+      delta = c1;  // reset: counted from 0 again
+      out.reset = true;
+    }
+  }
+  out.amount = delta * multiplier_;
+  // An interval inside one hour is that hour's exact consumption, however
+  // long (hourly readings on the hour; a rollover is exact too). One that
+  // crosses an hour is apportioned by time: measured while the interval is
+  // short, estimated (and reported as a gap) when the split had to be
+  // interpolated over more than max_gap.
+  out.shares = spread(t0, t1, out.amount, quality::measured, tz);
+  out.interpolated = out.shares.size() > 1 && t1 - t0 > max_gap_ms_;
+  if (out.interpolated || out.reset)
+    for (auto& s : out.shares) s.q = quality::estimated;
+  return out;
+}
+
 std::vector<hour_share> counter_tracker::reading(int64_t t_ms, double counter,
                                                  const absl::TimeZone& tz,
                                                  std::vector<counter_event>* events) {
@@ -35,32 +62,14 @@ std::vector<hour_share> counter_tracker::reading(int64_t t_ms, double counter,
   }
   auto [t0, c0] = *last_;
   if (t_ms <= t0) return {};  // old or repeated reading
-  double delta = counter - c0;
-  bool reset = false;
-  if (delta < 0) {
-    double wrapped = rollover_ > 0 ? rollover_ - c0 + counter : -1;
-    if (rollover_ > 0 && wrapped >= 0 && wrapped <= rollover_ * 0.1) {
-      delta = wrapped;
-      if (events) events->push_back({counter_event::rollover, t_ms, c0, counter});
-    } else {
-      // Reset: counted from 0 again.
-      delta = counter;
-      reset = true;
-      if (events) events->push_back({counter_event::reset, t_ms, c0, counter});
-    }
+  auto iv = interval(t0, c0, t_ms, counter, tz);
+  if (events) {
+    if (iv.rollover) events->push_back({counter_event::rollover, t_ms, c0, counter});
+    if (iv.reset) events->push_back({counter_event::reset, t_ms, c0, counter});
+    if (iv.interpolated) events->push_back({counter_event::gap, t_ms, c0, counter});
   }
   last_ = {t_ms, counter};
-  // An interval inside one hour is that hour's exact consumption, however
-  // long (hourly readings on the hour; a rollover is exact too). One that
-  // crosses an hour is apportioned by time: measured while the interval is
-  // short, estimated (and reported as a gap) when the split had to be
-  // interpolated over more than max_gap.
-  auto shares = spread(t0, t_ms, delta * multiplier_, quality::measured, tz);
-  bool interpolated = shares.size() > 1 && t_ms - t0 > max_gap_ms_;
-  if (interpolated && events) events->push_back({counter_event::gap, t_ms, c0, counter});
-  if (interpolated || reset)
-    for (auto& s : shares) s.q = quality::estimated;
-  return shares;
+  return std::move(iv.shares);
 }
 
 std::vector<hour_share> counter_tracker::swap(int64_t t_ms, double old_final, double new_initial,

@@ -34,6 +34,14 @@ struct counter_event {
   double before = 0, after = 0;
 };
 
+// The consumption between two readings of one meter.
+struct counter_interval {
+  std::vector<hour_share> shares;  // by hour, in time order
+  double amount = 0;               // consumption (x the multiplier)
+  bool rollover = false, reset = false;
+  bool interpolated = false;       // crossed an hour over more than max_gap: estimated
+};
+
 class counter_tracker {
 public:
   // rollover: the counter wraps to 0 at this value (0: never wraps);
@@ -48,6 +56,10 @@ public:
   // starts at new_initial.
   std::vector<hour_share> swap(int64_t t_ms, double old_final, double new_initial,
                                const absl::TimeZone& tz, std::vector<counter_event>* events = nullptr);
+
+  // The consumption from (t0, c0) to (t1, c1), t0 < t1, by this meter's
+  // rules (rollover, reset, gap); the tracker is not changed.
+  counter_interval interval(int64_t t0, double c0, int64_t t1, double c1, const absl::TimeZone& tz) const;
 
   std::optional<std::pair<int64_t, double>> last() const { return last_; }
   void restore(int64_t t_ms, double counter) { last_ = {t_ms, counter}; }

@@ -137,6 +137,21 @@ struct fixture : resources, test::actor_fixture {
       return {};
     });
   }
+  // A reading and what became of it (or the error's text).
+  std::string read_fate(std::string meter, int64_t t_ms, double counter, bool logged = true) {
+    auto fate = std::make_shared<std::string>();
+    auto r = unit(meter, [=](actors::energy_unit& u, auto& ups) -> result {
+      auto e = u.reading(meter, t_ms, counter, ups, logged);
+      if (!e) return unexpected{e.error()};
+      using f = actors::energy_unit::fate;
+      *fate = e->fate == f::recorded     ? "recorded"
+              : e->fate == f::backfilled ? "backfilled"
+              : e->fate == f::duplicate  ? "duplicate"
+                                         : "ignored";
+      return {};
+    });
+    return r ? *fate : caf::to_string(r.error());
+  }
   uint64_t units() {
     auto n = ask<uint64_t>(energy, actors::units_atom_v);
     REQUIRE(n);
@@ -489,4 +504,88 @@ TEST_CASE_METHOD(fixture, "energy supervisor: a change the store cannot write is
   std::filesystem::remove_all(tmp);
   change([](model& m) { return m.put_node(make_node("w8", node_kind::workshop, "plant", 2)); });
   check();
+}
+
+TEST_CASE_METHOD(fixture, "energy units: late readings find their place; duplicates change nothing; misfits are refused",
+                 "[actors][energy]") {
+  build();
+  absl::CivilHour h10(2026, 11, 18, 10);
+  auto at = [&](int h, int mi = 0) { return ms(absl::CivilSecond(h10 + (h - 10)) + mi * 60); };
+  auto hour = [&](int h) { return hour_value("m1.v", h10 + (h - 10)); };
+  auto total = [&] {
+    double t = 0;
+    for (int h = 9; h <= 12; ++h) t += hour(h).value;
+    return t;
+  };
+  CHECK(read_fate("m1", at(10), 1000) == "recorded");
+  CHECK(read_fate("m1", at(13), 1300) == "recorded");
+  // Three hours apart: spread evenly, estimated.
+  CHECK(hour(11).value == Approx(100));
+  CHECK(hour(11).quality == quality::estimated);
+  // The gateway's buffered 11:00 reading comes late: 10:00-11:00 is exact now.
+  CHECK(read_fate("m1", at(11), 1150) == "backfilled");
+  CHECK(hour(10).value == Approx(150));
+  CHECK(hour(10).quality == quality::measured);
+  CHECK(hour(11).value == Approx(75));
+  CHECK(hour(11).quality == quality::estimated);
+  CHECK(read_fate("m1", at(12), 1210) == "backfilled");
+  CHECK(hour(11).value == Approx(60));
+  CHECK(hour(11).quality == quality::measured);
+  CHECK(hour(12).value == Approx(90));
+  CHECK(hour(12).quality == quality::measured);
+  CHECK(total() == Approx(300));
+  // The same reading again: nothing changes.
+  CHECK(read_fate("m1", at(11), 1150) == "duplicate");
+  CHECK(hour(10).value == Approx(150));
+  // Another counter at a time recorded: refused, naming both.
+  auto r = read_fate("m1", at(11), 1160);
+  CHECK(r.find("a reading of 1150 is recorded at 2026-11-18 11:00:00; this reading says 1160") != std::string::npos);
+  // A counter that does not fit between its neighbours: refused, nothing changed.
+  r = read_fate("m1", at(11, 30), 1500);
+  CHECK(r.find("is not between the readings around it (1150 at 2026-11-18 11:00:00, 1210 at") != std::string::npos);
+  CHECK(total() == Approx(300));
+  // Before the meter's first reading: the hour before it gets its use.
+  CHECK(read_fate("m1", at(9), 900) == "backfilled");
+  CHECK(hour(9).value == Approx(100));
+  CHECK(hour(9).quality == quality::measured);
+  // After a restart the log is in the store: an off-hour reading splits 12:00-13:00.
+  stop();
+  start();
+  CHECK(read_fate("m1", at(12, 30), 1250) == "backfilled");
+  CHECK(hour(12).value == Approx(90));
+  CHECK(hour(12).quality == quality::measured);
+  CHECK(total() == Approx(400));
+  // The readings go on after the last one as before.
+  CHECK(read_fate("m1", at(14), 1400) == "recorded");
+  CHECK(hour(13).value == Approx(100));
+  // A meter swap before the last reading is refused, not taken and lost.
+  auto swapped = unit("m1", [&](actors::energy_unit& u, auto& ups) -> result {
+    auto e = u.swap("m1", at(13, 30), 1350, 0, ups);
+    if (!e) return unexpected{e.error()};
+    return {};
+  });
+  REQUIRE_FALSE(swapped);
+  CHECK(caf::to_string(swapped.error()).find("must come after the meter's last reading") != std::string::npos);
+}
+
+TEST_CASE_METHOD(fixture, "energy units: readings older than the log, or among live ones, are refused",
+                 "[actors][energy]") {
+  build();
+  absl::CivilSecond t(2026, 11, 18, 10, 0, 0);
+  SECTION("a store from before the log: its last counter is where the log starts") {
+    REQUIRE(db->put_energy({{"counter/m1", fmt::format("{}\n{}", ms(t), 5000.0)}}));
+    auto r = read_fate("m1", ms(t - 3600), 4900);
+    CHECK(r.find("older than the readings kept for the meter (from 2026-11-18 10:00:00)") != std::string::npos);
+    CHECK(read_fate("m1", ms(t + 3600), 5100) == "recorded");
+    CHECK(read_fate("m1", ms(t + 1800), 5040) == "backfilled");
+    CHECK(hour_value("m1.v", absl::CivilHour(t)).value == Approx(100));
+    CHECK(hour_value("m1.v", absl::CivilHour(t)).quality == quality::measured);
+  }
+  SECTION("readings of a live meter are not logged: a late one cannot be placed among them") {
+    CHECK(read_fate("m1", ms(t), 1000, false) == "recorded");
+    CHECK(read_fate("m1", ms(t + 10), 1001, false) == "recorded");
+    CHECK(read_fate("m1", ms(t + 5), 1000.5, false) == "ignored");
+    auto r = read_fate("m1", ms(t + 5), 1000.5);
+    CHECK(r.find("were not kept (read live by plantd)") != std::string::npos);
+  }
 }

@@ -403,6 +403,49 @@ class EnergyCarbon(unittest.TestCase):
             self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
             self.assertIn("metering_level", cm.exception.details())
 
+    def test_late_readings_backfill_and_every_reading_has_a_fate(self):
+        # A gateway that buffered through an outage sends its readings late.
+        self.put(meter=pb.Meter(id="m_gw", name="Gateway feeder", energy_type="electricity", node="boiler",
+                                metering_level=2))
+        self.put(indicator=pb.Indicator(id="m_gw.v", name="Reading", template_id="active_energy",
+                                        owner="m_gw", source="meter"))
+        day = datetime.date.today() - datetime.timedelta(days=3)
+        start = datetime.datetime.combine(day, datetime.time(0), TZ)
+
+        def rec(hour, counter, minute=0):
+            t = start + datetime.timedelta(hours=hour, minutes=minute)
+            return self.stub.RecordReading(pb.RecordReadingRequest(
+                meter="m_gw", time={"seconds": int(t.timestamp())}, counter=counter))
+
+        def hours():
+            s = self.query(["m_gw.v"], res="hour", frm=day.isoformat())["m_gw.v"]
+            return [round(v, 9) for v in s.values[:4]], list(s.quality[:4])
+
+        self.assertEqual(rec(0, 1000).fate, pb.READING_RECORDED)
+        self.assertEqual(rec(4, 1400).fate, pb.READING_RECORDED)
+        values, quality = hours()
+        self.assertEqual(values, [100.0] * 4)
+        self.assertEqual(set(quality), {2})  # QUALITY_ESTIMATED: spread over the outage
+        # The buffered readings, newest first.
+        for h, c in ((3, 1390), (2, 1300), (1, 1010)):
+            self.assertEqual(rec(h, c).fate, pb.READING_BACKFILLED)
+        values, quality = hours()
+        self.assertEqual(values, [10.0, 290.0, 90.0, 10.0])
+        self.assertEqual(set(quality), {1})  # QUALITY_MEASURED: every hour read
+        # Sent twice: nothing changes.
+        self.assertEqual(rec(2, 1300).fate, pb.READING_DUPLICATE)
+        self.assertEqual(hours()[0], [10.0, 290.0, 90.0, 10.0])
+        # Another counter for a time recorded, or one that does not fit: refused, saying why.
+        with self.assertRaises(grpc.RpcError) as cm:
+            rec(2, 1305)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+        self.assertIn("a reading of 1300 is recorded", cm.exception.details())
+        with self.assertRaises(grpc.RpcError) as cm:
+            rec(2, 1395, minute=30)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("is not between the readings around it", cm.exception.details())
+        self.assertEqual(hours()[0], [10.0, 290.0, 90.0, 10.0])
+
     def test_hours_older_than_the_held_window_are_read_back_from_the_store(self):
         # A meter read 40 days ago, hourly (the window held in memory is 35
         # days): its day is held as its sum, its hours are in the store.
