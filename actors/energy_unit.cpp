@@ -380,6 +380,11 @@ expected<energy_unit::reading_result, failure> energy_unit::backfill(
                               a ? time_text(a->t, tz) : std::string("the first")));
   if (!a && b->prev == -1)
     return refuse(fmt::format("older than the readings kept for the meter (from {})", time_text(b->t, tz)));
+  // Before the meter's first reading: its use up to it, within a month (a
+  // wrong date would spread it over years).
+  constexpr int64_t month_ms = 31LL * 24 * 3600 * 1000;
+  if (!a && b->t - t_ms > month_ms)
+    return refuse(fmt::format("more than 31 days before the meter's first reading ({})", time_text(b->t, tz)));
   if (a ? b->prev != a->t : b->prev != 0)
     return refuse(fmt::format("the readings between {} and {} were not all kept (read live by plantd)",
                               a ? time_text(a->t, tz) : std::string("the first"), time_text(b->t, tz)));

@@ -573,7 +573,172 @@ v1::ReadingFate fate_of(actors::energy_unit::fate f) {
   }
   return v1::READING_FATE_UNSPECIFIED;
 }
+constexpr int max_batch = 100'000;
+
+struct batch_reading {
+  uint32_t index = 0;
+  int64_t t_ms = 0;
+  double counter = 0;
+};
+
+void refuse_reading(v1::RecordReadingsResponse& r, uint32_t index, grpc::StatusCode code, std::string why) {
+  auto* x = r.add_results();
+  x->set_index(index);
+  x->set_code(static_cast<int32_t>(code));
+  x->set_error(std::move(why));
+  r.set_refused(r.refused() + 1);
+}
+
+void merge_readings(v1::RecordReadingsResponse& into, const v1::RecordReadingsResponse& part) {
+  for (const auto& x : part.results()) *into.add_results() = x;
+  into.set_recorded(into.recorded() + part.recorded());
+  into.set_backfilled(into.backfilled() + part.backfilled());
+  into.set_duplicates(into.duplicates() + part.duplicates());
+  into.set_refused(into.refused() + part.refused());
+}
+
+// Applies readings of any meters: grouped by meter, each meter's in time
+// order (so a backlog is mostly recorded, not backfilled), one request per
+// meter to its energy unit, all at once. `done` is called once, from an
+// actor, with every reading's fate (indexes from `base`).
+void record_readings(caf::actor_system& sys, const caf::actor& energy,
+                     const google::protobuf::RepeatedPtrField<v1::RecordReadingRequest>& in, uint32_t base,
+                     std::chrono::milliseconds timeout, std::function<void(v1::RecordReadingsResponse)> done) {
+  auto acc = std::make_shared<v1::RecordReadingsResponse>();
+  auto groups = std::make_shared<std::map<std::string, std::vector<batch_reading>>>();
+  for (int i = 0; i < in.size(); ++i) {
+    auto index = base + static_cast<uint32_t>(i);
+    problems bad;
+    auto t = request_ms(in[i].time(), "time", bad);
+    if (!in[i].has_time()) bad.push_back({"time", "time is required"});
+    if (in[i].meter().empty()) bad.push_back({"meter", "meter is required"});
+    if (!bad.empty()) {
+      refuse_reading(*acc, index, grpc::StatusCode::INVALID_ARGUMENT, failure{errc::invalid_argument, bad}.message());
+      continue;
+    }
+    (*groups)[in[i].meter()].push_back({index, t, in[i].counter()});
+  }
+  for (auto& [meter, rs] : *groups)
+    std::stable_sort(rs.begin(), rs.end(), [](const batch_reading& a, const batch_reading& b) { return a.t_ms < b.t_ms; });
+  sys.spawn([=](caf::event_based_actor* self) {
+    auto pending = std::make_shared<std::size_t>(groups->size());
+    auto finish = [acc, done] {
+      auto* rs = acc->mutable_results();
+      std::sort(rs->begin(), rs->end(), [](const v1::ReadingResult& a, const v1::ReadingResult& b) {
+        return a.index() < b.index();
+      });
+      done(std::move(*acc));
+    };
+    if (groups->empty()) return finish();
+    for (const auto& [meter, rs] : *groups) {
+      actors::unit_request req{meter, [meter = meter, rs = rs](actors::energy_unit& u) {
+        actors::unit_answer a;
+        v1::RecordReadingsResponse r;
+        for (const auto& x : rs) {
+          auto res = u.reading(meter, x.t_ms, x.counter, a.updates);
+          if (!res) {
+            refuse_reading(r, x.index, to_grpc_code(res.error().code), res.error().message());
+            continue;
+          }
+          using f = actors::energy_unit::fate;
+          if (res->fate == f::recorded) r.set_recorded(r.recorded() + 1);
+          if (res->fate == f::backfilled) r.set_backfilled(r.backfilled() + 1);
+          if (res->fate == f::duplicate) r.set_duplicates(r.duplicates() + 1);
+          if (res->fate == f::recorded && res->events.empty()) continue;
+          auto* y = r.add_results();
+          y->set_index(x.index);
+          y->set_fate(fate_of(res->fate));
+          v1::RecordReadingResponse ev;
+          events_to(res->events, ev);
+          for (const auto& e : ev.events()) y->add_events(e);
+        }
+        a.bytes = r.SerializeAsString();
+        return a;
+      }};
+      self->request(energy, timeout, actors::energy_atom_v, std::move(req))
+        .then(
+          [=](std::string& bytes) {
+            v1::RecordReadingsResponse part;
+            part.ParseFromString(bytes);
+            merge_readings(*acc, part);
+            if (--*pending == 0) finish();
+          },
+          [=, rs = rs](caf::error& e) {
+            // The meter's unit did not answer (an unknown meter, a timeout):
+            // each of its readings says so.
+            auto st = to_status(e);
+            for (const auto& x : rs) refuse_reading(*acc, x.index, st.error_code(), st.error_message());
+            if (--*pending == 0) finish();
+          });
+    }
+  });
+}
+
+// StreamReadings: each batch is applied before the next is read.
+class readings_reader final : public grpc::ServerReadReactor<v1::RecordReadingsRequest> {
+public:
+  readings_reader(caf::actor_system& sys, caf::actor energy, v1::RecordReadingsResponse* resp)
+      : sys_(sys), energy_(std::move(energy)), resp_(resp) {
+    StartRead(&req_);
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::OK);
+    if (req_.readings_size() > max_batch)
+      return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 fmt::format("a batch of {} readings (from reading {}): at most {} a batch; "
+                                             "the readings before it were applied",
+                                             req_.readings_size(), seen_, max_batch)));
+    uint32_t base = seen_;
+    seen_ += static_cast<uint32_t>(req_.readings_size());
+    record_readings(sys_, energy_, req_.readings(), base, std::chrono::seconds(120),
+                    [this](v1::RecordReadingsResponse r) {
+                      merge_readings(*resp_, r);
+                      StartRead(&req_);
+                    });
+  }
+  void OnDone() override { delete this; }
+
+private:
+  caf::actor_system& sys_;
+  caf::actor energy_;
+  v1::RecordReadingsResponse* resp_;
+  v1::RecordReadingsRequest req_;
+  uint32_t seen_ = 0;
+};
+
+// A client stream that ends at once with the caller's refusal.
+class refused_reader final : public grpc::ServerReadReactor<v1::RecordReadingsRequest> {
+public:
+  explicit refused_reader(grpc::Status s) { Finish(std::move(s)); }
+  void OnDone() override { delete this; }
+};
+
 } // namespace
+
+grpc::ServerUnaryReactor* energy_service::RecordReadings(Ctx* ctx, const v1::RecordReadingsRequest* req,
+                                                         v1::RecordReadingsResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  if (req->readings_size() > max_batch) {
+    reactor->Finish(to_status(errc::invalid_argument,
+                              fmt::format("readings: {} in one call; at most {}", req->readings_size(), max_batch)));
+    return reactor;
+  }
+  record_readings(sys_, energy_, req->readings(), 0, time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120)),
+                  [reactor, resp](v1::RecordReadingsResponse r) {
+                    *resp = std::move(r);
+                    reactor->Finish(grpc::Status::OK);
+                  });
+  return reactor;
+}
+
+grpc::ServerReadReactor<v1::RecordReadingsRequest>* energy_service::StreamReadings(Ctx* ctx,
+                                                                                    v1::RecordReadingsResponse* resp) {
+  if (auto auth = caller_of(ctx); !auth.status.ok())
+    return new refused_reader(auth.status);
+  return new readings_reader(sys_, energy_, resp);
+}
 
 grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::RecordReadingRequest* req,
                                                         v1::RecordReadingResponse* resp) {
@@ -584,6 +749,7 @@ grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::Reco
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
     problems bad;
     auto at = request_ms(q.time(), "time", bad);
+    if (!q.has_time()) bad.push_back({"time", "time is required"});
     if (!bad.empty()) return unexpected{invalid(std::move(bad))};
     auto res = u.reading(q.meter(), at, q.counter(), ups);
     if (!res) return unexpected{res.error()};
@@ -602,6 +768,7 @@ grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMete
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
     problems bad;
     auto at = request_ms(q.time(), "time", bad);
+    if (!q.has_time()) bad.push_back({"time", "time is required"});
     if (!bad.empty()) return unexpected{invalid(std::move(bad))};
     auto ev = u.swap(q.meter(), at, q.old_final(), q.new_initial(),
                      ups);

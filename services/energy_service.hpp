@@ -25,6 +25,9 @@ public:
   grpc::ServerUnaryReactor* ListEntries(Ctx*, const v1::ListEntriesRequest*, v1::ListEntriesResponse*) override;
   grpc::ServerUnaryReactor* RecordReading(Ctx*, const v1::RecordReadingRequest*,
                                           v1::RecordReadingResponse*) override;
+  grpc::ServerUnaryReactor* RecordReadings(Ctx*, const v1::RecordReadingsRequest*,
+                                           v1::RecordReadingsResponse*) override;
+  grpc::ServerReadReactor<v1::RecordReadingsRequest>* StreamReadings(Ctx*, v1::RecordReadingsResponse*) override;
   grpc::ServerUnaryReactor* SwapMeter(Ctx*, const v1::SwapMeterRequest*, v1::RecordReadingResponse*) override;
   grpc::ServerUnaryReactor* Query(Ctx*, const v1::QueryRequest*, v1::QueryResponse*) override;
   grpc::ServerWriteReactor<v1::ReportChunk>* ExportReport(Ctx*, const v1::ExportReportRequest*) override;

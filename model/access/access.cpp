@@ -132,6 +132,8 @@ const std::map<std::string, permission, std::less<>>& method_table() {
     {"/plantd.v1.EnergyCarbonService/Delete", energy_write},
     {"/plantd.v1.EnergyCarbonService/EnterDaily", energy_write},
     {"/plantd.v1.EnergyCarbonService/RecordReading", energy_write},
+    {"/plantd.v1.EnergyCarbonService/RecordReadings", energy_write},
+    {"/plantd.v1.EnergyCarbonService/StreamReadings", energy_write},
     {"/plantd.v1.EnergyCarbonService/SwapMeter", energy_write},
     // accounts, tokens, audit
     {"/plantd.v1.AccessService/Login", open},

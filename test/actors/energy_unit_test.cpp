@@ -548,6 +548,9 @@ TEST_CASE_METHOD(fixture, "energy units: late readings find their place; duplica
   CHECK(read_fate("m1", at(9), 900) == "backfilled");
   CHECK(hour(9).value == Approx(100));
   CHECK(hour(9).quality == quality::measured);
+  // A wrong date far before it is refused, not spread over weeks.
+  r = read_fate("m1", at(9) - 40LL * 24 * 3600 * 1000, 10);
+  CHECK(r.find("more than 31 days before the meter's first reading (2026-11-18 09:00:00)") != std::string::npos);
   // After a restart the log is in the store: an off-hour reading splits 12:00-13:00.
   stop();
   start();

@@ -46,7 +46,8 @@ PERMISSION = {
         "ListEntries": "energy.read", "Query": "energy.read", "ExportReport": "energy.read",
         "GetCoverage": "energy.read", "ListAudit": "energy.read", "ImportModel": "energy.write",
         "Put": "energy.write", "Delete": "energy.write", "EnterDaily": "energy.write",
-        "RecordReading": "energy.write", "SwapMeter": "energy.write"},
+        "RecordReading": "energy.write", "RecordReadings": "energy.write",
+        "StreamReadings": "energy.write", "SwapMeter": "energy.write"},
     "AccessService": {
         "Login": "open", "Bootstrap": "open", "Logout": "session", "WhoAmI": "session",
         "ChangePassword": "session", "CreateUser": "accounts", "SetUserDisabled": "accounts",

@@ -446,6 +446,54 @@ class EnergyCarbon(unittest.TestCase):
         self.assertIn("is not between the readings around it", cm.exception.details())
         self.assertEqual(hours()[0], [10.0, 290.0, 90.0, 10.0])
 
+    def test_readings_in_batches_and_streams_each_with_its_fate(self):
+        for mid in ("m_batch", "m_stream"):
+            self.put(meter=pb.Meter(id=mid, name=mid, energy_type="electricity", node="boiler", metering_level=2))
+            self.put(indicator=pb.Indicator(id=mid + ".v", name="Reading", template_id="active_energy",
+                                            owner=mid, source="meter"))
+        day = datetime.date.today() - datetime.timedelta(days=4)
+        start = datetime.datetime.combine(day, datetime.time(0), TZ)
+
+        def reading(mid, hour, counter):
+            t = start + datetime.timedelta(hours=hour)
+            return pb.RecordReadingRequest(meter=mid, time={"seconds": int(t.timestamp())}, counter=counter)
+
+        # A day of hourly readings, hour h using h + 1 kWh, sent out of order.
+        counters = [sum(range(1, h + 1)) for h in range(25)]
+        batch = [reading("m_batch", h, counters[h]) for h in range(25)]
+        batch = batch[12:] + batch[:12]
+        batch.append(reading("m_batch", 5, counters[5]))        # 25: the same again
+        batch.append(reading("m_batch", 6, counters[6] + 1))    # 26: another counter at 06:00
+        batch.append(reading("m_nope", 1, 10))                  # 27: no such meter
+        batch.append(pb.RecordReadingRequest(meter="m_batch"))  # 28: no time
+        r = self.stub.RecordReadings(pb.RecordReadingsRequest(readings=batch))
+        self.assertEqual((r.recorded, r.backfilled, r.duplicates, r.refused), (25, 0, 1, 3))
+        fates = {x.index: x for x in r.results}
+        self.assertEqual(sorted(fates), [25, 26, 27, 28])
+        self.assertEqual(fates[25].fate, pb.READING_DUPLICATE)
+        self.assertEqual(fates[26].code, grpc.StatusCode.ALREADY_EXISTS.value[0])
+        self.assertIn("a reading of 21 is recorded", fates[26].error)
+        self.assertEqual(fates[27].code, grpc.StatusCode.NOT_FOUND.value[0])
+        self.assertEqual(fates[28].code, grpc.StatusCode.INVALID_ARGUMENT.value[0])
+        s = self.query(["m_batch.v"], res="hour", frm=day.isoformat())["m_batch.v"]
+        self.assertEqual([round(v, 9) for v in s.values], [float(h + 1) for h in range(24)])
+        self.assertEqual(set(s.quality), {1})  # QUALITY_MEASURED
+
+        # A backlog streamed newest batch first: the older one is backfilled.
+        newer = [reading("m_stream", h, counters[h]) for h in range(12, 25)]
+        older = [reading("m_stream", h, counters[h]) for h in range(0, 12)]
+        r = self.stub.StreamReadings(iter([pb.RecordReadingsRequest(readings=newer),
+                                           pb.RecordReadingsRequest(readings=older),
+                                           pb.RecordReadingsRequest(readings=[reading("m_stream", 3, 1)])]))
+        self.assertEqual((r.recorded, r.backfilled, r.duplicates, r.refused), (13, 12, 0, 1))
+        self.assertEqual([x.index for x in r.results if x.fate == pb.READING_BACKFILLED], list(range(13, 25)))
+        refused = [x for x in r.results if x.code]
+        self.assertEqual([x.index for x in refused], [25])  # counted from the stream's first reading
+        self.assertEqual(refused[0].code, grpc.StatusCode.ALREADY_EXISTS.value[0])
+        s = self.query(["m_stream.v"], res="hour", frm=day.isoformat())["m_stream.v"]
+        self.assertEqual([round(v, 9) for v in s.values], [float(h + 1) for h in range(24)])
+        self.assertEqual(set(s.quality), {1})
+
     def test_hours_older_than_the_held_window_are_read_back_from_the_store(self):
         # A meter read 40 days ago, hourly (the window held in memory is 35
         # days): its day is held as its sum, its hours are in the store.
