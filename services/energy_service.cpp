@@ -1,9 +1,12 @@
 #include "services/energy_service.hpp"
 
 #include <map>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -19,6 +22,7 @@
 namespace plantd::services {
 
 using google::protobuf::util::TimeUtil;
+using google::protobuf::util::FieldMaskUtil;
 using energy::failure;
 using energy::result;
 
@@ -94,44 +98,65 @@ grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& de
   return reactor;
 }
 
+// One record of the model as its message ("enterprise": the one there is);
+// false when there is none.
+bool record_proto(const energy::model& m, const std::string& kind, const std::string& id, v1::Record* out) {
+  if (kind == "indicator") {
+    auto it = m.indicators.find(id);
+    if (it == m.indicators.end()) return false;
+    to_proto(it->second, m, out->mutable_indicator());
+    return true;
+  }
+  // A model of that one record, encoded as the whole model is.
+  energy::model one;
+  auto copy = [&](const auto& map, auto& into) {
+    auto it = map.find(id);
+    return it != map.end() && into.emplace(it->first, it->second).second;
+  };
+  bool found = kind == "energy_type"  ? copy(m.energy_types, one.energy_types)
+               : kind == "node"       ? copy(m.nodes, one.nodes)
+               : kind == "meter"      ? copy(m.meters, one.meters)
+               : kind == "product"    ? copy(m.products, one.products)
+               : kind == "template"   ? copy(m.templates, one.templates)
+               : kind == "enterprise" ? (one.ent = m.ent, true)
+                                      : false;
+  if (!found) return false;
+  v1::EnergyModel p;
+  to_proto(one, &p);
+  if (kind == "energy_type") *out->mutable_energy_type() = p.energy_types(0);
+  else if (kind == "node") *out->mutable_node() = p.nodes(0);
+  else if (kind == "meter") *out->mutable_meter() = p.meters(0);
+  else if (kind == "product") *out->mutable_product() = p.products(0);
+  else if (kind == "template") *out->mutable_template_() = p.templates(0);
+  else *out->mutable_enterprise() = p.enterprise();
+  return true;
+}
+
+// The message of a record's item, and its kind and id.
+const google::protobuf::Message* item_of(const v1::Record& r, std::string* kind, std::string* id) {
+  switch (r.item_case()) {
+    case v1::Record::kEnergyType: *kind = "energy_type", *id = r.energy_type().id(); return &r.energy_type();
+    case v1::Record::kNode: *kind = "node", *id = r.node().id(); return &r.node();
+    case v1::Record::kMeter: *kind = "meter", *id = r.meter().id(); return &r.meter();
+    case v1::Record::kProduct: *kind = "product", *id = r.product().id(); return &r.product();
+    case v1::Record::kTemplate: *kind = "template", *id = r.template_().id(); return &r.template_();
+    case v1::Record::kIndicator: *kind = "indicator", *id = r.indicator().id(); return &r.indicator();
+    case v1::Record::kEnterprise: *kind = "enterprise", id->clear(); return &r.enterprise();
+    default: return nullptr;
+  }
+}
+
 // The JSON form of one record of the model ("" when there is none), for
 // the audit trail's before and after.
 std::string record_json(const energy::model& m, const std::string& kind, const std::string& id) {
-  v1::Indicator ind;
-  v1::EnergyModel p;
-  const google::protobuf::Message* rec = nullptr;
-  if (kind == "indicator") {
-    auto it = m.indicators.find(id);
-    if (it == m.indicators.end()) return "";
-    to_proto(it->second, m, &ind);
-    rec = &ind;
-  } else {
-    // A model of that one record, encoded as the whole model is.
-    energy::model one;
-    auto copy = [&](const auto& map, auto& into) {
-      auto it = map.find(id);
-      return it != map.end() && into.emplace(it->first, it->second).second;
-    };
-    bool found = kind == "energy_type" ? copy(m.energy_types, one.energy_types)
-                 : kind == "node"      ? copy(m.nodes, one.nodes)
-                 : kind == "meter"     ? copy(m.meters, one.meters)
-                 : kind == "product"   ? copy(m.products, one.products)
-                 : kind == "template"  ? copy(m.templates, one.templates)
-                 : kind == "enterprise" ? (one.ent = m.ent, true)
-                                        : false;
-    if (!found) return "";
-    to_proto(one, &p);
-    if (kind == "energy_type") rec = &p.energy_types(0);
-    else if (kind == "node") rec = &p.nodes(0);
-    else if (kind == "meter") rec = &p.meters(0);
-    else if (kind == "product") rec = &p.products(0);
-    else if (kind == "template") rec = &p.templates(0);
-    else rec = &p.enterprise();
-  }
+  v1::Record r;
+  if (!record_proto(m, kind, id, &r)) return "";
+  std::string k, i;
+  const auto* rec = item_of(r, &k, &i);
   std::string out;
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(*rec, &out, opts).ok()) return "";
+  if (!rec || !google::protobuf::util::MessageToJsonString(*rec, &out, opts).ok()) return "";
   return out;
 }
 
@@ -317,6 +342,91 @@ grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::Energy
   });
 }
 
+namespace {
+
+// A Put of one record, ready to apply to a model.
+struct prepared_put {
+  std::function<result(energy::model&)> f;
+  std::string what, kind, id;
+  std::string indicator;  // the indicator put (its formula is answered)
+};
+
+// `path`: prefixed to the problems found ("items[3]." in a PutMany).
+expected<prepared_put, failure> prepare_put(const energy::model& model, const v1::PutRequest& q,
+                                            const std::string& path = {}) {
+  problems p;
+  bool upsert = !q.create_only();
+  prepared_put out;
+  switch (q.item_case()) {
+    case v1::PutRequest::kEnergyType: {
+      auto x = from_proto(q.energy_type(), path + "energy_type.", p);
+      out.what = "put energy type " + x.id;
+      out.kind = "energy_type", out.id = x.id;
+      out.f = [x, upsert](energy::model& m) { return m.put_energy_type(x, upsert); };
+      break;
+    }
+    case v1::PutRequest::kNode: {
+      auto x = from_proto(q.node(), path + "node.", p);
+      out.what = "put unit " + x.id;
+      out.kind = "node", out.id = x.id;
+      out.f = [x, upsert](energy::model& m) { return m.put_node(x, upsert); };
+      break;
+    }
+    case v1::PutRequest::kMeter: {
+      auto x = from_proto(q.meter(), path + "meter.", p);
+      out.what = "put meter " + x.id;
+      out.kind = "meter", out.id = x.id;
+      out.f = [x, upsert](energy::model& m) { return m.put_meter(x, upsert); };
+      break;
+    }
+    case v1::PutRequest::kProduct: {
+      auto x = from_proto(q.product());
+      out.what = "put product " + x.id;
+      out.kind = "product", out.id = x.id;
+      out.f = [x, upsert](energy::model& m) { return m.put_product(x, upsert); };
+      break;
+    }
+    case v1::PutRequest::kTemplate: {
+      auto x = from_proto(q.template_(), path + "template.", p);
+      out.what = "put template " + x.id;
+      out.kind = "template", out.id = x.id;
+      out.f = [x, upsert](energy::model& m) { return m.put_template(x, upsert); };
+      break;
+    }
+    case v1::PutRequest::kIndicator: {
+      auto x = from_proto(q.indicator(), path + "indicator.", p);
+      out.indicator = x.id;
+      auto old = model.indicators.count(x.id) ? model.indicators.at(x.id).formula.str() : std::string();
+      out.what = fmt::format("put indicator {} formula \"{}\" (was \"{}\")", x.id, x.formula, old);
+      out.kind = "indicator", out.id = x.id;
+      out.f = [x, upsert](energy::model& m) { return m.put_indicator(x, upsert); };
+      break;
+    }
+    case v1::PutRequest::kEnterprise: {
+      auto x = from_proto(q.enterprise());
+      out.what = "put enterprise";
+      out.kind = "enterprise";
+      out.f = [x](energy::model& m) { return m.put_enterprise(x); };
+      break;
+    }
+    default: return unexpected{invalid(path + "item", "nothing to put")};
+  }
+  if (!p.empty()) return unexpected{invalid(p)};
+  return out;
+}
+
+// Applies a prepared Put to the book, answering the indicator's formula.
+result apply_put(actors::energy_book& b, const prepared_put& put, const std::string& who, v1::PutResponse& r) {
+  auto res = b.change(put.f, who, put.what, snapshot_of(put.kind, put.id));
+  if (res && !put.indicator.empty()) {
+    r.set_formula(b.model().indicators.at(put.indicator).formula);
+    if (auto e = b.model().formula_of(put.indicator)) r.set_formula_display(energy::display(*e, b.model()));
+  }
+  return res;
+}
+
+} // namespace
+
 grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* req, v1::PutResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
@@ -325,75 +435,117 @@ grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* re
     return r;
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::PutResponse& r) -> result {
-    problems p;
-    bool upsert = !q.create_only();
-    std::string who = q.who();
-    std::function<result(energy::model&)> f;
-    std::string what;
-    std::string ind_id;
-    std::string kind, id;  // of the record, for the audit's before and after
-    switch (q.item_case()) {
-      case v1::PutRequest::kEnergyType: {
-        auto x = from_proto(q.energy_type(), "energy_type.", p);
-        what = "put energy type " + x.id;
-        kind = "energy_type", id = x.id;
-        f = [x, upsert](energy::model& m) { return m.put_energy_type(x, upsert); };
-        break;
-      }
-      case v1::PutRequest::kNode: {
-        auto x = from_proto(q.node(), "node.", p);
-        what = "put unit " + x.id;
-        kind = "node", id = x.id;
-        f = [x, upsert](energy::model& m) { return m.put_node(x, upsert); };
-        break;
-      }
-      case v1::PutRequest::kMeter: {
-        auto x = from_proto(q.meter(), "meter.", p);
-        what = "put meter " + x.id;
-        kind = "meter", id = x.id;
-        f = [x, upsert](energy::model& m) { return m.put_meter(x, upsert); };
-        break;
-      }
-      case v1::PutRequest::kProduct: {
-        auto x = from_proto(q.product());
-        what = "put product " + x.id;
-        kind = "product", id = x.id;
-        f = [x, upsert](energy::model& m) { return m.put_product(x, upsert); };
-        break;
-      }
-      case v1::PutRequest::kTemplate: {
-        auto x = from_proto(q.template_(), "template.", p);
-        what = "put template " + x.id;
-        kind = "template", id = x.id;
-        f = [x, upsert](energy::model& m) { return m.put_template(x, upsert); };
-        break;
-      }
-      case v1::PutRequest::kIndicator: {
-        auto x = from_proto(q.indicator(), "indicator.", p);
-        ind_id = x.id;
-        auto old = b.model().indicators.count(x.id) ? b.model().indicators.at(x.id).formula.str() : std::string();
-        what = fmt::format("put indicator {} formula \"{}\" (was \"{}\")", x.id, x.formula, old);
-        kind = "indicator", id = x.id;
-        f = [x, upsert](energy::model& m) { return m.put_indicator(x, upsert); };
-        break;
-      }
-      case v1::PutRequest::kEnterprise: {
-        auto x = from_proto(q.enterprise());
-        what = "put enterprise";
-        kind = "enterprise";
-        f = [x](energy::model& m) { return m.put_enterprise(x); };
-        break;
-      }
-      default: return unexpected{invalid("item", "nothing to put")};
-    }
-    if (!p.empty()) return unexpected{invalid(p)};
-    auto res = b.change(f, who, what, snapshot_of(kind, id));
-    if (res && !ind_id.empty()) {
-      r.set_formula(b.model().indicators.at(ind_id).formula);
-      if (auto e = b.model().formula_of(ind_id)) r.set_formula_display(energy::display(*e, b.model()));
-    }
-    return res;
+    auto put = prepare_put(b.model(), q);
+    if (!put) return unexpected{put.error()};
+    return apply_put(b, *put, q.who(), r);
   });
+}
+
+grpc::ServerUnaryReactor* energy_service::Get(Ctx* ctx, const v1::GetRecordRequest* req, v1::Record* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  v1::GetRecordRequest q = *req;
+  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::Record& r) -> result {
+    static const std::set<std::string> kinds{"energy_type", "node", "meter", "product", "template", "indicator",
+                                             "enterprise"};
+    if (!kinds.count(q.kind())) return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
+    if (!record_proto(b.model(), q.kind(), q.id(), &r))
+      return unexpected{failure{errc::not_found, {problem{"id", fmt::format("no {} {}", q.kind(), q.id())}}}};
+    return {};
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateRequest* req, v1::PutResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  v1::UpdateRequest q = *req;
+  std::string who = caller_of(ctx).who.name;
+  return call(sys_, energy_, ctx, resp, [q, who](actors::energy_book& b, v1::PutResponse& r) -> result {
+    std::string kind, id;
+    const auto* given = item_of(q.record(), &kind, &id);
+    if (!given) return unexpected{invalid("record", "name the record to update")};
+    if (q.update_mask().paths().empty()) return unexpected{invalid("update_mask", "name the fields to change")};
+    problems bad;
+    for (const auto& path : q.update_mask().paths()) {
+      if (path == "id") bad.push_back({"update_mask", "the id names the record; it cannot change"});
+      else if (!FieldMaskUtil::GetFieldDescriptors(given->GetDescriptor(), path, nullptr))
+        bad.push_back({"update_mask", fmt::format("{} has no field \"{}\"", kind, path)});
+    }
+    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
+    v1::Record current;
+    if (!record_proto(b.model(), kind, id, &current))
+      return unexpected{failure{errc::not_found, {problem{"record", fmt::format("no {} {}", kind, id)}}}};
+    std::string k2, i2;
+    auto* target = const_cast<google::protobuf::Message*>(item_of(current, &k2, &i2));
+    FieldMaskUtil::MergeOptions opt;
+    opt.set_replace_message_fields(true);
+    opt.set_replace_repeated_fields(true);
+    FieldMaskUtil::MergeMessageTo(*given, q.update_mask(), opt, target);
+    v1::PutRequest put_req;
+    switch (current.item_case()) {
+      case v1::Record::kEnergyType: *put_req.mutable_energy_type() = current.energy_type(); break;
+      case v1::Record::kNode: *put_req.mutable_node() = current.node(); break;
+      case v1::Record::kMeter: *put_req.mutable_meter() = current.meter(); break;
+      case v1::Record::kProduct: *put_req.mutable_product() = current.product(); break;
+      case v1::Record::kTemplate: *put_req.mutable_template_() = current.template_(); break;
+      case v1::Record::kIndicator: *put_req.mutable_indicator() = current.indicator(); break;
+      case v1::Record::kEnterprise: *put_req.mutable_enterprise() = current.enterprise(); break;
+      default: break;
+    }
+    auto put = prepare_put(b.model(), put_req);
+    if (!put) return unexpected{put.error()};
+    put->what = fmt::format("update {} {} ({})", kind, id, fmt::join(q.update_mask().paths(), ", "));
+    return apply_put(b, *put, who, r);
+  });
+}
+
+grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyRequest* req, v1::PutManyResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  if (req->items_size() > 100'000) {
+    reactor->Finish(to_status(errc::invalid_argument, fmt::format("items: {} in one call; at most 100000", req->items_size())));
+    return reactor;
+  }
+  v1::PutManyRequest q = *req;
+  std::string who = caller_of(ctx).who.name;
+  ask_within<std::string>(
+    sys_, energy_, reactor, time_left(*ctx, ask_timeout, std::chrono::seconds(120)),
+    [resp](std::string& bytes) {
+      resp->ParseFromString(bytes);
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v,
+    actors::energy_request{[q, who](actors::energy_book& b) -> std::pair<errc, std::string> {
+      std::vector<prepared_put> puts;
+      puts.reserve(static_cast<std::size_t>(q.items_size()));
+      for (int i = 0; i < q.items_size(); ++i) {
+        auto put = prepare_put(b.model(), q.items(i), fmt::format("items[{}].", i));
+        if (!put) return {put.error().code, put.error().message()};
+        puts.push_back(std::move(*put));
+      }
+      // On a copy: the first refusal leaves the model as it was.
+      auto all = [&puts](energy::model& m) -> result {
+        energy::model next = m;
+        for (std::size_t i = 0; i < puts.size(); ++i)
+          if (auto r = puts[i].f(next); !r) {
+            auto f = r.error();
+            for (auto& pr : f.list) pr.path = fmt::format("items[{}]{}{}", i, pr.path.empty() ? "" : ".", pr.path);
+            if (f.list.empty()) f.list.push_back({fmt::format("items[{}]", i), "refused"});
+            return unexpected{f};
+          }
+        m = std::move(next);
+        return {};
+      };
+      std::string what = fmt::format("put {} records", puts.size());
+      for (std::size_t i = 0; i < puts.size() && i < 20; ++i) what += (i ? "; " : ": ") + puts[i].what;
+      if (puts.size() > 20) what += "; ...";
+      if (auto r = b.change(all, who, what); !r) return {r.error().code, r.error().message()};
+      v1::PutManyResponse out;
+      out.set_put(static_cast<uint32_t>(puts.size()));
+      return {errc::ok, out.SerializeAsString()};
+    }});
+  return reactor;
 }
 
 namespace {
@@ -460,16 +612,15 @@ grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRe
     return r;
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::WhereUsedResponse& r) -> result {
-    const auto& m = b.model();
-    std::vector<std::string> uses;
-    if (q.kind() == "energy_type") uses = m.uses_of_energy_type(q.id());
-    else if (q.kind() == "node") uses = m.uses_of_node(q.id());
-    else if (q.kind() == "meter") uses = m.uses_of_meter(q.id());
-    else if (q.kind() == "product") uses = m.uses_of_product(q.id());
-    else if (q.kind() == "template") uses = m.uses_of_template(q.id());
-    else if (q.kind() == "indicator") uses = m.uses_of_indicator(q.id());
-    else return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
-    for (auto& u : uses) r.add_uses(u);
+    static const std::set<std::string> kinds{"energy_type", "node", "meter", "product", "template", "indicator"};
+    if (!kinds.count(q.kind())) return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
+    for (auto& u : b.model().uses_of(q.kind(), q.id())) {
+      r.add_uses(u.text);
+      auto* x = r.add_used_by();
+      x->set_kind(u.kind);
+      x->set_id(u.id);
+      x->set_text(u.text);
+    }
     return {};
   });
 }

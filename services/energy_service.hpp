@@ -25,6 +25,9 @@ public:
   grpc::ServerUnaryReactor* ListEntries(Ctx*, const v1::ListEntriesRequest*, v1::ListEntriesResponse*) override;
   grpc::ServerUnaryReactor* RecordReading(Ctx*, const v1::RecordReadingRequest*,
                                           v1::RecordReadingResponse*) override;
+  grpc::ServerUnaryReactor* Get(Ctx*, const v1::GetRecordRequest*, v1::Record*) override;
+  grpc::ServerUnaryReactor* Update(Ctx*, const v1::UpdateRequest*, v1::PutResponse*) override;
+  grpc::ServerUnaryReactor* PutMany(Ctx*, const v1::PutManyRequest*, v1::PutManyResponse*) override;
   grpc::ServerUnaryReactor* RecordReadings(Ctx*, const v1::RecordReadingsRequest*,
                                            v1::RecordReadingsResponse*) override;
   grpc::ServerReadReactor<v1::RecordReadingsRequest>* StreamReadings(Ctx*, v1::RecordReadingsResponse*) override;

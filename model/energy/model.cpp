@@ -542,70 +542,70 @@ result model::put_indicator(indicator i, bool upsert) {
 
 // ---- uses and removes ----
 
-std::vector<std::string> model::uses_of_energy_type(const std::string& id) const {
-  std::vector<std::string> out;
-  for (const auto& [tid, t] : templates)
-    if (t.energy_type == id) out.push_back(fmt::format("indicator template {}", quoted(t.name, tid)));
-  for (const auto& [mid, m] : meters)
-    if (m.energy_type == id) out.push_back(fmt::format("meter {}", path_of(mid)));
-  for (const auto& [nid, n] : nodes)
-    if (n.energy_type == id) out.push_back(fmt::format("equipment {}", path_of(nid)));
-  for (const auto& [iid, ind] : indicators)
-    if (auto f = formula_of(iid))
-      for (auto o : {op::coal, op::coal_equal, op::co2, op::price})
-        if (formula_uses(*f, o, id)) {
-          out.push_back(fmt::format("formula of [{}]", indicator_path(iid)));
-          break;
-        }
-  return out;
-}
-
-std::vector<std::string> model::uses_of_node(const std::string& id) const {
-  std::vector<std::string> out;
-  for (const auto& c : child_nodes(id)) out.push_back(fmt::format("unit {}", path_of(c)));
-  for (const auto& m : meters_of(id)) out.push_back(fmt::format("meter {}", path_of(m)));
-  for (const auto& i : indicators_of(id)) out.push_back(fmt::format("indicator [{}]", indicator_path(i)));
-  for (const auto& [pid, p] : products)
-    if (p.node == id) out.push_back(fmt::format("product {}", quoted(p.name, pid)));
-  return out;
-}
-
-std::vector<std::string> model::uses_of_meter(const std::string& id) const {
-  std::vector<std::string> out;
-  for (const auto& i : indicators_of(id)) out.push_back(fmt::format("indicator [{}]", indicator_path(i)));
-  return out;
-}
-
-std::vector<std::string> model::uses_of_product(const std::string& id) const {
-  std::vector<std::string> out;
-  for (const auto& [iid, ind] : indicators)
-    if (auto f = formula_of(iid); f && formula_uses(*f, op::production, id))
-      out.push_back(fmt::format("formula of [{}]", indicator_path(iid)));
-  return out;
-}
-
-std::vector<std::string> model::uses_of_template(const std::string& id) const {
-  std::vector<std::string> out;
-  for (const auto& [iid, ind] : indicators) {
-    if (ind.template_id == id) out.push_back(fmt::format("indicator [{}]", indicator_path(iid)));
-    else if (auto f = formula_of(iid); f && formula_uses(*f, op::sum_children, id))
-      out.push_back(fmt::format("formula of [{}]", indicator_path(iid)));
+std::vector<use> model::uses_of(std::string_view kind, const std::string& id) const {
+  std::vector<use> out;
+  auto formula = [&](const std::string& iid) {
+    out.push_back({"indicator", iid, fmt::format("formula of [{}]", indicator_path(iid))});
+  };
+  if (kind == "energy_type") {
+    for (const auto& [tid, t] : templates)
+      if (t.energy_type == id) out.push_back({"template", tid, fmt::format("indicator template {}", quoted(t.name, tid))});
+    for (const auto& [mid, m] : meters)
+      if (m.energy_type == id) out.push_back({"meter", mid, fmt::format("meter {}", path_of(mid))});
+    for (const auto& [nid, n] : nodes)
+      if (n.energy_type == id) out.push_back({"node", nid, fmt::format("equipment {}", path_of(nid))});
+    for (const auto& [iid, ind] : indicators)
+      if (auto f = formula_of(iid))
+        for (auto o : {op::coal, op::coal_equal, op::co2, op::price})
+          if (formula_uses(*f, o, id)) {
+            formula(iid);
+            break;
+          }
+  } else if (kind == "node") {
+    for (const auto& c : child_nodes(id)) out.push_back({"node", c, fmt::format("unit {}", path_of(c))});
+    for (const auto& m : meters_of(id)) out.push_back({"meter", m, fmt::format("meter {}", path_of(m))});
+    for (const auto& i : indicators_of(id))
+      out.push_back({"indicator", i, fmt::format("indicator [{}]", indicator_path(i))});
+    for (const auto& [pid, p] : products)
+      if (p.node == id) out.push_back({"product", pid, fmt::format("product {}", quoted(p.name, pid))});
+  } else if (kind == "meter") {
+    for (const auto& i : indicators_of(id))
+      out.push_back({"indicator", i, fmt::format("indicator [{}]", indicator_path(i))});
+  } else if (kind == "product") {
+    for (const auto& [iid, ind] : indicators)
+      if (auto f = formula_of(iid); f && formula_uses(*f, op::production, id)) formula(iid);
+  } else if (kind == "template") {
+    for (const auto& [iid, ind] : indicators) {
+      if (ind.template_id == id) out.push_back({"indicator", iid, fmt::format("indicator [{}]", indicator_path(iid))});
+      else if (auto f = formula_of(iid); f && formula_uses(*f, op::sum_children, id)) formula(iid);
+    }
+  } else if (kind == "indicator") {
+    for (const auto& [iid, ind] : indicators) {
+      if (iid == id) continue;
+      auto f = formula_of(iid);
+      if (!f) continue;
+      auto deps = dependencies(*f, *this, ind);
+      if (std::find(deps.begin(), deps.end(), id) != deps.end()) formula(iid);
+    }
   }
   return out;
 }
 
-std::vector<std::string> model::uses_of_indicator(const std::string& id) const {
+namespace {
+std::vector<std::string> texts(std::vector<use> v) {
   std::vector<std::string> out;
-  for (const auto& [iid, ind] : indicators) {
-    if (iid == id) continue;
-    auto f = formula_of(iid);
-    if (!f) continue;
-    auto deps = dependencies(*f, *this, ind);
-    if (std::find(deps.begin(), deps.end(), id) != deps.end())
-      out.push_back(fmt::format("formula of [{}]", indicator_path(iid)));
-  }
+  out.reserve(v.size());
+  for (auto& u : v) out.push_back(std::move(u.text));
   return out;
 }
+} // namespace
+
+std::vector<std::string> model::uses_of_energy_type(const std::string& id) const { return texts(uses_of("energy_type", id)); }
+std::vector<std::string> model::uses_of_node(const std::string& id) const { return texts(uses_of("node", id)); }
+std::vector<std::string> model::uses_of_meter(const std::string& id) const { return texts(uses_of("meter", id)); }
+std::vector<std::string> model::uses_of_product(const std::string& id) const { return texts(uses_of("product", id)); }
+std::vector<std::string> model::uses_of_template(const std::string& id) const { return texts(uses_of("template", id)); }
+std::vector<std::string> model::uses_of_indicator(const std::string& id) const { return texts(uses_of("indicator", id)); }
 
 namespace {
 template <class Map>

@@ -185,6 +185,12 @@ struct indicator_template {
   enum direction direction = direction::consumption;
 };
 
+// A record that uses another (a formula reading an indicator, a meter of
+// an energy type): its kind and id, and a line for people.
+struct use {
+  std::string kind, id, text;
+};
+
 struct indicator {
   atom id;
   atom name;
@@ -456,6 +462,10 @@ public:
   result remove_template(const std::string& id);
   result remove_indicator(const std::string& id);
 
+  // Every place that uses a record of `kind` (energy_type, node, meter,
+  // product, template, indicator): the record that uses it and a line for
+  // people; nothing for an unknown kind.
+  std::vector<use> uses_of(std::string_view kind, const std::string& id) const;
   // Every place that uses the thing, as human-readable lines.
   std::vector<std::string> uses_of_energy_type(const std::string& id) const;
   std::vector<std::string> uses_of_node(const std::string& id) const;

@@ -45,7 +45,8 @@ PERMISSION = {
         "GetModel": "energy.read", "ValidateFormula": "energy.read", "WhereUsed": "energy.read",
         "ListEntries": "energy.read", "Query": "energy.read", "ExportReport": "energy.read",
         "GetCoverage": "energy.read", "ListAudit": "energy.read", "ImportModel": "energy.write",
-        "Put": "energy.write", "Delete": "energy.write", "EnterDaily": "energy.write",
+        "Put": "energy.write", "Get": "energy.read", "Update": "energy.write",
+        "PutMany": "energy.write", "Delete": "energy.write", "EnterDaily": "energy.write",
         "RecordReading": "energy.write", "RecordReadings": "energy.write",
         "StreamReadings": "energy.write", "SwapMeter": "energy.write"},
     "AccessService": {

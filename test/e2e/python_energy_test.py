@@ -278,6 +278,59 @@ class EnergyCarbon(unittest.TestCase):
         self.assertTrue(v.valid, v.error)
         self.assertEqual(v.canonical, "#m_g2.v * coal(natural_gas)")
 
+    def test_get_update_with_a_mask_put_many_and_uses_as_records(self):
+        from google.protobuf import field_mask_pb2
+        gas = self.stub.Get(pb.GetRecordRequest(kind="energy_type", id="natural_gas")).energy_type
+        self.assertEqual(gas.unit, "m3")
+        self.assertGreater(len(gas.coal_equivalent), 0)
+        # A rename through Update keeps the seeded coefficients (a Put of
+        # {id, name, unit} would have cleared them).
+        self.stub.Update(pb.UpdateRequest(record=pb.Record(energy_type=pb.EnergyType(id="natural_gas", name="天然气")),
+                                          update_mask=field_mask_pb2.FieldMask(paths=["name"])))
+        after = self.stub.Get(pb.GetRecordRequest(kind="energy_type", id="natural_gas")).energy_type
+        self.assertEqual(after.name, "天然气")
+        self.assertEqual(list(after.coal_equivalent), list(gas.coal_equivalent))
+        self.assertEqual(list(after.prices), list(gas.prices))
+        for paths, code, text in ((["nope"], grpc.StatusCode.INVALID_ARGUMENT, 'energy_type has no field "nope"'),
+                                  (["id"], grpc.StatusCode.INVALID_ARGUMENT, "cannot change"),
+                                  ([], grpc.StatusCode.INVALID_ARGUMENT, "name the fields")):
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.stub.Update(pb.UpdateRequest(record=pb.Record(energy_type=pb.EnergyType(id="natural_gas")),
+                                                  update_mask=field_mask_pb2.FieldMask(paths=paths)))
+            self.assertEqual(cm.exception.code(), code)
+            self.assertIn(text, cm.exception.details())
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.Update(pb.UpdateRequest(record=pb.Record(node=pb.Node(id="nowhere", name="X")),
+                                              update_mask=field_mask_pb2.FieldMask(paths=["name"])))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.Get(pb.GetRecordRequest(kind="node", id="nowhere"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+        # Several records in one call, all or nothing.
+        unit = pb.PutRequest(node=pb.Node(id="paint", name="Paint shop", kind="workshop", parent="plant",
+                                          metering_level=2))
+        meter = pb.PutRequest(meter=pb.Meter(id="m_paint", name="Paint gas", energy_type="natural_gas", node="paint",
+                                             metering_level=2))
+        reading = pb.PutRequest(indicator=pb.Indicator(id="m_paint.v", name="Reading", template_id="gas_flow",
+                                                       owner="m_paint", source="meter"))
+        bad = pb.PutRequest(indicator=pb.Indicator(id="paint.x", name="X", template_id="gas_use", owner="paint",
+                                                   formula="#m_paint.v + #nope"))
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.stub.PutMany(pb.PutManyRequest(items=[unit, meter, reading, bad]))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("items[3]", cm.exception.details())
+        self.assertIn("unknown indicator #nope", cm.exception.details())
+        with self.assertRaises(grpc.RpcError) as cm:  # nothing of it was kept
+            self.stub.Get(pb.GetRecordRequest(kind="node", id="paint"))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+        self.assertEqual(self.stub.PutMany(pb.PutManyRequest(items=[unit, meter, reading])).put, 3)
+        self.assertEqual(self.stub.Get(pb.GetRecordRequest(kind="indicator", id="m_paint.v")).indicator.owner,
+                         "m_paint")
+        # Uses come as records too.
+        used = self.stub.WhereUsed(pb.DeleteRequest(kind="meter", id="m_paint"))
+        self.assertEqual([(u.kind, u.id) for u in used.used_by], [("indicator", "m_paint.v")])
+        self.assertEqual(list(used.uses), [u.text for u in used.used_by])
+
     def test_delete_in_use_refused_rename_allowed(self):
         with self.assertRaises(grpc.RpcError) as cm:
             self.stub.Delete(pb.DeleteRequest(kind="energy_type", id="natural_gas"))
