@@ -30,6 +30,7 @@ energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path
   energy::energy_type e;
   e.id = in.id();
   e.name = in.name();
+  e.name_en = in.name_en();
   e.unit = in.unit();
   auto coefs = [&](const auto& list, std::vector<energy::coefficient>& to, const char* field) {
     for (int i = 0; i < list.size(); ++i) {
@@ -135,6 +136,7 @@ energy::indicator_template from_proto(const v1::IndicatorTemplate& in, const std
   energy::indicator_template t;
   t.id = in.id();
   t.name = in.name();
+  t.name_en = in.name_en();
   if (auto k = energy::parse_indicator_kind(in.kind().empty() ? "efficiency" : in.kind())) t.kind = *k;
   else out.push_back({path + "kind", fmt::format("\"{}\" is not collection or efficiency", in.kind())});
   t.energy_type = in.energy_type();
@@ -163,6 +165,7 @@ energy::enterprise from_proto(const v1::Enterprise& in) {
   e.region = in.region();
   if (!in.currency().empty()) e.currency = in.currency();
   if (!in.time_zone().empty()) e.time_zone = in.time_zone();
+  if (!in.language().empty()) e.language = in.language();
   return e;
 }
 
@@ -211,10 +214,12 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
   e->set_region(m.ent.region);
   e->set_currency(m.ent.currency);
   e->set_time_zone(m.ent.time_zone);
+  e->set_language(m.ent.language);
   for (const auto& [id, t] : m.energy_types) {
     auto* x = out->add_energy_types();
     x->set_id(id);
     x->set_name(t.name);
+    x->set_name_en(t.name_en);
     x->set_unit(t.unit);
     auto coefs = [&](const std::vector<energy::coefficient>& v, auto* list) {
       for (const auto& c : v) {
@@ -297,6 +302,7 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
     auto* x = out->add_templates();
     x->set_id(id);
     x->set_name(t.name);
+    x->set_name_en(t.name_en);
     x->set_kind(std::string(energy::to_string(t.kind)));
     x->set_energy_type(t.energy_type);
     x->set_unit(t.unit);

@@ -951,36 +951,55 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx* ctx
     v1::QueryResponse r;
     auto res = run_query(b, q.query(), r, true);
     if (!res) return {res.error().code, res.error().message()};
+    std::string lang = q.language().empty() ? b.model().ent.language : q.language();
+    if (lang != "zh" && lang != "en")
+      return {errc::invalid_argument, fmt::format("language: \"{}\" is not zh or en", q.language())};
+    bool zh = lang == "zh";
+    auto quality_word = [zh](v1::Quality v) -> std::string {
+      auto q = static_cast<quality>(static_cast<int>(v) - 1);
+      if (!zh) return std::string(to_string(q));
+      switch (q) {
+        case quality::measured: return "实测";
+        case quality::estimated: return "估算";
+        case quality::manual: return "人工";
+        case quality::missing: return "缺失";
+        case quality::stale: return "过期";
+        case quality::invalid: return "无效";
+      }
+      return std::string(to_string(q));
+    };
+    std::string period_word = zh ? "时段" : "period";
     if (q.format() == "csv") {
-      std::string out = "period";
+      std::string out = period_word;
       for (const auto& s : r.series())
         out += "," + csv_field(fmt::format("{}:{} ({})", s.path().substr(0, s.path().rfind(':')), s.name(), s.unit())) +
-               ",quality";
+               "," + (zh ? "质量" : "quality");
       out += "\n";
       int n = r.series_size() ? r.series(0).periods_size() : 0;
       for (int i = 0; i < n; ++i) {
         out += r.series(0).periods(i);
         for (const auto& s : r.series()) {
           bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
-          out += "," + (has ? fmt::format("{}", s.values(i)) : std::string()) + "," +
-                 std::string(to_string(static_cast<quality>(static_cast<int>(s.quality(i)) - 1)));
+          out += "," + (has ? fmt::format("{}", s.values(i)) : std::string()) + "," + quality_word(s.quality(i));
         }
         out += "\n";
       }
       return {errc::ok, out};
     }
     export_table t;
+    t.time_header = period_word;
     for (const auto& s : r.series()) t.columns.push_back(fmt::format("{} ({})", s.path(), s.unit()));
     auto periods = periods_of(q.query());
     for (std::size_t i = 0; periods && i < periods->size(); ++i) {
       auto start = absl::ToUnixMillis(b.tz().At(energy::start_of((*periods)[i])).pre);
+      t.labels[start] = energy::label((*periods)[i]);
       auto& row = t.rows[start];
       for (const auto& s : r.series()) {
         bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
         row.push_back(has ? std::optional<double>(s.values(i)) : std::nullopt);
       }
     }
-    auto x = to_xlsx(t, "Energy report");
+    auto x = to_xlsx(t, zh ? "能源报表" : "Energy report");
     if (!x) return {errc::internal, x.error()};
     return {errc::ok, *x};
   }};

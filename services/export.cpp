@@ -83,12 +83,14 @@ expected<std::string, std::string> to_xlsx(const export_table& t, const std::str
   lxw_worksheet* ws = workbook_add_worksheet(wb, sheet.substr(0, 31).c_str());
   lxw_format* bold = workbook_add_format(wb);
   format_set_bold(bold);
-  worksheet_write_string(ws, 0, 0, "time (UTC)", bold);
+  worksheet_write_string(ws, 0, 0, t.time_header.c_str(), bold);
   for (std::size_t c = 0; c < t.columns.size(); ++c)
     worksheet_write_string(ws, 0, static_cast<lxw_col_t>(c + 1), t.columns[c].c_str(), bold);
   lxw_row_t row = 1;
   for (const auto& [time, values] : t.rows) {
-    worksheet_write_string(ws, row, 0, iso_time(time).c_str(), nullptr);
+    auto label = t.labels.find(time);
+    worksheet_write_string(ws, row, 0, label != t.labels.end() ? label->second.c_str() : iso_time(time).c_str(),
+                           nullptr);
     for (std::size_t c = 0; c < values.size(); ++c)
       if (values[c])
         worksheet_write_number(ws, row, static_cast<lxw_col_t>(c + 1), *values[c], nullptr);

@@ -17,6 +17,10 @@ struct export_table {
   // time ms -> one optional value per column
   std::map<int64_t, std::vector<std::optional<double>>> rows;
   bool truncated = false;  // the range held more rows than max_rows
+  // The first column's header and, by row, its text (a civil period such
+  // as "2026-11-21"); rows without one show their time in UTC.
+  std::string time_header = "time (UTC)";
+  std::map<int64_t, std::string> labels;
 };
 
 // Reads the series into rows; `res` raw or a rollup (bucket means).

@@ -277,6 +277,12 @@ struct resolver {
                                   m.path_of(cur), ind_name)};
   }
 
+  template <class V>
+  static std::string english_name(const V& v) {
+    if constexpr (requires { v.name_en; }) return v.name_en;
+    else return {};
+  }
+
   template <class Map>
   expected<std::string, std::string> by_id_or_name(const Map& map, const std::string& ref,
                                                    std::string_view what) const {
@@ -284,7 +290,7 @@ struct resolver {
       std::string name = ref.substr(1, ref.size() - 2);
       std::string found;
       for (const auto& [id, v] : map)
-        if (v.name == name) {
+        if (v.name == name || english_name(v) == name) {
           if (!found.empty())
             return unexpected{fmt::format("{} name \"{}\" is ambiguous ({} and {}); use the id",
                                           what, name, found, id)};

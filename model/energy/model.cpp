@@ -246,6 +246,9 @@ problems model::check_formula_types() const {
 result model::put_enterprise(struct enterprise e) {
   if (e.currency.empty())
     return unexpected{fail(errc::invalid_argument, "currency", "currency is required")};
+  if (e.language != "zh" && e.language != "en")
+    return unexpected{fail(errc::invalid_argument, "language",
+                           fmt::format("\"{}\" is not a report language (zh, en)", e.language))};
   auto tz_ok = absl::TimeZone{};
   if (!absl::LoadTimeZone(e.time_zone, &tz_ok))
     return unexpected{fail(errc::invalid_argument, "time_zone",

@@ -61,7 +61,8 @@ struct price {
 
 struct energy_type {
   std::string id;
-  std::string name;
+  std::string name;     // in the enterprise's language (seeded: Chinese)
+  std::string name_en;  // English (reports and screens in English)
   std::string unit;                        // unit of a quantity: "kWh", "m3", "t", "GJ"
   std::vector<coefficient> coal_equivalent;  // kgce per unit (equivalent value, 当量值)
   std::vector<coefficient> coal_equal;       // kgce per unit (equal value, 等价值)
@@ -178,7 +179,8 @@ std::optional<source_kind> parse_source_kind(std::string_view s) noexcept;
 
 struct indicator_template {
   std::string id;
-  std::string name;
+  std::string name;     // in the enterprise's language (seeded: Chinese)
+  std::string name_en;  // English
   indicator_kind kind = indicator_kind::efficiency;
   std::string energy_type;  // "" for quantities of no one energy type (tce, cost)
   std::string unit;
@@ -369,6 +371,7 @@ struct enterprise {
   std::string region;           // for regional CO2 factors; "" = national
   std::string currency = "CNY";
   std::string time_zone = "Asia/Shanghai";
+  std::string language = "zh";  // reports by default: zh | en
 };
 
 // A failure of a model operation: the code (invalid_argument,

@@ -33,11 +33,12 @@ co2_factor co2(int year, std::string region, double v, const char* version, cons
   return f;
 }
 
-energy_type type(const char* id, const char* name, const char* unit, double r1, double r2,
-                 double r3) {
+energy_type type(const char* id, const char* name, const char* name_en, const char* unit, double r1,
+                 double r2, double r3) {
   energy_type e;
   e.id = id;
   e.name = name;
+  e.name_en = name_en;
   e.unit = unit;
   e.required_rate[0] = r1;
   e.required_rate[1] = r2;
@@ -46,11 +47,12 @@ energy_type type(const char* id, const char* name, const char* unit, double r1, 
   return e;
 }
 
-indicator_template tpl(const char* id, const char* name, indicator_kind k, const char* et,
-                       const char* unit) {
+indicator_template tpl(const char* id, const char* name, const char* name_en, indicator_kind k,
+                       const char* et, const char* unit) {
   indicator_template t;
   t.id = id;
   t.name = name;
+  t.name_en = name_en;
   t.kind = k;
   t.energy_type = et;
   t.unit = unit;
@@ -61,7 +63,7 @@ indicator_template tpl(const char* id, const char* name, indicator_kind k, const
 
 model seeded_model() {
   model m;
-  auto elec = type("electricity", "Electricity", "kWh", 100, 100, 95);
+  auto elec = type("electricity", "电力", "Electricity", "kWh", 100, 100, 95);
   elec.coal_equivalent.push_back(coef(0.1229, gbt2589_2020));
   // The equal value follows the previous year's average coal rate of power
   // generation: the standard gives no fixed number, so none is seeded.
@@ -74,26 +76,26 @@ model seeded_model() {
                            {"Southwest", 0.2472}})
     elec.co2.push_back(co2(2023, region, v, "MEE/NBS 2023 regional", mee_nbs_2023));
 
-  auto gas = type("natural_gas", "Natural gas", "m3", 100, 100, 90);
+  auto gas = type("natural_gas", "天然气", "Natural gas", "m3", 100, 100, 90);
   gas.coal_equivalent.push_back(coef(1.2143, gbt2589_2020));  // gas-field gas, 35,544 kJ/m3
   gas.co2.push_back(co2(2020, "", 1.974, "GB/T 32150 defaults", fuel_co2));
 
-  auto water = type("water", "Water", "t", 100, 95, 80);
+  auto water = type("water", "水", "Water", "t", 100, 95, 80);
   auto wc = coef(0.0857, gbt2589_2008_b);
   wc.version = "GB/T 2589-2008";
   water.coal_equivalent.push_back(wc);
 
-  auto steam = type("steam", "Steam (low pressure)", "t", 100, 80, 70);
+  auto steam = type("steam", "蒸汽（低压）", "Steam (low pressure)", "t", 100, 80, 70);
   steam.coal_equivalent.push_back(coef(128.6, gbt2589_2020));  // 3,763 MJ/t
 
-  auto heat = type("heat", "Heat", "GJ", -1, -1, -1);
+  auto heat = type("heat", "热力", "Heat", "GJ", -1, -1, -1);
   heat.coal_equivalent.push_back(coef(34.12, gbt2589_2020));  // 0.03412 kgce/MJ
 
-  auto diesel = type("diesel", "Diesel", "kg", 100, 100, 95);
+  auto diesel = type("diesel", "柴油", "Diesel", "kg", 100, 100, 95);
   diesel.coal_equivalent.push_back(coef(1.4571, gbt2589_2020));  // 42,652 kJ/kg
   diesel.co2.push_back(co2(2020, "", 3.0959, "GB/T 32150 defaults", fuel_co2));
 
-  auto coal = type("raw_coal", "Raw coal", "kg", 100, 100, 90);
+  auto coal = type("raw_coal", "原煤", "Raw coal", "kg", 100, 100, 90);
   coal.coal_equivalent.push_back(coef(0.7143, gbt2589_2020));  // 20,908 kJ/kg
   coal.co2.push_back(co2(2020, "", 1.9003, "GB/T 32150 defaults", fuel_co2));
 
@@ -102,19 +104,29 @@ model seeded_model() {
 
   using k = indicator_kind;
   for (const auto& t : {
-           tpl("active_energy", "Forward active total energy", k::collection, "electricity", "kWh"),
-           tpl("water_flow", "Total water flow", k::collection, "water", "t"),
-           tpl("gas_flow", "Total gas flow", k::collection, "natural_gas", "m3"),
-           tpl("steam_flow", "Total steam flow", k::collection, "steam", "t"),
-           tpl("heat_flow", "Total heat", k::collection, "heat", "GJ"),
-           tpl("electricity_use", "Electricity consumption", k::efficiency, "electricity", "kWh"),
-           tpl("water_use", "Water consumption", k::efficiency, "water", "t"),
-           tpl("gas_use", "Natural gas consumption", k::efficiency, "natural_gas", "m3"),
-           tpl("steam_use", "Steam consumption", k::efficiency, "steam", "t"),
-           tpl("standard_coal", "Standard coal equivalent", k::efficiency, "", "tce"),
-           tpl("carbon", "Carbon equivalent", k::efficiency, "", "tCO2"),
-           tpl("cost", "Energy cost", k::efficiency, "", "CNY"),
-           tpl("comprehensive", "Total comprehensive energy consumption", k::efficiency, "", "tce"),
+           tpl("active_energy", "正向有功总电能", "Forward active total energy", k::collection, "electricity", "kWh"),
+           tpl("water_flow", "累计水流量", "Total water flow", k::collection, "water", "t"),
+           tpl("gas_flow", "累计燃气流量", "Total gas flow", k::collection, "natural_gas", "m3"),
+           tpl("steam_flow", "累计蒸汽流量", "Total steam flow", k::collection, "steam", "t"),
+           tpl("heat_flow", "累计热量", "Total heat", k::collection, "heat", "GJ"),
+           tpl("electricity_use", "用电量", "Electricity consumption", k::efficiency, "electricity", "kWh"),
+           tpl("water_use", "用水量", "Water consumption", k::efficiency, "water", "t"),
+           tpl("gas_use", "天然气用量", "Natural gas consumption", k::efficiency, "natural_gas", "m3"),
+           tpl("steam_use", "蒸汽用量", "Steam consumption", k::efficiency, "steam", "t"),
+           tpl("standard_coal", "折标量", "Standard coal equivalent", k::efficiency, "", "tce"),
+           tpl("carbon", "碳排放量", "Carbon emissions", k::efficiency, "", "tCO2"),
+           tpl("cost", "成本", "Energy cost", k::efficiency, "", "CNY"),
+           tpl("comprehensive", "综合能耗", "Total comprehensive energy consumption", k::efficiency, "", "tce"),
+           tpl("unit_product_energy", "单位产品综合能耗", "Comprehensive energy per unit of product",
+               k::efficiency, "", "kgce/t"),
+           // Per energy type, as the manual's efficiency templates.
+           tpl("electricity_cost", "电力成本", "Electricity cost", k::efficiency, "electricity", "CNY"),
+           tpl("electricity_coal", "电力折标量", "Electricity in standard coal", k::efficiency, "electricity", "tce"),
+           tpl("electricity_carbon", "电力碳排放量", "Electricity carbon emissions", k::efficiency, "electricity",
+               "tCO2"),
+           tpl("gas_cost", "天然气成本", "Natural gas cost", k::efficiency, "natural_gas", "CNY"),
+           tpl("gas_coal", "天然气折标量", "Natural gas in standard coal", k::efficiency, "natural_gas", "tce"),
+           tpl("water_cost", "水成本", "Water cost", k::efficiency, "water", "CNY"),
        })
     m.templates.emplace(t.id, t);
   m.reindex();

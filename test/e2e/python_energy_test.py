@@ -343,11 +343,13 @@ class EnergyCarbon(unittest.TestCase):
         # Renaming the gas type breaks nothing: formulas reference ids.
         model = self.stub.GetModel(pb.GetModelRequest())
         gas = [t for t in model.energy_types if t.id == "natural_gas"][0]
+        self.assertEqual((gas.name, gas.name_en), ("天然气", "Natural gas"))  # seeded Chinese first
+        name = gas.name
         gas.name = "Pipeline gas"
         self.put(energy_type=gas)
         s = self.query(["p.tce"])
         self.assertAlmostEqual(s["p.tce"].values[0], (2400 * 0.1229 + 48 * 0.0857 + 240 * 1.2143) / 1000, places=9)
-        gas.name = "Natural gas"
+        gas.name = name
         self.put(energy_type=gas)
 
     def test_audit_trail_before_and_after(self):
@@ -636,13 +638,26 @@ class EnergyCarbon(unittest.TestCase):
         self.assertTrue(chunks[0].filename.endswith(".xlsx"))
         data = b"".join(c.data for c in chunks)
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            sheet = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+            raw = z.read("xl/worksheets/sheet1.xml")
+            sheet = ET.fromstring(raw)
+        # Rows are the enterprise's periods as it names them, not UTC times.
+        self.assertIn(f"<t>{self.day.isoformat()}</t>", raw.decode())
+        self.assertIn("<t>时段</t>", raw.decode())
         ns = {"s": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
         self.assertGreaterEqual(len(sheet.findall(".//s:row", ns)), 2)
-        csv = b"".join(c.data for c in self.stub.ExportReport(pb.ExportReportRequest(
-            query=pb.QueryRequest(indicators=["p.elec"], resolution="day", **{"from": self.day.isoformat()}),
-            format="csv"))).decode()
-        self.assertEqual(csv.splitlines()[1], f"{self.day.isoformat()},2400,measured")
+        def csv_report(language):
+            return b"".join(c.data for c in self.stub.ExportReport(pb.ExportReportRequest(
+                query=pb.QueryRequest(indicators=["p.elec"], resolution="day", **{"from": self.day.isoformat()}),
+                format="csv", language=language))).decode().splitlines()
+        csv = csv_report("en")
+        self.assertTrue(csv[0].startswith("period,"), csv[0])
+        self.assertEqual(csv[1], f"{self.day.isoformat()},2400,measured")
+        csv = csv_report("")  # the enterprise's language: Chinese unless it says otherwise
+        self.assertTrue(csv[0].startswith("时段,") and csv[0].endswith(",质量"), csv[0])
+        self.assertEqual(csv[1], f"{self.day.isoformat()},2400,实测")
+        with self.assertRaises(grpc.RpcError) as cm:
+            csv_report("fr")
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         rows = self.stub.GetCoverage(pb.GetCoverageRequest()).rows
         e3 = [r for r in rows if r.energy_type == "electricity" and r.level == 3][0]
         self.assertEqual((e3.using_units, e3.metered_units, e3.required_percent), (1, 1, 95))

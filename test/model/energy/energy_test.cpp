@@ -155,10 +155,10 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
     auto r = m.put_indicator(ind("x", "X", "electricity_use", "b1", source_kind::formula, "#m_e1.v + #m_w1.v"));
     REQUIRE_FALSE(r);
     // The units as the records write them (kWh, t), not their base units (MJ, kg).
-    CHECK(r.error().message().find("unit mismatch: kWh of Electricity + t of Water") != std::string::npos);
+    CHECK(r.error().message().find("unit mismatch: kWh of 电力 + t of 水") != std::string::npos);
     r = try_formula("#p.elec");  // kWh is not tce
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("the formula gives kWh of Electricity but indicator \"X\" is in tce") != std::string::npos);
+    CHECK(r.error().message().find("the formula gives kWh of 电力 but indicator \"X\" is in tce") != std::string::npos);
     r = try_formula("#p.elec * price(electricity)");
     REQUIRE_FALSE(r);
     CHECK(r.error().message().find("the formula gives kWh * CNY/kWh but indicator \"X\" is in tce")
@@ -186,7 +186,7 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
     ok(m2.put_indicator(ind("g", "G", "gas_flow", "mg", source_kind::meter)));
     auto r = m2.put_indicator(ind("x", "X", "water_use", "plant", source_kind::formula, "#w + #g"));
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("energy type mismatch: m3 of Water + m3 of Natural gas") != std::string::npos);
+    CHECK(r.error().message().find("energy type mismatch: m3 of 水 + m3 of 天然气") != std::string::npos);
     r = m2.put_indicator(ind("y", "Y", "standard_coal", "plant", source_kind::formula, "#w * coal(natural_gas)"));
     REQUIRE_FALSE(r);
     CHECK(r.error().message().find("energy type mismatch") != std::string::npos);
@@ -318,7 +318,7 @@ TEST_CASE("integrity: deleting what is in use is refused, listing every use", "[
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::failed_precondition);
   auto msg = r.error().message();
-  CHECK(msg.find("indicator template \"Total gas flow\" (gas_flow)") != std::string::npos);
+  CHECK(msg.find("indicator template \"累计燃气流量\" (gas_flow)") != std::string::npos);
   CHECK(msg.find("meter Plant/Boiler room/Boiler gas") != std::string::npos);
   CHECK(msg.find("formula of [Plant:Standard coal]") != std::string::npos);
   CHECK(m.energy_types.count("natural_gas"));
@@ -356,7 +356,7 @@ TEST_CASE("templates of one energy type in derived units: its cost, standard coa
   // Not a derived unit, nor the energy's own.
   auto r = m.put_template(tpl("elec_m3", "Electricity in m3", "electricity", "m3"));
   REQUIRE_FALSE(r);
-  CHECK(r.error().message().find("m3 is not a quantity of Electricity (measured in kWh), nor its cost (CNY)")
+  CHECK(r.error().message().find("m3 is not a quantity of 电力 (measured in kWh), nor its cost (CNY)")
         != std::string::npos);
   // A collection template measures the energy itself.
   auto c = tpl("elec_cost_meter", "Meter cost", "electricity", "CNY");
@@ -376,7 +376,7 @@ TEST_CASE("templates of one energy type in derived units: its cost, standard coa
   // And a cost is not a quantity of electricity.
   r = m.put_indicator(ind("p.bad", "Bad", "electricity_use", "plant", source_kind::formula, "#p.ec"));
   REQUIRE_FALSE(r);
-  CHECK(r.error().message().find("the formula gives CNY but indicator \"Bad\" is in kWh of Electricity")
+  CHECK(r.error().message().find("the formula gives CNY but indicator \"Bad\" is in kWh of 电力")
         != std::string::npos);
   engine e(shanghai());
   e.load(m);
