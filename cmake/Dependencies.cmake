@@ -24,6 +24,9 @@ find_package(CLI11 CONFIG REQUIRED)
 pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
 find_package(RocksDB CONFIG REQUIRED)
 pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
+# Reading .xlsx (daily entries an energy manager fills in): a zip of XML.
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+pkg_check_modules(EXPAT REQUIRED IMPORTED_TARGET expat)
 # Access: Argon2id password hashes and random tokens (libsodium); plantd's
 # own TLS certificate (OpenSSL).
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # libraries
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libmodbus-dev librocksdb-dev libfmt-dev libspdlog-dev libcli11-dev libxlsxwriter-dev
+  libmodbus-dev librocksdb-dev libfmt-dev libspdlog-dev libcli11-dev libxlsxwriter-dev libzip-dev libexpat1-dev
   libsodium-dev libssl-dev openssl libsystemd-dev
   # the uplink: Prometheus remote-write (HTTP(S) and snappy)
   libcurl4-openssl-dev libsnappy-dev
@@ -21,6 +21,8 @@ packages=(
   # test peers: independent gRPC and Modbus implementations
   python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pymodbus
   python3-serial python3-serial-asyncio mbpoll socat grpc-proto
+  # test peer: a spreadsheet written by another program (daily entries as .xlsx)
+  python3-openpyxl
   # the uplink's real receiver
   victoria-metrics
   # make deb: checked by lintian

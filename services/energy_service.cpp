@@ -15,6 +15,7 @@
 #include "services/access_gate.hpp"
 #include "services/ask.hpp"
 #include "services/energy_codec.hpp"
+#include "services/entry_table.hpp"
 #include "services/export.hpp"
 #include "services/file_writer.hpp"
 #include "services/request_time.hpp"
@@ -865,6 +866,89 @@ public:
 };
 
 } // namespace
+
+grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::ImportEntriesRequest* req,
+                                                        v1::ImportEntriesResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  auto fail = [&](std::string why) {
+    reactor->Finish(to_status(errc::invalid_argument, std::move(why)));
+    return reactor;
+  };
+  if (req->data().size() > (32u << 20)) return fail("data: at most 32 MB");
+  if (req->format() != "csv" && req->format() != "xlsx")
+    return fail(fmt::format("format: \"{}\" is not csv or xlsx", req->format()));
+  auto table = req->format() == "csv" ? read_csv(req->data()) : read_xlsx(req->data());
+  if (!table) return fail("data: " + table.error());
+  auto parsed = entries_from(*table);
+  if (!parsed) return fail("data: " + parsed.error());
+  if (parsed->rows.size() > 100'000) return fail(fmt::format("data: {} entries; at most 100000 a call", parsed->rows.size()));
+  auto acc = std::make_shared<v1::ImportEntriesResponse>();
+  for (auto& r : parsed->refused) {
+    auto* x = acc->add_refused();
+    x->set_line(r.line);
+    x->set_reason(std::move(r.reason));
+  }
+  auto groups = std::make_shared<std::map<std::string, std::vector<entry_row>>>();
+  for (auto& r : parsed->rows) {
+    if (r.note.empty()) r.note = req->note();
+    (*groups)[r.id].push_back(std::move(r));
+  }
+  std::string who = caller_of(ctx).who.name;
+  auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(300));
+  sys_.spawn([=, energy = energy_](caf::event_based_actor* self) {
+    auto pending = std::make_shared<std::size_t>(groups->size());
+    auto finish = [acc, reactor, resp] {
+      auto* rs = acc->mutable_refused();
+      std::stable_sort(rs->begin(), rs->end(), [](const v1::RefusedRow& a, const v1::RefusedRow& b) {
+        return a.line() < b.line();
+      });
+      *resp = std::move(*acc);
+      reactor->Finish(grpc::Status::OK);
+    };
+    if (groups->empty()) return finish();
+    for (const auto& [id, rows] : *groups) {
+      actors::unit_request ureq{id, [rows = rows, who](actors::energy_unit& u) {
+        actors::unit_answer a;
+        v1::ImportEntriesResponse r;
+        for (const auto& e : rows) {
+          auto res = u.enter_daily(e.id, e.day, e.value, who, e.note, a.updates);
+          if (!res) {
+            auto* x = r.add_refused();
+            x->set_line(e.line);
+            x->set_reason(res.error().message());
+            continue;
+          }
+          r.set_entered(r.entered() + 1);
+          if (res->second) r.set_corrections(r.corrections() + 1);
+        }
+        a.bytes = r.SerializeAsString();
+        return a;
+      }};
+      self->request(energy, timeout, actors::energy_atom_v, std::move(ureq))
+        .then(
+          [=](std::string& bytes) {
+            v1::ImportEntriesResponse part;
+            part.ParseFromString(bytes);
+            acc->set_entered(acc->entered() + part.entered());
+            acc->set_corrections(acc->corrections() + part.corrections());
+            for (const auto& x : part.refused()) *acc->add_refused() = x;
+            if (--*pending == 0) finish();
+          },
+          [=, rows = rows](caf::error& e) {
+            auto st = to_status(e);
+            for (const auto& r : rows) {
+              auto* x = acc->add_refused();
+              x->set_line(r.line);
+              x->set_reason(st.error_message());
+            }
+            if (--*pending == 0) finish();
+          });
+    }
+  });
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* energy_service::RecordReadings(Ctx* ctx, const v1::RecordReadingsRequest* req,
                                                          v1::RecordReadingsResponse* resp) {

@@ -28,6 +28,8 @@ public:
   grpc::ServerUnaryReactor* Get(Ctx*, const v1::GetRecordRequest*, v1::Record*) override;
   grpc::ServerUnaryReactor* Update(Ctx*, const v1::UpdateRequest*, v1::PutResponse*) override;
   grpc::ServerUnaryReactor* PutMany(Ctx*, const v1::PutManyRequest*, v1::PutManyResponse*) override;
+  grpc::ServerUnaryReactor* ImportEntries(Ctx*, const v1::ImportEntriesRequest*,
+                                          v1::ImportEntriesResponse*) override;
   grpc::ServerUnaryReactor* RecordReadings(Ctx*, const v1::RecordReadingsRequest*,
                                            v1::RecordReadingsResponse*) override;
   grpc::ServerReadReactor<v1::RecordReadingsRequest>* StreamReadings(Ctx*, v1::RecordReadingsResponse*) override;

@@ -458,6 +458,43 @@ class EnergyCarbon(unittest.TestCase):
             self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
             self.assertIn("metering_level", cm.exception.details())
 
+    def test_import_entries_from_csv_and_xlsx(self):
+        import openpyxl
+        days = [self.day - datetime.timedelta(days=20 + k) for k in range(4)]
+        csv = ("date,b1.elec,nope\n"
+               f"{days[0]},100,\n"
+               f"{days[1]},abc,\n"
+               f"{days[2].strftime('%Y/%m/%d')},120,5\n").encode()
+        r = self.stub.ImportEntries(pb.ImportEntriesRequest(data=csv, format="csv", note="November sheet"))
+        self.assertEqual((r.entered, r.corrections), (2, 0))
+        self.assertEqual([(x.line, x.reason) for x in r.refused],
+                         [(3, 'b1.elec: "abc" is not a number'), (4, "no indicator, product or meter nope")])
+        listed = self.stub.ListEntries(pb.ListEntriesRequest(id="b1.elec", **{"from": days[2].isoformat()},
+                                                            to=days[0].isoformat()))
+        got = {(e.date, e.value, e.note) for e in listed.entries}
+        self.assertEqual(got, {(days[0].isoformat(), 100, "November sheet"), (days[2].isoformat(), 120, "November sheet")})
+        # A sheet written by another program, with date cells; a day entered again is a correction.
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(["日期", "b1.elec"])
+        ws.append([days[3], 130])
+        ws.append([days[0], 150])
+        buf = io.BytesIO()
+        wb.save(buf)
+        r = self.stub.ImportEntries(pb.ImportEntriesRequest(data=buf.getvalue(), format="xlsx"))
+        self.assertEqual((r.entered, r.corrections, len(r.refused)), (2, 1, 0))
+        s = self.query(["b1.elec"], frm=days[3].isoformat(), to=days[0].isoformat())["b1.elec"]
+        self.assertEqual([round(v, 9) for v in s.values], [130.0, 120.0, 0.0, 150.0])
+        self.assertEqual(list(s.quality), [3, 3, 4, 3])  # manual, manual, missing, manual
+        # A file that is not one: refused whole, saying why.
+        for data, fmt_, text in ((b"PK\x03\x04nope", "xlsx", "not an .xlsx file"),
+                                 (b"day,value\n", "csv", 'header must be "date"'),
+                                 (b"date,x\n", "ods", "not csv or xlsx")):
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.stub.ImportEntries(pb.ImportEntriesRequest(data=data, format=fmt_))
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn(text, cm.exception.details())
+
     def test_late_readings_backfill_and_every_reading_has_a_fate(self):
         # A gateway that buffered through an outage sends its readings late.
         self.put(meter=pb.Meter(id="m_gw", name="Gateway feeder", energy_type="electricity", node="boiler",
