@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 
@@ -105,16 +106,31 @@ struct sheet_reader {
   void start(std::string_view n, const XML_Char** a) {
     if (n == "row") {
       auto r = attr(a, "r");
-      row = r ? std::atoi(r) : next_row;
+      row = next_row;
+      if (r) {
+        auto [p, ec] = std::from_chars(r, r + std::strlen(r), row);
+        if (ec != std::errc{}) row = 0;
+      }
+      // Rows come in order, within a sheet's 1,048,576.
+      if (row < next_row || row > 1'048'576) {
+        if (error.empty()) error = fmt::format("a row numbered {} after row {}", r ? r : "?", next_row - 1);
+        row = next_row;
+      }
       next_row = row + 1;
       next_col = 0;
     } else if (n == "c") {
       col = next_col;
       if (auto r = attr(a, "r")) {
-        int c = 0;
-        for (const char* p = r; *p && std::isalpha(static_cast<unsigned char>(*p)); ++p)
+        int c = 0, letters = 0;
+        for (const char* p = r; *p && std::isalpha(static_cast<unsigned char>(*p)) && letters < 4; ++p, ++letters)
           c = c * 26 + (std::toupper(static_cast<unsigned char>(*p)) - 'A' + 1);
         col = c - 1;
+      }
+      // Within a sheet's 16,384 columns (XFD).
+      if (col < 0 || col >= 16'384) {
+        if (error.empty()) error = fmt::format("row {}: a cell beyond the sheet's columns", row);
+        col = -1;
+        return;
       }
       next_col = col + 1;
       auto t = attr(a, "t");

@@ -19,7 +19,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-1}
-targets=${FUZZ_TARGETS:-"formula config point_table chunk device"}
+targets=${FUZZ_TARGETS:-"formula config point_table chunk device entries"}
 
 cxx=${FUZZ_CXX:-}
 if [ -z "$cxx" ]; then
