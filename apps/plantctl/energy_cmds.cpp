@@ -127,6 +127,31 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
                 r.correction() ? " (correction; the earlier entry stays in the history)" : "");
     return 0;
   }
+  if (a.action == "entries") {
+    std::ifstream f(a.file, std::ios::binary);
+    if (!f) {
+      std::fprintf(stderr, "plantctl: cannot read %s\n", a.file.c_str());
+      return 1;
+    }
+    std::stringstream bytes;
+    bytes << f.rdbuf();
+    v1::ImportEntriesRequest req;
+    req.set_data(bytes.str());
+    bool xlsx = a.file.size() > 5 && a.file.substr(a.file.size() - 5) == ".xlsx";
+    req.set_format(xlsx ? "xlsx" : "csv");
+    req.set_note(a.note);
+    v1::ImportEntriesResponse r;
+    auto ctx = context(o);
+    auto s = stub->ImportEntries(ctx.get(), req, &r);
+    if (!s.ok()) return fail(s);
+    if (o.json) {
+      std::fputs(json_of(r).c_str(), stdout);
+      return r.refused_size() ? 1 : 0;
+    }
+    std::printf("entered %u (%u corrections), refused %d\n", r.entered(), r.corrections(), r.refused_size());
+    for (const auto& x : r.refused()) std::printf("  line %d: %s\n", x.line(), x.reason().c_str());
+    return r.refused_size() ? 1 : 0;
+  }
   if (a.action == "audit") {
     v1::ListAuditRequest req;
     req.set_limit(a.last);

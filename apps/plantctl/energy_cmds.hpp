@@ -3,6 +3,7 @@
 //   energy export -o FILE            the whole model as JSON
 //   energy import FILE               replace the whole model (checked first)
 //   energy enter ID DATE VALUE       a daily value (manual indicator or product)
+//   energy entries FILE [--note N]   daily values from a CSV or .xlsx sheet
 //   energy audit [--last N]          who changed what (record before/after)
 //   energy report NODE [--resolution day --from D --to D] [--format csv|xlsx -o FILE]
 #pragma once
@@ -18,7 +19,7 @@ namespace plantd::apps {
 
 struct energy_args {
   std::string action;  // tree | export | import | enter | report | audit
-  std::string file, id, date, node, resolution = "day", from, to, format;
+  std::string file, id, date, node, resolution = "day", from, to, format, note;
   double value = 0;
   unsigned last = 20;
 };

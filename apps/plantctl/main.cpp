@@ -369,6 +369,10 @@ int main(int argc, char** argv) {
   en_enter->add_option("ID", en.id, "Indicator or product id")->required();
   en_enter->add_option("DATE", en.date, "YYYY-MM-DD")->required();
   en_enter->add_option("VALUE", en.value, "In the indicator's unit")->required();
+  auto* en_entries = energy_cmd->add_subcommand(
+    "entries", "Daily entries and production from a CSV or .xlsx sheet (date,id,value or a column per id)");
+  en_entries->add_option("FILE", en.file, "A .csv or .xlsx file")->required()->check(CLI::ExistingFile);
+  en_entries->add_option("--note", en.note, "For entries without a note of their own");
   auto* en_audit = energy_cmd->add_subcommand("audit", "Who changed what, with the record before and after");
   en_audit->add_option("--last", en.last, "The newest this many")->capture_default_str();
   auto* en_report = energy_cmd->add_subcommand("report", "Values of a unit's indicators per period");
@@ -489,6 +493,7 @@ int main(int argc, char** argv) {
                 : en_export->parsed() ? "export"
                 : en_import->parsed() ? "import"
                 : en_enter->parsed()  ? "enter"
+                : en_entries->parsed() ? "entries"
                 : en_report->parsed() ? "report"
                 : en_audit->parsed()  ? "audit"
                                       : "";

@@ -713,6 +713,15 @@ class EnergyCarbon(unittest.TestCase):
         imp = run("import", path)
         self.assertEqual(imp.returncode, 0, imp.stderr)
         self.assertIn("imported:", imp.stdout)
+        # A sheet of daily values: entered, the bad line named, exit 1.
+        sheet = os.path.join(self.tmp.name, "entries.csv")
+        day = (self.day - datetime.timedelta(days=30)).isoformat()
+        with open(sheet, "w") as f:
+            f.write(f"date,id,value\n{day},b1.elec,321\n{day},b1.elec,lots\n")
+        ent = run("entries", sheet, "--note", "from plantctl")
+        self.assertEqual(ent.returncode, 1, ent.stderr)
+        self.assertIn("entered 1 (0 corrections), refused 1", ent.stdout)
+        self.assertIn('line 3: "lots" is not a number', ent.stdout)
         rep = run("report", "plant", "--from", self.day.isoformat())
         self.assertEqual(rep.returncode, 0, rep.stderr)
         self.assertIn("Plant:Standard coal (tce)", rep.stdout)
