@@ -364,6 +364,89 @@ expected<energy_unit::reading_result, failure> energy_unit::reading(
   return backfill(meter, *t, t_ms, counter, out);
 }
 
+std::vector<expected<energy_unit::reading_result, failure>> energy_unit::readings(
+  const std::string& meter, const std::vector<std::pair<int64_t, double>>& rs, std::vector<leaf_update>& out) {
+  std::vector<expected<reading_result, failure>> results;
+  results.reserve(rs.size());
+  // The run of readings after the last one, not yet written: their log
+  // entries, the last counter, and each hour's stored total and new one.
+  std::vector<std::pair<std::string, std::string>> logs;
+  std::map<std::pair<std::string, int64_t>, std::pair<std::optional<plantd::reading>, plantd::reading>> hours;
+  std::optional<std::pair<int64_t, double>> counter;
+  std::vector<std::size_t> pending;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    std::vector<std::pair<std::string, std::string>> kvs = std::move(logs);
+    kvs.emplace_back("counter/" + meter, fmt::format("{}\n{}", counter->first, counter->second));
+    for (const auto& [k, v] : hours)
+      kvs.emplace_back(fmt::format("hour/{}/{}", k.first, hex16(static_cast<uint64_t>(k.second))),
+                       fmt::format("{}\n{}", v.second.value, static_cast<int>(v.second.quality)));
+    bool written = true;
+    if (db_) {
+      if (auto r = db_->put_energy(kvs); !r) {
+        written = false;
+        trackers_.erase(meter);  // re-read the last stored counter next time
+        for (auto i : pending)
+          results[i] = unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
+      }
+    } else {
+      for (const auto& [k, v] : kvs) {
+        if (k.starts_with("reading/")) {
+          auto e = decode_log(log_time(k), v);
+          if (e) log_[meter][e->t] = *e;
+        } else if (k.starts_with("hour/")) {
+          auto nl = v.find('\n');
+          hours_[k] = {std::strtod(v.substr(0, nl).c_str(), nullptr),
+                       static_cast<quality>(std::atoi(v.substr(nl + 1).c_str()))};
+        }
+      }
+    }
+    if (written)
+      for (const auto& [k, v] : hours)
+        out.push_back({k.first, true, k.second, v.second.value, v.second.quality, v.first.value_or(plantd::reading{})});
+    logs.clear();
+    hours.clear();
+    counter.reset();
+    pending.clear();
+  };
+  for (const auto& [t_ms, c] : rs) {
+    auto* t = tracker(meter);
+    if (!t) {
+      results.push_back(unexpected{fail(errc::not_found, "no meter " + meter)});
+      continue;
+    }
+    auto last = t->last();
+    if (!std::isfinite(c) || c < 0 || (last && t_ms <= last->first)) {
+      // Refused at once, or not after the last reading: on its own, after
+      // what came before it is written.
+      flush();
+      results.push_back(reading(meter, t_ms, c, out));
+      continue;
+    }
+    std::vector<energy::counter_event> events;
+    auto shares = t->reading(t_ms, c, slice_.tz, &events);
+    logs.emplace_back(log_key(meter, t_ms), encode_log({t_ms, c, c, last ? last->first : 0, false}));
+    counter = {t_ms, c};
+    for (const auto& [ind, factor] : slice_.meters.at(meter).indicators)
+      for (const auto& s : shares) {
+        auto key = std::pair{ind, s.hour - epoch_hour};
+        auto it = hours.find(key);
+        if (it == hours.end()) {
+          auto before = stored_hour(fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(key.second))));
+          it = hours.emplace(key, std::pair{before, before.value_or(plantd::reading{0, s.q})}).first;
+          if (!before) it->second.second.value = 0;
+        }
+        auto& now = it->second.second;
+        now.value += s.amount * factor;
+        now.quality = worse(now.quality, s.q);
+      }
+    pending.push_back(results.size());
+    results.push_back(reading_result{fate::recorded, std::move(events)});
+  }
+  flush();
+  return results;
+}
+
 expected<energy_unit::reading_result, failure> energy_unit::backfill(
   const std::string& meter, const energy::counter_tracker& t, int64_t t_ms, double counter,
   std::vector<leaf_update>& out) {

@@ -116,6 +116,12 @@ public:
   expected<reading_result, energy::failure> reading(const std::string& meter, int64_t t_ms,
                                                     double counter, std::vector<leaf_update>& out,
                                                     bool logged = true);
+  // Many readings of one meter (given through the API), in the order
+  // given; each as reading() would take it, but the run of readings after
+  // the last one is written to the store in one batch (a backlog of
+  // thousands is one write, not thousands).
+  std::vector<expected<reading_result, energy::failure>> readings(
+    const std::string& meter, const std::vector<std::pair<int64_t, double>>& rs, std::vector<leaf_update>& out);
   expected<std::vector<energy::counter_event>, energy::failure> swap(
     const std::string& meter, int64_t t_ms, double old_final, double new_initial,
     std::vector<leaf_update>& out);

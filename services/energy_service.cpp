@@ -786,8 +786,13 @@ void record_readings(caf::actor_system& sys, const caf::actor& energy,
       actors::unit_request req{meter, [meter = meter, rs = rs](actors::energy_unit& u) {
         actors::unit_answer a;
         v1::RecordReadingsResponse r;
-        for (const auto& x : rs) {
-          auto res = u.reading(meter, x.t_ms, x.counter, a.updates);
+        std::vector<std::pair<int64_t, double>> list;
+        list.reserve(rs.size());
+        for (const auto& x : rs) list.emplace_back(x.t_ms, x.counter);
+        auto all = u.readings(meter, list, a.updates);
+        for (std::size_t k = 0; k < rs.size(); ++k) {
+          const auto& x = rs[k];
+          auto& res = all[k];
           if (!res) {
             refuse_reading(r, x.index, to_grpc_code(res.error().code), res.error().message());
             continue;
