@@ -197,6 +197,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
 caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
   struct member {
     plant::device_role role;
+    std::string id;
     uint32_t inverter_index = 0;
     std::unique_ptr<devices::meter> meter;
     std::unique_ptr<devices::inverter> inverter;
@@ -228,6 +229,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
       continue;  // validated at start-up; an unknown table is refused there
     member m;
     m.role = d.role;
+    m.id = d.id;
     auto unit = static_cast<uint8_t>(d.unit_id);
     std::chrono::milliseconds period = c->a.inverter_period;
     if (d.role == plant::device_role::pv_inverter) {
@@ -252,6 +254,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
           auto r = m.meter->read();
           meter_sample s;
           s.role = m.role;
+          s.id = m.id;
           s.time = c->a.clk->now();
           s.read_at = std::chrono::steady_clock::now();
           s.power_w = r.active_power_w;

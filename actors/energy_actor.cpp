@@ -423,6 +423,13 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
       };
       if (s.grid_import_wh.usable()) send_live("grid.import", s.grid_import_wh.value);
       if (s.grid_export_wh.usable()) send_live("grid.export", s.grid_export_wh.value);
+      // Sub-meters: only while they answer (a silent one leaves its hours
+      // missing; its next reading spreads the gap over them, estimated).
+      for (const auto& sm : s.sub_meters) {
+        if (!sm.available) continue;
+        if (sm.import_wh.usable()) send_live(("meter." + sm.id).c_str(), sm.import_wh.value);
+        if (sm.export_wh.usable()) send_live(("meter." + sm.id + ".export").c_str(), sm.export_wh.value);
+      }
     },
   };
 }

@@ -46,6 +46,7 @@ struct cabinet_sample {
 
 struct meter_sample {
   plant::device_role role = plant::device_role::grid_meter;
+  std::string id;  // the device's id in the config
   time_point time{};
   // When the reading was complete (steady clock): the start of the control
   // latency the supervisor measures.
@@ -138,6 +139,15 @@ struct plant_state {
   std::vector<device> inverters;
   bool grid_meter_available = false;
   bool io_available = false;
+  // Energy sub-meters (DEVICE_ROLE_SUB_METER): their counters, for the
+  // energy-carbon meters bound to them; not usable while silent.
+  struct sub_meter {
+    std::string id;
+    bool available = false;
+    std::string error;
+    reading power_w, import_wh, export_wh;
+  };
+  std::vector<sub_meter> sub_meters;
   uint64_t decisions = 0;
   // Grid-meter reading complete -> setpoints handed to the device actors,
   // over the last latency_window decisions (telemetry::latency_window).

@@ -178,6 +178,13 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       bool failing = !c->flush() || health.degraded;
       if (health.degraded && !health.error.empty())
         c->last_error = health.error;
+      std::optional<uint64_t> free_bytes;
+      if (!c->a.data_dir.empty()) {
+        std::error_code ec;
+        auto sp = std::filesystem::space(c->a.data_dir, ec);
+        if (!ec) free_bytes = sp.available;
+      }
+      bool disk_full = free_bytes && *free_bytes < c->a.min_free_bytes;
       // Retention: raw points older than the configured days, once an hour.
       auto now = c->a.clk->now();
       if (now - c->last_retention >= std::chrono::hours{1}) {
@@ -220,9 +227,15 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
           conds.push_back({"storage_fault", "plant", alarms::severity::major,
                            fmt::format("telemetry is not being stored ({} batches dropped): {}",
                                        c->failed, c->last_error)});
-        if (failing || c->reported_failing || budget_short || c->reported_budget)
+        else if (disk_full)
+          conds.push_back({"storage_fault", "plant", alarms::severity::major,
+                           fmt::format("the data disk is full ({} kB free): telemetry, alarms and "
+                                       "energy records will not be stored once the space the store "
+                                       "set aside is used",
+                                       *free_bytes >> 10)});
+        if (failing || disk_full || c->reported_failing || budget_short || c->reported_budget)
           self->send(c->a.alarms, store_atom_v, std::move(conds));
-        c->reported_failing = failing;
+        c->reported_failing = failing || disk_full;
         c->reported_budget = budget_short;
       }
       self->delayed_send(self, c->a.flush_interval, tick_atom_v);

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 
@@ -35,6 +36,11 @@ struct store_actor_args {
   // and a storage_budget warning holds while raw points are kept for less
   // than raw_retention_days because of it.
   uint64_t max_disk_bytes = 0;
+  // The data directory: its free space is checked every tick. Under
+  // min_free_bytes the disk counts as full (storage_fault) before a write
+  // fails: RocksDB writes into log space it set aside until that runs out.
+  std::filesystem::path data_dir;
+  uint64_t min_free_bytes = 8u << 20;
   // Set after every flush: each point recorded before it is in the store
   // (or was dropped). The uplink sends nothing past it.
   std::shared_ptr<std::atomic<int64_t>> stored_through;

@@ -58,6 +58,7 @@ struct supervisor_state {
   meter_sample grid;
   meter_sample pv_meter;
   bool have_pv_meter = false;
+  std::map<std::string, meter_sample> sub_meters;  // by device id, as configured
   io_sample io;
   bool have_io = false;
   std::vector<child> children;
@@ -125,6 +126,28 @@ void publish(self_ptr self) {
   ps.grid_w = meter_ok ? st.snap.grid_w : reading{0, quality::stale};
   ps.grid_import_wh = st.grid.import_wh;
   ps.grid_export_wh = st.grid.export_wh;
+  // A sub-meter is fresh for three of its polls (a poll may fail once).
+  auto sub_stale = 3 * std::chrono::milliseconds{cfg.polling.pv_meter_ms} + std::chrono::seconds{1};
+  for (const auto& [id, s] : st.sub_meters) {
+    plant_state::sub_meter sm;
+    sm.id = id;
+    sm.error = s.error;
+    // (Its time starts at the configuration: a new one is not silent yet.)
+    bool fresh = st.snap.now - s.time <= sub_stale;
+    sm.available = fresh && s.error.empty() && s.import_wh.usable();
+    if (sm.available) {
+      sm.power_w = s.power_w;
+      sm.import_wh = s.import_wh;
+      sm.export_wh = s.export_wh;
+    } else if (sm.error.empty()) {
+      sm.error = fresh ? "no reading yet" : "no fresh reading";
+    }
+    // It feeds only the energy accounts: silent or failing, a warning
+    // (its hours stay missing until it answers again).
+    if (!fresh || !s.error.empty())
+      ps.conditions.push_back({"comm_lost", id, alarms::severity::warning, sm.error});
+    ps.sub_meters.push_back(std::move(sm));
+  }
   double pv = 0;
   bool pv_ok = !st.inverters.empty();
   for (std::size_t i = 0; i < st.snap.inverters.size(); ++i) {
@@ -636,6 +659,24 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
       if (d.role == plant::device_role::pv_meter)
         st.have_pv_meter = true;
     }
+  // Sub-meters by id: kept across a change, new ones start with no reading.
+  std::map<std::string, meter_sample> subs;
+  for (const auto& line : cfg.rs485_lines)
+    for (const auto& d : line.devices)
+      if (d.role == plant::device_role::sub_meter) {
+        auto it = st.sub_meters.find(d.id);
+        if (it != st.sub_meters.end()) {
+          subs[d.id] = it->second;
+        } else {
+          meter_sample none;
+          none.role = d.role;
+          none.id = d.id;
+          none.time = st.args.clk->now();
+          none.import_wh = {};
+          subs[d.id] = none;
+        }
+      }
+  st.sub_meters = std::move(subs);
   st.inverters = std::move(inverters);
   st.io_child.reset();
   if (auto i = child_named("io"); i < st.children.size())
@@ -778,6 +819,9 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
         }
         st.fast_read_at = s.read_at;
         decide(self);  // the fast path
+      } else if (s.role == plant::device_role::sub_meter) {
+        if (auto it = st.sub_meters.find(s.id); it != st.sub_meters.end())
+          it->second = s;
       } else {
         st.pv_meter = s;
       }

@@ -263,7 +263,7 @@ plant::config to_model(const v1::PlantConfig& m, problems& out) {
       const auto& dm = lm.devices(j);
       plant::serial_device dev;
       dev.id = dm.id();
-      dev.role = enum_in(dm.role(), 3, plant::device_role::unspecified,
+      dev.role = enum_in(dm.role(), 4, plant::device_role::unspecified,
                          fmt::format("{}.devices[{}].role", path, j), out);
       dev.point_table = dm.point_table();
       dev.unit_id = dm.unit_id();

@@ -65,6 +65,15 @@ void to_proto(const actors::plant_state& s, v1::PlantState* out) {
     device_out(i, out->add_inverters());
   out->set_grid_meter_available(s.grid_meter_available);
   out->set_io_available(s.io_available);
+  for (const auto& sm : s.sub_meters) {
+    auto* x = out->add_sub_meters();
+    x->set_id(sm.id);
+    x->set_available(sm.available);
+    x->set_error(sm.error);
+    set(x->mutable_power_w(), sm.power_w);
+    set(x->mutable_import_wh(), sm.import_wh);
+    set(x->mutable_export_wh(), sm.export_wh);
+  }
   out->set_decisions(s.decisions);
   out->set_latency_p50_us(s.latency_p50_us);
   out->set_latency_p99_us(s.latency_p99_us);

@@ -122,8 +122,24 @@ energy::meter from_proto(const v1::Meter& in, const std::string& path, problems&
   d.counter_rollover = in.counter_rollover();
   m.details.shrink();
   m.live_source = in.live_source();
-  if (!m.live_source.empty() && m.live_source != "grid.import" && m.live_source != "grid.export")
-    out.push_back({path + "live_source", fmt::format("\"{}\" is not a live meter (grid.import, grid.export)", m.live_source)});
+  if (!m.live_source.empty() && m.live_source != "grid.import" && m.live_source != "grid.export") {
+    // A sub-meter of the plant config: meter.<device id>[.export].
+    std::string src_text = m.live_source.str();
+    std::string_view src = src_text;
+    bool sub = src.starts_with("meter.") && src.size() > 6;
+    if (sub) {
+      auto dev = src.substr(6);
+      if (dev.ends_with(".export")) dev.remove_suffix(7);
+      sub = !dev.empty() && std::all_of(dev.begin(), dev.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      });
+    }
+    if (!sub)
+      out.push_back({path + "live_source",
+                     fmt::format("\"{}\" is not a live meter (grid.import, grid.export, meter.<sub-meter id>, "
+                                 "meter.<sub-meter id>.export)",
+                                 m.live_source)});
+  }
   return m;
 }
 

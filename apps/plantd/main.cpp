@@ -231,6 +231,7 @@ int run(const run_args& ra) {
   store_args.flush_interval = std::chrono::milliseconds{loaded.model.storage.flush_interval_ms};
   store_args.raw_retention_days = loaded.model.storage.raw_retention_days;
   store_args.max_disk_bytes = uint64_t{loaded.model.storage.max_disk_mb} << 20;
+  store_args.data_dir = data_dir;
   store_args.clk = &wall_clock;
   auto stored_through = std::make_shared<std::atomic<int64_t>>(0);
   store_args.stored_through = stored_through;

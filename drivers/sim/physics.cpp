@@ -151,6 +151,7 @@ void physics::step(time_point now, std::chrono::milliseconds dt_ms) {
   }
   // The grid connection point balances the site: load = grid + pv + battery.
   s.grid_w = s.load_w - s.pv_w - s.battery_w;
+  s.load_wh += s.load_w * dt / 3600;
   if (s.grid_w > 0)
     s.import_wh += s.grid_w * dt / 3600;
   else

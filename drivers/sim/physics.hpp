@@ -77,6 +77,7 @@ struct plant_state {
   double grid_w = 0;
   double import_wh = 0;
   double export_wh = 0;
+  double load_wh = 0;  // the load's energy since start (sub-meters measure shares of it)
   double pv_w = 0;
   double battery_w = 0;
 };

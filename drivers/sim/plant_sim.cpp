@@ -18,7 +18,7 @@
 
 namespace plantd::sim {
 
-enum class device_kind { cabinet, grid_meter, pv_meter, inverter, io };
+enum class device_kind { cabinet, grid_meter, pv_meter, sub_meter, inverter, io };
 
 struct plant_sim::device {
   std::string id;
@@ -29,6 +29,7 @@ struct plant_sim::device {
   bool frozen = false;
   bool foreign_master = false;  // cabinets: another master writes the setpoint
   double ct_factor = 1;         // meters: a reversed CT (-1) or a wrong CT ratio
+  double share = 1;             // sub-meters: the share of the site's load they measure
   // Cabinets: the EMS watchdog, armed by the first heartbeat write, expires
   // after watchdog_timeout (0: 10 s) of real time without a change (a
   // communication timeout is wall-clock time, whatever the simulation speed).
@@ -146,6 +147,10 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
                    {d->image.get(), &d->faults, &d->answered});
   }
   std::size_t inverter_index = 0;
+  std::size_t sub_meters = 0;
+  for (const auto& line : cfg.rs485_lines)
+    for (const auto& dev : line.devices)
+      sub_meters += dev.role == plant::device_role::sub_meter ? 1 : 0;
   for (const auto& line : cfg.rs485_lines) {
     std::size_t ep = 0;
     if (line.tcp_gateway) {
@@ -162,11 +167,15 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
         "tcp_gateway", std::string(plant::to_string(line.port)), line.device));
     }
     for (const auto& dev : line.devices) {
-      device_kind kind = dev.role == plant::device_role::grid_meter ? device_kind::grid_meter
-                         : dev.role == plant::device_role::pv_meter ? device_kind::pv_meter
-                                                                    : device_kind::inverter;
+      device_kind kind = dev.role == plant::device_role::grid_meter  ? device_kind::grid_meter
+                         : dev.role == plant::device_role::pv_meter  ? device_kind::pv_meter
+                         : dev.role == plant::device_role::sub_meter ? device_kind::sub_meter
+                                                                     : device_kind::inverter;
       auto* d = add_device(dev.id, kind, kind == device_kind::inverter ? inverter_index++ : 0,
                            table(dev.point_table));
+      // Sub-meters split the load: n of them measure 1/(n+1) each (the
+      // rest is unmetered).
+      if (kind == device_kind::sub_meter) d->share = 1.0 / (sub_meters + 1);
       if (kind == device_kind::inverter) {
         d->image->set("power_limit", 100);
         d->image->set("rated_power", dev.rated_power_w);
@@ -300,9 +309,11 @@ void plant_sim::update_registers() {
         break;
       }
       case device_kind::grid_meter:
-      case device_kind::pv_meter: {
+      case device_kind::pv_meter:
+      case device_kind::sub_meter: {
         bool grid = d->kind == device_kind::grid_meter;
-        double p = (grid ? st.grid_w : st.pv_w) * d->ct_factor;
+        bool sub = d->kind == device_kind::sub_meter;
+        double p = (sub ? st.load_w * d->share : grid ? st.grid_w : st.pv_w) * d->ct_factor;
         img.set("active_power", p);
         for (int ph = 1; ph <= 3; ++ph) {
           img.set(fmt::format("active_power_l{}", ph), p / 3);
@@ -319,8 +330,8 @@ void plant_sim::update_registers() {
         double pv_energy = 0;
         for (const auto& inv : st.inverters)
           pv_energy += inv.energy_wh;
-        img.set("import_energy", grid ? st.import_wh : 0);
-        img.set("export_energy", grid ? st.export_wh : pv_energy);
+        img.set("import_energy", sub ? st.load_wh * d->share : grid ? st.import_wh : 0);
+        img.set("export_energy", sub ? 0 : grid ? st.export_wh : pv_energy);
         break;
       }
       case device_kind::inverter: {
@@ -406,7 +417,8 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
   if (cabinet_fault && d->kind != device_kind::cabinet)
     return unexpected{fmt::format("\"{}\" is not a cabinet", f.device_id)};
   bool meter_fault = f.kind == fault_kind::ct_reversed || f.kind == fault_kind::ct_ratio;
-  if (meter_fault && d->kind != device_kind::grid_meter && d->kind != device_kind::pv_meter)
+  if (meter_fault && d->kind != device_kind::grid_meter && d->kind != device_kind::pv_meter
+      && d->kind != device_kind::sub_meter)
     return unexpected{fmt::format("\"{}\" is not a meter", f.device_id)};
   auto* cab = cabinet_fault ? &physics_->state().cabinets[d->index] : nullptr;
   switch (f.kind) {

@@ -79,6 +79,7 @@ enum class device_role : uint8_t {
   grid_meter,
   pv_meter,
   pv_inverter,
+  sub_meter,  // an energy sub-meter: counters for energy-carbon accounting only
 };
 
 struct serial_device {

@@ -30,6 +30,7 @@ const char* to_string(device_role role) noexcept {
     case device_role::grid_meter: return "grid meter";
     case device_role::pv_meter: return "PV meter";
     case device_role::pv_inverter: return "PV inverter";
+    case device_role::sub_meter: return "sub-meter";
     default: return "unspecified role";
   }
 }
@@ -300,8 +301,8 @@ void check_lines(checker& ck, const config& cfg, id_registry& ids) {
       check_unique_id(ck, ids, dpath, dev.id);
       ck.required(dpath + ".point_table", dev.point_table);
       if (dev.role == device_role::unspecified) {
-        ck.fail(dpath + ".role", "is required (grid meter, PV meter or PV inverter)");
-      } else if (line.port != serial_port::unspecified
+        ck.fail(dpath + ".role", "is required (grid meter, PV meter, PV inverter or sub-meter)");
+      } else if (line.port != serial_port::unspecified && home_port(dev.role) != serial_port::unspecified
                  && home_port(dev.role) != line.port) {
         ck.fail(dpath + ".role", "a {} belongs on {}, not on {}", to_string(dev.role),
                 to_string(home_port(dev.role)), to_string(line.port));

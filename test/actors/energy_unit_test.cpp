@@ -271,7 +271,7 @@ TEST_CASE_METHOD(fixture, "energy units: a model change gives live units their n
   CHECK(units() == 1);
 }
 
-TEST_CASE_METHOD(fixture, "energy units: idle units retire; a new one continues from the store",
+TEST_CASE_METHOD(fixture, "energy units: idle units retire, a new one continues from the store",
                  "[actors][energy]") {
   build();
   auto h = absl::CivilSecond(2026, 11, 18, 10, 0, 0);
@@ -315,7 +315,7 @@ TEST_CASE_METHOD(fixture, "energy units: after a restart the graph has every inp
   CHECK(entries[1].value == 110);
 }
 
-TEST_CASE_METHOD(fixture, "energy model: kept as a document; a store's older model key is read and removed",
+TEST_CASE_METHOD(fixture, "energy model: kept as a document, a store's older model key is read and removed",
                  "[actors][energy]") {
   build();
   auto bytes = db->get_document("energy-model").value();
@@ -506,7 +506,7 @@ TEST_CASE_METHOD(fixture, "energy supervisor: a change the store cannot write is
   check();
 }
 
-TEST_CASE_METHOD(fixture, "energy units: late readings find their place; duplicates change nothing; misfits are refused",
+TEST_CASE_METHOD(fixture, "energy units: late readings find their place, duplicates change nothing, misfits are refused",
                  "[actors][energy]") {
   build();
   absl::CivilHour h10(2026, 11, 18, 10);

@@ -116,7 +116,7 @@ using fixture = basic_fixture<resources>;
 } // namespace
 
 TEST_CASE_METHOD(basic_fixture<recorded_days>,
-                 "past the disk budget the oldest raw days go, with a warning; rollups stay and "
+                 "past the disk budget the oldest raw days go, with a warning, rollups stay and "
                  "what the uplink had not sent is counted as lost",
                  "[actors][store][alarms]") {
   auto id = *db->find_series("cabinet.C01.power_w");

@@ -318,7 +318,7 @@ TEST_CASE_METHOD(plant_fixture, "a new config restarts only the device actors it
 }
 
 TEST_CASE_METHOD(plant_fixture,
-                 "a generic alarm input raises its alarm; the alarm lamp and fault relay follow "
+                 "a generic alarm input raises its alarm, the alarm lamp and fault relay follow "
                  "the conditions",
                  "[actors][supervisor][io]") {
   io_lines = std::make_shared<fake_lines>();

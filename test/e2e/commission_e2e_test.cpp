@@ -54,7 +54,7 @@ std::string dump(const v1::CommissionReport& r) {
 
 } // namespace
 
-TEST_CASE("commissioning: a site wired right passes; a reversed CT and a wrong CT ratio on the "
+TEST_CASE("commissioning: a site wired right passes, a reversed CT and a wrong CT ratio on the "
           "grid meter fail the CT test, saying what to do",
           "[e2e][commission]") {
   // The CT test needs room to move the battery: no zero-export clamp on it

@@ -78,7 +78,7 @@ TEST_CASE("SetMode is a config change: GetConfig shows it, a restart keeps it, a
 }
 
 TEST_CASE("ApplyConfig, PatchConfig and RollbackConfig: versions listed, diffed, live, and in "
-          "force after a restart; plantctl config apply/set/history/diff/rollback",
+          "force after a restart, plantctl config apply/set/history/diff/rollback",
           "[e2e][config]") {
   auto config = sim_config("single-cabinet");
   auto data = std::filesystem::path{write_temp_file("", ".d") + "d"};

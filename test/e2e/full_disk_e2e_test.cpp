@@ -71,7 +71,7 @@ bool storage_alarm_open(const std::string& target) {
 
 } // namespace
 
-TEST_CASE("a full data disk: plantd keeps control, alarms, and stores again when space returns; "
+TEST_CASE("a full data disk: plantd keeps control, alarms, and stores again when space returns, "
           "it starts on a full disk",
           "[e2e][full-disk]") {
   if (::geteuid() != 0) {

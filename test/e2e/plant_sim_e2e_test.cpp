@@ -82,7 +82,7 @@ void clear(running_sim& s, const std::string& device) {
 
 } // namespace
 
-TEST_CASE("plant-sim serves every device of the config; plantctl reads each", "[e2e][sim]") {
+TEST_CASE("plant-sim serves every device of the config, plantctl reads each", "[e2e][sim]") {
   running_sim sim{sim_config(), {"--soc", "50"}};
   auto cab = read_points(tcp(sim.endpoint("C01")), "cm2-cabinet", 1);
   CHECK(cab["soc"] == Approx(50).margin(0.2));

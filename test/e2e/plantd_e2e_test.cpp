@@ -433,7 +433,7 @@ TEST_CASE("a stack overflow leaves a backtrace, on the main thread and on an act
   }
 }
 
-TEST_CASE("an installer at the console makes an owner, who logs in with plantctl; the audit "
+TEST_CASE("an installer at the console makes an owner, who logs in with plantctl, the audit "
           "names each change",
           "[e2e][plantctl][access]") {
   running_plantd plantd{example("single-cabinet")};

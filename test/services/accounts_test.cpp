@@ -88,7 +88,7 @@ TEST_CASE("the first start prints a code that makes the first installer, once", 
   CHECK_FALSE(f.accts->bootstrap(*code, "mallory", "mallory-password", "ipv4:10.0.0.6"));
 }
 
-TEST_CASE("five wrong passwords lock the name; an unknown name is answered alike", "[access]") {
+TEST_CASE("five wrong passwords lock the name, an unknown name is answered alike", "[access]") {
   fixture f;
   REQUIRE(f.accts->create_user(f.local(), "olga", "olga-password", role::owner));
   for (int i = 0; i < 5; ++i) {

@@ -34,7 +34,7 @@ TEST_CASE("entry tables: CSV as Excel and editors write it", "[services][energy]
   CHECK_FALSE(read_csv("date,id,value\n2026-11-03,\"b1,540\n"));
 }
 
-TEST_CASE("entry tables: the wide layout, a row a day, a column an id; bad cells refused by line",
+TEST_CASE("entry tables: the wide layout, a row a day, a column an id, bad cells refused by line",
           "[services][energy]") {
   auto t = read_csv("日期,b1.elec,steel\n"
                     "2026-11-01,540,12.5\n"

@@ -203,7 +203,7 @@ TEST_CASE("acknowledged data survives kill -9 and rollups agree with it", "[stor
   CHECK(rolled == raw.size());
 }
 
-TEST_CASE("blocks of different writes merge into one ordered hour; a later point wins",
+TEST_CASE("blocks of different writes merge into one ordered hour, a later point wins",
           "[store]") {
   temp_dir dir;
   auto db = open_store(dir.path);

@@ -49,7 +49,7 @@ TEST_CASE("installers manage the site's people, distributors installers, nobody 
     CHECK_FALSE(manages(r, role::local));
 }
 
-TEST_CASE("a method absent from the table has no permission; writes are told apart",
+TEST_CASE("a method absent from the table has no permission, writes are told apart",
           "[access]") {
   CHECK(permission_of("/plantd.v1.ControlService/SetMode") == permission::control);
   CHECK(permission_of("/plantd.v1.AccessService/Login") == permission::open);

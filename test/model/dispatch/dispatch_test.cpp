@@ -204,7 +204,7 @@ TEST_CASE("temperature and cooling faults derate the cabinet", "[dispatch][prote
   CHECK(b.step().battery_w == Approx(25'000));
 }
 
-TEST_CASE("DRED orders cap the battery and PV; ripple control caps PV", "[dispatch][dred]") {
+TEST_CASE("DRED orders cap the battery and PV, ripple control caps PV", "[dispatch][dred]") {
   bench b;
   b.cfg.policies.mode = plant::working_mode::time_of_use;
   b.cfg.policies.tou = {{{}, "00:00", "24:00", plant::slot_action::discharge, 80'000, 0, 0,
@@ -258,7 +258,7 @@ TEST_CASE("a stale grid meter: batteries to 0 W, PV to the fail-safe export leve
   CHECK(dispatcher{b.cfg}.decide(b.snap, b.st).binding == rule::fail_safe);
 }
 
-TEST_CASE("safety: an emergency stop or DRM0 stops the plant; a fire stops its cabinet",
+TEST_CASE("safety: an emergency stop or DRM0 stops the plant, a fire stops its cabinet",
           "[dispatch][safety]") {
   bench b{2};
   b.cfg.io.gpio_chip = "/dev/gpiochip0";

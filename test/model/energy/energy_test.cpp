@@ -574,7 +574,7 @@ TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy
   CHECK(e.value("b1.manual", dec, at(tz, 2027, 1, 1)).quality == quality::missing);
 }
 
-TEST_CASE("evaluation: frames kept within their byte budget; a recycled frame is right", "[energy]") {
+TEST_CASE("evaluation: frames kept within their byte budget, a recycled frame is right", "[energy]") {
   auto tz = shanghai();
   model m = example();
   engine probe(tz);
@@ -1037,7 +1037,7 @@ TEST_CASE("counters: rollover, reset, swap and gaps", "[energy]") {
   CHECK(ct.reading(ms(1, 0, 5), 11, tz)[0].amount == Approx(40));
 }
 
-TEST_CASE("counters: hourly readings are exact through a rollover; off-hour readings are apportioned",
+TEST_CASE("counters: hourly readings are exact through a rollover, off-hour readings are apportioned",
           "[energy]") {
   auto tz = shanghai();
   auto ms = [&](int h, int mi) {

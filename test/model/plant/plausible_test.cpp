@@ -15,7 +15,7 @@ TEST_CASE("a meter's range is its rated power, or 100 MW when the config leaves 
   CHECK(plant::meter_range_w(d) == 250'000);
 }
 
-TEST_CASE("an impossible grid power is invalid with a reason; a plausible one is kept",
+TEST_CASE("an impossible grid power is invalid with a reason, a plausible one is kept",
           "[plant][plausible]") {
   struct row {
     double value;
