@@ -872,6 +872,47 @@ public:
 
 } // namespace
 
+grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportEntries(Ctx* ctx,
+                                                                         const v1::ExportEntriesRequest* req) {
+  if (auto* r = refused_stream<v1::ReportChunk>(ctx))
+    return r;
+  auto* writer = new file_writer<v1::ReportChunk>();
+  v1::ExportEntriesRequest q = *req;
+  if (q.format() != "csv" && q.format() != "xlsx") {
+    writer->fail(to_status(errc::invalid_argument, fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
+    return writer;
+  }
+  std::optional<absl::CivilDay> from, to;
+  if (!q.from().empty() && !(from = parse_day(q.from()))) {
+    writer->fail(to_status(errc::invalid_argument, "from: not a date (YYYY-MM-DD)"));
+    return writer;
+  }
+  if (!q.to().empty() && !(to = parse_day(q.to()))) {
+    writer->fail(to_status(errc::invalid_argument, "to: not a date (YYYY-MM-DD)"));
+    return writer;
+  }
+  actors::energy_request er{[q, from, to](actors::energy_book& b) -> std::pair<errc, std::string> {
+    std::vector<std::vector<std::string>> rows{{"date", "id", "value", "note", "who", "entered"}};
+    for (const auto& e : actors::read_entries(b.db().get(), q.id(), from, to)) {
+      if (e.superseded && !q.with_superseded()) continue;
+      rows.push_back({day_text(e.day), e.id, fmt::format("{}", e.value), e.note, e.who,
+                      absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(e.entered_ms), b.tz())});
+    }
+    if (q.format() == "csv") return {errc::ok, to_csv(rows)};
+    auto x = to_xlsx_sheet(rows, "entries", {0, 1, 3, 4, 5});
+    if (!x) return {errc::internal, x.error()};
+    return {errc::ok, std::move(*x)};
+  }};
+  auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120));
+  std::string ext = q.format();
+  sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
+    self->request(dest, timeout, actors::energy_atom_v, er)
+      .then([=](std::string& data) { writer->start(std::move(data), "entries." + ext); },
+            [=](caf::error& err) { writer->fail(to_status(err)); });
+  });
+  return writer;
+}
+
 grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::ImportEntriesRequest* req,
                                                         v1::ImportEntriesResponse* resp) {
   if (auto* r = refused(ctx))

@@ -28,6 +28,7 @@ public:
   grpc::ServerUnaryReactor* Get(Ctx*, const v1::GetRecordRequest*, v1::Record*) override;
   grpc::ServerUnaryReactor* Update(Ctx*, const v1::UpdateRequest*, v1::PutResponse*) override;
   grpc::ServerUnaryReactor* PutMany(Ctx*, const v1::PutManyRequest*, v1::PutManyResponse*) override;
+  grpc::ServerWriteReactor<v1::ReportChunk>* ExportEntries(Ctx*, const v1::ExportEntriesRequest*) override;
   grpc::ServerUnaryReactor* ImportEntries(Ctx*, const v1::ImportEntriesRequest*,
                                           v1::ImportEntriesResponse*) override;
   grpc::ServerUnaryReactor* RecordReadings(Ctx*, const v1::RecordReadingsRequest*,

@@ -54,6 +54,13 @@ struct entry_rows {
 // neither.
 expected<entry_rows, std::string> entries_from(const std::vector<table_row>& table);
 
+// A table of text cells as CSV (quoted where needed) or as an .xlsx sheet
+// (cells that read as numbers written as numbers, except in `text_columns`).
+std::string to_csv(const std::vector<std::vector<std::string>>& rows);
+expected<std::string, std::string> to_xlsx_sheet(const std::vector<std::vector<std::string>>& rows,
+                                                 const std::string& sheet,
+                                                 const std::vector<std::size_t>& text_columns = {});
+
 // "2026-11-03", "2026/11/3", "2026.11.03", or an Excel serial day number
 // (45964 = 2025-11-03).
 std::optional<absl::CivilDay> parse_date(std::string_view s);

@@ -46,7 +46,7 @@ PERMISSION = {
         "ListEntries": "energy.read", "Query": "energy.read", "ExportReport": "energy.read",
         "GetCoverage": "energy.read", "ListAudit": "energy.read", "ImportModel": "energy.write",
         "Put": "energy.write", "Get": "energy.read", "Update": "energy.write",
-        "PutMany": "energy.write", "Delete": "energy.write", "EnterDaily": "energy.write", "ImportEntries": "energy.write",
+        "PutMany": "energy.write", "Delete": "energy.write", "EnterDaily": "energy.write", "ImportEntries": "energy.write", "ExportEntries": "energy.read",
         "RecordReading": "energy.write", "RecordReadings": "energy.write",
         "StreamReadings": "energy.write", "SwapMeter": "energy.write"},
     "AccessService": {

@@ -486,6 +486,21 @@ class EnergyCarbon(unittest.TestCase):
         s = self.query(["b1.elec"], frm=days[3].isoformat(), to=days[0].isoformat())["b1.elec"]
         self.assertEqual([round(v, 9) for v in s.values], [130.0, 120.0, 0.0, 150.0])
         self.assertEqual(list(s.quality), [3, 3, 4, 3])  # manual, manual, missing, manual
+        # Exported as a table, the entries in force read back as the same values.
+        def export(fmt_, **kw):
+            return b"".join(c.data for c in self.stub.ExportEntries(pb.ExportEntriesRequest(
+                id="b1.elec", **{"from": days[3].isoformat()}, to=days[0].isoformat(), format=fmt_, **kw)))
+        csv_out = export("csv").decode().splitlines()
+        self.assertEqual(csv_out[0], "date,id,value,note,who,entered")
+        self.assertEqual([tuple(line.split(",")[:3]) for line in csv_out[1:]],
+                         [(days[3].isoformat(), "b1.elec", "130"), (days[2].isoformat(), "b1.elec", "120"),
+                          (days[0].isoformat(), "b1.elec", "150")])
+        self.assertEqual(len(export("csv", with_superseded=True).decode().splitlines()), 5)  # and the first 100
+        sheet = openpyxl.load_workbook(io.BytesIO(export("xlsx"))).active
+        self.assertEqual([c.value for c in sheet[1]], ["date", "id", "value", "note", "who", "entered"])
+        self.assertEqual((sheet["A2"].value, sheet["C2"].value), (days[3].isoformat(), 130))
+        r = self.stub.ImportEntries(pb.ImportEntriesRequest(data=export("xlsx"), format="xlsx"))
+        self.assertEqual((r.entered, r.corrections, len(r.refused)), (3, 3, 0))
         # A file that is not one: refused whole, saying why.
         for data, fmt_, text in ((b"PK\x03\x04nope", "xlsx", "not an .xlsx file"),
                                  (b"day,value\n", "csv", 'header must be "date"'),
