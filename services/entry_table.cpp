@@ -153,6 +153,11 @@ struct sheet_reader {
     if (n == "v") in_v = false;
     if (n == "t") in_t = false;
     if (n != "c" || col < 0) return;
+    if (row < 1) {  // a cell outside any row
+      if (error.empty()) error = "a cell outside a row";
+      col = -1;
+      return;
+    }
     std::string text = value;
     if (type == "s") {
       std::size_t i = 0;
