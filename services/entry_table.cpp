@@ -8,16 +8,12 @@
 #include <map>
 #include <memory>
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
-#include <iterator>
-
 #include <expat.h>
 #include <xlsxwriter.h>
 #include <fmt/format.h>
 #include <zip.h>
+
+#include "services/workbook.hpp"
 
 namespace plantd::services {
 namespace {
@@ -295,42 +291,19 @@ std::string to_csv(const std::vector<std::vector<std::string>>& rows) {
 expected<std::string, std::string> to_xlsx_sheet(const std::vector<std::vector<std::string>>& rows,
                                                  const std::string& sheet,
                                                  const std::vector<std::size_t>& text_columns) {
-  char path[] = "/tmp/plantd-sheet-XXXXXX.xlsx";
-  int fd = ::mkstemps(path, 5);
-  if (fd < 0) return unexpected{std::string("cannot create a temporary file")};
-  ::close(fd);
-  lxw_workbook_options options{};
-  options.constant_memory = LXW_TRUE;
-  char tmpdir[] = "/tmp";
-  options.tmpdir = tmpdir;
-  lxw_workbook* wb = workbook_new_opt(path, &options);
-  if (!wb) {
-    std::remove(path);
-    return unexpected{std::string("cannot create the workbook")};
-  }
-  lxw_worksheet* ws = workbook_add_worksheet(wb, sheet.substr(0, 31).c_str());
-  lxw_format* bold = workbook_add_format(wb);
-  format_set_bold(bold);
-  for (std::size_t r = 0; r < rows.size(); ++r)
-    for (std::size_t c = 0; c < rows[r].size(); ++c) {
-      auto row = static_cast<lxw_row_t>(r);
-      auto col = static_cast<lxw_col_t>(c);
-      const auto& text = rows[r][c];
-      bool as_text = r == 0 || std::find(text_columns.begin(), text_columns.end(), c) != text_columns.end();
-      if (auto v = as_text ? std::nullopt : parse_number(text))
-        worksheet_write_number(ws, row, col, *v, nullptr);
-      else if (!text.empty())
-        worksheet_write_string(ws, row, col, text.c_str(), r == 0 ? bold : nullptr);
-    }
-  auto err = workbook_close(wb);
-  if (err != LXW_NO_ERROR) {
-    std::remove(path);
-    return unexpected{std::string("cannot write the workbook: ") + lxw_strerror(err)};
-  }
-  std::ifstream f(path, std::ios::binary);
-  std::string out((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::remove(path);
-  return out;
+  return write_workbook(sheet, [&](lxw_worksheet* ws, lxw_format* bold) {
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      for (std::size_t c = 0; c < rows[r].size(); ++c) {
+        auto row = static_cast<lxw_row_t>(r);
+        auto col = static_cast<lxw_col_t>(c);
+        const auto& text = rows[r][c];
+        bool as_text = r == 0 || std::find(text_columns.begin(), text_columns.end(), c) != text_columns.end();
+        if (auto v = as_text ? std::nullopt : parse_number(text))
+          worksheet_write_number(ws, row, col, *v, nullptr);
+        else if (!text.empty())
+          worksheet_write_string(ws, row, col, text.c_str(), r == 0 ? bold : nullptr);
+      }
+  });
 }
 
 std::optional<absl::CivilDay> parse_date(std::string_view s) {
