@@ -340,6 +340,7 @@ expected<energy_unit::reading_result, failure> energy_unit::reading(
     auto shares = t->reading(t_ms, counter, slice_.tz, &events);
     auto ev = apply_shares(meter, shares, std::move(events), t_ms, counter, out, entry);
     if (!ev) return unexpected{ev.error()};
+    if (logged) prune_log(meter, t_ms);
     return reading_result{fate::recorded, std::move(*ev)};
   }
   // The same time as a reading recorded: the same counter is nothing new.
@@ -444,7 +445,38 @@ std::vector<expected<energy_unit::reading_result, failure>> energy_unit::reading
     results.push_back(reading_result{fate::recorded, std::move(events)});
   }
   flush();
+  if (auto* t = tracker(meter); t && t->last()) prune_log(meter, t->last()->first);
   return results;
+}
+
+void energy_unit::prune_log(const std::string& meter, int64_t newest) {
+  constexpr int64_t day_ms = 24LL * 3600 * 1000;
+  auto& at = pruned_at_[meter];
+  if (at && newest - at < day_ms) return;
+  at = newest;
+  int64_t cut = newest - log_keep_ms;
+  if (cut <= 0) return;
+  // The entries before the cut go; the first one kept starts the log.
+  auto first = log_span(meter, cut, cut);  // the first entry at or after the cut
+  if (first.empty() || first.front().prev == -1) return;
+  auto start = first.front();
+  std::vector<std::pair<std::string, std::string>> kvs;
+  if (!db_) {
+    auto& m = log_[meter];
+    m.erase(m.begin(), m.lower_bound(cut));
+    m[start.t].prev = -1;
+    return;
+  }
+  db_->each_energy(log_prefix(meter), [&](std::string_view k, std::string_view) {
+    if (log_time(k) >= cut) return false;
+    kvs.emplace_back(std::string(k), std::string());  // an empty value deletes the key
+    return true;
+  });
+  if (kvs.empty() && start.prev == 0) return;  // nothing older: the meter's first reading is in the window
+  start.prev = -1;
+  kvs.emplace_back(log_key(meter, start.t), encode_log(start));
+  if (auto r = db_->put_energy(kvs); !r)
+    spdlog::warn("energy: the reading log of meter {} was not pruned: {}", meter, r.error());
 }
 
 expected<energy_unit::reading_result, failure> energy_unit::backfill(

@@ -592,3 +592,20 @@ TEST_CASE_METHOD(fixture, "energy units: readings older than the log, or among l
     CHECK(r.find("were not kept (read live by plantd)") != std::string::npos);
   }
 }
+
+TEST_CASE_METHOD(fixture, "energy units: a meter's reading log keeps 400 days, then starts again from there",
+                 "[actors][energy]") {
+  build();
+  constexpr int64_t day = 24LL * 3600 * 1000;
+  absl::CivilSecond t0(2025, 10, 1, 0, 0, 0);
+  int64_t start = ms(t0);
+  CHECK(read_fate("m1", start, 100) == "recorded");
+  CHECK(read_fate("m1", start + day, 124) == "recorded");
+  CHECK(read_fate("m1", start + 401 * day, 10'000) == "recorded");
+  // The reading of day 0 is gone; day 1's starts the log.
+  CHECK(db->scan_energy(fmt::format("reading/m1/{:016x}", start)).empty());
+  auto r = read_fate("m1", start + day / 2, 112);
+  CHECK(r.find("older than the readings kept for the meter (from 2025-10-02 00:00:00)") != std::string::npos);
+  // Within the window, late readings still find their place.
+  CHECK(read_fate("m1", start + 200 * day, 5000) == "backfilled");
+}
