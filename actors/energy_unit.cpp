@@ -214,10 +214,14 @@ energy::counter_tracker* energy_unit::tracker(const std::string& meter) {
         t.restore(std::strtoll(v->substr(0, nl).c_str(), nullptr, 10),
                   std::strtod(v->substr(nl + 1).c_str(), nullptr));
       // A store from before the reading log: the last counter starts it,
-      // as a seed (what came before it is not known). Best effort: without
-      // it a late reading is refused, never misplaced.
-      if (auto last = t.last(); last && !log_at(meter, last->first))
-        (void)db_->put_energy({{log_key(meter, last->first), encode_log({last->first, last->second, last->second, -1, false})}});
+      // as a seed (what came before it is not known). Only for a meter
+      // with no log at all (a meter read live keeps none: one seed).
+      // Best effort: without it a late reading is refused, never misplaced.
+      if (auto last = t.last(); last && !log_before(meter, INT64_MAX))
+        if (auto r = db_->put_energy(
+              {{log_key(meter, last->first), encode_log({last->first, last->second, last->second, -1, false})}});
+            !r)
+          spdlog::warn("energy: the reading log of meter {} could not be started: {}", meter, r.error());
     }
   return &t;
 }
@@ -463,6 +467,8 @@ void energy_unit::prune_log(const std::string& meter, int64_t newest) {
   std::vector<std::pair<std::string, std::string>> kvs;
   if (!db_) {
     auto& m = log_[meter];
+    bool older = m.begin() != m.lower_bound(cut);
+    if (!older && start.prev == 0) return;  // the meter's first reading is in the window
     m.erase(m.begin(), m.lower_bound(cut));
     m[start.t].prev = -1;
     return;
@@ -509,7 +515,15 @@ expected<energy_unit::reading_result, failure> energy_unit::backfill(
     first = t.interval(a->t, a->out, t_ms, counter, tz);
   }
   auto second = t.interval(t_ms, counter, b->t, b->in, tz);
-  if (((first && first->reset) || second.reset) && !(was && was->reset))
+  // The two halves must tell the same story as the interval: no wrap or
+  // reset where it had none, and the one it had on exactly one side.
+  auto fits = [&] {
+    if (!was) return !second.reset;  // before the first reading (a wrap may lie between)
+    int resets = (first->reset ? 1 : 0) + (second.reset ? 1 : 0);
+    int wraps = (first->rollover ? 1 : 0) + (second.rollover ? 1 : 0);
+    return resets == (was->reset ? 1 : 0) && wraps == (was->rollover ? 1 : 0);
+  };
+  if (!fits())
     return refuse(a ? fmt::format("the counter {} is not between the readings around it ({} at {}, {} at {})",
                                   counter, a->out, time_text(a->t, tz), b->in, time_text(b->t, tz))
                     : fmt::format("the counter {} is above the meter's first reading ({} at {})", counter,

@@ -241,6 +241,7 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
     if (!m.indicators.count(id)) unknown.push_back(id);
   if (!unknown.empty() && (strict || unknown.size() == ids.size()))
     return unexpected{failure{errc::not_found, {problem{"indicators", "no indicator " + unknown.front()}}}};
+  std::vector<std::string> order = ids;  // the series come in the order asked
   std::erase_if(ids, [&](const std::string& id) { return !m.indicators.count(id); });
   // Before the window of hours held in memory, the stored inputs these
   // indicators read are loaded into a graph of their own: for hours, and
@@ -265,12 +266,13 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
     }
   }
   auto now = b.now();
-  for (const auto& id : unknown) {
-    auto* s = r.add_series();
-    s->set_id(id);
-    s->set_error("no indicator " + id);
-  }
-  for (const auto& id : ids) {
+  for (const auto& id : order) {
+    if (!m.indicators.count(id)) {
+      auto* s = r.add_series();
+      s->set_id(id);
+      s->set_error("no indicator " + id);
+      continue;
+    }
     const auto& ind = m.indicators.at(id);
     const auto& tpl = m.templates.at(ind.template_id);
     auto* s = r.add_series();

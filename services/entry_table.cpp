@@ -42,7 +42,7 @@ std::optional<double> parse_number(std::string_view s) {
 std::optional<std::string> zip_part(zip_t* z, const char* name) {
   zip_stat_t st;
   if (zip_stat(z, name, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) return std::nullopt;
-  if (st.size > (256u << 20)) return std::nullopt;  // a part larger than 256 MB: not a sheet we read
+  if (st.size > (64u << 20)) return std::nullopt;  // a part over 64 MB unpacked: not a sheet we read
   std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen(z, name, 0), &zip_fclose);
   if (!f) return std::nullopt;
   std::string out(st.size, '\0');
@@ -166,7 +166,8 @@ struct sheet_reader {
     } else if (type == "b") {
       text = value == "1" ? "TRUE" : "FALSE";
     }
-    if (!text.empty()) cells[row][col] = std::move(text);
+    if (!text.empty() && !cells[row].emplace(col, std::move(text)).second && error.empty())
+      error = fmt::format("row {}: a cell given twice", row);
     col = -1;
   }
   void text(std::string_view s) {
@@ -239,6 +240,7 @@ expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes) 
     zip_error_fini(&err);
     return unexpected{std::string("not an .xlsx file (not a zip archive)")};
   }
+  zip_error_fini(&err);
   std::unique_ptr<zip_t, decltype(&zip_discard)> archive(z, &zip_discard);
   shared_strings ss;
   if (auto part = zip_part(z, "xl/sharedStrings.xml"))
@@ -365,10 +367,10 @@ expected<entry_rows, std::string> entries_from(const std::vector<table_row>& tab
       else out.rows.push_back({row.line, id, *day, *value, h.size() > 3 ? cell(3) : std::string()});
       continue;
     }
-    for (std::size_t c = 1; c < header.size(); ++c) {
+    for (std::size_t c = 1; c < std::max(header.size(), row.cells.size()); ++c) {
       auto text = cell(c);
       if (text.empty()) continue;  // no entry for that one this day
-      auto id = trim(header[c]);
+      auto id = c < header.size() ? trim(header[c]) : std::string();
       auto value = parse_number(text);
       if (id.empty()) refuse(row.line, fmt::format("a value in column {} that has no id in its header", c + 1));
       else if (!value) refuse(row.line, fmt::format("{}: \"{}\" is not a number", id, text));

@@ -584,6 +584,15 @@ TEST_CASE_METHOD(fixture, "energy units: readings older than the log, or among l
     CHECK(hour_value("m1.v", absl::CivilHour(t)).value == Approx(100));
     CHECK(hour_value("m1.v", absl::CivilHour(t)).quality == quality::measured);
   }
+  SECTION("a late reading must fit the interval it splits: a reset on one side only") {
+    CHECK(read_fate("m1", ms(t), 1000) == "recorded");
+    CHECK(read_fate("m1", ms(t + 7200), 10) == "recorded");  // the meter was reset in between
+    // Down then down again: a second reset the interval did not have.
+    auto r = read_fate("m1", ms(t + 3600), 500);
+    CHECK(r.find("is not between the readings around it") != std::string::npos);
+    // Up, then the reset: it fits.
+    CHECK(read_fate("m1", ms(t + 3600), 1005) == "backfilled");
+  }
   SECTION("readings of a live meter are not logged: a late one cannot be placed among them") {
     CHECK(read_fate("m1", ms(t), 1000, false) == "recorded");
     CHECK(read_fate("m1", ms(t + 10), 1001, false) == "recorded");

@@ -227,11 +227,11 @@ class EnergyCarbon(unittest.TestCase):
         # An unknown indicator is answered in its own series; the others are computed.
         r = self.stub.Query(pb.QueryRequest(indicators=["p.tce", "nope"], resolution="day",
                                             **{"from": label}, to=label))
-        self.assertEqual([x.id for x in r.series], ["nope", "p.tce"])
-        self.assertEqual(r.series[0].error, "no indicator nope")
-        self.assertEqual(len(r.series[0].values), 0)
-        self.assertEqual(r.series[1].error, "")
-        self.assertEqual(len(r.series[1].values), 1)
+        self.assertEqual([x.id for x in r.series], ["p.tce", "nope"])  # in the order asked
+        self.assertEqual(r.series[1].error, "no indicator nope")
+        self.assertEqual(len(r.series[1].values), 0)
+        self.assertEqual(r.series[0].error, "")
+        self.assertEqual(len(r.series[0].values), 1)
         with self.assertRaises(grpc.RpcError) as cm:  # none known
             self.query(["nope"])
         self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)

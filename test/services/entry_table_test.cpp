@@ -59,6 +59,12 @@ TEST_CASE("entry tables: the wide layout, a row a day, a column an id, bad cells
   CHECK(e->refused[0].reason == "\"2026-11-31\" is not a date (YYYY-MM-DD)");
   CHECK(e->refused[1].line == 5);
   CHECK(e->refused[1].reason == "b1.elec: \"5x0\" is not a number");
+  // A value in a column without an id in the header: refused, never dropped.
+  auto extra = entries_from(*read_csv("date,b1.elec\n2026-11-01,540,7\n"));
+  REQUIRE(extra);
+  CHECK(extra->rows.size() == 1);
+  REQUIRE(extra->refused.size() == 1);
+  CHECK(extra->refused[0].reason == "a value in column 3 that has no id in its header");
   // A header that is neither layout.
   auto bad = entries_from(*read_csv("day,value\n2026-11-01,5\n"));
   REQUIRE_FALSE(bad);
