@@ -338,13 +338,12 @@ expected<energy_unit::reading_result, failure> energy_unit::reading(
     return unexpected{fail(errc::invalid_argument, "a counter reading is a number >= 0")};
   auto last = t->last();
   if (!last || t_ms > last->first) {
-    std::optional<logged_reading> entry;
-    if (logged) entry = logged_reading{t_ms, counter, counter, last ? last->first : 0, false};
+    // Logged: a run of one (readings() writes it with its log entry).
+    if (logged) return std::move(readings(meter, {{t_ms, counter}}, out).front());
     std::vector<energy::counter_event> events;
     auto shares = t->reading(t_ms, counter, slice_.tz, &events);
-    auto ev = apply_shares(meter, shares, std::move(events), t_ms, counter, out, entry);
+    auto ev = apply_shares(meter, shares, std::move(events), t_ms, counter, out);
     if (!ev) return unexpected{ev.error()};
-    if (logged) prune_log(meter, t_ms);
     return reading_result{fate::recorded, std::move(*ev)};
   }
   // The same time as a reading recorded: the same counter is nothing new.
@@ -439,7 +438,6 @@ std::vector<expected<energy_unit::reading_result, failure>> energy_unit::reading
         if (it == hours.end()) {
           auto before = stored_hour(fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(key.second))));
           it = hours.emplace(key, std::pair{before, before.value_or(plantd::reading{0, s.q})}).first;
-          if (!before) it->second.second.value = 0;
         }
         auto& now = it->second.second;
         now.value += s.amount * factor;

@@ -484,17 +484,9 @@ grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateReque
     opt.set_replace_message_fields(true);
     opt.set_replace_repeated_fields(true);
     FieldMaskUtil::MergeMessageTo(*given, q.update_mask(), opt, target);
+    // Record's item has PutRequest's field numbers: the same bytes.
     v1::PutRequest put_req;
-    switch (current.item_case()) {
-      case v1::Record::kEnergyType: *put_req.mutable_energy_type() = current.energy_type(); break;
-      case v1::Record::kNode: *put_req.mutable_node() = current.node(); break;
-      case v1::Record::kMeter: *put_req.mutable_meter() = current.meter(); break;
-      case v1::Record::kProduct: *put_req.mutable_product() = current.product(); break;
-      case v1::Record::kTemplate: *put_req.mutable_template_() = current.template_(); break;
-      case v1::Record::kIndicator: *put_req.mutable_indicator() = current.indicator(); break;
-      case v1::Record::kEnterprise: *put_req.mutable_enterprise() = current.enterprise(); break;
-      default: break;
-    }
+    put_req.ParseFromString(current.SerializeAsString());
     auto put = prepare_put(b.model(), put_req);
     if (!put) return unexpected{put.error()};
     put->what = fmt::format("update {} {} ({})", kind, id, fmt::join(q.update_mask().paths(), ", "));
