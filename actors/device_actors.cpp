@@ -54,6 +54,31 @@ std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line,
   return b;
 }
 
+// -- identity -----------------------------------------------------------------------
+
+void identity::update(devices::device& dev, bool answering) {
+  if (!answering) {  // another device may answer when it is back
+    read = false;
+    serial.clear();
+    error = "not read: the device does not answer";
+    return;
+  }
+  if (read)
+    return;
+  read = true;
+  if (!dev.has_point("serial_number")) {
+    error = fmt::format("point table {} has no serial_number", dev.table().name);
+    return;
+  }
+  auto got = dev.read_text("serial_number");
+  if (got) {
+    serial = std::move(*got);
+    error = serial.empty() ? "the serial_number register is blank" : "";
+  } else {
+    error = fmt::format("serial_number: {}", modbus::describe(got.error()));
+  }
+}
+
 // -- cabinet ------------------------------------------------------------------------
 
 caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args args) {
@@ -70,6 +95,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
     bool reachable = true;
     bool fallback_programmed = false;  // again after every reconnect
     bool wrote_since_connect = false;
+    identity ident;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -122,6 +148,9 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
         s.flags.push_back({fmt::format("{}.{}", f.point, f.bit), c->a.cabinet.id, level, f.label});
       }
       c->reachable = s.ok;
+      c->ident.update(c->dev->raw(), s.ok);
+      s.serial = c->ident.serial;
+      s.serial_error = c->ident.error;
       if (!s.ok) {
         c->fallback_programmed = false;
         // It may come back restarted, its registers reset: write again.
@@ -209,6 +238,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     bool wrote_since_connect = false;
     int refresh = 0;  // ticks since the limit was last written
     double range_w = 0;  // meters: the largest power they can measure
+    identity ident;      // inverters
   };
   struct ctx {
     line_actor_args a;
@@ -273,6 +303,9 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
           s.ok = !r.failure && r.ac_power_w.usable();
           s.power_w = r.ac_power_w.value;
           m.reachable = s.ok;
+          m.ident.update(m.inverter->raw(), s.ok);
+          s.serial = m.ident.serial;
+          s.serial_error = m.ident.error;
           if (!s.ok) {
             m.fallback_programmed = false;
           } else if (!m.fallback_programmed) {

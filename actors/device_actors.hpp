@@ -27,7 +27,20 @@
 #include "drivers/pointtables/registry.hpp"
 #include "model/plant/config.hpp"
 
+namespace plantd::devices {
+class device;
+}
+
 namespace plantd::actors {
+
+// A device's serial number, read once each time it (re)connects: the
+// device at an address may have been swapped while it was silent.
+struct identity {
+  bool read = false;
+  std::string serial;
+  std::string error;  // why there is no serial
+  void update(devices::device& dev, bool answering);
+};
 
 struct cabinet_actor_args {
   uint32_t index = 0;

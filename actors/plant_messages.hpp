@@ -42,6 +42,10 @@ struct cabinet_sample {
   reading coolant_outlet_c;
   bool pump_running = false;
   bool cooling_fault = false;
+  // The serial number it reports, read once a connection (empty: not read;
+  // serial_error says why).
+  std::string serial;
+  std::string serial_error;
 };
 
 struct meter_sample {
@@ -63,6 +67,8 @@ struct inverter_sample {
   bool ok = false;
   double power_w = 0;
   std::string error;
+  std::string serial;  // as for cabinet_sample
+  std::string serial_error;
 };
 
 struct io_sample {
@@ -118,6 +124,8 @@ struct plant_state {
     double power_w = 0;
     double setpoint_w = 0;
     double soc_percent = 0;  // cabinets
+    std::string serial;        // read from the device (empty: not read)
+    std::string serial_error;  // why not
   };
   // Battery, fire protection and liquid cooling of each cabinet.
   struct cabinet_detail {

@@ -169,6 +169,8 @@ void publish(self_ptr self) {
     d.id = cfg.cabinets[i].id;
     d.available = c.fresh;
     d.error = st.cabinets[i].error;
+    d.serial = st.cabinets[i].serial;
+    d.serial_error = st.cabinets[i].serial_error;
     d.power_w = c.power_w;
     d.soc_percent = c.soc;
     d.setpoint_w = i < st.last.cabinet_w.size() ? st.last.cabinet_w[i] : 0;
@@ -198,6 +200,8 @@ void publish(self_ptr self) {
         const auto& s = st.inverters[inv_index];
         d.available = st.snap.inverters[inv_index].fresh;
         d.error = s.error;
+        d.serial = s.serial;
+        d.serial_error = s.serial_error;
         d.power_w = s.power_w;
         d.setpoint_w = st.last.pv_limit_fraction * 100;
         ps.inverters.push_back(std::move(d));

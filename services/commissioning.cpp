@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -210,6 +211,46 @@ struct commission_run {
             s.io_available ? "answers" : "does not answer: DRED and the dry contacts are unknown");
   }
 
+  // Each cabinet's and inverter's serial number, as it reports it, against
+  // the config: the device at each address is the one the config names.
+  void serials(const actors::plant_state& s, const plant::config& cfg) {
+    std::map<std::string, std::string> expected;  // id -> serial in the config
+    for (const auto& c : cfg.cabinets)
+      expected[c.id] = c.serial;
+    for (const auto& line : cfg.rs485_lines)
+      for (const auto& d : line.devices)
+        expected[d.id] = d.serial;
+    auto one = [&](const actors::plant_state::device& d) {
+      const auto& want = expected[d.id];
+      std::string in_config = want.empty() ? "" : fmt::format(" (config: {})", want);
+      if (!d.available)
+        return check("serial_number", d.id, v1::CHECK_RESULT_SKIPPED, "does not answer");
+      if (d.serial.empty())
+        return check("serial_number", d.id,
+                     d.serial_error.find("has no serial_number") != std::string::npos
+                       ? v1::CHECK_RESULT_SKIPPED
+                       : v1::CHECK_RESULT_WARN,
+                     fmt::format("not read: {}; compare the nameplate{} by eye",
+                                 d.serial_error, in_config));
+      if (want.empty())
+        return check("serial_number", d.id, v1::CHECK_RESULT_WARN,
+                     fmt::format("reads \"{}\"; the config has no serial for {}: add it to tie "
+                                 "this address to this device",
+                                 d.serial, d.id));
+      if (d.serial != want)
+        return check("serial_number", d.id, v1::CHECK_RESULT_FAIL,
+                     fmt::format("reads \"{}\", the config says \"{}\": another device "
+                                 "answers at {}'s address (swapped cables, a wrong IP address "
+                                 "or unit id)",
+                                 d.serial, want, d.id));
+      check("serial_number", d.id, v1::CHECK_RESULT_PASS, fmt::format("reads \"{}\"", d.serial));
+    };
+    for (const auto& c : s.cabinets)
+      one(c);
+    for (const auto& i : s.inverters)
+      one(i);
+  }
+
   void ct_test(const actors::plant_state& s, const plant::config& cfg) {
     const char* name = "grid_meter_ct";
     if (req.skip_ct_test())
@@ -381,6 +422,7 @@ struct commission_run {
     if (!s || s->decisions == 0)
       return end(to_status(errc::unavailable, "the controller has not decided yet: try again"));
     reachable(*s, *snap.config);
+    serials(*s, *snap.config);
     ct_test(*s, *snap.config);
     release();
     if (stopped())

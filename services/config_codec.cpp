@@ -267,6 +267,7 @@ plant::config to_model(const v1::PlantConfig& m, problems& out) {
                          fmt::format("{}.devices[{}].role", path, j), out);
       dev.point_table = dm.point_table();
       dev.unit_id = dm.unit_id();
+      dev.serial = dm.serial();
       dev.rated_power_w = dm.rated_power_w();
       line.devices.push_back(std::move(dev));
     }
@@ -406,6 +407,7 @@ v1::PlantConfig to_proto(const plant::config& c) {
       dm->set_role(static_cast<v1::DeviceRole>(num(dev.role)));
       dm->set_point_table(dev.point_table);
       dm->set_unit_id(dev.unit_id);
+      dm->set_serial(dev.serial);
       dm->set_rated_power_w(dev.rated_power_w);
     }
   }

@@ -38,6 +38,7 @@ void device_out(const actors::plant_state::device& d, v1::DeviceState* out) {
   out->set_power_w(d.power_w);
   out->set_setpoint_w(d.setpoint_w);
   out->set_soc_percent(d.soc_percent);
+  out->set_serial(d.serial);
 }
 
 } // namespace

@@ -73,6 +73,7 @@ grpc::ServerUnaryReactor* sim_service::InjectFault(grpc::CallbackServerContext* 
     case v1::FAULT_KIND_FOREIGN_MASTER: f.kind = sim::fault_kind::foreign_master; break;
     case v1::FAULT_KIND_CT_REVERSED: f.kind = sim::fault_kind::ct_reversed; break;
     case v1::FAULT_KIND_CT_RATIO: f.kind = sim::fault_kind::ct_ratio; break;
+    case v1::FAULT_KIND_WRONG_SERIAL: f.kind = sim::fault_kind::wrong_serial; break;
     default:
       return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "kind: give a fault kind"});
   }
@@ -80,6 +81,7 @@ grpc::ServerUnaryReactor* sim_service::InjectFault(grpc::CallbackServerContext* 
   f.exception_code = static_cast<uint8_t>(std::min<uint32_t>(req->exception_code(), 255));
   f.derate = req->derate_factor();
   f.ct_factor = req->ct_factor();
+  f.serial = req->serial();
   if (f.kind == sim::fault_kind::exception && req->exception_code() == 0)
     f.exception_code = 4;
   return finish(ctx, from(sim_.inject(f)));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -77,6 +78,12 @@ int device_read(const device_read_args& a) {
   modbus::bus bus{std::move(*link), std::chrono::milliseconds{a.rtu.empty() ? 0 : 5}};
   devices::device dev{*table, bus, static_cast<uint8_t>(a.unit)};
   auto snap = dev.read_all();
+  // String points (serial number, model) are read on their own.
+  std::map<std::size_t, modbus::result<std::string>> texts;
+  if (!(snap.failed_requests == snap.requests && snap.failure))
+    for (std::size_t i = 0; i < table->points.size(); ++i)
+      if (table->points[i].type == pointtables::value_type::text)
+        texts.emplace(i, dev.read_text(table->points[i].name));
 
   if (snap.failed_requests == snap.requests && snap.failure) {
     std::cerr << fmt::format("plantctl: {} unit {} at {} did not answer: {}\n", table->name,
@@ -96,6 +103,17 @@ int device_read(const device_read_args& a) {
       const auto& v = snap.values[i];
       std::cout << (first ? "  " : ",\n  ");
       first = false;
+      if (auto t = texts.find(i); t != texts.end()) {
+        if (t->second)
+          std::cout << fmt::format("{{\"name\": \"{}\", \"quality\": \"measured\", "
+                                   "\"text\": \"{}\"}}",
+                                   p.name, json_escape(*t->second));
+        else
+          std::cout << fmt::format("{{\"name\": \"{}\", \"quality\": \"missing\", "
+                                   "\"error\": \"{}\"}}",
+                                   p.name, json_escape(modbus::describe(t->second.error())));
+        continue;
+      }
       std::cout << fmt::format("{{\"name\": \"{}\", \"unit\": \"{}\", \"quality\": \"{}\"",
                                p.name, json_escape(p.unit), to_string(v.quality));
       if (v.quality == quality::measured) {
@@ -116,7 +134,10 @@ int device_read(const device_read_args& a) {
         continue;
       const auto& v = snap.values[i];
       std::string shown;
-      if (v.quality == quality::measured) {
+      if (auto t = texts.find(i); t != texts.end()) {
+        shown = t->second ? fmt::format("\"{}\"", *t->second)
+                          : "-- " + modbus::describe(t->second.error());
+      } else if (v.quality == quality::measured) {
         shown = format_value(v.value) + (p.unit.empty() ? "" : " " + p.unit);
         auto text = pointtables::label(p, v.value);
         if (!text.empty())

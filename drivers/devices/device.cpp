@@ -48,6 +48,27 @@ snapshot device::read_all() {
   return s;
 }
 
+modbus::result<std::string> device::read_text(std::string_view name) {
+  auto idx = table_->index_of(name);
+  if (!idx || table_->points[*idx].type != pointtables::value_type::text)
+    return unexpected{modbus::failure{
+      modbus::fault::bad_request, 0,
+      fmt::format("point table {} has no string point \"{}\"", table_->name, name)}};
+  const auto& p = table_->points[*idx];
+  auto got = bus_->read_registers(unit_, p.fc, p.address, p.registers);
+  if (!got)
+    return unexpected{got.error()};
+  if (got->size() != p.registers)
+    return unexpected{modbus::failure{
+      modbus::fault::malformed, 0,
+      fmt::format("asked for {} registers, got {}", p.registers, got->size())}};
+  auto text = pointtables::decode_text(p, got->data());
+  if (!text)
+    return unexpected{modbus::failure{modbus::fault::malformed, 0,
+                                      fmt::format("\"{}\" is not printable text", name)}};
+  return *text;
+}
+
 modbus::result<void> device::write(std::string_view name, double value) {
   auto idx = table_->index_of(name);
   if (!idx)

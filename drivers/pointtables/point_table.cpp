@@ -21,6 +21,7 @@ const char* to_string(value_type t) noexcept {
     case value_type::u32: return "u32";
     case value_type::s32: return "s32";
     case value_type::f32: return "f32";
+    case value_type::text: return "string";
   }
   return "?";
 }
@@ -114,6 +115,7 @@ std::optional<value_type> type_from(std::string_view s) {
   if (s == "u32") return value_type::u32;
   if (s == "s32") return value_type::s32;
   if (s == "f32") return value_type::f32;
+  if (s == "string") return value_type::text;
   return std::nullopt;
 }
 
@@ -174,7 +176,7 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
     }
     rd.check_keys(path, pv,
                   {"name", "fc", "address", "type", "word_order", "scale", "unit", "access",
-                   "write_fc", "description", "enum", "bits"});
+                   "write_fc", "description", "enum", "bits", "registers"});
     point p;
     p.word_order = default_order;
     p.name = rd.text(path, pv, "name", true).value_or("");
@@ -195,14 +197,29 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
         p.type = *ty;
       else
         rd.fail(path + ".type", *pv.find("type"),
-                fmt::format("unknown type \"{}\" (bool, u16, s16, u32, s32, f32)", *s));
+                fmt::format("unknown type \"{}\" (bool, u16, s16, u32, s32, f32, string)", *s));
     } else if (bit_fc) {
       p.type = value_type::boolean;
     }
-    if (static_cast<uint32_t>(p.address) + width(p.type) > 0x10000)
+    if (auto n = rd.number(path, pv, "registers")) {
+      if (p.type != value_type::text)
+        rd.fail(path + ".registers", *pv.find("registers"),
+                "only string points have a length in registers");
+      else if (*n < 1 || *n > max_text_registers || std::floor(*n) != *n)
+        rd.fail(path + ".registers", *pv.find("registers"),
+                fmt::format("must be an integer 1..{}", max_text_registers));
+      else
+        p.registers = static_cast<uint16_t>(*n);
+    } else if (p.type == value_type::text) {
+      rd.fail(path + ".registers", pv,
+              "is required for a string point: its length in registers (two characters each)");
+      p.registers = 1;
+    }
+    if (static_cast<uint32_t>(p.address) + p.width() > 0x10000)
       rd.fail(path + ".address", pv,
-              fmt::format("a {} point takes two registers: it must start at 0..65534",
-                          to_string(p.type)));
+              fmt::format("a {} point takes {} registers: it must start at 0..{}",
+                          to_string(p.type), p.width(), 0x10000 - p.width()));
+
     if (bit_fc != (p.type == value_type::boolean))
       rd.fail(path + ".type", pv,
               bit_fc ? "function codes 1 and 2 read bits: the type must be bool"
@@ -235,12 +252,16 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
     if (auto w = rd.number(path, pv, "write_fc")) {
       if (*w != 6 && *w != 16)
         rd.fail(path + ".write_fc", *pv.find("write_fc"), "must be 6 or 16");
-      else if (*w == 6 && width(p.type) != 1)
+      else if (*w == 6 && p.width() != 1)
         rd.fail(path + ".write_fc", *pv.find("write_fc"),
                 "function code 6 writes one register; this point has two");
       else
         p.write_fc = static_cast<uint8_t>(*w);
     }
+    if (p.type == value_type::text
+        && (p.access != access::ro || (pv.find("scale") != nullptr) || pv.find("enum")
+            || pv.find("bits")))
+      rd.fail(path + ".type", pv, "a string point is read-only, with no scale or labels");
     if (p.access != access::ro && (p.fc == 2 || p.fc == 4))
       rd.fail(path + ".access", pv,
               "discrete inputs (fc 2) and input registers (fc 4) cannot be written");
@@ -257,7 +278,7 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
         long long n = std::strtoll(k.c_str(), &end, 0);
         bool key_ok = !k.empty() && *end == '\0';
         bool is_bits = std::string_view{key} == "bits";
-        if (!key_ok || (is_bits && (n < 0 || n >= 16 * width(p.type))) || !v.is_string()) {
+        if (!key_ok || (is_bits && (n < 0 || n >= 16 * p.width())) || !v.is_string()) {
           rd.fail(path + "." + key + "." + k, v,
                   is_bits ? "bit labels map a bit number of the value to a string"
                           : "enum labels map an integer value to a string");
@@ -293,7 +314,8 @@ std::vector<read_request> plan_reads(const table& t) {
   for (uint8_t fc : {1, 2, 3, 4}) {
     std::vector<std::size_t> idx;
     for (std::size_t i = 0; i < t.points.size(); ++i)
-      if (t.points[i].fc == fc && t.points[i].access != access::wo)
+      if (t.points[i].fc == fc && t.points[i].access != access::wo
+          && t.points[i].type != value_type::text)
         idx.push_back(i);
     std::sort(idx.begin(), idx.end(), [&](auto a, auto b) {
       return t.points[a].address < t.points[b].address;
@@ -346,6 +368,7 @@ reading decode(const point& p, const uint16_t* regs) noexcept {
       raw = f;
       break;
     }
+    case value_type::text: return {0, quality::invalid};  // not a number
   }
   double value = raw * p.scale;
   if (!std::isfinite(value))  // a scale that overflows the raw value
@@ -372,12 +395,40 @@ std::vector<uint16_t> encode(const point& p, double value) {
         static_cast<int32_t>(clamp_round(-2147483648.0, 2147483647.0)));
       break;
     case value_type::f32: word = std::bit_cast<uint32_t>(static_cast<float>(raw)); break;
+    case value_type::text: return std::vector<uint16_t>(p.registers, 0);
   }
   auto hi = static_cast<uint16_t>(word >> 16);
   auto lo = static_cast<uint16_t>(word & 0xFFFF);
   if (p.word_order == word_order::big)
     return {hi, lo};
   return {lo, hi};
+}
+
+std::optional<std::string> decode_text(const point& p, const uint16_t* regs) {
+  std::string out;
+  out.reserve(2U * p.registers);
+  for (uint16_t i = 0; i < p.registers; ++i)
+    for (int shift : {8, 0}) {
+      auto c = static_cast<unsigned char>((regs[i] >> shift) & 0xFF);
+      if (c == 0) {
+        while (!out.empty() && out.back() == ' ')
+          out.pop_back();
+        return out;
+      }
+      if (c < 0x20 || c > 0x7E)
+        return std::nullopt;
+      out.push_back(static_cast<char>(c));
+    }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+
+std::vector<uint16_t> encode_text(const point& p, std::string_view text) {
+  std::vector<uint16_t> regs(p.registers, 0);
+  for (std::size_t i = 0; i < text.size() && i < 2U * p.registers; ++i)
+    regs[i / 2] |= static_cast<uint16_t>(static_cast<unsigned char>(text[i]) << (i % 2 ? 0 : 8));
+  return regs;
 }
 
 std::string label(const point& p, double value) {

@@ -19,17 +19,22 @@
 
 namespace plantd::pointtables {
 
-enum class value_type : uint8_t { boolean, u16, s16, u32, s32, f32 };
+// text: ASCII, two characters per register, high byte first, padded with
+// NULs or spaces (serial numbers, model names); read on demand, never polled.
+enum class value_type : uint8_t { boolean, u16, s16, u32, s32, f32, text };
 enum class word_order : uint8_t { big, little };  // big: high word first
 // wo: write-only (never read; some devices refuse reads of command registers).
 enum class access : uint8_t { ro, rw, wo };
 
 const char* to_string(value_type t) noexcept;
 
-// Registers (or bits) one value of `t` occupies.
+// Registers (or bits) one value of `t` occupies (text: see point::width).
 constexpr uint16_t width(value_type t) noexcept {
   return (t == value_type::u32 || t == value_type::s32 || t == value_type::f32) ? 2 : 1;
 }
+
+// A text point's length, in registers.
+constexpr uint16_t max_text_registers = 64;
 
 struct point {
   std::string name;
@@ -44,8 +49,12 @@ struct point {
   std::string description;
   std::map<int64_t, std::string> enum_labels;  // value -> label
   std::map<int, std::string> bit_labels;       // bit 0..31 -> label
+  uint16_t registers = 0;  // text points: their length (1..max_text_registers)
 
-  uint16_t end() const noexcept { return static_cast<uint16_t>(address + width(type)); }
+  uint16_t width() const noexcept {
+    return type == value_type::text ? registers : pointtables::width(type);
+  }
+  uint16_t end() const noexcept { return static_cast<uint16_t>(address + width()); }
 };
 
 struct table {
@@ -78,7 +87,8 @@ struct read_request {
 // The fewest requests that read every readable point of `t` (greedy over
 // sorted addresses per function code, which is optimal for this covering
 // problem): at most t.max_registers registers / 2000 bits each, spanning
-// unmapped runs of at most t.max_gap registers. Write-only points are left out.
+// unmapped runs of at most t.max_gap registers. Write-only and text points
+// are left out (text is read on demand: see read_text_request).
 std::vector<read_request> plan_reads(const table& t);
 
 // Raw registers of one point -> engineering value. f32 NaN or infinity, or a
@@ -86,8 +96,17 @@ std::vector<read_request> plan_reads(const table& t);
 reading decode(const point& p, const uint16_t* regs) noexcept;
 
 // Engineering value -> the point's registers (rounded, clamped to the type's
-// range).
+// range). A text point gives its registers all zero.
 std::vector<uint16_t> encode(const point& p, double value);
+
+// A text point's registers -> its text: two bytes a register, high byte
+// first, cut at the first NUL, trailing spaces removed. A byte that is not
+// printable ASCII gives nullopt (the registers are not text).
+std::optional<std::string> decode_text(const point& p, const uint16_t* regs);
+
+// Text -> a text point's registers: cut to the point's length, padded
+// with NULs.
+std::vector<uint16_t> encode_text(const point& p, std::string_view text);
 
 // "running" for a point with enum labels, "overvoltage|fan fault" for bit
 // labels, "" otherwise.

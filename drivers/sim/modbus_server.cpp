@@ -67,6 +67,15 @@ bool register_image::set(std::string_view name, double value) {
   return true;
 }
 
+bool register_image::set_text(std::string_view name, std::string_view text) {
+  auto i = table_->index_of(name);
+  if (!i || table_->points[*i].type != pointtables::value_type::text)
+    return false;
+  auto regs = pointtables::encode_text(table_->points[*i], text);
+  std::copy(regs.begin(), regs.end(), slot(table_->points[*i]));
+  return true;
+}
+
 std::optional<double> register_image::get(std::string_view name) const {
   auto i = table_->index_of(name);
   if (!i)

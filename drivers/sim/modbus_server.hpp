@@ -42,6 +42,8 @@ public:
 
   // Engineering value of point `name`; false when the table has no such point.
   bool set(std::string_view name, double value);
+  // Text of the string point `name`; false when the table has no such point.
+  bool set_text(std::string_view name, std::string_view text);
   // Current engineering value of `name` (what a client wrote, for rw points).
   std::optional<double> get(std::string_view name) const;
 

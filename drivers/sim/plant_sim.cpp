@@ -30,6 +30,7 @@ struct plant_sim::device {
   bool foreign_master = false;  // cabinets: another master writes the setpoint
   double ct_factor = 1;         // meters: a reversed CT (-1) or a wrong CT ratio
   double share = 1;             // sub-meters: the share of the site's load they measure
+  std::string serial;           // its nameplate serial (the config's, or made up)
   // Cabinets: the EMS watchdog, armed by the first heartbeat write, expires
   // after watchdog_timeout (0: 10 s) of real time without a change (a
   // communication timeout is wall-clock time, whatever the simulation speed).
@@ -142,6 +143,8 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
     const auto& c = cfg.cabinets[i];
     auto* d = add_device(c.id, device_kind::cabinet, i, table(c.point_table));
     d->image->set("run_command", 1);
+    d->serial = c.serial.empty() ? "SIM-" + c.id : c.serial;
+    d->image->set_text("serial_number", d->serial);
     auto ep = tcp_endpoint(c.id, c.modbus, false);
     server_.attach(ep, static_cast<uint8_t>(c.modbus.unit_id),
                    {d->image.get(), &d->faults, &d->answered});
@@ -176,6 +179,8 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
       // Sub-meters split the load: n of them measure 1/(n+1) each (the
       // rest is unmetered).
       if (kind == device_kind::sub_meter) d->share = 1.0 / (sub_meters + 1);
+      d->serial = dev.serial.empty() ? "SIM-" + dev.id : dev.serial;
+      d->image->set_text("serial_number", d->serial);
       if (kind == device_kind::inverter) {
         d->image->set("power_limit", 100);
         d->image->set("rated_power", dev.rated_power_w);
@@ -420,6 +425,9 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
   if (meter_fault && d->kind != device_kind::grid_meter && d->kind != device_kind::pv_meter
       && d->kind != device_kind::sub_meter)
     return unexpected{fmt::format("\"{}\" is not a meter", f.device_id)};
+  if (f.kind == fault_kind::wrong_serial && d->kind != device_kind::cabinet
+      && d->kind != device_kind::inverter)
+    return unexpected{fmt::format("\"{}\" is not a cabinet or an inverter", f.device_id)};
   auto* cab = cabinet_fault ? &physics_->state().cabinets[d->index] : nullptr;
   switch (f.kind) {
     case fault_kind::silent: d->faults.silent = true; break;
@@ -446,6 +454,12 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
         return unexpected{fmt::format("ct_factor {} is not in (0, 100] or is 1", f.ct_factor)};
       d->ct_factor = f.ct_factor;
       break;
+    case fault_kind::wrong_serial: {
+      auto other = f.serial.empty() ? "OTHER-" + d->serial : f.serial;
+      if (!d->image->set_text("serial_number", other))
+        return unexpected{fmt::format("\"{}\"'s point table has no serial_number", f.device_id)};
+      break;
+    }
   }
   return {};
 }
@@ -467,6 +481,7 @@ expected<void, std::string> plant_sim::clear(const std::string& device_id) {
     d->frozen = false;
     d->foreign_master = false;
     d->ct_factor = 1;
+    d->image->set_text("serial_number", d->serial);
     if (d->kind == device_kind::cabinet) {
       auto& c = physics_->state().cabinets[d->index];
       c.bms_derate = 1.0;

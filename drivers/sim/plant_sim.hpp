@@ -50,6 +50,7 @@ enum class fault_kind {
   foreign_master,  // cabinet: another master writes its setpoint
   ct_reversed,     // grid or PV meter: the CT fitted backwards
   ct_ratio,        // grid or PV meter: reads ct_factor times the power
+  wrong_serial,    // cabinet or inverter: another device at its address
 };
 
 struct fault_request {
@@ -59,6 +60,7 @@ struct fault_request {
   uint8_t exception_code = 4;          // exception
   double derate = 0.5;                 // bms_derate: factor 0..1
   double ct_factor = 0.5;              // ct_ratio: > 0, not 1
+  std::string serial;                  // wrong_serial: what it reports (empty: made up)
 };
 
 struct io_inputs {

@@ -88,6 +88,7 @@ struct serial_device {
   std::string point_table;
   uint32_t unit_id = 0;
   double rated_power_w = 0;
+  std::string serial;  // the nameplate serial number; commissioning reads it back
   bool operator==(const serial_device&) const = default;
 };
 

@@ -154,25 +154,38 @@ void check_unique_id(checker& ck, id_registry& ids, const std::string& path,
     ck.fail(path + ".id", "duplicate id \"{}\", already used by {}", id, it->second);
 }
 
-void check_cabinets(checker& ck, const config& cfg, id_registry& ids) {
+// A device's serial number, as printed on its nameplate and read from its
+// registers by commissioning: printable ASCII, one device each.
+void check_serial(checker& ck, id_registry& serials, const std::string& path,
+                  const std::string& serial) {
+  if (serial.empty())
+    return;
+  bool printable = std::all_of(serial.begin(), serial.end(),
+                               [](char c) { return c > 0x20 && c < 0x7F; });
+  if (!printable || serial.size() > 64) {
+    ck.fail(path + ".serial",
+            "\"{}\": a serial number is 1 to 64 printable ASCII characters without spaces",
+            serial);
+    return;
+  }
+  auto [it, added] = serials.emplace(serial, path);
+  if (!added)
+    ck.fail(path + ".serial", "duplicate serial \"{}\", already used by {}", serial, it->second);
+}
+
+void check_cabinets(checker& ck, const config& cfg, id_registry& ids, id_registry& serials) {
   const auto& cabs = cfg.cabinets;
   if (cabs.empty())
     ck.fail("cabinets", "a plant needs at least 1 cabinet");
   else if (cabs.size() > max_cabinets)
     ck.fail("cabinets", "{} cabinets given; a plant has 1 to {}", cabs.size(), max_cabinets);
-  std::map<std::string, std::size_t> serials;
   std::map<std::tuple<std::string, uint32_t, uint32_t>, std::size_t> addresses;
   for (std::size_t i = 0; i < cabs.size(); ++i) {
     const auto& cab = cabs[i];
     auto path = at("cabinets", i);
     ck.required(path + ".id", cab.id);
     check_unique_id(ck, ids, path, cab.id);
-    if (!cab.serial.empty()) {
-      auto [it, added] = serials.emplace(cab.serial, i);
-      if (!added)
-        ck.fail(path + ".serial", "duplicate serial \"{}\", already used by cabinets[{}]",
-                cab.serial, it->second);
-    }
+    check_serial(ck, serials, path, cab.serial);
     ck.endpoint(path + ".modbus", cab.modbus);
     auto key = std::make_tuple(cab.modbus.host, cab.modbus.port, cab.modbus.unit_id);
     if (!cab.modbus.host.empty()) {
@@ -260,7 +273,7 @@ serial_port home_port(device_role role) {
   }
 }
 
-void check_lines(checker& ck, const config& cfg, id_registry& ids) {
+void check_lines(checker& ck, const config& cfg, id_registry& ids, id_registry& serials) {
   static constexpr std::array<uint32_t, 8> bauds{1200,  2400,  4800,  9600,
                                                  19200, 38400, 57600, 115200};
   std::map<serial_port, std::size_t> ports;
@@ -299,6 +312,7 @@ void check_lines(checker& ck, const config& cfg, id_registry& ids) {
       auto dpath = at(path + ".devices", j);
       ck.required(dpath + ".id", dev.id);
       check_unique_id(ck, ids, dpath, dev.id);
+      check_serial(ck, serials, dpath, dev.serial);
       ck.required(dpath + ".point_table", dev.point_table);
       if (dev.role == device_role::unspecified) {
         ck.fail(dpath + ".role", "is required (grid meter, PV meter, PV inverter or sub-meter)");
@@ -646,10 +660,11 @@ void check_uplink(checker& ck, const uplink& u) {
 problems validate(const config& cfg) {
   checker ck;
   id_registry ids;
+  id_registry serials;
   check_site(ck, cfg.site);
-  check_cabinets(ck, cfg, ids);
+  check_cabinets(ck, cfg, ids, serials);
   check_ems(ck, cfg);
-  check_lines(ck, cfg, ids);
+  check_lines(ck, cfg, ids, serials);
   check_io(ck, cfg.io);
   check_policies(ck, cfg);
   check_polling_storage_networks(ck, cfg);

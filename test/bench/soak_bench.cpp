@@ -102,11 +102,21 @@ struct plant_model {
     export_wh += std::max(0.0, -grid) / 3600;
     p.grid_import_wh = {std::round(import_wh * 10) / 10, quality::measured};
     p.grid_export_wh = {std::round(export_wh * 10) / 10, quality::measured};
-    for (const auto& id : cabinets)
-      p.cabinets.push_back({id, true, {}, std::round((p.battery_w / 20 + noise(rng)) * 10) / 10, 0,
-                            std::round(p.soc_percent.value * 10) / 10});
-    for (const auto& id : inverters)
-      p.inverters.push_back({id, true, {}, std::round((p.pv_w.value / 3 + noise(rng)) * 10) / 10});
+    for (const auto& id : cabinets) {
+      actors::plant_state::device d;
+      d.id = id;
+      d.available = true;
+      d.power_w = std::round((p.battery_w / 20 + noise(rng)) * 10) / 10;
+      d.soc_percent = std::round(p.soc_percent.value * 10) / 10;
+      p.cabinets.push_back(std::move(d));
+    }
+    for (const auto& id : inverters) {
+      actors::plant_state::device d;
+      d.id = id;
+      d.available = true;
+      d.power_w = std::round((p.pv_w.value / 3 + noise(rng)) * 10) / 10;
+      p.inverters.push_back(std::move(d));
+    }
     return p;
   }
 };

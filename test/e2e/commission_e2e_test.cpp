@@ -188,3 +188,83 @@ TEST_CASE("commissioning: one run at a time, bad input refused, plantctl runs it
   CHECK_THAT(printed.out, Catch::Contains("PASS  reachable      C01"));
   CHECK_FALSE(plantd.state().manual_active());
 }
+
+TEST_CASE("commissioning: a cabinet with another serial number and a silent inverter are each "
+          "reported, the good devices pass, and PlantState shows each device's serial",
+          "[e2e][commission]") {
+  auto config = sim_config("five-cabinets");
+  running_sim sim{config};
+  // C03's address answers with another cabinet; pv-inv-2 is silent.
+  {
+    v1::InjectFaultRequest req;
+    req.set_device_id("C03");
+    req.set_kind(v1::FAULT_KIND_WRONG_SERIAL);
+    req.set_serial("CM2-215-20249999");
+    v1::InjectFaultResponse resp;
+    REQUIRE(sim.sim().InjectFault(ctx().get(), req, &resp).ok());
+  }
+  sim.inject("pv-inv-2", v1::FAULT_KIND_SILENT);
+  running_plantd plantd{config};
+  plantd.state(3);
+  auto plant = v1::PlantService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+
+  // What each device reports, read when it connected.
+  auto st = plantd.state();
+  std::map<std::string, std::string> shown;
+  for (const auto& c : st.cabinets())
+    shown[c.id()] = c.serial();
+  for (const auto& i : st.inverters())
+    shown[i.id()] = i.serial();
+  CHECK(shown["C01"] == "CM2-215-20240001");
+  CHECK(shown["C03"] == "CM2-215-20249999");
+  CHECK(shown["pv-inv-1"] == "R5T2306A0001");
+  CHECK(shown["pv-inv-2"].empty());
+
+  grpc::ClientContext c;
+  c.set_deadline(std::chrono::system_clock::now() + 60s);
+  v1::CommissionRequest req;
+  req.set_skip_ct_test(true);
+  auto reader = plant->Commission(&c, req);
+  v1::CommissionUpdate u;
+  std::optional<v1::CommissionReport> report;
+  while (reader->Read(&u))
+    if (u.has_report())
+      report = u.report();
+  REQUIRE(reader->Finish().ok());
+  REQUIRE(report);
+  INFO(dump(*report));
+  for (const auto* good : {"C01", "C02", "C04", "C05", "pv-inv-1"}) {
+    auto* s = find(*report, "serial_number", good);
+    REQUIRE(s);
+    CHECK(s->result() == v1::CHECK_RESULT_PASS);
+    CHECK(find(*report, "reachable", good)->result() == v1::CHECK_RESULT_PASS);
+  }
+  auto* wrong = find(*report, "serial_number", "C03");
+  REQUIRE(wrong);
+  CHECK(wrong->result() == v1::CHECK_RESULT_FAIL);
+  CHECK_THAT(wrong->detail(), Catch::Contains("CM2-215-20249999")
+                                && Catch::Contains("CM2-215-20240003")
+                                && Catch::Contains("another device"));
+  CHECK(find(*report, "reachable", "C03")->result() == v1::CHECK_RESULT_PASS);
+  CHECK(find(*report, "reachable", "pv-inv-2")->result() == v1::CHECK_RESULT_FAIL);
+  CHECK(find(*report, "serial_number", "pv-inv-2")->result() == v1::CHECK_RESULT_SKIPPED);
+  CHECK_FALSE(report->passed());
+
+  // The right cabinet back at C03's address: read again when it reconnects.
+  sim.inject("C03", v1::FAULT_KIND_SILENT);
+  auto c03 = [&] {
+    auto now = plantd.state();
+    for (const auto& cab : now.cabinets())
+      if (cab.id() == "C03")
+        return cab;
+    return v1::DeviceState{};
+  };
+  REQUIRE(within(10s, [&] { return !c03().available(); }));
+  REQUIRE(sim.sim().ClearFaults(ctx().get(), [] {
+    v1::ClearFaultsRequest r;
+    r.set_device_id("C03");
+    return r;
+  }(), std::make_unique<v1::ClearFaultsResponse>().get()).ok());
+  REQUIRE(within(10s, [&] { return c03().serial() == "CM2-215-20240003"; }));
+}

@@ -41,14 +41,15 @@ void check_plan(const table& t, const std::vector<read_request>& plan) {
       if (p.access == access::wo)
         broken("write-only point read", i);
       if (p.address < req.address ||
-          static_cast<uint32_t>(p.address) + width(p.type) >
+          static_cast<uint32_t>(p.address) + p.width() >
             static_cast<uint32_t>(req.address) + req.count)
         broken("point outside its request", i);
       ++seen[i];
     }
   }
   for (std::size_t i = 0; i < t.points.size(); ++i)
-    if (seen[i] != (t.points[i].access == access::wo ? 0 : 1))
+    if (seen[i] != ((t.points[i].access == access::wo
+                     || t.points[i].type == value_type::text) ? 0 : 1))
       broken("point not read exactly once", i);
 }
 
@@ -62,9 +63,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   check_plan(*t, plan_reads(*t));
   for (const auto& p : t->points) {
+    if (p.type == value_type::text) {
+      for (std::string_view s : {"", "A", "SERIAL-0001", "SERIAL-0001-LONGER-THAN-MOST-STRING-POINTS"}) {
+        auto regs = encode_text(p, s);
+        if (regs.size() != p.width())
+          broken("encode_text gave the wrong number of registers", 0);
+        auto back = decode_text(p, regs.data());
+        if (!back || *back != s.substr(0, std::min<std::size_t>(s.size(), 2U * p.width())))
+          broken("text does not round-trip", 0);
+      }
+      continue;
+    }
     for (double v : {0.0, 1.0, -1.0, 12345.678, 1e12, -1e300}) {
       auto regs = encode(p, v);
-      if (regs.size() != width(p.type))
+      if (regs.size() != p.width())
         broken("encode gave the wrong number of registers", 0);
       auto r = decode(p, regs.data());
       (void)label(p, r.value);

@@ -43,16 +43,16 @@ inline plant::config valid_config(std::size_t n = 1) {
   serial_line rs1;
   rs1.port = serial_port::rs485_1;
   rs1.device = "/dev/ttyS1";
-  rs1.devices.push_back({"grid-meter", device_role::grid_meter, "chint-dtsu666", 1, 0});
+  rs1.devices.push_back({"grid-meter", device_role::grid_meter, "chint-dtsu666", 1, 0, ""});
   serial_line rs2;
   rs2.port = serial_port::rs485_2;
   rs2.device = "/dev/ttyS2";
-  rs2.devices.push_back({"pv-meter", device_role::pv_meter, "eastron-sdm630", 2, 0});
+  rs2.devices.push_back({"pv-meter", device_role::pv_meter, "eastron-sdm630", 2, 0, ""});
   serial_line rs3;
   rs3.port = serial_port::rs485_3;
   rs3.device = "/dev/ttyS3";
-  rs3.devices.push_back({"inv-1", device_role::pv_inverter, "saj-r5-inverter", 1, 20'000});
-  rs3.devices.push_back({"inv-2", device_role::pv_inverter, "saj-r5-inverter", 2, 20'000});
+  rs3.devices.push_back({"inv-1", device_role::pv_inverter, "saj-r5-inverter", 1, 20'000, ""});
+  rs3.devices.push_back({"inv-2", device_role::pv_inverter, "saj-r5-inverter", 2, 20'000, ""});
   c.rs485_lines = {rs1, rs2, rs3};
   c.policies.export_limit.enabled = true;
   // The manual's example template: four slots covering every day.

@@ -65,7 +65,7 @@ TEST_CASE("each shipped table is read with the fewest requests", "[pointtables][
   auto r = GENERATE(values<row>({
     {"chint-dtsu666", 3},    // 0x0006-0x0007, 0x2000-0x2045, 0x401E-0x4029
     {"eastron-sdm630", 2},   // 0x0000-0x0023, 0x0034-0x004B (60 registers at most)
-    {"saj-r5-inverter", 2},  // 0x0100-0x0132, 0x8F01; the write-only limit is not read
+    {"saj-r5-inverter", 2},  // 0x0100-0x0132, 0x8F01; not the write-only limit nor the serial
     {"cm2-cabinet", 4},      // PCS, BMS, cooling, fire blocks
     {"plantd-io", 2},        // discrete inputs, coils
   }));
@@ -83,8 +83,10 @@ TEST_CASE("each shipped table is read with the fewest requests", "[pointtables][
     }
     covered += req.points.size();
   }
-  auto readable = std::count_if(t->points.begin(), t->points.end(),
-                                [](const point& p) { return p.access != access::wo; });
+  // Text (the serial number) is read once a connection, not polled.
+  auto readable = std::count_if(t->points.begin(), t->points.end(), [](const point& p) {
+    return p.access != access::wo && p.type != value_type::text;
+  });
   CHECK(covered == static_cast<std::size_t>(readable));
 }
 
@@ -151,6 +153,19 @@ TEST_CASE("a malformed point table is rejected naming the point and the reason",
     {"malformed JSON", R"({"name": "t", "points": [})", "", "malformed JSON at line 1, column 26"},
     {"FC6 on two registers", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u32", "access": "rw", "write_fc": 6})"),
      "points[0].write_fc", "one register"},
+    {"a string without its length", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string"})"),
+     "points[0].registers", "is required for a string point"},
+    {"a length on a number", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "registers": 2})"),
+     "points[0].registers", "only string points"},
+    {"a string too long", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 65})"),
+     "points[0].registers", "1..64"},
+    {"a string past the last register", table_with(R"({"name": "sn", "fc": 3, "address": 65530, "type": "string", "registers": 10})"),
+     "points[0].address", "takes 10 registers: it must start at 0..65526"},
+    {"a writable string", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 4, "access": "rw"})"),
+     "points[0].type", "read-only"},
+    {"a string overlapping a number", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 4},
+                                                    {"name": "a", "fc": 3, "address": 3, "type": "u16"})"),
+     "points[1].address", "overlaps \"sn\""},
   }));
   CAPTURE(r.what);
   auto found = problems_of(r.text);
@@ -224,6 +239,35 @@ TEST_CASE("values decode with their type, word order and scale", "[pointtables][
     CHECK(encode(p, 70000)[0] == 65535);
     CHECK(encode(p, -5)[0] == 0);
   }
+}
+
+TEST_CASE("a string point reads two ASCII characters a register, and is never polled",
+          "[pointtables][decode]") {
+  auto parsed = parse_table(table_with(
+    R"({"name": "power", "fc": 3, "address": 0, "type": "u16"},
+       {"name": "serial_number", "fc": 3, "address": 1, "type": "string", "registers": 5})"));
+  REQUIRE(std::holds_alternative<table>(parsed));
+  const auto& t = std::get<table>(parsed);
+  const auto& sn = t.points[1];
+  CHECK(sn.width() == 5);
+  CHECK(sn.end() == 6);
+  // Polling reads the number alone: text is read on demand.
+  auto plan = plan_reads(t);
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].count == 1);
+
+  // High byte first, cut at the first NUL, trailing spaces dropped.
+  std::vector<uint16_t> regs{0x4142, 0x2D31, 0x3233, 0x0000, 0x5858};  // "AB-123\0\0XX"
+  CHECK(decode_text(sn, regs.data()) == "AB-123");
+  regs = {0x4142, 0x4344, 0x4546, 0x4748, 0x4920};  // "ABCDEFGHI "
+  CHECK(decode_text(sn, regs.data()) == "ABCDEFGHI");
+  regs = {0x4142, 0x01FF, 0, 0, 0};  // not text
+  CHECK_FALSE(decode_text(sn, regs.data()).has_value());
+  // Round trip; an odd length leaves the last low byte NUL; too long is cut.
+  for (std::string text : {"", "X", "R5T2306A", "ABCDEFGHIJ"})
+    CHECK(decode_text(sn, encode_text(sn, text).data()) == text);
+  CHECK(decode_text(sn, encode_text(sn, "ABCDEFGHIJKLMN").data()) == "ABCDEFGHIJ");
+  CHECK(encode_text(sn, "X") == std::vector<uint16_t>{0x5800, 0, 0, 0, 0});
 }
 
 TEST_CASE("enum and bit labels", "[pointtables]") {

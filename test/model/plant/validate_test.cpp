@@ -132,6 +132,14 @@ TEST_CASE("each rule names the field it is about", "[validate]") {
      "duplicate id \"C01\""},
     {"serials unique", 3, [](config& c) { c.cabinets[2].serial = "SN0001"; },
      "cabinets[2].serial", "duplicate serial \"SN0001\""},
+    {"a serial used by a cabinet and an inverter", 1,
+     [](config& c) {
+       c.cabinets[0].serial = "SN0001";
+       c.rs485_lines[0].devices[0].serial = "SN0001";
+     },
+     "rs485_lines[0].devices[0].serial", "duplicate serial \"SN0001\", already used by cabinets[0]"},
+    {"a serial with a space", 1, [](config& c) { c.cabinets[0].serial = "SN 0001"; },
+     "cabinets[0].serial", "printable ASCII characters without spaces"},
     {"addresses unique", 3, [](config& c) { c.cabinets[2].modbus.port = 15001; },
      "cabinets[2].modbus", "127.0.0.1:15001 unit 1 is already used by cabinets[0]"},
     {"cabinet host required", 1, [](config& c) { c.cabinets[0].modbus.host.clear(); },
@@ -211,7 +219,7 @@ TEST_CASE("each rule names the field it is about", "[validate]") {
      "rs485_lines", "a grid meter is required"},
     {"one grid meter", 1,
      [](config& c) {
-       c.rs485_lines[0].devices.push_back({"grid-2", device_role::grid_meter, "x", 9, 0});
+       c.rs485_lines[0].devices.push_back({"grid-2", device_role::grid_meter, "x", 9, 0, ""});
      },
      "rs485_lines[0].devices[1].role", "a second grid meter"},
     {"inverter rating", 1, [](config& c) { c.rs485_lines[2].devices[0].rated_power_w = 0; },
