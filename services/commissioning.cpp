@@ -1,13 +1,13 @@
 #include "services/commissioning.hpp"
 
-#include <sys/timex.h>
-
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include <absl/time/time.h>
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <fmt/format.h>
@@ -18,7 +18,9 @@
 #include "actors/type_ids.hpp"
 #include "model/dispatch/dispatch.hpp"
 #include "services/access_gate.hpp"
+#include "services/clock.hpp"
 #include "services/status.hpp"
+#include "services/workbook.hpp"
 
 namespace plantd::services {
 
@@ -394,17 +396,18 @@ struct commission_run {
   }
 
   void clock() {
-    timex tx{};
-    int state = ::adjtimex(&tx);
-    bool synced = state != -1 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
-    std::map<std::string, double> values{{"max_error_us", static_cast<double>(tx.maxerror)}};
-    if (synced)
+    auto st = clock_state();
+    std::map<std::string, double> values;
+    if (st)
+      values["max_error_us"] = static_cast<double>(st->max_error_us);
+    if (st && st->synchronized)
       check("clock", "", v1::CHECK_RESULT_PASS,
-            fmt::format("synchronized (estimated error {} us)", tx.esterror), values);
+            fmt::format("synchronized (estimated error {} us)", st->estimated_error_us), values);
     else
       check("clock", "", v1::CHECK_RESULT_WARN,
-            "not synchronized: TOU slots, reports and alarms follow this clock; enable NTP "
-            "(timedatectl set-ntp true) or set the time",
+            fmt::format("{}: TOU slots, reports and alarms follow this clock; enable NTP "
+                        "(timedatectl set-ntp true) or set the time (plantctl time set)",
+                        st ? "not synchronized" : "its state cannot be read"),
             values);
   }
 
@@ -439,8 +442,10 @@ struct commission_run {
       google::protobuf::util::JsonPrintOptions opts;
       opts.add_whitespace = true;
       (void)google::protobuf::util::MessageToJsonString(report, &json, opts);
-      if (auto r = a().db->put_document(commissioning::report_document, json); !r)
-        spdlog::warn("commissioning: the report is not kept: {}", r.error());
+      for (const auto& doc : {std::string{commissioning::report_document},
+                              commissioning::report_document_of(report.config_version())})
+        if (auto r = a().db->put_document(doc, json); !r)
+          spdlog::warn("commissioning: the report is not kept in {}: {}", doc, r.error());
     }
     v1::CommissionUpdate u;
     *u.mutable_report() = report;
@@ -494,16 +499,106 @@ void commissioning::shutdown() {
     worker_.join();
 }
 
-std::optional<v1::CommissionReport> commissioning::last_report() const {
+std::string commissioning::report_document_of(uint64_t config_version) {
+  return fmt::format("commissioning-report-v{}.json", config_version);
+}
+
+std::optional<v1::CommissionReport> commissioning::report(uint64_t config_version) const {
   if (!a_.db)
     return std::nullopt;
-  auto doc = a_.db->get_document(report_document);
+  auto doc = a_.db->get_document(config_version == 0 ? std::string{report_document}
+                                                     : report_document_of(config_version));
   if (!doc || !*doc)
     return std::nullopt;
   v1::CommissionReport r;
   if (!google::protobuf::util::JsonStringToMessage(**doc, &r).ok())
     return std::nullopt;
   return r;
+}
+
+namespace {
+
+const char* result_word(v1::CheckResult r) {
+  switch (r) {
+    case v1::CHECK_RESULT_PASS: return "PASS";
+    case v1::CHECK_RESULT_FAIL: return "FAIL";
+    case v1::CHECK_RESULT_WARN: return "WARN";
+    case v1::CHECK_RESULT_SKIPPED: return "SKIP";
+    default: return "";
+  }
+}
+
+// "2026-11-30 14:05:09 +08:00" in the site's time zone.
+std::string local_text(const google::protobuf::Timestamp& t, const absl::TimeZone& tz) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S %Ez",
+                          absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(t)), tz);
+}
+
+} // namespace
+
+expected<v1::CommissionReportFile, std::string> commission_file(const v1::CommissionReport& r,
+                                                                const std::string& site,
+                                                                const std::string& time_zone,
+                                                                const std::string& format) {
+  v1::CommissionReportFile f;
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(time_zone, &tz))
+    tz = absl::UTCTimeZone();
+  auto day = TimeUtil::ToString(r.started_at()).substr(0, 10);
+  day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
+  auto stem = fmt::format("commissioning-v{}-{}", r.config_version(), day);
+  if (format == "json" || format.empty()) {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions opts;
+    opts.add_whitespace = true;
+    if (!google::protobuf::util::MessageToJsonString(r, &json, opts).ok())
+      return unexpected{std::string{"the report cannot be written as JSON"}};
+    f.set_data(std::move(json));
+    f.set_filename(stem + ".json");
+    return f;
+  }
+  if (format != "xlsx")
+    return unexpected{fmt::format("format \"{}\": json or xlsx", format)};
+  auto book = write_workbook("Commissioning", [&](lxw_worksheet* ws, lxw_format* bold) {
+    lxw_row_t row = 0;
+    auto pair = [&](const char* k, const std::string& v) {
+      worksheet_write_string(ws, row, 0, k, bold);
+      worksheet_write_string(ws, row, 1, v.c_str(), nullptr);
+      ++row;
+    };
+    pair("Site", site);
+    pair("Config version", std::to_string(r.config_version()));
+    pair("Started", local_text(r.started_at(), tz));
+    pair("Finished", local_text(r.finished_at(), tz));
+    pair("Run by", r.by());
+    pair("Result", r.passed() ? "PASSED" : "FAILED");
+    ++row;
+    const char* headers[] = {"Check", "Device", "Result", "Detail", "Values"};
+    for (lxw_col_t c = 0; c < 5; ++c)
+      worksheet_write_string(ws, row, c, headers[c], bold);
+    ++row;
+    for (const auto& c : r.checks()) {
+      worksheet_write_string(ws, row, 0, c.name().c_str(), nullptr);
+      worksheet_write_string(ws, row, 1, c.device().c_str(), nullptr);
+      worksheet_write_string(ws, row, 2, result_word(c.result()), nullptr);
+      worksheet_write_string(ws, row, 3, c.detail().c_str(), nullptr);
+      std::string values;
+      std::map<std::string, double> sorted(c.values().begin(), c.values().end());
+      for (const auto& [k, v] : sorted)
+        values += fmt::format("{}{}={:g}", values.empty() ? "" : ", ", k, v);
+      worksheet_write_string(ws, row, 4, values.c_str(), nullptr);
+      ++row;
+    }
+    worksheet_set_column(ws, 0, 0, 16, nullptr);
+    worksheet_set_column(ws, 1, 1, 14, nullptr);
+    worksheet_set_column(ws, 3, 3, 80, nullptr);
+    worksheet_set_column(ws, 4, 4, 40, nullptr);
+  });
+  if (!book)
+    return unexpected{book.error()};
+  f.set_data(std::move(*book));
+  f.set_filename(stem + ".xlsx");
+  return f;
 }
 
 } // namespace plantd::services

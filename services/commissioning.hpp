@@ -22,6 +22,7 @@
 #include "actors/config_view.hpp"
 #include "actors/state_hub.hpp"
 #include "drivers/store/store.hpp"
+#include "model/common/expected.hpp"
 #include "plantd/v1/plant_service.pb.h"
 
 namespace plantd::services {
@@ -48,11 +49,14 @@ public:
   grpc::ServerWriteReactor<v1::CommissionUpdate>* start(grpc::CallbackServerContext* ctx,
                                                         const v1::CommissionRequest& req,
                                                         std::string by);
-  // The last report; nullopt before the first run.
-  std::optional<v1::CommissionReport> last_report() const;
+  // The last report (config_version 0), or the last one made under that
+  // config version; nullopt when there is none.
+  std::optional<v1::CommissionReport> report(uint64_t config_version = 0) const;
 
-  // The document the last report is kept in (JSON).
+  // The documents the reports are kept in (JSON): the last one, and the
+  // last one of each config version.
   static constexpr const char* report_document = "commissioning-report.json";
+  static std::string report_document_of(uint64_t config_version);
 
 private:
   friend struct commission_run;
@@ -62,5 +66,13 @@ private:
   std::mutex worker_mtx_;
   std::thread worker_;  // the run in progress (or the last one, finished)
 };
+
+// A report as a file: "json" or "xlsx" (the site's name, the config version,
+// who ran it and when in the site's time zone, then one row per check with
+// its values). An unknown format is an error naming the ones there are.
+expected<v1::CommissionReportFile, std::string> commission_file(const v1::CommissionReport& r,
+                                                                const std::string& site,
+                                                                const std::string& time_zone,
+                                                                const std::string& format);
 
 } // namespace plantd::services

@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
 
 #include "services/ask.hpp"
+#include "services/clock.hpp"
 #include "services/config_codec.hpp"
 #include "services/config_history.hpp"
 #include "model/plant/grid_profiles.hpp"
@@ -17,6 +19,12 @@ using google::protobuf::util::FieldMaskUtil;
 using google::protobuf::util::TimeUtil;
 
 namespace {
+
+std::string no_report(uint64_t config_version) {
+  return config_version == 0
+           ? std::string{"no commissioning report yet (Commission)"}
+           : fmt::format("no commissioning report for config version {}", config_version);
+}
 
 // An apply may start and stop device actors: more than a read.
 constexpr std::chrono::milliseconds apply_timeout{10'000};
@@ -408,18 +416,63 @@ grpc::ServerWriteReactor<v1::CommissionUpdate>* plant_service::Commission(
 }
 
 grpc::ServerUnaryReactor* plant_service::GetCommissionReport(
-  grpc::CallbackServerContext* ctx, const v1::GetCommissionReportRequest*,
+  grpc::CallbackServerContext* ctx, const v1::GetCommissionReportRequest* req,
   v1::CommissionReport* resp) {
   if (auto* r = refused(ctx))
     return r;
   auto* reactor = ctx->DefaultReactor();
-  auto report = commissioning_ ? commissioning_->last_report() : std::nullopt;
+  auto report = commissioning_ ? commissioning_->report(req->config_version()) : std::nullopt;
   if (!report)
-    reactor->Finish(to_status(errc::not_found, "no commissioning report yet (Commission)"));
+    reactor->Finish(to_status(errc::not_found, no_report(req->config_version())));
   else {
     *resp = std::move(*report);
     reactor->Finish(grpc::Status::OK);
   }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* plant_service::ExportCommissionReport(
+  grpc::CallbackServerContext* ctx, const v1::ExportCommissionReportRequest* req,
+  v1::CommissionReportFile* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  auto report = commissioning_ ? commissioning_->report(req->config_version()) : std::nullopt;
+  if (!report) {
+    reactor->Finish(to_status(errc::not_found, no_report(req->config_version())));
+    return reactor;
+  }
+  auto snap = view_ ? view_->snapshot() : actors::config_snapshot{};
+  auto file = commission_file(*report, snap.config ? snap.config->site.name : "",
+                              snap.config ? snap.config->site.time_zone : "UTC", req->format());
+  if (!file)
+    reactor->Finish(to_status(errc::invalid_argument, file.error()));
+  else {
+    *resp = std::move(*file);
+    reactor->Finish(grpc::Status::OK);
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* plant_service::SetTime(grpc::CallbackServerContext* ctx,
+                                                 const v1::SetTimeRequest* req,
+                                                 v1::SetTimeResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  auto* reactor = ctx->DefaultReactor();
+  auto set = set_system_time(req->has_time() ? std::optional{TimeUtil::TimestampToMilliseconds(
+                                                 req->time())}
+                                             : std::nullopt);
+  if (!set) {
+    reactor->Finish(to_status(set.error().code, set.error().message));
+    return reactor;
+  }
+  resp->set_step_ms(set->step_ms);
+  note_change(ctx, fmt::format("clock {}", set->before), fmt::format("clock {} (step {} ms)",
+                                                                     set->after, set->step_ms));
+  spdlog::warn("the system clock was set to {} by {} (step {} ms)", set->after,
+               caller_of(ctx).who.name, set->step_ms);
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

@@ -38,6 +38,12 @@ public:
   grpc::ServerUnaryReactor* GetCommissionReport(grpc::CallbackServerContext* ctx,
                                                 const v1::GetCommissionReportRequest* req,
                                                 v1::CommissionReport* resp) override;
+  grpc::ServerUnaryReactor* ExportCommissionReport(grpc::CallbackServerContext* ctx,
+                                                   const v1::ExportCommissionReportRequest* req,
+                                                   v1::CommissionReportFile* resp) override;
+  grpc::ServerUnaryReactor* SetTime(grpc::CallbackServerContext* ctx,
+                                    const v1::SetTimeRequest* req,
+                                    v1::SetTimeResponse* resp) override;
 
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
                                     const v1::GetInfoRequest* req,

@@ -28,9 +28,32 @@ void print_check(const v1::CommissionCheck& c) {
                            c.device().empty() ? "-" : c.device(), c.detail());
 }
 
-int finish(const control_opts& o, const v1::CommissionReport& r, const std::string& out) {
+// The report as plantd renders it (.xlsx by the file's name, else JSON).
+int write_out(const control_opts& o, v1::PlantService::Stub& stub, const v1::CommissionReport& r,
+              const std::string& out) {
+  v1::ExportCommissionReportRequest req;
+  req.set_config_version(r.config_version());
+  req.set_format(out.ends_with(".xlsx") ? "xlsx" : "json");
+  v1::CommissionReportFile file;
+  auto st = stub.ExportCommissionReport(context(o).get(), req, &file);
+  if (!st.ok())
+    return call_failed(st);
+  std::ofstream f{out, std::ios::binary};
+  f << file.data();
+  if (!f.flush()) {
+    std::cerr << fmt::format("plantctl: {} cannot be written\n", out);
+    return 3;
+  }
+  if (!o.json)
+    std::cout << fmt::format("report written to {}\n", out);
+  return 0;
+}
+
+int finish(const control_opts& o, v1::PlantService::Stub& stub, const v1::CommissionReport& r,
+           const std::string& out) {
   if (!out.empty())
-    std::ofstream{out} << json_of(r) << "\n";
+    if (int rc = write_out(o, stub, r, out); rc != 0)
+      return rc;
   if (o.json) {
     std::cout << json_of(r) << "\n";
   } else {
@@ -54,13 +77,15 @@ int commission(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
   auto stub = v1::PlantService::NewStub(ch);
   if (a.last) {
     v1::CommissionReport r;
-    auto st = stub->GetCommissionReport(context(o).get(), {}, &r);
+    v1::GetCommissionReportRequest req;
+    req.set_config_version(a.version);
+    auto st = stub->GetCommissionReport(context(o).get(), req, &r);
     if (!st.ok())
       return call_failed(st);
     if (!o.json)
       for (const auto& c : r.checks())
         print_check(c);
-    return finish(o, r, a.out);
+    return finish(o, *stub, r, a.out);
   }
   v1::CommissionRequest req;
   req.set_test_power_w(a.test_kw * 1000);
@@ -85,7 +110,32 @@ int commission(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
     std::cerr << "plantctl: the run ended without a report\n";
     return 3;
   }
-  return finish(o, *report, a.out);
+  return finish(o, *stub, *report, a.out);
+}
+
+int set_time(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
+             const std::string& at) {
+  v1::SetTimeRequest req;
+  if (at.empty()) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+    *req.mutable_time() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(now.count());
+  } else if (!google::protobuf::util::TimeUtil::FromString(at, req.mutable_time())) {
+    std::cerr << fmt::format("plantctl: --at {}: expected RFC 3339, e.g. 2026-11-30T14:05:00+08:00\n",
+                             at);
+    return 2;
+  }
+  v1::SetTimeResponse resp;
+  auto st = v1::PlantService::NewStub(ch)->SetTime(context(o).get(), req, &resp);
+  if (!st.ok())
+    return call_failed(st);
+  if (o.json)
+    std::cout << json_of(resp) << "\n";
+  else
+    std::cout << fmt::format("clock set to {} (moved {:+} ms)\n",
+                             google::protobuf::util::TimeUtil::ToString(req.time()),
+                             resp.step_ms());
+  return 0;
 }
 
 } // namespace plantd::apps

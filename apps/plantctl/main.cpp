@@ -311,7 +311,15 @@ int main(int argc, char** argv) {
                          "Battery step of the CT test in kW (default: 10 % of rated)");
   commission->add_flag("--skip-ct-test", com.skip_ct, "Do not move the battery");
   commission->add_flag("--last", com.last, "Show the last report instead of running");
-  commission->add_option("--out", com.out, "Write the report (JSON) to this file too");
+  commission->add_option("--version", com.version,
+                         "With --last: the last report made under this config version");
+  commission->add_option("--out", com.out,
+                         "Write the report to this file too: FILE.xlsx, or JSON");
+  auto* time_cmd = app.add_subcommand("time", "The unit's clock (for a site without NTP)");
+  time_cmd->require_subcommand(1);
+  auto* time_set = time_cmd->add_subcommand("set", "Set the unit's clock to this machine's");
+  std::string time_at;
+  time_set->add_option("--at", time_at, "This time instead (RFC 3339)");
   auto* setpoint = app.add_subcommand("setpoint", "A manual battery setpoint with expiry");
   std::string sp_power;
   std::string sp_for = "15m";
@@ -520,6 +528,8 @@ int main(int argc, char** argv) {
     return plantd::apps::set_setpoint(copts, channel, sp_power, sp_for);
   if (commission->parsed())
     return plantd::apps::commission(copts, channel, com);
+  if (time_set->parsed())
+    return plantd::apps::set_time(copts, channel, time_at);
   if (status->parsed())
     return cmd_status(opt, channel);
   if (get->parsed())

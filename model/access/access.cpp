@@ -98,6 +98,8 @@ const std::map<std::string, permission, std::less<>>& method_table() {
     {"/plantd.v1.PlantService/RollbackConfig", config_write},
     {"/plantd.v1.PlantService/Commission", config_write},
     {"/plantd.v1.PlantService/GetCommissionReport", config_read},
+    {"/plantd.v1.PlantService/ExportCommissionReport", config_read},
+    {"/plantd.v1.PlantService/SetTime", config_write},
     // control
     {"/plantd.v1.ControlService/GetState", monitor},
     {"/plantd.v1.ControlService/StreamState", monitor},

@@ -2,9 +2,17 @@
 // with its CT fitted backwards, or with a wrong CT ratio, fails the CT test
 // with what to do; one run at a time; the report is kept; plantctl prints it.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "test/e2e/harness.hpp"
+#include "test/support/temp_dir.hpp"
+
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <sys/timex.h>
 
 using namespace std::chrono_literals;
 using namespace plantd;
@@ -251,6 +259,55 @@ TEST_CASE("commissioning: a cabinet with another serial number and a silent inve
   CHECK(find(*report, "serial_number", "pv-inv-2")->result() == v1::CHECK_RESULT_SKIPPED);
   CHECK_FALSE(report->passed());
 
+  // Kept with its config version, and as files for the handover documents.
+  {
+    v1::GetCommissionReportRequest byv;
+    byv.set_config_version(report->config_version());
+    v1::CommissionReport kept;
+    REQUIRE(plant->GetCommissionReport(ctx().get(), byv, &kept).ok());
+    CHECK(kept.checks_size() == report->checks_size());
+    byv.set_config_version(report->config_version() + 100);
+    auto missing = plant->GetCommissionReport(ctx().get(), byv, &kept);
+    CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK_THAT(missing.error_message(), Catch::Contains("config version"));
+
+    v1::ExportCommissionReportRequest ex;
+    ex.set_format("pdf");
+    v1::CommissionReportFile file;
+    auto bad = plant->ExportCommissionReport(ctx().get(), ex, &file);
+    CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(bad.error_message(), Catch::Contains("json or xlsx"));
+    ex.set_format("json");
+    REQUIRE(plant->ExportCommissionReport(ctx().get(), ex, &file).ok());
+    CHECK_THAT(file.filename(),
+               Catch::StartsWith(fmt::format("commissioning-v{}-", report->config_version()))
+                 && Catch::EndsWith(".json"));
+    CHECK_THAT(file.data(), Catch::Contains("CM2-215-20249999"));
+  }
+  // The .xlsx through plantctl, read back by another program (openpyxl).
+  test::temp_dir dir;
+  auto xlsx = (dir.path / "handover.xlsx").string();
+  auto printed = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "commission",
+                              "--last", "--out", xlsx});
+  INFO(printed.out);
+  CHECK(printed.exit_code == 1);  // a check failed
+  auto cells = run_command(
+    {"/usr/bin/python3", "-c",
+     "import openpyxl, sys\n"
+     "ws = openpyxl.load_workbook(sys.argv[1]).active\n"
+     "for row in ws.iter_rows(values_only=True):\n"
+     "    print('|'.join('' if v is None else str(v) for v in row))\n",
+     xlsx});
+  INFO(cells.out);
+  REQUIRE(cells.exit_code == 0);
+  CHECK_THAT(cells.out, Catch::Contains("Site|"));
+  CHECK_THAT(cells.out, Catch::Contains(fmt::format("Config version|{}", report->config_version())));
+  CHECK_THAT(cells.out, Catch::Contains("Result|FAILED"));
+  CHECK_THAT(cells.out, Catch::Contains("Check|Device|Result|Detail|Values"));
+  CHECK_THAT(cells.out, Catch::Contains("serial_number|C03|FAIL|reads \"CM2-215-20249999\""));
+  CHECK_THAT(cells.out, Catch::Contains("serial_number|C01|PASS|"));
+  CHECK_THAT(cells.out, Catch::Contains("reachable|pv-inv-2|FAIL|"));
+
   // The right cabinet back at C03's address: read again when it reconnects.
   sim.inject("C03", v1::FAULT_KIND_SILENT);
   auto c03 = [&] {
@@ -267,4 +324,62 @@ TEST_CASE("commissioning: a cabinet with another serial number and a silent inve
     return r;
   }(), std::make_unique<v1::ClearFaultsResponse>().get()).ok());
   REQUIRE(within(10s, [&] { return c03().serial() == "CM2-215-20240003"; }));
+}
+
+namespace {
+
+// Whether this process may set the clock (CAP_SYS_TIME in its effective set).
+bool may_set_clock() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &hdr, data) != 0)
+    return false;
+  return (data[CAP_SYS_TIME / 32].effective >> (CAP_SYS_TIME % 32)) & 1U;
+}
+
+} // namespace
+
+TEST_CASE("SetTime: a time that is not one is refused, a clock NTP keeps or no permission is "
+          "refused saying so, otherwise the clock is set and the step returned",
+          "[e2e][commission]") {
+  auto config = sim_config("single-cabinet");
+  running_sim sim{config};
+  running_plantd plantd{config};
+  auto plant = v1::PlantService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+  v1::SetTimeResponse resp;
+  {
+    auto st = plant->SetTime(ctx().get(), {}, &resp);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(st.error_message(), Catch::Contains("give the time"));
+    v1::SetTimeRequest req;
+    req.mutable_time()->set_seconds(946'684'800);  // 2000-01-01
+    st = plant->SetTime(ctx().get(), req, &resp);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(st.error_message(), Catch::Contains("2000-01-01") && Catch::Contains("2020"));
+  }
+  // The time now, as this machine reads it, plus 100 ms: a step forward
+  // (smaller than a scheduling hiccup), never back, so that the other tests
+  // running meanwhile never see their clock go backwards.
+  timex tx{};
+  int state = ::adjtimex(&tx);
+  bool synced = state != -1 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+  v1::SetTimeRequest now;
+  *now.mutable_time() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count() + 100);
+  auto st = plant->SetTime(ctx().get(), now, &resp);
+  INFO(st.error_message());
+  if (synced) {
+    CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK_THAT(st.error_message(), Catch::Contains("synchronized by NTP"));
+  } else if (!may_set_clock()) {
+    CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK_THAT(st.error_message(), Catch::Contains("CAP_SYS_TIME"));
+  } else {
+    REQUIRE(st.ok());
+    CHECK(resp.step_ms() <= 100);
+    CHECK(resp.step_ms() > -1000);
+  }
 }
