@@ -1,5 +1,7 @@
 #include "actors/alarm_actor.hpp"
 
+#include <map>
+
 #include <caf/event_based_actor.hpp>
 #include <fmt/format.h>
 
@@ -58,7 +60,8 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
   struct ctx {
     alarm_actor_args a;
     alarms::alarm_book book;
-    std::vector<alarms::condition> storage;  // from the store actor
+    // Conditions other actors hold (store, network), by source.
+    std::map<std::string, std::vector<alarms::condition>> held;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
@@ -81,11 +84,15 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       if (!c->a.supervisor)
         c->a.supervisor = caf::actor_cast<caf::actor>(self->current_sender());
       auto all = s.conditions;
-      all.insert(all.end(), c->storage.begin(), c->storage.end());
+      for (const auto& [source, conds] : c->held)
+        all.insert(all.end(), conds.begin(), conds.end());
       for (const auto& a : c->book.update(all, s.time.time_since_epoch().count()))
         persist(a);
     },
-    [c](store_atom, std::vector<alarms::condition> conds) { c->storage = std::move(conds); },
+    [c](store_atom, std::vector<alarms::condition> conds) { c->held["store"] = std::move(conds); },
+    [c](store_atom, const std::string& source, std::vector<alarms::condition> conds) {
+      c->held[source] = std::move(conds);
+    },
     [c](caf::get_atom, const alarms::filter& f) { return c->book.list(f); },
     [self, c, persist](ack_atom, uint64_t id,
                        const std::string& who) -> caf::result<alarms::alarm> {

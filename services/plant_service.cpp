@@ -216,6 +216,16 @@ void plant_service::apply(grpc::CallbackServerContext* ctx, grpc::ServerUnaryRea
                                       running->site.time_zone)}}));
     return;
   }
+  // The hook is a command plantd runs: one set through the API would run
+  // the caller's code on the unit.
+  if (running && checked.model.networks.apply_hook != running->networks.apply_hook) {
+    reactor->Finish(invalid_argument(
+      {{"networks.apply_hook",
+        fmt::format("the command that applies the network settings changes in the config file "
+                    "on the unit only (in force: \"{}\")",
+                    running->networks.apply_hook)}}));
+    return;
+  }
   info.by = caller_of(ctx).who.name;
   auto model = std::make_shared<const plant::config>(std::move(checked.model));
   ask_within<actors::apply_result>(

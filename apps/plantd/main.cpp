@@ -34,6 +34,7 @@
 #include "actors/store_actor.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/system.hpp"
+#include "actors/network_actor.hpp"
 #include "actors/uplink_actor.hpp"
 #include "actors/version.hpp"
 #include "apps/plantd/crash.hpp"
@@ -272,6 +273,10 @@ int run(const run_args& ra) {
     plantd::actors::uplink_actor,
     plantd::actors::uplink_actor_args{db, config_view, &wall_clock, uplink_monitor, stored_through});
 
+  // The network settings, applied to the OS by the installer's hook.
+  auto network = sys.spawn<caf::detached>(
+    plantd::actors::network_actor, plantd::actors::network_actor_args{config_view, alarms});
+
   std::unique_ptr<plantd::services::server> srv;
   try {
     plantd::services::server_args sa;
@@ -323,6 +328,7 @@ int run(const run_args& ra) {
     caf::anon_send_exit(alarms, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(network, caf::exit_reason::user_shutdown);
     return 1;
   }
   auto host = listen.substr(0, listen.rfind(':'));
@@ -376,6 +382,7 @@ int run(const run_args& ra) {
   caf::anon_send_exit(config, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(network, caf::exit_reason::user_shutdown);
   // Every actor (and what it holds: the store, the buses) is gone before the
   // locals they point to are destroyed.
   sys.await_all_actors_done();

@@ -10,6 +10,11 @@
 
 #include "plantd/v1/plant_service.grpc.pb.h"
 #include "test/e2e/harness.hpp"
+#include "test/support/temp_dir.hpp"
+#include "plantd/v1/alarm.grpc.pb.h"
+
+#include <fmt/format.h>
+#include <fstream>
 
 using namespace std::chrono_literals;
 using namespace plantd;
@@ -281,4 +286,89 @@ TEST_CASE("plantd killed while changes are being applied: a restart runs one who
   CHECK(now.config().site().owner()
         == std::to_string(static_cast<int>(now.config().policies().export_limit().limit_w())));
   std::filesystem::remove_all(data);
+}
+
+TEST_CASE("network settings reach the OS through the installer's hook at the start and at every "
+          "change, a failing hook raises network_settings until a run succeeds, and the hook "
+          "cannot be changed through the API",
+          "[e2e][config]") {
+  test::temp_dir dir;
+  auto applied = dir.path / "applied.json";
+  auto hook = dir.path / "hook.sh";
+  // The hook keeps what it was given; a modem refuses the APN "bad".
+  std::ofstream{hook} << "cat > " << applied.string() << ".tmp\n"
+                      << "mv " << applied.string() << ".tmp " << applied.string() << "\n"
+                      << "if grep -q '\"apn\": \"bad\"' " << applied.string() << "; then\n"
+                      << "  echo 'modem: APN refused' >&2; exit 3\n"
+                      << "fi\n";
+  auto config = sim_config("single-cabinet", "", [&](v1::PlantConfig& m) {
+    auto* n = m.mutable_networks();
+    n->set_apply_hook("sh " + hook.string());
+    n->mutable_cellular()->set_enabled(true);
+    n->mutable_cellular()->set_apn("cmnet");
+    n->mutable_cellular()->set_password("from-the-file");
+  });
+  running_sim sim{config};
+  running_plantd plantd{config};
+  auto plant = v1::PlantService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+  auto alarms = v1::AlarmService::NewStub(
+    grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
+  auto read_applied = [&] {
+    std::ifstream f{applied};
+    return std::string{std::istreambuf_iterator<char>{f}, {}};
+  };
+  auto network_alarm = [&]() -> std::optional<v1::Alarm> {
+    v1::ListAlarmsRequest req;
+    req.set_state(v1::ListAlarmsRequest::STATE_OPEN);
+    v1::ListAlarmsResponse resp;
+    if (!alarms->ListAlarms(ctx().get(), req, &resp).ok())
+      return std::nullopt;
+    for (const auto& a : resp.alarms())
+      if (a.code() == "network_settings")
+        return a;
+    return std::nullopt;
+  };
+  // At the start: the settings of the config file, its password too.
+  REQUIRE(within(10s, [&] { return read_applied().find("\"cmnet\"") != std::string::npos; }));
+  auto first = read_applied();
+  CHECK_THAT(first, Catch::Contains("\"config_version\": 1"));
+  CHECK_THAT(first, Catch::Contains("\"password\": \"from-the-file\""));
+  CHECK_THAT(first, Catch::Contains("\"enabled\": true"));
+
+  auto patch_apn = [&](const std::string& apn) {
+    v1::PatchConfigRequest req;
+    req.mutable_config()->mutable_networks()->mutable_cellular()->set_apn(apn);
+    req.mutable_update_mask()->add_paths("networks.cellular.apn");
+    v1::ApplyConfigResponse resp;
+    auto st = plant->PatchConfig(ctx().get(), req, &resp);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return resp.version();
+  };
+  // A change the modem refuses: given to the hook, and a warning until fixed.
+  auto v = patch_apn("bad");
+  REQUIRE(within(10s, [&] { return network_alarm().has_value(); }));
+  auto al = network_alarm();
+  CHECK(al->severity() == v1::SEVERITY_WARNING);
+  CHECK_THAT(al->text(), Catch::Contains(fmt::format("config version {}", v))
+                           && Catch::Contains("exited 3") && Catch::Contains("APN refused"));
+  CHECK_THAT(read_applied(), Catch::Contains("\"apn\": \"bad\""));
+  // Fixed: applied, the warning cleared; the password kept from the file.
+  v = patch_apn("3gnet");
+  REQUIRE(within(10s, [&] { return !network_alarm().has_value(); }));
+  auto last = read_applied();
+  CHECK_THAT(last, Catch::Contains("\"apn\": \"3gnet\""));
+  CHECK_THAT(last, Catch::Contains(fmt::format("\"config_version\": {}", v)));
+  CHECK_THAT(last, Catch::Contains("\"password\": \"from-the-file\""));
+
+  // The command itself changes in the config file only.
+  v1::PatchConfigRequest req;
+  req.mutable_config()->mutable_networks()->set_apply_hook("touch /tmp/owned");
+  req.mutable_update_mask()->add_paths("networks.apply_hook");
+  v1::ApplyConfigResponse resp;
+  auto st = plant->PatchConfig(ctx().get(), req, &resp);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(st.error_message(), Catch::Contains("networks.apply_hook")
+                                   && Catch::Contains("config file"));
 }
