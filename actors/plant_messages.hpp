@@ -89,6 +89,11 @@ struct inverter_command {
   double limit_percent = 100;
 };
 
+// Who holds the manual setpoint: a commissioning run's CT test, which
+// nobody else may move or clear while it measures (and which does not take
+// the battery from an operator's setpoint in force).
+inline constexpr const char* commissioning_owner = "commissioning";
+
 struct output_command {
   int channel = 1;  // DO1, DO2
   bool closed = false;

@@ -43,6 +43,7 @@ struct supervisor_state {
   supervisor_args args;
   std::unique_ptr<dispatch::dispatcher> dispatcher;
   dispatch::state dstate;
+  std::string manual_owner;  // who set dstate.manual
   dispatch::snapshot snap;
   std::vector<cabinet_sample> cabinets;
   // The last power commanded per cabinet and when it changed: until a sample
@@ -910,13 +911,34 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       decide(self);
       return changes;
     },
-    [self](manual_atom, double power_w, int64_t duration_ms) -> caf::result<bool> {
+    [self](manual_atom, double power_w, int64_t duration_ms,
+           const std::string& owner) -> caf::result<bool> {
       auto& st = self->state;
       double rated = 0;
       for (const auto& c : st.args.cfg.cabinets)
         rated += c.rated_power_w;
+      // A commissioning run's hold and an operator's setpoint do not
+      // overwrite each other.
+      auto now = st.args.clk->now();
+      bool held = st.dstate.manual && now < st.dstate.manual->expires;
+      if (held && owner != st.manual_owner) {
+        if (st.manual_owner == commissioning_owner)
+          return caf::make_error(errc::aborted,
+                                 std::string{"a commissioning run holds the battery for its CT "
+                                             "test: wait for its report"});
+        if (owner == commissioning_owner)
+          return caf::make_error(
+            errc::failed_precondition,
+            fmt::format("a manual setpoint of {:.0f} W by {} holds the battery for {} s more: "
+                        "clear it (plantctl setpoint clear) to run the CT test",
+                        st.dstate.manual->power_w, st.manual_owner,
+                        std::chrono::duration_cast<std::chrono::seconds>(
+                          st.dstate.manual->expires - now)
+                          .count()));
+      }
       if (duration_ms == 0) {
         st.dstate.manual.reset();
+        st.manual_owner.clear();
       } else {
         if (!std::isfinite(power_w) || std::abs(power_w) > rated)
           return caf::make_error(errc::invalid_argument,
@@ -927,6 +949,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
                                  std::string{"duration: 1 ms .. 24 h, or 0 to clear"});
         st.dstate.manual = dispatch::manual_setpoint{
           power_w, st.args.clk->now() + std::chrono::milliseconds{duration_ms}};
+        st.manual_owner = owner;
       }
       decide(self);
       return true;

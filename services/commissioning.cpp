@@ -18,6 +18,7 @@
 #include "actors/type_ids.hpp"
 #include "model/dispatch/dispatch.hpp"
 #include "services/access_gate.hpp"
+#include "actors/errors.hpp"
 #include "services/clock.hpp"
 #include "services/status.hpp"
 #include "services/workbook.hpp"
@@ -152,15 +153,22 @@ struct commission_run {
     return !stopped();
   }
 
-  bool manual(double power_w, int64_t duration_ms) {
+  // Sets (or, with duration 0, clears) the battery hold; false with why
+  // not in `refused` (an operator's setpoint in force, for one).
+  bool manual(double power_w, int64_t duration_ms, std::string* refused = nullptr,
+              errc* code = nullptr) {
     caf::scoped_actor self{*a().sys};
     bool ok = false;
     self->request(a().supervisor, std::chrono::seconds{2}, actors::manual_atom_v, power_w,
-                  duration_ms)
+                  duration_ms, std::string{actors::commissioning_owner})
       .receive([&](bool) { ok = true; },
                [&](caf::error& e) {
-                 spdlog::warn("commissioning: setpoint {} W not taken: {}", power_w,
-                              caf::to_string(e));
+                 auto why = actors::error_text(e);
+                 spdlog::warn("commissioning: setpoint {} W not taken: {}", power_w, why);
+                 if (refused)
+                   *refused = std::move(why);
+                 if (code)
+                   *code = actors::to_errc(e);
                });
     return ok;
   }
@@ -261,7 +269,9 @@ struct commission_run {
       return check(name, "", v1::CHECK_RESULT_SKIPPED, "the grid meter does not answer");
     if (s.manual_active)
       return check(name, "", v1::CHECK_RESULT_SKIPPED,
-                   "a manual setpoint is in force: clear it first");
+                   fmt::format("a manual setpoint of {:.0f} W is in force: clear it (plantctl "
+                               "setpoint clear) to run the CT test",
+                               s.manual_setpoint_w));
     double rated = 0;
     for (const auto& c : s.cabinets)
       if (c.available)
@@ -294,8 +304,15 @@ struct commission_run {
     if (stopped())
       return;
     manual_set = true;  // before sending: a late answer may still have been applied
-    if (!manual(hold, dead_man))
-      return check(name, "", v1::CHECK_RESULT_SKIPPED, "the controller did not take the setpoint");
+    std::string refused;
+    errc code = errc::ok;
+    if (!manual(hold, dead_man, &refused, &code)) {
+      if (code == errc::failed_precondition)  // certainly not applied: nothing to release
+        manual_set = false;
+      return check(name, "", v1::CHECK_RESULT_SKIPPED,
+                   refused.empty() ? std::string{"the controller did not take the setpoint"}
+                                   : refused);
+    }
     if (!wait(a().settle))
       return;
     auto base = measure(a().measure);

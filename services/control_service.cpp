@@ -191,7 +191,7 @@ grpc::ServerUnaryReactor* control_service::SetManualSetpoint(
   }
   ask<bool>(sys_, supervisor_, reactor, [](bool) { return grpc::Status::OK; },
             actors::manual_atom_v, req->power_w(),
-            static_cast<int64_t>(req->duration_s()) * 1000);
+            static_cast<int64_t>(req->duration_s()) * 1000, caller_of(ctx).who.name);
   return reactor;
 }
 

@@ -218,14 +218,15 @@ TEST_CASE_METHOD(plant_fixture, "a device actor that dies is restarted with back
 TEST_CASE_METHOD(plant_fixture, "mode and manual setpoint requests", "[actors][supervisor]") {
   start(1, 10'000);
   leap(1000ms);
-  auto manual = ask<bool>(sup, actors::manual_atom_v, -40'000.0, int64_t{5000});
+  auto manual = ask<bool>(sup, actors::manual_atom_v, -40'000.0, int64_t{5000},
+                          std::string{"operator"});
   REQUIRE(manual);
   leap(500ms);
   CHECK(power_setpoint(*buses["C01"]) == -40'000);
   CHECK(state().binding == dispatch::rule::manual);
   leap(5000ms);  // expired: back to self-consumption
   CHECK(state().binding == dispatch::rule::self_consumption);
-  auto too_big = ask<bool>(sup, actors::manual_atom_v, 1e9, int64_t{5000});
+  auto too_big = ask<bool>(sup, actors::manual_atom_v, 1e9, int64_t{5000}, std::string{"operator"});
   REQUIRE_FALSE(too_big);
   CHECK(actors::to_errc(too_big.error()) == errc::invalid_argument);
   // A new config (validated by the config actor) holds from a decision

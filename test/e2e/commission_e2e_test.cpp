@@ -383,3 +383,56 @@ TEST_CASE("SetTime: a time that is not one is refused, a clock NTP keeps or no p
     CHECK(resp.step_ms() > -1000);
   }
 }
+
+TEST_CASE("commissioning and an operator's manual setpoint do not overwrite each other",
+          "[e2e][commission]") {
+  auto config = sim_config("single-cabinet", "", [](v1::PlantConfig& m) {
+    m.mutable_policies()->mutable_export_limit()->set_enabled(false);
+  });
+  running_sim sim{config};
+  sim.set_load(40'000);
+  running_plantd plantd{config};
+  plantd.state(5);
+  auto ch = grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials());
+  auto plant = v1::PlantService::NewStub(ch);
+  auto control = v1::ControlService::NewStub(ch);
+  auto setpoint = [&](double w, uint32_t s) {
+    v1::SetManualSetpointRequest req;
+    req.set_power_w(w);
+    req.set_duration_s(s);
+    v1::SetManualSetpointResponse resp;
+    return control->SetManualSetpoint(ctx().get(), req, &resp);
+  };
+  // An operator's setpoint in force: the CT test does not take the battery.
+  REQUIRE(setpoint(-5'000, 120).ok());
+  auto held = commission(*plant);
+  REQUIRE(held.status.ok());
+  REQUIRE(held.report);
+  INFO(dump(*held.report));
+  auto* ct = find(*held.report, "grid_meter_ct");
+  REQUIRE(ct);
+  CHECK(ct->result() == v1::CHECK_RESULT_SKIPPED);
+  CHECK_THAT(ct->detail(), Catch::Contains("manual setpoint of -5000 W")
+                             && Catch::Contains("setpoint clear"));
+  CHECK(plantd.state().manual_setpoint_w() == -5'000);  // still the operator's
+
+  // A run holding the battery: the operator can neither move nor clear it.
+  REQUIRE(setpoint(0, 0).ok());
+  std::optional<run_result> run;
+  std::thread t{[&] { run = commission(*plant); }};
+  bool saw_hold = within(20s, [&] { return plantd.state().manual_active(); }).has_value();
+  auto moved = setpoint(20'000, 60);
+  auto cleared = setpoint(0, 0);
+  t.join();
+  REQUIRE(saw_hold);
+  CHECK(moved.error_code() == grpc::StatusCode::ABORTED);
+  CHECK_THAT(moved.error_message(), Catch::Contains("commissioning run holds the battery"));
+  CHECK(cleared.error_code() == grpc::StatusCode::ABORTED);
+  REQUIRE(run);
+  REQUIRE(run->report);
+  INFO(dump(*run->report));
+  CHECK(find(*run->report, "grid_meter_ct")->result() == v1::CHECK_RESULT_PASS);
+  // Released at the end: the operator's turn again.
+  REQUIRE(within(5s, [&] { return !plantd.state().manual_active(); }));
+  CHECK(setpoint(10'000, 60).ok());
+}
