@@ -94,8 +94,17 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       c->held[source] = std::move(conds);
     },
     [c](caf::get_atom, const alarms::filter& f) { return c->book.list(f); },
-    [self, c, persist](ack_atom, uint64_t id,
-                       const std::string& who) -> caf::result<alarms::alarm> {
+    [self, c, persist](ack_atom, uint64_t id, const std::string& who,
+                       bool may_release) -> caf::result<alarms::alarm> {
+      // A foreign master's lock is released by whoever may change the
+      // configuration (the installer), not by anyone who may acknowledge.
+      if (const auto* a = c->book.find(id);
+          a && a->code == "foreign_master" && !a->acked_ms && !may_release)
+        return caf::make_error(
+          errc::permission_denied,
+          fmt::format("acknowledging foreign_master on {} hands it back to plantd's commands: "
+                      "an installer does it (config.write), once the other controller is found",
+                      a->device));
       auto r = c->book.acknowledge(id, who, c->a.clk->now().time_since_epoch().count());
       if (!r)
         return caf::make_error(r.error(), fmt::format("no alarm {}", id));

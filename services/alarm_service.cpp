@@ -11,6 +11,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "actors/type_ids.hpp"
+#include "model/access/access.hpp"
 #include "services/ask.hpp"
 #include "services/hub_stream.hpp"
 
@@ -121,7 +122,11 @@ grpc::ServerUnaryReactor* alarm_service::Acknowledge(grpc::CallbackServerContext
   if (auto* r = refused(ctx))
     return r;
   auto* reactor = ctx->DefaultReactor();
-  auto who = caller_of(ctx).who.name;
+  auto caller = caller_of(ctx).who;
+  auto who = caller.name;
+  // Acknowledging foreign_master hands the cabinet back to plantd's
+  // commands: an installer's decision, after finding the other master.
+  bool may_release = access::grants(caller.role, access::permission::config_write);
   if (!req->by().empty() && req->by() != who) {
     reactor->Finish(to_status(errc::invalid_argument,
                               "by: plantd records the authenticated caller (" + who +
@@ -134,7 +139,7 @@ grpc::ServerUnaryReactor* alarm_service::Acknowledge(grpc::CallbackServerContext
       to_proto(a, resp);
       return grpc::Status::OK;
     },
-    actors::ack_atom_v, req->id(), who);
+    actors::ack_atom_v, req->id(), who, may_release);
   return reactor;
 }
 

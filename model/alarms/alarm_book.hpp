@@ -58,8 +58,14 @@ public:
   // An operator acknowledges alarm `id`. not_found for an unknown id.
   expected<alarm, errc> acknowledge(uint64_t id, const std::string& who, int64_t t_ms);
 
-  // Newest first... no: ascending id, `limit` at most, after `after_id`.
+  // Ascending id, `limit` at most, after `after_id`.
   std::vector<alarm> list(const filter& f) const;
+
+  // Alarm `id`, or nullptr.
+  const alarm* find(uint64_t id) const {
+    auto it = alarms_.find(id);
+    return it == alarms_.end() ? nullptr : &it->second;
+  }
 
   // Loads persisted alarms (on start-up); open ones stay open until the next
   // update() finds their condition gone.

@@ -3,6 +3,7 @@
 // alarm clears when writes succeed again.
 #include "test/support/actor_fixture.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <random>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "actors/alarm_actor.hpp"
+#include "actors/errors.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/uplink_actor.hpp"
 
@@ -201,4 +203,53 @@ TEST_CASE_METHOD(fixture, "bulk points are written in batches and on flush", "[a
   REQUIRE(written);
   CHECK(*written == 25'000);
   CHECK(db->raw(id, 0, INT64_MAX).size() == 25'000);
+}
+
+TEST_CASE_METHOD(fixture, "foreign_master is released by an installer's acknowledgement only, "
+                          "and held conditions from other actors raise and clear by source",
+                 "[actors][alarms]") {
+  actors::plant_state s;
+  s.time = clk.now();
+  s.conditions.push_back({"foreign_master", "C02", alarms::severity::critical,
+                          "another controller is writing to C02"});
+  self->send(alarms, s);
+  // A condition another actor holds (the network hook), beside the store's.
+  self->send(alarms, actors::store_atom_v, std::string{"network"},
+             std::vector<alarms::condition>{
+               {"network_settings", "plant", alarms::severity::warning, "hook exited 3"}});
+  sched.run();
+  clk.advance(1s);
+  s.time = clk.now();
+  self->send(alarms, s);  // held conditions are folded in with the next state
+  sched.run();
+  auto open = open_alarms();
+  REQUIRE(open.size() == 2);
+  auto fm = std::find_if(open.begin(), open.end(),
+                         [](const auto& a) { return a.code == "foreign_master"; });
+  REQUIRE(fm != open.end());
+  auto refused = ask<alarms::alarm>(alarms, actors::ack_atom_v, fm->id, std::string{"user:owner"},
+                                    false);
+  REQUIRE_FALSE(refused);
+  CHECK(actors::to_errc(refused.error()) == errc::permission_denied);
+  CHECK_THAT(actors::error_text(refused.error()), Catch::Contains("installer"));
+  auto done = ask<alarms::alarm>(alarms, actors::ack_atom_v, fm->id, std::string{"user:installer"},
+                                 true);
+  REQUIRE(done);
+  CHECK(done->acked_by == "user:installer");
+  // Another alarm needs no such right.
+  auto net = std::find_if(open.begin(), open.end(),
+                          [](const auto& a) { return a.code == "network_settings"; });
+  REQUIRE(net != open.end());
+  CHECK(ask<alarms::alarm>(alarms, actors::ack_atom_v, net->id, std::string{"user:owner"}, false));
+  // The network source clears its condition; the store's (none) is untouched.
+  self->send(alarms, actors::store_atom_v, std::string{"network"},
+             std::vector<alarms::condition>{});
+  sched.run();
+  clk.advance(1s);
+  s.time = clk.now();
+  self->send(alarms, s);
+  sched.run();
+  open = open_alarms();
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].code == "foreign_master");
 }
