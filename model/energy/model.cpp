@@ -304,6 +304,18 @@ result model::put_energy_type(energy_type e, bool upsert) {
       if (!a || !b || *a >= *b)
         p.push_back({fmt::format("{}.tou[{}]", path, s), "start and end must be HH:MM, start < end"});
     }
+    // One price a day: two valid at once would leave it to the list's order.
+    if (pr.valid_to && *pr.valid_to <= pr.valid_from)
+      p.push_back({path + ".valid_to", "must be after valid_from"});
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& other = e.prices[j];
+      auto end_i = pr.valid_to.value_or(absl::CivilDay(9999, 12, 31));
+      auto end_j = other.valid_to.value_or(absl::CivilDay(9999, 12, 31));
+      if (pr.valid_from < end_j && other.valid_from < end_i)
+        p.push_back({path, fmt::format("validity overlaps prices[{}] (\"{}\"): end it (valid_to) "
+                                       "where this one starts, or edit it",
+                                       j, other.version)});
+    }
   }
   if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
   auto old = energy_types.find(e.id) == energy_types.end()

@@ -13,6 +13,12 @@ constexpr const char* mee_2023 = "MEE notice on 2023-2025 power-sector GHG repor
 constexpr const char* mee_nbs_2021 = "MEE & NBS announcement 2024 No. 12 (2024-04-12): 2021 national electricity CO2 factor";
 constexpr const char* mee_nbs_2022 = "MEE & NBS announcement on 2022 electricity CO2 factors (2024-12-20)";
 constexpr const char* mee_nbs_2023 = "MEE & NBS announcement on 2023 electricity CO2 factors";
+constexpr const char* tou_example =
+  "An example to edit, not a tariff: the usual shape of a provincial general industrial and "
+  "commercial TOU tariff (valley 00:00-08:00, peak 08:00-11:00 and 17:00-22:00, flat "
+  "otherwise) with the peak:valley ratio of at least 3:1 that NDRC 发改价格〔2021〕1093号 "
+  "asks for; replace the windows and prices with the local grid's agency purchase tariff "
+  "(代理购电价格表)";
 constexpr const char* fuel_co2 = "computed: GB/T 2589 calorific value x GB/T 32150 default carbon content x oxidation rate x 44/12";
 
 coefficient coef(double v, const char* src) {
@@ -71,6 +77,19 @@ model seeded_model() {
   elec.co2.push_back(co2(2021, "", 0.5568, "MEE/NBS 2021 national", mee_nbs_2021));
   elec.co2.push_back(co2(2022, "", 0.5366, "MEE/NBS 2022 national", mee_nbs_2022));
   elec.co2.push_back(co2(2023, "", 0.5306, "MEE/NBS 2023 national", mee_nbs_2023));
+  // A TOU structure the enterprise edits rather than builds. Its version
+  // names it an example, and every cost computed with it lists that
+  // version (Query's used versions), so an unedited one is seen.
+  {
+    price p;
+    p.version = "示例分时电价（请按本地电价修改）";
+    p.flat = 0.65;  // 平
+    p.source = tou_example;
+    p.tou = {{{}, "00:00", "08:00", 0.30},   // 谷
+             {{}, "08:00", "11:00", 1.04},   // 峰
+             {{}, "17:00", "22:00", 1.04}};  // 峰
+    elec.prices.push_back(std::move(p));
+  }
   for (auto [region, v] : {std::pair{"North", 0.6361}, {"Northeast", 0.5122}, {"East", 0.5500},
                            {"Central", 0.5271}, {"Northwest", 0.5543}, {"South", 0.4042},
                            {"Southwest", 0.2472}})

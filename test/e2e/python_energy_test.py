@@ -144,6 +144,7 @@ class EnergyCarbon(unittest.TestCase):
         types = {t.id: t for t in model.energy_types}
         for tid, price in (("electricity", 0.8), ("water", 4.2), ("natural_gas", 3.5)):
             t = types[tid]
+            del t.prices[:]  # electricity's seeded example tariff replaced
             t.prices.add(version="2026", flat=price, source="supply contract")
             cls.put(energy_type=t)
         N = pb.Node

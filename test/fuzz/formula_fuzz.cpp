@@ -64,7 +64,7 @@ const model& example() {
     model m = seeded_model();
     price p;
     p.flat = 0.8;
-    m.energy_types.at("electricity").prices.push_back(p);
+    m.energy_types.at("electricity").prices = {p};
     must(m.put_node(make_node("plant", "Plant", node_kind::plant, "", 1)));
     must(m.put_node(make_node("b1", "Branch 1", node_kind::branch, "plant", 2)));
     must(m.put_node(make_node("boiler", "Boiler room", node_kind::workshop, "plant", 2)));

@@ -64,7 +64,7 @@ model example() {
   price p;
   p.version = "2026 tariff";
   p.flat = 0.8;
-  m.energy_types.at("electricity").prices.push_back(p);
+  m.energy_types.at("electricity").prices = {p};  // the seeded example replaced
   p.flat = 4.2;
   m.energy_types.at("water").prices.push_back(p);
   p.flat = 3.5;
@@ -1244,4 +1244,40 @@ TEST_CASE("import check: sibling unit names are unique, in a flat tree of thousa
   m.nodes.emplace(atom("b17"), make_node("b17", "Unit 17", node_kind::equipment, "b", 3));
   m.reindex();
   CHECK(m.check().empty());
+}
+
+TEST_CASE("electricity comes with an example TOU tariff to edit, and two prices valid at once are "
+          "refused",
+          "[energy]") {
+  model m = seeded_model();
+  auto el = m.energy_types.at("electricity");
+  REQUIRE(el.prices.size() == 1);
+  const auto ex = el.prices[0];
+  CHECK_THAT(ex.version, Catch::Contains("示例"));
+  CHECK(ex.tou.size() == 3);
+  // Valley, peak and flat hours of a day, and the 3:1 peak-valley ratio.
+  CHECK(price_of_hour(ex, absl::CivilHour(2026, 11, 30, 3)) == Approx(0.30));
+  CHECK(price_of_hour(ex, absl::CivilHour(2026, 11, 30, 9)) == Approx(1.04));
+  CHECK(price_of_hour(ex, absl::CivilHour(2026, 11, 30, 13)) == Approx(0.65));
+  CHECK(price_of_hour(ex, absl::CivilHour(2026, 11, 30, 19)) == Approx(1.04));
+  CHECK(price_of_hour(ex, absl::CivilHour(2026, 11, 30, 23)) == Approx(0.65));
+  CHECK(1.04 / 0.30 >= 3);
+
+  // A contract price added on top of it: which one holds would be the
+  // list's order, so it is refused, naming the one to end or edit.
+  price contract;
+  contract.version = "2027 contract";
+  contract.flat = 0.71;
+  contract.valid_from = absl::CivilDay(2027, 1, 1);
+  el.prices.push_back(contract);
+  auto r = m.put_energy_type(el, true);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(), Catch::Contains("prices[1]") && Catch::Contains("overlaps prices[0]")
+                                    && Catch::Contains("示例"));
+  // The example ended where the contract starts: both kept, each on its days.
+  el.prices[0].valid_to = absl::CivilDay(2027, 1, 1);
+  ok(m.put_energy_type(el, true));
+  const auto& prices = m.energy_types.at("electricity").prices;
+  CHECK(price_at(prices, absl::CivilDay(2026, 12, 31))->version == ex.version);
+  CHECK(price_at(prices, absl::CivilDay(2027, 1, 1))->version == "2027 contract");
 }
