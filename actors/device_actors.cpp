@@ -142,9 +142,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       if (auto i = c->a.table->index_of("fire_state"); i && r.fire_state.usable())
         s.fire_state = pointtables::label(c->a.table->points[*i], r.fire_state.value);
       for (const auto& f : r.flags) {
-        auto level = f.point.find("fire") != std::string::npos    ? alarms::severity::critical
-                     : f.point.find("fault") != std::string::npos ? alarms::severity::major
-                                                                  : alarms::severity::warning;
+        auto level = f.severity;  // as the point table says
         s.flags.push_back({fmt::format("{}.{}", f.point, f.bit), c->a.cabinet.id, level, f.label});
       }
       c->reachable = s.ok;

@@ -104,7 +104,7 @@ std::vector<flag> device::flags(const snapshot& s) const {
     auto raw = static_cast<uint64_t>(std::llround(s.values[i].value / p.scale));
     for (const auto& [bit, label] : p.bit_labels)
       if ((raw >> bit) & 1U)
-        out.push_back({p.name, bit, label});
+        out.push_back({p.name, bit, label, p.severity});
   }
   return out;
 }

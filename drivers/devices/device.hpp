@@ -30,6 +30,7 @@ struct flag {
   std::string point;
   int bit = 0;
   std::string label;
+  alarms::severity severity = alarms::severity::warning;  // the point's, from its table
 };
 
 class device {

@@ -176,7 +176,7 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
     }
     rd.check_keys(path, pv,
                   {"name", "fc", "address", "type", "word_order", "scale", "unit", "access",
-                   "write_fc", "description", "enum", "bits", "registers"});
+                   "write_fc", "description", "enum", "bits", "registers", "severity"});
     point p;
     p.word_order = default_order;
     p.name = rd.text(path, pv, "name", true).value_or("");
@@ -289,6 +289,22 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
         else
           p.enum_labels[n] = v.as_string();
       }
+    }
+    if (auto sev = rd.text(path, pv, "severity", false)) {
+      if (p.bit_labels.empty())
+        rd.fail(path + ".severity", *pv.find("severity"),
+                "only points with bit labels raise alarms, and so have a severity");
+      else if (*sev == "info")
+        p.severity = alarms::severity::info;
+      else if (*sev == "warning")
+        p.severity = alarms::severity::warning;
+      else if (*sev == "major")
+        p.severity = alarms::severity::major;
+      else if (*sev == "critical")
+        p.severity = alarms::severity::critical;
+      else
+        rd.fail(path + ".severity", *pv.find("severity"),
+                "must be \"info\", \"warning\", \"major\" or \"critical\"");
     }
     t.points.push_back(std::move(p));
   }

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "model/alarms/alarm_book.hpp"
 #include "model/common/problem.hpp"
 #include "model/common/quality.hpp"
 
@@ -49,6 +50,9 @@ struct point {
   std::string description;
   std::map<int64_t, std::string> enum_labels;  // value -> label
   std::map<int, std::string> bit_labels;       // bit 0..31 -> label
+  // The alarm a set bit raises (points with bit labels): "info",
+  // "warning" (the default), "major" or "critical".
+  alarms::severity severity = alarms::severity::warning;
   uint16_t registers = 0;  // text points: their length (1..max_text_registers)
 
   uint16_t width() const noexcept {

@@ -153,6 +153,10 @@ TEST_CASE("a malformed point table is rejected naming the point and the reason",
     {"malformed JSON", R"({"name": "t", "points": [})", "", "malformed JSON at line 1, column 26"},
     {"FC6 on two registers", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u32", "access": "rw", "write_fc": 6})"),
      "points[0].write_fc", "one register"},
+    {"a severity without bits", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "severity": "major"})"),
+     "points[0].severity", "only points with bit labels"},
+    {"an unknown severity", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "bits": {"0": "x"}, "severity": "fatal"})"),
+     "points[0].severity", "\"info\", \"warning\", \"major\" or \"critical\""},
     {"a string without its length", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string"})"),
      "points[0].registers", "is required for a string point"},
     {"a length on a number", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "registers": 2})"),
@@ -268,6 +272,22 @@ TEST_CASE("a string point reads two ASCII characters a register, and is never po
     CHECK(decode_text(sn, encode_text(sn, text).data()) == text);
   CHECK(decode_text(sn, encode_text(sn, "ABCDEFGHIJKLMN").data()) == "ABCDEFGHIJ");
   CHECK(encode_text(sn, "X") == std::vector<uint16_t>{0x5800, 0, 0, 0, 0});
+}
+
+TEST_CASE("the alarm a set bit raises has the severity its table gives", "[pointtables]") {
+  auto reg = registry::builtin();
+  const auto* cab = reg.find("cm2-cabinet");
+  REQUIRE(cab);
+  auto sev = [&](const char* name) { return cab->points[*cab->index_of(name)].severity; };
+  CHECK(sev("fire_alarm_word") == alarms::severity::critical);
+  CHECK(sev("pcs_fault_word") == alarms::severity::major);
+  CHECK(sev("bms_fault_word") == alarms::severity::major);
+  CHECK(sev("cooling_fault_word") == alarms::severity::major);
+  CHECK(sev("bms_alarm_word") == alarms::severity::warning);
+  // Unsaid: a warning.
+  auto parsed = parse_table(table_with(R"({"name": "w", "fc": 3, "address": 0, "type": "u16", "bits": {"0": "x"}})"));
+  REQUIRE(std::holds_alternative<table>(parsed));
+  CHECK(std::get<table>(parsed).points[0].severity == alarms::severity::warning);
 }
 
 TEST_CASE("enum and bit labels", "[pointtables]") {
