@@ -137,6 +137,15 @@ void policies_in(const v1::Policies& m, plant::policies& p, problems& out) {
   p.export_limit.max_protection_time_ms =
     or_default(ex.max_protection_time_ms(), p.export_limit.max_protection_time_ms);
   p.export_limit.trip_output = ex.trip_output();
+  if (ex.has_trip_tolerance_w())
+    p.export_limit.trip_tolerance_w = ex.trip_tolerance_w().value();
+  const auto& th = m.thermal();
+  if (th.has_derate_from_c())
+    p.thermal.derate_from_c = th.derate_from_c().value();
+  if (th.has_derate_to_c())
+    p.thermal.derate_to_c = th.derate_to_c().value();
+  if (th.has_cooling_fault_factor())
+    p.thermal.cooling_fault_factor = th.cooling_fault_factor().value();
   const auto& dl = m.demand_limit();
   p.demand_limit.enabled = dl.enabled();
   p.demand_limit.limit_w = dl.limit_w();
@@ -452,6 +461,12 @@ v1::PlantConfig to_proto(const plant::config& c) {
   ex->set_limit_w(p.export_limit.limit_w);
   ex->set_max_protection_time_ms(p.export_limit.max_protection_time_ms);
   ex->set_trip_output(p.export_limit.trip_output);
+  if (p.export_limit.trip_tolerance_w)
+    ex->mutable_trip_tolerance_w()->set_value(*p.export_limit.trip_tolerance_w);
+  auto* th = pm->mutable_thermal();
+  th->mutable_derate_from_c()->set_value(p.thermal.derate_from_c);
+  th->mutable_derate_to_c()->set_value(p.thermal.derate_to_c);
+  th->mutable_cooling_fault_factor()->set_value(p.thermal.cooling_fault_factor);
   auto* dl = pm->mutable_demand_limit();
   dl->set_enabled(p.demand_limit.enabled);
   dl->set_limit_w(p.demand_limit.limit_w);

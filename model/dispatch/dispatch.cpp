@@ -214,7 +214,8 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
       high = true;
     else if (c.soc <= p.soc.max_percent - p.soc.hysteresis_percent)
       high = false;
-    double derate = taper(c.cell_temp_max_c, 45, 55) * (c.cooling_fault ? 0.5 : 1.0);
+    double derate = taper(c.cell_temp_max_c, p.thermal.derate_from_c, p.thermal.derate_to_c)
+                    * (c.cooling_fault ? p.thermal.cooling_fault_factor : 1.0);
     double ch = std::min(c.allowed_charge_w, c.rated_power_w) * derate;
     double dis = std::min(c.allowed_discharge_w, c.rated_power_w) * derate;
     if (low)
@@ -393,7 +394,8 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   // The trip output: export above the limit for longer than the protection
   // time, measured (not predicted). Latched.
   if (meter_ok && p.export_limit.enabled) {
-    double tolerance = std::max(500.0, 0.01 * rated_power_w_);
+    double tolerance =
+      p.export_limit.trip_tolerance_w.value_or(std::max(500.0, 0.01 * rated_power_w_));
     if (grid_now < -(p.export_limit.limit_w + tolerance)) {
       if (!st.export_exceeded_since)
         st.export_exceeded_since = s.now;

@@ -186,6 +186,9 @@ struct export_limit {
   double limit_w = 0;
   uint32_t max_protection_time_ms = 5000;
   uint32_t trip_output = 0;
+  // Export above limit_w + this counts towards the trip; unset: the larger
+  // of 500 W and 1 % of the cabinets' rated power.
+  std::optional<double> trip_tolerance_w;
   bool operator==(const export_limit&) const = default;
 };
 
@@ -218,6 +221,16 @@ struct distribution {
   bool operator==(const distribution&) const = default;
 };
 
+// A cabinet's power derated by its hottest cell: full up to derate_from_c,
+// none from derate_to_c, linear between; times cooling_fault_factor while
+// its liquid cooling reports a fault.
+struct thermal {
+  double derate_from_c = 45;
+  double derate_to_c = 55;
+  double cooling_fault_factor = 0.5;
+  bool operator==(const thermal&) const = default;
+};
+
 struct policies {
   working_mode mode = working_mode::self_consumption;
   std::vector<tou_slot> tou;
@@ -226,6 +239,7 @@ struct policies {
   soc_bounds soc;
   struct fail_safe fail_safe;
   struct distribution distribution;
+  struct thermal thermal;
   bool operator==(const policies&) const = default;
 };
 

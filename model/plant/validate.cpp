@@ -520,8 +520,20 @@ void check_policies(checker& ck, const config& cfg) {
     ck.fail("policies.soc.hysteresis_percent",
             "must be >= 0 and smaller than max - min ({}), got {}",
             p.soc.max_percent - p.soc.min_percent, p.soc.hysteresis_percent);
+  const auto& th = p.thermal;
+  if (!(std::isfinite(th.derate_from_c) && std::isfinite(th.derate_to_c)
+        && th.derate_from_c >= 20 && th.derate_to_c <= 80 && th.derate_from_c < th.derate_to_c))
+    ck.fail("policies.thermal",
+            "derate_from_c < derate_to_c, both 20 .. 80 °C, got {} and {}", th.derate_from_c,
+            th.derate_to_c);
+  if (!(th.cooling_fault_factor >= 0 && th.cooling_fault_factor <= 1))
+    ck.fail("policies.thermal.cooling_fault_factor", "must be 0 .. 1, got {}",
+            th.cooling_fault_factor);
   const auto& ex = p.export_limit;
   ck.power("policies.export_limit.limit_w", ex.limit_w);
+  if (ex.trip_tolerance_w && !(*ex.trip_tolerance_w >= 0 && *ex.trip_tolerance_w <= 1e8))
+    ck.fail("policies.export_limit.trip_tolerance_w", "must be 0 .. 100 MW, got {}",
+            *ex.trip_tolerance_w);
   ck.range("policies.export_limit.max_protection_time_ms", ex.max_protection_time_ms, 1,
            3'600'000);
   if (ex.trip_output != 0) {

@@ -1,4 +1,5 @@
 // Config files -> message -> model and back; bad files get clear problems.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -81,6 +82,35 @@ TEST_CASE("defaults fill the fields a file leaves out", "[codec]") {
   CHECK(m.policies.mode == plant::working_mode::self_consumption);
   CHECK(m.storage.raw_retention_days == 30);
   CHECK(m.storage.energy_hourly_days == 35);
+  CHECK(m.policies.thermal == plant::thermal{45, 55, 0.5});
+  CHECK_FALSE(m.policies.export_limit.trip_tolerance_w.has_value());
+}
+
+TEST_CASE("derating thresholds and the trip tolerance from the file, and refused out of range",
+          "[codec]") {
+  auto loaded = load_config_text(minimal(
+    "", R"(, "policies": {"thermal": {"derate_from_c": 38, "derate_to_c": 48, "cooling_fault_factor": 0},
+                          "export_limit": {"trip_tolerance_w": 0}})"));
+  INFO(dump(loaded.problems));
+  REQUIRE(loaded.problems.empty());
+  CHECK(loaded.model.policies.thermal == plant::thermal{38, 48, 0});
+  REQUIRE(loaded.model.policies.export_limit.trip_tolerance_w.has_value());
+  CHECK(*loaded.model.policies.export_limit.trip_tolerance_w == 0);  // 0 kept, not the default
+  auto back = to_proto(loaded.model);
+  CHECK(back.policies().thermal().derate_from_c().value() == 38);
+  CHECK(back.policies().export_limit().trip_tolerance_w().value() == 0);
+
+  auto bad = load_config_text(minimal(
+    "", R"(, "policies": {"thermal": {"derate_from_c": 60, "derate_to_c": 50, "cooling_fault_factor": 2},
+                          "export_limit": {"trip_tolerance_w": -1}})"));
+  INFO(dump(bad.problems));
+  auto has = [&](const std::string& path) {
+    return std::any_of(bad.problems.begin(), bad.problems.end(),
+                       [&](const auto& p) { return p.path == path; });
+  };
+  CHECK(has("policies.thermal"));
+  CHECK(has("policies.thermal.cooling_fault_factor"));
+  CHECK(has("policies.export_limit.trip_tolerance_w"));
 }
 
 TEST_CASE("an explicit SOC bound of 0 is kept, not replaced by the default", "[codec]") {

@@ -204,6 +204,43 @@ TEST_CASE("temperature and cooling faults derate the cabinet", "[dispatch][prote
   CHECK(b.step().battery_w == Approx(25'000));
 }
 
+TEST_CASE("the derating thresholds and the trip tolerance are the policy's", "[dispatch][protection]") {
+  bench b;
+  b.grid(100'000);
+  b.cfg.policies.thermal = {35, 45, 0.8};  // a cabinet whose maker derates earlier
+  struct row {
+    double temp_c;
+    bool cooling_fault;
+    double expect_w;
+  };
+  for (auto r : {row{30, false, 100'000}, row{35, false, 100'000}, row{40, false, 50'000},
+                 row{45, false, 0}, row{30, true, 80'000}, row{40, true, 40'000}}) {
+    CAPTURE(r.temp_c, r.cooling_fault);
+    b.snap.cabinets[0].cell_temp_max_c = r.temp_c;
+    b.snap.cabinets[0].cooling_fault = r.cooling_fault;
+    CHECK(b.step().battery_w == Approx(r.expect_w));
+  }
+
+  // The trip: 10 kW export against a zero limit trips with the default
+  // tolerance (500 W here) but not with a tolerance of 15 kW.
+  bench t;
+  t.cfg.policies.export_limit.enabled = true;
+  t.cfg.policies.export_limit.max_protection_time_ms = 2000;
+  t.cfg.policies.export_limit.trip_tolerance_w = 15'000;
+  t.cfg.io.gpio_chip = "/dev/gpiochip0";
+  t.cfg.io.outputs = {{1, plant::output_function::export_limit_trip, "breaker"}};
+  t.cfg.policies.export_limit.trip_output = 1;
+  t.snap.cabinets[0].soc = 96;
+  t.snap.inverters = {{false, 20'000, 0}, {false, 20'000, 0}};
+  t.grid(-10'000);
+  for (int s = 1; s <= 5; ++s)
+    CHECK_FALSE(t.step().trip_output);
+  t.cfg.policies.export_limit.trip_tolerance_w.reset();
+  for (int s = 1; s <= 3; ++s)
+    t.step();
+  CHECK(t.step().trip_output);
+}
+
 TEST_CASE("DRED orders cap the battery and PV, ripple control caps PV", "[dispatch][dred]") {
   bench b;
   b.cfg.policies.mode = plant::working_mode::time_of_use;
