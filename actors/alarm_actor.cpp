@@ -99,7 +99,7 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       // A foreign master's lock is released by whoever may change the
       // configuration (the installer), not by anyone who may acknowledge.
       if (const auto* a = c->book.find(id);
-          a && a->code == "foreign_master" && !a->acked_ms && !may_release)
+          a && a->code == "foreign_master" && !may_release)
         return caf::make_error(
           errc::permission_denied,
           fmt::format("acknowledging foreign_master on {} hands it back to plantd's commands: "

@@ -66,8 +66,9 @@ void identity::update(devices::device& dev, bool answering) {
   if (read)
     return;
   read = true;
-  if (!dev.has_point("serial_number")) {
-    error = fmt::format("point table {} has no serial_number", dev.table().name);
+  auto idx = dev.table().index_of("serial_number");
+  if (!idx || dev.table().points[*idx].type != pointtables::value_type::text) {
+    error = fmt::format("point table {} has no serial_number string point", dev.table().name);
     return;
   }
   auto got = dev.read_text("serial_number");
@@ -76,6 +77,11 @@ void identity::update(devices::device& dev, bool answering) {
     error = serial.empty() ? "the serial_number register is blank" : "";
   } else {
     error = fmt::format("serial_number: {}", modbus::describe(got.error()));
+    // Lost in transit (a busy line): again at the next poll. An exception
+    // or an answer that is not text is the device's own: kept.
+    auto f = got.error().fault;
+    read = f != modbus::fault::timeout && f != modbus::fault::crc
+           && f != modbus::fault::disconnected;
   }
 }
 

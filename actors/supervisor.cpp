@@ -134,7 +134,7 @@ void publish(self_ptr self) {
     sm.id = id;
     sm.error = s.error;
     // (Its time starts at the configuration: a new one is not silent yet.)
-    bool fresh = st.snap.now - s.time <= sub_stale;
+    bool fresh = s.time <= st.snap.now && st.snap.now - s.time <= sub_stale;
     sm.available = fresh && s.error.empty() && s.import_wh.usable();
     if (sm.available) {
       sm.power_w = s.power_w;
@@ -319,14 +319,18 @@ void decide(self_ptr self) {
   auto cabinet_stale = std::chrono::milliseconds{cfg.policies.fail_safe.cabinet_stale_ms};
   for (std::size_t i = 0; i < st.cabinets.size(); ++i) {
     st.snap.cabinets[i] = st.cabinets[i].input;
-    st.snap.cabinets[i].fresh = st.cabinets[i].ok && now - st.cabinets[i].time <= cabinet_stale
+    // A sample stamped after now is not fresh either: the clock was set
+    // back (SetTime), and a silent device must not look fresh for the step.
+    st.snap.cabinets[i].fresh = st.cabinets[i].ok && st.cabinets[i].time <= now
+                                && now - st.cabinets[i].time <= cabinet_stale
                                 && !foreign_locked(st, cfg.cabinets[i].id);
     if (st.cabinets[i].time < st.commanded_at[i])
       st.snap.cabinets[i].power_w = st.commanded_w[i];
   }
   auto inverter_stale = std::chrono::milliseconds{3 * cfg.polling.inverter_ms};
   for (std::size_t i = 0; i < st.inverters.size(); ++i) {
-    st.snap.inverters[i].fresh = st.inverters[i].ok && now - st.inverters[i].time <= inverter_stale;
+    st.snap.inverters[i].fresh = st.inverters[i].ok && st.inverters[i].time <= now
+                                 && now - st.inverters[i].time <= inverter_stale;
     st.snap.inverters[i].power_w = st.inverters[i].power_w;
     // Read before the last limit change (inverters are polled every second,
     // the grid meter five times as often): the limit is the better estimate

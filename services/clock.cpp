@@ -1,6 +1,10 @@
 #include "services/clock.hpp"
 
+#include <fcntl.h>
+#include <linux/rtc.h>
+#include <sys/ioctl.h>
 #include <sys/timex.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -22,6 +26,33 @@ int64_t realtime_ms() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+// The hardware clock, in UTC (as systemd and hwclock keep it by default).
+bool write_rtc(int64_t unix_ms, std::string* why) {
+  int fd = -1;
+  for (const char* dev : {"/dev/rtc0", "/dev/rtc"})
+    if ((fd = ::open(dev, O_RDONLY | O_CLOEXEC)) >= 0)
+      break;
+  if (fd < 0) {
+    *why = fmt::format("no hardware clock: {}", std::strerror(errno));
+    return false;
+  }
+  time_t secs = static_cast<time_t>((unix_ms + 500) / 1000);
+  tm utc{};
+  ::gmtime_r(&secs, &utc);
+  rtc_time rt{};
+  rt.tm_sec = utc.tm_sec;
+  rt.tm_min = utc.tm_min;
+  rt.tm_hour = utc.tm_hour;
+  rt.tm_mday = utc.tm_mday;
+  rt.tm_mon = utc.tm_mon;
+  rt.tm_year = utc.tm_year;
+  bool ok = ::ioctl(fd, RTC_SET_TIME, &rt) == 0;
+  if (!ok)
+    *why = fmt::format("the hardware clock refused: {}", std::strerror(errno));
+  ::close(fd);
+  return ok;
 }
 
 } // namespace
@@ -71,6 +102,10 @@ expected<clock_step, clock_error> set_system_time(std::optional<int64_t> unix_ms
   out.before = rfc3339(before);
   out.after = rfc3339(*unix_ms);
   out.step_ms = *unix_ms - before;
+  // Without NTP nothing copies the system time to the hardware clock: the
+  // set time would be lost at the next power cycle. Best effort (a unit
+  // without an RTC keeps the system time only).
+  out.rtc_written = write_rtc(*unix_ms, &out.rtc_error);
   return out;
 }
 

@@ -24,6 +24,8 @@ struct clock_step {
   std::string before;  // RFC 3339, UTC
   std::string after;
   int64_t step_ms = 0;  // after - before
+  bool rtc_written = false;  // the hardware clock set too
+  std::string rtc_error;
 };
 
 struct clock_error {
@@ -31,7 +33,8 @@ struct clock_error {
   std::string message;
 };
 
-// Sets CLOCK_REALTIME to `unix_ms`. Refused: no time, or one outside
+// Sets CLOCK_REALTIME to `unix_ms`, and the hardware clock (/dev/rtc0, UTC)
+// where there is one, so that it holds at the next power cycle. Refused: no time, or one outside
 // 2020..2100 (invalid_argument); a clock NTP keeps synchronized, or no
 // permission to set it, CAP_SYS_TIME (failed_precondition).
 expected<clock_step, clock_error> set_system_time(std::optional<int64_t> unix_ms);

@@ -356,6 +356,10 @@ grpc::ServerUnaryReactor* plant_service::RollbackConfig(grpc::CallbackServerCont
   info.comment = req->comment();
   info.based_on = req->base_version();
   info.rollback_of = req->version();
+  // The hook is the config file's, as the secrets are: a rollback keeps
+  // the one in force.
+  if (auto running = view_ ? view_->get() : nullptr)
+    stored->mutable_networks()->set_apply_hook(running->networks.apply_hook);
   apply(ctx, reactor, std::move(*stored), std::move(info), resp);
   return reactor;
 }
@@ -478,10 +482,12 @@ grpc::ServerUnaryReactor* plant_service::SetTime(grpc::CallbackServerContext* ct
     return reactor;
   }
   resp->set_step_ms(set->step_ms);
-  note_change(ctx, fmt::format("clock {}", set->before), fmt::format("clock {} (step {} ms)",
-                                                                     set->after, set->step_ms));
-  spdlog::warn("the system clock was set to {} by {} (step {} ms)", set->after,
-               caller_of(ctx).who.name, set->step_ms);
+  note_change(ctx, fmt::format("clock {}", set->before),
+              fmt::format("clock {} (step {} ms, hardware clock {})", set->after, set->step_ms,
+                          set->rtc_written ? "set" : "not set: " + set->rtc_error));
+  spdlog::warn("the system clock was set to {} by {} (step {} ms); hardware clock {}",
+               set->after, caller_of(ctx).who.name, set->step_ms,
+               set->rtc_written ? "set" : "not set: " + set->rtc_error);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

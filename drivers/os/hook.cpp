@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -55,6 +57,8 @@ hook_result run_hook(const std::string& command, std::string_view input,
     ::dup2(in[0], STDIN_FILENO);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(out[1], STDERR_FILENO);
+    // None of plantd's files, sockets or database handles.
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);
     ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -75,31 +79,58 @@ hook_result run_hook(const std::string& command, std::string_view input,
   sigaddset(&pipe_sig, SIGPIPE);
   ::pthread_sigmask(SIG_BLOCK, &pipe_sig, &old_mask);
   bool got_epipe = false;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  using steady = std::chrono::steady_clock;
+  auto deadline = steady::now() + timeout;
+  // Done when the hook itself has exited: what it printed until then is
+  // read for a moment more, and a daemon it left running (holding the
+  // output open) is not waited for.
+  bool exited = false;
+  int status = 0;
+  steady::time_point drain_until{};
   char buf[4096];
-  while (out[0] >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+  for (;;) {
+    if (!exited) {
+      pid_t w = ::waitpid(pid, &status, WNOHANG);
+      if (w == pid) {
+        exited = true;
+        drain_until = steady::now() + std::chrono::milliseconds{500};
+        close_fd(in[1]);
+      }
+    }
+    auto now = steady::now();
+    if (exited && (out[0] < 0 || now >= drain_until))
+      break;
+    if (!exited && now >= deadline) {
       r.timed_out = true;
       break;
     }
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
-    int n = ::poll(fds, in[1] >= 0 ? 2 : 1, static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR)
-      break;
-    if (in[1] >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      (exited ? drain_until : deadline) - now);
+    int wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 1, 50));
+    pollfd fds[2];
+    nfds_t n = 0;
+    int out_i = -1, in_i = -1;
+    if (out[0] >= 0) {
+      out_i = static_cast<int>(n);
+      fds[n++] = {out[0], POLLIN, 0};
+    }
+    if (in[1] >= 0) {
+      in_i = static_cast<int>(n);
+      fds[n++] = {in[1], POLLOUT, 0};
+    }
+    int ready = ::poll(n ? fds : nullptr, n, wait_ms);
+    if (ready <= 0)
+      continue;  // time to look at the child again (or EINTR)
+    if (in_i >= 0 && (fds[in_i].revents & (POLLOUT | POLLERR | POLLHUP))) {
       auto k = ::write(in[1], input.data() + written, input.size() - written);
       if (k > 0)
         written += static_cast<std::size_t>(k);
       if (k < 0 && errno == EPIPE)
         got_epipe = true;
-      if (k < 0 && errno != EAGAIN && errno != EINTR)
-        close_fd(in[1]);  // it does not read its input: fine
-      else if (written == input.size())
-        close_fd(in[1]);
+      if ((k < 0 && errno != EAGAIN && errno != EINTR) || written == input.size())
+        close_fd(in[1]);  // all written, or it does not read its input: fine
     }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+    if (out_i >= 0 && (fds[out_i].revents & (POLLIN | POLLHUP | POLLERR))) {
       auto k = ::read(out[0], buf, sizeof buf);
       if (k > 0) {
         r.output.append(buf, static_cast<std::size_t>(k));
@@ -118,13 +149,11 @@ hook_result run_hook(const std::string& command, std::string_view input,
     }
   }
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  if (r.timed_out)
-    ::kill(-pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (r.timed_out) {
+    ::kill(-pid, SIGKILL);  // the hook and what it started
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
-  if (r.timed_out)
-    ::kill(-pid, SIGKILL);  // what it left behind in its group
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (r.output.size() > keep_output)
     r.output.erase(0, r.output.size() - keep_output);

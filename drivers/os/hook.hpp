@@ -1,6 +1,9 @@
 // Runs a command the installer configured (the network apply hook): through
 // /bin/sh -c, with `input` on its standard input, its output captured, and
-// killed (the whole process group) when it overruns `timeout`.
+// killed (the whole process group) when it overruns `timeout`. It is done
+// when the shell exits: a daemon it started in the background (and that
+// keeps the output open) is left running, not waited for. The command
+// inherits none of plantd's open files.
 //
 // Thread: blocks the caller for as long as the command runs.
 #pragma once

@@ -140,6 +140,7 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
       pv_now += inv.power_w;
   }
   bool meter_ok = s.grid_w.usable()
+                  && s.grid_time <= s.now  // stamped later: the clock was set back
                   && s.now - s.grid_time <= std::chrono::milliseconds{p.fail_safe.meter_stale_ms};
   double grid_now = meter_ok ? s.grid_w.value : 0;
   double balance = grid_now + batt_now;  // net load before the battery
@@ -397,7 +398,9 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
     double tolerance =
       p.export_limit.trip_tolerance_w.value_or(std::max(500.0, 0.01 * rated_power_w_));
     if (grid_now < -(p.export_limit.limit_w + tolerance)) {
-      if (!st.export_exceeded_since)
+      // Counted again from now after the clock was set back (SetTime): a
+      // step back must not hold the trip off for as long as the step.
+      if (!st.export_exceeded_since || *st.export_exceeded_since > s.now)
         st.export_exceeded_since = s.now;
       else if (s.now - *st.export_exceeded_since
                >= std::chrono::milliseconds{p.export_limit.max_protection_time_ms})

@@ -161,10 +161,11 @@ void check_serial(checker& ck, id_registry& serials, const std::string& path,
   if (serial.empty())
     return;
   bool printable = std::all_of(serial.begin(), serial.end(),
-                               [](char c) { return c > 0x20 && c < 0x7F; });
-  if (!printable || serial.size() > 64) {
+                               [](char c) { return c >= 0x20 && c < 0x7F; });
+  if (!printable || serial.size() > 64 || serial.front() == ' ' || serial.back() == ' ') {
     ck.fail(path + ".serial",
-            "\"{}\": a serial number is 1 to 64 printable ASCII characters without spaces",
+            "\"{}\": a serial number is 1 to 64 printable ASCII characters, without "
+            "spaces at either end",
             serial);
     return;
   }

@@ -38,3 +38,20 @@ TEST_CASE("a hook that overruns is killed with the processes it started", "[os]"
   CHECK(r.ok());
   CHECK(r.output.size() == 4096);
 }
+
+TEST_CASE("a hook is done when it exits, whatever it left running in the background, and a hook "
+          "that closes its output and hangs is still timed out",
+          "[os]") {
+  auto t0 = std::chrono::steady_clock::now();
+  // A daemon holding the output open (pppd &, dhclient &).
+  auto r = run_hook("sleep 3 & echo started; exit 0", "", 10s);
+  CHECK(r.ok());
+  CHECK_FALSE(r.timed_out);
+  CHECK_THAT(r.output, Catch::Contains("started"));
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  // Its output sent elsewhere, then stuck: the timeout still holds.
+  t0 = std::chrono::steady_clock::now();
+  r = run_hook("exec >/dev/null 2>&1; sleep 30", "", 300ms);
+  CHECK(r.timed_out);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+}

@@ -138,8 +138,10 @@ TEST_CASE("each rule names the field it is about", "[validate]") {
        c.rs485_lines[0].devices[0].serial = "SN0001";
      },
      "rs485_lines[0].devices[0].serial", "duplicate serial \"SN0001\", already used by cabinets[0]"},
-    {"a serial with a space", 1, [](config& c) { c.cabinets[0].serial = "SN 0001"; },
-     "cabinets[0].serial", "printable ASCII characters without spaces"},
+    {"a serial with a space at its end", 1, [](config& c) { c.cabinets[0].serial = "SN 0001 "; },
+     "cabinets[0].serial", "without spaces at either end"},
+    {"a serial with a control character", 1, [](config& c) { c.cabinets[0].serial = "SN\t1"; },
+     "cabinets[0].serial", "printable ASCII"},
     {"addresses unique", 3, [](config& c) { c.cabinets[2].modbus.port = 15001; },
      "cabinets[2].modbus", "127.0.0.1:15001 unit 1 is already used by cabinets[0]"},
     {"cabinet host required", 1, [](config& c) { c.cabinets[0].modbus.host.clear(); },
