@@ -561,8 +561,9 @@ expected<v1::CommissionReportFile, std::string> commission_file(const v1::Commis
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(time_zone, &tz))
     tz = absl::UTCTimeZone();
-  auto day = TimeUtil::ToString(r.started_at()).substr(0, 10);
-  day.erase(std::remove(day.begin(), day.end(), '-'), day.end());
+  // The site's date of the run, as the workbook's times are.
+  auto day = absl::FormatTime(
+    "%Y%m%d", absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(r.started_at())), tz);
   auto stem = fmt::format("commissioning-v{}-{}", r.config_version(), day);
   if (format == "json" || format.empty()) {
     std::string json;
