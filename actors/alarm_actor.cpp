@@ -89,7 +89,6 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       for (const auto& a : c->book.update(all, s.time.time_since_epoch().count()))
         persist(a);
     },
-    [c](store_atom, std::vector<alarms::condition> conds) { c->held["store"] = std::move(conds); },
     [c](store_atom, const std::string& source, std::vector<alarms::condition> conds) {
       c->held[source] = std::move(conds);
     },

@@ -67,7 +67,8 @@ void identity::update(devices::device& dev, bool answering) {
     return;
   read = true;
   auto idx = dev.table().index_of("serial_number");
-  if (!idx || dev.table().points[*idx].type != pointtables::value_type::text) {
+  unsupported = !idx || dev.table().points[*idx].type != pointtables::value_type::text;
+  if (unsupported) {
     error = fmt::format("point table {} has no serial_number string point", dev.table().name);
     return;
   }
@@ -155,6 +156,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
       c->ident.update(c->dev->raw(), s.ok);
       s.serial = c->ident.serial;
       s.serial_error = c->ident.error;
+      s.serial_unsupported = c->ident.unsupported;
       if (!s.ok) {
         c->fallback_programmed = false;
         // It may come back restarted, its registers reset: write again.
@@ -310,6 +312,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
           m.ident.update(m.inverter->raw(), s.ok);
           s.serial = m.ident.serial;
           s.serial_error = m.ident.error;
+          s.serial_unsupported = m.ident.unsupported;
           if (!s.ok) {
             m.fallback_programmed = false;
           } else if (!m.fallback_programmed) {

@@ -37,6 +37,7 @@ namespace plantd::actors {
 // device at an address may have been swapped while it was silent.
 struct identity {
   bool read = false;
+  bool unsupported = false;  // the point table has no serial_number string point
   std::string serial;
   std::string error;  // why there is no serial
   void update(devices::device& dev, bool answering);

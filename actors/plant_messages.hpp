@@ -46,6 +46,7 @@ struct cabinet_sample {
   // serial_error says why).
   std::string serial;
   std::string serial_error;
+  bool serial_unsupported = false;  // its table has no serial_number
 };
 
 struct meter_sample {
@@ -69,6 +70,7 @@ struct inverter_sample {
   std::string error;
   std::string serial;  // as for cabinet_sample
   std::string serial_error;
+  bool serial_unsupported = false;
 };
 
 struct io_sample {
@@ -131,6 +133,7 @@ struct plant_state {
     double soc_percent = 0;  // cabinets
     std::string serial;        // read from the device (empty: not read)
     std::string serial_error;  // why not
+    bool serial_unsupported = false;  // its point table has no serial_number
   };
   // Battery, fire protection and liquid cooling of each cabinet.
   struct cabinet_detail {

@@ -234,7 +234,7 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
                                        "set aside is used",
                                        *free_bytes >> 10)});
         if (failing || disk_full || c->reported_failing || budget_short || c->reported_budget)
-          self->send(c->a.alarms, store_atom_v, std::move(conds));
+          self->send(c->a.alarms, store_atom_v, std::string{"store"}, std::move(conds));
         c->reported_failing = failing || disk_full;
         c->reported_budget = budget_short;
       }

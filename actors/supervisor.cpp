@@ -172,6 +172,7 @@ void publish(self_ptr self) {
     d.error = st.cabinets[i].error;
     d.serial = st.cabinets[i].serial;
     d.serial_error = st.cabinets[i].serial_error;
+    d.serial_unsupported = st.cabinets[i].serial_unsupported;
     d.power_w = c.power_w;
     d.soc_percent = c.soc;
     d.setpoint_w = i < st.last.cabinet_w.size() ? st.last.cabinet_w[i] : 0;
@@ -203,6 +204,7 @@ void publish(self_ptr self) {
         d.error = s.error;
         d.serial = s.serial;
         d.serial_error = s.serial_error;
+        d.serial_unsupported = s.serial_unsupported;
         d.power_w = s.power_w;
         d.setpoint_w = st.last.pv_limit_fraction * 100;
         ps.inverters.push_back(std::move(d));

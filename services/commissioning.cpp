@@ -237,9 +237,7 @@ struct commission_run {
         return check("serial_number", d.id, v1::CHECK_RESULT_SKIPPED, "does not answer");
       if (d.serial.empty())
         return check("serial_number", d.id,
-                     d.serial_error.find("has no serial_number") != std::string::npos
-                       ? v1::CHECK_RESULT_SKIPPED
-                       : v1::CHECK_RESULT_WARN,
+                     d.serial_unsupported ? v1::CHECK_RESULT_SKIPPED : v1::CHECK_RESULT_WARN,
                      fmt::format("not read: {}; compare the nameplate{} by eye",
                                  d.serial_error, in_config));
       if (want.empty())

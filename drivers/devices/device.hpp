@@ -43,7 +43,6 @@ public:
   // Reads the string point `name` (one request). A table without it is a
   // bad_request; registers that are not printable ASCII are malformed.
   modbus::result<std::string> read_text(std::string_view name);
-  bool has_point(std::string_view name) const noexcept { return table_->index_of(name).has_value(); }
 
   // Writes `value` (engineering units) to the writable point `name`.
   modbus::result<void> write(std::string_view name, double value);

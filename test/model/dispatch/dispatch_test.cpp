@@ -505,3 +505,35 @@ TEST_CASE("a silent meter with PV: the curtailment is taken once per reading",
     CHECK(d.pv_limit_fraction == Approx(10'000.0 / 40'000));  // not 0 %
   }
 }
+
+TEST_CASE("a clock set back makes no silent meter look fresh and does not hold the trip off",
+          "[dispatch][fail-safe]") {
+  bench b;
+  b.grid(30'000);
+  CHECK(b.step().binding != rule::fail_safe);
+  // SetTime moved the clock back an hour: the last reading is stamped
+  // after "now" and says nothing about the meter being alive.
+  b.snap.now -= std::chrono::hours{1};
+  auto d = b.step();
+  CHECK(d.binding == rule::fail_safe);
+  b.snap.grid_time = b.snap.now;  // a new reading: fine again
+  CHECK(b.step().binding != rule::fail_safe);
+
+  // Export above the limit when the clock goes back: counted again from
+  // then, so the trip still comes after the protection time, not an hour on.
+  bench t;
+  t.cfg.policies.export_limit.enabled = true;
+  t.cfg.policies.export_limit.max_protection_time_ms = 2000;
+  t.cfg.io.gpio_chip = "/dev/gpiochip0";
+  t.cfg.io.outputs = {{1, plant::output_function::export_limit_trip, "breaker"}};
+  t.cfg.policies.export_limit.trip_output = 1;
+  t.snap.cabinets[0].soc = 96;
+  t.snap.inverters = {{false, 20'000, 0}, {false, 20'000, 0}};
+  t.grid(-10'000);
+  CHECK_FALSE(t.step().trip_output);
+  t.snap.now -= std::chrono::hours{1};
+  t.snap.grid_time = t.snap.now;
+  CHECK_FALSE(t.step().trip_output);
+  CHECK_FALSE(t.step().trip_output);
+  CHECK(t.step().trip_output);
+}
