@@ -77,15 +77,25 @@ grpc::ServerUnaryReactor* telemetry_service::ListSeries(grpc::CallbackServerCont
 }
 
 grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerContext* ctx,
-                                                          const v1::QueryHistoryRequest* req,
-                                                          v1::QueryHistoryResponse* resp) {
+                                                          const grpc::ByteBuffer* request,
+                                                          grpc::ByteBuffer* response) {
   if (auto* r = refused(ctx))
     return r;
+  v1::QueryHistoryRequest req;
+  grpc::ByteBuffer bytes{*request};  // shares the slices; parsing consumes the copy
+  if (!grpc::SerializationTraits<v1::QueryHistoryRequest>::Deserialize(&bytes, &req).ok())
+    return finish(ctx, to_status(errc::invalid_argument,
+                                 "the request is not a plantd.v1.QueryHistoryRequest"));
+  return finish(ctx, history(req, *response));
+}
+
+grpc::Status telemetry_service::history(const v1::QueryHistoryRequest& request,
+                                        grpc::ByteBuffer& answer) {
+  const auto* req = &request;
   problems found;
   auto id = db_->find_series(req->series());
   if (!id)
-    return finish(ctx, to_status(errc::not_found,
-                                 fmt::format("series: no series \"{}\"", req->series())));
+    return to_status(errc::not_found, fmt::format("series: no series \"{}\"", req->series()));
   auto from = request_ms(req->from(), "from", found);
   auto to = range_end(*req, found);
   if (!req->has_from())
@@ -104,7 +114,10 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
                                                  "hour, day, month, year)", res_name)});
   }
   if (!found.empty())
-    return finish(ctx, invalid_argument(found));
+    return invalid_argument(found);
+  auto scratch = scratch_->take();
+  auto& raw = scratch->columns;
+  bool read = false;
   if (!res) {
     res = resolution::year;
     for (auto r : {resolution::five_minutes, resolution::hour, resolution::day,
@@ -114,46 +127,43 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
         break;
       }
     // Raw when the raw points fit.
-    auto probe = db_->raw(*id, from, to, max_points + 1);
-    if (probe.size() <= max_points)
+    db_->raw_into(*id, from, to, max_points + 1, raw);
+    read = true;
+    if (raw.size() <= max_points)
       res = resolution::raw;
   }
-  resp->set_series(req->series());
-  resp->set_resolution(telemetry::to_string(*res));
+  v1::QueryHistoryResponse resp;
+  resp.set_series(req->series());
+  resp.set_resolution(telemetry::to_string(*res));
   if (*res == resolution::raw) {
-    auto pts = db_->raw(*id, from, to, max_points + 1);
-    resp->set_truncated(pts.size() > max_points);
-    if (pts.size() > max_points)
-      pts.resize(max_points);
-    if (req->compact()) {
-      auto* raw = resp->mutable_raw();
-      auto n = static_cast<int>(pts.size());
-      raw->mutable_time_ms()->Reserve(n);
-      raw->mutable_value()->Reserve(n);
-      raw->mutable_quality()->Reserve(n);
-      for (const auto& p : pts) {
-        raw->add_time_ms(p.t_ms);
-        raw->add_value(p.value);
-        raw->add_quality(quality_of(p.q));
-      }
-      return finish(ctx, grpc::Status::OK);
+    if (!read)
+      db_->raw_into(*id, from, to, max_points + 1, raw);
+    resp.set_truncated(raw.size() > max_points);
+    if (raw.size() > max_points) {
+      raw.t_ms.resize(max_points);
+      raw.value.resize(max_points);
+      raw.q.resize(max_points);
     }
-    resp->mutable_points()->Reserve(static_cast<int>(pts.size()));
-    for (const auto& p : pts) {
-      auto* out = resp->add_points();
-      *out->mutable_time() = TimeUtil::MillisecondsToTimestamp(p.t_ms);
-      out->set_value(p.value);
-      out->set_quality(quality_of(p.q));
-      out->set_last(p.value);
+    if (req->compact()) {
+      answer = compact_answer(resp, std::move(scratch), scratch_);
+      return grpc::Status::OK;
+    }
+    resp.mutable_points()->Reserve(static_cast<int>(raw.size()));
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      auto* out = resp.add_points();
+      *out->mutable_time() = TimeUtil::MillisecondsToTimestamp(raw.t_ms[i]);
+      out->set_value(raw.value[i]);
+      out->set_quality(quality_of(raw.q[i]));
+      out->set_last(raw.value[i]);
       out->set_count(1);
     }
   } else {
     auto buckets = db_->rollup(*id, *res, from, to);
-    resp->set_truncated(buckets.size() > max_points);
+    resp.set_truncated(buckets.size() > max_points);
     if (buckets.size() > max_points)
       buckets.resize(max_points);
     for (const auto& b : buckets) {
-      auto* out = resp->add_points();
+      auto* out = resp.add_points();
       *out->mutable_time() = TimeUtil::MillisecondsToTimestamp(b.start_ms);
       out->set_value(b.agg.mean());
       out->set_quality(v1::QUALITY_ESTIMATED);
@@ -163,7 +173,9 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
       out->set_count(b.agg.count);
     }
   }
-  return finish(ctx, grpc::Status::OK);
+  scratch_->give(std::move(scratch));
+  bool own = false;
+  return grpc::SerializationTraits<v1::QueryHistoryResponse>::Serialize(resp, &answer, &own);
 }
 
 grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerContext* ctx,

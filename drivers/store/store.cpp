@@ -612,25 +612,23 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
   return {};
 }
 
-std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
-                                     std::size_t limit, std::string* error) const {
-  auto h = impl_->use();
-  std::vector<stored_point> out;
+namespace {
+
+// Up to `limit` raw points of `series` in [from, to), in time order, handed
+// to `push` one by one; `error` says when part of the range was unreadable.
+template <class Push>
+void scan_raw(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, uint32_t series, int64_t from,
+              int64_t to, std::size_t limit, std::string* error, Push push) {
   if (from >= to || limit == 0)
-    return out;
-  // One allocation for up to a day of one-second points (growing a vector
-  // of 86,400 points doubling by doubling costs more than decoding them).
-  // A short window (the uplink's) reserves for about a point a second.
-  out.reserve(std::min<std::size_t>(
-    {limit, 1u << 17, static_cast<std::size_t>(std::min<int64_t>((to - from) / 1000, 1 << 17)) + 64}));
+    return;
   auto upper = series_key(series, to);
   rocksdb::Slice upper_slice{upper};
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator(ro, h->series())};
-  std::vector<telemetry::sample> hour;
-  for (it->Seek(series_key(series, window_of(from))); it->Valid() && out.size() < limit;
-       it->Next()) {
+  std::unique_ptr<rocksdb::Iterator> it{db.NewIterator(ro, cf)};
+  thread_local std::vector<telemetry::sample> hour;  // an hour: reused, never regrown
+  std::size_t n = 0;
+  for (it->Seek(series_key(series, window_of(from))); it->Valid() && n < limit; it->Next()) {
     hour.clear();
     auto v = it->value();
     if (it->key().size() != 12 || !telemetry::decode_blocks({v.data(), v.size()}, hour)) {
@@ -641,12 +639,52 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
     }
     telemetry::normalize(hour);
     for (const auto& p : hour)
-      if (p.t_ms >= from && p.t_ms < to && out.size() < limit)
-        out.push_back(p);
+      if (p.t_ms >= from && p.t_ms < to && n < limit) {
+        push(p);
+        ++n;
+      }
   }
   if (error && !it->status().ok())
     *error = status_text(it->status());
+}
+
+// Room for what a range holds: up to a day of one-second points at once
+// (growing 86,400 points doubling by doubling costs more than decoding
+// them); a short window (the uplink's) about a point a second.
+std::size_t expected_points(int64_t from, int64_t to, std::size_t limit) {
+  if (from >= to)
+    return 0;
+  return std::min<std::size_t>(
+    {limit, 1u << 17, static_cast<std::size_t>(std::min<int64_t>((to - from) / 1000, 1 << 17)) + 64});
+}
+
+} // namespace
+
+std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
+                                     std::size_t limit, std::string* error) const {
+  auto h = impl_->use();
+  std::vector<stored_point> out;
+  out.reserve(expected_points(from, to, limit));
+  scan_raw(*h->db, h->series(), series, from, to, limit, error,
+           [&](const stored_point& p) { out.push_back(p); });
   return out;
+}
+
+void store::raw_into(uint32_t series, int64_t from, int64_t to, std::size_t limit,
+                     raw_columns& out, std::string* error) const {
+  auto h = impl_->use();
+  out.t_ms.clear();
+  out.value.clear();
+  out.q.clear();
+  auto room = expected_points(from, to, limit);
+  out.t_ms.reserve(room);
+  out.value.reserve(room);
+  out.q.reserve(room);
+  scan_raw(*h->db, h->series(), series, from, to, limit, error, [&](const stored_point& p) {
+    out.t_ms.push_back(p.t_ms);
+    out.value.push_back(p.value);
+    out.q.push_back(p.q);
+  });
 }
 
 std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from,
@@ -1103,6 +1141,26 @@ uint64_t store::disk_bytes() const {
       total += v;
   }
   return total + live_wal_bytes(*h->db);
+}
+
+store::memory_use store::memory() const {
+  auto h = impl_->use();
+  memory_use m;
+  auto sum = [&](const char* property) {
+    uint64_t total = 0;
+    for (auto* cf : h->cf) {
+      uint64_t v = 0;
+      if (h->db->GetIntProperty(cf, property, &v))
+        total += v;
+    }
+    return total;
+  };
+  m.memtables = sum("rocksdb.size-all-mem-tables");
+  m.table_readers = sum("rocksdb.estimate-table-readers-mem");
+  // One cache serves every family: read it once.
+  h->db->GetIntProperty(h->cf.front(), "rocksdb.block-cache-usage", &m.block_cache);
+  h->db->GetIntProperty(h->cf.front(), "rocksdb.block-cache-pinned-usage", &m.pinned_blocks);
+  return m;
 }
 
 std::optional<int64_t> store::oldest_raw_ms() const {

@@ -60,6 +60,14 @@ struct bucket {
   telemetry::aggregate agg;
 };
 
+// Raw points as columns: the i-th point is (t_ms[i], value[i], q[i]).
+struct raw_columns {
+  std::vector<int64_t> t_ms;
+  std::vector<double> value;
+  std::vector<quality> q;
+  std::size_t size() const noexcept { return t_ms.size(); }
+};
+
 struct store_options {
   absl::TimeZone tz = absl::UTCTimeZone();
   bool sync = false;  // fsync the WAL on every write
@@ -110,6 +118,11 @@ public:
   // hour): the points returned are then not all there are.
   std::vector<stored_point> raw(uint32_t series, int64_t from_ms, int64_t to_ms,
                                 std::size_t limit = SIZE_MAX, std::string* error = nullptr) const;
+  // The same points as columns, into `out`: it is cleared first and keeps
+  // its capacity, so a reader that reuses it reads a day without touching
+  // fresh memory (each new page costs a fault).
+  void raw_into(uint32_t series, int64_t from_ms, int64_t to_ms, std::size_t limit,
+                raw_columns& out, std::string* error = nullptr) const;
   // Rollup buckets starting in [from, to).
   std::vector<bucket> rollup(uint32_t series, telemetry::resolution r, int64_t from_ms,
                              int64_t to_ms) const;
@@ -228,6 +241,15 @@ public:
   // The start of the oldest hour holding raw points (nullopt: none).
   std::optional<int64_t> oldest_raw_ms() const;
   uint64_t series_disk_bytes() const;
+
+  // Where the database's memory goes, summed over every family.
+  struct memory_use {
+    uint64_t memtables = 0;      // active, immutable and pinned memtables
+    uint64_t block_cache = 0;    // the shared cache's charge (memtables' reservation included)
+    uint64_t pinned_blocks = 0;  // cache entries held by readers
+    uint64_t table_readers = 0;  // index and filter blocks outside the cache
+  };
+  memory_use memory() const;
 
   const absl::TimeZone& tz() const noexcept;
 

@@ -17,14 +17,23 @@
 //     catch up (target < 2 minutes) and the fast path's p99 meanwhile
 //     against idle, same run (target within 2x).
 //
+//     Beside RSS, plantd's /metrics gives its memory by part (heap in use
+//     and free, the store's memtables, block cache and table readers), and
+//     each part's slope over the second half is in the JSON, so a climb
+//     names its cause.
+//
 //   soak_bench --bin DIR --config twenty-cabinets.json --out FILE [--seconds N]
+//              [--only realtime] [--trace FILE.csv]
+//   --trace writes every sample of the real-time run (seconds, RSS, parts).
 #include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include <curl/curl.h>
@@ -141,6 +150,24 @@ std::shared_ptr<store::store> open_store(const std::filesystem::path& dir) {
   return std::shared_ptr<store::store>{std::move(*opened)};
 }
 
+// plantd's memory by part from its /metrics, in MB.
+std::map<std::string, double> memory_parts(const std::string& url) {
+  std::map<std::string, double> parts;
+  auto answer = test::http(url);
+  static const std::regex line{R"re(plantd_memory_bytes\{part="(\w+)"\} (\S+))re"};
+  for (auto it = std::sregex_iterator{answer.body.begin(), answer.body.end(), line};
+       it != std::sregex_iterator{}; ++it)
+    parts[(*it)[1]] = std::stod((*it)[2]) / (1 << 20);
+  return parts;
+}
+
+std::string part_list(const std::map<std::string, double>& slopes) {
+  std::string out;
+  for (const auto& [part, v] : slopes)
+    out += fmt::format("{}\"{}\": {:.2f}", out.empty() ? "" : ", ", part, v);
+  return out;
+}
+
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
@@ -150,7 +177,7 @@ int64_t wall_ms() {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string bin, example, out;
+  std::string bin, example, out, only, trace;
   int seconds = 600;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
@@ -158,6 +185,12 @@ int main(int argc, char** argv) {
     else if (k == "--config") example = argv[i + 1];
     else if (k == "--out") out = argv[i + 1];
     else if (k == "--seconds") seconds = std::stoi(argv[i + 1]);
+    else if (k == "--only") only = argv[i + 1];
+    else if (k == "--trace") trace = argv[i + 1];
+  }
+  if (!only.empty() && only != "realtime") {
+    std::fprintf(stderr, "--only: realtime is the one part that runs alone\n");
+    return 2;
   }
   if (bin.empty() || example.empty() || out.empty()) {
     std::fprintf(stderr, "usage: soak_bench --bin DIR --config FILE --out FILE [--seconds N]\n");
@@ -175,7 +208,7 @@ int main(int argc, char** argv) {
   double uncompacted_day1_mb = 0, uncompacted_day2_mb = 0;
   double sim_rss_day2_mb = 0;
   std::size_t series = 0;
-  {
+  if (only.empty()) {
     auto dir = tmp / "sim";
     auto db = open_store(dir / "store");
     int64_t t0 = (wall_ms() - 3 * 86'400'000) / 1000 * 1000;
@@ -206,14 +239,21 @@ int main(int argc, char** argv) {
   // 2. plantd in real time against plant-sim.
   double rss_start_mb = 0, rss_end_mb = 0, rss_slope_mb_h = 0, rss_slope_first_mb_h = 0;
   double disk_growth_mb_day = 0, sst_growth_mb_day = 0, wal_end_mb = 0;
+  std::map<std::string, double> part_slopes;  // MB an hour over the second half
   {
     auto config = bench::free_port_config(example);
     auto data = tmp / "realtime";
     test::child_process sim{{bin + "/plant-sim", "--config", config, "--control", "127.0.0.1:0"}};
     bench::wait_for(sim, std::regex{R"(plant-sim: control on (\S+))"});
     test::child_process plantd{{bin + "/plantd", "--config", config, "--listen", "127.0.0.1:0",
-                                "--data-dir", data.string(), "--log-level", "error"}};
+                                "--data-dir", data.string(), "--log-level", "error",
+                                "--metrics-listen", "127.0.0.1:0"}};
     bench::wait_for(plantd, std::regex{R"(listening on (\S+))"});
+    auto metrics_url = bench::wait_for(plantd, std::regex{R"(metrics at (http://\S+))"});
+    std::map<std::string, std::vector<std::pair<double, double>>> parts;  // second half
+    std::ofstream trace_out;
+    if (!trace.empty())
+      trace_out.open(trace);
     std::vector<std::pair<double, double>> first, second;  // (hours, MB)
     std::vector<std::pair<double, double>> disk, sst;       // second half (days, MB)
     auto started = steady::now();
@@ -229,7 +269,22 @@ int main(int argc, char** argv) {
         rss_start_mb = rss;
       rss_end_mb = rss;
       (t < seconds / 2.0 ? first : second).emplace_back(t / 3600, rss);
+      auto scraped = memory_parts(metrics_url);
+      if (trace_out.is_open()) {
+        if (t == 0 || trace_out.tellp() == 0) {
+          trace_out << "seconds,rss_mb";
+          for (const auto& [part, mb] : scraped)
+            trace_out << ',' << part << "_mb";
+          trace_out << '\n';
+        }
+        trace_out << fmt::format("{:.0f},{:.2f}", t, rss);
+        for (const auto& [part, mb] : scraped)
+          trace_out << fmt::format(",{:.2f}", mb);
+        trace_out << std::endl;
+      }
       if (t >= seconds / 2.0) {
+        for (const auto& [part, mb] : scraped)
+          parts[part].emplace_back(t / 3600, mb);
         disk.emplace_back(t / 86'400, static_cast<double>(dir_bytes(data / "store")) / 1e6);
         sst.emplace_back(t / 86'400, static_cast<double>(dir_bytes(data / "store", ".sst")) / 1e6);
       }
@@ -237,6 +292,8 @@ int main(int argc, char** argv) {
     }
     rss_slope_first_mb_h = slope(first);
     rss_slope_mb_h = slope(second);
+    for (const auto& [part, xy] : parts)
+      part_slopes[part] = slope(xy);
     disk_growth_mb_day = slope(disk);
     sst_growth_mb_day = slope(sst);
     wal_end_mb = static_cast<double>(dir_bytes(data / "store", ".log")) / 1e6;
@@ -248,7 +305,7 @@ int main(int argc, char** argv) {
   double backfill_s = -1, idle_p99_us = 0, busy_p99_us = 0;
   uint64_t backlog_samples = 0, sent_samples = 0, idle_decisions = 0, busy_decisions = 0;
   std::size_t vm_points = 0;
-  if (std::filesystem::exists("/usr/bin/victoria-metrics")) {
+  if (only.empty() && std::filesystem::exists("/usr/bin/victoria-metrics")) {
     auto config = bench::free_port_config(example, 100);
     auto data = tmp / "backfill";
     int64_t now = wall_ms() / 1000 * 1000;
@@ -337,7 +394,8 @@ int main(int argc, char** argv) {
     "  \"realtime\": {{\"seconds\": {}, \"rss_start_mb\": {:.1f}, \"rss_end_mb\": {:.1f},\n"
     "    \"rss_slope_first_half_mb_per_h\": {:.2f}, \"rss_slope_second_half_mb_per_h\": {:.2f},\n"
     "    \"store_growth_mb_per_day\": {:.1f}, \"sst_growth_mb_per_day\": {:.1f},\n"
-    "    \"wal_at_end_mb\": {:.1f}, \"target_rss_slope_mb_per_h\": 1, \"met\": {}}},\n"
+    "    \"wal_at_end_mb\": {:.1f}, \"memory_parts_slope_second_half_mb_per_h\": {{{}}},\n"
+    "    \"target_rss_slope_mb_per_h\": 1, \"met\": {}}},\n"
     "  \"backfill\": {{\"backlog_samples\": {}, \"sent_samples\": {}, \"seconds\": {:.1f},\n"
     "    \"receiver_points_grid_w\": {}, \"idle_p99_us\": {:.0f}, \"idle_decisions\": {},\n"
     "    \"busy_p99_us\": {:.0f}, \"busy_decisions\": {}, \"p99_ratio\": {:.2f},\n"
@@ -347,7 +405,7 @@ int main(int argc, char** argv) {
     uncompacted_day1_mb, uncompacted_day2_mb,
     disk_day2_mb < 30 ? "true" : "false", seconds, rss_start_mb, rss_end_mb,
     rss_slope_first_mb_h, rss_slope_mb_h, disk_growth_mb_day, sst_growth_mb_day, wal_end_mb,
-    rss_slope_mb_h < 1 ? "true" : "false", backlog_samples, sent_samples, backfill_s, vm_points,
+    part_list(part_slopes), rss_slope_mb_h < 1 ? "true" : "false", backlog_samples, sent_samples, backfill_s, vm_points,
     idle_p99_us, idle_decisions, busy_p99_us, busy_decisions,
     idle_p99_us > 0 ? busy_p99_us / idle_p99_us : 0.0,
     backfill_s >= 0 && backfill_s < 120 && busy_p99_us <= 2 * idle_p99_us ? "true" : "false");

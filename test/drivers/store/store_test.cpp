@@ -62,6 +62,28 @@ TEST_CASE("raw points round-trip with their quality", "[store]") {
   REQUIRE(around.size() == 1);
   CHECK(around[0].q == quality::missing);
   CHECK(db->raw(*id, 1'000'000, 2'000'000, 7).size() == 7);
+
+  // The same points as columns, into columns that held something before.
+  raw_columns cols;
+  cols.t_ms.assign(3, 9);
+  cols.value.assign(3, 9);
+  cols.q.assign(3, quality::invalid);
+  db->raw_into(*id, 1'010'000, 1'020'000, SIZE_MAX, cols);
+  REQUIRE(cols.size() == got.size());
+  REQUIRE(cols.value.size() == got.size());
+  REQUIRE(cols.q.size() == got.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(cols.t_ms[i] == got[i].t_ms);
+    CHECK(cols.value[i] == got[i].value);
+    CHECK(cols.q[i] == got[i].q);
+  }
+  db->raw_into(*id, 1'000'000, 2'000'000, 7, cols);
+  CHECK(cols.size() == 7);
+  db->raw_into(*id, 1'050'000, 1'051'000, SIZE_MAX, cols);
+  REQUIRE(cols.size() == 1);
+  CHECK(cols.q[0] == quality::missing);
+  db->raw_into(*id, 2'000'000, 1'000'000, SIZE_MAX, cols);
+  CHECK(cols.size() == 0);
 }
 
 TEST_CASE("rollups across a DST day and a month end agree with the raw data",
