@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <grpcpp/security/auth_context.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -80,6 +81,15 @@ std::optional<principal> certificate_principal(const grpc::AuthContext& ac) {
   return principal{"cert:" + printable(cn), r, credential::client_certificate, 0, {}};
 }
 
+// The methods a service serves raw (grpc::ByteBuffer in and out, see
+// telemetry_service.hpp) and their request types: an interceptor's
+// received message is then a byte buffer, not a protobuf message.
+std::string_view raw_request_type(std::string_view method) {
+  if (method == "/plantd.v1.TelemetryService/QueryHistory")
+    return "plantd.v1.QueryHistoryRequest";
+  return {};
+}
+
 class gate_interceptor final : public grpc::experimental::Interceptor {
 public:
   gate_interceptor(const access_gate& gate, grpc::experimental::ServerRpcInfo* info)
@@ -103,10 +113,16 @@ public:
         audited() && request_.empty()) {
       // A refused call's request is named, not shown: it may hold what the
       // caller had no right to hand in (a config with its secrets).
-      if (const auto* m = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage()))
+      if (auto raw = raw_request_type(method_); !raw.empty()) {
+        // Served raw: the handler parses the bytes, the gate sees them.
+        if (const auto* b = static_cast<const grpc::ByteBuffer*>(methods->GetRecvMessage()))
+          request_ = fmt::format("{} of {} bytes", raw, b->Valid() ? b->Length() : 0);
+      } else if (const auto* m =
+                   static_cast<const google::protobuf::Message*>(methods->GetRecvMessage())) {
         request_ = auth_.status.ok() ? audit_log::summary(*m)
                                      : fmt::format("{} of {} bytes", m->GetTypeName(),
                                                    m->ByteSizeLong());
+      }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
         audited() && gate_.audit()) {

@@ -81,11 +81,13 @@ grpc::ServerUnaryReactor* telemetry_service::QueryHistory(grpc::CallbackServerCo
                                                           grpc::ByteBuffer* response) {
   if (auto* r = refused(ctx))
     return r;
-  v1::QueryHistoryRequest req;
-  grpc::ByteBuffer bytes{*request};  // shares the slices; parsing consumes the copy
-  if (!grpc::SerializationTraits<v1::QueryHistoryRequest>::Deserialize(&bytes, &req).ok())
-    return finish(ctx, to_status(errc::invalid_argument,
-                                 "the request is not a plantd.v1.QueryHistoryRequest"));
+  v1::QueryHistoryRequest req;  // no bytes at all: every field at its default
+  if (request && request->Valid() && request->Length() > 0) {
+    grpc::ByteBuffer bytes{*request};  // shares the slices; parsing consumes the copy
+    if (!grpc::SerializationTraits<v1::QueryHistoryRequest>::Deserialize(&bytes, &req).ok())
+      return finish(ctx, to_status(errc::invalid_argument,
+                                   "the request is not a plantd.v1.QueryHistoryRequest"));
+  }
   return finish(ctx, history(req, *response));
 }
 
