@@ -60,7 +60,7 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash test/fuzz/run.sh
 
 format:
-	find model drivers actors services apps test -name '*.[ch]pp' | xargs clang-format -i
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format-14 -i
 
 clean:
 	rm -rf $(BUILD_DIR)

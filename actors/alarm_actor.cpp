@@ -24,7 +24,7 @@ std::vector<std::string_view> split(std::string_view s) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string encode_alarm(const alarms::alarm& a) {
   return fmt::format("1{0}{1}{0}{2}{0}{3}{0}{4}{0}{5}{0}{6}{0}{7}{0}{8}", sep, a.code, a.device,
@@ -97,8 +97,7 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
                        bool may_release) -> caf::result<alarms::alarm> {
       // A foreign master's lock is released by whoever may change the
       // configuration (the installer), not by anyone who may acknowledge.
-      if (const auto* a = c->book.find(id);
-          a && a->code == "foreign_master" && !may_release)
+      if (const auto* a = c->book.find(id); a && a->code == "foreign_master" && !may_release)
         return caf::make_error(
           errc::permission_denied,
           fmt::format("acknowledging foreign_master on {} hands it back to plantd's commands: "
@@ -117,4 +116,4 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
   };
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -29,4 +29,4 @@ uint64_t alarm_hub::last_seq() const {
   return seq_;
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

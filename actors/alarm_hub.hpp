@@ -28,7 +28,9 @@ public:
   std::pair<std::vector<alarms::alarm>, uint64_t> since(uint64_t after) const;
   uint64_t last_seq() const;
 
-  uint64_t subscribe(std::function<void()> on_new) { return listeners_.subscribe(std::move(on_new)); }
+  uint64_t subscribe(std::function<void()> on_new) {
+    return listeners_.subscribe(std::move(on_new));
+  }
   void unsubscribe(uint64_t token) { listeners_.unsubscribe(token); }
 
 private:
@@ -38,4 +40,4 @@ private:
   listeners listeners_;
 };
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -64,11 +64,12 @@ caf::result<apply_result> apply(self_ptr self, std::shared_ptr<const plant::conf
   // order they were stored.
   auto rp = self->make_response_promise<apply_result>();
   self->request(st.args.supervisor, caf::infinite, apply_atom_v, next)
-    .then([rp, res](device_changes& devices) mutable {
-            res.devices = std::move(devices);
-            rp.deliver(std::move(res));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    .then(
+      [rp, res](device_changes& devices) mutable {
+        res.devices = std::move(devices);
+        rp.deliver(std::move(res));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
 }
 
@@ -95,10 +96,8 @@ config_actor::behavior_type config_impl(self_ptr self, config_actor_args args) {
       info.uptime_ms = (st.args.clk->now() - st.started_at).count();
       return info;
     },
-    [self](apply_atom, std::shared_ptr<const plant::config>& next,
-           change_info& info) -> caf::result<apply_result> {
-      return apply(self, std::move(next), info);
-    },
+    [self](apply_atom, std::shared_ptr<const plant::config>& next, change_info& info)
+      -> caf::result<apply_result> { return apply(self, std::move(next), info); },
     [self](mode_atom, plant::working_mode mode, std::vector<plant::tou_slot>& slots,
            change_info& info) -> caf::result<apply_result> {
       auto& st = self->state;
@@ -113,10 +112,10 @@ config_actor::behavior_type config_impl(self_ptr self, config_actor_args args) {
   };
 }
 
-} // namespace
+}  // namespace
 
 config_actor spawn_config_actor(caf::actor_system& sys, config_actor_args args) {
   return sys.spawn(config_impl, std::move(args));
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

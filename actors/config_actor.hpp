@@ -35,13 +35,13 @@
 
 namespace plantd::actors {
 
-using config_actor = caf::typed_actor<
-  caf::replies_to<caf::get_atom>::with<config_snapshot>,
-  caf::replies_to<caf::get_atom, info_atom>::with<plant_info>,
-  caf::replies_to<apply_atom, std::shared_ptr<const plant::config>, change_info>::with<
-    apply_result>,
-  caf::replies_to<mode_atom, plant::working_mode, std::vector<plant::tou_slot>,
-                  change_info>::with<apply_result>>;
+using config_actor =
+  caf::typed_actor<caf::replies_to<caf::get_atom>::with<config_snapshot>,
+                   caf::replies_to<caf::get_atom, info_atom>::with<plant_info>,
+                   caf::replies_to<apply_atom, std::shared_ptr<const plant::config>,
+                                   change_info>::with<apply_result>,
+                   caf::replies_to<mode_atom, plant::working_mode, std::vector<plant::tou_slot>,
+                                   change_info>::with<apply_result>>;
 
 struct config_actor_args {
   config_snapshot initial;
@@ -61,4 +61,4 @@ struct config_actor_args {
 
 config_actor spawn_config_actor(caf::actor_system& sys, config_actor_args args);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -13,7 +13,8 @@ namespace plantd::actors {
 class config_view {
 public:
   config_view() = default;
-  explicit config_view(config_snapshot initial) : snap_(std::move(initial)) {}
+  explicit config_view(config_snapshot initial)
+    : snap_(std::move(initial)) {}
 
   // The config in force and its version.
   config_snapshot snapshot() const {
@@ -32,4 +33,4 @@ private:
   config_snapshot snap_;
 };
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -15,8 +15,8 @@
 namespace plantd::actors {
 
 std::shared_ptr<modbus::register_bus> open_bus(const plant::tcp_endpoint& ep,
-                                               std::chrono::milliseconds timeout,
-                                               const clock& clk, const std::string& device) {
+                                               std::chrono::milliseconds timeout, const clock& clk,
+                                               const std::string& device) {
   modbus::link_options opts;
   opts.timeout = timeout;
   auto b = std::make_shared<modbus::bus>(
@@ -27,16 +27,15 @@ std::shared_ptr<modbus::register_bus> open_bus(const plant::tcp_endpoint& ep,
   return b;
 }
 
-std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line,
-                                               const clock& clk) {
+std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line, const clock& clk) {
   modbus::link_options opts;
   opts.timeout = std::chrono::milliseconds{line.timeout_ms};
   std::shared_ptr<modbus::bus> b;
   if (line.tcp_gateway) {
     b = std::make_shared<modbus::bus>(
-      modbus::link{modbus::tcp_params{line.tcp_gateway->host,
-                                      static_cast<uint16_t>(line.tcp_gateway->port)},
-                   opts, clk},
+      modbus::link{
+        modbus::tcp_params{line.tcp_gateway->host, static_cast<uint16_t>(line.tcp_gateway->port)},
+        opts, clk},
       std::chrono::milliseconds{line.inter_frame_gap_ms});
   } else {
     char parity = line.parity == plant::parity::even  ? 'E'
@@ -81,8 +80,8 @@ void identity::update(devices::device& dev, bool answering) {
     // Lost in transit (a busy line): again at the next poll. An exception
     // or an answer that is not text is the device's own: kept.
     auto f = got.error().fault;
-    read = f != modbus::fault::timeout && f != modbus::fault::crc
-           && f != modbus::fault::disconnected;
+    read =
+      f != modbus::fault::timeout && f != modbus::fault::crc && f != modbus::fault::disconnected;
   }
 }
 
@@ -242,7 +241,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     bool reachable = true;
     bool fallback_programmed = false;  // again after every reconnect
     bool wrote_since_connect = false;
-    int refresh = 0;  // ticks since the limit was last written
+    int refresh = 0;     // ticks since the limit was last written
     double range_w = 0;  // meters: the largest power they can measure
     identity ident;      // inverters
   };
@@ -274,8 +273,8 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
     } else {
       m.meter = std::make_unique<devices::meter>(*table, *c->bus, unit);
       m.range_w = plant::meter_range_w(d);
-      period = d.role == plant::device_role::grid_meter ? c->a.grid_meter_period
-                                                        : c->a.pv_meter_period;
+      period =
+        d.role == plant::device_role::grid_meter ? c->a.grid_meter_period : c->a.pv_meter_period;
     }
     m.every = std::max<int>(1, static_cast<int>(period / c->tick));
     c->members.push_back(std::move(m));
@@ -317,8 +316,8 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
             m.fallback_programmed = false;
           } else if (!m.fallback_programmed) {
             // Limited to the fail-safe export level by itself when plantd is gone.
-            auto fb = m.inverter->set_comm_loss_fallback(c->a.device_watchdog,
-                                                         c->a.fallback_limit_percent);
+            auto fb =
+              m.inverter->set_comm_loss_fallback(c->a.device_watchdog, c->a.fallback_limit_percent);
             m.fallback_programmed = fb.has_value();
           }
           if (r.failure)
@@ -401,4 +400,4 @@ caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args) {
   };
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

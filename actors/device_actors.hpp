@@ -87,9 +87,8 @@ caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args);
 // The bus of a cabinet or a line, as the config describes it. The device
 // ids name its units in the Modbus traffic counters (modbus/traffic.hpp).
 std::shared_ptr<modbus::register_bus> open_bus(const plant::tcp_endpoint& ep,
-                                               std::chrono::milliseconds timeout,
-                                               const clock& clk, const std::string& device = {});
-std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line,
-                                               const clock& clk);
+                                               std::chrono::milliseconds timeout, const clock& clk,
+                                               const std::string& device = {});
+std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line, const clock& clk);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

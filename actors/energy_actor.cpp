@@ -18,10 +18,13 @@ namespace {
 
 using energy::failure;
 
-failure fail(errc code, std::string msg) { return failure{code, {problem{"", std::move(msg)}}}; }
+failure fail(errc code, std::string msg) {
+  return failure{code, {problem{"", std::move(msg)}}};
+}
 
-
-std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
+std::string hex16(uint64_t v) {
+  return fmt::format("{:016x}", v);
+}
 
 // A stored hour: hour/<id>/<hour index hex> -> value \n quality.
 struct stored_hour {
@@ -32,10 +35,12 @@ struct stored_hour {
 std::optional<stored_hour> parse_hour(std::string_view k, std::string_view v) {
   auto slash = k.rfind('/');
   auto nl = v.find('\n');
-  if (slash == std::string_view::npos || slash < 5 || nl == std::string_view::npos) return std::nullopt;
+  if (slash == std::string_view::npos || slash < 5 || nl == std::string_view::npos)
+    return std::nullopt;
   try {
     int64_t idx = static_cast<int64_t>(std::stoull(std::string(k.substr(slash + 1)), nullptr, 16));
-    return stored_hour{k.substr(5, slash - 5), absl::CivilHour(1970, 1, 1, 0) + idx,
+    return stored_hour{k.substr(5, slash - 5),
+                       absl::CivilHour(1970, 1, 1, 0) + idx,
                        {std::stod(std::string(v.substr(0, nl))),
                         static_cast<quality>(std::stoi(std::string(v.substr(nl + 1))))}};
   } catch (const std::exception&) {
@@ -43,11 +48,14 @@ std::optional<stored_hour> parse_hour(std::string_view k, std::string_view v) {
   }
 }
 
-} // namespace
+}  // namespace
 
 energy_book::energy_book(std::shared_ptr<store::store> db, energy_codec codec, const clock* clk,
                          uint32_t hourly_days)
-    : db_(std::move(db)), codec_(std::move(codec)), clk_(clk), hourly_days_(std::max<uint32_t>(hourly_days, 1)) {}
+  : db_(std::move(db)),
+    codec_(std::move(codec)),
+    clk_(clk),
+    hourly_days_(std::max<uint32_t>(hourly_days, 1)) {}
 
 void energy_book::roll_hours() {
   absl::CivilDay today(absl::ToCivilSecond(now(), tz_));
@@ -69,8 +77,10 @@ void energy_book::load() {
     auto doc = db_->get_document("energy-model");
     std::optional<std::string> stored;
     bool from_document = doc && doc->has_value();
-    if (!doc) unreadable_ = doc.error();
-    else stored = *doc ? std::move(*doc) : db_->get_energy("model");
+    if (!doc)
+      unreadable_ = doc.error();
+    else
+      stored = *doc ? std::move(*doc) : db_->get_energy("model");
     // A change's audit record is written before its file: a stop in
     // between leaves a record of a change the file does not have. The file
     // is the model; the trail says so.
@@ -78,33 +88,42 @@ void energy_book::load() {
       auto t = absl::ToUnixMillis(now());
       auto r = db_->adopt_document(
         // Its own sequence number: the counter is not restored yet.
-        "energy-model", *stored, fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(UINT64_MAX)),
-        "plantd\nrecovery: the change recorded before this one did not reach the model file (plantd stopped "
+        "energy-model", *stored,
+        fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(UINT64_MAX)),
+        "plantd\nrecovery: the change recorded before this one did not reach the model file "
+        "(plantd stopped "
         "while writing it); the model is as it was before that change");
-      spdlog::warn("energy: the last recorded model change did not reach the model file; kept the file{}",
-                   r ? "" : " (the recovery record failed: " + r.error() + ")");
+      spdlog::warn(
+        "energy: the last recorded model change did not reach the model file; kept the file{}",
+        r ? "" : " (the recovery record failed: " + r.error() + ")");
     }
     if (stored) {
       auto m = codec_.decode(*stored);
-      if (m) model_ = std::move(*m);
-      else unreadable_ = "cannot decode the stored energy model: " + m.error();
+      if (m)
+        model_ = std::move(*m);
+      else
+        unreadable_ = "cannot decode the stored energy model: " + m.error();
     }
     if (!unreadable_.empty())
-      spdlog::error("{}; serving the seeded model and refusing model changes until it is fixed", unreadable_);
+      spdlog::error("{}; serving the seeded model and refusing model changes until it is fixed",
+                    unreadable_);
   }
   model_.reindex();
-  if (!absl::LoadTimeZone(model_.ent.time_zone, &tz_)) tz_ = absl::UTCTimeZone();
+  if (!absl::LoadTimeZone(model_.ent.time_zone, &tz_))
+    tz_ = absl::UTCTimeZone();
   engine_ = std::make_unique<energy::engine>(tz_);
   engine_->load(model_);
   roll_hours();  // older stored hours go straight into their days' sums
   ::malloc_trim(0);
-  if (!db_) return;
+  if (!db_)
+    return;
   // Latest entry per (id, day): keys sort by seq within a day.
   // Streamed: years of hourly inputs are never all copied at once.
   db_->each_energy("entry/", [&](std::string_view k, std::string_view v) {
     if (auto e = decode_entry(k, v)) {
       engine_->set_day(e->id, e->day, {e->value, quality::manual});
-      *seq_ = std::max<uint64_t>(*seq_, std::strtoull(std::string(k.substr(k.rfind('/') + 1)).c_str(), nullptr, 16));
+      *seq_ = std::max<uint64_t>(
+        *seq_, std::strtoull(std::string(k.substr(k.rfind('/') + 1)).c_str(), nullptr, 16));
     }
     return true;
   });
@@ -122,54 +141,76 @@ void energy_book::load() {
   ++version_;
 }
 
-expected<std::unique_ptr<energy::engine>, energy::failure> energy_book::graph_from_store(
-  const std::vector<std::string>& ids, absl::CivilDay from, absl::CivilDay to) const {
+expected<std::unique_ptr<energy::engine>, energy::failure>
+energy_book::graph_from_store(const std::vector<std::string>& ids, absl::CivilDay from,
+                              absl::CivilDay to) const {
   auto fail = [](errc c, std::string m) {
     return unexpected<energy::failure>{energy::failure{c, {problem{"from", std::move(m)}}}};
   };
-  if (!db_) return fail(errc::failed_precondition, "hours before the held window are read from the store; there is none");
+  if (!db_)
+    return fail(errc::failed_precondition,
+                "hours before the held window are read from the store; there is none");
   auto in = engine_->inputs_of(ids);
   auto days = static_cast<std::size_t>(to - from + 1);
   if (in.hourly.size() * days > past_hours_budget_)
-    return fail(errc::failed_precondition,
-                fmt::format("hours before {} are read back from the store: this query needs {} meters x {} days, "
-                            "at most {} meter-days at once; ask for fewer days or indicators, or for days",
-                            absl::FormatCivilTime(engine_->hours_kept_from().value_or(from)), in.hourly.size(), days,
-                            past_hours_budget_));
+    return fail(
+      errc::failed_precondition,
+      fmt::format(
+        "hours before {} are read back from the store: this query needs {} meters x {} days, "
+        "at most {} meter-days at once; ask for fewer days or indicators, or for days",
+        absl::FormatCivilTime(engine_->hours_kept_from().value_or(from)), in.hourly.size(), days,
+        past_hours_budget_));
   auto e = std::make_unique<energy::engine>(tz_);
   e->load(model_);
-  auto idx = [](absl::CivilDay d) { return static_cast<uint64_t>(absl::CivilHour(d) - absl::CivilHour(1970, 1, 1, 0)); };
+  auto idx = [](absl::CivilDay d) {
+    return static_cast<uint64_t>(absl::CivilHour(d) - absl::CivilHour(1970, 1, 1, 0));
+  };
   for (const auto& id : in.hourly) {
     auto prefix = fmt::format("hour/{}/", id);
     auto end = prefix + hex16(idx(to + 1));
-    db_->each_energy(prefix, [&](std::string_view k, std::string_view v) {
-      if (k >= end) return false;
-      if (auto h = parse_hour(k, v)) e->set_hour(id, h->hour, h->r);
-      return true;
-    }, prefix + hex16(idx(from)));
+    db_->each_energy(
+      prefix,
+      [&](std::string_view k, std::string_view v) {
+        if (k >= end)
+          return false;
+        if (auto h = parse_hour(k, v))
+          e->set_hour(id, h->hour, h->r);
+        return true;
+      },
+      prefix + hex16(idx(from)));
   }
   // Entries: the latest of each day (keys sort by sequence within a day).
   for (auto id : in.daily) {
-    if (id.rfind("product:", 0) == 0) id.erase(0, 8);
+    if (id.rfind("product:", 0) == 0)
+      id.erase(0, 8);
     auto prefix = fmt::format("entry/{}/", id);
     auto end = prefix + absl::FormatCivilTime(to + 1);
-    db_->each_energy(prefix, [&](std::string_view k, std::string_view v) {
-      if (k >= end) return false;
-      if (auto x = decode_entry(k, v)) e->set_day(id, x->day, {x->value, quality::manual});
-      return true;
-    }, prefix + absl::FormatCivilTime(from));
+    db_->each_energy(
+      prefix,
+      [&](std::string_view k, std::string_view v) {
+        if (k >= end)
+          return false;
+        if (auto x = decode_entry(k, v))
+          e->set_day(id, x->day, {x->value, quality::manual});
+        return true;
+      },
+      prefix + absl::FormatCivilTime(from));
   }
   return e;
 }
 
-std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from_ms, int64_t to_ms) {
+std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from_ms,
+                                            int64_t to_ms) {
   std::vector<energy_audit> out;
-  if (!db) return out;
+  if (!db)
+    return out;
   for (const auto& [k, v] : db->audit("energy/")) {
     // energy/<16 hex ms>/<16 hex seq>
-    if (k.size() < 7 + 16) continue;
+    if (k.size() < 7 + 16)
+      continue;
     int64_t t = static_cast<int64_t>(std::strtoull(k.substr(7, 16).c_str(), nullptr, 16));
-    if (t < from_ms || t >= to_ms) continue;
+    if (t < from_ms || t >= to_ms)
+      continue;
     energy_audit a;
     a.time_ms = t;
     std::size_t start = 0;
@@ -177,7 +218,8 @@ std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from
     for (int i = 0; i < 4 && start <= v.size(); ++i) {
       auto nl = i < 3 ? v.find('\n', start) : std::string::npos;
       *fields[i] = v.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-      if (nl == std::string::npos) break;
+      if (nl == std::string::npos)
+        break;
       start = nl + 1;
     }
     out.push_back(std::move(a));
@@ -187,33 +229,41 @@ std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from
 
 energy::result energy_book::persist_model(const std::string& who, const std::string& what,
                                           const std::string& before, const std::string& after) {
-  if (!db_ || !codec_.encode) return {};
+  if (!db_ || !codec_.encode)
+    return {};
   if (!unreadable_.empty())
-    return unexpected{fail(errc::unavailable, unreadable_ + "; the model is not changed so that the stored one is kept")};
+    return unexpected{
+      fail(errc::unavailable,
+           unreadable_ + "; the model is not changed so that the stored one is kept")};
   auto t = absl::ToUnixMillis(now());
   // One field a line: who and what must not break the record.
   auto line = [](std::string x) {
     std::replace(x.begin(), x.end(), '\n', ' ');
     return x;
   };
-  auto r = db_->put_document("energy-model", codec_.encode(model_),
-                             fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
-                             before.empty() && after.empty()
-                               ? fmt::format("{}\n{}", line(who), line(what))
-                               : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after)));
-  if (!r) return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
+  auto r = db_->put_document(
+    "energy-model", codec_.encode(model_),
+    fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
+    before.empty() && after.empty()
+      ? fmt::format("{}\n{}", line(who), line(what))
+      : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after)));
+  if (!r)
+    return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
   if (!legacy_model_removed_) {  // the document replaces a model kept as a key
-    if (db_->put_energy({{"model", ""}})) legacy_model_removed_ = true;
+    if (db_->put_energy({{"model", ""}}))
+      legacy_model_removed_ = true;
   }
   return {};
 }
 
-energy::result energy_book::change(const std::function<energy::result(energy::model&)>& f,
-                                   const std::string& who, const std::string& what,
-                                   const std::function<std::string(const energy::model&)>& snapshot) {
+energy::result
+energy_book::change(const std::function<energy::result(energy::model&)>& f, const std::string& who,
+                    const std::string& what,
+                    const std::function<std::string(const energy::model&)>& snapshot) {
   std::string before = snapshot ? snapshot(model_) : std::string();
   auto r = f(model_);
-  if (!r) return r;
+  if (!r)
+    return r;
   std::string after = snapshot ? snapshot(model_) : std::string();
   if (auto p = persist_model(who, what, before, after); !p) {
     load();  // the change is not kept: back to the stored model
@@ -228,7 +278,8 @@ energy::result energy_book::change(const std::function<energy::result(energy::mo
 energy::result energy_book::replace(energy::model m, const std::string& who) {
   m.reindex();
   auto p = m.check();
-  if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
+  if (!p.empty())
+    return unexpected{failure{errc::invalid_argument, p}};
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(m.ent.time_zone, &tz))
     return unexpected{fail(errc::invalid_argument, "unknown time zone " + m.ent.time_zone)};
@@ -240,14 +291,17 @@ energy::result energy_book::replace(energy::model m, const std::string& who) {
       x.energy_types.size(), x.templates.size(), x.nodes.size(), x.meters.size(),
       x.indicators.size(), x.products.size());
   };
-  auto r = change([&](energy::model& cur) -> energy::result {
-    cur = std::move(m);
-    cur.reindex();
-    return {};
-  }, who, "import of the whole model", counts);
+  auto r = change(
+    [&](energy::model& cur) -> energy::result {
+      cur = std::move(m);
+      cur.reindex();
+      return {};
+    },
+    who, "import of the whole model", counts);
   // Entries and hourly consumption are kept by id (counters by the units):
   // reload them into a graph of the new model (in its time zone).
-  if (r && db_) load();
+  if (r && db_)
+    load();
   else if (r) {
     tz_ = tz;
     engine_ = std::make_unique<energy::engine>(tz_);
@@ -261,8 +315,10 @@ void energy_book::apply(const std::vector<leaf_update>& updates) {
   roll_hours();
   for (const auto& u : updates) {
     reading r{u.value, u.q};
-    if (u.hourly) engine_->set_hour(u.id, absl::CivilHour(1970, 1, 1, 0) + u.index, r, u.before);
-    else engine_->set_day(u.id, absl::CivilDay(1970, 1, 1) + u.index, r);
+    if (u.hourly)
+      engine_->set_hour(u.id, absl::CivilHour(1970, 1, 1, 0) + u.index, r, u.before);
+    else
+      engine_->set_day(u.id, absl::CivilDay(1970, 1, 1) + u.index, r);
   }
 }
 
@@ -270,7 +326,8 @@ std::vector<std::pair<std::string, double>> energy_book::live_readings(const std
                                                                        double wh) const {
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [id, m] : model_.meters) {
-    if (m.live_source != source) continue;
+    if (m.live_source != source)
+      continue;
     auto u = energy::parse_unit(model_.energy_types.at(m.energy_type).unit);
     out.emplace_back(id, u && u->scale > 0 ? wh * 0.0036 / u->scale : wh);
   }
@@ -289,7 +346,7 @@ struct energy_state {
   int64_t last_live_ms = 0;
   bool trim_pending = false;
   std::unordered_map<std::string, unit_ref> units;  // by node id
-  uint64_t version = 0;  // of the model the units' slices come from
+  uint64_t version = 0;                             // of the model the units' slices come from
   static inline const char* name = "energy";
 };
 
@@ -298,14 +355,17 @@ using self_ptr = caf::stateful_actor<energy_state>*;
 unit_ref& unit_for(self_ptr self, const std::string& node, std::chrono::milliseconds idle) {
   auto& st = self->state;
   auto it = st.units.find(node);
-  if (it != st.units.end()) return it->second;
+  if (it != st.units.end())
+    return it->second;
   energy_unit_args a;
   a.db = st.book->db();
   a.clk = st.book->clk();
   a.seq = st.book->seq();
   a.supervisor = caf::actor_cast<caf::actor>(self);
   a.slice = std::make_shared<const unit_slice>(slice_of(st.book->model(), node, st.book->tz()));
-  a.idle = st.book->db() ? idle : std::chrono::milliseconds{0};  // without a store a unit's state is its memory
+  a.idle = st.book->db()
+             ? idle
+             : std::chrono::milliseconds{0};  // without a store a unit's state is its memory
   auto u = spawn_energy_unit(self->system(), std::move(a));
   self->monitor(u);
   return st.units.emplace(node, unit_ref{u, 0}).first->second;
@@ -315,7 +375,8 @@ unit_ref& unit_for(self_ptr self, const std::string& node, std::chrono::millisec
 // when its node is gone.
 void refresh_units(self_ptr self) {
   auto& st = self->state;
-  if (st.book->version() == st.version) return;
+  if (st.book->version() == st.version)
+    return;
   st.version = st.book->version();
   for (auto it = st.units.begin(); it != st.units.end();) {
     if (!st.book->model().nodes.count(it->first)) {
@@ -323,8 +384,9 @@ void refresh_units(self_ptr self) {
       it = st.units.erase(it);
       continue;
     }
-    self->send(it->second.actor, slice_atom_v,
-               std::make_shared<const unit_slice>(slice_of(st.book->model(), it->first, st.book->tz())));
+    self->send(
+      it->second.actor, slice_atom_v,
+      std::make_shared<const unit_slice>(slice_of(st.book->model(), it->first, st.book->tz())));
     ++it;
   }
 }
@@ -333,7 +395,8 @@ caf::result<std::string> delegate_to_unit(self_ptr self, const unit_request& req
                                           std::chrono::milliseconds idle) {
   auto node = node_of(self->state.book->model(), req.target);
   if (node.empty())
-    return caf::make_error(errc::not_found, fmt::format("no indicator, product or meter {}", req.target));
+    return caf::make_error(errc::not_found,
+                           fmt::format("no indicator, product or meter {}", req.target));
   auto& u = unit_for(self, node, idle);
   ++u.delegated;
   auto rp = self->make_response_promise();
@@ -353,7 +416,8 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
     auto& units = self->state.units;
     for (auto it = units.begin(); it != units.end(); ++it)
       if (it->second.actor.address() == m.source) {
-        if (m.reason) spdlog::warn("energy unit {} stopped: {}", it->first, caf::to_string(m.reason));
+        if (m.reason)
+          spdlog::warn("energy unit {} stopped: {}", it->first, caf::to_string(m.reason));
         units.erase(it);
         return;
       }
@@ -370,7 +434,8 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
         self->state.trim_pending = true;
         self->delayed_send(self, std::chrono::seconds{2}, tick_atom_v);
       }
-      if (code != errc::ok) return caf::make_error(code, bytes);
+      if (code != errc::ok)
+        return caf::make_error(code, bytes);
       return bytes;
     },
     [=](energy_atom, const unit_request& req) -> caf::result<std::string> {
@@ -384,8 +449,10 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
       // Retire only a unit with nothing in flight: every request sent to it
       // was handled, so the retire message is the last it gets.
       auto it = self->state.units.find(node);
-      if (it == self->state.units.end() || it->second.actor.address() != self->current_sender()) return;
-      if (it->second.delegated != handled) return;
+      if (it == self->state.units.end() || it->second.actor.address() != self->current_sender())
+        return;
+      if (it->second.delegated != handled)
+        return;
       self->send(it->second.actor, retire_atom_v);
       self->state.units.erase(it);
     },
@@ -401,16 +468,18 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
     [=](const plant_state& s) {
       // Counters once every 10 s are plenty for hourly consumption.
       int64_t t = s.time.time_since_epoch().count();
-      if (t - self->state.last_live_ms < 10'000) return;
+      if (t - self->state.last_live_ms < 10'000)
+        return;
       self->state.last_live_ms = t;
       auto send_live = [&](const char* source, double wh) {
         for (const auto& [meter, counter] : self->state.book->live_readings(source, wh)) {
           unit_request req{meter, [meter = meter, t, counter = counter](energy_unit& u) {
-            unit_answer a;
-            auto r = u.reading(meter, t, counter, a.updates, false);
-            if (!r) a.code = r.error().code, a.bytes = r.error().message();
-            return a;
-          }};
+                             unit_answer a;
+                             auto r = u.reading(meter, t, counter, a.updates, false);
+                             if (!r)
+                               a.code = r.error().code, a.bytes = r.error().message();
+                             return a;
+                           }};
           auto node = node_of(self->state.book->model(), meter);
           auto& unit = unit_for(self, node, idle);
           ++unit.delegated;
@@ -421,23 +490,28 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
                   });
         }
       };
-      if (s.grid_import_wh.usable()) send_live("grid.import", s.grid_import_wh.value);
-      if (s.grid_export_wh.usable()) send_live("grid.export", s.grid_export_wh.value);
+      if (s.grid_import_wh.usable())
+        send_live("grid.import", s.grid_import_wh.value);
+      if (s.grid_export_wh.usable())
+        send_live("grid.export", s.grid_export_wh.value);
       // Sub-meters: only while they answer (a silent one leaves its hours
       // missing; its next reading spreads the gap over them, estimated).
       for (const auto& sm : s.sub_meters) {
-        if (!sm.available) continue;
-        if (sm.import_wh.usable()) send_live(("meter." + sm.id).c_str(), sm.import_wh.value);
-        if (sm.export_wh.usable()) send_live(("meter." + sm.id + ".export").c_str(), sm.export_wh.value);
+        if (!sm.available)
+          continue;
+        if (sm.import_wh.usable())
+          send_live(("meter." + sm.id).c_str(), sm.import_wh.value);
+        if (sm.export_wh.usable())
+          send_live(("meter." + sm.id + ".export").c_str(), sm.export_wh.value);
       }
     },
   };
 }
 
-} // namespace
+}  // namespace
 
 caf::actor spawn_energy_actor(caf::actor_system& sys, energy_actor_args args) {
   return sys.spawn(energy_behavior, std::move(args));
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

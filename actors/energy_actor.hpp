@@ -84,14 +84,16 @@ public:
   // (for queries of hours before the window, and of TOU costs there).
   // Refused (failed_precondition) beyond `past_hours_budget` meter-days,
   // or without a store.
-  expected<std::unique_ptr<energy::engine>, energy::failure> graph_from_store(
-    const std::vector<std::string>& ids, absl::CivilDay from, absl::CivilDay to) const;
+  expected<std::unique_ptr<energy::engine>, energy::failure>
+  graph_from_store(const std::vector<std::string>& ids, absl::CivilDay from,
+                   absl::CivilDay to) const;
   // 50,000 meter-days: about 11 MB of hours held while the query runs.
   void set_past_hours_budget(std::size_t meter_days) { past_hours_budget_ = meter_days; }
 
   // Counter readings of the meters bound to a live source of the plant
   // ("grid.import", "grid.export"; Wh), in each meter's unit.
-  std::vector<std::pair<std::string, double>> live_readings(const std::string& source, double wh) const;
+  std::vector<std::pair<std::string, double>> live_readings(const std::string& source,
+                                                            double wh) const;
 
   // Changes with every change of the model (units then get new slices).
   uint64_t version() const noexcept { return version_; }
@@ -130,4 +132,4 @@ struct energy_actor_args {
 
 caf::actor spawn_energy_actor(caf::actor_system& sys, energy_actor_args args);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -19,12 +19,16 @@ namespace {
 
 using energy::failure;
 
-failure fail(errc code, std::string msg) { return failure{code, {problem{"", std::move(msg)}}}; }
+failure fail(errc code, std::string msg) {
+  return failure{code, {problem{"", std::move(msg)}}};
+}
 
 std::string day_text(absl::CivilDay d) {
   return fmt::format("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
 }
-std::string hex16(uint64_t v) { return fmt::format("{:016x}", v); }
+std::string hex16(uint64_t v) {
+  return fmt::format("{:016x}", v);
+}
 
 const absl::CivilHour epoch_hour(1970, 1, 1, 0);
 const absl::CivilDay epoch_day(1970, 1, 1);
@@ -33,16 +37,20 @@ using logged_reading = energy_unit::logged_reading;
 
 // The reading log: reading/<meter>/<hex16 time> -> "r <counter> <prev>" or
 // "s <old final> <new initial> <prev>" (a meter swap).
-std::string log_prefix(const std::string& meter) { return fmt::format("reading/{}/", meter); }
+std::string log_prefix(const std::string& meter) {
+  return fmt::format("reading/{}/", meter);
+}
 std::string log_key(const std::string& meter, int64_t t) {
   return log_prefix(meter) + hex16(static_cast<uint64_t>(t));
 }
 int64_t log_time(std::string_view key) {
   auto slash = key.rfind('/');
-  return static_cast<int64_t>(std::strtoull(std::string(key.substr(slash + 1)).c_str(), nullptr, 16));
+  return static_cast<int64_t>(
+    std::strtoull(std::string(key.substr(slash + 1)).c_str(), nullptr, 16));
 }
 std::string encode_log(const logged_reading& e) {
-  return e.swap ? fmt::format("s {} {} {}", e.in, e.out, e.prev) : fmt::format("r {} {}", e.in, e.prev);
+  return e.swap ? fmt::format("s {} {} {}", e.in, e.out, e.prev)
+                : fmt::format("r {} {}", e.in, e.prev);
 }
 std::optional<logged_reading> decode_log(int64_t t, std::string_view v) {
   std::string s(v);
@@ -50,12 +58,15 @@ std::optional<logged_reading> decode_log(int64_t t, std::string_view v) {
   e.t = t;
   char kind = 0;
   long long prev = 0;
-  if (std::sscanf(s.c_str(), "%c", &kind) != 1) return std::nullopt;
+  if (std::sscanf(s.c_str(), "%c", &kind) != 1)
+    return std::nullopt;
   if (kind == 's') {
-    if (std::sscanf(s.c_str(), "s %lf %lf %lld", &e.in, &e.out, &prev) != 3) return std::nullopt;
+    if (std::sscanf(s.c_str(), "s %lf %lf %lld", &e.in, &e.out, &prev) != 3)
+      return std::nullopt;
     e.swap = true;
   } else if (kind == 'r') {
-    if (std::sscanf(s.c_str(), "r %lf %lld", &e.in, &prev) != 2) return std::nullopt;
+    if (std::sscanf(s.c_str(), "r %lf %lld", &e.in, &prev) != 2)
+      return std::nullopt;
     e.out = e.in;
   } else {
     return std::nullopt;
@@ -75,7 +86,7 @@ std::string encode_entry(const daily_entry& e) {
   return fmt::format("{}\n{}\n{}\n{}", e.value, e.entered_ms, who, e.note);
 }
 
-} // namespace
+}  // namespace
 
 std::optional<daily_entry> decode_entry(std::string_view key, std::string_view v) {
   // key: entry/<id>/<YYYY-MM-DD>/<seq>
@@ -84,14 +95,17 @@ std::optional<daily_entry> decode_entry(std::string_view key, std::string_view v
   std::size_t start = 0;
   for (int i = 0; i < 3; ++i) {
     auto slash = key.find('/', start);
-    if (slash == std::string_view::npos) return std::nullopt;
+    if (slash == std::string_view::npos)
+      return std::nullopt;
     parts.push_back(key.substr(start, slash - start));
     start = slash + 1;
   }
   e.id = std::string(parts[1]);
-  if (!absl::ParseCivilTime(std::string(parts[2]), &e.day)) return std::nullopt;
+  if (!absl::ParseCivilTime(std::string(parts[2]), &e.day))
+    return std::nullopt;
   auto nl1 = v.find('\n'), nl2 = v.find('\n', nl1 + 1), nl3 = v.find('\n', nl2 + 1);
-  if (nl1 == std::string_view::npos || nl2 == std::string_view::npos || nl3 == std::string_view::npos)
+  if (nl1 == std::string_view::npos || nl2 == std::string_view::npos
+      || nl3 == std::string_view::npos)
     return std::nullopt;
   e.value = std::strtod(std::string(v.substr(0, nl1)).c_str(), nullptr);
   e.entered_ms = std::strtoll(std::string(v.substr(nl1 + 1, nl2 - nl1 - 1)).c_str(), nullptr, 10);
@@ -104,21 +118,28 @@ std::vector<daily_entry> read_entries(const store::store* db, const std::string&
                                       std::optional<absl::CivilDay> from,
                                       std::optional<absl::CivilDay> to) {
   std::vector<daily_entry> out;
-  if (!db) return out;
+  if (!db)
+    return out;
   for (const auto& [k, v] : db->scan_energy(id.empty() ? "entry/" : "entry/" + id + "/")) {
     auto e = decode_entry(k, v);
-    if (!e || (from && e->day < *from) || (to && e->day > *to)) continue;
-    if (!out.empty() && out.back().id == e->id && out.back().day == e->day) out.back().superseded = true;
+    if (!e || (from && e->day < *from) || (to && e->day > *to))
+      continue;
+    if (!out.empty() && out.back().id == e->id && out.back().day == e->day)
+      out.back().superseded = true;
     out.push_back(std::move(*e));
   }
   return out;
 }
 
 std::string node_of(const energy::model& m, const std::string& id) {
-  if (m.nodes.count(id)) return id;
-  if (auto mt = m.meters.find(id); mt != m.meters.end()) return mt->second.node;
-  if (auto p = m.products.find(id); p != m.products.end()) return p->second.node;
-  if (auto i = m.indicators.find(id); i != m.indicators.end()) return node_of(m, i->second.owner);
+  if (m.nodes.count(id))
+    return id;
+  if (auto mt = m.meters.find(id); mt != m.meters.end())
+    return mt->second.node;
+  if (auto p = m.products.find(id); p != m.products.end())
+    return p->second.node;
+  if (auto i = m.indicators.find(id); i != m.indicators.end())
+    return node_of(m, i->second.owner);
   return "";
 }
 
@@ -132,7 +153,8 @@ unit_slice slice_of(const energy::model& m, const std::string& node, absl::TimeZ
   };
   add_leaves(node);
   for (const auto& [id, p] : m.products)
-    if (p.node == node) s.leaves[id] = "production";
+    if (p.node == node)
+      s.leaves[id] = "production";
   for (const auto& mid : m.meters_of(node)) {
     add_leaves(mid);
     const auto& mt = m.meters.at(mid);
@@ -142,7 +164,8 @@ unit_slice slice_of(const energy::model& m, const std::string& node, absl::TimeZ
     auto mu = energy::parse_unit(m.energy_types.at(mt.energy_type).unit);
     for (const auto& iid : m.indicators_of(mid)) {
       const auto& ind = m.indicators.at(iid);
-      if (ind.source != energy::source_kind::meter) continue;
+      if (ind.source != energy::source_kind::meter)
+        continue;
       auto u = energy::parse_unit(m.templates.at(ind.template_id).unit);
       info.indicators.emplace_back(iid, u && mu ? mu->scale / u->scale : 1.0);
     }
@@ -152,7 +175,9 @@ unit_slice slice_of(const energy::model& m, const std::string& node, absl::TimeZ
 
 energy_unit::energy_unit(std::shared_ptr<store::store> db, const clock* clk,
                          std::shared_ptr<std::atomic<uint64_t>> seq)
-    : db_(std::move(db)), clk_(clk), seq_(seq ? std::move(seq) : std::make_shared<std::atomic<uint64_t>>(0)) {}
+  : db_(std::move(db)),
+    clk_(clk),
+    seq_(seq ? std::move(seq) : std::make_shared<std::atomic<uint64_t>>(0)) {}
 
 int64_t energy_unit::now_ms() const {
   system_clock wall;
@@ -164,9 +189,10 @@ void energy_unit::set_slice(unit_slice s) {
   trackers_.clear();
 }
 
-expected<std::pair<daily_entry, bool>, failure> energy_unit::enter_daily(
-  const std::string& id, absl::CivilDay day, double value, const std::string& who,
-  const std::string& note, std::vector<leaf_update>& out) {
+expected<std::pair<daily_entry, bool>, failure>
+energy_unit::enter_daily(const std::string& id, absl::CivilDay day, double value,
+                         const std::string& who, const std::string& note,
+                         std::vector<leaf_update>& out) {
   auto it = slice_.leaves.find(id);
   if (it == slice_.leaves.end())
     return unexpected{fail(errc::not_found, fmt::format("no indicator or product {}", id))};
@@ -178,34 +204,42 @@ expected<std::pair<daily_entry, bool>, failure> energy_unit::enter_daily(
                                        id, kind))};
   if (!std::isfinite(value))
     return unexpected{fail(errc::invalid_argument, "the value must be a number")};
-  if (who.empty()) return unexpected{fail(errc::invalid_argument, "who entered it is required")};
+  if (who.empty())
+    return unexpected{fail(errc::invalid_argument, "who entered it is required")};
   daily_entry e{id, day, value, who, now_ms(), note, false};
   std::string prefix = fmt::format("entry/{}/{}/", id, day_text(day));
   bool correction = db_ && !db_->scan_energy(prefix, 1).empty();
   if (db_) {
     uint64_t seq = ++*seq_;
-    auto r = db_->put_energy({{prefix + hex16(seq), encode_entry(e)}},
-                             fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(e.entered_ms)), hex16(seq)),
-                             fmt::format("{}\n{} {} {} = {}", who, correction ? "correction" : "entry", id,
-                                         day_text(day), value));
-    if (!r) return unexpected{fail(errc::unavailable, "the store refused the entry: " + r.error())};
+    auto r = db_->put_energy(
+      {{prefix + hex16(seq), encode_entry(e)}},
+      fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(e.entered_ms)), hex16(seq)),
+      fmt::format("{}\n{} {} {} = {}", who, correction ? "correction" : "entry", id, day_text(day),
+                  value));
+    if (!r)
+      return unexpected{fail(errc::unavailable, "the store refused the entry: " + r.error())};
   }
   out.push_back({id, false, day - epoch_day, value, quality::manual, {}});
   return std::pair{e, correction};
 }
 
-std::vector<daily_entry> energy_unit::entries(const std::string& id, std::optional<absl::CivilDay> from,
+std::vector<daily_entry> energy_unit::entries(const std::string& id,
+                                              std::optional<absl::CivilDay> from,
                                               std::optional<absl::CivilDay> to) const {
   return read_entries(db_.get(), id, from, to);
 }
 
 energy::counter_tracker* energy_unit::tracker(const std::string& meter) {
   auto info = slice_.meters.find(meter);
-  if (info == slice_.meters.end()) return nullptr;
+  if (info == slice_.meters.end())
+    return nullptr;
   auto it = trackers_.find(meter);
-  if (it != trackers_.end()) return &it->second;
-  auto& t = trackers_.emplace(meter, energy::counter_tracker(info->second.rollover, info->second.multiplier))
-              .first->second;
+  if (it != trackers_.end())
+    return &it->second;
+  auto& t =
+    trackers_
+      .emplace(meter, energy::counter_tracker(info->second.rollover, info->second.multiplier))
+      .first->second;
   // The last counter is in the store (written with the consumption it gave).
   if (db_)
     if (auto v = db_->get_energy("counter/" + meter)) {
@@ -218,18 +252,22 @@ energy::counter_tracker* energy_unit::tracker(const std::string& meter) {
       // with no log at all (a meter read live keeps none: one seed).
       // Best effort: without it a late reading is refused, never misplaced.
       if (auto last = t.last(); last && !log_before(meter, INT64_MAX))
-        if (auto r = db_->put_energy(
-              {{log_key(meter, last->first), encode_log({last->first, last->second, last->second, -1, false})}});
+        if (auto r =
+              db_->put_energy({{log_key(meter, last->first),
+                                encode_log({last->first, last->second, last->second, -1, false})}});
             !r)
-          spdlog::warn("energy: the reading log of meter {} could not be started: {}", meter, r.error());
+          spdlog::warn("energy: the reading log of meter {} could not be started: {}", meter,
+                       r.error());
     }
   return &t;
 }
 
-std::optional<energy_unit::logged_reading> energy_unit::log_at(const std::string& meter, int64_t t) const {
+std::optional<energy_unit::logged_reading> energy_unit::log_at(const std::string& meter,
+                                                               int64_t t) const {
   if (!db_) {
     auto m = log_.find(meter);
-    if (m == log_.end()) return std::nullopt;
+    if (m == log_.end())
+      return std::nullopt;
     auto it = m->second.find(t);
     return it == m->second.end() ? std::nullopt : std::optional(it->second);
   }
@@ -237,42 +275,55 @@ std::optional<energy_unit::logged_reading> energy_unit::log_at(const std::string
   return v ? decode_log(t, *v) : std::nullopt;
 }
 
-std::optional<energy_unit::logged_reading> energy_unit::log_before(const std::string& meter, int64_t t) const {
+std::optional<energy_unit::logged_reading> energy_unit::log_before(const std::string& meter,
+                                                                   int64_t t) const {
   if (!db_) {
     auto m = log_.find(meter);
-    if (m == log_.end()) return std::nullopt;
+    if (m == log_.end())
+      return std::nullopt;
     auto it = m->second.lower_bound(t);
-    if (it == m->second.begin()) return std::nullopt;
+    if (it == m->second.begin())
+      return std::nullopt;
     return std::prev(it)->second;
   }
   auto kv = db_->energy_before(log_prefix(meter), log_key(meter, t));
-  if (!kv) return std::nullopt;
+  if (!kv)
+    return std::nullopt;
   return decode_log(log_time(kv->first), kv->second);
 }
 
-std::optional<energy_unit::logged_reading> energy_unit::log_after(const std::string& meter, int64_t t) const {
+std::optional<energy_unit::logged_reading> energy_unit::log_after(const std::string& meter,
+                                                                  int64_t t) const {
   auto span = log_span(meter, t + 1, t);  // the first entry after t alone
-  if (span.empty()) return std::nullopt;
+  if (span.empty())
+    return std::nullopt;
   return span.front();
 }
 
 // The log entries from `from` to `to` (inclusive), and the first after `to`.
-std::vector<energy_unit::logged_reading> energy_unit::log_span(const std::string& meter, int64_t from, int64_t to) const {
+std::vector<energy_unit::logged_reading> energy_unit::log_span(const std::string& meter,
+                                                               int64_t from, int64_t to) const {
   std::vector<logged_reading> out;
   if (!db_) {
     auto m = log_.find(meter);
-    if (m == log_.end()) return out;
+    if (m == log_.end())
+      return out;
     for (auto it = m->second.lower_bound(from); it != m->second.end(); ++it) {
       out.push_back(it->second);
-      if (it->first > to) break;
+      if (it->first > to)
+        break;
     }
     return out;
   }
-  db_->each_energy(log_prefix(meter), [&](std::string_view k, std::string_view v) {
-    auto t = log_time(k);
-    if (auto e = decode_log(t, v)) out.push_back(*e);
-    return t <= to;
-  }, log_key(meter, from));
+  db_->each_energy(
+    log_prefix(meter),
+    [&](std::string_view k, std::string_view v) {
+      auto t = log_time(k);
+      if (auto e = decode_log(t, v))
+        out.push_back(*e);
+      return t <= to;
+    },
+    log_key(meter, from));
   return out;
 }
 
@@ -282,22 +333,25 @@ std::optional<plantd::reading> energy_unit::stored_hour(const std::string& key) 
     return h == hours_.end() ? std::nullopt : std::optional(h->second);
   }
   auto v = db_->get_energy(key);
-  if (!v) return std::nullopt;
+  if (!v)
+    return std::nullopt;
   auto nl = v->find('\n');
-  if (nl == std::string::npos) return std::nullopt;
+  if (nl == std::string::npos)
+    return std::nullopt;
   return plantd::reading{std::strtod(v->substr(0, nl).c_str(), nullptr),
                          static_cast<quality>(std::atoi(v->substr(nl + 1).c_str()))};
 }
 
-expected<std::vector<energy::counter_event>, failure> energy_unit::apply_shares(
-  const std::string& meter, const std::vector<energy::hour_share>& shares,
-  std::vector<energy::counter_event> events, int64_t t_ms, double counter,
-  std::vector<leaf_update>& out, std::optional<logged_reading> log) {
+expected<std::vector<energy::counter_event>, failure>
+energy_unit::apply_shares(const std::string& meter, const std::vector<energy::hour_share>& shares,
+                          std::vector<energy::counter_event> events, int64_t t_ms, double counter,
+                          std::vector<leaf_update>& out, std::optional<logged_reading> log) {
   // The counter, its log entry and the hours' new totals go in one batch: a
   // crash keeps all or none, so consumption is never lost or counted twice.
   std::vector<std::pair<std::string, std::string>> kvs;
   kvs.emplace_back("counter/" + meter, fmt::format("{}\n{}", t_ms, counter));
-  if (log) kvs.emplace_back(log_key(meter, log->t), encode_log(*log));
+  if (log)
+    kvs.emplace_back(log_key(meter, log->t), encode_log(*log));
   std::vector<leaf_update> ups;
   for (const auto& [ind, factor] : slice_.meters.at(meter).indicators) {
     for (const auto& s : shares) {
@@ -305,16 +359,20 @@ expected<std::vector<energy::counter_event>, failure> energy_unit::apply_shares(
       auto key = fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(idx)));
       plantd::reading total{s.amount * factor, s.q};
       // A batch may hold the same hour twice (a gap and the new reading).
-      auto prev = std::find_if(ups.rbegin(), ups.rend(), [&](const leaf_update& u) {
-        return u.id == ind && u.index == idx;
-      });
+      auto prev = std::find_if(ups.rbegin(), ups.rend(),
+                               [&](const leaf_update& u) { return u.id == ind && u.index == idx; });
       std::optional<plantd::reading> before;
-      if (prev != ups.rend()) before = plantd::reading{prev->value, prev->q};
-      else before = stored_hour(key);
-      if (before) total = {before->value + total.value, worse(before->quality, total.quality)};
+      if (prev != ups.rend())
+        before = plantd::reading{prev->value, prev->q};
+      else
+        before = stored_hour(key);
+      if (before)
+        total = {before->value + total.value, worse(before->quality, total.quality)};
       kvs.emplace_back(key, fmt::format("{}\n{}", total.value, static_cast<int>(total.quality)));
-      ups.push_back({ind, true, idx, total.value, total.quality, before.value_or(plantd::reading{})});
-      if (!db_) hours_[key] = total;
+      ups.push_back(
+        {ind, true, idx, total.value, total.quality, before.value_or(plantd::reading{})});
+      if (!db_)
+        hours_[key] = total;
     }
   }
   if (db_) {
@@ -330,20 +388,25 @@ expected<std::vector<energy::counter_event>, failure> energy_unit::apply_shares(
   return events;
 }
 
-expected<energy_unit::reading_result, failure> energy_unit::reading(
-  const std::string& meter, int64_t t_ms, double counter, std::vector<leaf_update>& out, bool logged) {
+expected<energy_unit::reading_result, failure> energy_unit::reading(const std::string& meter,
+                                                                    int64_t t_ms, double counter,
+                                                                    std::vector<leaf_update>& out,
+                                                                    bool logged) {
   auto* t = tracker(meter);
-  if (!t) return unexpected{fail(errc::not_found, "no meter " + meter)};
+  if (!t)
+    return unexpected{fail(errc::not_found, "no meter " + meter)};
   if (!std::isfinite(counter) || counter < 0)
     return unexpected{fail(errc::invalid_argument, "a counter reading is a number >= 0")};
   auto last = t->last();
   if (!last || t_ms > last->first) {
     // Logged: a run of one (readings() writes it with its log entry).
-    if (logged) return std::move(readings(meter, {{t_ms, counter}}, out).front());
+    if (logged)
+      return std::move(readings(meter, {{t_ms, counter}}, out).front());
     std::vector<energy::counter_event> events;
     auto shares = t->reading(t_ms, counter, slice_.tz, &events);
     auto ev = apply_shares(meter, shares, std::move(events), t_ms, counter, out);
-    if (!ev) return unexpected{ev.error()};
+    if (!ev)
+      return unexpected{ev.error()};
     return reading_result{fate::recorded, std::move(*ev)};
   }
   // The same time as a reading recorded: the same counter is nothing new.
@@ -351,35 +414,43 @@ expected<energy_unit::reading_result, failure> energy_unit::reading(
     return std::abs(recorded - counter) <= 1e-9 * std::max(1.0, std::abs(counter));
   };
   auto conflict = [&](std::string what) {
-    return unexpected{fail(errc::already_exists,
-                           fmt::format("meter {}: {} at {}; this reading says {}", meter, what,
-                                       time_text(t_ms, slice_.tz), counter))};
+    return unexpected{
+      fail(errc::already_exists, fmt::format("meter {}: {} at {}; this reading says {}", meter,
+                                             what, time_text(t_ms, slice_.tz), counter))};
   };
   if (auto at = log_at(meter, t_ms)) {
-    if (at->swap) return conflict(fmt::format("a meter swap ({} -> {}) is recorded", at->in, at->out));
-    if (!same(at->in)) return conflict(fmt::format("a reading of {} is recorded", at->in));
+    if (at->swap)
+      return conflict(fmt::format("a meter swap ({} -> {}) is recorded", at->in, at->out));
+    if (!same(at->in))
+      return conflict(fmt::format("a reading of {} is recorded", at->in));
     return reading_result{fate::duplicate, {}};
   }
   if (t_ms == last->first) {
-    if (!same(last->second)) return conflict(fmt::format("a reading of {} is recorded", last->second));
+    if (!same(last->second))
+      return conflict(fmt::format("a reading of {} is recorded", last->second));
     return reading_result{fate::duplicate, {}};
   }
-  if (!logged) return reading_result{fate::ignored, {}};  // a live counter from before the last one
+  if (!logged)
+    return reading_result{fate::ignored, {}};  // a live counter from before the last one
   return backfill(meter, *t, t_ms, counter, out);
 }
 
-std::vector<expected<energy_unit::reading_result, failure>> energy_unit::readings(
-  const std::string& meter, const std::vector<std::pair<int64_t, double>>& rs, std::vector<leaf_update>& out) {
+std::vector<expected<energy_unit::reading_result, failure>>
+energy_unit::readings(const std::string& meter, const std::vector<std::pair<int64_t, double>>& rs,
+                      std::vector<leaf_update>& out) {
   std::vector<expected<reading_result, failure>> results;
   results.reserve(rs.size());
   // The run of readings after the last one, not yet written: their log
   // entries, the last counter, and each hour's stored total and new one.
   std::vector<std::pair<std::string, std::string>> logs;
-  std::map<std::pair<std::string, int64_t>, std::pair<std::optional<plantd::reading>, plantd::reading>> hours;
+  std::map<std::pair<std::string, int64_t>,
+           std::pair<std::optional<plantd::reading>, plantd::reading>>
+    hours;
   std::optional<std::pair<int64_t, double>> counter;
   std::vector<std::size_t> pending;
   auto flush = [&] {
-    if (pending.empty()) return;
+    if (pending.empty())
+      return;
     std::vector<std::pair<std::string, std::string>> kvs = std::move(logs);
     kvs.emplace_back("counter/" + meter, fmt::format("{}\n{}", counter->first, counter->second));
     for (const auto& [k, v] : hours)
@@ -391,13 +462,15 @@ std::vector<expected<energy_unit::reading_result, failure>> energy_unit::reading
         written = false;
         trackers_.erase(meter);  // re-read the last stored counter next time
         for (auto i : pending)
-          results[i] = unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
+          results[i] =
+            unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
       }
     } else {
       for (const auto& [k, v] : kvs) {
         if (k.starts_with("reading/")) {
           auto e = decode_log(log_time(k), v);
-          if (e) log_[meter][e->t] = *e;
+          if (e)
+            log_[meter][e->t] = *e;
         } else if (k.starts_with("hour/")) {
           auto nl = v.find('\n');
           hours_[k] = {std::strtod(v.substr(0, nl).c_str(), nullptr),
@@ -407,7 +480,8 @@ std::vector<expected<energy_unit::reading_result, failure>> energy_unit::reading
     }
     if (written)
       for (const auto& [k, v] : hours)
-        out.push_back({k.first, true, k.second, v.second.value, v.second.quality, v.first.value_or(plantd::reading{})});
+        out.push_back({k.first, true, k.second, v.second.value, v.second.quality,
+                       v.first.value_or(plantd::reading{})});
     logs.clear();
     hours.clear();
     counter.reset();
@@ -429,15 +503,18 @@ std::vector<expected<energy_unit::reading_result, failure>> energy_unit::reading
     }
     std::vector<energy::counter_event> events;
     auto shares = t->reading(t_ms, c, slice_.tz, &events);
-    logs.emplace_back(log_key(meter, t_ms), encode_log({t_ms, c, c, last ? last->first : 0, false}));
+    logs.emplace_back(log_key(meter, t_ms),
+                      encode_log({t_ms, c, c, last ? last->first : 0, false}));
     counter = {t_ms, c};
     for (const auto& [ind, factor] : slice_.meters.at(meter).indicators)
       for (const auto& s : shares) {
         auto key = std::pair{ind, s.hour - epoch_hour};
         auto it = hours.find(key);
         if (it == hours.end()) {
-          auto before = stored_hour(fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(key.second))));
-          it = hours.emplace(key, std::pair{before, before.value_or(plantd::reading{0, s.q})}).first;
+          auto before =
+            stored_hour(fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(key.second))));
+          it =
+            hours.emplace(key, std::pair{before, before.value_or(plantd::reading{0, s.q})}).first;
         }
         auto& now = it->second.second;
         now.value += s.amount * factor;
@@ -447,49 +524,57 @@ std::vector<expected<energy_unit::reading_result, failure>> energy_unit::reading
     results.push_back(reading_result{fate::recorded, std::move(events)});
   }
   flush();
-  if (auto* t = tracker(meter); t && t->last()) prune_log(meter, t->last()->first);
+  if (auto* t = tracker(meter); t && t->last())
+    prune_log(meter, t->last()->first);
   return results;
 }
 
 void energy_unit::prune_log(const std::string& meter, int64_t newest) {
   constexpr int64_t day_ms = 24LL * 3600 * 1000;
   auto& at = pruned_at_[meter];
-  if (at && newest - at < day_ms) return;
+  if (at && newest - at < day_ms)
+    return;
   at = newest;
   int64_t cut = newest - log_keep_ms;
-  if (cut <= 0) return;
+  if (cut <= 0)
+    return;
   // The entries before the cut go; the first one kept starts the log.
   auto first = log_span(meter, cut, cut);  // the first entry at or after the cut
-  if (first.empty() || first.front().prev == -1) return;
+  if (first.empty() || first.front().prev == -1)
+    return;
   auto start = first.front();
   std::vector<std::pair<std::string, std::string>> kvs;
   if (!db_) {
     auto& m = log_[meter];
     bool older = m.begin() != m.lower_bound(cut);
-    if (!older && start.prev == 0) return;  // the meter's first reading is in the window
+    if (!older && start.prev == 0)
+      return;  // the meter's first reading is in the window
     m.erase(m.begin(), m.lower_bound(cut));
     m[start.t].prev = -1;
     return;
   }
   db_->each_energy(log_prefix(meter), [&](std::string_view k, std::string_view) {
-    if (log_time(k) >= cut) return false;
+    if (log_time(k) >= cut)
+      return false;
     kvs.emplace_back(std::string(k), std::string());  // an empty value deletes the key
     return true;
   });
-  if (kvs.empty() && start.prev == 0) return;  // nothing older: the meter's first reading is in the window
+  if (kvs.empty() && start.prev == 0)
+    return;  // nothing older: the meter's first reading is in the window
   start.prev = -1;
   kvs.emplace_back(log_key(meter, start.t), encode_log(start));
   if (auto r = db_->put_energy(kvs); !r)
     spdlog::warn("energy: the reading log of meter {} was not pruned: {}", meter, r.error());
 }
 
-expected<energy_unit::reading_result, failure> energy_unit::backfill(
-  const std::string& meter, const energy::counter_tracker& t, int64_t t_ms, double counter,
-  std::vector<leaf_update>& out) {
+expected<energy_unit::reading_result, failure>
+energy_unit::backfill(const std::string& meter, const energy::counter_tracker& t, int64_t t_ms,
+                      double counter, std::vector<leaf_update>& out) {
   const auto& tz = slice_.tz;
   auto refuse = [&](std::string why) {
-    return unexpected{fail(errc::failed_precondition,
-                           fmt::format("meter {}: a reading at {}: {}", meter, time_text(t_ms, tz), why))};
+    return unexpected{
+      fail(errc::failed_precondition,
+           fmt::format("meter {}: a reading at {}: {}", meter, time_text(t_ms, tz), why))};
   };
   auto a = log_before(meter, t_ms);
   auto b = log_after(meter, t_ms);
@@ -498,15 +583,18 @@ expected<energy_unit::reading_result, failure> energy_unit::backfill(
                               "a reading cannot be placed among them",
                               a ? time_text(a->t, tz) : std::string("the first")));
   if (!a && b->prev == -1)
-    return refuse(fmt::format("older than the readings kept for the meter (from {})", time_text(b->t, tz)));
+    return refuse(
+      fmt::format("older than the readings kept for the meter (from {})", time_text(b->t, tz)));
   // Before the meter's first reading: its use up to it, within a month (a
   // wrong date would spread it over years).
   constexpr int64_t month_ms = 31LL * 24 * 3600 * 1000;
   if (!a && b->t - t_ms > month_ms)
-    return refuse(fmt::format("more than 31 days before the meter's first reading ({})", time_text(b->t, tz)));
+    return refuse(
+      fmt::format("more than 31 days before the meter's first reading ({})", time_text(b->t, tz)));
   if (a ? b->prev != a->t : b->prev != 0)
-    return refuse(fmt::format("the readings between {} and {} were not all kept (read live by plantd)",
-                              a ? time_text(a->t, tz) : std::string("the first"), time_text(b->t, tz)));
+    return refuse(
+      fmt::format("the readings between {} and {} were not all kept (read live by plantd)",
+                  a ? time_text(a->t, tz) : std::string("the first"), time_text(b->t, tz)));
   std::optional<energy::counter_interval> was, first;
   if (a) {
     was = t.interval(a->t, a->out, b->t, b->in, tz);
@@ -516,54 +604,69 @@ expected<energy_unit::reading_result, failure> energy_unit::backfill(
   // The two halves must tell the same story as the interval: no wrap or
   // reset where it had none, and the one it had on exactly one side.
   auto fits = [&] {
-    if (!was) return !second.reset;  // before the first reading (a wrap may lie between)
+    if (!was)
+      return !second.reset;  // before the first reading (a wrap may lie between)
     int resets = (first->reset ? 1 : 0) + (second.reset ? 1 : 0);
     int wraps = (first->rollover ? 1 : 0) + (second.rollover ? 1 : 0);
     return resets == (was->reset ? 1 : 0) && wraps == (was->rollover ? 1 : 0);
   };
   if (!fits())
-    return refuse(a ? fmt::format("the counter {} is not between the readings around it ({} at {}, {} at {})",
-                                  counter, a->out, time_text(a->t, tz), b->in, time_text(b->t, tz))
-                    : fmt::format("the counter {} is above the meter's first reading ({} at {})", counter,
-                                  b->in, time_text(b->t, tz)));
+    return refuse(
+      a ? fmt::format("the counter {} is not between the readings around it ({} at {}, {} at {})",
+                      counter, a->out, time_text(a->t, tz), b->in, time_text(b->t, tz))
+        : fmt::format("the counter {} is above the meter's first reading ({} at {})", counter,
+                      b->in, time_text(b->t, tz)));
   // Each hour's change: the interval's shares out, the two new ones in.
   std::map<int64_t, double> delta;
   auto add = [&](const energy::counter_interval& iv, double sign) {
-    for (const auto& sh : iv.shares) delta[sh.hour - epoch_hour] += sign * sh.amount;
+    for (const auto& sh : iv.shares)
+      delta[sh.hour - epoch_hour] += sign * sh.amount;
   };
-  if (was) add(*was, -1);
-  if (first) add(*first, +1);
+  if (was)
+    add(*was, -1);
+  if (first)
+    add(*first, +1);
   add(second, +1);
   // Each hour's quality, from the log's intervals that cover it: the
   // entries around the hours changed, with the new one in its place.
-  auto hour_ms = [&](int64_t idx) { return absl::ToUnixMillis(tz.At(absl::CivilSecond(epoch_hour + idx)).pre); };
+  auto hour_ms = [&](int64_t idx) {
+    return absl::ToUnixMillis(tz.At(absl::CivilSecond(epoch_hour + idx)).pre);
+  };
   int64_t from = hour_ms(delta.begin()->first), to = hour_ms(delta.rbegin()->first + 1);
   logged_reading entry{t_ms, counter, counter, a ? a->t : 0, false};
   logged_reading next = *b;
   next.prev = t_ms;
   std::vector<logged_reading> span;
-  if (auto p = log_before(meter, from)) span.push_back(*p);
-  for (auto& e : log_span(meter, from, to)) span.push_back(e);
+  if (auto p = log_before(meter, from))
+    span.push_back(*p);
+  for (auto& e : log_span(meter, from, to))
+    span.push_back(e);
   for (auto& e : span)
-    if (e.t == next.t) e = next;
+    if (e.t == next.t)
+      e = next;
   span.insert(std::upper_bound(span.begin(), span.end(), t_ms,
                                [](int64_t x, const logged_reading& e) { return x < e.t; }),
               entry);
   auto linked = [&](std::size_t i) { return i > 0 && span[i].prev == span[i - 1].t; };
   std::map<int64_t, quality> q;
   for (std::size_t i = 1; i < span.size(); ++i) {
-    if (!linked(i)) continue;
-    for (const auto& sh : t.interval(span[i - 1].t, span[i - 1].out, span[i].t, span[i].in, tz).shares) {
+    if (!linked(i))
+      continue;
+    for (const auto& sh :
+         t.interval(span[i - 1].t, span[i - 1].out, span[i].t, span[i].in, tz).shares) {
       auto& x = q.try_emplace(sh.hour - epoch_hour, quality::measured).first->second;
       x = worse(x, sh.q);
     }
   }
   // The hours the joined readings around the new one cover in full.
   std::size_t k = static_cast<std::size_t>(
-    std::find_if(span.begin(), span.end(), [&](const logged_reading& e) { return e.t == t_ms; }) - span.begin());
+    std::find_if(span.begin(), span.end(), [&](const logged_reading& e) { return e.t == t_ms; })
+    - span.begin());
   std::size_t lo = k, hi = k;
-  while (linked(lo)) --lo;
-  while (hi + 1 < span.size() && linked(hi + 1)) ++hi;
+  while (linked(lo))
+    --lo;
+  while (hi + 1 < span.size() && linked(hi + 1))
+    ++hi;
   int64_t covered_from = span[lo].prev == 0 ? INT64_MIN : span[lo].t;
   auto last = t.last();
   int64_t covered_to = last && span[hi].t == last->first ? INT64_MAX : span[hi].t;
@@ -577,50 +680,61 @@ expected<energy_unit::reading_result, failure> energy_unit::backfill(
       auto key = fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(idx)));
       auto before = stored_hour(key);
       double v = (before ? before->value : 0) + d * factor;
-      if (v < 0 && v > -1e-9 * std::max(1.0, std::abs(d * factor))) v = 0;  // rounding of the split
+      if (v < 0 && v > -1e-9 * std::max(1.0, std::abs(d * factor)))
+        v = 0;  // rounding of the split
       quality qh = q.count(idx) ? q[idx] : quality::measured;
       bool known = covered_from <= hour_ms(idx) && hour_ms(idx + 1) <= covered_to;
-      if (!known && before) qh = worse(qh, before->quality);
+      if (!known && before)
+        qh = worse(qh, before->quality);
       kvs.emplace_back(key, fmt::format("{}\n{}", v, static_cast<int>(qh)));
       ups.push_back({ind, true, idx, v, qh, before.value_or(plantd::reading{})});
     }
   }
   if (db_) {
     auto r = db_->put_energy(kvs);
-    if (!r) return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
+    if (!r)
+      return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
   } else {
     for (const auto& u : ups)
-      hours_[fmt::format("hour/{}/{}", u.id, hex16(static_cast<uint64_t>(u.index)))] = {u.value, u.q};
+      hours_[fmt::format("hour/{}/{}", u.id, hex16(static_cast<uint64_t>(u.index)))] = {u.value,
+                                                                                        u.q};
     log_[meter][entry.t] = entry;
     log_[meter][next.t] = next;
   }
   out.insert(out.end(), ups.begin(), ups.end());
   reading_result r{fate::backfilled, {}};
   for (const auto* iv : {first ? &*first : nullptr, &second}) {
-    if (!iv) continue;
-    if (iv->rollover) r.events.push_back({energy::counter_event::rollover, t_ms, 0, counter});
-    if (iv->reset) r.events.push_back({energy::counter_event::reset, t_ms, 0, counter});
-    if (iv->interpolated) r.events.push_back({energy::counter_event::gap, t_ms, 0, counter});
+    if (!iv)
+      continue;
+    if (iv->rollover)
+      r.events.push_back({energy::counter_event::rollover, t_ms, 0, counter});
+    if (iv->reset)
+      r.events.push_back({energy::counter_event::reset, t_ms, 0, counter});
+    if (iv->interpolated)
+      r.events.push_back({energy::counter_event::gap, t_ms, 0, counter});
   }
   return r;
 }
 
-expected<std::vector<energy::counter_event>, failure> energy_unit::swap(
-  const std::string& meter, int64_t t_ms, double old_final, double new_initial,
-  std::vector<leaf_update>& out) {
+expected<std::vector<energy::counter_event>, failure>
+energy_unit::swap(const std::string& meter, int64_t t_ms, double old_final, double new_initial,
+                  std::vector<leaf_update>& out) {
   auto* t = tracker(meter);
-  if (!t) return unexpected{fail(errc::not_found, "no meter " + meter)};
+  if (!t)
+    return unexpected{fail(errc::not_found, "no meter " + meter)};
   if (!std::isfinite(old_final) || !std::isfinite(new_initial) || old_final < 0 || new_initial < 0)
     return unexpected{fail(errc::invalid_argument, "counter readings are numbers >= 0")};
   auto last = t->last();
   if (last && t_ms <= last->first)
-    return unexpected{fail(errc::failed_precondition,
-                           fmt::format("meter {}: a meter swap at {} must come after the meter's last reading ({})",
-                                       meter, time_text(t_ms, slice_.tz), time_text(last->first, slice_.tz)))};
+    return unexpected{
+      fail(errc::failed_precondition,
+           fmt::format("meter {}: a meter swap at {} must come after the meter's last reading ({})",
+                       meter, time_text(t_ms, slice_.tz), time_text(last->first, slice_.tz)))};
   if (last && old_final < last->second)
-    return unexpected{fail(errc::invalid_argument,
-                           fmt::format("meter {}: the old meter's final reading {} is below its last reading {}",
-                                       meter, old_final, last->second))};
+    return unexpected{
+      fail(errc::invalid_argument,
+           fmt::format("meter {}: the old meter's final reading {} is below its last reading {}",
+                       meter, old_final, last->second))};
   std::vector<energy::counter_event> events;
   auto shares = t->swap(t_ms, old_final, new_initial, slice_.tz, &events);
   return apply_shares(meter, shares, std::move(events), t_ms, new_initial, out,
@@ -638,22 +752,27 @@ struct energy_unit_state {
 
 caf::behavior unit_behavior(caf::stateful_actor<energy_unit_state>* self, energy_unit_args args) {
   self->state.unit = std::make_unique<energy_unit>(args.db, args.clk, args.seq);
-  if (args.slice) self->state.unit->set_slice(*args.slice);
+  if (args.slice)
+    self->state.unit->set_slice(*args.slice);
   self->state.last_active = self->clock().now();
   auto sup = args.supervisor;
   self->monitor(sup);
   self->set_down_handler([self, sup](caf::down_msg& m) {
-    if (m.source == sup.address()) self->quit(m.reason);
+    if (m.source == sup.address())
+      self->quit(m.reason);
   });
   auto idle = args.idle;
-  if (idle.count() > 0) self->delayed_send(self, idle, tick_atom_v);
+  if (idle.count() > 0)
+    self->delayed_send(self, idle, tick_atom_v);
   return {
     [=](energy_atom, const unit_request& req) -> caf::result<std::string> {
       ++self->state.handled;
       self->state.last_active = self->clock().now();
       auto ans = req.run(*self->state.unit);
-      if (ans.code != errc::ok) return caf::make_error(ans.code, ans.bytes);
-      if (ans.updates.empty()) return ans.bytes;
+      if (ans.code != errc::ok)
+        return caf::make_error(ans.code, ans.bytes);
+      if (ans.updates.empty())
+        return ans.bytes;
       // Answer once the graph has the new inputs: a query after this
       // answer sees them.
       auto rp = self->make_response_promise<std::string>();
@@ -663,7 +782,8 @@ caf::behavior unit_behavior(caf::stateful_actor<energy_unit_state>* self, energy
       return rp;
     },
     [=](slice_atom, const std::shared_ptr<const unit_slice>& s) {
-      if (s) self->state.unit->set_slice(*s);
+      if (s)
+        self->state.unit->set_slice(*s);
     },
     [=](tick_atom) {
       if (self->clock().now() - self->state.last_active >= idle)
@@ -674,10 +794,10 @@ caf::behavior unit_behavior(caf::stateful_actor<energy_unit_state>* self, energy
   };
 }
 
-} // namespace
+}  // namespace
 
 caf::actor spawn_energy_unit(caf::actor_system& sys, energy_unit_args args) {
   return sys.spawn(unit_behavior, std::move(args));
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

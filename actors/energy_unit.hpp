@@ -85,9 +85,9 @@ public:
   void set_slice(unit_slice s);
   const unit_slice& slice() const { return slice_; }
 
-  expected<std::pair<daily_entry, bool>, energy::failure> enter_daily(
-    const std::string& id, absl::CivilDay day, double value, const std::string& who,
-    const std::string& note, std::vector<leaf_update>& out);
+  expected<std::pair<daily_entry, bool>, energy::failure>
+  enter_daily(const std::string& id, absl::CivilDay day, double value, const std::string& who,
+              const std::string& note, std::vector<leaf_update>& out);
   std::vector<daily_entry> entries(const std::string& id, std::optional<absl::CivilDay> from,
                                    std::optional<absl::CivilDay> to) const;
 
@@ -120,11 +120,13 @@ public:
   // given; each as reading() would take it, but the run of readings after
   // the last one is written to the store in one batch (a backlog of
   // thousands is one write, not thousands).
-  std::vector<expected<reading_result, energy::failure>> readings(
-    const std::string& meter, const std::vector<std::pair<int64_t, double>>& rs, std::vector<leaf_update>& out);
-  expected<std::vector<energy::counter_event>, energy::failure> swap(
-    const std::string& meter, int64_t t_ms, double old_final, double new_initial,
-    std::vector<leaf_update>& out);
+  std::vector<expected<reading_result, energy::failure>>
+  readings(const std::string& meter, const std::vector<std::pair<int64_t, double>>& rs,
+           std::vector<leaf_update>& out);
+  expected<std::vector<energy::counter_event>, energy::failure> swap(const std::string& meter,
+                                                                     int64_t t_ms, double old_final,
+                                                                     double new_initial,
+                                                                     std::vector<leaf_update>& out);
 
   // An entry of a meter's reading log: the counter at t as the interval
   // ending there sees it (`in`; a swap's old final) and as the one starting
@@ -153,10 +155,10 @@ private:
   // (at most once a day of readings per meter); the oldest one kept
   // becomes the log's start (a seed: what came before it is not known).
   void prune_log(const std::string& meter, int64_t newest);
-  expected<std::vector<energy::counter_event>, energy::failure> apply_shares(
-    const std::string& meter, const std::vector<energy::hour_share>& shares,
-    std::vector<energy::counter_event> events, int64_t t_ms, double counter,
-    std::vector<leaf_update>& out, std::optional<logged_reading> log = std::nullopt);
+  expected<std::vector<energy::counter_event>, energy::failure>
+  apply_shares(const std::string& meter, const std::vector<energy::hour_share>& shares,
+               std::vector<energy::counter_event> events, int64_t t_ms, double counter,
+               std::vector<leaf_update>& out, std::optional<logged_reading> log = std::nullopt);
 
   std::shared_ptr<store::store> db_;
   const clock* clk_;
@@ -164,7 +166,8 @@ private:
   unit_slice slice_;
   std::map<std::string, energy::counter_tracker> trackers_;
   std::map<std::string, plantd::reading> hours_;  // hour totals when there is no store
-  std::map<std::string, std::map<int64_t, logged_reading>> log_;  // reading logs when there is no store
+  std::map<std::string, std::map<int64_t, logged_reading>>
+    log_;                                     // reading logs when there is no store
   std::map<std::string, int64_t> pruned_at_;  // by meter: the newest reading at its last pruning
 
 public:
@@ -187,4 +190,4 @@ struct energy_unit_args {
 // supervisor goes down.
 caf::actor spawn_energy_unit(caf::actor_system& sys, energy_unit_args args);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -30,4 +30,4 @@ std::string error_text(const caf::error& err) {
   return ctx.empty() ? std::string{} : to_string(ctx);
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -22,4 +22,4 @@ errc to_errc(const caf::error& err) noexcept;
 // The context message of an error made with make_error(code, "text").
 std::string error_text(const caf::error& err);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

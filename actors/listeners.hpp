@@ -44,4 +44,4 @@ private:
   std::map<uint64_t, std::function<void()>> fns_;
 };
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

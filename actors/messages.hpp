@@ -24,7 +24,7 @@ typename Inspector::result_type inspect(Inspector& f, problem& x) {
   return f(caf::meta::type_name("problem"), x.path, x.message);
 }
 
-} // namespace plantd
+}  // namespace plantd
 
 namespace plantd::actors {
 
@@ -38,9 +38,9 @@ struct config_snapshot {
 
 // Who made a configuration change, and from what.
 struct change_info {
-  std::string by;        // the caller's principal ("local:ingrid", "user:ana")
-  std::string origin;    // "file", "apply", "patch", "mode", "rollback"
-  std::string comment;   // the caller's words, if any
+  std::string by;       // the caller's principal ("local:ingrid", "user:ana")
+  std::string origin;   // "file", "apply", "patch", "mode", "rollback"
+  std::string comment;  // the caller's words, if any
   // The version the change was made from: refused (aborted) when another
   // change came in between. 0: applied on top of whatever runs.
   uint64_t based_on = 0;
@@ -77,8 +77,8 @@ struct plant_info {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, plant_info& x) {
-  return f(caf::meta::type_name("plant_info"), x.version, x.role, x.site_name,
-           x.cabinet_count, x.config_version, x.started_at_ms, x.uptime_ms);
+  return f(caf::meta::type_name("plant_info"), x.version, x.role, x.site_name, x.cabinet_count,
+           x.config_version, x.started_at_ms, x.uptime_ms);
 }
 
 class energy_book;
@@ -121,4 +121,4 @@ struct unit_request {
   std::function<unit_answer(energy_unit&)> run;
 };
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

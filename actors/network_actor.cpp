@@ -39,7 +39,7 @@ std::string last_line(std::string_view out) {
   return std::string{line.substr(0, 200)};
 }
 
-} // namespace
+}  // namespace
 
 std::string network_settings_json(const plant::networks& n, uint64_t config_version) {
   std::string dns;
@@ -97,10 +97,10 @@ caf::behavior network_actor(caf::event_based_actor* self, network_actor_args arg
         c->failed.reset();
         return;
       }
-      auto why = !r.started   ? fmt::format("cannot be run: {}", r.error)
-                 : r.timed_out ? fmt::format("did not finish within {} s",
-                                             c->a.timeout.count() / 1000)
-                               : fmt::format("exited {}", r.exit_code);
+      auto why = !r.started ? fmt::format("cannot be run: {}", r.error)
+                 : r.timed_out
+                   ? fmt::format("did not finish within {} s", c->a.timeout.count() / 1000)
+                   : fmt::format("exited {}", r.exit_code);
       auto line = last_line(r.output);
       auto text = fmt::format("the network settings of config version {} are not applied: {} {}{}",
                               snap.version, n.apply_hook, why, line.empty() ? "" : ": " + line);
@@ -113,4 +113,4 @@ caf::behavior network_actor(caf::event_based_actor* self, network_actor_args arg
   };
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -44,4 +44,4 @@ std::string network_settings_json(const plant::networks& n, uint64_t config_vers
 
 caf::behavior network_actor(caf::event_based_actor* self, network_actor_args args);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -24,7 +24,7 @@ struct cabinet_sample {
   bool ok = false;
   std::string error;  // why not ok
   dispatch::cabinet_input input;
-  double setpoint_w = 0;  // what the PCS reports as its command
+  double setpoint_w = 0;        // what the PCS reports as its command
   bool setpoint_known = false;  // the point table reads it back
   // The actor has written a command since it (re)connected: until then the
   // register may hold what was there before.
@@ -109,13 +109,13 @@ inline constexpr std::array<double, 14> latency_bounds_us{
 struct plant_state {
   time_point time{};
   reading grid_w;
-  reading pv_w;       // sum of the inverters (or the PV meter)
-  reading load_w;     // grid + pv + battery
+  reading pv_w;            // sum of the inverters (or the PV meter)
+  reading load_w;          // grid + pv + battery
   reading grid_import_wh;  // the grid meter's counters
   reading grid_export_wh;
   double battery_w = 0;  // measured, > 0 discharge
   double battery_setpoint_w = 0;
-  reading soc_percent;   // energy-weighted over available cabinets
+  reading soc_percent;  // energy-weighted over available cabinets
   plant::working_mode mode = plant::working_mode::self_consumption;
   dispatch::rule binding = dispatch::rule::idle;
   dispatch::rule pv_binding = dispatch::rule::idle;
@@ -130,9 +130,9 @@ struct plant_state {
     std::string error;
     double power_w = 0;
     double setpoint_w = 0;
-    double soc_percent = 0;  // cabinets
-    std::string serial;        // read from the device (empty: not read)
-    std::string serial_error;  // why not
+    double soc_percent = 0;           // cabinets
+    std::string serial;               // read from the device (empty: not read)
+    std::string serial_error;         // why not
     bool serial_unsupported = false;  // its point table has no serial_number
   };
   // Battery, fire protection and liquid cooling of each cabinet.
@@ -178,4 +178,4 @@ struct plant_state {
   std::vector<alarms::condition> conditions;
 };
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

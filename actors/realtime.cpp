@@ -11,4 +11,4 @@ bool make_this_thread_realtime() {
   return ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &p) == 0;
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -14,4 +14,4 @@ namespace plantd::actors {
 // For the calling thread; false when the system refused.
 bool make_this_thread_realtime();
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -51,4 +51,4 @@ state_hub::~state_hub() {
   }
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

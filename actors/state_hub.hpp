@@ -54,4 +54,4 @@ private:
   listeners listeners_;
 };
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -52,8 +52,9 @@ namespace {
 uint64_t unsent_before(const store::store& db, int64_t cut_ms) {
   auto v = db.get_state(uplink_cursor_key);
   int64_t cursor = 0;
-  if (!v || !*v || std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), cursor).ec != std::errc{} ||
-      cursor >= cut_ms)
+  if (!v || !*v
+      || std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), cursor).ec != std::errc{}
+      || cursor >= cut_ms)
     return 0;
   return count_raw(db, cursor, cut_ms);
 }
@@ -65,7 +66,7 @@ void lost_to_uplink(store::store& db, uint64_t n) {
     (void)db.put_state(uplink_lost_key, std::to_string(*before + n));
 }
 
-} // namespace
+}  // namespace
 
 caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
   struct ctx {
@@ -182,7 +183,8 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       if (!c->a.data_dir.empty()) {
         std::error_code ec;
         auto sp = std::filesystem::space(c->a.data_dir, ec);
-        if (!ec) free_bytes = sp.available;
+        if (!ec)
+          free_bytes = sp.available;
       }
       bool disk_full = free_bytes && *free_bytes < c->a.min_free_bytes;
       // Retention: raw points older than the configured days, once an hour.
@@ -203,8 +205,8 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
         c->keep_budget(now);
       }
       auto retention_cut = now - std::chrono::hours{24} * c->a.raw_retention_days;
-      bool budget_short = c->budget_cut_ms > retention_cut.time_since_epoch().count() ||
-                          c->budget_exhausted;
+      bool budget_short =
+        c->budget_cut_ms > retention_cut.time_since_epoch().count() || c->budget_exhausted;
       // A failing disk is an alarm; the plant keeps controlling.
       if (c->a.alarms) {
         std::vector<alarms::condition> conds;
@@ -247,4 +249,4 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
   };
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -57,4 +57,4 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args);
 std::vector<std::pair<std::string, double>> telemetry_points(const plant_state& s,
                                                              std::vector<quality>* qualities);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

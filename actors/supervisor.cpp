@@ -190,8 +190,7 @@ void publish(self_ptr self) {
                                   smp.pump_running, smp.cooling_fault});
   }
   ps.soc_percent = energy > 0 ? reading{soc_energy / energy, quality::measured} : reading{};
-  ps.load_w = (meter_ok && pv_ok) ? reading{ps.grid_w.value + pv + ps.battery_w,
-                                            quality::estimated}
+  ps.load_w = (meter_ok && pv_ok) ? reading{ps.grid_w.value + pv + ps.battery_w, quality::estimated}
                                   : reading{};
   uint32_t inv_index = 0;
   for (const auto& line : cfg.rs485_lines)
@@ -235,13 +234,14 @@ void publish(self_ptr self) {
   for (std::size_t i = 0; i < ps.cabinets.size(); ++i) {
     const auto& c = ps.cabinets[i];
     bool behind_switch =
-      sw && std::find(sw->cabinet_ids.begin(), sw->cabinet_ids.end(), c.id) != sw->cabinet_ids.end();
+      sw
+      && std::find(sw->cabinet_ids.begin(), sw->cabinet_ids.end(), c.id) != sw->cabinet_ids.end();
     if (c.available || !behind_switch)
       st.silent_since.erase(c.id);
     else
       st.silent_since.try_emplace(c.id, st.snap.now);
-    bool settled = !behind_switch ||
-                   (!c.available && st.snap.now - st.silent_since.at(c.id) >= uplink_settle);
+    bool settled =
+      !behind_switch || (!c.available && st.snap.now - st.silent_since.at(c.id) >= uplink_settle);
     if (foreign_locked(st, c.id)) {
       const auto& w = st.foreign.at(c.id);
       conds.push_back({"foreign_master", c.id, alarms::severity::critical,
@@ -294,8 +294,8 @@ void publish(self_ptr self) {
   if (alarms::fold_uplink_loss(cfg, conds)) {  // every one silent
     st.uplink_cut = true;
     st.uplink_back_by = st.snap.now + uplink_settle;
-  } else if (!(st.uplink_cut && st.snap.now < st.uplink_back_by &&
-               alarms::fold_uplink_loss(cfg, conds, true))) {
+  } else if (!(st.uplink_cut && st.snap.now < st.uplink_back_by
+               && alarms::fold_uplink_loss(cfg, conds, true))) {
     st.uplink_cut = false;
   }
   // The generic alarm inputs, and the outputs that show the conditions.
@@ -341,8 +341,7 @@ void decide(self_ptr self) {
     // export swings between none and all of the PV. (Dispatch raises a
     // limit only once the grid meter has seen the last change.)
     if (st.inverters[i].time < st.pv_commanded_at)
-      st.snap.inverters[i].power_w =
-        st.snap.inverters[i].rated_power_w * st.pv_commanded_fraction;
+      st.snap.inverters[i].power_w = st.snap.inverters[i].rated_power_w * st.pv_commanded_fraction;
   }
   st.snap.io_known = !st.have_io || st.io.ok;
   if (st.have_io && st.io.ok) {
@@ -385,14 +384,14 @@ void decide(self_ptr self) {
       self->send(h, output_command{static_cast<int>(cfg.policies.export_limit.trip_output),
                                    st.last.trip_output});
   if (st.fast_read_at != std::chrono::steady_clock::time_point{}) {
-    auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now()
-                                                       - st.fast_read_at)
-                .count();
+    auto us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - st.fast_read_at)
+        .count();
     st.latency.record(us);
     st.latency_sum_us += us;
     auto bucket = static_cast<std::size_t>(
-      std::lower_bound(latency_bounds_us.begin(), latency_bounds_us.end(), us) -
-      latency_bounds_us.begin());
+      std::lower_bound(latency_bounds_us.begin(), latency_bounds_us.end(), us)
+      - latency_bounds_us.begin());
     ++st.latency_counts[bucket];
     st.fast_read_at = {};
   }
@@ -413,15 +412,15 @@ bool same_device(const device_spec& a, const device_spec& b) {
     const auto& y = std::get<cabinet_actor_args>(b);
     // Not the index: a cabinet that only moved in the list keeps running
     // (its samples are placed by sender).
-    return x->cabinet == y.cabinet && x->table == y.table &&
-           x->period == y.period && x->device_watchdog == y.device_watchdog && x->bus == y.bus;
+    return x->cabinet == y.cabinet && x->table == y.table && x->period == y.period
+           && x->device_watchdog == y.device_watchdog && x->bus == y.bus;
   }
   if (const auto* x = std::get_if<line_actor_args>(&a)) {
     const auto& y = std::get<line_actor_args>(b);
-    return x->line == y.line && x->first_inverter == y.first_inverter &&
-           x->grid_meter_period == y.grid_meter_period && x->pv_meter_period == y.pv_meter_period &&
-           x->inverter_period == y.inverter_period && x->device_watchdog == y.device_watchdog &&
-           x->fallback_limit_percent == y.fallback_limit_percent && x->bus == y.bus;
+    return x->line == y.line && x->first_inverter == y.first_inverter
+           && x->grid_meter_period == y.grid_meter_period && x->pv_meter_period == y.pv_meter_period
+           && x->inverter_period == y.inverter_period && x->device_watchdog == y.device_watchdog
+           && x->fallback_limit_percent == y.fallback_limit_percent && x->bus == y.bus;
   }
   const auto& x = std::get<io_actor_args>(a);
   const auto& y = std::get<io_actor_args>(b);
@@ -535,8 +534,8 @@ std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
       st.io.error = "the I/O lines cannot be opened";
   }
   if (lines)
-    out.emplace_back("io", io_actor_args{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me,
-                                         st.args.clk});
+    out.emplace_back(
+      "io", io_actor_args{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me, st.args.clk});
   return out;
 }
 
@@ -752,7 +751,7 @@ bool from_running_device(self_ptr self) {
   return false;
 }
 
-} // namespace
+}  // namespace
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_args args) {
   auto& st = self->state;
@@ -935,21 +934,21 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
         if (owner == commissioning_owner)
           return caf::make_error(
             errc::failed_precondition,
-            fmt::format("a manual setpoint of {:.0f} W by {} holds the battery for {} s more: "
-                        "clear it (plantctl setpoint clear) to run the CT test",
-                        st.dstate.manual->power_w, st.manual_owner,
-                        std::chrono::duration_cast<std::chrono::seconds>(
-                          st.dstate.manual->expires - now)
-                          .count()));
+            fmt::format(
+              "a manual setpoint of {:.0f} W by {} holds the battery for {} s more: "
+              "clear it (plantctl setpoint clear) to run the CT test",
+              st.dstate.manual->power_w, st.manual_owner,
+              std::chrono::duration_cast<std::chrono::seconds>(st.dstate.manual->expires - now)
+                .count()));
       }
       if (duration_ms == 0) {
         st.dstate.manual.reset();
         st.manual_owner.clear();
       } else {
         if (!std::isfinite(power_w) || std::abs(power_w) > rated)
-          return caf::make_error(errc::invalid_argument,
-                                 fmt::format("power_w: {} W is beyond the plant's rated {} W",
-                                             power_w, rated));
+          return caf::make_error(
+            errc::invalid_argument,
+            fmt::format("power_w: {} W is beyond the plant's rated {} W", power_w, rated));
         if (duration_ms < 0 || duration_ms > 24 * 3600 * 1000)
           return caf::make_error(errc::invalid_argument,
                                  std::string{"duration: 1 ms .. 24 h, or 0 to clear"});
@@ -971,4 +970,4 @@ caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
   return sys.spawn(supervisor, std::move(args));
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -60,9 +60,8 @@ struct supervisor_args {
   std::chrono::milliseconds restart_max{30'000};
 };
 
-caf::behavior supervisor(caf::stateful_actor<struct supervisor_state>* self,
-                         supervisor_args args);
+caf::behavior supervisor(caf::stateful_actor<struct supervisor_state>* self, supervisor_args args);
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

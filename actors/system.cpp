@@ -22,4 +22,4 @@ void configure(caf::actor_system_config& cfg, size_t threads) {
   cfg.set("scheduler.max-threads", threads);
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -10,4 +10,4 @@ namespace plantd::actors {
 // scheduler at `threads` workers.
 void configure(caf::actor_system_config& cfg, size_t threads = 2);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -22,9 +22,11 @@ namespace plantd::actors {
 namespace {
 
 // What the uplink sends: a missing or invalid point has no value to send.
-bool sendable(quality q) { return q != quality::missing && q != quality::invalid; }
+bool sendable(quality q) {
+  return q != quality::missing && q != quality::invalid;
+}
 
-} // namespace
+}  // namespace
 
 std::optional<uint64_t> read_counter(const store::store& db, std::string_view key) {
   auto v = db.get_state(key);
@@ -49,7 +51,8 @@ uint64_t count_raw(const store::store& db, int64_t from_ms, int64_t to_ms) {
 std::vector<uplink::series> alarm_series(const std::vector<alarms::alarm>& all, int64_t from_ms,
                                          int64_t to_ms, std::string_view site) {
   constexpr int64_t minute = 60'000;
-  std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::pair<int64_t, double>>>
+  std::map<std::tuple<std::string, std::string, std::string>,
+           std::vector<std::pair<int64_t, double>>>
     by_key;
   for (const auto& a : all) {
     if (a.raised_ms >= to_ms || (a.cleared_ms && *a.cleared_ms < from_ms))
@@ -96,7 +99,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-
 // A credential file's content, without the trailing newline.
 expected<std::string, std::string> read_secret(const std::string& path, const char* what) {
   std::ifstream in{path};
@@ -110,7 +112,8 @@ expected<std::string, std::string> read_secret(const std::string& path, const ch
   if (s.empty())
     return unexpected{fmt::format("uplink.{} {} is empty", what, path)};
   if (s.size() > 4096 || s.find_first_of("\r\n") != std::string::npos)
-    return unexpected{fmt::format("uplink.{} {} must hold one line of at most 4096 bytes", what, path)};
+    return unexpected{
+      fmt::format("uplink.{} {} must hold one line of at most 4096 bytes", what, path)};
   return s;
 }
 
@@ -120,11 +123,11 @@ struct ctx {
   plant::uplink cfg_in_use;  // the config of the last round
   uplink_status st;
   bool cursor_loaded = false;
-  int64_t span_ms = 60'000;        // the next window's length, adapted to the data's density
-  int64_t span_cap_ms = 3'600'000; // lowered by a 413 or a timeout, for this connection
+  int64_t span_ms = 60'000;         // the next window's length, adapted to the data's density
+  int64_t span_cap_ms = 3'600'000;  // lowered by a 413 or a timeout, for this connection
   milliseconds backoff{0};
   int64_t retry_at_ms = 0;
-  double samples_per_ms = 0;       // of the data seen lately (backlog estimate, window size)
+  double samples_per_ms = 0;  // of the data seen lately (backlog estimate, window size)
 
   int64_t now_ms() const { return a.clk->now().time_since_epoch().count(); }
 
@@ -228,9 +231,8 @@ struct ctx {
 
   // The window [from, to) as series to send; nullopt when the store could
   // not read all of it (the cursor stays: nothing is skipped unsaid).
-  std::optional<std::vector<uplink::series>> read_window(int64_t from, int64_t to,
-                                                         const std::string& site,
-                                                         std::size_t* samples) {
+  std::optional<std::vector<uplink::series>>
+  read_window(int64_t from, int64_t to, const std::string& site, std::size_t* samples) {
     std::vector<uplink::series> out;
     *samples = 0;
     std::string error;
@@ -323,7 +325,8 @@ struct ctx {
       // The clock went back (a unit that booted with a wrong date, then
       // synchronized): what is stored from now on would be behind the cursor.
       spdlog::warn("uplink: the cursor ({} ms) is ahead of the clock ({} ms): starting again "
-                   "from now", st.cursor_ms, now);
+                   "from now",
+                   st.cursor_ms, now);
       st.cursor_ms = now - a.settle.count();  // not the watermark: 0 until the first flush
       save_cursor();
     }
@@ -371,7 +374,8 @@ struct ctx {
                          r.error));
       } else {
         ++st.failed_requests;
-        bool config_wrong = r.status == 401 || r.status == 403 || r.status == 404 || r.status == 405;
+        bool config_wrong =
+          r.status == 401 || r.status == 403 || r.status == 404 || r.status == 405;
         fail(fmt::format("{}: {}{}", u.url, r.error.empty() ? "no answer" : r.error,
                          config_wrong ? " (check uplink.url and the credentials)" : ""));
         retry_later(config_wrong ? milliseconds{300'000} : milliseconds{0}, r.retry_after);
@@ -393,14 +397,15 @@ struct ctx {
       size_span(u);
     publish();
     // The catch-up rate: this window's samples at max_samples_per_s.
-    auto spent = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
-    auto budget = milliseconds{static_cast<int64_t>(1000.0 * static_cast<double>(n) /
-                                                    static_cast<double>(u.max_samples_per_s))};
+    auto spent =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+    auto budget = milliseconds{static_cast<int64_t>(1000.0 * static_cast<double>(n)
+                                                    / static_cast<double>(u.max_samples_per_s))};
     return std::max(milliseconds{0}, budget - spent);
   }
 };
 
-} // namespace
+}  // namespace
 
 caf::behavior uplink_actor(caf::event_based_actor* self, uplink_actor_args args) {
   // Detached: this thread is the uplink's own. Below the control loop.
@@ -420,4 +425,4 @@ caf::behavior uplink_actor(caf::event_based_actor* self, uplink_actor_args args)
   };
 }
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

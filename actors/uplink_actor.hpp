@@ -41,15 +41,15 @@ namespace plantd::actors {
 
 struct uplink_status {
   bool enabled = false;
-  bool connected = false;     // the last request was acknowledged
-  int64_t cursor_ms = 0;      // everything stored before it was acknowledged
-  int64_t lag_ms = 0;         // now - cursor (0 when disabled)
+  bool connected = false;        // the last request was acknowledged
+  int64_t cursor_ms = 0;         // everything stored before it was acknowledged
+  int64_t lag_ms = 0;            // now - cursor (0 when disabled)
   uint64_t backlog_samples = 0;  // estimated samples still to send
   uint64_t sent_samples = 0;     // since start
   uint64_t sent_requests = 0;
   uint64_t failed_requests = 0;
   uint64_t rejected_samples = 0;  // refused by the receiver (400/413/422), kept across restarts
-  uint64_t lost_samples = 0;      // removed by retention before they were sent, kept across restarts
+  uint64_t lost_samples = 0;  // removed by retention before they were sent, kept across restarts
   int64_t last_success_ms = 0;
   std::string last_error;
   int64_t last_error_ms = 0;
@@ -109,4 +109,4 @@ std::optional<uint64_t> read_counter(const store::store& db, std::string_view ke
 // before the uplink sent it.
 uint64_t count_raw(const store::store& db, int64_t from_ms, int64_t to_ms);
 
-} // namespace plantd::actors
+}  // namespace plantd::actors

@@ -18,6 +18,8 @@ packages=(
   catch2 libbenchmark-dev tzdata
   # make fuzz: clang and its libFuzzer/sanitizer runtimes (only recommended by clang-14)
   clang-14 libclang-rt-14-dev
+  # make test checks the code's layout against .clang-format
+  clang-format-14
   # test peers: independent gRPC and Modbus implementations
   python3 python3-grpcio python3-grpc-tools python3-protobuf python3-pymodbus
   python3-serial python3-serial-asyncio mbpoll socat grpc-proto

@@ -93,7 +93,9 @@ std::string_view raw_request_type(std::string_view method) {
 class gate_interceptor final : public grpc::experimental::Interceptor {
 public:
   gate_interceptor(const access_gate& gate, grpc::experimental::ServerRpcInfo* info)
-    : gate_(gate), info_(info), method_(info->method()) {}
+    : gate_(gate),
+      info_(info),
+      method_(info->method()) {}
 
   ~gate_interceptor() override {
     std::lock_guard guard{calls().mtx};
@@ -109,8 +111,8 @@ public:
       std::lock_guard guard{calls().mtx};
       calls().calls[ctx] = auth_;
     }
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
-        audited() && request_.empty()) {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) && audited()
+        && request_.empty()) {
       // A refused call's request is named, not shown: it may hold what the
       // caller had no right to hand in (a config with its secrets).
       if (auto raw = raw_request_type(method_); !raw.empty()) {
@@ -119,13 +121,13 @@ public:
           request_ = fmt::format("{} of {} bytes", raw, b->Valid() ? b->Length() : 0);
       } else if (const auto* m =
                    static_cast<const google::protobuf::Message*>(methods->GetRecvMessage())) {
-        request_ = auth_.status.ok() ? audit_log::summary(*m)
-                                     : fmt::format("{} of {} bytes", m->GetTypeName(),
-                                                   m->ByteSizeLong());
+        request_ = auth_.status.ok()
+                     ? audit_log::summary(*m)
+                     : fmt::format("{} of {} bytes", m->GetTypeName(), m->ByteSizeLong());
       }
     }
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
-        audited() && gate_.audit()) {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) && audited()
+        && gate_.audit()) {
       auto status = methods->GetSendStatus();
       v1::ChangeRecord rec;
       rec.set_principal(auth_.identified ? auth_.who.name : "anonymous");
@@ -160,13 +162,14 @@ private:
     if (method_.starts_with("/plantd.v1.AccessService/List"))
       return false;
     auto p = access::permission_of(method_);
-    return p && (access::is_write(*p) || *p == access::permission::open ||
-                 method_ == "/plantd.v1.AccessService/Logout" ||
-                 method_ == "/plantd.v1.AccessService/ChangePassword");
+    return p
+           && (access::is_write(*p) || *p == access::permission::open
+               || method_ == "/plantd.v1.AccessService/Logout"
+               || method_ == "/plantd.v1.AccessService/ChangePassword");
   }
   static bool refused_login(const grpc::Status& s) {
-    return s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
-           s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    return s.error_code() == grpc::StatusCode::UNAUTHENTICATED
+           || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
   }
 
   const access_gate& gate_;
@@ -176,14 +179,17 @@ private:
   std::string request_;
 };
 
-} // namespace
+}  // namespace
 
 call_auth caller_of(const grpc::ServerContextBase* ctx) {
   std::lock_guard guard{calls().mtx};
   auto it = calls().calls.find(ctx);
   if (it == calls().calls.end())
     return {grpc::Status{grpc::StatusCode::UNAUTHENTICATED, "no access decision for this call"},
-            {}, false, {}, {}};
+            {},
+            false,
+            {},
+            {}};
   return it->second;
 }
 
@@ -207,10 +213,12 @@ grpc::ServerUnaryReactor* refused(grpc::CallbackServerContext* ctx) {
 
 access_gate::access_gate(std::shared_ptr<accounts> accts, std::shared_ptr<audit_log> audit,
                          gate_options opts)
-  : accounts_(std::move(accts)), audit_(std::move(audit)), opts_(opts) {}
+  : accounts_(std::move(accts)),
+    audit_(std::move(audit)),
+    opts_(opts) {}
 
-grpc::experimental::Interceptor* access_gate::CreateServerInterceptor(
-  grpc::experimental::ServerRpcInfo* info) {
+grpc::experimental::Interceptor*
+access_gate::CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) {
   return new gate_interceptor(*this, info);
 }
 
@@ -261,8 +269,8 @@ call_auth access_gate::decide(std::string_view method, const std::string& peer,
       // A token sent under another key: say where it belongs.
       for (const auto& [k, v] : metadata) {
         auto value = view(v);
-        if (value.starts_with("pds_") || value.starts_with("pdt_") ||
-            value.starts_with("Bearer ")) {
+        if (value.starts_with("pds_") || value.starts_with("pdt_")
+            || value.starts_with("Bearer ")) {
           bad_credentials = grpc::Status{
             grpc::StatusCode::UNAUTHENTICATED,
             fmt::format("a token was sent as '{}'; send it as 'authorization: Bearer <token>'",
@@ -287,14 +295,14 @@ call_auth access_gate::decide(std::string_view method, const std::string& peer,
     return out;
   }
   if (!access::grants(out.who.role, *perm)) {
-    out.status = grpc::Status{
-      grpc::StatusCode::PERMISSION_DENIED,
-      fmt::format("{} needs permission '{}', which role '{}' does not have", method,
-                  access::to_string(*perm), access::to_string(out.who.role))};
+    out.status =
+      grpc::Status{grpc::StatusCode::PERMISSION_DENIED,
+                   fmt::format("{} needs permission '{}', which role '{}' does not have", method,
+                               access::to_string(*perm), access::to_string(out.who.role))};
     return out;
   }
   out.status = grpc::Status::OK;
   return out;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

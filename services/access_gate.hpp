@@ -66,8 +66,8 @@ class access_gate final : public grpc::experimental::ServerInterceptorFactoryInt
 public:
   access_gate(std::shared_ptr<accounts> accts, std::shared_ptr<audit_log> audit,
               gate_options opts = {});
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-    grpc::experimental::ServerRpcInfo* info) override;
+  grpc::experimental::Interceptor*
+  CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override;
 
   // The decision for a call's metadata (public for the bench and tests).
   call_auth decide(std::string_view method, const std::string& peer,
@@ -82,4 +82,4 @@ private:
   gate_options opts_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -90,7 +90,7 @@ grpc::Status logged_in(const answer<login_result>& res, v1::LoginResponse* resp)
   return grpc::Status::OK;
 }
 
-} // namespace
+}  // namespace
 
 v1::Role role_to_proto(access::role r) {
   return static_cast<v1::Role>(static_cast<int>(r) + 1);
@@ -103,16 +103,17 @@ std::optional<access::role> role_from_proto(v1::Role r) {
   return access::all_roles[static_cast<std::size_t>(i)];
 }
 
-access_service::access_service(std::shared_ptr<accounts> accts) : accounts_(std::move(accts)) {}
+access_service::access_service(std::shared_ptr<accounts> accts)
+  : accounts_(std::move(accts)) {}
 
 grpc::ServerUnaryReactor* access_service::Login(grpc::CallbackServerContext* ctx,
                                                 const v1::LoginRequest* req,
                                                 v1::LoginResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  return finish(ctx, logged_in(accounts_->login(req->username(), req->password(),
-                                                peer_host(ctx->peer())),
-                               resp));
+  return finish(
+    ctx,
+    logged_in(accounts_->login(req->username(), req->password(), peer_host(ctx->peer())), resp));
 }
 
 grpc::ServerUnaryReactor* access_service::Bootstrap(grpc::CallbackServerContext* ctx,
@@ -146,8 +147,8 @@ grpc::ServerUnaryReactor* access_service::ChangePassword(grpc::CallbackServerCon
                                                          v1::ChangePasswordResponse*) {
   if (auto* r = refused(ctx))
     return r;
-  auto res = accounts_->change_password(caller_of(ctx).who, req->old_password(),
-                                        req->new_password());
+  auto res =
+    accounts_->change_password(caller_of(ctx).who, req->old_password(), req->new_password());
   return finish(ctx, res ? grpc::Status::OK : status_of(res.error()));
 }
 
@@ -158,8 +159,8 @@ grpc::ServerUnaryReactor* access_service::CreateUser(grpc::CallbackServerContext
     return r;
   auto role = role_from_proto(req->role());
   if (!role)
-    return finish(ctx, to_status(errc::invalid_argument,
-                                 "role: one of ROLE_VIEWER .. ROLE_SERVICE"));
+    return finish(ctx,
+                  to_status(errc::invalid_argument, "role: one of ROLE_VIEWER .. ROLE_SERVICE"));
   auto res = accounts_->create_user(caller_of(ctx).who, req->username(), req->password(), *role);
   if (!res)
     return finish(ctx, status_of(res.error()));
@@ -175,8 +176,9 @@ grpc::ServerUnaryReactor* access_service::SetUserDisabled(grpc::CallbackServerCo
   auto res = accounts_->set_disabled(caller_of(ctx).who, req->username(), req->disabled());
   if (!res)
     return finish(ctx, status_of(res.error()));
-  note_change(ctx, fmt::format("{}: {}", req->username(), res.value().was_disabled ? "disabled" : "active"),
-              fmt::format("{}: {}", req->username(), res.value().disabled ? "disabled" : "active"));
+  note_change(
+    ctx, fmt::format("{}: {}", req->username(), res.value().was_disabled ? "disabled" : "active"),
+    fmt::format("{}: {}", req->username(), res.value().disabled ? "disabled" : "active"));
   to_proto(res.value(), resp);
   return finish(ctx, grpc::Status::OK);
 }
@@ -228,9 +230,10 @@ grpc::ServerUnaryReactor* access_service::ListTokens(grpc::CallbackServerContext
   return finish(ctx, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* access_service::IssueInstallerCode(
-  grpc::CallbackServerContext* ctx, const v1::IssueInstallerCodeRequest* req,
-  v1::IssueInstallerCodeResponse* resp) {
+grpc::ServerUnaryReactor*
+access_service::IssueInstallerCode(grpc::CallbackServerContext* ctx,
+                                   const v1::IssueInstallerCodeRequest* req,
+                                   v1::IssueInstallerCodeResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   auto res = accounts_->issue_code(caller_of(ctx).who, req->valid_days());
@@ -241,15 +244,15 @@ grpc::ServerUnaryReactor* access_service::IssueInstallerCode(
   return finish(ctx, grpc::Status::OK);
 }
 
-audit_service::audit_service(std::shared_ptr<audit_log> log) : log_(std::move(log)) {}
+audit_service::audit_service(std::shared_ptr<audit_log> log)
+  : log_(std::move(log)) {}
 
 grpc::ServerUnaryReactor* audit_service::ListAudit(grpc::CallbackServerContext* ctx,
-                                                   const v1::AuditQuery* req,
-                                                   v1::AuditPage* resp) {
+                                                   const v1::AuditQuery* req, v1::AuditPage* resp) {
   if (auto* r = refused(ctx))
     return r;
   *resp = log_->list(*req);
   return finish(ctx, grpc::Status::OK);
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

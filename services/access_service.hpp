@@ -67,4 +67,4 @@ private:
 v1::Role role_to_proto(access::role r);
 std::optional<access::role> role_from_proto(v1::Role r);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -91,7 +91,7 @@ refusal refuse(errc code, std::string message) {
   return refusal{code, std::move(message)};
 }
 
-} // namespace
+}  // namespace
 
 struct accounts::state {
   struct user {
@@ -120,7 +120,8 @@ struct accounts::state {
     std::string created_by;
   };
 
-  explicit state(access::throttle t) : throttle(std::move(t)) {}
+  explicit state(access::throttle t)
+    : throttle(std::move(t)) {}
 
   mutable std::mutex mtx;
   std::map<std::string, user, std::less<>> users;
@@ -153,7 +154,8 @@ struct accounts::state {
 };
 
 accounts::accounts(std::shared_ptr<store::store> db, options opts)
-  : db_(std::move(db)), opts_(std::move(opts)) {
+  : db_(std::move(db)),
+    opts_(std::move(opts)) {
   if (sodium_init() < 0)
     throw std::runtime_error("libsodium cannot be initialised");
   if (!opts_.now_ms)
@@ -195,8 +197,9 @@ accounts::accounts(std::shared_ptr<store::store> db, options opts)
   }
   std::string dummy(crypto_pwhash_STRBYTES, '\0');
   auto pw = random_secret(16);
-  if (crypto_pwhash_str_alg(dummy.data(), pw.c_str(), pw.size(), opts_.ops_limit,
-                            opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+  if (crypto_pwhash_str_alg(dummy.data(), pw.c_str(), pw.size(), opts_.ops_limit, opts_.mem_limit,
+                            crypto_pwhash_ALG_ARGON2ID13)
+      != 0)
     throw std::runtime_error("cannot hash a password (out of memory?)");
   st_->dummy_hash = dummy.c_str();
 }
@@ -244,9 +247,9 @@ answer<login_result> accounts::open_session(const std::string& user, role r) {
   auto now = opts_.now_ms();
   auto token = "pds_" + random_secret(32);
   auto key = secret_key(token);
-  state::session s{user, r, now,
-                   now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.session_life)
-                           .count()};
+  state::session s{
+    user, r, now,
+    now + std::chrono::duration_cast<std::chrono::milliseconds>(opts_.session_life).count()};
   std::vector<store::store::access_write> batch;
   // Expired sessions go; beyond max_sessions the oldest go too.
   for (auto it = st_->sessions.begin(); it != st_->sessions.end();) {
@@ -273,10 +276,9 @@ answer<login_result> accounts::open_session(const std::string& user, role r) {
     st_->sessions.erase(oldest);
   }
   while (st_->sessions.size() >= opts_.max_sessions) {
-    auto oldest = std::min_element(st_->sessions.begin(), st_->sessions.end(),
-                                   [](const auto& a, const auto& b) {
-                                     return a.second.created_ms < b.second.created_ms;
-                                   });
+    auto oldest = std::min_element(
+      st_->sessions.begin(), st_->sessions.end(),
+      [](const auto& a, const auto& b) { return a.second.created_ms < b.second.created_ms; });
     batch.push_back({store::store::access_kind::session, oldest->first, ""});
     st_->sessions.erase(oldest);
   }
@@ -298,9 +300,9 @@ answer<login_result> accounts::login(const std::string& user, const std::string&
     std::lock_guard guard{st_->mtx};
     auto wait = std::max(st_->throttle.locked_for(user_key), st_->throttle.locked_for(peer_key));
     if (wait.count() > 0)
-      return unexpected{refuse(errc::resource_exhausted,
-                               fmt::format("too many failed logins; try again in {} s",
-                                           wait.count()))};
+      return unexpected{
+        refuse(errc::resource_exhausted,
+               fmt::format("too many failed logins; try again in {} s", wait.count()))};
     auto it = st_->users.find(user);
     hash = it != st_->users.end() && !it->second.disabled ? it->second.hash : st_->dummy_hash;
   }
@@ -308,11 +310,11 @@ answer<login_result> accounts::login(const std::string& user, const std::string&
   // of logins queues up behind the one Argon2id running.
   std::unique_lock verify{st_->verify, std::try_to_lock};
   if (!verify.owns_lock())
-    return unexpected{refuse(errc::resource_exhausted,
-                             "another login is being checked; try again in a moment")};
-  bool ok = password.size() <= 128 &&
-            crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0 &&
-            hash != st_->dummy_hash;
+    return unexpected{
+      refuse(errc::resource_exhausted, "another login is being checked; try again in a moment")};
+  bool ok = password.size() <= 128
+            && crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0
+            && hash != st_->dummy_hash;
   verify.unlock();
   std::lock_guard guard{st_->mtx};
   auto it = st_->users.find(user);
@@ -361,11 +363,12 @@ answer<login_result> accounts::bootstrap(const std::string& code, const std::str
   // Hashed without holding the accounts (every call's check waits on them).
   std::unique_lock verify{st_->verify, std::try_to_lock};
   if (!verify.owns_lock())
-    return unexpected{refuse(errc::resource_exhausted,
-                             "another login is being checked; try again in a moment")};
+    return unexpected{
+      refuse(errc::resource_exhausted, "another login is being checked; try again in a moment")};
   std::string hash(crypto_pwhash_STRBYTES, '\0');
   if (crypto_pwhash_str_alg(hash.data(), password.c_str(), password.size(), opts_.ops_limit,
-                            opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                            opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13)
+      != 0)
     return unexpected{refuse(errc::resource_exhausted, "out of memory hashing the password")};
   verify.unlock();
   std::lock_guard guard{st_->mtx};
@@ -420,8 +423,8 @@ void accounts::logout(const principal& who) {
 answer<void*> accounts::change_password(const principal& who, const std::string& old_password,
                                         const std::string& new_password) {
   if (who.kind != credential::session)
-    return unexpected{refuse(errc::failed_precondition,
-                             "only a user logged in with a password can change it")};
+    return unexpected{
+      refuse(errc::failed_precondition, "only a user logged in with a password can change it")};
   auto name = who.name.substr(5);  // "user:"
   if (auto p = access::password_problem(new_password))
     return unexpected{refuse(errc::invalid_argument, "new_password: " + *p)};
@@ -437,17 +440,17 @@ answer<void*> accounts::change_password(const principal& who, const std::string&
   {
     std::lock_guard guard{st_->mtx};
     if (auto wait = st_->throttle.locked_for(user_key); wait.count() > 0)
-      return unexpected{refuse(errc::resource_exhausted,
-                               fmt::format("too many wrong passwords; try again in {} s",
-                                           wait.count()))};
+      return unexpected{
+        refuse(errc::resource_exhausted,
+               fmt::format("too many wrong passwords; try again in {} s", wait.count()))};
   }
   {
     std::unique_lock verify{st_->verify, std::try_to_lock};
     if (!verify.owns_lock())
-      return unexpected{refuse(errc::resource_exhausted,
-                               "another login is being checked; try again in a moment")};
-    if (old_password.size() > 128 ||
-        crypto_pwhash_str_verify(hash.c_str(), old_password.c_str(), old_password.size()) != 0) {
+      return unexpected{
+        refuse(errc::resource_exhausted, "another login is being checked; try again in a moment")};
+    if (old_password.size() > 128
+        || crypto_pwhash_str_verify(hash.c_str(), old_password.c_str(), old_password.size()) != 0) {
       verify.unlock();
       std::lock_guard guard{st_->mtx};
       st_->throttle.failed(user_key);
@@ -456,7 +459,8 @@ answer<void*> accounts::change_password(const principal& who, const std::string&
   }
   std::string fresh(crypto_pwhash_STRBYTES, '\0');
   if (crypto_pwhash_str_alg(fresh.data(), new_password.c_str(), new_password.size(),
-                            opts_.ops_limit, opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                            opts_.ops_limit, opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13)
+      != 0)
     return unexpected{refuse(errc::resource_exhausted, "out of memory hashing the password")};
   std::lock_guard guard{st_->mtx};
   auto it = st_->users.find(name);
@@ -486,13 +490,14 @@ answer<user_info> accounts::create_user(const principal& by, const std::string& 
                              fmt::format("a {} cannot create {} accounts",
                                          access::to_string(by.role), access::to_string(r)))};
   if (!access::valid_user_name(name))
-    return unexpected{refuse(errc::invalid_argument,
-                             "username: 1 to 64 of letters, digits and . _ @ -")};
+    return unexpected{
+      refuse(errc::invalid_argument, "username: 1 to 64 of letters, digits and . _ @ -")};
   if (auto p = access::password_problem(password))
     return unexpected{refuse(errc::invalid_argument, "password: " + *p)};
   std::string hash(crypto_pwhash_STRBYTES, '\0');
   if (crypto_pwhash_str_alg(hash.data(), password.c_str(), password.size(), opts_.ops_limit,
-                            opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                            opts_.mem_limit, crypto_pwhash_ALG_ARGON2ID13)
+      != 0)
     return unexpected{refuse(errc::resource_exhausted, "out of memory hashing the password")};
   std::lock_guard guard{st_->mtx};
   if (st_->users.contains(name))
@@ -510,9 +515,9 @@ answer<user_info> accounts::set_disabled(const principal& by, const std::string&
   std::lock_guard guard{st_->mtx};
   auto it = st_->users.find(name);
   if (it == st_->users.end() || !access::manages(by.role, it->second.r))
-    return unexpected{refuse(errc::not_found,
-                             fmt::format("username: no account {} that a {} manages", name,
-                                         access::to_string(by.role)))};
+    return unexpected{
+      refuse(errc::not_found, fmt::format("username: no account {} that a {} manages", name,
+                                          access::to_string(by.role)))};
   auto u = it->second;
   bool was = u.disabled;
   u.disabled = disabled;
@@ -539,15 +544,15 @@ std::vector<user_info> accounts::users(const principal& by) const {
   return out;
 }
 
-answer<std::pair<std::string, token_info>> accounts::create_token(const principal& by,
-                                                                  const std::string& name,
-                                                                  role r, uint32_t valid_days) {
+answer<std::pair<std::string, token_info>>
+accounts::create_token(const principal& by, const std::string& name, role r, uint32_t valid_days) {
   if (r == role::installer || r == role::distributor || r == role::local)
     return unexpected{refuse(errc::invalid_argument,
                              "role: an API token is for a machine (viewer, owner, energy_manager "
                              "or service)")};
   if (!access::valid_user_name(name))
-    return unexpected{refuse(errc::invalid_argument, "name: 1 to 64 of letters, digits and . _ @ -")};
+    return unexpected{
+      refuse(errc::invalid_argument, "name: 1 to 64 of letters, digits and . _ @ -")};
   if (valid_days > 3650)
     return unexpected{refuse(errc::invalid_argument, "valid_days: at most 3650 (0: no expiry)")};
   auto now = opts_.now_ms();
@@ -563,8 +568,8 @@ answer<std::pair<std::string, token_info>> accounts::create_token(const principa
   if (auto w = db_->put_access({{store::store::access_kind::token, key, state::encode(t)}}); !w)
     return unexpected{refuse(errc::unavailable, "the token cannot be stored: " + w.error())};
   st_->tokens[key] = t;
-  return std::pair{token, token_info{key.substr(0, 16), t.name, t.r, t.created_ms, t.expires_ms,
-                                     t.created_by}};
+  return std::pair{
+    token, token_info{key.substr(0, 16), t.name, t.r, t.created_ms, t.expires_ms, t.created_by}};
 }
 
 answer<void*> accounts::revoke_token(const principal&, const std::string& id) {
@@ -610,4 +615,4 @@ answer<std::pair<std::string, int64_t>> accounts::issue_code(const principal& by
   return std::pair{code, c.expires_ms};
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -117,4 +117,4 @@ private:
   std::unique_ptr<state> st_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -58,18 +58,19 @@ struct alarm_source {
   }
 };
 
-} // namespace
+}  // namespace
 
-grpc::ServerWriteReactor<v1::Alarm>* alarm_service::StreamAlarms(
-  grpc::CallbackServerContext* ctx, const v1::StreamAlarmsRequest* req) {
+grpc::ServerWriteReactor<v1::Alarm>*
+alarm_service::StreamAlarms(grpc::CallbackServerContext* ctx, const v1::StreamAlarmsRequest* req) {
   if (auto* r = refused_stream<v1::Alarm>(ctx))
     return r;
   std::vector<alarms::alarm> first;
   if (req->include_open()) {
     // A short blocking ask is acceptable here: it happens once per stream.
     caf::scoped_actor self{sys_};
-    self->request(alarms_, std::chrono::seconds{2}, caf::get_atom_v,
-                  alarms::filter{alarms::filter::which::open, "", 0, 10'000})
+    self
+      ->request(alarms_, std::chrono::seconds{2}, caf::get_atom_v,
+                alarms::filter{alarms::filter::which::open, "", 0, 10'000})
       .receive([&](std::vector<alarms::alarm>& open) { first = std::move(open); },
                [](caf::error&) {});
   }
@@ -128,9 +129,9 @@ grpc::ServerUnaryReactor* alarm_service::Acknowledge(grpc::CallbackServerContext
   // commands: an installer's decision, after finding the other master.
   bool may_release = access::grants(caller.role, access::permission::config_write);
   if (!req->by().empty() && req->by() != who) {
-    reactor->Finish(to_status(errc::invalid_argument,
-                              "by: plantd records the authenticated caller (" + who +
-                                "); leave it empty"));
+    reactor->Finish(
+      to_status(errc::invalid_argument,
+                "by: plantd records the authenticated caller (" + who + "); leave it empty"));
     return reactor;
   }
   ask<alarms::alarm>(
@@ -143,4 +144,4 @@ grpc::ServerUnaryReactor* alarm_service::Acknowledge(grpc::CallbackServerContext
   return reactor;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -11,7 +11,9 @@ namespace plantd::services {
 class alarm_service final : public v1::AlarmService::CallbackService {
 public:
   alarm_service(caf::actor_system& sys, caf::actor alarms, std::shared_ptr<actors::alarm_hub> hub)
-    : sys_(sys), alarms_(std::move(alarms)), hub_(std::move(hub)) {}
+    : sys_(sys),
+      alarms_(std::move(alarms)),
+      hub_(std::move(hub)) {}
 
   grpc::ServerUnaryReactor* ListAlarms(grpc::CallbackServerContext* ctx,
                                        const v1::ListAlarmsRequest* req,
@@ -28,4 +30,4 @@ private:
   std::shared_ptr<actors::alarm_hub> hub_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

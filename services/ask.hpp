@@ -47,10 +47,9 @@ void ask_within(caf::actor_system& sys, const Handle& dest, grpc::ServerUnaryRea
                 std::chrono::milliseconds timeout, OnReply on_reply, Ts... xs) {
   sys.spawn([=](caf::event_based_actor* self) {
     self->request(dest, timeout, xs...)
-      .then(
-        [=](Reply& reply) { reactor->Finish(on_reply(reply)); },
-        [=](caf::error& err) { reactor->Finish(to_status(err)); });
+      .then([=](Reply& reply) { reactor->Finish(on_reply(reply)); },
+            [=](caf::error& err) { reactor->Finish(to_status(err)); });
   });
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -23,8 +23,8 @@ bool secret_field(const FieldDescriptor* f) {
   if (f->cpp_type() != FieldDescriptor::CPPTYPE_STRING)
     return false;
   const auto& n = f->name();
-  return n.find("password") != std::string::npos || n == "installer_code" || n == "token" ||
-         n == "secret";
+  return n.find("password") != std::string::npos || n == "installer_code" || n == "token"
+         || n == "secret";
 }
 
 // Replaces every secret string field, at any depth, with "<set>".
@@ -80,10 +80,11 @@ std::string_view code_name(grpc::StatusCode c) {
   }
 }
 
-} // namespace
+}  // namespace
 
 audit_log::audit_log(std::shared_ptr<store::store> db, options opts)
-  : db_(std::move(db)), opts_(std::move(opts)) {
+  : db_(std::move(db)),
+    opts_(std::move(opts)) {
   if (!opts_.now_ms)
     opts_.now_ms = wall_ms;
   seq_ = db_->last_call_audit_seq();
@@ -119,9 +120,9 @@ void audit_log::record(v1::ChangeRecord rec, bool refused) {
   std::lock_guard guard{mtx_};
   auto now = opts_.now_ms();
   if (refused) {
-    tokens_ = std::min(opts_.refused_burst,
-                       tokens_ + static_cast<double>(now - refill_ms_) / 1000.0 *
-                                   opts_.refused_per_second);
+    tokens_ =
+      std::min(opts_.refused_burst,
+               tokens_ + static_cast<double>(now - refill_ms_) / 1000.0 * opts_.refused_per_second);
     refill_ms_ = now;
     if (tokens_ < 1) {
       ++suppressed_;
@@ -182,4 +183,4 @@ v1::AuditPage audit_log::list(const v1::AuditQuery& q) const {
   return page;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

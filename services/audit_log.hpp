@@ -24,10 +24,10 @@ namespace plantd::services {
 class audit_log {
 public:
   struct options {
-    uint64_t keep = 100000;            // records kept
-    double refused_per_second = 20;    // refusals written per second, at most
+    uint64_t keep = 100000;          // records kept
+    double refused_per_second = 20;  // refusals written per second, at most
     double refused_burst = 100;
-    std::function<int64_t()> now_ms;   // wall clock (tests inject one)
+    std::function<int64_t()> now_ms;  // wall clock (tests inject one)
   };
 
   audit_log(std::shared_ptr<store::store> db, options opts);
@@ -53,4 +53,4 @@ private:
   uint64_t suppressed_ = 0;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -55,7 +55,7 @@ bool write_rtc(int64_t unix_ms, std::string* why) {
   return ok;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<clock_sync> clock_state() {
   timex tx{};  // modes 0: read only
@@ -75,9 +75,9 @@ expected<clock_step, clock_error> set_system_time(std::optional<int64_t> unix_ms
   constexpr int64_t from = 1'577'836'800'000;  // 2020-01-01
   constexpr int64_t to = 4'102'444'800'000;    // 2100-01-01
   if (*unix_ms < from || *unix_ms >= to)
-    return unexpected{clock_error{
-      errc::invalid_argument,
-      fmt::format("time: {} is not between 2020 and 2100", rfc3339(*unix_ms))}};
+    return unexpected{
+      clock_error{errc::invalid_argument,
+                  fmt::format("time: {} is not between 2020 and 2100", rfc3339(*unix_ms))}};
   if (auto s = clock_state(); s && s->synchronized)
     return unexpected{clock_error{
       errc::failed_precondition,
@@ -96,8 +96,8 @@ expected<clock_step, clock_error> set_system_time(std::optional<int64_t> unix_ms
         errc::failed_precondition,
         "plantd may not set the clock: it needs CAP_SYS_TIME (the packaged systemd unit "
         "grants it)"}};
-    return unexpected{clock_error{errc::internal,
-                                  fmt::format("the clock cannot be set: {}", std::strerror(e))}};
+    return unexpected{
+      clock_error{errc::internal, fmt::format("the clock cannot be set: {}", std::strerror(e))}};
   }
   out.before = rfc3339(before);
   out.after = rfc3339(*unix_ms);
@@ -109,4 +109,4 @@ expected<clock_step, clock_error> set_system_time(std::optional<int64_t> unix_ms
   return out;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

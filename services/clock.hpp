@@ -23,7 +23,7 @@ std::optional<clock_sync> clock_state();
 struct clock_step {
   std::string before;  // RFC 3339, UTC
   std::string after;
-  int64_t step_ms = 0;  // after - before
+  int64_t step_ms = 0;       // after - before
   bool rtc_written = false;  // the hardware clock set too
   std::string rtc_error;
 };
@@ -39,4 +39,4 @@ struct clock_error {
 // permission to set it, CAP_SYS_TIME (failed_precondition).
 expected<clock_step, clock_error> set_system_time(std::optional<int64_t> unix_ms);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -107,7 +107,7 @@ struct averages {
   std::string overridden;  // a rule that moved the battery off the test's setpoint
 };
 
-} // namespace
+}  // namespace
 
 struct commission_run {
   commissioning* owner = nullptr;  // outlives the run (its shutdown joins it)
@@ -159,8 +159,9 @@ struct commission_run {
               errc* code = nullptr) {
     caf::scoped_actor self{*a().sys};
     bool ok = false;
-    self->request(a().supervisor, std::chrono::seconds{2}, actors::manual_atom_v, power_w,
-                  duration_ms, std::string{actors::commissioning_owner})
+    self
+      ->request(a().supervisor, std::chrono::seconds{2}, actors::manual_atom_v, power_w,
+                duration_ms, std::string{actors::commissioning_owner})
       .receive([&](bool) { ok = true; },
                [&](caf::error& e) {
                  auto why = actors::error_text(e);
@@ -213,7 +214,8 @@ struct commission_run {
       for (const auto& d : line.devices)
         if (d.role == plant::device_role::grid_meter)
           meter = d.id;
-    check("reachable", meter, s.grid_meter_available ? v1::CHECK_RESULT_PASS : v1::CHECK_RESULT_FAIL,
+    check("reachable", meter,
+          s.grid_meter_available ? v1::CHECK_RESULT_PASS : v1::CHECK_RESULT_FAIL,
           s.grid_meter_available ? "answers" : "does not answer: plantd cannot see the grid");
     bool has_io = cfg.io.modbus_gateway.has_value() || !cfg.io.gpio_chip.empty();
     if (has_io)
@@ -236,10 +238,10 @@ struct commission_run {
       if (!d.available)
         return check("serial_number", d.id, v1::CHECK_RESULT_SKIPPED, "does not answer");
       if (d.serial.empty())
-        return check("serial_number", d.id,
-                     d.serial_unsupported ? v1::CHECK_RESULT_SKIPPED : v1::CHECK_RESULT_WARN,
-                     fmt::format("not read: {}; compare the nameplate{} by eye",
-                                 d.serial_error, in_config));
+        return check(
+          "serial_number", d.id,
+          d.serial_unsupported ? v1::CHECK_RESULT_SKIPPED : v1::CHECK_RESULT_WARN,
+          fmt::format("not read: {}; compare the nameplate{} by eye", d.serial_error, in_config));
       if (want.empty())
         return check("serial_number", d.id, v1::CHECK_RESULT_WARN,
                      fmt::format("reads \"{}\"; the config has no serial for {}: add it to tie "
@@ -469,13 +471,16 @@ struct commission_run {
   }
 };
 
-commissioning::commissioning(commissioning_args args) : a_(std::move(args)) {}
+commissioning::commissioning(commissioning_args args)
+  : a_(std::move(args)) {}
 
-grpc::ServerWriteReactor<v1::CommissionUpdate>* commissioning::start(
-  grpc::CallbackServerContext*, const v1::CommissionRequest& req, std::string by) {
+grpc::ServerWriteReactor<v1::CommissionUpdate>*
+commissioning::start(grpc::CallbackServerContext*, const v1::CommissionRequest& req,
+                     std::string by) {
   if (!(std::isfinite(req.test_power_w()) && req.test_power_w() >= 0))
-    return new refused_writer<v1::CommissionUpdate>(to_status(
-      errc::invalid_argument, fmt::format("test_power_w: a power >= 0 W, got {}", req.test_power_w())));
+    return new refused_writer<v1::CommissionUpdate>(
+      to_status(errc::invalid_argument,
+                fmt::format("test_power_w: a power >= 0 W, got {}", req.test_power_w())));
   if (running_.exchange(true))
     return new refused_writer<v1::CommissionUpdate>(
       to_status(errc::aborted, "a commissioning run is in progress: wait for its report"));
@@ -505,7 +510,9 @@ grpc::ServerWriteReactor<v1::CommissionUpdate>* commissioning::start(
   return w;
 }
 
-commissioning::~commissioning() { shutdown(); }
+commissioning::~commissioning() {
+  shutdown();
+}
 
 void commissioning::shutdown() {
   stop_ = true;
@@ -549,7 +556,7 @@ std::string local_text(const google::protobuf::Timestamp& t, const absl::TimeZon
                           absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(t)), tz);
 }
 
-} // namespace
+}  // namespace
 
 expected<v1::CommissionReportFile, std::string> commission_file(const v1::CommissionReport& r,
                                                                 const std::string& site,
@@ -617,4 +624,4 @@ expected<v1::CommissionReportFile, std::string> commission_file(const v1::Commis
   return f;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

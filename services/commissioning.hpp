@@ -46,9 +46,8 @@ public:
   void shutdown();
 
   // Starts a run for the call (ABORTED while one runs).
-  grpc::ServerWriteReactor<v1::CommissionUpdate>* start(grpc::CallbackServerContext* ctx,
-                                                        const v1::CommissionRequest& req,
-                                                        std::string by);
+  grpc::ServerWriteReactor<v1::CommissionUpdate>*
+  start(grpc::CallbackServerContext* ctx, const v1::CommissionRequest& req, std::string by);
   // The last report (config_version 0), or the last one made under that
   // config version; nullopt when there is none.
   std::optional<v1::CommissionReport> report(uint64_t config_version = 0) const;
@@ -75,4 +74,4 @@ expected<v1::CommissionReportFile, std::string> commission_file(const v1::Commis
                                                                 const std::string& time_zone,
                                                                 const std::string& format);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -161,8 +161,7 @@ void policies_in(const v1::Policies& m, plant::policies& p, problems& out) {
   p.fail_safe.meter_stale_ms = or_default(fs.meter_stale_ms(), p.fail_safe.meter_stale_ms);
   p.fail_safe.pv_export_w = fs.pv_export_w();
   p.fail_safe.reach_within_ms = or_default(fs.reach_within_ms(), p.fail_safe.reach_within_ms);
-  p.fail_safe.cabinet_stale_ms =
-    or_default(fs.cabinet_stale_ms(), p.fail_safe.cabinet_stale_ms);
+  p.fail_safe.cabinet_stale_ms = or_default(fs.cabinet_stale_ms(), p.fail_safe.cabinet_stale_ms);
   p.fail_safe.device_watchdog_ms =
     or_default(fs.device_watchdog_ms(), p.fail_safe.device_watchdog_ms);
   p.distribution.ramp_w_per_s = m.distribution().ramp_w_per_s();
@@ -191,7 +190,7 @@ int num(E value) {
   return static_cast<int>(value);
 }
 
-} // namespace
+}  // namespace
 
 std::optional<v1::PlantConfig> parse_config_json(std::string_view text, problems& out) {
   if (auto err = json::check_syntax(text)) {
@@ -202,8 +201,8 @@ std::optional<v1::PlantConfig> parse_config_json(std::string_view text, problems
   v1::PlantConfig msg;
   pb::util::JsonParseOptions opts;
   opts.ignore_unknown_fields = false;
-  auto status = pb::util::JsonStringToMessage(pb::StringPiece{text.data(), text.size()},
-                                              &msg, opts);
+  auto status =
+    pb::util::JsonStringToMessage(pb::StringPiece{text.data(), text.size()}, &msg, opts);
   if (!status.ok()) {
     out.push_back(translate_parse_error(std::string{status.message()}));
     return std::nullopt;
@@ -230,12 +229,12 @@ plant::config to_model(const v1::PlantConfig& m, problems& out) {
   c.site.owner = s.owner();
   c.site.address = s.address();
   c.site.country = s.country();
-  c.site.profile = enum_in(s.grid_profile(), 7, plant::grid_profile::unspecified,
-                           "site.grid_profile", out);
+  c.site.profile =
+    enum_in(s.grid_profile(), 7, plant::grid_profile::unspecified, "site.grid_profile", out);
   c.site.time_zone = s.time_zone();
   if (s.has_created_at())
-    c.site.created_at = std::chrono::milliseconds{
-      pb::util::TimeUtil::TimestampToMilliseconds(s.created_at())};
+    c.site.created_at =
+      std::chrono::milliseconds{pb::util::TimeUtil::TimestampToMilliseconds(s.created_at())};
   c.site.rated_power_w = s.rated_power_w();
   c.site.rated_energy_wh = s.rated_energy_wh();
 
@@ -284,8 +283,8 @@ plant::config to_model(const v1::PlantConfig& m, problems& out) {
   }
 
   const auto& io = m.io();
-  c.io.demand_response = enum_in(io.demand_response(), 3, plant::demand_response_kind::none,
-                                 "io.demand_response", out);
+  c.io.demand_response =
+    enum_in(io.demand_response(), 3, plant::demand_response_kind::none, "io.demand_response", out);
   for (int i = 0; i < io.inputs_size(); ++i) {
     const auto& x = io.inputs(i);
     c.io.inputs.push_back({x.channel(),
@@ -593,4 +592,4 @@ void redact_secrets(v1::PlantConfig& msg) {
   cell->clear_password();
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -53,4 +53,4 @@ loaded_config load_config_text(std::string_view text);
 // Converts and checks a message.
 loaded_config check_config(const v1::PlantConfig& msg);
 
-} // namespace plantd::services
+}  // namespace plantd::services

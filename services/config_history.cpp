@@ -128,7 +128,7 @@ void diff_messages(const Message& a, const Message& b, const std::string& prefix
   }
 }
 
-} // namespace
+}  // namespace
 
 std::vector<config_change> diff_configs(const v1::PlantConfig& a, const v1::PlantConfig& b) {
   std::vector<config_change> out;
@@ -178,4 +178,4 @@ std::vector<v1::ConfigVersion> config_versions(const store::store& db, uint64_t 
   return out;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

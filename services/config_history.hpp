@@ -41,4 +41,4 @@ std::optional<v1::PlantConfig> stored_config(const store::store& db, uint64_t ve
 std::vector<v1::ConfigVersion> config_versions(const store::store& db, uint64_t before,
                                                std::size_t limit);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -41,7 +41,7 @@ void device_out(const actors::plant_state::device& d, v1::DeviceState* out) {
   out->set_serial(d.serial);
 }
 
-} // namespace
+}  // namespace
 
 void to_proto(const actors::plant_state& s, v1::PlantState* out) {
   *out->mutable_time() =
@@ -89,7 +89,9 @@ void to_proto(const actors::plant_state& s, v1::PlantState* out) {
 control_service::control_service(caf::actor_system& sys, caf::actor supervisor,
                                  actors::config_actor config,
                                  std::shared_ptr<actors::state_hub> hub)
-  : sys_(sys), supervisor_(std::move(supervisor)), config_(std::move(config)),
+  : sys_(sys),
+    supervisor_(std::move(supervisor)),
+    config_(std::move(config)),
     hub_(std::move(hub)) {}
 
 grpc::ServerUnaryReactor* control_service::GetState(grpc::CallbackServerContext* ctx,
@@ -108,8 +110,8 @@ grpc::ServerUnaryReactor* control_service::GetState(grpc::CallbackServerContext*
   return reactor;
 }
 
-grpc::ServerWriteReactor<v1::PlantState>* control_service::StreamState(
-  grpc::CallbackServerContext* ctx, const v1::StreamStateRequest*) {
+grpc::ServerWriteReactor<v1::PlantState>*
+control_service::StreamState(grpc::CallbackServerContext* ctx, const v1::StreamStateRequest*) {
   if (auto* r = refused_stream<v1::PlantState>(ctx))
     return r;
   return make_state_stream(hub_);
@@ -126,8 +128,8 @@ grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* 
     return reactor;
   }
   if (!v1::WorkingMode_IsValid(req->mode())) {
-    reactor->Finish(to_status(errc::invalid_argument,
-                              fmt::format("mode: unknown working mode {}", req->mode())));
+    reactor->Finish(
+      to_status(errc::invalid_argument, fmt::format("mode: unknown working mode {}", req->mode())));
     return reactor;
   }
   auto mode = req->mode() == v1::WORKING_MODE_TIME_OF_USE ? plant::working_mode::time_of_use
@@ -179,9 +181,10 @@ grpc::ServerUnaryReactor* control_service::SetMode(grpc::CallbackServerContext* 
   return reactor;
 }
 
-grpc::ServerUnaryReactor* control_service::SetManualSetpoint(
-  grpc::CallbackServerContext* ctx, const v1::SetManualSetpointRequest* req,
-  v1::SetManualSetpointResponse*) {
+grpc::ServerUnaryReactor*
+control_service::SetManualSetpoint(grpc::CallbackServerContext* ctx,
+                                   const v1::SetManualSetpointRequest* req,
+                                   v1::SetManualSetpointResponse*) {
   if (auto* r = refused(ctx))
     return r;
   auto* reactor = ctx->DefaultReactor();
@@ -189,10 +192,10 @@ grpc::ServerUnaryReactor* control_service::SetManualSetpoint(
     reactor->Finish(to_status(errc::invalid_argument, "duration_s: 1 .. 86400, or 0 to clear"));
     return reactor;
   }
-  ask<bool>(sys_, supervisor_, reactor, [](bool) { return grpc::Status::OK; },
-            actors::manual_atom_v, req->power_w(),
-            static_cast<int64_t>(req->duration_s()) * 1000, caller_of(ctx).who.name);
+  ask<bool>(
+    sys_, supervisor_, reactor, [](bool) { return grpc::Status::OK; }, actors::manual_atom_v,
+    req->power_w(), static_cast<int64_t>(req->duration_s()) * 1000, caller_of(ctx).who.name);
   return reactor;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -18,12 +18,10 @@ public:
                   std::shared_ptr<actors::state_hub> hub);
 
   grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext* ctx,
-                                     const v1::GetStateRequest* req,
-                                     v1::PlantState* resp) override;
-  grpc::ServerWriteReactor<v1::PlantState>* StreamState(
-    grpc::CallbackServerContext* ctx, const v1::StreamStateRequest* req) override;
-  grpc::ServerUnaryReactor* SetMode(grpc::CallbackServerContext* ctx,
-                                    const v1::SetModeRequest* req,
+                                     const v1::GetStateRequest* req, v1::PlantState* resp) override;
+  grpc::ServerWriteReactor<v1::PlantState>* StreamState(grpc::CallbackServerContext* ctx,
+                                                        const v1::StreamStateRequest* req) override;
+  grpc::ServerUnaryReactor* SetMode(grpc::CallbackServerContext* ctx, const v1::SetModeRequest* req,
                                     v1::SetModeResponse* resp) override;
   grpc::ServerUnaryReactor* SetManualSetpoint(grpc::CallbackServerContext* ctx,
                                               const v1::SetManualSetpointRequest* req,
@@ -36,4 +34,4 @@ private:
   std::shared_ptr<actors::state_hub> hub_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -8,7 +8,8 @@ namespace plantd::services {
 namespace {
 
 std::optional<absl::CivilDay> date(const std::string& s, const std::string& path, problems& out) {
-  if (s.empty()) return std::nullopt;
+  if (s.empty())
+    return std::nullopt;
   absl::CivilDay d;
   if (s.size() != 10 || !absl::ParseCivilTime(s, &d)) {
     out.push_back({path, fmt::format("\"{}\" is not a date (YYYY-MM-DD)", s)});
@@ -18,13 +19,15 @@ std::optional<absl::CivilDay> date(const std::string& s, const std::string& path
 }
 
 std::string date_text(const std::optional<absl::CivilDay>& d) {
-  if (!d) return {};
+  if (!d)
+    return {};
   return fmt::format("{:04}-{:02}-{:02}", d->year(), d->month(), d->day());
 }
 
-const char* weekday_names[] = {"", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+const char* weekday_names[] = {"",         "monday", "tuesday",  "wednesday",
+                               "thursday", "friday", "saturday", "sunday"};
 
-} // namespace
+}  // namespace
 
 energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path, problems& out) {
   energy::energy_type e;
@@ -38,7 +41,8 @@ energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path
       energy::coefficient x;
       x.version = c.version();
       auto p = fmt::format("{}{}[{}]", path, field, i);
-      if (auto d = date(c.valid_from(), p + ".valid_from", out)) x.valid_from = *d;
+      if (auto d = date(c.valid_from(), p + ".valid_from", out))
+        x.valid_from = *d;
       x.valid_to = date(c.valid_to(), p + ".valid_to", out);
       x.value = c.value();
       x.source = c.source();
@@ -47,13 +51,15 @@ energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path
   };
   coefs(in.coal_equivalent(), e.coal_equivalent, "coal_equivalent");
   coefs(in.coal_equal(), e.coal_equal, "coal_equal");
-  for (const auto& f : in.co2()) e.co2.push_back({f.version(), f.year(), f.region(), f.value(), f.source()});
+  for (const auto& f : in.co2())
+    e.co2.push_back({f.version(), f.year(), f.region(), f.value(), f.source()});
   for (int i = 0; i < in.prices_size(); ++i) {
     const auto& p = in.prices(i);
     energy::price x;
     auto pp = fmt::format("{}prices[{}]", path, i);
     x.version = p.version();
-    if (auto d = date(p.valid_from(), pp + ".valid_from", out)) x.valid_from = *d;
+    if (auto d = date(p.valid_from(), pp + ".valid_from", out))
+      x.valid_from = *d;
     x.valid_to = date(p.valid_to(), pp + ".valid_to", out);
     x.flat = p.flat();
     x.source = p.source();
@@ -65,15 +71,19 @@ energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path
       for (const auto& d : s.days()) {
         int k = 1;
         for (; k <= 7; ++k)
-          if (d == weekday_names[k]) break;
-        if (k > 7) out.push_back({pp + ".tou.days", fmt::format("\"{}\" is not a weekday", d)});
-        else slot.days.push_back(static_cast<plant::weekday>(k));
+          if (d == weekday_names[k])
+            break;
+        if (k > 7)
+          out.push_back({pp + ".tou.days", fmt::format("\"{}\" is not a weekday", d)});
+        else
+          slot.days.push_back(static_cast<plant::weekday>(k));
       }
       x.tou.push_back(slot);
     }
     e.prices.push_back(x);
   }
-  for (int k = 0; k < 3; ++k) e.required_rate[k] = k < in.required_rate_size() ? in.required_rate(k) : -1;
+  for (int k = 0; k < 3; ++k)
+    e.required_rate[k] = k < in.required_rate_size() ? in.required_rate(k) : -1;
   e.rate_source = in.rate_source();
   return e;
 }
@@ -81,7 +91,8 @@ energy::energy_type from_proto(const v1::EnergyType& in, const std::string& path
 // A metering level as stored (0 = absent: the default); out of 1..3 stays
 // invalid (0) for the model's check instead of wrapping into range.
 uint8_t level(int32_t given, uint8_t absent) {
-  if (given == 0) return absent;
+  if (given == 0)
+    return absent;
   return given >= 1 && given <= 3 ? static_cast<uint8_t>(given) : 0;
 }
 
@@ -89,8 +100,11 @@ energy::node from_proto(const v1::Node& in, const std::string& path, problems& o
   energy::node n;
   n.id = in.id();
   n.name = in.name();
-  if (auto k = energy::parse_node_kind(in.kind().empty() ? "workshop" : in.kind())) n.kind = *k;
-  else out.push_back({path + "kind", fmt::format("\"{}\" is not plant, branch, workshop or equipment", in.kind())});
+  if (auto k = energy::parse_node_kind(in.kind().empty() ? "workshop" : in.kind()))
+    n.kind = *k;
+  else
+    out.push_back({path + "kind",
+                   fmt::format("\"{}\" is not plant, branch, workshop or equipment", in.kind())});
   n.parent = in.parent();
   n.metering_level = level(in.metering_level(), in.parent().empty() ? 1 : 2);
   n.energy_type = in.energy_type();
@@ -129,16 +143,18 @@ energy::meter from_proto(const v1::Meter& in, const std::string& path, problems&
     bool sub = src.starts_with("meter.") && src.size() > 6;
     if (sub) {
       auto dev = src.substr(6);
-      if (dev.ends_with(".export")) dev.remove_suffix(7);
+      if (dev.ends_with(".export"))
+        dev.remove_suffix(7);
       sub = !dev.empty() && std::all_of(dev.begin(), dev.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
       });
     }
     if (!sub)
-      out.push_back({path + "live_source",
-                     fmt::format("\"{}\" is not a live meter (grid.import, grid.export, meter.<sub-meter id>, "
-                                 "meter.<sub-meter id>.export)",
-                                 m.live_source)});
+      out.push_back(
+        {path + "live_source",
+         fmt::format("\"{}\" is not a live meter (grid.import, grid.export, meter.<sub-meter id>, "
+                     "meter.<sub-meter id>.export)",
+                     m.live_source)});
   }
   return m;
 }
@@ -153,12 +169,18 @@ energy::indicator_template from_proto(const v1::IndicatorTemplate& in, const std
   t.id = in.id();
   t.name = in.name();
   t.name_en = in.name_en();
-  if (auto k = energy::parse_indicator_kind(in.kind().empty() ? "efficiency" : in.kind())) t.kind = *k;
-  else out.push_back({path + "kind", fmt::format("\"{}\" is not collection or efficiency", in.kind())});
+  if (auto k = energy::parse_indicator_kind(in.kind().empty() ? "efficiency" : in.kind()))
+    t.kind = *k;
+  else
+    out.push_back(
+      {path + "kind", fmt::format("\"{}\" is not collection or efficiency", in.kind())});
   t.energy_type = in.energy_type();
   t.unit = in.unit();
-  if (auto d = energy::parse_direction(in.direction().empty() ? "consumption" : in.direction())) t.direction = *d;
-  else out.push_back({path + "direction", fmt::format("\"{}\" is not consumption or output", in.direction())});
+  if (auto d = energy::parse_direction(in.direction().empty() ? "consumption" : in.direction()))
+    t.direction = *d;
+  else
+    out.push_back(
+      {path + "direction", fmt::format("\"{}\" is not consumption or output", in.direction())});
   return t;
 }
 
@@ -168,32 +190,43 @@ energy::indicator from_proto(const v1::Indicator& in, const std::string& path, p
   i.name = in.name();
   i.template_id = in.template_id();
   i.owner = in.owner();
-  std::string src = in.source().empty() ? (in.formula().empty() ? "manual" : "formula") : in.source();
-  if (auto s = energy::parse_source_kind(src)) i.source = *s;
-  else out.push_back({path + "source", fmt::format("\"{}\" is not meter, manual or formula", in.source())});
+  std::string src =
+    in.source().empty() ? (in.formula().empty() ? "manual" : "formula") : in.source();
+  if (auto s = energy::parse_source_kind(src))
+    i.source = *s;
+  else
+    out.push_back(
+      {path + "source", fmt::format("\"{}\" is not meter, manual or formula", in.source())});
   i.formula = in.formula();
   return i;
 }
 
 energy::enterprise from_proto(const v1::Enterprise& in) {
   energy::enterprise e;
-  if (!in.name().empty()) e.name = in.name();
+  if (!in.name().empty())
+    e.name = in.name();
   e.region = in.region();
-  if (!in.currency().empty()) e.currency = in.currency();
-  if (!in.time_zone().empty()) e.time_zone = in.time_zone();
-  if (!in.language().empty()) e.language = in.language();
+  if (!in.currency().empty())
+    e.currency = in.currency();
+  if (!in.time_zone().empty())
+    e.time_zone = in.time_zone();
+  if (!in.language().empty())
+    e.language = in.language();
   return e;
 }
 
 energy::model from_proto(const v1::EnergyModel& in, problems& out) {
   energy::model m;
-  if (in.has_enterprise()) m.ent = from_proto(in.enterprise());
+  if (in.has_enterprise())
+    m.ent = from_proto(in.enterprise());
   for (int i = 0; i < in.energy_types_size(); ++i)
-    m.energy_types[in.energy_types(i).id()] = from_proto(in.energy_types(i), fmt::format("energy_types[{}].", i), out);
+    m.energy_types[in.energy_types(i).id()] =
+      from_proto(in.energy_types(i), fmt::format("energy_types[{}].", i), out);
   // The large tables are appended and sorted once; a repeated id is an error.
   auto sorted = [&](auto& table, std::string_view what) {
     for (const auto& id : table.sort())
-      out.push_back({fmt::format("{}", what), fmt::format("{} id \"{}\" is given more than once", what, id)});
+      out.push_back(
+        {fmt::format("{}", what), fmt::format("{} id \"{}\" is given more than once", what, id)});
   };
   m.nodes.reserve(static_cast<std::size_t>(in.nodes_size()));
   for (int i = 0; i < in.nodes_size(); ++i)
@@ -201,14 +234,18 @@ energy::model from_proto(const v1::EnergyModel& in, problems& out) {
   sorted(m.nodes, "nodes");
   m.meters.reserve(static_cast<std::size_t>(in.meters_size()));
   for (int i = 0; i < in.meters_size(); ++i)
-    m.meters.append(in.meters(i).id(), from_proto(in.meters(i), fmt::format("meters[{}].", i), out));
+    m.meters.append(in.meters(i).id(),
+                    from_proto(in.meters(i), fmt::format("meters[{}].", i), out));
   sorted(m.meters, "meters");
-  for (const auto& p : in.products()) m.products[p.id()] = from_proto(p);
+  for (const auto& p : in.products())
+    m.products[p.id()] = from_proto(p);
   for (int i = 0; i < in.templates_size(); ++i)
-    m.templates[in.templates(i).id()] = from_proto(in.templates(i), fmt::format("templates[{}].", i), out);
+    m.templates[in.templates(i).id()] =
+      from_proto(in.templates(i), fmt::format("templates[{}].", i), out);
   m.indicators.reserve(static_cast<std::size_t>(in.indicators_size()));
   for (int i = 0; i < in.indicators_size(); ++i)
-    m.indicators.append(in.indicators(i).id(), from_proto(in.indicators(i), fmt::format("indicators[{}].", i), out));
+    m.indicators.append(in.indicators(i).id(),
+                        from_proto(in.indicators(i), fmt::format("indicators[{}].", i), out));
   sorted(m.indicators, "indicators");
   m.reindex();
   return m;
@@ -221,7 +258,8 @@ void to_proto(const energy::indicator& i, const energy::model& m, v1::Indicator*
   out->set_owner(i.owner);
   out->set_source(std::string(energy::to_string(i.source)));
   out->set_formula(i.formula);
-  if (auto f = m.formula_of(i.id)) out->set_formula_display(energy::display(*f, m));
+  if (auto f = m.formula_of(i.id))
+    out->set_formula_display(energy::display(*f, m));
 }
 
 void to_proto(const energy::model& m, v1::EnergyModel* out) {
@@ -269,10 +307,12 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
         z->set_start(s.start);
         z->set_end(s.end);
         z->set_price(s.price_per_kwh);
-        for (auto d : s.days) z->add_days(weekday_names[static_cast<int>(d) % 8]);
+        for (auto d : s.days)
+          z->add_days(weekday_names[static_cast<int>(d) % 8]);
       }
     }
-    for (double r : t.required_rate) x->add_required_rate(r);
+    for (double r : t.required_rate)
+      x->add_required_rate(r);
     x->set_rate_source(t.rate_source);
   }
   for (const auto& [id, n] : m.nodes) {
@@ -324,7 +364,8 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
     x->set_unit(t.unit);
     x->set_direction(std::string(energy::to_string(t.direction)));
   }
-  for (const auto& [id, i] : m.indicators) to_proto(i, m, out->add_indicators());
+  for (const auto& [id, i] : m.indicators)
+    to_proto(i, m, out->add_indicators());
 }
 
 actors::energy_codec energy_store_codec() {
@@ -340,10 +381,11 @@ actors::energy_codec energy_store_codec() {
       return unexpected{std::string("not an EnergyModel")};
     problems pr;
     auto m = from_proto(p, pr);
-    if (!pr.empty()) return unexpected{pr.front().path + ": " + pr.front().message};
+    if (!pr.empty())
+      return unexpected{pr.front().path + ": " + pr.front().message};
     return m;
   };
   return c;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

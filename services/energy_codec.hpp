@@ -26,4 +26,4 @@ void to_proto(const energy::indicator& i, const energy::model& m, v1::Indicator*
 // The store encoding of the model used by the energy actor.
 actors::energy_codec energy_store_codec();
 
-} // namespace plantd::services
+}  // namespace plantd::services

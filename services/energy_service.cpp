@@ -22,28 +22,28 @@
 
 namespace plantd::services {
 
-using google::protobuf::util::TimeUtil;
-using google::protobuf::util::FieldMaskUtil;
 using energy::failure;
 using energy::result;
+using google::protobuf::util::FieldMaskUtil;
+using google::protobuf::util::TimeUtil;
 
 namespace {
 
 // `who` fields name the authenticated caller; a request naming someone
 // else is refused rather than recorded under a name it did not prove.
-grpc::ServerUnaryReactor* not_the_caller(grpc::CallbackServerContext* ctx,
-                                         const std::string& who) {
+grpc::ServerUnaryReactor* not_the_caller(grpc::CallbackServerContext* ctx, const std::string& who) {
   auto name = caller_of(ctx).who.name;
   if (who.empty() || who == name)
     return nullptr;
   auto* r = ctx->DefaultReactor();
-  r->Finish(to_status(errc::invalid_argument,
-                      "who: plantd records the authenticated caller (" + name +
-                        "); leave it empty"));
+  r->Finish(to_status(errc::invalid_argument, "who: plantd records the authenticated caller ("
+                                                + name + "); leave it empty"));
   return r;
 }
 
-failure invalid(problems p) { return failure{errc::invalid_argument, std::move(p)}; }
+failure invalid(problems p) {
+  return failure{errc::invalid_argument, std::move(p)};
+}
 failure invalid(std::string path, std::string msg) {
   return failure{errc::invalid_argument, {problem{std::move(path), std::move(msg)}}};
 }
@@ -55,7 +55,8 @@ grpc::ServerUnaryReactor* call(caf::actor_system& sys, const caf::actor& dest,
   actors::energy_request req{[f](actors::energy_book& b) -> std::pair<errc, std::string> {
     Resp r;
     result res = f(b, r);
-    if (!res) return {res.error().code, res.error().message()};
+    if (!res)
+      return {res.error().code, res.error().message()};
     return {errc::ok, r.SerializeAsString()};
   }};
   // A large import or report may take longer than the default: the client's
@@ -77,18 +78,18 @@ grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& de
                                     std::string target, F f) {
   auto* reactor = ctx->DefaultReactor();
   actors::unit_request req{std::move(target), [f](actors::energy_unit& u) {
-    actors::unit_answer a;
-    Resp r;
-    result res = f(u, r, a.updates);
-    if (!res) {
-      a.code = res.error().code;
-      a.bytes = res.error().message();
-      a.updates.clear();
-    } else {
-      a.bytes = r.SerializeAsString();
-    }
-    return a;
-  }};
+                             actors::unit_answer a;
+                             Resp r;
+                             result res = f(u, r, a.updates);
+                             if (!res) {
+                               a.code = res.error().code;
+                               a.bytes = res.error().message();
+                               a.updates.clear();
+                             } else {
+                               a.bytes = r.SerializeAsString();
+                             }
+                             return a;
+                           }};
   ask<std::string>(
     sys, dest, reactor,
     [resp](std::string& bytes) {
@@ -101,10 +102,12 @@ grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& de
 
 // One record of the model as its message ("enterprise": the one there is);
 // false when there is none.
-bool record_proto(const energy::model& m, const std::string& kind, const std::string& id, v1::Record* out) {
+bool record_proto(const energy::model& m, const std::string& kind, const std::string& id,
+                  v1::Record* out) {
   if (kind == "indicator") {
     auto it = m.indicators.find(id);
-    if (it == m.indicators.end()) return false;
+    if (it == m.indicators.end())
+      return false;
     to_proto(it->second, m, out->mutable_indicator());
     return true;
   }
@@ -121,27 +124,38 @@ bool record_proto(const energy::model& m, const std::string& kind, const std::st
                : kind == "template"   ? copy(m.templates, one.templates)
                : kind == "enterprise" ? (one.ent = m.ent, true)
                                       : false;
-  if (!found) return false;
+  if (!found)
+    return false;
   v1::EnergyModel p;
   to_proto(one, &p);
-  if (kind == "energy_type") *out->mutable_energy_type() = p.energy_types(0);
-  else if (kind == "node") *out->mutable_node() = p.nodes(0);
-  else if (kind == "meter") *out->mutable_meter() = p.meters(0);
-  else if (kind == "product") *out->mutable_product() = p.products(0);
-  else if (kind == "template") *out->mutable_template_() = p.templates(0);
-  else *out->mutable_enterprise() = p.enterprise();
+  if (kind == "energy_type")
+    *out->mutable_energy_type() = p.energy_types(0);
+  else if (kind == "node")
+    *out->mutable_node() = p.nodes(0);
+  else if (kind == "meter")
+    *out->mutable_meter() = p.meters(0);
+  else if (kind == "product")
+    *out->mutable_product() = p.products(0);
+  else if (kind == "template")
+    *out->mutable_template_() = p.templates(0);
+  else
+    *out->mutable_enterprise() = p.enterprise();
   return true;
 }
 
 // The message of a record's item, and its kind and id.
 const google::protobuf::Message* item_of(const v1::Record& r, std::string* kind, std::string* id) {
   switch (r.item_case()) {
-    case v1::Record::kEnergyType: *kind = "energy_type", *id = r.energy_type().id(); return &r.energy_type();
+    case v1::Record::kEnergyType:
+      *kind = "energy_type", *id = r.energy_type().id();
+      return &r.energy_type();
     case v1::Record::kNode: *kind = "node", *id = r.node().id(); return &r.node();
     case v1::Record::kMeter: *kind = "meter", *id = r.meter().id(); return &r.meter();
     case v1::Record::kProduct: *kind = "product", *id = r.product().id(); return &r.product();
     case v1::Record::kTemplate: *kind = "template", *id = r.template_().id(); return &r.template_();
-    case v1::Record::kIndicator: *kind = "indicator", *id = r.indicator().id(); return &r.indicator();
+    case v1::Record::kIndicator:
+      *kind = "indicator", *id = r.indicator().id();
+      return &r.indicator();
     case v1::Record::kEnterprise: *kind = "enterprise", id->clear(); return &r.enterprise();
     default: return nullptr;
   }
@@ -151,23 +165,28 @@ const google::protobuf::Message* item_of(const v1::Record& r, std::string* kind,
 // the audit trail's before and after.
 std::string record_json(const energy::model& m, const std::string& kind, const std::string& id) {
   v1::Record r;
-  if (!record_proto(m, kind, id, &r)) return "";
+  if (!record_proto(m, kind, id, &r))
+    return "";
   std::string k, i;
   const auto* rec = item_of(r, &k, &i);
   std::string out;
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
-  if (!rec || !google::protobuf::util::MessageToJsonString(*rec, &out, opts).ok()) return "";
+  if (!rec || !google::protobuf::util::MessageToJsonString(*rec, &out, opts).ok())
+    return "";
   return out;
 }
 
 std::function<std::string(const energy::model&)> snapshot_of(std::string kind, std::string id) {
-  return [kind = std::move(kind), id = std::move(id)](const energy::model& m) { return record_json(m, kind, id); };
+  return [kind = std::move(kind), id = std::move(id)](const energy::model& m) {
+    return record_json(m, kind, id);
+  };
 }
 
 std::optional<absl::CivilDay> parse_day(const std::string& s) {
   absl::CivilDay d;
-  if (s.size() != 10 || !absl::ParseCivilTime(s, &d)) return std::nullopt;
+  if (s.size() != 10 || !absl::ParseCivilTime(s, &d))
+    return std::nullopt;
   return d;
 }
 
@@ -181,8 +200,11 @@ expected<std::vector<energy::period>, failure> periods_of(const v1::QueryRequest
   std::string res_text = q.resolution().empty() ? "day" : q.resolution();
   std::optional<resolution> res;
   for (auto r : {resolution::hour, resolution::day, resolution::month, resolution::year})
-    if (energy::to_string(r) == res_text) res = r;
-  if (!res) return unexpected{invalid("resolution", fmt::format("\"{}\" is not hour, day, month or year", res_text))};
+    if (energy::to_string(r) == res_text)
+      res = r;
+  if (!res)
+    return unexpected{
+      invalid("resolution", fmt::format("\"{}\" is not hour, day, month or year", res_text))};
   std::string to_text = q.to().empty() ? q.from() : q.to();
   absl::CivilSecond from, to;
   bool ok = false;
@@ -191,31 +213,42 @@ expected<std::vector<energy::period>, failure> periods_of(const v1::QueryRequest
     case resolution::day: {
       auto a = parse_day(q.from()), b = parse_day(to_text);
       ok = a && b;
-      if (ok) from = absl::CivilSecond(*a), to = absl::CivilSecond(*b);
-      if (ok && *res == resolution::hour) to = absl::CivilSecond(absl::CivilHour(*b) + 23);
+      if (ok)
+        from = absl::CivilSecond(*a), to = absl::CivilSecond(*b);
+      if (ok && *res == resolution::hour)
+        to = absl::CivilSecond(absl::CivilHour(*b) + 23);
       break;
     }
     case resolution::month: {
       absl::CivilMonth a, b;
-      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b) && q.from().size() == 7;
-      if (ok) from = absl::CivilSecond(a), to = absl::CivilSecond(b);
+      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b)
+           && q.from().size() == 7;
+      if (ok)
+        from = absl::CivilSecond(a), to = absl::CivilSecond(b);
       break;
     }
     case resolution::year: {
       absl::CivilYear a, b;
-      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b) && q.from().size() == 4;
-      if (ok) from = absl::CivilSecond(a), to = absl::CivilSecond(b);
+      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b)
+           && q.from().size() == 4;
+      if (ok)
+        from = absl::CivilSecond(a), to = absl::CivilSecond(b);
       break;
     }
   }
   if (!ok)
-    return unexpected{invalid("from", fmt::format("from/to \"{}\"/\"{}\" do not fit resolution {} (YYYY-MM-DD, YYYY-MM or YYYY)",
-                                                  q.from(), to_text, res_text))};
+    return unexpected{invalid(
+      "from",
+      fmt::format("from/to \"{}\"/\"{}\" do not fit resolution {} (YYYY-MM-DD, YYYY-MM or YYYY)",
+                  q.from(), to_text, res_text))};
   auto a = energy::period_of(*res, from), b = energy::period_of(*res, to);
-  if (b.index < a.index) return unexpected{invalid("to", "to is before from")};
-  if (b.index - a.index >= 20000) return unexpected{invalid("to", "at most 20,000 periods per query")};
+  if (b.index < a.index)
+    return unexpected{invalid("to", "to is before from")};
+  if (b.index - a.index >= 20000)
+    return unexpected{invalid("to", "at most 20,000 periods per query")};
   std::vector<energy::period> out;
-  for (auto i = a.index; i <= b.index; ++i) out.push_back({*res, i});
+  for (auto i = a.index; i <= b.index; ++i)
+    out.push_back({*res, i});
   return out;
 }
 
@@ -224,23 +257,30 @@ expected<std::vector<energy::period>, failure> periods_of(const v1::QueryRequest
 result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryResponse& r,
                  bool strict) {
   auto periods = periods_of(q);
-  if (!periods) return unexpected{periods.error()};
+  if (!periods)
+    return unexpected{periods.error()};
   b.roll_hours();
   const auto& m = b.model();
   std::vector<std::string> ids(q.indicators().begin(), q.indicators().end());
   if (!q.node().empty()) {
     if (!m.nodes.count(q.node()) && !m.meters.count(q.node()))
-      return unexpected{failure{errc::not_found, {problem{"node", "no unit or meter " + q.node()}}}};
-    for (const auto& i : m.indicators_of(q.node())) ids.push_back(i);
+      return unexpected{
+        failure{errc::not_found, {problem{"node", "no unit or meter " + q.node()}}}};
+    for (const auto& i : m.indicators_of(q.node()))
+      ids.push_back(i);
     for (const auto& mt : m.meters_of(q.node()))
-      for (const auto& i : m.indicators_of(mt)) ids.push_back(i);
+      for (const auto& i : m.indicators_of(mt))
+        ids.push_back(i);
   }
-  if (ids.empty()) return unexpected{invalid("node", "name a node or indicators")};
+  if (ids.empty())
+    return unexpected{invalid("node", "name a node or indicators")};
   std::vector<std::string> unknown;
   for (const auto& id : ids)
-    if (!m.indicators.count(id)) unknown.push_back(id);
+    if (!m.indicators.count(id))
+      unknown.push_back(id);
   if (!unknown.empty() && (strict || unknown.size() == ids.size()))
-    return unexpected{failure{errc::not_found, {problem{"indicators", "no indicator " + unknown.front()}}}};
+    return unexpected{
+      failure{errc::not_found, {problem{"indicators", "no indicator " + unknown.front()}}}};
   std::vector<std::string> order = ids;  // the series come in the order asked
   std::erase_if(ids, [&](const std::string& id) { return !m.indicators.count(id); });
   // Before the window of hours held in memory, the stored inputs these
@@ -255,7 +295,8 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
     bool hours = periods->front().res == energy::resolution::hour;
     if (hours || b.engine().inputs_of(ids).time_varying_coefficients) {
       auto today = absl::CivilDay(absl::ToCivilSecond(b.now(), b.tz()));
-      auto last = std::max(first, std::min(today, absl::CivilDay(energy::end_of(periods->back()) - 1)));
+      auto last =
+        std::max(first, std::min(today, absl::CivilDay(energy::end_of(periods->back()) - 1)));
       auto e = b.graph_from_store(ids, first, last);
       if (e) {
         past = std::move(*e);
@@ -308,13 +349,15 @@ result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryRes
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  if (s.find_first_of(",\"\n") == std::string::npos)
+    return s;
   std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : s)
+    out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
 
-} // namespace
+}  // namespace
 
 grpc::ServerUnaryReactor* energy_service::GetModel(Ctx* ctx, const v1::GetModelRequest*,
                                                    v1::EnergyModel* resp) {
@@ -338,11 +381,13 @@ grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::Energy
     return reactor;
   }
   std::string who = caller_of(ctx).who.name;
-  return call(sys_, energy_, ctx, resp, [m, who](actors::energy_book& b, v1::ImportModelResponse& r) -> result {
-    auto res = b.replace(*m, who);
-    if (res) r.set_indicators(static_cast<int>(b.model().indicators.size()));
-    return res;
-  });
+  return call(sys_, energy_, ctx, resp,
+              [m, who](actors::energy_book& b, v1::ImportModelResponse& r) -> result {
+                auto res = b.replace(*m, who);
+                if (res)
+                  r.set_indicators(static_cast<int>(b.model().indicators.size()));
+                return res;
+              });
 }
 
 namespace {
@@ -399,7 +444,8 @@ expected<prepared_put, failure> prepare_put(const energy::model& model, const v1
     case v1::PutRequest::kIndicator: {
       auto x = from_proto(q.indicator(), path + "indicator.", p);
       out.indicator = x.id;
-      auto old = model.indicators.count(x.id) ? model.indicators.at(x.id).formula.str() : std::string();
+      auto old =
+        model.indicators.count(x.id) ? model.indicators.at(x.id).formula.str() : std::string();
       out.what = fmt::format("put indicator {} formula \"{}\" (was \"{}\")", x.id, x.formula, old);
       out.kind = "indicator", out.id = x.id;
       out.f = [x, upsert](energy::model& m) { return m.put_indicator(x, upsert); };
@@ -414,23 +460,27 @@ expected<prepared_put, failure> prepare_put(const energy::model& model, const v1
     }
     default: return unexpected{invalid(path + "item", "nothing to put")};
   }
-  if (!p.empty()) return unexpected{invalid(p)};
+  if (!p.empty())
+    return unexpected{invalid(p)};
   return out;
 }
 
 // Applies a prepared Put to the book, answering the indicator's formula.
-result apply_put(actors::energy_book& b, const prepared_put& put, const std::string& who, v1::PutResponse& r) {
+result apply_put(actors::energy_book& b, const prepared_put& put, const std::string& who,
+                 v1::PutResponse& r) {
   auto res = b.change(put.f, who, put.what, snapshot_of(put.kind, put.id));
   if (res && !put.indicator.empty()) {
     r.set_formula(b.model().indicators.at(put.indicator).formula);
-    if (auto e = b.model().formula_of(put.indicator)) r.set_formula_display(energy::display(*e, b.model()));
+    if (auto e = b.model().formula_of(put.indicator))
+      r.set_formula_display(energy::display(*e, b.model()));
   }
   return res;
 }
 
-} // namespace
+}  // namespace
 
-grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* req, v1::PutResponse* resp) {
+grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* req,
+                                              v1::PutResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::PutRequest q = *req;
@@ -439,67 +489,83 @@ grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* re
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::PutResponse& r) -> result {
     auto put = prepare_put(b.model(), q);
-    if (!put) return unexpected{put.error()};
+    if (!put)
+      return unexpected{put.error()};
     return apply_put(b, *put, q.who(), r);
   });
 }
 
-grpc::ServerUnaryReactor* energy_service::Get(Ctx* ctx, const v1::GetRecordRequest* req, v1::Record* resp) {
+grpc::ServerUnaryReactor* energy_service::Get(Ctx* ctx, const v1::GetRecordRequest* req,
+                                              v1::Record* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::GetRecordRequest q = *req;
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::Record& r) -> result {
-    static const std::set<std::string> kinds{"energy_type", "node", "meter", "product", "template", "indicator",
-                                             "enterprise"};
-    if (!kinds.count(q.kind())) return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
+    static const std::set<std::string> kinds{"energy_type", "node",      "meter",     "product",
+                                             "template",    "indicator", "enterprise"};
+    if (!kinds.count(q.kind()))
+      return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
     if (!record_proto(b.model(), q.kind(), q.id(), &r))
-      return unexpected{failure{errc::not_found, {problem{"id", fmt::format("no {} {}", q.kind(), q.id())}}}};
+      return unexpected{
+        failure{errc::not_found, {problem{"id", fmt::format("no {} {}", q.kind(), q.id())}}}};
     return {};
   });
 }
 
-grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateRequest* req, v1::PutResponse* resp) {
+grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateRequest* req,
+                                                 v1::PutResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::UpdateRequest q = *req;
   std::string who = caller_of(ctx).who.name;
-  return call(sys_, energy_, ctx, resp, [q, who](actors::energy_book& b, v1::PutResponse& r) -> result {
-    std::string kind, id;
-    const auto* given = item_of(q.record(), &kind, &id);
-    if (!given) return unexpected{invalid("record", "name the record to update")};
-    if (q.update_mask().paths().empty()) return unexpected{invalid("update_mask", "name the fields to change")};
-    problems bad;
-    for (const auto& path : q.update_mask().paths()) {
-      if (path == "id") bad.push_back({"update_mask", "the id names the record; it cannot change"});
-      else if (!FieldMaskUtil::GetFieldDescriptors(given->GetDescriptor(), path, nullptr))
-        bad.push_back({"update_mask", fmt::format("{} has no field \"{}\"", kind, path)});
-    }
-    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
-    v1::Record current;
-    if (!record_proto(b.model(), kind, id, &current))
-      return unexpected{failure{errc::not_found, {problem{"record", fmt::format("no {} {}", kind, id)}}}};
-    std::string k2, i2;
-    auto* target = const_cast<google::protobuf::Message*>(item_of(current, &k2, &i2));
-    FieldMaskUtil::MergeOptions opt;
-    opt.set_replace_message_fields(true);
-    opt.set_replace_repeated_fields(true);
-    FieldMaskUtil::MergeMessageTo(*given, q.update_mask(), opt, target);
-    // Record's item has PutRequest's field numbers: the same bytes.
-    v1::PutRequest put_req;
-    put_req.ParseFromString(current.SerializeAsString());
-    auto put = prepare_put(b.model(), put_req);
-    if (!put) return unexpected{put.error()};
-    put->what = fmt::format("update {} {} ({})", kind, id, fmt::join(q.update_mask().paths(), ", "));
-    return apply_put(b, *put, who, r);
-  });
+  return call(
+    sys_, energy_, ctx, resp, [q, who](actors::energy_book& b, v1::PutResponse& r) -> result {
+      std::string kind, id;
+      const auto* given = item_of(q.record(), &kind, &id);
+      if (!given)
+        return unexpected{invalid("record", "name the record to update")};
+      if (q.update_mask().paths().empty())
+        return unexpected{invalid("update_mask", "name the fields to change")};
+      problems bad;
+      for (const auto& path : q.update_mask().paths()) {
+        if (path == "id")
+          bad.push_back({"update_mask", "the id names the record; it cannot change"});
+        else if (!FieldMaskUtil::GetFieldDescriptors(given->GetDescriptor(), path, nullptr))
+          bad.push_back({"update_mask", fmt::format("{} has no field \"{}\"", kind, path)});
+      }
+      if (!bad.empty())
+        return unexpected{invalid(std::move(bad))};
+      v1::Record current;
+      if (!record_proto(b.model(), kind, id, &current))
+        return unexpected{
+          failure{errc::not_found, {problem{"record", fmt::format("no {} {}", kind, id)}}}};
+      std::string k2, i2;
+      auto* target = const_cast<google::protobuf::Message*>(item_of(current, &k2, &i2));
+      FieldMaskUtil::MergeOptions opt;
+      opt.set_replace_message_fields(true);
+      opt.set_replace_repeated_fields(true);
+      FieldMaskUtil::MergeMessageTo(*given, q.update_mask(), opt, target);
+      // Record's item has PutRequest's field numbers: the same bytes.
+      v1::PutRequest put_req;
+      put_req.ParseFromString(current.SerializeAsString());
+      auto put = prepare_put(b.model(), put_req);
+      if (!put)
+        return unexpected{put.error()};
+      put->what =
+        fmt::format("update {} {} ({})", kind, id, fmt::join(q.update_mask().paths(), ", "));
+      return apply_put(b, *put, who, r);
+    });
 }
 
-grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyRequest* req, v1::PutManyResponse* resp) {
+grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyRequest* req,
+                                                  v1::PutManyResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   auto* reactor = ctx->DefaultReactor();
   if (req->items_size() > 100'000) {
-    reactor->Finish(to_status(errc::invalid_argument, fmt::format("items: {} in one call; at most 100000", req->items_size())));
+    reactor->Finish(
+      to_status(errc::invalid_argument,
+                fmt::format("items: {} in one call; at most 100000", req->items_size())));
     return reactor;
   }
   v1::PutManyRequest q = *req;
@@ -516,7 +582,8 @@ grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyReq
       puts.reserve(static_cast<std::size_t>(q.items_size()));
       for (int i = 0; i < q.items_size(); ++i) {
         auto put = prepare_put(b.model(), q.items(i), fmt::format("items[{}].", i));
-        if (!put) return {put.error().code, put.error().message()};
+        if (!put)
+          return {put.error().code, put.error().message()};
         puts.push_back(std::move(*put));
       }
       // On a copy: the first refusal leaves the model as it was.
@@ -525,17 +592,22 @@ grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyReq
         for (std::size_t i = 0; i < puts.size(); ++i)
           if (auto r = puts[i].f(next); !r) {
             auto f = r.error();
-            for (auto& pr : f.list) pr.path = fmt::format("items[{}]{}{}", i, pr.path.empty() ? "" : ".", pr.path);
-            if (f.list.empty()) f.list.push_back({fmt::format("items[{}]", i), "refused"});
+            for (auto& pr : f.list)
+              pr.path = fmt::format("items[{}]{}{}", i, pr.path.empty() ? "" : ".", pr.path);
+            if (f.list.empty())
+              f.list.push_back({fmt::format("items[{}]", i), "refused"});
             return unexpected{f};
           }
         m = std::move(next);
         return {};
       };
       std::string what = fmt::format("put {} records", puts.size());
-      for (std::size_t i = 0; i < puts.size() && i < 20; ++i) what += (i ? "; " : ": ") + puts[i].what;
-      if (puts.size() > 20) what += "; ...";
-      if (auto r = b.change(all, who, what); !r) return {r.error().code, r.error().message()};
+      for (std::size_t i = 0; i < puts.size() && i < 20; ++i)
+        what += (i ? "; " : ": ") + puts[i].what;
+      if (puts.size() > 20)
+        what += "; ...";
+      if (auto r = b.change(all, who, what); !r)
+        return {r.error().code, r.error().message()};
       v1::PutManyResponse out;
       out.set_put(static_cast<uint32_t>(puts.size()));
       return {errc::ok, out.SerializeAsString()};
@@ -545,12 +617,18 @@ grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyReq
 
 namespace {
 std::function<result(energy::model&)> remover(const std::string& kind, const std::string& id) {
-  if (kind == "energy_type") return [id](energy::model& m) { return m.remove_energy_type(id); };
-  if (kind == "node") return [id](energy::model& m) { return m.remove_node(id); };
-  if (kind == "meter") return [id](energy::model& m) { return m.remove_meter(id); };
-  if (kind == "product") return [id](energy::model& m) { return m.remove_product(id); };
-  if (kind == "template") return [id](energy::model& m) { return m.remove_template(id); };
-  if (kind == "indicator") return [id](energy::model& m) { return m.remove_indicator(id); };
+  if (kind == "energy_type")
+    return [id](energy::model& m) { return m.remove_energy_type(id); };
+  if (kind == "node")
+    return [id](energy::model& m) { return m.remove_node(id); };
+  if (kind == "meter")
+    return [id](energy::model& m) { return m.remove_meter(id); };
+  if (kind == "product")
+    return [id](energy::model& m) { return m.remove_product(id); };
+  if (kind == "template")
+    return [id](energy::model& m) { return m.remove_template(id); };
+  if (kind == "indicator")
+    return [id](energy::model& m) { return m.remove_indicator(id); };
   return nullptr;
 }
 
@@ -573,12 +651,14 @@ std::vector<problem> recorded_data(const store::store& db, const std::string& ki
                                      first_day(e.front().first, entries.size()))});
   if (kind == "indicator" && !db.scan_energy("hour/" + id + "/", 1).empty())
     out.push_back({"id", fmt::format("indicator {} has recorded hourly meter consumption; it "
-                                     "stays for the reports of its periods", id)});
+                                     "stays for the reports of its periods",
+                                     id)});
   return out;
 }
-} // namespace
+}  // namespace
 
-grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteRequest* req, v1::DeleteResponse* resp) {
+grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteRequest* req,
+                                                 v1::DeleteResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::DeleteRequest q = *req;
@@ -587,9 +667,14 @@ grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteReque
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::DeleteResponse&) -> result {
     auto f = remover(q.kind(), q.id());
-    if (!f) return unexpected{invalid("kind", fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator", q.kind()))};
+    if (!f)
+      return unexpected{invalid(
+        "kind",
+        fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator",
+                    q.kind()))};
     const auto& m = b.model();
-    bool exists = q.kind() == "product" ? m.products.count(q.id()) > 0 : m.indicators.count(q.id()) > 0;
+    bool exists =
+      q.kind() == "product" ? m.products.count(q.id()) > 0 : m.indicators.count(q.id()) > 0;
     if (b.db() && exists) {
       if (auto data = recorded_data(*b.db(), q.kind(), q.id()); !data.empty())
         return unexpected{failure{errc::failed_precondition, std::move(data)}};
@@ -599,54 +684,63 @@ grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteReque
   });
 }
 
-grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRequest* req, v1::WhereUsedResponse* resp) {
+grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRequest* req,
+                                                    v1::WhereUsedResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::DeleteRequest q = *req;
   if (auto* r = not_the_caller(ctx, q.who()))
     return r;
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::WhereUsedResponse& r) -> result {
-    static const std::set<std::string> kinds{"energy_type", "node", "meter", "product", "template", "indicator"};
-    if (!kinds.count(q.kind())) return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
-    for (auto& u : b.model().uses_of(q.kind(), q.id())) {
-      r.add_uses(u.text);
-      auto* x = r.add_used_by();
-      x->set_kind(u.kind);
-      x->set_id(u.id);
-      x->set_text(u.text);
-    }
-    return {};
-  });
+  return call(
+    sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::WhereUsedResponse& r) -> result {
+      static const std::set<std::string> kinds{"energy_type", "node",     "meter",
+                                               "product",     "template", "indicator"};
+      if (!kinds.count(q.kind()))
+        return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
+      for (auto& u : b.model().uses_of(q.kind(), q.id())) {
+        r.add_uses(u.text);
+        auto* x = r.add_used_by();
+        x->set_kind(u.kind);
+        x->set_id(u.id);
+        x->set_text(u.text);
+      }
+      return {};
+    });
 }
 
-grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx, const v1::ValidateFormulaRequest* req,
+grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx,
+                                                          const v1::ValidateFormulaRequest* req,
                                                           v1::ValidateFormulaResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::Indicator in = req->indicator();
-  return call(sys_, energy_, ctx, resp, [in](actors::energy_book& b, v1::ValidateFormulaResponse& r) -> result {
-    problems p;
-    auto x = from_proto(in, "indicator.", p);
-    x.source = energy::source_kind::formula;
-    if (!p.empty()) return unexpected{invalid(p)};
-    // Check on a copy of the model, as a save would (cycles included).
-    energy::model copy = b.model();
-    copy.reindex();
-    auto res = copy.put_indicator(x);
-    if (!res) {
-      r.set_valid(false);
-      auto msg = res.error().message();
-      r.set_error(msg);
-      auto c = energy::compile_formula(x.formula, copy, x);
-      if (!c && copy.templates.count(x.template_id)) r.set_position(static_cast<int>(c.error().pos));
-      return {};
-    }
-    r.set_valid(true);
-    r.set_canonical(copy.indicators.at(x.id).formula);
-    if (auto e = copy.formula_of(x.id)) r.set_display(energy::display(*e, copy));
-    return {};
-  });
+  return call(sys_, energy_, ctx, resp,
+              [in](actors::energy_book& b, v1::ValidateFormulaResponse& r) -> result {
+                problems p;
+                auto x = from_proto(in, "indicator.", p);
+                x.source = energy::source_kind::formula;
+                if (!p.empty())
+                  return unexpected{invalid(p)};
+                // Check on a copy of the model, as a save would (cycles included).
+                energy::model copy = b.model();
+                copy.reindex();
+                auto res = copy.put_indicator(x);
+                if (!res) {
+                  r.set_valid(false);
+                  auto msg = res.error().message();
+                  r.set_error(msg);
+                  auto c = energy::compile_formula(x.formula, copy, x);
+                  if (!c && copy.templates.count(x.template_id))
+                    r.set_position(static_cast<int>(c.error().pos));
+                  return {};
+                }
+                r.set_valid(true);
+                r.set_canonical(copy.indicators.at(x.id).formula);
+                if (auto e = copy.formula_of(x.id))
+                  r.set_display(energy::display(*e, copy));
+                return {};
+              });
 }
 
 grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDailyRequest* req,
@@ -659,20 +753,23 @@ grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDa
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   return call_unit(sys_, energy_, ctx, resp, q.id(),
                    [q](actors::energy_unit& u, v1::EnterDailyResponse& r, auto& ups) -> result {
-    auto day = parse_day(q.date());
-    if (!day) return unexpected{invalid("date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date()))};
-    auto e = u.enter_daily(q.id(), *day, q.value(), q.who(), q.note(), ups);
-    if (!e) return unexpected{e.error()};
-    auto* x = r.mutable_entry();
-    x->set_id(e->first.id);
-    x->set_date(day_text(e->first.day));
-    x->set_value(e->first.value);
-    x->set_who(e->first.who);
-    x->set_note(e->first.note);
-    *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e->first.entered_ms);
-    r.set_correction(e->second);
-    return {};
-  });
+                     auto day = parse_day(q.date());
+                     if (!day)
+                       return unexpected{invalid(
+                         "date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date()))};
+                     auto e = u.enter_daily(q.id(), *day, q.value(), q.who(), q.note(), ups);
+                     if (!e)
+                       return unexpected{e.error()};
+                     auto* x = r.mutable_entry();
+                     x->set_id(e->first.id);
+                     x->set_date(day_text(e->first.day));
+                     x->set_value(e->first.value);
+                     x->set_who(e->first.who);
+                     x->set_note(e->first.note);
+                     *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e->first.entered_ms);
+                     r.set_correction(e->second);
+                     return {};
+                   });
 }
 
 grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEntriesRequest* req,
@@ -680,23 +777,26 @@ grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEn
   if (auto* r = refused(ctx))
     return r;
   v1::ListEntriesRequest q = *req;
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::ListEntriesResponse& r) -> result {
-    std::optional<absl::CivilDay> from, to;
-    if (!q.from().empty() && !(from = parse_day(q.from()))) return unexpected{invalid("from", "not a date")};
-    if (!q.to().empty() && !(to = parse_day(q.to()))) return unexpected{invalid("to", "not a date")};
-    // Entries are read straight from the store (also those of ids since deleted).
-    for (const auto& e : actors::read_entries(b.db().get(), q.id(), from, to)) {
-      auto* x = r.add_entries();
-      x->set_id(e.id);
-      x->set_date(day_text(e.day));
-      x->set_value(e.value);
-      x->set_who(e.who);
-      x->set_note(e.note);
-      x->set_superseded(e.superseded);
-      *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e.entered_ms);
-    }
-    return {};
-  });
+  return call(sys_, energy_, ctx, resp,
+              [q](actors::energy_book& b, v1::ListEntriesResponse& r) -> result {
+                std::optional<absl::CivilDay> from, to;
+                if (!q.from().empty() && !(from = parse_day(q.from())))
+                  return unexpected{invalid("from", "not a date")};
+                if (!q.to().empty() && !(to = parse_day(q.to())))
+                  return unexpected{invalid("to", "not a date")};
+                // Entries are read straight from the store (also those of ids since deleted).
+                for (const auto& e : actors::read_entries(b.db().get(), q.id(), from, to)) {
+                  auto* x = r.add_entries();
+                  x->set_id(e.id);
+                  x->set_date(day_text(e.day));
+                  x->set_value(e.value);
+                  x->set_who(e.who);
+                  x->set_note(e.note);
+                  x->set_superseded(e.superseded);
+                  *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e.entered_ms);
+                }
+                return {};
+              });
 }
 
 namespace {
@@ -727,7 +827,8 @@ struct batch_reading {
   double counter = 0;
 };
 
-void refuse_reading(v1::RecordReadingsResponse& r, uint32_t index, grpc::StatusCode code, std::string why) {
+void refuse_reading(v1::RecordReadingsResponse& r, uint32_t index, grpc::StatusCode code,
+                    std::string why) {
   auto* x = r.add_results();
   x->set_index(index);
   x->set_code(static_cast<int32_t>(code));
@@ -736,7 +837,8 @@ void refuse_reading(v1::RecordReadingsResponse& r, uint32_t index, grpc::StatusC
 }
 
 void merge_readings(v1::RecordReadingsResponse& into, const v1::RecordReadingsResponse& part) {
-  for (const auto& x : part.results()) *into.add_results() = x;
+  for (const auto& x : part.results())
+    *into.add_results() = x;
   into.set_recorded(into.recorded() + part.recorded());
   into.set_backfilled(into.backfilled() + part.backfilled());
   into.set_duplicates(into.duplicates() + part.duplicates());
@@ -748,24 +850,30 @@ void merge_readings(v1::RecordReadingsResponse& into, const v1::RecordReadingsRe
 // meter to its energy unit, all at once. `done` is called once, from an
 // actor, with every reading's fate (indexes from `base`).
 void record_readings(caf::actor_system& sys, const caf::actor& energy,
-                     const google::protobuf::RepeatedPtrField<v1::RecordReadingRequest>& in, uint32_t base,
-                     std::chrono::milliseconds timeout, std::function<void(v1::RecordReadingsResponse)> done) {
+                     const google::protobuf::RepeatedPtrField<v1::RecordReadingRequest>& in,
+                     uint32_t base, std::chrono::milliseconds timeout,
+                     std::function<void(v1::RecordReadingsResponse)> done) {
   auto acc = std::make_shared<v1::RecordReadingsResponse>();
   auto groups = std::make_shared<std::map<std::string, std::vector<batch_reading>>>();
   for (int i = 0; i < in.size(); ++i) {
     auto index = base + static_cast<uint32_t>(i);
     problems bad;
     auto t = request_ms(in[i].time(), "time", bad);
-    if (!in[i].has_time()) bad.push_back({"time", "time is required"});
-    if (in[i].meter().empty()) bad.push_back({"meter", "meter is required"});
+    if (!in[i].has_time())
+      bad.push_back({"time", "time is required"});
+    if (in[i].meter().empty())
+      bad.push_back({"meter", "meter is required"});
     if (!bad.empty()) {
-      refuse_reading(*acc, index, grpc::StatusCode::INVALID_ARGUMENT, failure{errc::invalid_argument, bad}.message());
+      refuse_reading(*acc, index, grpc::StatusCode::INVALID_ARGUMENT,
+                     failure{errc::invalid_argument, bad}.message());
       continue;
     }
     (*groups)[in[i].meter()].push_back({index, t, in[i].counter()});
   }
   for (auto& [meter, rs] : *groups)
-    std::stable_sort(rs.begin(), rs.end(), [](const batch_reading& a, const batch_reading& b) { return a.t_ms < b.t_ms; });
+    std::stable_sort(rs.begin(), rs.end(), [](const batch_reading& a, const batch_reading& b) {
+      return a.t_ms < b.t_ms;
+    });
   sys.spawn([=](caf::event_based_actor* self) {
     auto pending = std::make_shared<std::size_t>(groups->size());
     auto finish = [acc, done] {
@@ -775,51 +883,62 @@ void record_readings(caf::actor_system& sys, const caf::actor& energy,
       });
       done(std::move(*acc));
     };
-    if (groups->empty()) return finish();
+    if (groups->empty())
+      return finish();
     for (const auto& [meter, rs] : *groups) {
       actors::unit_request req{meter, [meter = meter, rs = rs](actors::energy_unit& u) {
-        actors::unit_answer a;
-        v1::RecordReadingsResponse r;
-        std::vector<std::pair<int64_t, double>> list;
-        list.reserve(rs.size());
-        for (const auto& x : rs) list.emplace_back(x.t_ms, x.counter);
-        auto all = u.readings(meter, list, a.updates);
-        for (std::size_t k = 0; k < rs.size(); ++k) {
-          const auto& x = rs[k];
-          auto& res = all[k];
-          if (!res) {
-            refuse_reading(r, x.index, to_grpc_code(res.error().code), res.error().message());
-            continue;
-          }
-          using f = actors::energy_unit::fate;
-          if (res->fate == f::recorded) r.set_recorded(r.recorded() + 1);
-          if (res->fate == f::backfilled) r.set_backfilled(r.backfilled() + 1);
-          if (res->fate == f::duplicate) r.set_duplicates(r.duplicates() + 1);
-          if (res->fate == f::recorded && res->events.empty()) continue;
-          auto* y = r.add_results();
-          y->set_index(x.index);
-          y->set_fate(fate_of(res->fate));
-          v1::RecordReadingResponse ev;
-          events_to(res->events, ev);
-          for (const auto& e : ev.events()) y->add_events(e);
-        }
-        a.bytes = r.SerializeAsString();
-        return a;
-      }};
+                                 actors::unit_answer a;
+                                 v1::RecordReadingsResponse r;
+                                 std::vector<std::pair<int64_t, double>> list;
+                                 list.reserve(rs.size());
+                                 for (const auto& x : rs)
+                                   list.emplace_back(x.t_ms, x.counter);
+                                 auto all = u.readings(meter, list, a.updates);
+                                 for (std::size_t k = 0; k < rs.size(); ++k) {
+                                   const auto& x = rs[k];
+                                   auto& res = all[k];
+                                   if (!res) {
+                                     refuse_reading(r, x.index, to_grpc_code(res.error().code),
+                                                    res.error().message());
+                                     continue;
+                                   }
+                                   using f = actors::energy_unit::fate;
+                                   if (res->fate == f::recorded)
+                                     r.set_recorded(r.recorded() + 1);
+                                   if (res->fate == f::backfilled)
+                                     r.set_backfilled(r.backfilled() + 1);
+                                   if (res->fate == f::duplicate)
+                                     r.set_duplicates(r.duplicates() + 1);
+                                   if (res->fate == f::recorded && res->events.empty())
+                                     continue;
+                                   auto* y = r.add_results();
+                                   y->set_index(x.index);
+                                   y->set_fate(fate_of(res->fate));
+                                   v1::RecordReadingResponse ev;
+                                   events_to(res->events, ev);
+                                   for (const auto& e : ev.events())
+                                     y->add_events(e);
+                                 }
+                                 a.bytes = r.SerializeAsString();
+                                 return a;
+                               }};
       self->request(energy, timeout, actors::energy_atom_v, std::move(req))
         .then(
           [=](std::string& bytes) {
             v1::RecordReadingsResponse part;
             part.ParseFromString(bytes);
             merge_readings(*acc, part);
-            if (--*pending == 0) finish();
+            if (--*pending == 0)
+              finish();
           },
           [=, rs = rs](caf::error& e) {
             // The meter's unit did not answer (an unknown meter, a timeout):
             // each of its readings says so.
             auto st = to_status(e);
-            for (const auto& x : rs) refuse_reading(*acc, x.index, st.error_code(), st.error_message());
-            if (--*pending == 0) finish();
+            for (const auto& x : rs)
+              refuse_reading(*acc, x.index, st.error_code(), st.error_message());
+            if (--*pending == 0)
+              finish();
           });
     }
   });
@@ -829,16 +948,20 @@ void record_readings(caf::actor_system& sys, const caf::actor& energy,
 class readings_reader final : public grpc::ServerReadReactor<v1::RecordReadingsRequest> {
 public:
   readings_reader(caf::actor_system& sys, caf::actor energy, v1::RecordReadingsResponse* resp)
-      : sys_(sys), energy_(std::move(energy)), resp_(resp) {
+    : sys_(sys),
+      energy_(std::move(energy)),
+      resp_(resp) {
     StartRead(&req_);
   }
   void OnReadDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status::OK);
+    if (!ok)
+      return Finish(grpc::Status::OK);
     if (req_.readings_size() > max_batch)
-      return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 fmt::format("a batch of {} readings (from reading {}): at most {} a batch; "
-                                             "the readings before it were applied",
-                                             req_.readings_size(), seen_, max_batch)));
+      return Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     fmt::format("a batch of {} readings (from reading {}): at most {} a batch; "
+                                 "the readings before it were applied",
+                                 req_.readings_size(), seen_, max_batch)));
     uint32_t base = seen_;
     seen_ += static_cast<uint32_t>(req_.readings_size());
     record_readings(sys_, energy_, req_.readings(), base, std::chrono::seconds(120),
@@ -864,16 +987,17 @@ public:
   void OnDone() override { delete this; }
 };
 
-} // namespace
+}  // namespace
 
-grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportEntries(Ctx* ctx,
-                                                                         const v1::ExportEntriesRequest* req) {
+grpc::ServerWriteReactor<v1::ReportChunk>*
+energy_service::ExportEntries(Ctx* ctx, const v1::ExportEntriesRequest* req) {
   if (auto* r = refused_stream<v1::ReportChunk>(ctx))
     return r;
   auto* writer = new file_writer<v1::ReportChunk>();
   v1::ExportEntriesRequest q = *req;
   if (q.format() != "csv" && q.format() != "xlsx") {
-    writer->fail(to_status(errc::invalid_argument, fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
+    writer->fail(to_status(errc::invalid_argument,
+                           fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
     return writer;
   }
   std::optional<absl::CivilDay> from, to;
@@ -888,13 +1012,17 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportEntries(Ctx* ct
   actors::energy_request er{[q, from, to](actors::energy_book& b) -> std::pair<errc, std::string> {
     std::vector<std::vector<std::string>> rows{{"date", "id", "value", "note", "who", "entered"}};
     for (const auto& e : actors::read_entries(b.db().get(), q.id(), from, to)) {
-      if (e.superseded && !q.with_superseded()) continue;
-      rows.push_back({day_text(e.day), e.id, fmt::format("{}", e.value), e.note, e.who,
-                      absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(e.entered_ms), b.tz())});
+      if (e.superseded && !q.with_superseded())
+        continue;
+      rows.push_back(
+        {day_text(e.day), e.id, fmt::format("{}", e.value), e.note, e.who,
+         absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(e.entered_ms), b.tz())});
     }
-    if (q.format() == "csv") return {errc::ok, to_csv(rows)};
+    if (q.format() == "csv")
+      return {errc::ok, to_csv(rows)};
     auto x = to_xlsx_sheet(rows, "entries", {0, 1, 3, 4, 5});
-    if (!x) return {errc::internal, x.error()};
+    if (!x)
+      return {errc::internal, x.error()};
     return {errc::ok, std::move(*x)};
   }};
   auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120));
@@ -907,7 +1035,8 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportEntries(Ctx* ct
   return writer;
 }
 
-grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::ImportEntriesRequest* req,
+grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx,
+                                                        const v1::ImportEntriesRequest* req,
                                                         v1::ImportEntriesResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
@@ -916,14 +1045,18 @@ grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::Impo
     reactor->Finish(to_status(errc::invalid_argument, std::move(why)));
     return reactor;
   };
-  if (req->data().size() > (32u << 20)) return fail("data: at most 32 MB");
+  if (req->data().size() > (32u << 20))
+    return fail("data: at most 32 MB");
   if (req->format() != "csv" && req->format() != "xlsx")
     return fail(fmt::format("format: \"{}\" is not csv or xlsx", req->format()));
   auto table = req->format() == "csv" ? read_csv(req->data()) : read_xlsx(req->data());
-  if (!table) return fail("data: " + table.error());
+  if (!table)
+    return fail("data: " + table.error());
   auto parsed = entries_from(*table);
-  if (!parsed) return fail("data: " + parsed.error());
-  if (parsed->rows.size() > 100'000) return fail(fmt::format("data: {} entries; at most 100000 a call", parsed->rows.size()));
+  if (!parsed)
+    return fail("data: " + parsed.error());
+  if (parsed->rows.size() > 100'000)
+    return fail(fmt::format("data: {} entries; at most 100000 a call", parsed->rows.size()));
   auto acc = std::make_shared<v1::ImportEntriesResponse>();
   for (auto& r : parsed->refused) {
     auto* x = acc->add_refused();
@@ -932,7 +1065,8 @@ grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::Impo
   }
   auto groups = std::make_shared<std::map<std::string, std::vector<entry_row>>>();
   for (auto& r : parsed->rows) {
-    if (r.note.empty()) r.note = req->note();
+    if (r.note.empty())
+      r.note = req->note();
     (*groups)[r.id].push_back(std::move(r));
   }
   std::string who = caller_of(ctx).who.name;
@@ -941,31 +1075,34 @@ grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::Impo
     auto pending = std::make_shared<std::size_t>(groups->size());
     auto finish = [acc, reactor, resp] {
       auto* rs = acc->mutable_refused();
-      std::stable_sort(rs->begin(), rs->end(), [](const v1::RefusedRow& a, const v1::RefusedRow& b) {
-        return a.line() < b.line();
-      });
+      std::stable_sort(
+        rs->begin(), rs->end(),
+        [](const v1::RefusedRow& a, const v1::RefusedRow& b) { return a.line() < b.line(); });
       *resp = std::move(*acc);
       reactor->Finish(grpc::Status::OK);
     };
-    if (groups->empty()) return finish();
+    if (groups->empty())
+      return finish();
     for (const auto& [id, rows] : *groups) {
       actors::unit_request ureq{id, [rows = rows, who](actors::energy_unit& u) {
-        actors::unit_answer a;
-        v1::ImportEntriesResponse r;
-        for (const auto& e : rows) {
-          auto res = u.enter_daily(e.id, e.day, e.value, who, e.note, a.updates);
-          if (!res) {
-            auto* x = r.add_refused();
-            x->set_line(e.line);
-            x->set_reason(res.error().message());
-            continue;
-          }
-          r.set_entered(r.entered() + 1);
-          if (res->second) r.set_corrections(r.corrections() + 1);
-        }
-        a.bytes = r.SerializeAsString();
-        return a;
-      }};
+                                  actors::unit_answer a;
+                                  v1::ImportEntriesResponse r;
+                                  for (const auto& e : rows) {
+                                    auto res =
+                                      u.enter_daily(e.id, e.day, e.value, who, e.note, a.updates);
+                                    if (!res) {
+                                      auto* x = r.add_refused();
+                                      x->set_line(e.line);
+                                      x->set_reason(res.error().message());
+                                      continue;
+                                    }
+                                    r.set_entered(r.entered() + 1);
+                                    if (res->second)
+                                      r.set_corrections(r.corrections() + 1);
+                                  }
+                                  a.bytes = r.SerializeAsString();
+                                  return a;
+                                }};
       self->request(energy, timeout, actors::energy_atom_v, std::move(ureq))
         .then(
           [=](std::string& bytes) {
@@ -973,8 +1110,10 @@ grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::Impo
             part.ParseFromString(bytes);
             acc->set_entered(acc->entered() + part.entered());
             acc->set_corrections(acc->corrections() + part.corrections());
-            for (const auto& x : part.refused()) *acc->add_refused() = x;
-            if (--*pending == 0) finish();
+            for (const auto& x : part.refused())
+              *acc->add_refused() = x;
+            if (--*pending == 0)
+              finish();
           },
           [=, rows = rows](caf::error& e) {
             auto st = to_status(e);
@@ -983,24 +1122,28 @@ grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx, const v1::Impo
               x->set_line(r.line);
               x->set_reason(st.error_message());
             }
-            if (--*pending == 0) finish();
+            if (--*pending == 0)
+              finish();
           });
     }
   });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* energy_service::RecordReadings(Ctx* ctx, const v1::RecordReadingsRequest* req,
+grpc::ServerUnaryReactor* energy_service::RecordReadings(Ctx* ctx,
+                                                         const v1::RecordReadingsRequest* req,
                                                          v1::RecordReadingsResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   auto* reactor = ctx->DefaultReactor();
   if (req->readings_size() > max_batch) {
-    reactor->Finish(to_status(errc::invalid_argument,
-                              fmt::format("readings: {} in one call; at most {}", req->readings_size(), max_batch)));
+    reactor->Finish(
+      to_status(errc::invalid_argument, fmt::format("readings: {} in one call; at most {}",
+                                                    req->readings_size(), max_batch)));
     return reactor;
   }
-  record_readings(sys_, energy_, req->readings(), 0, time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120)),
+  record_readings(sys_, energy_, req->readings(), 0,
+                  time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120)),
                   [reactor, resp](v1::RecordReadingsResponse r) {
                     *resp = std::move(r);
                     reactor->Finish(grpc::Status::OK);
@@ -1008,30 +1151,34 @@ grpc::ServerUnaryReactor* energy_service::RecordReadings(Ctx* ctx, const v1::Rec
   return reactor;
 }
 
-grpc::ServerReadReactor<v1::RecordReadingsRequest>* energy_service::StreamReadings(Ctx* ctx,
-                                                                                    v1::RecordReadingsResponse* resp) {
+grpc::ServerReadReactor<v1::RecordReadingsRequest>*
+energy_service::StreamReadings(Ctx* ctx, v1::RecordReadingsResponse* resp) {
   if (auto auth = caller_of(ctx); !auth.status.ok())
     return new refused_reader(auth.status);
   return new readings_reader(sys_, energy_, resp);
 }
 
-grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx, const v1::RecordReadingRequest* req,
+grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx,
+                                                        const v1::RecordReadingRequest* req,
                                                         v1::RecordReadingResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::RecordReadingRequest q = *req;
   return call_unit(sys_, energy_, ctx, resp, q.meter(),
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
-    problems bad;
-    auto at = request_ms(q.time(), "time", bad);
-    if (!q.has_time()) bad.push_back({"time", "time is required"});
-    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
-    auto res = u.reading(q.meter(), at, q.counter(), ups);
-    if (!res) return unexpected{res.error()};
-    events_to(res->events, r);
-    r.set_fate(fate_of(res->fate));
-    return {};
-  });
+                     problems bad;
+                     auto at = request_ms(q.time(), "time", bad);
+                     if (!q.has_time())
+                       bad.push_back({"time", "time is required"});
+                     if (!bad.empty())
+                       return unexpected{invalid(std::move(bad))};
+                     auto res = u.reading(q.meter(), at, q.counter(), ups);
+                     if (!res)
+                       return unexpected{res.error()};
+                     events_to(res->events, r);
+                     r.set_fate(fate_of(res->fate));
+                     return {};
+                   });
 }
 
 grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMeterRequest* req,
@@ -1041,47 +1188,56 @@ grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMete
   v1::SwapMeterRequest q = *req;
   return call_unit(sys_, energy_, ctx, resp, q.meter(),
                    [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
-    problems bad;
-    auto at = request_ms(q.time(), "time", bad);
-    if (!q.has_time()) bad.push_back({"time", "time is required"});
-    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
-    auto ev = u.swap(q.meter(), at, q.old_final(), q.new_initial(),
-                     ups);
-    if (!ev) return unexpected{ev.error()};
-    events_to(*ev, r);
-    return {};
-  });
+                     problems bad;
+                     auto at = request_ms(q.time(), "time", bad);
+                     if (!q.has_time())
+                       bad.push_back({"time", "time is required"});
+                     if (!bad.empty())
+                       return unexpected{invalid(std::move(bad))};
+                     auto ev = u.swap(q.meter(), at, q.old_final(), q.new_initial(), ups);
+                     if (!ev)
+                       return unexpected{ev.error()};
+                     events_to(*ev, r);
+                     return {};
+                   });
 }
 
-grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest* req, v1::QueryResponse* resp) {
+grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest* req,
+                                                v1::QueryResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::QueryRequest q = *req;
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::QueryResponse& r) -> result {
-    return run_query(b, q, r, false);
-  });
+  return call(sys_, energy_, ctx, resp,
+              [q](actors::energy_book& b, v1::QueryResponse& r) -> result {
+                return run_query(b, q, r, false);
+              });
 }
 
-grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx* ctx, const v1::ExportReportRequest* req) {
+grpc::ServerWriteReactor<v1::ReportChunk>*
+energy_service::ExportReport(Ctx* ctx, const v1::ExportReportRequest* req) {
   if (auto* r = refused_stream<v1::ReportChunk>(ctx))
     return r;
   auto* writer = new file_writer<v1::ReportChunk>();
   v1::ExportReportRequest q = *req;
   if (q.format() != "csv" && q.format() != "xlsx") {
-    writer->fail(to_status(errc::invalid_argument, fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
+    writer->fail(to_status(errc::invalid_argument,
+                           fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
     return writer;
   }
   actors::energy_request er{[q](actors::energy_book& b) -> std::pair<errc, std::string> {
     v1::QueryResponse r;
     auto res = run_query(b, q.query(), r, true);
-    if (!res) return {res.error().code, res.error().message()};
+    if (!res)
+      return {res.error().code, res.error().message()};
     std::string lang = q.language().empty() ? b.model().ent.language : q.language();
     if (lang != "zh" && lang != "en")
-      return {errc::invalid_argument, fmt::format("language: \"{}\" is not zh or en", q.language())};
+      return {errc::invalid_argument,
+              fmt::format("language: \"{}\" is not zh or en", q.language())};
     bool zh = lang == "zh";
     auto quality_word = [zh](v1::Quality v) -> std::string {
       auto q = static_cast<quality>(static_cast<int>(v) - 1);
-      if (!zh) return std::string(to_string(q));
+      if (!zh)
+        return std::string(to_string(q));
       switch (q) {
         case quality::measured: return "实测";
         case quality::estimated: return "估算";
@@ -1096,15 +1252,18 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx* ctx
     if (q.format() == "csv") {
       std::string out = period_word;
       for (const auto& s : r.series())
-        out += "," + csv_field(fmt::format("{}:{} ({})", s.path().substr(0, s.path().rfind(':')), s.name(), s.unit())) +
-               "," + (zh ? "质量" : "quality");
+        out += ","
+               + csv_field(fmt::format("{}:{} ({})", s.path().substr(0, s.path().rfind(':')),
+                                       s.name(), s.unit()))
+               + "," + (zh ? "质量" : "quality");
       out += "\n";
       int n = r.series_size() ? r.series(0).periods_size() : 0;
       for (int i = 0; i < n; ++i) {
         out += r.series(0).periods(i);
         for (const auto& s : r.series()) {
           bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
-          out += "," + (has ? fmt::format("{}", s.values(i)) : std::string()) + "," + quality_word(s.quality(i));
+          out += "," + (has ? fmt::format("{}", s.values(i)) : std::string()) + ","
+                 + quality_word(s.quality(i));
         }
         out += "\n";
       }
@@ -1112,7 +1271,8 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx* ctx
     }
     export_table t;
     t.time_header = period_word;
-    for (const auto& s : r.series()) t.columns.push_back(fmt::format("{} ({})", s.path(), s.unit()));
+    for (const auto& s : r.series())
+      t.columns.push_back(fmt::format("{} ({})", s.path(), s.unit()));
     auto periods = periods_of(q.query());
     for (std::size_t i = 0; periods && i < periods->size(); ++i) {
       auto start = absl::ToUnixMillis(b.tz().At(energy::start_of((*periods)[i])).pre);
@@ -1124,17 +1284,15 @@ grpc::ServerWriteReactor<v1::ReportChunk>* energy_service::ExportReport(Ctx* ctx
       }
     }
     auto x = to_xlsx(t, zh ? "能源报表" : "Energy report");
-    if (!x) return {errc::internal, x.error()};
+    if (!x)
+      return {errc::internal, x.error()};
     return {errc::ok, *x};
   }};
   std::string fmt_ = q.format();
   sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
     self->request(dest, std::chrono::seconds(30), actors::energy_atom_v, er)
-      .then(
-        [=](std::string& data) {
-          writer->start(std::move(data), "energy-report." + fmt_);
-        },
-        [=](caf::error& err) { writer->fail(to_status(err)); });
+      .then([=](std::string& data) { writer->start(std::move(data), "energy-report." + fmt_); },
+            [=](caf::error& err) { writer->fail(to_status(err)); });
   });
   return writer;
 }
@@ -1143,20 +1301,22 @@ grpc::ServerUnaryReactor* energy_service::GetCoverage(Ctx* ctx, const v1::GetCov
                                                       v1::GetCoverageResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  return call(sys_, energy_, ctx, resp, [](actors::energy_book& b, v1::GetCoverageResponse& r) -> result {
-    for (const auto& c : energy::metering_coverage(b.model())) {
-      auto* x = r.add_rows();
-      x->set_energy_type(c.energy_type);
-      x->set_level(c.level);
-      x->set_using_units(c.using_units);
-      x->set_metered_units(c.metered_units);
-      x->set_rate_percent(c.rate_percent);
-      x->set_required_percent(c.required_percent);
-      x->set_meets(c.meets());
-      for (const auto& u : c.unmetered) x->add_unmetered(u);
-    }
-    return {};
-  });
+  return call(sys_, energy_, ctx, resp,
+              [](actors::energy_book& b, v1::GetCoverageResponse& r) -> result {
+                for (const auto& c : energy::metering_coverage(b.model())) {
+                  auto* x = r.add_rows();
+                  x->set_energy_type(c.energy_type);
+                  x->set_level(c.level);
+                  x->set_using_units(c.using_units);
+                  x->set_metered_units(c.metered_units);
+                  x->set_rate_percent(c.rate_percent);
+                  x->set_required_percent(c.required_percent);
+                  x->set_meets(c.meets());
+                  for (const auto& u : c.unmetered)
+                    x->add_unmetered(u);
+                }
+                return {};
+              });
 }
 
 grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAuditRequest* req,
@@ -1164,25 +1324,28 @@ grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAudi
   if (auto* r = refused(ctx))
     return r;
   v1::ListAuditRequest q = *req;
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::ListAuditResponse& r) -> result {
-    if (q.limit() > 10'000) return unexpected{invalid("limit", "at most 10,000 records at once")};
-    problems bad;
-    int64_t from = q.has_from() ? request_ms(q.from(), "from", bad) : INT64_MIN;
-    int64_t to = q.has_to() ? request_ms(q.to(), "to", bad) : INT64_MAX;
-    if (!bad.empty()) return unexpected{invalid(std::move(bad))};
-    auto all = actors::read_energy_audit(b.db().get(), from, to);
-    std::size_t limit = q.limit() ? q.limit() : 100;
-    std::size_t skip = all.size() > limit ? all.size() - limit : 0;
-    for (std::size_t i = skip; i < all.size(); ++i) {
-      auto* x = r.add_records();
-      *x->mutable_time() = TimeUtil::MillisecondsToTimestamp(all[i].time_ms);
-      x->set_who(all[i].who);
-      x->set_what(all[i].what);
-      x->set_before(all[i].before);
-      x->set_after(all[i].after);
-    }
-    return {};
-  });
+  return call(sys_, energy_, ctx, resp,
+              [q](actors::energy_book& b, v1::ListAuditResponse& r) -> result {
+                if (q.limit() > 10'000)
+                  return unexpected{invalid("limit", "at most 10,000 records at once")};
+                problems bad;
+                int64_t from = q.has_from() ? request_ms(q.from(), "from", bad) : INT64_MIN;
+                int64_t to = q.has_to() ? request_ms(q.to(), "to", bad) : INT64_MAX;
+                if (!bad.empty())
+                  return unexpected{invalid(std::move(bad))};
+                auto all = actors::read_energy_audit(b.db().get(), from, to);
+                std::size_t limit = q.limit() ? q.limit() : 100;
+                std::size_t skip = all.size() > limit ? all.size() - limit : 0;
+                for (std::size_t i = skip; i < all.size(); ++i) {
+                  auto* x = r.add_records();
+                  *x->mutable_time() = TimeUtil::MillisecondsToTimestamp(all[i].time_ms);
+                  x->set_who(all[i].who);
+                  x->set_what(all[i].what);
+                  x->set_before(all[i].before);
+                  x->set_after(all[i].after);
+                }
+                return {};
+              });
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

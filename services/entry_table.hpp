@@ -65,4 +65,4 @@ expected<std::string, std::string> to_xlsx_sheet(const std::vector<std::vector<s
 // (45964 = 2025-11-03).
 std::optional<absl::CivilDay> parse_date(std::string_view s);
 
-} // namespace plantd::services
+}  // namespace plantd::services

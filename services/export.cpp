@@ -73,8 +73,9 @@ expected<std::string, std::string> to_xlsx(const export_table& t, const std::str
     lxw_row_t row = 1;
     for (const auto& [time, values] : t.rows) {
       auto label = t.labels.find(time);
-      worksheet_write_string(ws, row, 0,
-                             label != t.labels.end() ? label->second.c_str() : iso_time(time).c_str(), nullptr);
+      worksheet_write_string(
+        ws, row, 0, label != t.labels.end() ? label->second.c_str() : iso_time(time).c_str(),
+        nullptr);
       for (std::size_t c = 0; c < values.size(); ++c)
         if (values[c])
           worksheet_write_number(ws, row, static_cast<lxw_col_t>(c + 1), *values[c], nullptr);
@@ -84,4 +85,4 @@ expected<std::string, std::string> to_xlsx(const export_table& t, const std::str
   });
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -35,4 +35,4 @@ expected<std::string, std::string> to_xlsx(const export_table& t, const std::str
 
 std::string iso_time(int64_t ms);
 
-} // namespace plantd::services
+}  // namespace plantd::services

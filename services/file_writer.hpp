@@ -55,4 +55,4 @@ private:
   Chunk chunk_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

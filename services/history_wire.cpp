@@ -13,18 +13,22 @@ namespace {
 using google::protobuf::io::CodedOutputStream;
 
 constexpr uint32_t length_delimited = 2;
-constexpr uint32_t tag(uint32_t field) { return field << 3 | length_delimited; }
+constexpr uint32_t tag(uint32_t field) {
+  return field << 3 | length_delimited;
+}
 // QueryHistoryResponse.raw and RawColumns' fields (telemetry.proto).
 constexpr uint32_t response_raw = 5;
 constexpr uint32_t columns_time_ms = 1;
 constexpr uint32_t columns_value = 2;
 constexpr uint32_t columns_quality = 3;
 
-uint32_t wire_quality(quality q) { return static_cast<uint32_t>(q) + 1; }  // v1::Quality
+uint32_t wire_quality(quality q) {
+  return static_cast<uint32_t>(q) + 1;
+}  // v1::Quality
 
 std::size_t field_size(uint32_t field, std::size_t payload) {
-  return CodedOutputStream::VarintSize32(tag(field)) +
-         CodedOutputStream::VarintSize64(payload) + payload;
+  return CodedOutputStream::VarintSize32(tag(field)) + CodedOutputStream::VarintSize64(payload)
+         + payload;
 }
 
 uint8_t* put_header(uint8_t* at, uint32_t field, std::size_t payload) {
@@ -43,7 +47,7 @@ void sent(void* p) {
     f->pool->give(std::move(f->scratch));
 }
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<history_scratch> history_scratch_pool::take() {
   std::lock_guard lock{mtx_};
@@ -57,9 +61,9 @@ std::unique_ptr<history_scratch> history_scratch_pool::take() {
 void history_scratch_pool::give(std::unique_ptr<history_scratch> s) {
   if (!s)
     return;
-  auto bytes = s->wire.capacity() + s->columns.t_ms.capacity() * sizeof(int64_t) +
-               s->columns.value.capacity() * sizeof(double) +
-               s->columns.q.capacity() * sizeof(quality);
+  auto bytes = s->wire.capacity() + s->columns.t_ms.capacity() * sizeof(int64_t)
+               + s->columns.value.capacity() * sizeof(double)
+               + s->columns.q.capacity() * sizeof(quality);
   if (bytes > keep_bytes_)
     return;
   std::lock_guard lock{mtx_};
@@ -85,8 +89,8 @@ grpc::ByteBuffer compact_answer(const v1::QueryHistoryResponse& head,
   // Packed fields are written only when they hold something, as protobuf does.
   std::size_t columns = 0;
   if (!c.t_ms.empty())
-    columns = field_size(columns_time_ms, times) + field_size(columns_value, values) +
-              field_size(columns_quality, qualities);
+    columns = field_size(columns_time_ms, times) + field_size(columns_value, values)
+              + field_size(columns_quality, qualities);
   std::size_t head_size = head.ByteSizeLong();
   std::size_t total = head_size + field_size(response_raw, columns);
   s->wire.resize(total);
@@ -110,4 +114,4 @@ grpc::ByteBuffer compact_answer(const v1::QueryHistoryResponse& head,
   return grpc::ByteBuffer{&slice, 1};
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

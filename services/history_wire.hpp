@@ -28,7 +28,8 @@ struct history_scratch {
 class history_scratch_pool : public std::enable_shared_from_this<history_scratch_pool> {
 public:
   explicit history_scratch_pool(std::size_t keep = 1, std::size_t keep_bytes = 8u << 20)
-    : keep_(keep), keep_bytes_(keep_bytes) {}
+    : keep_(keep),
+      keep_bytes_(keep_bytes) {}
   std::unique_ptr<history_scratch> take();
   void give(std::unique_ptr<history_scratch> s);
   std::size_t idle() const;
@@ -49,4 +50,4 @@ grpc::ByteBuffer compact_answer(const v1::QueryHistoryResponse& head,
                                 std::unique_ptr<history_scratch> s,
                                 std::shared_ptr<history_scratch_pool> pool);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -24,13 +24,14 @@ inline std::atomic<int> open_streams{0};
 template <class Msg, class Source>
 class hub_stream final : public grpc::ServerWriteReactor<Msg> {
 public:
-  explicit hub_stream(Source src) : src_(std::move(src)) {
+  explicit hub_stream(Source src)
+    : src_(std::move(src)) {
     link_ = std::make_shared<link>();
     if (open_streams.fetch_add(1) >= max_open_streams) {
       std::lock_guard guard{link_->mtx};
-      finish(grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "too many open streams (at most " + std::to_string(max_open_streams)
-                            + "): close one and retry"});
+      finish(grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED, "too many open streams (at most "
+                                                                  + std::to_string(max_open_streams)
+                                                                  + "): close one and retry"});
       return;
     }
     subscribed_ = true;
@@ -105,4 +106,4 @@ private:
   Msg msg_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

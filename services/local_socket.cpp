@@ -33,13 +33,13 @@ std::string user_name(uid_t uid) {
   return std::to_string(uid);
 }
 
-} // namespace
+}  // namespace
 
 expected<std::unique_ptr<local_socket>, std::string> local_socket::open(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path)
-    return unexpected{fmt::format("socket path {} is longer than {} bytes", path,
-                                  sizeof addr.sun_path - 1)};
+    return unexpected{
+      fmt::format("socket path {} is longer than {} bytes", path, sizeof addr.sun_path - 1)};
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return unexpected{fmt::format("socket: {}", std::strerror(errno))};
@@ -54,9 +54,10 @@ expected<std::unique_ptr<local_socket>, std::string> local_socket::open(const st
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, tmp.c_str(), tmp.size() + 1);
   ::unlink(tmp.c_str());
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-            ::chmod(tmp.c_str(), 0660) == 0 && ::listen(fd, 64) == 0 &&
-            ::rename(tmp.c_str(), path.c_str()) == 0;  // replaces a socket left by a previous run
+  bool ok =
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0
+    && ::chmod(tmp.c_str(), 0660) == 0 && ::listen(fd, 64) == 0
+    && ::rename(tmp.c_str(), path.c_str()) == 0;  // replaces a socket left by a previous run
   if (!ok) {
     auto err = fmt::format("cannot listen on {}: {}", path, std::strerror(errno));
     ::unlink(tmp.c_str());
@@ -66,7 +67,9 @@ expected<std::unique_ptr<local_socket>, std::string> local_socket::open(const st
   return std::unique_ptr<local_socket>{new local_socket(fd, path)};
 }
 
-local_socket::local_socket(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+local_socket::local_socket(int fd, std::string path)
+  : fd_(fd),
+    path_(std::move(path)) {}
 
 local_socket::~local_socket() {
   stop();
@@ -122,4 +125,4 @@ std::optional<peer_credentials> peer_user(std::string_view peer) {
   return it->second;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -50,4 +50,4 @@ private:
 // gRPC peer "fd:N"), nullopt for other peers.
 std::optional<peer_credentials> peer_user(std::string_view peer);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -47,7 +47,7 @@ resident resident_bytes() {
   return {total * page, shared * page};
 }
 
-} // namespace
+}  // namespace
 
 std::string escape_label(std::string_view v) {
   std::string out;
@@ -78,7 +78,8 @@ std::string render_metrics(const metrics_sources& src) {
            "Memory by part: resident anonymous and file-backed; the C heap in use, free but "
            "held, and mapped apart; the store's memtables, block cache (charged with the "
            "memtables' reservation) and table readers.");
-  w.sample("plantd_memory_bytes", static_cast<double>(rss.total - rss.file), "part=\"resident_anon\"");
+  w.sample("plantd_memory_bytes", static_cast<double>(rss.total - rss.file),
+           "part=\"resident_anon\"");
   w.sample("plantd_memory_bytes", static_cast<double>(rss.file), "part=\"resident_file\"");
   w.sample("plantd_memory_bytes", static_cast<double>(heap.uordblks), "part=\"heap_in_use\"");
   w.sample("plantd_memory_bytes", static_cast<double>(heap.fordblks), "part=\"heap_free\"");
@@ -211,4 +212,4 @@ metrics_server::~metrics_server() {
     impl_->thread.join();
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

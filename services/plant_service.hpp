@@ -33,20 +33,18 @@ public:
       commissioning_->shutdown();
   }
 
-  grpc::ServerWriteReactor<v1::CommissionUpdate>* Commission(
-    grpc::CallbackServerContext* ctx, const v1::CommissionRequest* req) override;
+  grpc::ServerWriteReactor<v1::CommissionUpdate>*
+  Commission(grpc::CallbackServerContext* ctx, const v1::CommissionRequest* req) override;
   grpc::ServerUnaryReactor* GetCommissionReport(grpc::CallbackServerContext* ctx,
                                                 const v1::GetCommissionReportRequest* req,
                                                 v1::CommissionReport* resp) override;
   grpc::ServerUnaryReactor* ExportCommissionReport(grpc::CallbackServerContext* ctx,
                                                    const v1::ExportCommissionReportRequest* req,
                                                    v1::CommissionReportFile* resp) override;
-  grpc::ServerUnaryReactor* SetTime(grpc::CallbackServerContext* ctx,
-                                    const v1::SetTimeRequest* req,
+  grpc::ServerUnaryReactor* SetTime(grpc::CallbackServerContext* ctx, const v1::SetTimeRequest* req,
                                     v1::SetTimeResponse* resp) override;
 
-  grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
-                                    const v1::GetInfoRequest* req,
+  grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx, const v1::GetInfoRequest* req,
                                     v1::GetInfoResponse* resp) override;
 
   grpc::ServerUnaryReactor* GetConfig(grpc::CallbackServerContext* ctx,
@@ -87,4 +85,4 @@ private:
   std::shared_ptr<commissioning> commissioning_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

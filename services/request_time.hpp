@@ -19,7 +19,6 @@ inline constexpr int64_t latest_request_ms = 7'258'118'400'000;
 
 // `ts` in ms since the epoch; outside the window (or with nanos outside
 // 0..999999999) a problem naming `field` is added and 0 returned.
-int64_t request_ms(const google::protobuf::Timestamp& ts, std::string_view field,
-                   problems& found);
+int64_t request_ms(const google::protobuf::Timestamp& ts, std::string_view field, problems& found);
 
-} // namespace plantd::services
+}  // namespace plantd::services

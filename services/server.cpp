@@ -30,13 +30,15 @@ struct server::impl {
   explicit impl(server_args& args)
     : plant(*args.sys, args.config, args.config_view, args.db,
             args.tls ? args.tls->fingerprint_sha256 : std::string{}),
-      access(args.accounts), audit(args.audit) {
+      access(args.accounts),
+      audit(args.audit) {
     plant.set_uplink(args.uplink);
     if (args.supervisor && args.hub && args.config_view)
-      plant.set_commissioning(std::make_shared<commissioning>(commissioning_args{
-        args.sys, args.supervisor, args.hub, args.config_view, args.db}));
+      plant.set_commissioning(std::make_shared<commissioning>(
+        commissioning_args{args.sys, args.supervisor, args.hub, args.config_view, args.db}));
     if (args.supervisor && args.hub)
-      control = std::make_unique<control_service>(*args.sys, args.supervisor, args.config, args.hub);
+      control =
+        std::make_unique<control_service>(*args.sys, args.supervisor, args.config, args.hub);
     if (args.db)
       telemetry = std::make_unique<telemetry_service>(args.db, args.hub);
     if (args.alarms)
@@ -63,7 +65,8 @@ struct server::impl {
 bool is_loopback(std::string_view listen) {
   // HOST:PORT; [v6]:PORT. An address, not a name that starts like one.
   auto colon = listen.rfind(':');
-  auto host = std::string{listen.substr(0, colon == std::string_view::npos ? listen.size() : colon)};
+  auto host =
+    std::string{listen.substr(0, colon == std::string_view::npos ? listen.size() : colon)};
   if (host.starts_with("[") && host.ends_with("]"))
     host = host.substr(1, host.size() - 2);
   if (host == "localhost")
@@ -79,10 +82,10 @@ server::server(server_args args) {
   if (!args.accounts || !args.audit)
     throw std::runtime_error("the server needs accounts and an audit log");
   if (!args.listen.empty() && !args.tls && !is_loopback(args.listen))
-    throw std::runtime_error(fmt::format(
-      "refusing to serve plain text on {}: only a loopback address may go without TLS "
-      "(give --tls-cert and --tls-key, or let plantd make its own certificate)",
-      args.listen));
+    throw std::runtime_error(
+      fmt::format("refusing to serve plain text on {}: only a loopback address may go without TLS "
+                  "(give --tls-cert and --tls-key, or let plantd make its own certificate)",
+                  args.listen));
   // Health checking and reflection carry no credentials: offered only when
   // every listener is local (loopback or the socket).
   bool local_only = args.listen.empty() || is_loopback(args.listen);
@@ -94,9 +97,9 @@ server::server(server_args args) {
   if (!args.listen.empty()) {
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
     if (args.tls) {
-      grpc::SslServerCredentialsOptions ssl{
-        args.tls->client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                    : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY};
+      grpc::SslServerCredentialsOptions ssl{args.tls->client_ca.empty()
+                                              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY};
       ssl.pem_root_certs = args.tls->client_ca;
       ssl.pem_key_cert_pairs.push_back({args.tls->private_key, args.tls->cert_chain});
       creds = grpc::SslServerCredentials(ssl);
@@ -165,4 +168,4 @@ void server::shutdown(std::chrono::milliseconds grace) {
   impl_->grpc_server.reset();
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -93,4 +93,4 @@ private:
   int port_ = 0;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

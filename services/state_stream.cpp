@@ -24,10 +24,11 @@ struct state_source {
   }
 };
 
-} // namespace
+}  // namespace
 
-grpc::ServerWriteReactor<v1::PlantState>* make_state_stream(std::shared_ptr<actors::state_hub> hub) {
+grpc::ServerWriteReactor<v1::PlantState>*
+make_state_stream(std::shared_ptr<actors::state_hub> hub) {
   return new hub_stream<v1::PlantState, state_source>(state_source{std::move(hub)});
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -18,4 +18,4 @@ grpc::ServerWriteReactor<v1::PlantState>* make_state_stream(std::shared_ptr<acto
 // plant_state -> message.
 void to_proto(const actors::plant_state& s, v1::PlantState* out);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -34,11 +34,14 @@ void set(v1::Value* out, const reading& r) {
   out->set_quality(static_cast<v1::Quality>(static_cast<int>(r.quality) + 1));
 }
 
-} // namespace
+}  // namespace
 
-statistics_service::statistics_service(std::shared_ptr<const actors::config_view> config, std::shared_ptr<actors::state_hub> hub,
+statistics_service::statistics_service(std::shared_ptr<const actors::config_view> config,
+                                       std::shared_ptr<actors::state_hub> hub,
                                        std::shared_ptr<store::store> db)
-  : config_(std::move(config)), hub_(std::move(hub)), db_(std::move(db)) {}
+  : config_(std::move(config)),
+    hub_(std::move(hub)),
+    db_(std::move(db)) {}
 
 grpc::ServerUnaryReactor* statistics_service::GetOverview(grpc::CallbackServerContext* ctx,
                                                           const v1::GetOverviewRequest*,
@@ -112,10 +115,10 @@ grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerCon
   auto hours = store::energy_curve(*db_, store::curve_period::hour, from, to);
   std::map<int64_t, std::vector<statistics::hourly_energy>> groups;
   for (const auto& h : hours.buckets) {
-    auto start = telemetry::bucket_start(time_point{std::chrono::milliseconds{h.start_ms}}, group,
-                                         db_->tz())
-                   .time_since_epoch()
-                   .count();
+    auto start =
+      telemetry::bucket_start(time_point{std::chrono::milliseconds{h.start_ms}}, group, db_->tz())
+        .time_since_epoch()
+        .count();
     groups[start].push_back({h.start_ms, h.load_wh, h.pv_wh, h.grid_import_wh, h.grid_export_wh});
   }
   resp->set_currency(cfg.economics.currency);
@@ -136,9 +139,10 @@ grpc::ServerUnaryReactor* statistics_service::GetRevenue(grpc::CallbackServerCon
   return finish(ctx, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
-  grpc::CallbackServerContext* ctx, const v1::GetSocialContributionRequest* req,
-  v1::SocialContribution* resp) {
+grpc::ServerUnaryReactor*
+statistics_service::GetSocialContribution(grpc::CallbackServerContext* ctx,
+                                          const v1::GetSocialContributionRequest* req,
+                                          v1::SocialContribution* resp) {
   if (auto* r = refused(ctx))
     return r;
   auto in_force = config_->get();  // the config in force, for this call
@@ -163,9 +167,10 @@ grpc::ServerUnaryReactor* statistics_service::GetSocialContribution(
   return finish(ctx, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* statistics_service::GetDeviceStatistics(
-  grpc::CallbackServerContext* ctx, const v1::GetDeviceStatisticsRequest*,
-  v1::DeviceStatistics* resp) {
+grpc::ServerUnaryReactor*
+statistics_service::GetDeviceStatistics(grpc::CallbackServerContext* ctx,
+                                        const v1::GetDeviceStatisticsRequest*,
+                                        v1::DeviceStatistics* resp) {
   if (auto* r = refused(ctx))
     return r;
   auto [s, seq] = hub_->latest();
@@ -195,4 +200,4 @@ grpc::ServerUnaryReactor* statistics_service::GetDeviceStatistics(
   return finish(ctx, grpc::Status::OK);
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -14,8 +14,8 @@ namespace plantd::services {
 
 class statistics_service final : public v1::StatisticsService::CallbackService {
 public:
-  statistics_service(std::shared_ptr<const actors::config_view> config, std::shared_ptr<actors::state_hub> hub,
-                     std::shared_ptr<store::store> db);
+  statistics_service(std::shared_ptr<const actors::config_view> config,
+                     std::shared_ptr<actors::state_hub> hub, std::shared_ptr<store::store> db);
 
   grpc::ServerUnaryReactor* GetOverview(grpc::CallbackServerContext* ctx,
                                         const v1::GetOverviewRequest* req,
@@ -36,4 +36,4 @@ private:
   std::shared_ptr<store::store> db_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -29,7 +29,7 @@ std::string cut(std::string text, std::size_t limit) {
   return text;
 }
 
-} // namespace
+}  // namespace
 
 grpc::StatusCode to_grpc_code(errc code) noexcept {
   switch (code) {
@@ -66,8 +66,9 @@ grpc::Status invalid_argument(const problems& found) {
   std::string text;
   std::size_t listed = 0;
   for (const auto& p : found) {
-    auto one = cut(cut(p.path, max_part / 2) + (p.path.empty() ? "" : ": ")
-                     + cut(p.message, max_part), 2 * max_part);
+    auto one =
+      cut(cut(p.path, max_part / 2) + (p.path.empty() ? "" : ": ") + cut(p.message, max_part),
+          2 * max_part);
     if (text.size() + one.size() > max_message)
       break;
     if (!text.empty())
@@ -81,4 +82,4 @@ grpc::Status invalid_argument(const problems& found) {
   return {grpc::StatusCode::INVALID_ARGUMENT, text};
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

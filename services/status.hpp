@@ -24,4 +24,4 @@ grpc::Status to_status(const caf::error& err);
 // INVALID_ARGUMENT listing every problem ("path: message; ...").
 grpc::Status invalid_argument(const problems& found);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -64,7 +64,7 @@ int64_t nominal_ms(resolution r) {
   }
 }
 
-} // namespace
+}  // namespace
 
 grpc::ServerUnaryReactor* telemetry_service::ListSeries(grpc::CallbackServerContext* ctx,
                                                         const v1::ListSeriesRequest*,
@@ -113,7 +113,8 @@ grpc::Status telemetry_service::history(const v1::QueryHistoryRequest& request,
     res = telemetry::resolution_from(res_name);
     if (!res)
       found.push_back({"resolution", fmt::format("unknown resolution \"{}\" (auto, raw, 5m, "
-                                                 "hour, day, month, year)", res_name)});
+                                                 "hour, day, month, year)",
+                                                 res_name)});
   }
   if (!found.empty())
     return invalid_argument(found);
@@ -122,8 +123,8 @@ grpc::Status telemetry_service::history(const v1::QueryHistoryRequest& request,
   bool read = false;
   if (!res) {
     res = resolution::year;
-    for (auto r : {resolution::five_minutes, resolution::hour, resolution::day,
-                   resolution::month, resolution::year})
+    for (auto r : {resolution::five_minutes, resolution::hour, resolution::day, resolution::month,
+                   resolution::year})
       if ((to - from) / nominal_ms(r) <= max_points) {
         res = r;
         break;
@@ -193,8 +194,8 @@ grpc::ServerUnaryReactor* telemetry_service::EnergyCurve(grpc::CallbackServerCon
     case v1::CURVE_PERIOD_YEAR: period = store::curve_period::year; break;
     case v1::CURVE_PERIOD_TOTAL: period = store::curve_period::total; break;
     default:
-      return finish(ctx, to_status(errc::invalid_argument,
-                                   "period: give day, week, month, year or total"));
+      return finish(
+        ctx, to_status(errc::invalid_argument, "period: give day, week, month, year or total"));
   }
   problems found;
   auto from = request_ms(req->from(), "from", found);
@@ -231,10 +232,10 @@ grpc::ServerWriteReactor<v1::ExportChunk>* chunk_writer(std::string data, std::s
   return w;
 }
 
-} // namespace
+}  // namespace
 
-grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
-  grpc::CallbackServerContext* ctx, const v1::ExportRequest* req) {
+grpc::ServerWriteReactor<v1::ExportChunk>*
+telemetry_service::Export(grpc::CallbackServerContext* ctx, const v1::ExportRequest* req) {
   if (auto* r = refused_stream<v1::ExportChunk>(ctx))
     return r;
   problems found;
@@ -242,8 +243,8 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
     found.push_back({"series", "give at least one series"});
   // An export is built in memory: its size is bounded by columns x rows.
   if (req->series_size() > max_export_columns) {
-    found.push_back({"series", fmt::format("at most {} series, got {}", max_export_columns,
-                                           req->series_size())});
+    found.push_back(
+      {"series", fmt::format("at most {} series, got {}", max_export_columns, req->series_size())});
   } else {
     std::set<std::string_view> seen;
     for (int i = 0; i < req->series_size(); ++i) {
@@ -251,15 +252,16 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
         found.push_back({fmt::format("series[{}]", i),
                          fmt::format("\"{}\" is already a column", req->series(i))});
       else if (!db_->find_series(req->series(i)))
-        found.push_back({fmt::format("series[{}]", i), fmt::format("no series \"{}\"", req->series(i))});
+        found.push_back(
+          {fmt::format("series[{}]", i), fmt::format("no series \"{}\"", req->series(i))});
     }
   }
   std::size_t max_rows = req->max_rows() == 0 ? max_export_rows : req->max_rows();
   if (max_rows > max_export_rows)
     found.push_back({"max_rows", fmt::format("at most {}, got {}", max_export_rows, max_rows)});
   // The cells bound the rows of a wide export.
-  std::size_t row_limit = std::min<std::size_t>(
-    max_rows, max_export_cells / std::max(1, req->series_size()));
+  std::size_t row_limit =
+    std::min<std::size_t>(max_rows, max_export_cells / std::max(1, req->series_size()));
   if (req->format() != v1::EXPORT_FORMAT_CSV && req->format() != v1::EXPORT_FORMAT_XLSX)
     found.push_back({"format", "give EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX"});
   auto from = request_ms(req->from(), "from", found);
@@ -267,7 +269,7 @@ grpc::ServerWriteReactor<v1::ExportChunk>* telemetry_service::Export(
   if (found.empty() && from >= to)
     found.push_back({"to", "must be later than from"});
   auto res_name = req->resolution().empty() || req->resolution() == "auto" ? std::string{"raw"}
-                                                                          : req->resolution();
+                                                                           : req->resolution();
   auto res = telemetry::resolution_from(res_name);
   if (!res)
     found.push_back({"resolution", fmt::format("unknown resolution \"{}\"", res_name)});
@@ -331,18 +333,21 @@ grpc::ServerUnaryReactor* telemetry_service::GetSnapshot(grpc::CallbackServerCon
                                                          v1::PlantState* resp) {
   if (auto* r = refused(ctx))
     return r;
-  auto [latest, seq] = hub_ ? hub_->latest() : std::make_pair(std::shared_ptr<const actors::plant_state>{}, uint64_t{0});
+  auto [latest, seq] =
+    hub_ ? hub_->latest()
+         : std::make_pair(std::shared_ptr<const actors::plant_state>{}, uint64_t{0});
   if (!latest)
     return finish(ctx, to_status(errc::unavailable, "no reading yet"));
   to_proto(*latest, resp);
   return finish(ctx, grpc::Status::OK);
 }
 
-grpc::ServerWriteReactor<v1::PlantState>* telemetry_service::StreamTelemetry(
-  grpc::CallbackServerContext* ctx, const v1::StreamTelemetryRequest*) {
+grpc::ServerWriteReactor<v1::PlantState>*
+telemetry_service::StreamTelemetry(grpc::CallbackServerContext* ctx,
+                                   const v1::StreamTelemetryRequest*) {
   if (auto* r = refused_stream<v1::PlantState>(ctx))
     return r;
   return make_state_stream(hub_ ? hub_ : std::make_shared<actors::state_hub>());
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -13,12 +13,12 @@ namespace plantd::services {
 
 // QueryHistory is served raw (wire bytes in and out) so that its compact
 // answer goes out from warm scratch without a copy (services/history_wire).
-class telemetry_service final
-  : public v1::TelemetryService::WithRawCallbackMethod_QueryHistory<
-      v1::TelemetryService::CallbackService> {
+class telemetry_service final : public v1::TelemetryService::WithRawCallbackMethod_QueryHistory<
+                                  v1::TelemetryService::CallbackService> {
 public:
   telemetry_service(std::shared_ptr<store::store> db, std::shared_ptr<actors::state_hub> hub)
-    : db_(std::move(db)), hub_(std::move(hub)),
+    : db_(std::move(db)),
+      hub_(std::move(hub)),
       scratch_(std::make_shared<history_scratch_pool>()) {}
 
   grpc::ServerUnaryReactor* ListSeries(grpc::CallbackServerContext* ctx,
@@ -35,8 +35,8 @@ public:
   grpc::ServerUnaryReactor* GetSnapshot(grpc::CallbackServerContext* ctx,
                                         const v1::GetSnapshotRequest* req,
                                         v1::PlantState* resp) override;
-  grpc::ServerWriteReactor<v1::PlantState>* StreamTelemetry(
-    grpc::CallbackServerContext* ctx, const v1::StreamTelemetryRequest* req) override;
+  grpc::ServerWriteReactor<v1::PlantState>*
+  StreamTelemetry(grpc::CallbackServerContext* ctx, const v1::StreamTelemetryRequest* req) override;
 
 private:
   // QueryHistory's answer into `out`, or why not.
@@ -47,4 +47,4 @@ private:
   std::shared_ptr<history_scratch_pool> scratch_;
 };
 
-} // namespace plantd::services
+}  // namespace plantd::services

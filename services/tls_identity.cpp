@@ -53,13 +53,13 @@ std::string bio_text(BIO* b) {
 }
 
 bool is_ip(const std::string& s) {
-  return s.find_first_not_of("0123456789.") == std::string::npos ||
-         s.find(':') != std::string::npos;
+  return s.find_first_not_of("0123456789.") == std::string::npos
+         || s.find(':') != std::string::npos;
 }
 
 // A self-signed EC P-256 certificate for `names`, valid for ten years.
-expected<std::pair<std::string, std::string>, std::string> make_identity(
-  const std::vector<std::string>& names) {
+expected<std::pair<std::string, std::string>, std::string>
+make_identity(const std::vector<std::string>& names) {
   pkey_ptr key{EVP_EC_gen("P-256")};
   if (!key)
     return unexpected{openssl_error()};
@@ -101,8 +101,8 @@ expected<std::pair<std::string, std::string>, std::string> make_identity(
     return unexpected{openssl_error()};
   bio_ptr cert_out{BIO_new(BIO_s_mem())};
   bio_ptr key_out{BIO_new(BIO_s_mem())};
-  if (!PEM_write_bio_X509(cert_out.get(), cert.get()) ||
-      !PEM_write_bio_PrivateKey(key_out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr))
+  if (!PEM_write_bio_X509(cert_out.get(), cert.get())
+      || !PEM_write_bio_PrivateKey(key_out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr))
     return unexpected{openssl_error()};
   return std::pair{bio_text(cert_out.get()), bio_text(key_out.get())};
 }
@@ -114,15 +114,15 @@ expected<void, std::string> write_file(const std::filesystem::path& p, const std
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return unexpected{fmt::format("cannot write {}: {}", tmp, std::strerror(errno))};
-  bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
-            ::fsync(fd) == 0;
+  bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())
+            && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), p.c_str()) != 0)
     return unexpected{fmt::format("cannot write {}: {}", p.string(), std::strerror(errno))};
   return {};
 }
 
-} // namespace
+}  // namespace
 
 expected<std::string, std::string> certificate_fingerprint(const std::string& pem) {
   bio_ptr in{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
@@ -203,4 +203,4 @@ expected<tls_material, std::string> load_tls(const tls_files& files,
   return out;
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -32,4 +32,4 @@ expected<tls_material, std::string> load_tls(const tls_files& files,
 // "AB:CD:..." of the SHA-256 of the first certificate in `pem`.
 expected<std::string, std::string> certificate_fingerprint(const std::string& pem);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -11,8 +11,9 @@
 
 namespace plantd::services {
 
-expected<std::string, std::string> write_workbook(
-  const std::string& sheet, const std::function<void(lxw_worksheet*, lxw_format* bold)>& fill) {
+expected<std::string, std::string>
+write_workbook(const std::string& sheet,
+               const std::function<void(lxw_worksheet*, lxw_format* bold)>& fill) {
   char path[] = "/tmp/plantd-export-XXXXXX.xlsx";
   int fd = mkstemps(path, 5);
   if (fd < 0)
@@ -46,4 +47,4 @@ expected<std::string, std::string> write_workbook(
   return bytes.str();
 }
 
-} // namespace plantd::services
+}  // namespace plantd::services

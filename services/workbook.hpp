@@ -13,7 +13,8 @@ namespace plantd::services {
 
 // The file's bytes once `fill` has written the sheet (given a bold format
 // for headers), or why it could not be written.
-expected<std::string, std::string> write_workbook(
-  const std::string& sheet, const std::function<void(lxw_worksheet*, lxw_format* bold)>& fill);
+expected<std::string, std::string>
+write_workbook(const std::string& sheet,
+               const std::function<void(lxw_worksheet*, lxw_format* bold)>& fill);
 
-} // namespace plantd::services
+}  // namespace plantd::services

@@ -35,13 +35,18 @@ int main(int argc, char** argv) {
   double soc = 50;
   std::string control = "127.0.0.1:50061";
   std::string tables_dir;
-  app.add_option("--config", config_file, "Plant config (JSON)")->required()->check(CLI::ExistingFile);
+  app.add_option("--config", config_file, "Plant config (JSON)")
+    ->required()
+    ->check(CLI::ExistingFile);
   app.add_option("--speed", speed, "Simulated seconds per real second")
-    ->check(CLI::Range(0.01, 100000.0))->capture_default_str();
+    ->check(CLI::Range(0.01, 100000.0))
+    ->capture_default_str();
   app.add_option("--seed", seed, "Random seed of the load noise")->capture_default_str();
-  app.add_flag("--rtu", rtu, "Serve RS485 lines that name a serial device as Modbus RTU on pty pairs (socat)");
+  app.add_flag("--rtu", rtu,
+               "Serve RS485 lines that name a serial device as Modbus RTU on pty pairs (socat)");
   app.add_option("--start", start, "Simulated start time, RFC 3339 (default: now)");
-  app.add_option("--soc", soc, "Initial SOC of every cabinet (%)")->check(CLI::Range(0.0, 100.0))
+  app.add_option("--soc", soc, "Initial SOC of every cabinet (%)")
+    ->check(CLI::Range(0.0, 100.0))
     ->capture_default_str();
   app.add_option("--control", control, "SimService gRPC address HOST:PORT (port 0: any)")
     ->capture_default_str();
@@ -72,8 +77,8 @@ int main(int argc, char** argv) {
   opts.seed = seed;
   opts.rtu = rtu;
   opts.initial_soc = soc;
-  opts.start = std::chrono::time_point_cast<std::chrono::milliseconds>(
-    std::chrono::system_clock::now());
+  opts.start =
+    std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   if (!start.empty()) {
     absl::Time t;
     std::string err;
@@ -119,8 +124,7 @@ int main(int argc, char** argv) {
   for (const auto& ep : sim->endpoints())
     std::printf("plant-sim: %s %s %s\n", ep.device_id.c_str(), ep.protocol.c_str(),
                 ep.address.c_str());
-  std::printf("plant-sim: control on %s:%d\n", control.substr(0, control.rfind(':')).c_str(),
-              port);
+  std::printf("plant-sim: control on %s:%d\n", control.substr(0, control.rfind(':')).c_str(), port);
   std::fflush(stdout);
 
   int sig = 0;

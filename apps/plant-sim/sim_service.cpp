@@ -18,14 +18,14 @@ grpc::Status from(const expected<void, std::string>& r) {
   return {grpc::StatusCode::INVALID_ARGUMENT, r.error()};
 }
 
-} // namespace
+}  // namespace
 
 grpc::ServerUnaryReactor* sim_service::GetSimState(grpc::CallbackServerContext* ctx,
                                                    const v1::GetSimStateRequest*,
                                                    v1::SimState* resp) {
   auto s = sim_.snapshot();
-  *resp->mutable_sim_time() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
-    s.now.time_since_epoch().count());
+  *resp->mutable_sim_time() =
+    google::protobuf::util::TimeUtil::MillisecondsToTimestamp(s.now.time_since_epoch().count());
   resp->set_load_w(s.plant.load_w);
   resp->set_pv_w(s.plant.pv_w);
   resp->set_grid_w(s.plant.grid_w);
@@ -74,8 +74,7 @@ grpc::ServerUnaryReactor* sim_service::InjectFault(grpc::CallbackServerContext* 
     case v1::FAULT_KIND_CT_REVERSED: f.kind = sim::fault_kind::ct_reversed; break;
     case v1::FAULT_KIND_CT_RATIO: f.kind = sim::fault_kind::ct_ratio; break;
     case v1::FAULT_KIND_WRONG_SERIAL: f.kind = sim::fault_kind::wrong_serial; break;
-    default:
-      return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "kind: give a fault kind"});
+    default: return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "kind: give a fault kind"});
   }
   f.delay = std::chrono::milliseconds{req->delay_ms()};
   f.exception_code = static_cast<uint8_t>(std::min<uint32_t>(req->exception_code(), 255));
@@ -127,4 +126,4 @@ grpc::ServerUnaryReactor* sim_service::SetLoad(grpc::CallbackServerContext* ctx,
   return finish(ctx, grpc::Status::OK);
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

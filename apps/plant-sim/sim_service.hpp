@@ -8,7 +8,8 @@ namespace plantd::apps {
 
 class sim_service final : public v1::SimService::CallbackService {
 public:
-  explicit sim_service(sim::plant_sim& sim) : sim_(sim) {}
+  explicit sim_service(sim::plant_sim& sim)
+    : sim_(sim) {}
 
   grpc::ServerUnaryReactor* GetSimState(grpc::CallbackServerContext* ctx,
                                         const v1::GetSimStateRequest* req,
@@ -22,12 +23,11 @@ public:
   grpc::ServerUnaryReactor* SetInputs(grpc::CallbackServerContext* ctx,
                                       const v1::SetInputsRequest* req,
                                       v1::SetInputsResponse* resp) override;
-  grpc::ServerUnaryReactor* SetLoad(grpc::CallbackServerContext* ctx,
-                                    const v1::SetLoadRequest* req,
+  grpc::ServerUnaryReactor* SetLoad(grpc::CallbackServerContext* ctx, const v1::SetLoadRequest* req,
                                     v1::SetLoadResponse* resp) override;
 
 private:
   sim::plant_sim& sim_;
 };
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -28,7 +28,8 @@ using google::protobuf::util::TimeUtil;
 // Adds "authorization: Bearer <token>" to every call.
 class bearer_interceptor final : public grpc::experimental::Interceptor {
 public:
-  explicit bearer_interceptor(const std::string& header) : header_(header) {}
+  explicit bearer_interceptor(const std::string& header)
+    : header_(header) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
           grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA))
@@ -42,9 +43,10 @@ private:
 
 class bearer_factory final : public grpc::experimental::ClientInterceptorFactoryInterface {
 public:
-  explicit bearer_factory(std::string token) : header_("Bearer " + std::move(token)) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(
-    grpc::experimental::ClientRpcInfo*) override {
+  explicit bearer_factory(std::string token)
+    : header_("Bearer " + std::move(token)) {}
+  grpc::experimental::Interceptor*
+  CreateClientInterceptor(grpc::experimental::ClientRpcInfo*) override {
     return new bearer_interceptor(header_);
   }
 
@@ -106,7 +108,7 @@ int failed(const grpc::Status& st) {
   return 3;
 }
 
-} // namespace
+}  // namespace
 
 std::string token_file() {
   std::filesystem::path dir;
@@ -293,8 +295,7 @@ int access(const control_opts& o, const connection& c, const std::shared_ptr<grp
         return failed(st);
       std::cout << resp.token() << '\n';
       std::cerr << fmt::format("token {} ({}, id {}): shown once, keep it now\n",
-                               resp.info().name(), role_name(resp.info().role()),
-                               resp.info().id());
+                               resp.info().name(), role_name(resp.info().role()), resp.info().id());
       return 0;
     }
     if (a.sub == "revoke") {
@@ -358,4 +359,4 @@ int access(const control_opts& o, const connection& c, const std::shared_ptr<grp
   return 2;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

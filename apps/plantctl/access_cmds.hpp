@@ -20,9 +20,9 @@ namespace plantd::apps {
 
 struct connection {
   std::string target;
-  std::string token;     // --token, PLANTD_TOKEN or the saved login
-  std::string ca_file;   // --ca: TLS with this root
-  bool tls = false;      // --tls: TLS with the system's roots (or --ca)
+  std::string token;    // --token, PLANTD_TOKEN or the saved login
+  std::string ca_file;  // --ca: TLS with this root
+  bool tls = false;     // --tls: TLS with the system's roots (or --ca)
 };
 
 // Where plantctl keeps session tokens: $XDG_CONFIG_HOME/plantd/tokens
@@ -48,4 +48,4 @@ struct access_args {
 int access(const control_opts& o, const connection& c, const std::shared_ptr<grpc::Channel>& ch,
            const access_args& a);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

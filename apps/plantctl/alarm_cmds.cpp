@@ -35,7 +35,7 @@ int fail(const grpc::Status& st) {
            : 3;
 }
 
-} // namespace
+}  // namespace
 
 int list_alarms(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
                 const std::string& state, const std::string& device) {
@@ -59,8 +59,8 @@ int list_alarms(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
         continue;
       }
       std::cout << fmt::format(
-        "#{:<5} {:<8} {:<14} {:<22} {} {}{}{}\n", a.id(), severity_name(a.severity()),
-        a.device(), a.code(), TimeUtil::ToString(a.raised()),
+        "#{:<5} {:<8} {:<14} {:<22} {} {}{}{}\n", a.id(), severity_name(a.severity()), a.device(),
+        a.code(), TimeUtil::ToString(a.raised()),
         a.has_cleared() ? "cleared " + TimeUtil::ToString(a.cleared()) : "OPEN",
         a.has_acknowledged() ? " acked by " + a.acknowledged_by() : "",
         a.text().empty() ? "" : "\n       " + a.text());
@@ -88,4 +88,4 @@ int ack_alarm(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, u
   return 0;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

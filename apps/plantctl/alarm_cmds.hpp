@@ -15,4 +15,4 @@ int list_alarms(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
                 const std::string& state, const std::string& device);
 int ack_alarm(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, uint64_t id);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

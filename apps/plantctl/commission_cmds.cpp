@@ -70,7 +70,7 @@ int finish(const control_opts& o, v1::PlantService::Stub& stub, const v1::Commis
   return r.passed() ? 0 : 1;
 }
 
-} // namespace
+}  // namespace
 
 int commission(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
                const commission_args& a) {
@@ -121,8 +121,8 @@ int set_time(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
       std::chrono::system_clock::now().time_since_epoch());
     *req.mutable_time() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(now.count());
   } else if (!google::protobuf::util::TimeUtil::FromString(at, req.mutable_time())) {
-    std::cerr << fmt::format("plantctl: --at {}: expected RFC 3339, e.g. 2026-11-30T14:05:00+08:00\n",
-                             at);
+    std::cerr << fmt::format(
+      "plantctl: --at {}: expected RFC 3339, e.g. 2026-11-30T14:05:00+08:00\n", at);
     return 2;
   }
   v1::SetTimeResponse resp;
@@ -138,4 +138,4 @@ int set_time(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
   return 0;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

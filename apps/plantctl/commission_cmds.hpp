@@ -12,11 +12,11 @@
 namespace plantd::apps {
 
 struct commission_args {
-  double test_kw = 0;   // 0: 10 % of the reachable cabinets' rated power
+  double test_kw = 0;  // 0: 10 % of the reachable cabinets' rated power
   bool skip_ct = false;
-  bool last = false;    // print the last report instead of running
-  uint64_t version = 0; // with last: the last report of this config version
-  std::string out;      // write the report here too: .xlsx, or JSON
+  bool last = false;     // print the last report instead of running
+  uint64_t version = 0;  // with last: the last report of this config version
+  std::string out;       // write the report here too: .xlsx, or JSON
 };
 
 // Exit 0 when every check passed (or was skipped / warned), 1 when one failed.
@@ -28,4 +28,4 @@ int commission(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
 int set_time(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
              const std::string& at);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

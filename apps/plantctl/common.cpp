@@ -21,10 +21,8 @@ int call_failed(const grpc::Status& st) {
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::NOT_FOUND:
     case grpc::StatusCode::ABORTED:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return 1;
-    default:
-      return 3;
+    case grpc::StatusCode::FAILED_PRECONDITION: return 1;
+    default: return 3;
   }
 }
 
@@ -66,4 +64,4 @@ std::string json_of(const google::protobuf::Message& m) {
   return out;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -31,4 +31,4 @@ int call_failed(const grpc::Status& st);
 // A message as JSON with the .proto field names and every field.
 std::string json_of(const google::protobuf::Message& m);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -103,8 +103,8 @@ std::optional<std::string> set_path(pb::Message& msg, const std::string& path,
         return fmt::format("{} is not a list of groups", part);
       int size = r->FieldSize(*m, f);
       if (*index < 0 || *index > size)
-        return fmt::format("{}[{}]: the list has {} element(s); [{}] adds one", part, *index,
-                           size, size);
+        return fmt::format("{}[{}]: the list has {} element(s); [{}] adds one", part, *index, size,
+                           size);
       m = *index == size ? r->AddMessage(m, f) : r->MutableRepeatedMessage(m, f, *index);
       if (dot == std::string::npos)
         return pb::util::JsonStringToMessage(value, m).ok()
@@ -142,16 +142,28 @@ std::optional<std::string> set_path(pb::Message& msg, const std::string& path,
           return bad();
         return std::nullopt;
       case FieldDescriptor::CPPTYPE_INT32:
-        if (auto v = number<int32_t>(value)) { r->SetInt32(m, f, *v); return std::nullopt; }
+        if (auto v = number<int32_t>(value)) {
+          r->SetInt32(m, f, *v);
+          return std::nullopt;
+        }
         return bad();
       case FieldDescriptor::CPPTYPE_INT64:
-        if (auto v = number<int64_t>(value)) { r->SetInt64(m, f, *v); return std::nullopt; }
+        if (auto v = number<int64_t>(value)) {
+          r->SetInt64(m, f, *v);
+          return std::nullopt;
+        }
         return bad();
       case FieldDescriptor::CPPTYPE_UINT32:
-        if (auto v = number<uint32_t>(value)) { r->SetUInt32(m, f, *v); return std::nullopt; }
+        if (auto v = number<uint32_t>(value)) {
+          r->SetUInt32(m, f, *v);
+          return std::nullopt;
+        }
         return bad();
       case FieldDescriptor::CPPTYPE_UINT64:
-        if (auto v = number<uint64_t>(value)) { r->SetUInt64(m, f, *v); return std::nullopt; }
+        if (auto v = number<uint64_t>(value)) {
+          r->SetUInt64(m, f, *v);
+          return std::nullopt;
+        }
         return bad();
       case FieldDescriptor::CPPTYPE_FLOAT:
       case FieldDescriptor::CPPTYPE_DOUBLE: {
@@ -165,9 +177,7 @@ std::optional<std::string> set_path(pb::Message& msg, const std::string& path,
           r->SetDouble(m, f, v);
         return std::nullopt;
       }
-      case FieldDescriptor::CPPTYPE_STRING:
-        r->SetString(m, f, value);
-        return std::nullopt;
+      case FieldDescriptor::CPPTYPE_STRING: r->SetString(m, f, value); return std::nullopt;
       case FieldDescriptor::CPPTYPE_ENUM: {
         const auto* v = enum_value(f->enum_type(), value);
         if (!v) {
@@ -179,14 +189,13 @@ std::optional<std::string> set_path(pb::Message& msg, const std::string& path,
         r->SetEnum(m, f, v);
         return std::nullopt;
       }
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        break;
+      case FieldDescriptor::CPPTYPE_MESSAGE: break;
     }
     return bad();
   }
 }
 
-} // namespace
+}  // namespace
 
 int config_apply(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
                  const std::string& file, uint64_t base, const std::string& comment) {
@@ -306,4 +315,4 @@ int config_rollback(const control_opts& o, const std::shared_ptr<grpc::Channel>&
   return 0;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

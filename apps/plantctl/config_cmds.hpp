@@ -32,4 +32,4 @@ int config_diff(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
 int config_rollback(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
                     uint64_t version, const std::string& comment);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

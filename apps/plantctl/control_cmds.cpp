@@ -46,17 +46,18 @@ const char* mode_name(v1::WorkingMode m) {
 
 std::string line(const v1::PlantState& s, const absl::TimeZone& tz) {
   auto clock = absl::FormatTime(
-    "%H:%M:%S", absl::FromUnixMillis(google::protobuf::util::TimeUtil::TimestampToMilliseconds(s.time())),
-    tz);
+    "%H:%M:%S",
+    absl::FromUnixMillis(google::protobuf::util::TimeUtil::TimestampToMilliseconds(s.time())), tz);
   std::string soc = s.soc_percent().quality() == v1::QUALITY_MEASURED
                       ? fmt::format("{:5.1f} %", s.soc_percent().value())
                       : "  --   ";
-  return fmt::format("{}  PV {} kW | grid {} kW | load {} kW | battery {:6.1f} kW | SOC {} | {} | {}",
-                     clock, kw(s.pv_w()), kw(s.grid_w()), kw(s.load_w()), s.battery_w() / 1000,
-                     soc, mode_name(s.mode()), s.binding_rule());
+  return fmt::format(
+    "{}  PV {} kW | grid {} kW | load {} kW | battery {:6.1f} kW | SOC {} | {} | {}", clock,
+    kw(s.pv_w()), kw(s.grid_w()), kw(s.load_w()), s.battery_w() / 1000, soc, mode_name(s.mode()),
+    s.binding_rule());
 }
 
-} // namespace
+}  // namespace
 
 bool print_plant_state(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch) {
   auto stub = v1::ControlService::NewStub(ch);
@@ -181,4 +182,4 @@ int set_setpoint(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch
   return 0;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -31,4 +31,4 @@ int set_mode(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
 int set_setpoint(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
                  const std::string& power, const std::string& duration);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

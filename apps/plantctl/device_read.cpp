@@ -31,7 +31,7 @@ std::string format_value(double v) {
   return fmt::format("{:.6g}", v);
 }
 
-} // namespace
+}  // namespace
 
 int device_read(const device_read_args& a) {
   auto tables = pointtables::registry::builtin();
@@ -69,10 +69,10 @@ int device_read(const device_read_args& a) {
     link = std::make_unique<modbus::link>(
       modbus::tcp_params{a.tcp.substr(0, colon), static_cast<uint16_t>(port)}, opts, wall);
   } else {
-    link = std::make_unique<modbus::link>(
-      modbus::rtu_params{a.rtu, a.baud, a.parity.empty() ? 'N' : a.parity[0], a.data_bits,
-                         a.stop_bits},
-      opts, wall);
+    link = std::make_unique<modbus::link>(modbus::rtu_params{a.rtu, a.baud,
+                                                             a.parity.empty() ? 'N' : a.parity[0],
+                                                             a.data_bits, a.stop_bits},
+                                          opts, wall);
   }
   auto where = link->name();
   modbus::bus bus{std::move(*link), std::chrono::milliseconds{a.rtu.empty() ? 0 : 5}};
@@ -86,8 +86,8 @@ int device_read(const device_read_args& a) {
         texts.emplace(i, dev.read_text(table->points[i].name));
 
   if (snap.failed_requests == snap.requests && snap.failure) {
-    std::cerr << fmt::format("plantctl: {} unit {} at {} did not answer: {}\n", table->name,
-                             a.unit, where, modbus::describe(*snap.failure));
+    std::cerr << fmt::format("plantctl: {} unit {} at {} did not answer: {}\n", table->name, a.unit,
+                             where, modbus::describe(*snap.failure));
     return 3;
   }
   if (a.json) {
@@ -114,8 +114,8 @@ int device_read(const device_read_args& a) {
                                    p.name, json_escape(modbus::describe(t->second.error())));
         continue;
       }
-      std::cout << fmt::format("{{\"name\": \"{}\", \"unit\": \"{}\", \"quality\": \"{}\"",
-                               p.name, json_escape(p.unit), to_string(v.quality));
+      std::cout << fmt::format("{{\"name\": \"{}\", \"unit\": \"{}\", \"quality\": \"{}\"", p.name,
+                               json_escape(p.unit), to_string(v.quality));
       if (v.quality == quality::measured) {
         std::cout << ", \"value\": " << format_value(v.value);
         auto text = pointtables::label(p, v.value);
@@ -156,4 +156,4 @@ int device_read(const device_read_args& a) {
   return 0;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -24,4 +24,4 @@ struct device_read_args {
 // table, bad address), 3 the device did not answer at all.
 int device_read(const device_read_args& args);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -23,7 +23,8 @@ int fail(const grpc::Status& s) {
 }
 
 const char* quality_name(int q) {
-  static const char* names[] = {"", "measured", "estimated", "manual", "missing", "stale", "invalid"};
+  static const char* names[] = {"",        "measured", "estimated", "manual",
+                                "missing", "stale",    "invalid"};
   return q >= 0 && q <= 6 ? names[q] : "?";
 }
 
@@ -33,32 +34,36 @@ void print_tree(const v1::EnergyModel& m, const std::string& id, int depth,
                 const std::multimap<std::string, const v1::Indicator*>& inds) {
   const v1::Node* n = nullptr;
   for (const auto& x : m.nodes())
-    if (x.id() == id) n = &x;
-  if (!n) return;
+    if (x.id() == id)
+      n = &x;
+  if (!n)
+    return;
   std::string pad(depth * 2, ' ');
   std::printf("%s%s  [%s, level %d, %s]\n", pad.c_str(), n->name().c_str(), n->kind().c_str(),
               n->metering_level(), n->id().c_str());
   auto show_inds = [&](const std::string& owner, const std::string& p) {
     auto [a, b] = inds.equal_range(owner);
     for (auto it = a; it != b; ++it)
-      std::printf("%s  = %s (%s)%s%s\n", p.c_str(), it->second->name().c_str(), it->second->id().c_str(),
-                  it->second->formula_display().empty() ? "" : ": ",
+      std::printf("%s  = %s (%s)%s%s\n", p.c_str(), it->second->name().c_str(),
+                  it->second->id().c_str(), it->second->formula_display().empty() ? "" : ": ",
                   it->second->formula_display().empty() ? it->second->source().c_str()
-                                                       : it->second->formula_display().c_str());
+                                                        : it->second->formula_display().c_str());
   };
   show_inds(id, pad);
   auto [ma, mb] = meters.equal_range(id);
   for (auto it = ma; it != mb; ++it) {
-    std::printf("%s  meter %s  [%s, level %d, %s%s]\n", pad.c_str(), it->second->name().c_str(),
-                it->second->energy_type().c_str(), it->second->metering_level(), it->second->id().c_str(),
-                it->second->live_source().empty() ? "" : (", live " + it->second->live_source()).c_str());
+    std::printf(
+      "%s  meter %s  [%s, level %d, %s%s]\n", pad.c_str(), it->second->name().c_str(),
+      it->second->energy_type().c_str(), it->second->metering_level(), it->second->id().c_str(),
+      it->second->live_source().empty() ? "" : (", live " + it->second->live_source()).c_str());
     show_inds(it->second->id(), pad + "  ");
   }
   auto [ka, kb] = kids.equal_range(id);
-  for (auto it = ka; it != kb; ++it) print_tree(m, it->second->id(), depth + 1, kids, meters, inds);
+  for (auto it = ka; it != kb; ++it)
+    print_tree(m, it->second->id(), depth + 1, kids, meters, inds);
 }
 
-} // namespace
+}  // namespace
 
 int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, const energy_args& a) {
   auto stub = v1::EnergyCarbonService::NewStub(ch);
@@ -66,11 +71,14 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     v1::EnergyModel m;
     auto ctx = context(o);
     auto s = stub->GetModel(ctx.get(), v1::GetModelRequest{}, &m);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
     if (a.action == "export") {
       auto text = json_of(m);
-      if (a.file.empty() || a.file == "-") std::fputs(text.c_str(), stdout);
-      else std::ofstream(a.file) << text;
+      if (a.file.empty() || a.file == "-")
+        std::fputs(text.c_str(), stdout);
+      else
+        std::ofstream(a.file) << text;
       return 0;
     }
     if (o.json) {
@@ -82,15 +90,21 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     std::multimap<std::string, const v1::Indicator*> inds;
     std::string root;
     for (const auto& n : m.nodes()) {
-      if (n.parent().empty()) root = n.id();
-      else kids.emplace(n.parent(), &n);
+      if (n.parent().empty())
+        root = n.id();
+      else
+        kids.emplace(n.parent(), &n);
     }
-    for (const auto& x : m.meters()) meters.emplace(x.node(), &x);
-    for (const auto& x : m.indicators()) inds.emplace(x.owner(), &x);
+    for (const auto& x : m.meters())
+      meters.emplace(x.node(), &x);
+    for (const auto& x : m.indicators())
+      inds.emplace(x.owner(), &x);
     std::printf("%s (%s, %s)\n", m.enterprise().name().c_str(), m.enterprise().time_zone().c_str(),
                 m.enterprise().currency().c_str());
-    if (root.empty()) std::printf("  (no units yet)\n");
-    else print_tree(m, root, 1, kids, meters, inds);
+    if (root.empty())
+      std::printf("  (no units yet)\n");
+    else
+      print_tree(m, root, 1, kids, meters, inds);
     return 0;
   }
   if (a.action == "import") {
@@ -110,7 +124,8 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     v1::ImportModelResponse r;
     auto ctx = context(o);
     auto s = stub->ImportModel(ctx.get(), m, &r);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
     std::printf("imported: %d indicators\n", r.indicators());
     return 0;
   }
@@ -122,7 +137,8 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     v1::EnterDailyResponse r;
     auto ctx = context(o);
     auto s = stub->EnterDaily(ctx.get(), req, &r);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
     std::printf("%s %s = %g%s\n", a.id.c_str(), a.date.c_str(), a.value,
                 r.correction() ? " (correction; the earlier entry stays in the history)" : "");
     return 0;
@@ -143,13 +159,16 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     v1::ImportEntriesResponse r;
     auto ctx = context(o);
     auto s = stub->ImportEntries(ctx.get(), req, &r);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
     if (o.json) {
       std::fputs(json_of(r).c_str(), stdout);
       return r.refused_size() ? 1 : 0;
     }
-    std::printf("entered %u (%u corrections), refused %d\n", r.entered(), r.corrections(), r.refused_size());
-    for (const auto& x : r.refused()) std::printf("  line %d: %s\n", x.line(), x.reason().c_str());
+    std::printf("entered %u (%u corrections), refused %d\n", r.entered(), r.corrections(),
+                r.refused_size());
+    for (const auto& x : r.refused())
+      std::printf("  line %d: %s\n", x.line(), x.reason().c_str());
     return r.refused_size() ? 1 : 0;
   }
   if (a.action == "audit") {
@@ -158,17 +177,22 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     v1::ListAuditResponse r;
     auto ctx = context(o);
     auto s = stub->ListAudit(ctx.get(), req, &r);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
     if (o.json) {
       std::fputs(json_of(r).c_str(), stdout);
       return 0;
     }
     for (const auto& x : r.records()) {
-      auto t = absl::FromUnixMillis(google::protobuf::util::TimeUtil::TimestampToMilliseconds(x.time()));
-      std::printf("%s  %-12s %s\n", absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::LocalTimeZone()).c_str(),
+      auto t =
+        absl::FromUnixMillis(google::protobuf::util::TimeUtil::TimestampToMilliseconds(x.time()));
+      std::printf("%s  %-12s %s\n",
+                  absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::LocalTimeZone()).c_str(),
                   x.who().c_str(), x.what().c_str());
-      if (!x.before().empty()) std::printf("    before %s\n", x.before().c_str());
-      if (!x.after().empty()) std::printf("    after  %s\n", x.after().c_str());
+      if (!x.before().empty())
+        std::printf("    before %s\n", x.before().c_str());
+      if (!x.after().empty())
+        std::printf("    after  %s\n", x.after().c_str());
     }
     return 0;
   }
@@ -186,17 +210,22 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
       auto reader = stub->ExportReport(ctx.get(), req);
       std::string data;
       v1::ReportChunk c;
-      while (reader->Read(&c)) data += c.data();
+      while (reader->Read(&c))
+        data += c.data();
       auto s = reader->Finish();
-      if (!s.ok()) return fail(s);
-      if (a.file.empty() || a.file == "-") std::fwrite(data.data(), 1, data.size(), stdout);
-      else std::ofstream(a.file, std::ios::binary) << data;
+      if (!s.ok())
+        return fail(s);
+      if (a.file.empty() || a.file == "-")
+        std::fwrite(data.data(), 1, data.size(), stdout);
+      else
+        std::ofstream(a.file, std::ios::binary) << data;
       return 0;
     }
     v1::QueryResponse r;
     auto ctx = context(o);
     auto s = stub->Query(ctx.get(), q, &r);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
     if (o.json) {
       std::fputs(json_of(r).c_str(), stdout);
       return 0;
@@ -204,7 +233,8 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     for (const auto& series : r.series()) {
       std::printf("%s (%s)\n", series.path().c_str(), series.unit().c_str());
       for (int i = 0; i < series.periods_size(); ++i) {
-        bool has = series.quality(i) != v1::QUALITY_MISSING && series.quality(i) != v1::QUALITY_INVALID;
+        bool has =
+          series.quality(i) != v1::QUALITY_MISSING && series.quality(i) != v1::QUALITY_INVALID;
         std::printf("  %-16s %14s  %s\n", series.periods(i).c_str(),
                     has ? fmt::format("{:.4f}", series.values(i)).c_str() : "-",
                     quality_name(series.quality(i)));
@@ -216,4 +246,4 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
   return 1;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -26,4 +26,4 @@ struct energy_args {
 
 int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, const energy_args& a);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

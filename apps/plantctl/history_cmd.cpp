@@ -116,4 +116,4 @@ int export_series(const control_opts& o, const std::shared_ptr<grpc::Channel>& c
   return 0;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

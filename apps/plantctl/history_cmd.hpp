@@ -22,4 +22,4 @@ int export_series(const control_opts& o, const std::shared_ptr<grpc::Channel>& c
                   const std::string& resolution, const std::string& format,
                   const std::string& out_file);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -160,16 +160,15 @@ void print_config_summary(const v1::GetConfigResponse& resp) {
             << fmt::format("mode      {}\n", v1::WorkingMode_Name(c.policies().mode()));
   std::cout << fmt::format("cabinets  {}\n", c.cabinets_size());
   for (const auto& cab : c.cabinets())
-    std::cout << fmt::format("  {:<6} {:<14} {}:{} unit {:<3} {:>7.1f} kW {:>7.1f} kWh\n",
-                             cab.id(), cab.serial(), cab.modbus().host(), cab.modbus().port(),
+    std::cout << fmt::format("  {:<6} {:<14} {}:{} unit {:<3} {:>7.1f} kW {:>7.1f} kWh\n", cab.id(),
+                             cab.serial(), cab.modbus().host(), cab.modbus().port(),
                              cab.modbus().unit_id(), cab.rated_power_w() / 1000,
                              cab.rated_energy_wh() / 1000);
   for (const auto& line : c.rs485_lines()) {
     std::cout << fmt::format("{} {} {} baud\n", v1::SerialPort_Name(line.port()),
-                             line.has_tcp_gateway()
-                               ? fmt::format("via {}:{}", line.tcp_gateway().host(),
-                                             line.tcp_gateway().port())
-                               : line.device(),
+                             line.has_tcp_gateway() ? fmt::format(
+                               "via {}:{}", line.tcp_gateway().host(), line.tcp_gateway().port())
+                                                    : line.device(),
                              line.baud());
     for (const auto& d : line.devices())
       std::cout << fmt::format("  {:<12} {:<24} {:<16} unit {}\n", d.id(),
@@ -180,8 +179,7 @@ void print_config_summary(const v1::GetConfigResponse& resp) {
     std::cout << fmt::format("export limit {:.1f} kW\n", ex.limit_w() / 1000);
 }
 
-int cmd_config_get(const options& opt, const std::shared_ptr<grpc::Channel>& ch,
-                   uint64_t version) {
+int cmd_config_get(const options& opt, const std::shared_ptr<grpc::Channel>& ch, uint64_t version) {
   auto plant = v1::PlantService::NewStub(ch);
   v1::GetConfigRequest req;
   req.set_version(version);
@@ -219,15 +217,14 @@ int cmd_config_validate(const options& opt, const std::shared_ptr<grpc::Channel>
   } else {
     for (const auto& p : resp.problems())
       std::cout << fmt::format("{}: {}{}\n", file,
-                               p.field_path().empty() ? "" : p.field_path() + ": ",
-                               p.message());
+                               p.field_path().empty() ? "" : p.field_path() + ": ", p.message());
     std::cout << fmt::format("{}: {} problem{}\n", file, resp.problems_size(),
                              resp.problems_size() == 1 ? "" : "s");
   }
   return resp.valid() ? exit_code::ok : exit_code::no;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"plantctl — command-line client of plantd"};
@@ -238,14 +235,17 @@ int main(int argc, char** argv) {
     opt.target = env;
   else if (::access("/run/plantd/plantd.sock", F_OK) == 0)
     opt.target = "unix:/run/plantd/plantd.sock";
-  app.add_option("--target", opt.target,
-                 "plantd address HOST:PORT or unix:PATH (env PLANTD_TARGET)")
+  app
+    .add_option("--target", opt.target, "plantd address HOST:PORT or unix:PATH (env PLANTD_TARGET)")
     ->capture_default_str();
   plantd::apps::connection conn;
-  app.add_option("--token", conn.token, "Session or API token (env PLANTD_TOKEN; default: the "
-                                        "one saved by plantctl login for the target)");
-  app.add_option("--ca", conn.ca_file, "Use TLS and trust this CA (PEM), e.g. plantd's own "
-                                       "server.crt")
+  app.add_option("--token", conn.token,
+                 "Session or API token (env PLANTD_TOKEN; default: the "
+                 "one saved by plantctl login for the target)");
+  app
+    .add_option("--ca", conn.ca_file,
+                "Use TLS and trust this CA (PEM), e.g. plantd's own "
+                "server.crt")
     ->check(CLI::ExistingFile);
   app.add_flag("--tls", conn.tls, "Use TLS (always on for a non-loopback address)");
   app.add_flag("--json", opt.json, "Print JSON for scripts");
@@ -292,7 +292,8 @@ int main(int argc, char** argv) {
   rollback->add_option("VERSION", rollback_version, "The version to restore")->required();
   rollback->add_option("--comment", change_comment, "Why (kept with the version)");
 
-  auto* watch = app.add_subcommand("watch", "A live line: PV, grid, load, battery, SOC, mode, rule");
+  auto* watch =
+    app.add_subcommand("watch", "A live line: PV, grid, load, battery, SOC, mode, rule");
   int watch_count = 0;
   watch->add_option("--count", watch_count, "Stop after N updates (0: until Ctrl-C)");
   auto* mode = app.add_subcommand("mode", "The working mode");
@@ -313,8 +314,7 @@ int main(int argc, char** argv) {
   commission->add_flag("--last", com.last, "Show the last report instead of running");
   commission->add_option("--version", com.version,
                          "With --last: the last report made under this config version");
-  commission->add_option("--out", com.out,
-                         "Write the report to this file too: FILE.xlsx, or JSON");
+  commission->add_option("--out", com.out, "Write the report to this file too: FILE.xlsx, or JSON");
   auto* time_cmd = app.add_subcommand("time", "The unit's clock (for a site without NTP)");
   time_cmd->require_subcommand(1);
   auto* time_set = time_cmd->add_subcommand("set", "Set the unit's clock to this machine's");
@@ -365,7 +365,8 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   stats_cmd->add_option("--since", stats_since, "How far back: 7d, 365d")->capture_default_str();
 
-  auto* energy_cmd = app.add_subcommand("energy", "Energy-carbon: tree, import/export, entries, reports");
+  auto* energy_cmd =
+    app.add_subcommand("energy", "Energy-carbon: tree, import/export, entries, reports");
   energy_cmd->require_subcommand(1);
   plantd::apps::energy_args en;
   auto* en_tree = energy_cmd->add_subcommand("tree", "The tree with its meters and indicators");
@@ -373,20 +374,27 @@ int main(int argc, char** argv) {
   en_export->add_option("-o,--output", en.file, "File (default: stdout)");
   auto* en_import = energy_cmd->add_subcommand("import", "Replace the whole model from JSON");
   en_import->add_option("FILE", en.file, "JSON as written by export")->required();
-  auto* en_enter = energy_cmd->add_subcommand("enter", "A daily value of a manual indicator or a product");
+  auto* en_enter =
+    energy_cmd->add_subcommand("enter", "A daily value of a manual indicator or a product");
   en_enter->add_option("ID", en.id, "Indicator or product id")->required();
   en_enter->add_option("DATE", en.date, "YYYY-MM-DD")->required();
   en_enter->add_option("VALUE", en.value, "In the indicator's unit")->required();
   auto* en_entries = energy_cmd->add_subcommand(
-    "entries", "Daily entries and production from a CSV or .xlsx sheet (date,id,value or a column per id)");
-  en_entries->add_option("FILE", en.file, "A .csv or .xlsx file")->required()->check(CLI::ExistingFile);
+    "entries",
+    "Daily entries and production from a CSV or .xlsx sheet (date,id,value or a column per id)");
+  en_entries->add_option("FILE", en.file, "A .csv or .xlsx file")
+    ->required()
+    ->check(CLI::ExistingFile);
   en_entries->add_option("--note", en.note, "For entries without a note of their own");
-  auto* en_audit = energy_cmd->add_subcommand("audit", "Who changed what, with the record before and after");
+  auto* en_audit =
+    energy_cmd->add_subcommand("audit", "Who changed what, with the record before and after");
   en_audit->add_option("--last", en.last, "The newest this many")->capture_default_str();
-  auto* en_report = energy_cmd->add_subcommand("report", "Values of a unit's indicators per period");
+  auto* en_report =
+    energy_cmd->add_subcommand("report", "Values of a unit's indicators per period");
   en_report->add_option("NODE", en.node, "Unit or meter id")->required();
   en_report->add_option("--resolution", en.resolution, "hour, day, month or year")
-    ->check(CLI::IsMember({"hour", "day", "month", "year"}))->capture_default_str();
+    ->check(CLI::IsMember({"hour", "day", "month", "year"}))
+    ->capture_default_str();
   en_report->add_option("--from", en.from, "YYYY-MM-DD, YYYY-MM or YYYY")->required();
   en_report->add_option("--to", en.to, "Inclusive (default: from)");
   en_report->add_option("--format", en.format, "csv or xlsx (default: a table)")
@@ -452,7 +460,8 @@ int main(int argc, char** argv) {
   tokens_create->add_option("--days", acc.days, "Valid for N days (default: no expiry)");
   auto* tokens_revoke = tokens->add_subcommand("revoke", "Revoke one by its id");
   tokens_revoke->add_option("ID", acc.id)->required();
-  auto* code_cmd = app.add_subcommand("installer-code", "A one-time code for one installer account");
+  auto* code_cmd =
+    app.add_subcommand("installer-code", "A one-time code for one installer account");
   code_cmd->add_option("--days", acc.days, "Valid for N days (default 7)");
   auto* audit = app.add_subcommand("audit", "Who changed what, newest first");
   audit->add_option("--last", acc.last, "At most N records")->capture_default_str();
@@ -482,29 +491,35 @@ int main(int argc, char** argv) {
     conn.token = plantd::apps::saved_token(opt.target);
   auto channel = plantd::apps::open_channel(conn);
   plantd::apps::control_opts copts{opt.target, opt.json, opt.timeout_s};
-  for (auto [cmd, name] : {std::pair{login, "login"}, {logout, "logout"}, {whoami, "whoami"},
-                           {bootstrap, "bootstrap"}, {users, "users"}, {tokens, "tokens"},
-                           {code_cmd, "installer-code"}, {audit, "audit"}})
+  for (auto [cmd, name] : {std::pair{login, "login"},
+                           {logout, "logout"},
+                           {whoami, "whoami"},
+                           {bootstrap, "bootstrap"},
+                           {users, "users"},
+                           {tokens, "tokens"},
+                           {code_cmd, "installer-code"},
+                           {audit, "audit"}})
     if (cmd->parsed()) {
       acc.action = name;
-      acc.sub = users_add->parsed() || tokens_create->parsed() ? (users_add->parsed() ? "add" : "create")
-                : users_disable->parsed()                     ? "disable"
-                : users_enable->parsed()                      ? "enable"
-                : tokens_revoke->parsed()                     ? "revoke"
-                                                              : "list";
+      acc.sub = users_add->parsed() || tokens_create->parsed()
+                  ? (users_add->parsed() ? "add" : "create")
+                : users_disable->parsed() ? "disable"
+                : users_enable->parsed()  ? "enable"
+                : tokens_revoke->parsed() ? "revoke"
+                                          : "list";
       return plantd::apps::access(copts, conn, channel, acc);
     }
   if (curve_cmd->parsed())
     return plantd::apps::curve(copts, channel, curve_period, curve_since);
   if (energy_cmd->parsed()) {
-    en.action = en_tree->parsed()     ? "tree"
-                : en_export->parsed() ? "export"
-                : en_import->parsed() ? "import"
-                : en_enter->parsed()  ? "enter"
+    en.action = en_tree->parsed()      ? "tree"
+                : en_export->parsed()  ? "export"
+                : en_import->parsed()  ? "import"
+                : en_enter->parsed()   ? "enter"
                 : en_entries->parsed() ? "entries"
-                : en_report->parsed() ? "report"
-                : en_audit->parsed()  ? "audit"
-                                      : "";
+                : en_report->parsed()  ? "report"
+                : en_audit->parsed()   ? "audit"
+                                       : "";
     return plantd::apps::energy(copts, channel, en);
   }
   if (stats_cmd->parsed())
@@ -514,7 +529,9 @@ int main(int argc, char** argv) {
                                        exp_format, exp_out);
   if (alarms_cmd->parsed())
     return plantd::apps::list_alarms(copts, channel,
-                                     alarms_open ? "open" : alarms_closed ? "closed" : "all",
+                                     alarms_open     ? "open"
+                                     : alarms_closed ? "closed"
+                                                     : "all",
                                      alarms_device);
   if (ack->parsed())
     return plantd::apps::ack_alarm(copts, channel, ack_id);

@@ -23,7 +23,7 @@ int fail(const grpc::Status& st) {
   return st.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
 }
 
-} // namespace
+}  // namespace
 
 int curve(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
           const std::string& period, const std::string& since) {
@@ -118,4 +118,4 @@ int stats(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
   return 0;
 }
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -18,4 +18,4 @@ int curve(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
 int stats(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch,
           const std::string& period, const std::string& since);
 
-} // namespace plantd::apps
+}  // namespace plantd::apps

@@ -35,7 +35,7 @@ extern "C" void on_fatal_signal(int sig) {
   ::raise(sig);
 }
 
-} // namespace
+}  // namespace
 
 void give_alternate_stack() {
   if (alt_stack_base != nullptr)
@@ -78,7 +78,7 @@ void install_crash_handler() {
   void* warm[1];
   ::backtrace(warm, 1);
   give_alternate_stack();
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_fatal_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
@@ -86,4 +86,4 @@ void install_crash_handler() {
     ::sigaction(sig, &sa, nullptr);
 }
 
-} // namespace plantd::app
+}  // namespace plantd::app

@@ -35,4 +35,4 @@ public:
   void thread_terminates() override { drop_alternate_stack(); }
 };
 
-} // namespace plantd::app
+}  // namespace plantd::app

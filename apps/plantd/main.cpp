@@ -47,8 +47,7 @@
 
 namespace {
 
-void print_problems(std::ostream& out, const std::string& file,
-                    const plantd::problems& found) {
+void print_problems(std::ostream& out, const std::string& file, const plantd::problems& found) {
   for (const auto& p : found)
     out << file << ": " << (p.path.empty() ? "" : p.path + ": ") << p.message << '\n';
 }
@@ -135,8 +134,8 @@ int run(const run_args& ra) {
   }
   absl::TimeZone site_tz;
   absl::LoadTimeZone(loaded.model.site.time_zone, &site_tz);
-  auto opened = plantd::store::store::open(std::filesystem::path{data_dir} / "store",
-                                           {site_tz, false});
+  auto opened =
+    plantd::store::store::open(std::filesystem::path{data_dir} / "store", {site_tz, false});
   if (!opened) {
     spdlog::error("{}", opened.error());
     return 1;
@@ -183,7 +182,8 @@ int run(const run_args& ra) {
       // Stored with every default spelled out, as the API's versions are,
       // so that a diff shows what was changed and not what was implied.
       auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
       if (auto r = plantd::services::store_config_version(
             *db, plantd::services::to_proto(loaded.model), config_version, info, now_ms, source);
           !r)
@@ -191,14 +191,13 @@ int run(const run_args& ra) {
     }
   }
 
-
   // Control runs on the wall clock; the site calendar (TOU slots) may run on
   // simulated time when driving plant-sim faster than real time.
   static const plantd::system_clock wall_clock;
   std::unique_ptr<plantd::clock> calendar;
   if (ra.time_scale != 1 || !ra.start.empty()) {
-    auto start = std::chrono::time_point_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now());
+    auto start =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     if (!ra.start.empty()) {
       absl::Time t;
       std::string err;
@@ -237,28 +236,28 @@ int run(const run_args& ra) {
   auto stored_through = std::make_shared<std::atomic<int64_t>>(0);
   store_args.stored_through = stored_through;
   auto alarm_hub = std::make_shared<plantd::actors::alarm_hub>();
-  auto alarms = sys.spawn(plantd::actors::alarm_actor,
-                          plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock,
-                                                           alarm_hub});
+  auto alarms =
+    sys.spawn(plantd::actors::alarm_actor,
+              plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock, alarm_hub});
   store_args.alarms = alarms;
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
   sup_args.listeners.push_back(recorder);
   sup_args.listeners.push_back(alarms);
-  plantd::actors::energy_actor_args energy_args{db, plantd::services::energy_store_codec(), &wall_clock};
+  plantd::actors::energy_actor_args energy_args{db, plantd::services::energy_store_codec(),
+                                                &wall_clock};
   energy_args.hourly_days = loaded.model.storage.energy_hourly_days;
   auto energy = plantd::actors::spawn_energy_actor(sys, std::move(energy_args));
   sup_args.listeners.push_back(energy);
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
-  args.initial.config =
-    std::make_shared<const plantd::plant::config>(std::move(loaded.model));
+  args.initial.config = std::make_shared<const plantd::plant::config>(std::move(loaded.model));
   args.initial.version = config_version;
   args.supervisor = supervisor;
-  args.persist = [db](const plantd::plant::config& c, uint64_t version,
-                      const plantd::actors::change_info& info)
-    -> plantd::expected<void, std::string> {
-    return plantd::services::store_config_version(*db, plantd::services::to_proto(c), version,
-                                                  info, wall_clock.now().time_since_epoch().count());
+  args.persist =
+    [db](const plantd::plant::config& c, uint64_t version,
+         const plantd::actors::change_info& info) -> plantd::expected<void, std::string> {
+    return plantd::services::store_config_version(*db, plantd::services::to_proto(c), version, info,
+                                                  wall_clock.now().time_since_epoch().count());
   };
   args.check = [&tables](const plantd::plant::config& c) { return tables.check(c); };
   // Holds the config from the start: a call may come before the actor runs.
@@ -270,12 +269,12 @@ int run(const run_args& ra) {
   // The uplink to the fleet, from the store (idle while uplink.enabled is off).
   auto uplink_monitor = std::make_shared<plantd::actors::uplink_monitor>();
   auto uplink = sys.spawn<caf::detached>(
-    plantd::actors::uplink_actor,
-    plantd::actors::uplink_actor_args{db, config_view, &wall_clock, uplink_monitor, stored_through});
+    plantd::actors::uplink_actor, plantd::actors::uplink_actor_args{
+                                    db, config_view, &wall_clock, uplink_monitor, stored_through});
 
   // The network settings, applied to the OS by the installer's hook.
-  auto network = sys.spawn<caf::detached>(
-    plantd::actors::network_actor, plantd::actors::network_actor_args{config_view, alarms});
+  auto network = sys.spawn<caf::detached>(plantd::actors::network_actor,
+                                          plantd::actors::network_actor_args{config_view, alarms});
 
   std::unique_ptr<plantd::services::server> srv;
   try {
@@ -294,9 +293,9 @@ int run(const run_args& ra) {
     sa.uplink = uplink_monitor;
     // TLS whenever the listener is more than loopback (or when asked):
     // the installer's certificate, or plantd's own made at the first start.
-    bool tls = !listen.empty() && (ra.force_tls || !ra.tls.cert.empty() ||
-                                   !ra.tls.client_ca.empty() ||
-                                   !plantd::services::is_loopback(listen));
+    bool tls = !listen.empty()
+               && (ra.force_tls || !ra.tls.cert.empty() || !ra.tls.client_ca.empty()
+                   || !plantd::services::is_loopback(listen));
     if (tls) {
       char hostname[256] = {};
       ::gethostname(hostname, sizeof hostname - 1);
@@ -304,17 +303,17 @@ int run(const run_args& ra) {
       auto host = listen.substr(0, listen.rfind(':'));
       if (host != "0.0.0.0" && host != "[::]" && !host.empty())
         names.push_back(host.starts_with("[") ? host.substr(1, host.size() - 2) : host);
-      auto material = plantd::services::load_tls(ra.tls, std::filesystem::path{data_dir} / "tls",
-                                                 names);
+      auto material =
+        plantd::services::load_tls(ra.tls, std::filesystem::path{data_dir} / "tls", names);
       if (!material)
         throw std::runtime_error("TLS: " + material.error());
       sa.tls = std::move(material.value());
       spdlog::warn("TLS certificate SHA-256 {}", sa.tls->fingerprint_sha256);
     }
-    sa.accounts = std::make_shared<plantd::services::accounts>(
-      db, plantd::services::accounts::options{});
-    sa.audit = std::make_shared<plantd::services::audit_log>(
-      db, plantd::services::audit_log::options{});
+    sa.accounts =
+      std::make_shared<plantd::services::accounts>(db, plantd::services::accounts::options{});
+    sa.audit =
+      std::make_shared<plantd::services::audit_log>(db, plantd::services::audit_log::options{});
     if (auto code = sa.accounts->first_start_code())
       spdlog::warn("no account exists yet: installer code {} creates the first installer "
                    "(plantctl bootstrap; valid 30 days, replaced at the next start)",
@@ -332,8 +331,8 @@ int run(const run_args& ra) {
     return 1;
   }
   auto host = listen.substr(0, listen.rfind(':'));
-  spdlog::info("plantd {} serving site \"{}\" ({} cabinets), data in {}",
-               plantd::plantd_version, site_name, cabinets, data_dir);
+  spdlog::info("plantd {} serving site \"{}\" ({} cabinets), data in {}", plantd::plantd_version,
+               site_name, cabinets, data_dir);
   std::string where;
   if (!ra.socket.empty())
     where = "unix:" + ra.socket;
@@ -390,7 +389,7 @@ int run(const run_args& ra) {
   return 0;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   // glibc raises its trim threshold to twice the largest block it ever
@@ -416,26 +415,28 @@ int main(int argc, char** argv) {
   double time_scale = 1;
   std::string start;
   std::string metrics_listen;
-  auto* config_opt = app.add_option("--config", config_file, "Plant config (JSON)")
-                       ->check(CLI::ExistingFile);
+  auto* config_opt =
+    app.add_option("--config", config_file, "Plant config (JSON)")->check(CLI::ExistingFile);
   auto* check_opt = app.add_option("--check-config", check_file,
                                    "Check a config file, print every problem, exit 0 or 1");
   config_opt->excludes(check_opt);
-  app.add_option("--data-dir", data_dir, "Where plantd keeps its data")
-    ->capture_default_str();
+  app.add_option("--data-dir", data_dir, "Where plantd keeps its data")->capture_default_str();
   app.add_option("--listen", listen, "gRPC address HOST:PORT (port 0: any free port)")
     ->capture_default_str();
   app.add_option("--socket", socket,
                  "Local Unix socket (its callers have every permission; its file mode 0660 and its "
                  "directory decide who may connect). Default DATA-DIR/plantd.sock; '' for none");
-  app.add_option("--tls-cert", tls.cert, "TLS certificate chain (PEM); default: plantd makes "
-                                         "its own in DATA-DIR/tls at the first start")
+  app
+    .add_option("--tls-cert", tls.cert,
+                "TLS certificate chain (PEM); default: plantd makes "
+                "its own in DATA-DIR/tls at the first start")
     ->check(CLI::ExistingFile);
   app.add_option("--tls-key", tls.key, "TLS private key (PEM) of --tls-cert")
     ->check(CLI::ExistingFile);
-  app.add_option("--client-ca", tls.client_ca,
-                 "CA (PEM) whose client certificates authenticate (mutual TLS); the "
-                 "certificate's CN names the principal, its OU the role (default service)")
+  app
+    .add_option("--client-ca", tls.client_ca,
+                "CA (PEM) whose client certificates authenticate (mutual TLS); the "
+                "certificate's CN names the principal, its OU the role (default service)")
     ->check(CLI::ExistingFile);
   app.add_flag("--tls", force_tls, "Serve TLS on a loopback --listen too");
   app.add_option("--metrics-listen", metrics_listen,
@@ -443,10 +444,13 @@ int main(int argc, char** argv) {
                  "http://HOST:PORT/metrics (port 0: any free port; no authentication: "
                  "loopback or a management network only). Default: off");
   app.add_option("--pointtables", tables_dir, "Directory of extra point tables (*.json)");
-  app.add_option("--time-scale", time_scale,
-                 "Simulation only: run the site calendar (TOU) N times faster (match plant-sim --speed)")
+  app
+    .add_option(
+      "--time-scale", time_scale,
+      "Simulation only: run the site calendar (TOU) N times faster (match plant-sim --speed)")
     ->check(CLI::Range(0.01, 100000.0));
-  app.add_option("--start", start, "Simulation only: the site calendar starts at this RFC 3339 time");
+  app.add_option("--start", start,
+                 "Simulation only: the site calendar starts at this RFC 3339 time");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
     ->capture_default_str();

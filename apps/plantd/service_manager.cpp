@@ -6,13 +6,14 @@
 
 namespace plantd::app {
 
-service_manager::service_manager(std::shared_ptr<actors::state_hub> hub) : hub_(std::move(hub)) {
+service_manager::service_manager(std::shared_ptr<actors::state_hub> hub)
+  : hub_(std::move(hub)) {
   thread_ = std::thread{[this] {
     uint64_t watchdog_us = 0;
     bool watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0;
     // Pings at a third of systemd's timeout; the decisions are checked as often.
-    auto period = watchdog ? std::chrono::microseconds{watchdog_us / 3}
-                           : std::chrono::microseconds{500'000};
+    auto period =
+      watchdog ? std::chrono::microseconds{watchdog_us / 3} : std::chrono::microseconds{500'000};
     bool ready = false;
     uint64_t last = 0;
     auto next = std::chrono::steady_clock::now();
@@ -44,4 +45,4 @@ service_manager::~service_manager() {
     thread_.join();
 }
 
-} // namespace plantd::app
+}  // namespace plantd::app

@@ -25,4 +25,4 @@ private:
   std::thread thread_;
 };
 
-} // namespace plantd::app
+}  // namespace plantd::app

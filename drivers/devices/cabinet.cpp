@@ -15,7 +15,7 @@ uint32_t word(const reading& r) {
   return static_cast<uint32_t>(static_cast<int64_t>(r.value));
 }
 
-} // namespace
+}  // namespace
 
 cabinet_reading cabinet::read() {
   auto s = dev_.read_all();
@@ -75,4 +75,4 @@ modbus::result<bool> cabinet::set_watchdog(std::chrono::seconds timeout) {
   return true;
 }
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

@@ -71,4 +71,4 @@ private:
   device dev_;
 };
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

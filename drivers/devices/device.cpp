@@ -7,7 +7,10 @@
 namespace plantd::devices {
 
 device::device(const pointtables::table& t, modbus::register_bus& bus, uint8_t unit)
-  : table_(&t), bus_(&bus), unit_(unit), plan_(pointtables::plan_reads(t)) {}
+  : table_(&t),
+    bus_(&bus),
+    unit_(unit),
+    plan_(pointtables::plan_reads(t)) {}
 
 snapshot device::read_all() {
   snapshot s;
@@ -59,9 +62,9 @@ modbus::result<std::string> device::read_text(std::string_view name) {
   if (!got)
     return unexpected{got.error()};
   if (got->size() != p.registers)
-    return unexpected{modbus::failure{
-      modbus::fault::malformed, 0,
-      fmt::format("asked for {} registers, got {}", p.registers, got->size())}};
+    return unexpected{
+      modbus::failure{modbus::fault::malformed, 0,
+                      fmt::format("asked for {} registers, got {}", p.registers, got->size())}};
   auto text = pointtables::decode_text(p, got->data());
   if (!text)
     return unexpected{modbus::failure{modbus::fault::malformed, 0,
@@ -72,9 +75,9 @@ modbus::result<std::string> device::read_text(std::string_view name) {
 modbus::result<void> device::write(std::string_view name, double value) {
   auto idx = table_->index_of(name);
   if (!idx)
-    return unexpected{modbus::failure{
-      modbus::fault::bad_request, 0,
-      fmt::format("point table {} has no point \"{}\"", table_->name, name)}};
+    return unexpected{
+      modbus::failure{modbus::fault::bad_request, 0,
+                      fmt::format("point table {} has no point \"{}\"", table_->name, name)}};
   const auto& p = table_->points[*idx];
   if (p.access == pointtables::access::ro)
     return unexpected{modbus::failure{modbus::fault::bad_request, 0,
@@ -91,7 +94,7 @@ reading device::value(const snapshot& s, std::string_view name) const {
   return s.values[*idx];
 }
 
-} // namespace plantd::devices
+}  // namespace plantd::devices
 
 namespace plantd::devices {
 
@@ -109,4 +112,4 @@ std::vector<flag> device::flags(const snapshot& s) const {
   return out;
 }
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

@@ -17,7 +17,7 @@ namespace plantd::devices {
 // One read of every point. A failed request leaves its points missing and
 // is recorded; the other requests still count.
 struct snapshot {
-  std::vector<reading> values;  // aligned with table::points
+  std::vector<reading> values;             // aligned with table::points
   std::optional<modbus::failure> failure;  // the first failed request, if any
   std::size_t requests = 0;
   std::size_t failed_requests = 0;
@@ -64,4 +64,4 @@ private:
   std::vector<pointtables::read_request> plan_;
 };
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

@@ -64,4 +64,4 @@ modbus::result<bool> inverter::set_comm_loss_fallback(std::chrono::seconds timeo
   return true;
 }
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

@@ -15,9 +15,9 @@ namespace plantd::devices {
 struct inverter_reading {
   reading state;
   std::string state_label;
-  uint32_t fault_bits = 0;       // OR of the fault words present, 16 bits each
-  std::string faults;            // labels of the set bits, "|"-separated
-  reading pv_power_w;            // sum of the strings
+  uint32_t fault_bits = 0;  // OR of the fault words present, 16 bits each
+  std::string faults;       // labels of the set bits, "|"-separated
+  reading pv_power_w;       // sum of the strings
   reading ac_power_w;
   reading total_energy_wh;
   reading power_limit_percent;
@@ -45,4 +45,4 @@ private:
   device dev_;
 };
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

@@ -31,4 +31,4 @@ meter_reading meter::read() {
   return r;
 }
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

@@ -38,4 +38,4 @@ private:
   device dev_;
 };
 
-} // namespace plantd::devices
+}  // namespace plantd::devices

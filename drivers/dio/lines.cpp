@@ -33,14 +33,25 @@ class modbus_source final : public line_source {
 public:
   modbus_source(const pointtables::table& t, std::shared_ptr<modbus::register_bus> bus,
                 uint8_t unit)
-    : bus_(std::move(bus)), dev_(t, *bus_, unit) {}
+    : bus_(std::move(bus)),
+      dev_(t, *bus_, unit) {}
 
   expected<line_state, std::string> read() override {
-    static constexpr std::array<const char*, input_count> names{
-      "di1",           "di2",           "drm1_5_to_com",    "drm2_6_to_com",
-      "drm3_7_to_com", "drm4_8_to_com", "drm1_5_to_refgen", "drm2_6_to_refgen",
-      "drm3_7_to_refgen", "drm4_8_to_refgen", "refgen_to_com", "rcr_din1",
-      "rcr_din2",      "rcr_din3",      "rcr_din4"};
+    static constexpr std::array<const char*, input_count> names{"di1",
+                                                                "di2",
+                                                                "drm1_5_to_com",
+                                                                "drm2_6_to_com",
+                                                                "drm3_7_to_com",
+                                                                "drm4_8_to_com",
+                                                                "drm1_5_to_refgen",
+                                                                "drm2_6_to_refgen",
+                                                                "drm3_7_to_refgen",
+                                                                "drm4_8_to_refgen",
+                                                                "refgen_to_com",
+                                                                "rcr_din1",
+                                                                "rcr_din2",
+                                                                "rcr_din3",
+                                                                "rcr_din4"};
     auto snap = dev_.read_all();
     if (snap.failure)
       return unexpected{modbus::describe(*snap.failure)};
@@ -48,8 +59,8 @@ public:
     for (std::size_t i = 0; i < input_count; ++i) {
       auto v = dev_.value(snap, names[i]);
       if (!v.usable())
-        return unexpected{fmt::format("point table {} has no point \"{}\"",
-                                      dev_.table().name, names[i])};
+        return unexpected{
+          fmt::format("point table {} has no point \"{}\"", dev_.table().name, names[i])};
       bits[i] = v.value != 0;
     }
     return from_bits(bits);
@@ -71,7 +82,9 @@ private:
 
 class gpio_source final : public line_source {
 public:
-  gpio_source(int in_fd, int out_fd) : in_(in_fd), out_(out_fd) {}
+  gpio_source(int in_fd, int out_fd)
+    : in_(in_fd),
+      out_(out_fd) {}
   ~gpio_source() override {
     ::close(in_);
     ::close(out_);
@@ -105,11 +118,10 @@ private:
   std::array<uint8_t, 2> outputs_{};
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<line_source> modbus_lines(const pointtables::table& io_table,
-                                          std::shared_ptr<modbus::register_bus> bus,
-                                          uint8_t unit) {
+                                          std::shared_ptr<modbus::register_bus> bus, uint8_t unit) {
   return std::make_unique<modbus_source>(io_table, std::move(bus), unit);
 }
 
@@ -144,4 +156,4 @@ expected<std::unique_ptr<line_source>, std::string> gpio_lines(const std::string
   return std::unique_ptr<line_source>{std::make_unique<gpio_source>(in.fd, out.fd)};
 }
 
-} // namespace plantd::dio
+}  // namespace plantd::dio

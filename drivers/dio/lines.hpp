@@ -38,12 +38,11 @@ public:
 // Lines as Modbus discrete inputs and coils (plant-sim, or an I/O module),
 // described by the plantd-io point table. The lines keep the bus alive.
 std::unique_ptr<line_source> modbus_lines(const pointtables::table& io_table,
-                                          std::shared_ptr<modbus::register_bus> bus,
-                                          uint8_t unit);
+                                          std::shared_ptr<modbus::register_bus> bus, uint8_t unit);
 
 // Lines on the EMS unit's GPIO character device (e.g. /dev/gpiochip0), at
 // the offsets above. Fails with a clear message when the chip cannot be
 // opened or the lines are busy.
 expected<std::unique_ptr<line_source>, std::string> gpio_lines(const std::string& chip);
 
-} // namespace plantd::dio
+}  // namespace plantd::dio

@@ -5,7 +5,8 @@
 namespace plantd::modbus {
 
 bus::bus(link l, std::chrono::milliseconds inter_frame_gap)
-  : link_(std::move(l)), gap_(inter_frame_gap) {}
+  : link_(std::move(l)),
+    gap_(inter_frame_gap) {}
 
 template <class F>
 auto bus::exclusive(uint8_t unit, F&& f) {
@@ -24,8 +25,7 @@ auto bus::exclusive(uint8_t unit, F&& f) {
   return result;
 }
 
-result<registers> bus::read_registers(uint8_t unit, uint8_t fc, uint16_t address,
-                                      uint16_t count) {
+result<registers> bus::read_registers(uint8_t unit, uint8_t fc, uint16_t address, uint16_t count) {
   return exclusive(unit, [&] { return link_.read_registers(unit, fc, address, count); });
 }
 
@@ -42,4 +42,4 @@ result<void> bus::write_coil(uint8_t unit, uint16_t address, bool on) {
   return exclusive(unit, [&] { return link_.write_coil(unit, address, on); });
 }
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

@@ -23,10 +23,9 @@ public:
   virtual ~register_bus() = default;
   virtual result<registers> read_registers(uint8_t unit, uint8_t fc, uint16_t address,
                                            uint16_t count) = 0;
-  virtual result<bits> read_bits(uint8_t unit, uint8_t fc, uint16_t address,
-                                 uint16_t count) = 0;
-  virtual result<void> write_registers(uint8_t unit, uint16_t address,
-                                       const registers& values, uint8_t fc = 16) = 0;
+  virtual result<bits> read_bits(uint8_t unit, uint8_t fc, uint16_t address, uint16_t count) = 0;
+  virtual result<void> write_registers(uint8_t unit, uint16_t address, const registers& values,
+                                       uint8_t fc = 16) = 0;
   virtual result<void> write_coil(uint8_t unit, uint16_t address, bool on) = 0;
 };
 
@@ -54,4 +53,4 @@ private:
   std::chrono::steady_clock::time_point last_end_{};
 };
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

@@ -34,9 +34,9 @@ const char* exception_name(uint8_t code) noexcept {
 
 std::string describe(const failure& f) {
   if (f.fault == fault::exception)
-    return fmt::format("exception {} ({}): {}", f.exception_code,
-                       exception_name(f.exception_code), f.message);
+    return fmt::format("exception {} ({}): {}", f.exception_code, exception_name(f.exception_code),
+                       f.message);
   return fmt::format("{}: {}", to_string(f.fault), f.message);
 }
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

@@ -39,4 +39,4 @@ using result = expected<T, failure>;
 using registers = std::vector<uint16_t>;
 using bits = std::vector<uint8_t>;
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

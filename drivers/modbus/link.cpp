@@ -18,7 +18,9 @@ struct link::impl {
   backoff retry;
 
   impl(link_options o, const clock& c)
-    : opts(o), clk(&c), retry(o.backoff_initial, o.backoff_max) {}
+    : opts(o),
+      clk(&c),
+      retry(o.backoff_initial, o.backoff_max) {}
 
   ~impl() {
     if (ctx) {
@@ -54,10 +56,9 @@ struct link::impl {
       return {};
     auto now = clk->now();
     if (!retry.ready(now))
-      return unexpected{failure{
-        fault::disconnected, 0,
-        fmt::format("{}: not connected; next attempt in {} ms", name,
-                    (retry.not_before() - now).count())}};
+      return unexpected{failure{fault::disconnected, 0,
+                                fmt::format("{}: not connected; next attempt in {} ms", name,
+                                            (retry.not_before() - now).count())}};
     if (modbus_connect(ctx) != 0) {
       auto f = classify("connect");
       f.fault = fault::disconnected;
@@ -76,8 +77,7 @@ struct link::impl {
       // answer): start clean.
       modbus_close(ctx);
       is_open = false;
-    } else if (f.fault == fault::timeout || f.fault == fault::crc
-               || f.fault == fault::malformed) {
+    } else if (f.fault == fault::timeout || f.fault == fault::crc || f.fault == fault::malformed) {
       modbus_flush(ctx);
     }
   }
@@ -116,8 +116,8 @@ link::link(const rtu_params& rtu, link_options opts, const clock& clk)
   impl_->is_rtu = true;
   impl_->ctx = modbus_new_rtu(rtu.device.c_str(), static_cast<int>(rtu.baud), rtu.parity,
                               rtu.data_bits, rtu.stop_bits);
-  impl_->name = fmt::format("rtu {} {} {}{}{}", rtu.device, rtu.baud, rtu.data_bits,
-                            rtu.parity, rtu.stop_bits);
+  impl_->name =
+    fmt::format("rtu {} {} {}{}{}", rtu.device, rtu.baud, rtu.data_bits, rtu.parity, rtu.stop_bits);
   if (impl_->ctx)
     impl_->set_timeout();
 }
@@ -150,10 +150,9 @@ failure no_context(const std::string& name) {
   return {fault::bad_request, 0, fmt::format("{}: invalid parameters", name)};
 }
 
-} // namespace
+}  // namespace
 
-result<registers> link::read_registers(uint8_t unit, uint8_t fc, uint16_t address,
-                                       uint16_t count) {
+result<registers> link::read_registers(uint8_t unit, uint8_t fc, uint16_t address, uint16_t count) {
   if (!impl_->ctx)
     return unexpected{no_context(impl_->name)};
   if (fc != 3 && fc != 4)
@@ -161,13 +160,10 @@ result<registers> link::read_registers(uint8_t unit, uint8_t fc, uint16_t addres
   if (count < 1 || count > MODBUS_MAX_READ_REGISTERS)
     return unexpected{bad_request(fmt::format("cannot read {} registers (1..125)", count))};
   registers out(count);
-  auto r = impl_->request(unit, fc == 3 ? "read holding registers" : "read input registers",
-                          [&] {
-                            return fc == 3
-                                     ? modbus_read_registers(impl_->ctx, address, count, out.data())
-                                     : modbus_read_input_registers(impl_->ctx, address, count,
-                                                                   out.data());
-                          });
+  auto r = impl_->request(unit, fc == 3 ? "read holding registers" : "read input registers", [&] {
+    return fc == 3 ? modbus_read_registers(impl_->ctx, address, count, out.data())
+                   : modbus_read_input_registers(impl_->ctx, address, count, out.data());
+  });
   if (!r)
     return unexpected{r.error()};
   return out;
@@ -198,13 +194,12 @@ result<void> link::write_registers(uint8_t unit, uint16_t address, const registe
     return unexpected{
       bad_request(fmt::format("cannot write {} registers (1..123)", values.size()))};
   if (fc != 16 && !(fc == 6 && values.size() == 1))
-    return unexpected{bad_request(fmt::format("function code {} cannot write {} registers",
-                                              fc, values.size()))};
+    return unexpected{
+      bad_request(fmt::format("function code {} cannot write {} registers", fc, values.size()))};
   return impl_->request(unit, "write registers", [&] {
-    return fc == 6
-             ? modbus_write_register(impl_->ctx, address, values[0])
-             : modbus_write_registers(impl_->ctx, address, static_cast<int>(values.size()),
-                                      values.data());
+    return fc == 6 ? modbus_write_register(impl_->ctx, address, values[0])
+                   : modbus_write_registers(impl_->ctx, address, static_cast<int>(values.size()),
+                                            values.data());
   });
 }
 
@@ -215,4 +210,4 @@ result<void> link::write_coil(uint8_t unit, uint16_t address, bool on) {
                         [&] { return modbus_write_bit(impl_->ctx, address, on ? 1 : 0); });
 }
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

@@ -56,8 +56,7 @@ public:
   void close();
 
   // FC 3 (holding) or 4 (input registers); count 1..125.
-  result<registers> read_registers(uint8_t unit, uint8_t fc, uint16_t address,
-                                   uint16_t count);
+  result<registers> read_registers(uint8_t unit, uint8_t fc, uint16_t address, uint16_t count);
   // FC 1 (coils) or 2 (discrete inputs); count 1..2000. One byte per bit.
   result<bits> read_bits(uint8_t unit, uint8_t fc, uint16_t address, uint16_t count);
   // FC 16 (1..123 registers), or FC 6 for exactly one register.
@@ -71,4 +70,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

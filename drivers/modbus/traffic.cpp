@@ -18,7 +18,7 @@ registry& the_registry() {
   return r;
 }
 
-} // namespace
+}  // namespace
 
 unit_traffic& traffic_of(const std::string& link, uint8_t unit) {
   auto& r = the_registry();
@@ -46,4 +46,4 @@ std::vector<traffic_row> traffic() {
   return out;
 }
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

@@ -34,4 +34,4 @@ struct traffic_row {
 // Every (link, unit) that was asked, in link and unit order.
 std::vector<traffic_row> traffic();
 
-} // namespace plantd::modbus
+}  // namespace plantd::modbus

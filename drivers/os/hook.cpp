@@ -26,7 +26,7 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-} // namespace
+}  // namespace
 
 hook_result run_hook(const std::string& command, std::string_view input,
                      std::chrono::milliseconds timeout) {
@@ -160,4 +160,4 @@ hook_result run_hook(const std::string& command, std::string_view input,
   return r;
 }
 
-} // namespace plantd::os
+}  // namespace plantd::os

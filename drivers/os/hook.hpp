@@ -17,8 +17,8 @@ namespace plantd::os {
 struct hook_result {
   bool started = false;  // false: it could not be run (error says why)
   bool timed_out = false;
-  int exit_code = -1;    // 128 + N when killed by signal N
-  std::string output;    // stdout and stderr, the last 4 kB
+  int exit_code = -1;  // 128 + N when killed by signal N
+  std::string output;  // stdout and stderr, the last 4 kB
   std::string error;
 
   bool ok() const noexcept { return started && !timed_out && exit_code == 0; }
@@ -27,4 +27,4 @@ struct hook_result {
 hook_result run_hook(const std::string& command, std::string_view input,
                      std::chrono::milliseconds timeout);
 
-} // namespace plantd::os
+}  // namespace plantd::os

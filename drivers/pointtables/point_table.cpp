@@ -109,23 +109,32 @@ public:
 };
 
 std::optional<value_type> type_from(std::string_view s) {
-  if (s == "bool") return value_type::boolean;
-  if (s == "u16") return value_type::u16;
-  if (s == "s16") return value_type::s16;
-  if (s == "u32") return value_type::u32;
-  if (s == "s32") return value_type::s32;
-  if (s == "f32") return value_type::f32;
-  if (s == "string") return value_type::text;
+  if (s == "bool")
+    return value_type::boolean;
+  if (s == "u16")
+    return value_type::u16;
+  if (s == "s16")
+    return value_type::s16;
+  if (s == "u32")
+    return value_type::u32;
+  if (s == "s32")
+    return value_type::s32;
+  if (s == "f32")
+    return value_type::f32;
+  if (s == "string")
+    return value_type::text;
   return std::nullopt;
 }
 
 std::optional<word_order> order_from(std::string_view s) {
-  if (s == "big") return word_order::big;
-  if (s == "little") return word_order::little;
+  if (s == "big")
+    return word_order::big;
+  if (s == "little")
+    return word_order::little;
   return std::nullopt;
 }
 
-} // namespace
+}  // namespace
 
 std::variant<table, problems> parse_table(std::string_view json_text) {
   auto parsed = json::parse(json_text);
@@ -314,11 +323,11 @@ std::variant<table, problems> parse_table(std::string_view json_text) {
       const auto& a = t.points[i];
       const auto& b = t.points[j];
       if (a.fc == b.fc && a.address < b.end() && b.address < a.end())
-        rd.out.push_back({fmt::format("points[{}].address", i),
-                          fmt::format("\"{}\" (fc {}, 0x{:04X}..0x{:04X}) overlaps \"{}\" "
-                                      "(points[{}], 0x{:04X}..0x{:04X})",
-                                      a.name, a.fc, a.address, a.end() - 1, b.name, j,
-                                      b.address, b.end() - 1)});
+        rd.out.push_back(
+          {fmt::format("points[{}].address", i),
+           fmt::format("\"{}\" (fc {}, 0x{:04X}..0x{:04X}) overlaps \"{}\" "
+                       "(points[{}], 0x{:04X}..0x{:04X})",
+                       a.name, a.fc, a.address, a.end() - 1, b.name, j, b.address, b.end() - 1)});
     }
   if (!rd.out.empty())
     return rd.out;
@@ -333,17 +342,15 @@ std::vector<read_request> plan_reads(const table& t) {
       if (t.points[i].fc == fc && t.points[i].access != access::wo
           && t.points[i].type != value_type::text)
         idx.push_back(i);
-    std::sort(idx.begin(), idx.end(), [&](auto a, auto b) {
-      return t.points[a].address < t.points[b].address;
-    });
+    std::sort(idx.begin(), idx.end(),
+              [&](auto a, auto b) { return t.points[a].address < t.points[b].address; });
     const uint32_t max_count = (fc <= 2) ? 2000 : t.max_registers;
     const uint32_t max_gap = (fc <= 2) ? 2000 : t.max_gap;
     read_request cur;
     for (auto i : idx) {
       const auto& p = t.points[i];
       uint32_t cur_end = static_cast<uint32_t>(cur.address) + cur.count;
-      bool fits = !cur.points.empty() && p.address >= cur_end
-                  && p.address - cur_end <= max_gap
+      bool fits = !cur.points.empty() && p.address >= cur_end && p.address - cur_end <= max_gap
                   && static_cast<uint32_t>(p.end()) - cur.address <= max_count;
       if (!fits) {
         if (!cur.points.empty())
@@ -362,12 +369,11 @@ std::vector<read_request> plan_reads(const table& t) {
 namespace {
 
 uint32_t join(const point& p, const uint16_t* regs) noexcept {
-  return p.word_order == word_order::big
-           ? (static_cast<uint32_t>(regs[0]) << 16) | regs[1]
-           : (static_cast<uint32_t>(regs[1]) << 16) | regs[0];
+  return p.word_order == word_order::big ? (static_cast<uint32_t>(regs[0]) << 16) | regs[1]
+                                         : (static_cast<uint32_t>(regs[1]) << 16) | regs[0];
 }
 
-} // namespace
+}  // namespace
 
 reading decode(const point& p, const uint16_t* regs) noexcept {
   double raw = 0;
@@ -407,8 +413,7 @@ std::vector<uint16_t> encode(const point& p, double value) {
       return {static_cast<uint16_t>(static_cast<int16_t>(clamp_round(-32768, 32767)))};
     case value_type::u32: word = static_cast<uint32_t>(clamp_round(0, 4294967295.0)); break;
     case value_type::s32:
-      word = static_cast<uint32_t>(
-        static_cast<int32_t>(clamp_round(-2147483648.0, 2147483647.0)));
+      word = static_cast<uint32_t>(static_cast<int32_t>(clamp_round(-2147483648.0, 2147483647.0)));
       break;
     case value_type::f32: word = std::bit_cast<uint32_t>(static_cast<float>(raw)); break;
     case value_type::text: return std::vector<uint16_t>(p.registers, 0);
@@ -460,4 +465,4 @@ std::string label(const point& p, double value) {
   return out;
 }
 
-} // namespace plantd::pointtables
+}  // namespace plantd::pointtables

@@ -64,8 +64,8 @@ struct point {
 struct table {
   std::string name;
   std::string title;
-  std::string source;  // the public document the map follows
-  uint16_t max_gap = 125;  // largest run of unmapped registers one read may span
+  std::string source;            // the public document the map follows
+  uint16_t max_gap = 125;        // largest run of unmapped registers one read may span
   uint16_t max_registers = 125;  // per read request (some meters accept fewer)
   std::vector<point> points;
 
@@ -116,4 +116,4 @@ std::vector<uint16_t> encode_text(const point& p, std::string_view text);
 // labels, "" otherwise.
 std::string label(const point& p, double value);
 
-} // namespace plantd::pointtables
+}  // namespace plantd::pointtables

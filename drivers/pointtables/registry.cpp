@@ -140,4 +140,4 @@ std::vector<std::string> registry::names() const {
   return out;
 }
 
-} // namespace plantd::pointtables
+}  // namespace plantd::pointtables

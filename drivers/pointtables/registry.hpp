@@ -43,4 +43,4 @@ private:
   std::map<std::string, std::shared_ptr<const table>, std::less<>> tables_;
 };
 
-} // namespace plantd::pointtables
+}  // namespace plantd::pointtables

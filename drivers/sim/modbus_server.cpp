@@ -19,7 +19,8 @@ using steady = std::chrono::steady_clock;
 
 // -- register_image ----------------------------------------------------------------
 
-register_image::register_image(const pointtables::table& t) : table_(&t) {
+register_image::register_image(const pointtables::table& t)
+  : table_(&t) {
   // One contiguous range per function code, covering every point.
   struct range {
     int lo = INT_MAX;
@@ -138,8 +139,8 @@ std::size_t modbus_server::add_tcp(const std::string& host, uint16_t port, bool 
     throw std::runtime_error(fmt::format("cannot serve Modbus TCP on {}:{}", host, port));
   ep->listen_fd = modbus_tcp_listen(ep->ctx, 16);
   if (ep->listen_fd < 0)
-    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", host, port,
-                                         modbus_strerror(errno)));
+    throw std::runtime_error(
+      fmt::format("cannot listen on {}:{}: {}", host, port, modbus_strerror(errno)));
   sockaddr_in addr{};
   socklen_t len = sizeof addr;
   getsockname(ep->listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -152,11 +153,10 @@ std::size_t modbus_server::add_rtu(const std::string& device, uint32_t baud, cha
                                    int data_bits, int stop_bits) {
   auto ep = std::make_unique<endpoint>();
   ep->rtu = true;
-  ep->ctx = modbus_new_rtu(device.c_str(), static_cast<int>(baud), parity, data_bits,
-                           stop_bits);
+  ep->ctx = modbus_new_rtu(device.c_str(), static_cast<int>(baud), parity, data_bits, stop_bits);
   if (!ep->ctx || modbus_connect(ep->ctx) != 0)
-    throw std::runtime_error(fmt::format("cannot open {} for Modbus RTU: {}", device,
-                                         modbus_strerror(errno)));
+    throw std::runtime_error(
+      fmt::format("cannot open {} for Modbus RTU: {}", device, modbus_strerror(errno)));
   endpoints_.push_back(std::move(ep));
   return endpoints_.size() - 1;
 }
@@ -176,12 +176,13 @@ uint16_t crc16(const uint8_t* data, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     crc ^= data[i];
     for (int b = 0; b < 8; ++b)
-      crc = (crc & 1) ? static_cast<uint16_t>((crc >> 1) ^ 0xA001) : static_cast<uint16_t>(crc >> 1);
+      crc =
+        (crc & 1) ? static_cast<uint16_t>((crc >> 1) ^ 0xA001) : static_cast<uint16_t>(crc >> 1);
   }
   return crc;
 }
 
-} // namespace
+}  // namespace
 
 void modbus_server::send_reply(endpoint& ep, int fd, const std::vector<uint8_t>& req,
                                unit_slot slot) {
@@ -328,11 +329,11 @@ void modbus_server::poll(std::chrono::milliseconds timeout) {
     auto p = std::move(*it);
     pending_.erase(it);
     auto& ep = *p->ep;
-    bool alive = ep.rtu
-                 || std::find(ep.clients.begin(), ep.clients.end(), p->fd) != ep.clients.end();
+    bool alive =
+      ep.rtu || std::find(ep.clients.begin(), ep.clients.end(), p->fd) != ep.clients.end();
     if (alive)
       send_reply(ep, p->fd, p->request, p->slot);
   }
 }
 
-} // namespace plantd::sim
+}  // namespace plantd::sim

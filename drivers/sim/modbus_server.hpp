@@ -26,10 +26,10 @@ namespace plantd::sim {
 
 // Faults a simulated device can show on the wire.
 struct wire_faults {
-  bool silent = false;              // no answer at all
+  bool silent = false;                 // no answer at all
   std::chrono::milliseconds delay{0};  // answer late
-  uint8_t exception = 0;            // answer with this exception code
-  bool crc_error = false;           // RTU: answer with a corrupt CRC
+  uint8_t exception = 0;               // answer with this exception code
+  bool crc_error = false;              // RTU: answer with a corrupt CRC
 };
 
 // The registers of one device, laid out by its point table.
@@ -104,4 +104,4 @@ private:
   uint64_t answered_ = 0;
 };
 
-} // namespace plantd::sim
+}  // namespace plantd::sim

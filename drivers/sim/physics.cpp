@@ -15,7 +15,7 @@ double taper(double x, double full, double zero) {
   return std::clamp((x - zero) / (full - zero), 0.0, 1.0);
 }
 
-} // namespace
+}  // namespace
 
 double cabinet_state::allowed_charge_w() const {
   if (!contactor_closed())
@@ -72,7 +72,9 @@ double cabinet_state::cell_voltage(double offset) const {
 }
 
 physics::physics(plant_state initial, absl::TimeZone tz, uint64_t seed)
-  : state_(std::move(initial)), tz_(tz), rng_(seed) {}
+  : state_(std::move(initial)),
+    tz_(tz),
+    rng_(seed) {}
 
 double physics::irradiance(time_point t) const {
   auto civil = absl::ToCivilSecond(absl::FromUnixMillis(t.time_since_epoch().count()), tz_);
@@ -109,8 +111,8 @@ void physics::step(time_point now, std::chrono::milliseconds dt_ms) {
   // Load: profile with slow random noise (±3 %).
   std::normal_distribution<double> n{0, 0.01};
   noise_ = std::clamp(noise_ * 0.98 + n(rng_), -0.03, 0.03);
-  s.load_w = s.load_override_w >= 0 ? s.load_override_w
-                                    : s.load_peak_w * load_profile(now) * (1 + noise_);
+  s.load_w =
+    s.load_override_w >= 0 ? s.load_override_w : s.load_peak_w * load_profile(now) * (1 + noise_);
   // PV: the sun, capped by each inverter's limit register.
   double sun = irradiance(now);
   s.pv_w = 0;
@@ -158,4 +160,4 @@ void physics::step(time_point now, std::chrono::milliseconds dt_ms) {
     s.export_wh -= s.grid_w * dt / 3600;
 }
 
-} // namespace plantd::sim
+}  // namespace plantd::sim

@@ -104,4 +104,4 @@ private:
   double noise_ = 0;
 };
 
-} // namespace plantd::sim
+}  // namespace plantd::sim

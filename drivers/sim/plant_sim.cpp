@@ -81,11 +81,13 @@ int start_socat(const std::string& a, const std::string& b) {
   throw std::runtime_error(fmt::format("socat did not create the pty pair {} / {}", a, b));
 }
 
-} // namespace
+}  // namespace
 
 plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tables,
                      sim_options opts)
-  : opts_(opts), sim_now_(opts.start), last_step_(std::chrono::steady_clock::now()) {
+  : opts_(opts),
+    sim_now_(opts.start),
+    last_step_(std::chrono::steady_clock::now()) {
   if (cfg.ems.ems_switch) {
     switch_id_ = cfg.ems.ems_switch->id;
     switch_cabinets_ = cfg.ems.ems_switch->cabinet_ids;
@@ -165,9 +167,10 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
                            static_cast<int>(line.data_bits), static_cast<int>(line.stop_bits));
       endpoints_.push_back({std::string(plant::to_string(line.port)), line.device, "rtu"});
     } else {
-      throw std::runtime_error(fmt::format(
-        "{} uses the serial device {}: run plant-sim with --rtu, or give the line a "
-        "tcp_gateway", std::string(plant::to_string(line.port)), line.device));
+      throw std::runtime_error(
+        fmt::format("{} uses the serial device {}: run plant-sim with --rtu, or give the line a "
+                    "tcp_gateway",
+                    std::string(plant::to_string(line.port)), line.device));
     }
     for (const auto& dev : line.devices) {
       device_kind kind = dev.role == plant::device_role::grid_meter  ? device_kind::grid_meter
@@ -178,7 +181,8 @@ plant_sim::plant_sim(const plant::config& cfg, const pointtables::registry& tabl
                            table(dev.point_table));
       // Sub-meters split the load: n of them measure 1/(n+1) each (the
       // rest is unmetered).
-      if (kind == device_kind::sub_meter) d->share = 1.0 / (sub_meters + 1);
+      if (kind == device_kind::sub_meter)
+        d->share = 1.0 / (sub_meters + 1);
       d->serial = dev.serial.empty() ? "SIM-" + dev.id : dev.serial;
       d->image->set_text("serial_number", d->serial);
       if (kind == device_kind::inverter) {
@@ -240,10 +244,9 @@ void plant_sim::read_commands() {
           d->last_beat = real_now;
         }
         auto timeout = img.get("watchdog_timeout").value_or(0);
-        c.watchdog_expired =
-          d->watchdog_armed
-          && real_now - d->last_beat
-               > std::chrono::seconds{timeout > 0 ? static_cast<int64_t>(timeout) : 10};
+        c.watchdog_expired = d->watchdog_armed
+                             && real_now - d->last_beat > std::chrono::seconds{
+                                  timeout > 0 ? static_cast<int64_t>(timeout) : 10};
         break;
       }
       case device_kind::inverter: {
@@ -364,8 +367,8 @@ void plant_sim::update_registers() {
         img.set("di2", inputs_.di[1]);
         static constexpr std::array<const char*, 4> to_com{"drm1_5_to_com", "drm2_6_to_com",
                                                            "drm3_7_to_com", "drm4_8_to_com"};
-        static constexpr std::array<const char*, 4> to_ref{
-          "drm1_5_to_refgen", "drm2_6_to_refgen", "drm3_7_to_refgen", "drm4_8_to_refgen"};
+        static constexpr std::array<const char*, 4> to_ref{"drm1_5_to_refgen", "drm2_6_to_refgen",
+                                                           "drm3_7_to_refgen", "drm4_8_to_refgen"};
         for (std::size_t i = 0; i < 4; ++i) {
           img.set(to_com[i], inputs_.dred.to_com[i]);
           img.set(to_ref[i], inputs_.dred.to_refgen[i]);
@@ -381,8 +384,8 @@ void plant_sim::update_registers() {
 void plant_sim::run_once(std::chrono::milliseconds max_wait) {
   std::unique_lock lock{mtx_};
   auto now = std::chrono::steady_clock::now();
-  auto until_step = std::chrono::duration_cast<std::chrono::milliseconds>(
-    last_step_ + opts_.step - now);
+  auto until_step =
+    std::chrono::duration_cast<std::chrono::milliseconds>(last_step_ + opts_.step - now);
   auto wait = std::clamp(until_step, std::chrono::milliseconds{0}, max_wait);
   // Short waits keep the lock free for fault injection from other threads.
   wait = std::min(wait, std::chrono::milliseconds{20});
@@ -406,7 +409,8 @@ expected<void, std::string> plant_sim::inject(const fault_request& f) {
   if (!switch_id_.empty() && f.device_id == switch_id_) {
     if (f.kind != fault_kind::silent)
       return unexpected{fmt::format("\"{}\" is the EMS-Switch unit: its fault is silent "
-                                    "(the uplink cut)", f.device_id)};
+                                    "(the uplink cut)",
+                                    f.device_id)};
     for (const auto& id : switch_cabinets_)
       if (auto* d = find(id))
         d->faults.silent = true;
@@ -515,4 +519,4 @@ sim_snapshot plant_sim::snapshot() const {
   return {sim_now_, physics_->state(), outputs_, server_.answered()};
 }
 
-} // namespace plantd::sim
+}  // namespace plantd::sim

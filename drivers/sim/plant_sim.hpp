@@ -31,8 +31,8 @@ namespace plantd::sim {
 struct sim_options {
   double speed = 1.0;  // simulated seconds per real second
   uint64_t seed = 1;
-  bool rtu = false;    // serve lines that name a serial device over pty pairs
-  time_point start{};  // simulated start time (UTC)
+  bool rtu = false;                     // serve lines that name a serial device over pty pairs
+  time_point start{};                   // simulated start time (UTC)
   std::chrono::milliseconds step{100};  // real time between physics steps
   double initial_soc = 50;
 };
@@ -71,8 +71,8 @@ struct io_inputs {
 
 struct endpoint_info {
   std::string device_id;
-  std::string address;  // "127.0.0.1:15001" or a pty path
-  std::string protocol; // "tcp" or "rtu"
+  std::string address;   // "127.0.0.1:15001" or a pty path
+  std::string protocol;  // "tcp" or "rtu"
 };
 
 struct sim_snapshot {
@@ -130,4 +130,4 @@ private:
   double sim_carry_ms_ = 0;
 };
 
-} // namespace plantd::sim
+}  // namespace plantd::sim

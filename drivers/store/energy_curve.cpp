@@ -29,7 +29,7 @@ int64_t group_start(int64_t start_ms, curve_period p, const absl::TimeZone& tz) 
   return absl::ToUnixMillis(absl::FromCivil(monday, tz));
 }
 
-} // namespace
+}  // namespace
 
 energy_curve_result energy_curve(const store& db, curve_period period, int64_t from_ms,
                                  int64_t to_ms, double sample_period_s) {
@@ -82,4 +82,4 @@ energy_curve_result energy_curve(const store& db, curve_period period, int64_t f
   return out;
 }
 
-} // namespace plantd::store
+}  // namespace plantd::store

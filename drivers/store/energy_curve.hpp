@@ -40,10 +40,10 @@ inline constexpr const char* battery_charge = "plant.battery_charge_w";
 inline constexpr const char* battery_discharge = "plant.battery_discharge_w";
 inline constexpr const char* import_counter = "meter.grid.import_wh";
 inline constexpr const char* export_counter = "meter.grid.export_wh";
-} // namespace series_names
+}  // namespace series_names
 
 // `sample_period_s`: the recording period of the power series.
 energy_curve_result energy_curve(const store& db, curve_period period, int64_t from_ms,
                                  int64_t to_ms, double sample_period_s = 1.0);
 
-} // namespace plantd::store
+}  // namespace plantd::store

@@ -150,14 +150,15 @@ std::string status_text(const rocksdb::Status& s) {
   return s.ToString();
 }
 
-} // namespace
+}  // namespace
 
 // The open database and its column family handles, replaced as one when
 // the store is reopened (read-only at a start on a full disk, read-write
 // once there is room again).
 struct db_handles {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cf;  // default, series, rollups, meta, config, alarms, audit, energy, access
+  std::vector<rocksdb::ColumnFamilyHandle*>
+    cf;  // default, series, rollups, meta, config, alarms, audit, energy, access
   bool read_only = false;
 
   rocksdb::ColumnFamilyHandle* series() const { return cf[1]; }
@@ -181,7 +182,8 @@ struct db_handles {
 // process at the first log line after a failed flush of that file.
 class stderr_log final : public rocksdb::Logger {
 public:
-  stderr_log() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  stderr_log()
+    : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
     char line[512];
@@ -260,7 +262,9 @@ struct store::impl {
   // The database for one call (a shared hold on `mtx`).
   class handle {
   public:
-    explicit handle(const impl& i) : lock_(i.mtx), h_(i.h.get()) {}
+    explicit handle(const impl& i)
+      : lock_(i.mtx),
+        h_(i.h.get()) {}
     const db_handles* operator->() const noexcept { return h_; }
 
   private:
@@ -293,7 +297,8 @@ struct store::impl {
   }
 };
 
-store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+store::store(std::unique_ptr<impl> i)
+  : impl_(std::move(i)) {}
 store::~store() = default;
 
 namespace {
@@ -312,7 +317,7 @@ std::unique_ptr<db_handles> open_handles(const rocksdb::Options& o, const std::s
   return h;
 }
 
-} // namespace
+}  // namespace
 
 expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem::path& dir,
                                                           store_options opts) {
@@ -363,12 +368,15 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   plain.table_factory.reset(rocksdb::NewBlockBasedTableFactory(plain_table));
   plain.write_buffer_size = std::max<std::size_t>(opts.write_buffer_bytes / 8, 1u << 20);
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-    {rocksdb::kDefaultColumnFamilyName, plain}, {"series", series_opts},
-    {"rollups", rollup_opts},                   {"meta", plain},
-    {"config", plain},                          {"alarms", plain},
-    {"audit", plain},                           {"energy", plain},
-    {"access", plain}};
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, plain},
+                                                   {"series", series_opts},
+                                                   {"rollups", rollup_opts},
+                                                   {"meta", plain},
+                                                   {"config", plain},
+                                                   {"alarms", plain},
+                                                   {"audit", plain},
+                                                   {"energy", plain},
+                                                   {"access", plain}};
   auto i = std::make_unique<impl>();
   i->opts = opts;
   i->dir = dir;
@@ -377,8 +385,7 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   i->listener = listener;
   rocksdb::Status s;
   i->h = open_handles(db_opts, dir.string(), cfs, false, s);
-  if (!i->h && (s.IsNoSpace() || s.IsIOError())
-      && std::filesystem::exists(dir / "CURRENT", ec)) {
+  if (!i->h && (s.IsNoSpace() || s.IsIOError()) && std::filesystem::exists(dir / "CURRENT", ec)) {
     // A full (or failing) disk: serve what is stored, read-only, and take
     // writes again once there is room (recover()).
     auto why = status_text(s);
@@ -391,48 +398,50 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
   if (!i->h)
     return unexpected{fmt::format("cannot open the store in {}: {}", dir.string(), status_text(s))};
   {
-  auto h = i->use();
-  // Series names.
-  std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->meta())};
-  for (it->Seek("series/"); it->Valid() && it->key().starts_with("series/"); it->Next()) {
-    if (it->value().size() != 4)
-      continue;
-    uint32_t id = 0;
-    for (int b = 0; b < 4; ++b)
-      id = (id << 8) | static_cast<uint8_t>(it->value()[b]);
-    i->series_ids.emplace(it->key().ToString().substr(7), id);
-    i->next_series = std::max(i->next_series, id + 1);
-  }
-  // The series layout. Stores written before hourly blocks (one key per
-  // point) are refused rather than misread.
-  constexpr std::string_view format_key = "format/series";
-  constexpr std::string_view format = "hour-blocks-1";
-  std::string have;
-  s = h->db->Get({}, h->meta(), format_key.data(), &have);
-  if (s.IsNotFound() && h->read_only) {
-    s = rocksdb::Status::OK();  // written when the store takes writes again
-  } else if (s.IsNotFound()) {
-    std::unique_ptr<rocksdb::Iterator> any{h->db->NewIterator({}, h->series())};
-    any->SeekToFirst();
-    if (any->Valid())
-      return unexpected{fmt::format(
-        "the store in {} holds raw telemetry in an older layout (one key per point) that this "
-        "plantd does not read; move the directory away to start a new store",
-        dir.string())};
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    s = h->db->Put(wo, h->meta(), format_key.data(), format.data());
-    if (!s.ok()) {  // a full disk: the store starts degraded, recover() writes it
-      i->write_failing = true;
-      i->last_error = status_text(s);
-      s = rocksdb::Status::OK();
+    auto h = i->use();
+    // Series names.
+    std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->meta())};
+    for (it->Seek("series/"); it->Valid() && it->key().starts_with("series/"); it->Next()) {
+      if (it->value().size() != 4)
+        continue;
+      uint32_t id = 0;
+      for (int b = 0; b < 4; ++b)
+        id = (id << 8) | static_cast<uint8_t>(it->value()[b]);
+      i->series_ids.emplace(it->key().ToString().substr(7), id);
+      i->next_series = std::max(i->next_series, id + 1);
     }
-  } else if (s.ok() && have != format) {
-    return unexpected{fmt::format("the store in {} has series layout '{}'; this plantd reads '{}'",
-                                  dir.string(), have, format)};
-  }
-  if (!s.ok())
-    return unexpected{fmt::format("cannot open the store in {}: {}", dir.string(), status_text(s))};
+    // The series layout. Stores written before hourly blocks (one key per
+    // point) are refused rather than misread.
+    constexpr std::string_view format_key = "format/series";
+    constexpr std::string_view format = "hour-blocks-1";
+    std::string have;
+    s = h->db->Get({}, h->meta(), format_key.data(), &have);
+    if (s.IsNotFound() && h->read_only) {
+      s = rocksdb::Status::OK();  // written when the store takes writes again
+    } else if (s.IsNotFound()) {
+      std::unique_ptr<rocksdb::Iterator> any{h->db->NewIterator({}, h->series())};
+      any->SeekToFirst();
+      if (any->Valid())
+        return unexpected{fmt::format(
+          "the store in {} holds raw telemetry in an older layout (one key per point) that this "
+          "plantd does not read; move the directory away to start a new store",
+          dir.string())};
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = h->db->Put(wo, h->meta(), format_key.data(), format.data());
+      if (!s.ok()) {  // a full disk: the store starts degraded, recover() writes it
+        i->write_failing = true;
+        i->last_error = status_text(s);
+        s = rocksdb::Status::OK();
+      }
+    } else if (s.ok() && have != format) {
+      return unexpected{
+        fmt::format("the store in {} has series layout '{}'; this plantd reads '{}'", dir.string(),
+                    have, format)};
+    }
+    if (!s.ok())
+      return unexpected{
+        fmt::format("cannot open the store in {}: {}", dir.string(), status_text(s))};
   }
   return std::unique_ptr<store>{new store(std::move(i))};
 }
@@ -655,13 +664,14 @@ std::size_t expected_points(int64_t from, int64_t to, std::size_t limit) {
   if (from >= to)
     return 0;
   return std::min<std::size_t>(
-    {limit, 1u << 17, static_cast<std::size_t>(std::min<int64_t>((to - from) / 1000, 1 << 17)) + 64});
+    {limit, 1u << 17,
+     static_cast<std::size_t>(std::min<int64_t>((to - from) / 1000, 1 << 17)) + 64});
 }
 
-} // namespace
+}  // namespace
 
-std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
-                                     std::size_t limit, std::string* error) const {
+std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to, std::size_t limit,
+                                     std::string* error) const {
   auto h = impl_->use();
   std::vector<stored_point> out;
   out.reserve(expected_points(from, to, limit));
@@ -670,8 +680,8 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to,
   return out;
 }
 
-void store::raw_into(uint32_t series, int64_t from, int64_t to, std::size_t limit,
-                     raw_columns& out, std::string* error) const {
+void store::raw_into(uint32_t series, int64_t from, int64_t to, std::size_t limit, raw_columns& out,
+                     std::string* error) const {
   auto h = impl_->use();
   out.t_ms.clear();
   out.value.clear();
@@ -687,8 +697,7 @@ void store::raw_into(uint32_t series, int64_t from, int64_t to, std::size_t limi
   });
 }
 
-std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from,
-                                  int64_t to) const {
+std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from, int64_t to) const {
   auto h = impl_->use();
   std::vector<bucket> out;
   auto upper = rollup_key(series, r, to);
@@ -703,10 +712,10 @@ std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from,
       continue;
     bucket b;
     b.start_ms = get_be64(k.data() + 5);
-    b.end_ms = telemetry::bucket_end(time_point{std::chrono::milliseconds{b.start_ms}}, r,
-                                     impl_->opts.tz)
-                 .time_since_epoch()
-                 .count();
+    b.end_ms =
+      telemetry::bucket_end(time_point{std::chrono::milliseconds{b.start_ms}}, r, impl_->opts.tz)
+        .time_since_epoch()
+        .count();
     b.agg = aggregate::decode(v.data());
     out.push_back(b);
   }
@@ -718,8 +727,7 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
   const int64_t cut = window_of(t_ms);
   for (const auto& [name, id] : series()) {
     // Whole hours before the cut, then what is older than t in its hour.
-    auto s = h->db->DeleteRange({}, h->series(), series_key(id, INT64_MIN),
-                                    series_key(id, cut));
+    auto s = h->db->DeleteRange({}, h->series(), series_key(id, INT64_MIN), series_key(id, cut));
     if (!s.ok())
       return unexpected{status_text(s)};
     if (cut == t_ms)
@@ -741,8 +749,7 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
       continue;
     std::string rest;
     telemetry::encode_block({kept, hour.end()}, rest);
-    s = rest.empty() ? h->db->Delete({}, h->series(), key)
-                     : h->db->Put({}, h->series(), key, rest);
+    s = rest.empty() ? h->db->Delete({}, h->series(), key) : h->db->Put({}, h->series(), key, rest);
     if (!s.ok())
       return unexpected{status_text(s)};
   }
@@ -776,20 +783,23 @@ expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes
   auto h = impl_->use();
   std::string k;
   put_be64(k, static_cast<int64_t>(id));
-  auto s = impl_->counted(h->db->Put({}, h->alarms(), k, rocksdb::Slice{bytes.data(), bytes.size()}));
+  auto s =
+    impl_->counted(h->db->Put({}, h->alarms(), k, rocksdb::Slice{bytes.data(), bytes.size()}));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
 }
 
-expected<void, std::string> store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
-                                             std::string_view audit_key,
-                                             std::string_view audit_record) {
+expected<void, std::string>
+store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
+                  std::string_view audit_key, std::string_view audit_record) {
   auto h = impl_->use();
   rocksdb::WriteBatch batch;
   for (const auto& [k, v] : kvs) {
-    if (v.empty()) batch.Delete(h->energy(), k);
-    else batch.Put(h->energy(), k, v);
+    if (v.empty())
+      batch.Delete(h->energy(), k);
+    else
+      batch.Put(h->energy(), k, v);
   }
   if (!audit_key.empty())
     batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
@@ -810,7 +820,8 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
                                                   std::string_view bytes) {
   auto sync_dir = [](const std::filesystem::path& dir) {
     int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d < 0) return false;
+    if (d < 0)
+      return false;
     bool ok = ::fsync(d) == 0;
     ::close(d);
     return ok;
@@ -818,16 +829,20 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
   std::error_code ec;
   if (std::filesystem::create_directories(path.parent_path(), ec))
     sync_dir(path.parent_path().parent_path());  // the new folder's entry is durable too
-  if (ec) return unexpected{fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message())};
+  if (ec)
+    return unexpected{
+      fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message())};
   auto tmp = path;
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return unexpected{fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno))};
+  if (fd < 0)
+    return unexpected{fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno))};
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
     auto n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0) {
       std::string err = n < 0 ? std::strerror(errno) : "no progress";
       ::close(fd);
@@ -839,7 +854,8 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
   }
   bool synced = ::fsync(fd) == 0;
   std::string err = synced ? "" : std::strerror(errno);
-  if (::close(fd) != 0 && synced) synced = false, err = std::strerror(errno);
+  if (::close(fd) != 0 && synced)
+    synced = false, err = std::strerror(errno);
   if (!synced) {
     ::unlink(tmp.c_str());
     return unexpected{fmt::format("cannot write {}: {}", tmp.string(), err)};
@@ -850,11 +866,12 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
     return unexpected{fmt::format("cannot replace {}: {}", path.string(), ec.message())};
   }
   if (!sync_dir(path.parent_path()))
-    return unexpected{fmt::format("cannot sync {}: {}", path.parent_path().string(), std::strerror(errno))};
+    return unexpected{
+      fmt::format("cannot sync {}: {}", path.parent_path().string(), std::strerror(errno))};
   return {};
 }
 
-} // namespace
+}  // namespace
 
 namespace {
 // FNV-1a, 64 bits: stable across builds (std::hash is not), ~1 GB/s.
@@ -866,8 +883,10 @@ std::string digest_of(std::string_view bytes) {
   }
   return fmt::format("{:016x}", h);
 }
-std::string digest_key(std::string_view name) { return fmt::format("document/{}/digest", name); }
-} // namespace
+std::string digest_key(std::string_view name) {
+  return fmt::format("document/{}/digest", name);
+}
+}  // namespace
 
 expected<void, std::string> store::put_document(std::string_view name, std::string_view bytes,
                                                 std::string_view audit_key,
@@ -886,12 +905,16 @@ expected<void, std::string> store::put_document(std::string_view name, std::stri
   if (!audit_key.empty())
     batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
               rocksdb::Slice{audit_record.data(), audit_record.size()});
-  if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok()) return unexpected{status_text(s)};
+  if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok())
+    return unexpected{status_text(s)};
   if (auto r = write_file_atomically(impl_->dir / "documents" / std::string(name), bytes); !r) {
     rocksdb::WriteBatch undo;
-    if (had_digest) undo.Put(h->meta(), dkey, before);
-    else undo.Delete(h->meta(), dkey);
-    if (!audit_key.empty()) undo.Delete(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()});
+    if (had_digest)
+      undo.Put(h->meta(), dkey, before);
+    else
+      undo.Delete(h->meta(), dkey);
+    if (!audit_key.empty())
+      undo.Delete(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()});
     h->db->Write(wo, &undo);
     return r;
   }
@@ -901,12 +924,14 @@ expected<void, std::string> store::put_document(std::string_view name, std::stri
 bool store::document_current(std::string_view name, std::string_view bytes) const {
   auto h = impl_->use();
   std::string recorded;
-  if (!h->db->Get({}, h->meta(), digest_key(name), &recorded).ok()) return true;
+  if (!h->db->Get({}, h->meta(), digest_key(name), &recorded).ok())
+    return true;
   return recorded == digest_of(bytes);
 }
 
 expected<void, std::string> store::adopt_document(std::string_view name, std::string_view bytes,
-                                                  std::string_view audit_key, std::string_view audit_record) {
+                                                  std::string_view audit_key,
+                                                  std::string_view audit_record) {
   auto h = impl_->use();
   rocksdb::WriteBatch batch;
   batch.Put(h->meta(), digest_key(name), digest_of(bytes));
@@ -914,26 +939,31 @@ expected<void, std::string> store::adopt_document(std::string_view name, std::st
             rocksdb::Slice{audit_record.data(), audit_record.size()});
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
-  if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok()) return unexpected{status_text(s)};
+  if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok())
+    return unexpected{status_text(s)};
   return {};
 }
 
 expected<std::optional<std::string>, std::string> store::get_document(std::string_view name) const {
   auto path = impl_->dir / "documents" / std::string(name);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) return std::optional<std::string>{};
-  if (fd < 0) return unexpected{fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
+  if (fd < 0 && errno == ENOENT)
+    return std::optional<std::string>{};
+  if (fd < 0)
+    return unexpected{fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
   std::string out;
   char buf[1 << 16];
   for (;;) {
     auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n < 0) {
       std::string err = std::strerror(errno);
       ::close(fd);
       return unexpected{fmt::format("cannot read {}: {}", path.string(), err)};
     }
-    if (n == 0) break;
+    if (n == 0)
+      break;
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
@@ -941,9 +971,10 @@ expected<std::optional<std::string>, std::string> store::get_document(std::strin
 }
 
 std::vector<std::pair<std::string, std::string>> store::scan_energy(std::string_view prefix,
-                                                                   std::size_t limit) const {
+                                                                    std::size_t limit) const {
   std::vector<std::pair<std::string, std::string>> out;
-  if (limit == 0) return out;
+  if (limit == 0)
+    return out;
   each_energy(prefix, [&](std::string_view k, std::string_view v) {
     out.emplace_back(k, v);
     return out.size() < limit;
@@ -965,19 +996,22 @@ std::size_t store::each_energy(std::string_view prefix,
   std::size_t n = 0;
   for (it->Seek(start); it->Valid() && it->key().starts_with(p); it->Next()) {
     ++n;
-    if (!fn({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()})) break;
+    if (!fn({it->key().data(), it->key().size()}, {it->value().data(), it->value().size()}))
+      break;
   }
   return n;
 }
 
-std::optional<std::pair<std::string, std::string>> store::energy_before(std::string_view prefix,
-                                                                        std::string_view key) const {
+std::optional<std::pair<std::string, std::string>>
+store::energy_before(std::string_view prefix, std::string_view key) const {
   auto h = impl_->use();
   std::unique_ptr<rocksdb::Iterator> it{h->db->NewIterator({}, h->energy())};
   rocksdb::Slice k{key.data(), key.size()};
   it->SeekForPrev(k);
-  if (it->Valid() && it->key() == k) it->Prev();
-  if (!it->Valid() || !it->key().starts_with(rocksdb::Slice{prefix.data(), prefix.size()})) return std::nullopt;
+  if (it->Valid() && it->key() == k)
+    it->Prev();
+  if (!it->Valid() || !it->key().starts_with(rocksdb::Slice{prefix.data(), prefix.size()}))
+    return std::nullopt;
   return std::pair{it->key().ToString(), it->value().ToString()};
 }
 
@@ -985,7 +1019,8 @@ std::optional<std::string> store::get_energy(std::string_view key) const {
   auto h = impl_->use();
   std::string v;
   auto s = h->db->Get({}, h->energy(), rocksdb::Slice{key.data(), key.size()}, &v);
-  if (!s.ok()) return std::nullopt;
+  if (!s.ok())
+    return std::nullopt;
   return v;
 }
 
@@ -1019,7 +1054,7 @@ std::string config_info_key(uint64_t version) {
   return k;
 }
 
-} // namespace
+}  // namespace
 
 expected<void, std::string> store::put_config(uint64_t version, std::string_view bytes,
                                               std::optional<std::string_view> source,
@@ -1064,8 +1099,7 @@ std::optional<std::pair<uint64_t, std::string>> store::latest_config() const {
   it->SeekToLast();
   if (!it->Valid() || it->key().size() != 8)
     return std::nullopt;
-  return std::make_pair(static_cast<uint64_t>(get_be64(it->key().data())),
-                        it->value().ToString());
+  return std::make_pair(static_cast<uint64_t>(get_be64(it->key().data())), it->value().ToString());
 }
 
 std::optional<std::string> store::config_version(uint64_t version) const {
@@ -1123,7 +1157,7 @@ uint64_t live_wal_bytes(rocksdb::DB& db) {
   return n;
 }
 
-} // namespace
+}  // namespace
 
 uint64_t store::wal_bytes() const {
   auto h = impl_->use();
@@ -1170,7 +1204,8 @@ std::optional<int64_t> store::oldest_raw_ms() const {
   for (const auto& [name, id] : series()) {
     auto first = series_key(id, INT64_MIN);
     it->Seek(first);
-    if (!it->Valid() || it->key().size() != 12 || std::memcmp(it->key().data(), first.data(), 4) != 0)
+    if (!it->Valid() || it->key().size() != 12
+        || std::memcmp(it->key().data(), first.data(), 4) != 0)
       continue;
     auto hour = get_be64(it->key().data() + 4);
     if (!oldest || hour < *oldest)
@@ -1186,7 +1221,7 @@ uint64_t store::series_disk_bytes() const {
   return v;
 }
 
-} // namespace plantd::store
+}  // namespace plantd::store
 
 namespace plantd::store {
 
@@ -1208,7 +1243,7 @@ std::string call_audit_key(uint64_t seq) {
   return fmt::format("{}{:016x}", call_audit_prefix, seq);
 }
 
-} // namespace
+}  // namespace
 
 expected<void, std::string> store::put_access(const std::vector<access_write>& batch) {
   auto h = impl_->use();
@@ -1241,8 +1276,8 @@ std::vector<std::pair<std::string, std::string>> store::access_records(access_ki
 
 expected<void, std::string> store::append_call_audit(uint64_t seq, std::string_view bytes) {
   auto h = impl_->use();
-  auto s = impl_->counted(h->db->Put({}, h->audit(), call_audit_key(seq),
-                                     rocksdb::Slice{bytes.data(), bytes.size()}));
+  auto s = impl_->counted(
+    h->db->Put({}, h->audit(), call_audit_key(seq), rocksdb::Slice{bytes.data(), bytes.size()}));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
@@ -1279,11 +1314,11 @@ expected<void, std::string> store::trim_call_audit(uint64_t keep) {
   if (last <= keep)
     return {};
   auto h = impl_->use();
-  auto s = impl_->counted(h->db->DeleteRange({}, h->audit(), call_audit_key(0),
-                                             call_audit_key(last - keep + 1)));
+  auto s = impl_->counted(
+    h->db->DeleteRange({}, h->audit(), call_audit_key(0), call_audit_key(last - keep + 1)));
   if (!s.ok())
     return unexpected{status_text(s)};
   return {};
 }
 
-} // namespace plantd::store
+}  // namespace plantd::store

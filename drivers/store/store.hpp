@@ -143,18 +143,19 @@ public:
   // Energy-carbon records (key -> bytes; an empty value deletes the key),
   // written atomically with one audit record (skipped when audit_key is
   // empty).
-  expected<void, std::string> put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
-                                         std::string_view audit_key = {},
-                                         std::string_view audit_record = {});
+  expected<void, std::string>
+  put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
+             std::string_view audit_key = {}, std::string_view audit_record = {});
   // The records under `prefix`, in key order, at most `limit`.
   std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix,
-                                                                std::size_t limit = SIZE_MAX) const;
+                                                               std::size_t limit = SIZE_MAX) const;
   // The same, one record at a time without copying them all first (years
   // of hourly inputs); `fn` returns false to stop. Returns the records seen.
   // `from` (a key under `prefix`): start there instead of at the first.
-  std::size_t each_energy(std::string_view prefix,
-                          const std::function<bool(std::string_view key, std::string_view value)>& fn,
-                          std::string_view from = {}) const;
+  std::size_t
+  each_energy(std::string_view prefix,
+              const std::function<bool(std::string_view key, std::string_view value)>& fn,
+              std::string_view from = {}) const;
   std::optional<std::string> get_energy(std::string_view key) const;
   // The last record under `prefix` whose key is before `key`.
   std::optional<std::pair<std::string, std::string>> energy_before(std::string_view prefix,
@@ -204,7 +205,8 @@ public:
   // Records `bytes` as the document's current content with an audit record
   // (after a stop between a change's record and its file: the file wins).
   expected<void, std::string> adopt_document(std::string_view name, std::string_view bytes,
-                                             std::string_view audit_key, std::string_view audit_record);
+                                             std::string_view audit_key,
+                                             std::string_view audit_record);
 
   // Configuration history. `source`: the config file the version was made
   // from (only its digest is kept), when it is one; a version made by the
@@ -265,4 +267,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace plantd::store
+}  // namespace plantd::store

@@ -29,18 +29,22 @@ void put_varint(std::string& out, uint64_t v) {
 }
 
 // Tags: (field << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
-constexpr char tag_len1 = 0x0A;   // field 1, length-delimited
-constexpr char tag_len2 = 0x12;   // field 2, length-delimited
-constexpr char tag_fixed1 = 0x09; // field 1, fixed64
-constexpr char tag_varint2 = 0x10;// field 2, varint
+constexpr char tag_len1 = 0x0A;     // field 1, length-delimited
+constexpr char tag_len2 = 0x12;     // field 2, length-delimited
+constexpr char tag_fixed1 = 0x09;   // field 1, fixed64
+constexpr char tag_varint2 = 0x10;  // field 2, varint
 
-std::size_t len_field(std::size_t n) { return 1 + varint_size(n) + n; }
+std::size_t len_field(std::size_t n) {
+  return 1 + varint_size(n) + n;
+}
 
 std::size_t label_size(const label& l) {
   return len_field(l.name.size()) + len_field(l.value.size());
 }
 
-std::size_t sample_size(int64_t t) { return 1 + 8 + 1 + varint_size(static_cast<uint64_t>(t)); }
+std::size_t sample_size(int64_t t) {
+  return 1 + 8 + 1 + varint_size(static_cast<uint64_t>(t));
+}
 
 std::size_t series_size(const series& s) {
   std::size_t n = 0;
@@ -57,7 +61,7 @@ void put_string(std::string& out, char tag, std::string_view s) {
   out.append(s);
 }
 
-} // namespace
+}  // namespace
 
 std::string encode_write_request(const std::vector<series>& batch) {
   std::size_t total = 0;
@@ -99,8 +103,8 @@ std::string metric_name(std::string_view raw) {
   std::string out;
   out.reserve(raw.size() + 1);
   for (char ch : raw) {
-    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == ':';
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+              || ch == '_' || ch == ':';
     out.push_back(ok ? ch : '_');
   }
   if (out.empty() || (out[0] >= '0' && out[0] <= '9'))
@@ -125,8 +129,8 @@ std::vector<label> labels_of(std::string_view name, std::string_view site) {
       joined += "_" + std::string{p};
     out.push_back({"__name__", metric_name(joined)});
   } else {
-    out.push_back({"__name__", metric_name("plantd_" + std::string{parts.front()} + "_" +
-                                           std::string{parts.back()})});
+    out.push_back({"__name__", metric_name("plantd_" + std::string{parts.front()} + "_"
+                                           + std::string{parts.back()})});
     auto device = name.substr(parts.front().size() + 1,
                               name.size() - parts.front().size() - parts.back().size() - 2);
     out.push_back({"device", std::string{device}});
@@ -167,7 +171,9 @@ struct client::impl {
   }
 };
 
-client::client(endpoint ep) : ep_(std::move(ep)), impl_(std::make_unique<impl>()) {
+client::client(endpoint ep)
+  : ep_(std::move(ep)),
+    impl_(std::make_unique<impl>()) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->curl = curl_easy_init();
@@ -194,7 +200,9 @@ client::client(endpoint ep) : ep_(std::move(ep)), impl_(std::make_unique<impl>()
     curl_easy_setopt(c, CURLOPT_USERNAME, ep_.username.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, ep_.password.c_str());
   }
-  auto add = [this](const std::string& h) { impl_->headers = curl_slist_append(impl_->headers, h.c_str()); };
+  auto add = [this](const std::string& h) {
+    impl_->headers = curl_slist_append(impl_->headers, h.c_str());
+  };
   add("Content-Encoding: snappy");
   add("Content-Type: application/x-protobuf");
   add("X-Prometheus-Remote-Write-Version: 0.1.0");
@@ -249,4 +257,4 @@ post_result client::post(std::string_view body) {
   return r;
 }
 
-} // namespace plantd::uplink
+}  // namespace plantd::uplink

@@ -34,7 +34,7 @@ struct label {
 };
 
 struct series {
-  std::vector<label> labels;  // sorted by name (the receiver expects it)
+  std::vector<label> labels;                        // sorted by name (the receiver expects it)
   std::vector<std::pair<int64_t, double>> samples;  // (ms since epoch, value), in time order
 };
 
@@ -65,10 +65,10 @@ struct endpoint {
 };
 
 struct post_result {
-  long status = 0;    // the HTTP status; 0 when no answer came
-  std::string error;  // transport error or the answer's first bytes
+  long status = 0;                                  // the HTTP status; 0 when no answer came
+  std::string error;                                // transport error or the answer's first bytes
   std::optional<std::chrono::seconds> retry_after;  // a 429/503's Retry-After
-  bool timed_out = false;  // the link was too slow for this request
+  bool timed_out = false;                           // the link was too slow for this request
   bool ok() const noexcept { return status >= 200 && status < 300; }
 };
 
@@ -91,4 +91,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace plantd::uplink
+}  // namespace plantd::uplink

@@ -48,25 +48,21 @@ bool grants(role r, permission p) noexcept {
   if (p == open || p == session)
     return true;
   switch (r) {
-    case role::viewer:
-      return p == monitor || p == config_read || p == energy_read;
+    case role::viewer: return p == monitor || p == config_read || p == energy_read;
     case role::owner:
-      return p == monitor || p == config_read || p == energy_read || p == control ||
-             p == alarm_ack || p == audit_read;
-    case role::energy_manager:
-      return p == monitor || p == energy_read || p == energy_write;
+      return p == monitor || p == config_read || p == energy_read || p == control || p == alarm_ack
+             || p == audit_read;
+    case role::energy_manager: return p == monitor || p == energy_read || p == energy_write;
     case role::installer:
-      return p == monitor || p == config_read || p == config_write || p == control ||
-             p == alarm_ack || p == energy_read || p == accounts || p == tokens ||
-             p == audit_read;
+      return p == monitor || p == config_read || p == config_write || p == control || p == alarm_ack
+             || p == energy_read || p == accounts || p == tokens || p == audit_read;
     case role::distributor:
-      return p == monitor || p == config_read || p == accounts || p == installer_code ||
-             p == audit_read;
+      return p == monitor || p == config_read || p == accounts || p == installer_code
+             || p == audit_read;
     case role::service:
-      return p == monitor || p == config_read || p == config_write || p == control ||
-             p == alarm_ack || p == energy_read || p == energy_write || p == audit_read;
-    case role::local:
-      return true;
+      return p == monitor || p == config_read || p == config_write || p == control || p == alarm_ack
+             || p == energy_read || p == energy_write || p == audit_read;
+    case role::local: return true;
   }
   return false;
 }
@@ -75,12 +71,9 @@ bool manages(role by, role target) noexcept {
   switch (by) {
     case role::installer:
       return target == role::viewer || target == role::owner || target == role::energy_manager;
-    case role::distributor:
-      return target == role::installer;
-    case role::local:
-      return target != role::local;
-    default:
-      return false;
+    case role::distributor: return target == role::installer;
+    case role::local: return target != role::local;
+    default: return false;
   }
 }
 
@@ -181,16 +174,17 @@ bool is_write(permission p) noexcept {
     case energy_write:
     case accounts:
     case tokens:
-    case installer_code:
-      return true;
-    default:
-      return false;
+    case installer_code: return true;
+    default: return false;
   }
 }
 
-throttle::throttle(clock_fn clock) : throttle(std::move(clock), limits{}) {}
+throttle::throttle(clock_fn clock)
+  : throttle(std::move(clock), limits{}) {}
 
-throttle::throttle(clock_fn clock, limits l) : clock_(std::move(clock)), limits_(l) {}
+throttle::throttle(clock_fn clock, limits l)
+  : clock_(std::move(clock)),
+    limits_(l) {}
 
 std::chrono::seconds throttle::locked_for(std::string_view key) const {
   auto it = keys_.find(key);
@@ -212,7 +206,8 @@ void throttle::failed(std::string_view key) {
       // is not remembered (it is one failure short of nothing).
       auto oldest = keys_.end();
       for (auto k = keys_.begin(); k != keys_.end(); ++k)
-        if (k->second.until <= now && (oldest == keys_.end() || k->second.touched < oldest->second.touched))
+        if (k->second.until <= now
+            && (oldest == keys_.end() || k->second.touched < oldest->second.touched))
           oldest = k;
       if (oldest == keys_.end())
         return;
@@ -244,8 +239,8 @@ bool valid_user_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 64)
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '@' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+           || c == '_' || c == '@' || c == '-';
   });
 }
 
@@ -257,4 +252,4 @@ std::optional<std::string> password_problem(std::string_view password) {
   return std::nullopt;
 }
 
-} // namespace plantd::access
+}  // namespace plantd::access

@@ -43,17 +43,17 @@ std::optional<role> parse_role(std::string_view name) noexcept;
 enum class permission : uint8_t {
   open,
   session,
-  monitor,        // state, telemetry, alarms, statistics, identity
-  config_read,    // the running configuration (secrets never shown)
-  config_write,   // checking and changing the configuration
-  control,        // working mode, TOU template, manual setpoints
-  alarm_ack,      // acknowledging alarms
-  energy_read,    // the energy-carbon model, entries, queries, reports
-  energy_write,   // changing the model, entering data, meter readings
-  accounts,       // accounts of the roles below the caller's
-  tokens,         // API tokens for machines
-  audit_read,     // the audit of every change
-  installer_code, // issuing one-time installer codes
+  monitor,         // state, telemetry, alarms, statistics, identity
+  config_read,     // the running configuration (secrets never shown)
+  config_write,    // checking and changing the configuration
+  control,         // working mode, TOU template, manual setpoints
+  alarm_ack,       // acknowledging alarms
+  energy_read,     // the energy-carbon model, entries, queries, reports
+  energy_write,    // changing the model, entering data, meter readings
+  accounts,        // accounts of the roles below the caller's
+  tokens,          // API tokens for machines
+  audit_read,      // the audit of every change
+  installer_code,  // issuing one-time installer codes
 };
 
 std::string_view to_string(permission p) noexcept;
@@ -119,4 +119,4 @@ bool valid_user_name(std::string_view name) noexcept;
 // A password plantd accepts: 10 to 128 bytes.
 std::optional<std::string> password_problem(std::string_view password);
 
-} // namespace plantd::access
+}  // namespace plantd::access

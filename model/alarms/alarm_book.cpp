@@ -87,4 +87,4 @@ std::size_t alarm_book::open_count() const {
   return open_.size();
 }
 
-} // namespace plantd::alarms
+}  // namespace plantd::alarms

@@ -79,4 +79,4 @@ private:
   uint64_t next_id_ = 1;
 };
 
-} // namespace plantd::alarms
+}  // namespace plantd::alarms

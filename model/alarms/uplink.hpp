@@ -19,4 +19,4 @@ namespace plantd::alarms {
 bool fold_uplink_loss(const plant::config& cfg, std::vector<condition>& conds,
                       bool recovering = false);
 
-} // namespace plantd::alarms
+}  // namespace plantd::alarms

@@ -11,7 +11,7 @@ namespace plantd {
 
 namespace detail {
 std::atomic<char*> atom_slab[atom_slabs];
-} // namespace detail
+}  // namespace detail
 
 namespace {
 
@@ -20,10 +20,12 @@ using detail::atom_offset_bits;
 using detail::atom_rep_of;
 
 constexpr uint32_t slab_granules = 1u << atom_offset_bits;  // 64 KB slabs
-constexpr uint32_t max_small = 256;                          // granules (1 KB)
+constexpr uint32_t max_small = 256;                         // granules (1 KB)
 constexpr uint32_t min_granules = (offsetof(rep, data) + 2 + 3) / 4;
 
-uint32_t granules_of(std::size_t n) noexcept { return static_cast<uint32_t>((offsetof(rep, data) + n + 1 + 3) / 4); }
+uint32_t granules_of(std::size_t n) noexcept {
+  return static_cast<uint32_t>((offsetof(rep, data) + n + 1 + 3) / 4);
+}
 
 // The interned strings: their slabs, and an index of handles by string
 // (open addressing, linear probing, grown at 3/4 full; removals shift the
@@ -31,9 +33,11 @@ uint32_t granules_of(std::size_t n) noexcept { return static_cast<uint32_t>((off
 class pool {
 public:
   uint32_t intern(std::string_view s) {
-    if (s.size() > UINT32_MAX / 2) throw std::length_error("atom: string too long");
+    if (s.size() > UINT32_MAX / 2)
+      throw std::length_error("atom: string too long");
     std::lock_guard lock(mtx_);
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    if ((size_ + 1) * 4 > slots_.size() * 3)
+      grow();
     std::size_t mask = slots_.size() - 1;
     for (std::size_t i = hash(s) & mask;; i = (i + 1) & mask) {
       uint32_t h = slots_[i];
@@ -57,12 +61,15 @@ public:
     auto* r = atom_rep_of(h);
     uint32_t n = r->refs.load(std::memory_order_relaxed);
     while (n > 1)
-      if (r->refs.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) return;
+      if (r->refs.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel))
+        return;
     std::lock_guard lock(mtx_);
-    if (r->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (r->refs.fetch_sub(1, std::memory_order_acq_rel) != 1)
+      return;
     std::size_t mask = slots_.size() - 1;
     std::size_t i = hash({r->data, r->size}) & mask;
-    while (slots_[i] != h) i = (i + 1) & mask;
+    while (slots_[i] != h)
+      i = (i + 1) & mask;
     // Backward-shift deletion keeps every probe run unbroken.
     for (std::size_t j = (i + 1) & mask; slots_[j]; j = (j + 1) & mask) {
       auto* o = atom_rep_of(slots_[j]);
@@ -105,7 +112,8 @@ private:
       free_[g] = atom_rep_of(h)->size;  // the next free one
     } else {
       if (left_ < g) {
-        if (left_ >= min_granules) give_back(next_, left_);
+        if (left_ >= min_granules)
+          give_back(next_, left_);
         next_ = new_slab(std::size_t{slab_granules} * 4) << atom_offset_bits;
         left_ = slab_granules;
         ++slabs_;
@@ -140,7 +148,8 @@ private:
   // for granule counts that are never a string's: the tail of a slab).
   void give_back(uint32_t h, uint32_t g) {
     auto* r = atom_rep_of(h);
-    if (g > max_small) g = max_small;  // only a slab's tail: the rest is lost
+    if (g > max_small)
+      g = max_small;  // only a slab's tail: the rest is lost
     r->size = free_[g];
     free_[g] = h;
   }
@@ -169,10 +178,12 @@ private:
     old.swap(slots_);
     std::size_t mask = slots_.size() - 1;
     for (uint32_t h : old) {
-      if (!h) continue;
+      if (!h)
+        continue;
       auto* r = atom_rep_of(h);
       std::size_t i = hash({r->data, r->size}) & mask;
-      while (slots_[i]) i = (i + 1) & mask;
+      while (slots_[i])
+        i = (i + 1) & mask;
       slots_[i] = h;
     }
   }
@@ -192,17 +203,23 @@ pool& the_pool() {
   return *p;
 }
 
-} // namespace
+}  // namespace
 
 atom::atom(std::string_view s) {
-  if (!s.empty()) h_ = the_pool().intern(s);
+  if (!s.empty())
+    h_ = the_pool().intern(s);
 }
 
 void atom::release() noexcept {
-  if (h_) the_pool().release(h_);
+  if (h_)
+    the_pool().release(h_);
 }
 
-std::size_t atom::interned() noexcept { return the_pool().size(); }
-std::size_t atom::footprint() noexcept { return the_pool().footprint(); }
+std::size_t atom::interned() noexcept {
+  return the_pool().size();
+}
+std::size_t atom::footprint() noexcept {
+  return the_pool().footprint();
+}
 
-} // namespace plantd
+}  // namespace plantd

@@ -42,7 +42,7 @@ inline atom_rep* atom_rep_of(uint32_t h) noexcept {
   char* base = atom_slab[h >> atom_offset_bits].load(std::memory_order_acquire);
   return reinterpret_cast<atom_rep*>(base + std::size_t{h & ((1u << atom_offset_bits) - 1)} * 4);
 }
-} // namespace detail
+}  // namespace detail
 
 class atom {
   using rep = detail::atom_rep;
@@ -50,10 +50,18 @@ class atom {
 public:
   atom() noexcept = default;
   atom(std::string_view s);
-  atom(const std::string& s) : atom(std::string_view(s)) {}
-  atom(const char* s) : atom(std::string_view(s)) {}
-  atom(const atom& o) noexcept : h_(o.h_) { retain(); }
-  atom(atom&& o) noexcept : h_(o.h_) { o.h_ = 0; }
+  atom(const std::string& s)
+    : atom(std::string_view(s)) {}
+  atom(const char* s)
+    : atom(std::string_view(s)) {}
+  atom(const atom& o) noexcept
+    : h_(o.h_) {
+    retain();
+  }
+  atom(atom&& o) noexcept
+    : h_(o.h_) {
+    o.h_ = 0;
+  }
   atom& operator=(const atom& o) noexcept {
     if (h_ != o.h_) {
       o.retain();
@@ -76,7 +84,8 @@ public:
   ~atom() { release(); }
 
   std::string_view view() const noexcept {
-    if (!h_) return {};
+    if (!h_)
+      return {};
     auto* r = detail::atom_rep_of(h_);
     return {r->data, r->size};
   }
@@ -87,7 +96,10 @@ public:
   const char* data() const noexcept { return c_str(); }
   std::size_t size() const noexcept { return h_ ? detail::atom_rep_of(h_)->size : 0; }
   bool empty() const noexcept { return !h_; }
-  void clear() noexcept { release(); h_ = 0; }
+  void clear() noexcept {
+    release();
+    h_ = 0;
+  }
 
   // Interned: equal strings are the same handle.
   friend bool operator==(const atom& a, const atom& b) noexcept { return a.h_ == b.h_; }
@@ -95,13 +107,17 @@ public:
     return a.h_ == b.h_ ? std::strong_ordering::equal : a.view() <=> b.view();
   }
   friend bool operator==(const atom& a, std::string_view b) noexcept { return a.view() == b; }
-  friend std::strong_ordering operator<=>(const atom& a, std::string_view b) noexcept { return a.view() <=> b; }
+  friend std::strong_ordering operator<=>(const atom& a, std::string_view b) noexcept {
+    return a.view() <=> b;
+  }
   friend bool operator==(const atom& a, const std::string& b) noexcept { return a.view() == b; }
   friend std::strong_ordering operator<=>(const atom& a, const std::string& b) noexcept {
     return a.view() <=> std::string_view(b);
   }
   friend bool operator==(const atom& a, const char* b) noexcept { return a.view() == b; }
-  friend std::string operator+(const std::string& a, const atom& b) { return a + std::string(b.view()); }
+  friend std::string operator+(const std::string& a, const atom& b) {
+    return a + std::string(b.view());
+  }
 
   // Strings interned now, and the bytes their slabs, big strings and
   // index take (for tests and measurements).
@@ -110,18 +126,21 @@ public:
 
 private:
   void retain() const noexcept {
-    if (h_) detail::atom_rep_of(h_)->refs.fetch_add(1, std::memory_order_relaxed);
+    if (h_)
+      detail::atom_rep_of(h_)->refs.fetch_add(1, std::memory_order_relaxed);
   }
   void release() noexcept;
   uint32_t h_ = 0;
 };
 static_assert(sizeof(atom) == 4);
 
-} // namespace plantd
+}  // namespace plantd
 
 template <>
 struct std::hash<plantd::atom> {
-  std::size_t operator()(const plantd::atom& a) const noexcept { return std::hash<std::string_view>{}(a.view()); }
+  std::size_t operator()(const plantd::atom& a) const noexcept {
+    return std::hash<std::string_view>{}(a.view());
+  }
 };
 
 template <>

@@ -15,7 +15,9 @@ public:
   using duration = std::chrono::milliseconds;
 
   explicit backoff(duration initial = duration{100}, duration max = duration{10'000})
-    : initial_(initial), max_(max), next_delay_(initial) {}
+    : initial_(initial),
+      max_(max),
+      next_delay_(initial) {}
 
   // May an attempt be made at `now`?
   bool ready(time_point now) const noexcept { return now >= not_before_; }
@@ -42,4 +44,4 @@ private:
   time_point not_before_{};
 };
 
-} // namespace plantd
+}  // namespace plantd

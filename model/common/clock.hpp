@@ -30,7 +30,9 @@ public:
 class scaled_clock final : public clock {
 public:
   scaled_clock(time_point start, double scale)
-    : start_(start), scale_(scale), origin_(std::chrono::steady_clock::now()) {}
+    : start_(start),
+      scale_(scale),
+      origin_(std::chrono::steady_clock::now()) {}
 
   time_point now() const noexcept override {
     auto real = std::chrono::steady_clock::now() - origin_;
@@ -47,7 +49,8 @@ private:
 // A clock that moves only when told to. Thread-safe.
 class manual_clock final : public clock {
 public:
-  explicit manual_clock(time_point start) : now_(start.time_since_epoch().count()) {}
+  explicit manual_clock(time_point start)
+    : now_(start.time_since_epoch().count()) {}
 
   time_point now() const noexcept override {
     return time_point{std::chrono::milliseconds{now_.load()}};
@@ -61,4 +64,4 @@ private:
   std::atomic<int64_t> now_;
 };
 
-} // namespace plantd
+}  // namespace plantd

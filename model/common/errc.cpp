@@ -21,4 +21,4 @@ std::string_view to_string(errc code) noexcept {
   return "unknown";
 }
 
-} // namespace plantd
+}  // namespace plantd

@@ -39,4 +39,4 @@ enum class errc : uint8_t {
 
 std::string_view to_string(errc code) noexcept;
 
-} // namespace plantd
+}  // namespace plantd

@@ -19,8 +19,10 @@ unexpected(E) -> unexpected<E>;
 template <class T, class E>
 class expected {
 public:
-  expected(T value) : data_(std::in_place_index<0>, std::move(value)) {}
-  expected(unexpected<E> err) : data_(std::in_place_index<1>, std::move(err.error)) {}
+  expected(T value)
+    : data_(std::in_place_index<0>, std::move(value)) {}
+  expected(unexpected<E> err)
+    : data_(std::in_place_index<1>, std::move(err.error)) {}
 
   bool has_value() const noexcept { return data_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -45,7 +47,9 @@ template <class E>
 class expected<void, E> {
 public:
   expected() = default;
-  expected(unexpected<E> err) : err_(std::move(err.error)), ok_(false) {}
+  expected(unexpected<E> err)
+    : err_(std::move(err.error)),
+      ok_(false) {}
 
   bool has_value() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
@@ -56,4 +60,4 @@ private:
   bool ok_ = true;
 };
 
-} // namespace plantd
+}  // namespace plantd

@@ -31,7 +31,8 @@ namespace {
 // Recursive descent over RFC 8259; stops at the first error.
 class parser {
 public:
-  explicit parser(std::string_view text) : s_(text) {}
+  explicit parser(std::string_view text)
+    : s_(text) {}
 
   std::variant<value, syntax_error> run() {
     skip_ws();
@@ -370,7 +371,7 @@ private:
   std::size_t mark_col_ = 1;
 };
 
-} // namespace
+}  // namespace
 
 std::variant<value, syntax_error> parse(std::string_view text) {
   return parser{text}.run();
@@ -383,4 +384,4 @@ std::optional<syntax_error> check_syntax(std::string_view text) {
   return std::nullopt;
 }
 
-} // namespace plantd::json
+}  // namespace plantd::json

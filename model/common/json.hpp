@@ -28,7 +28,9 @@ public:
   value() = default;
   template <class T>
   value(T x, std::size_t line, std::size_t column)
-    : data_(std::move(x)), line_(line), column_(column) {}
+    : data_(std::move(x)),
+      line_(line),
+      column_(column) {}
 
   bool is_null() const noexcept { return std::holds_alternative<std::monostate>(data_); }
   bool is_bool() const noexcept { return std::holds_alternative<bool>(data_); }
@@ -66,4 +68,4 @@ std::variant<value, syntax_error> parse(std::string_view text);
 // nullopt when `text` is one well-formed JSON document.
 std::optional<syntax_error> check_syntax(std::string_view text);
 
-} // namespace plantd::json
+}  // namespace plantd::json

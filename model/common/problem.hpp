@@ -28,4 +28,4 @@ inline std::string to_text(const problems& found) {
   return text;
 }
 
-} // namespace plantd
+}  // namespace plantd

@@ -54,4 +54,4 @@ struct reading {
   }
 };
 
-} // namespace plantd
+}  // namespace plantd

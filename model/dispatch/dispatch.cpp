@@ -74,7 +74,7 @@ std::vector<double> split(double total, const std::vector<double>& cap,
   return out;
 }
 
-} // namespace
+}  // namespace
 
 dispatcher::dispatcher(const plant::config& cfg)
   : policies_(cfg.policies),
@@ -119,9 +119,7 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
     st.soc_low_lock.assign(n, false);
     st.soc_high_lock.assign(n, false);
   }
-  double dt_s = st.initialized
-                  ? std::chrono::duration<double>(s.now - st.last_time).count()
-                  : 0.0;
+  double dt_s = st.initialized ? std::chrono::duration<double>(s.now - st.last_time).count() : 0.0;
 
   decision d;
   d.cabinet_w.assign(n, 0);
@@ -176,8 +174,8 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
                               in.name.empty() ? "stop input" : in.name);
     } else if (active && stops) {
       estop = true;
-      estop_why = fmt::format("DI{} ({}) active", in.channel,
-                              in.name.empty() ? "stop input" : in.name);
+      estop_why =
+        fmt::format("DI{} ({}) active", in.channel, in.name.empty() ? "stop input" : in.name);
     }
   }
   if (s.dred.drm0) {
@@ -199,8 +197,8 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
     const auto& c = s.cabinets[i];
     if (c.fire || c.bms_fault) {
       d.cabinet_run[i] = false;
-      cabinet_notes += fmt::format("; cabinet {} stopped ({})", i + 1,
-                                   c.fire ? "fire alarm" : "BMS fault");
+      cabinet_notes +=
+        fmt::format("; cabinet {} stopped ({})", i + 1, c.fire ? "fire alarm" : "BMS fault");
       continue;
     }
     if (!c.fresh || c.contactor_open)
@@ -300,8 +298,7 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
       if (grid_pred > p.demand_limit.limit_w)
         apply(balance - p.demand_limit.limit_w, rule::demand_limit);
       else if (target <= 0 && grid_pred < p.demand_limit.recharge_below_w)
-        apply(std::min(target, balance - p.demand_limit.recharge_below_w),
-              rule::demand_limit);
+        apply(std::min(target, balance - p.demand_limit.recharge_below_w), rule::demand_limit);
     }
   }
 
@@ -361,7 +358,7 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   if (pv_rated > 0) {
     if (meter_ok && p.export_limit.enabled) {
       double grid_pred = balance - d.battery_w;
-      double excess = -p.export_limit.limit_w - grid_pred;  // > 0: too much export
+      double excess = -p.export_limit.limit_w - grid_pred;        // > 0: too much export
       double headroom = std::max(0.0, charge_max + d.battery_w);  // more the battery could take
       double pv_cap = excess > 0 ? pv_at_sample - excess : pv_at_sample - excess + headroom;
       cap_pv(pv_cap / pv_rated, rule::export_limit);
@@ -380,8 +377,8 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   // (export overshoots the limit). Lowering is never held.
   if (st.pv_changed_at > s.now)
     st.pv_changed_at = s.now;  // the clock was set back
-  if (st.initialized && st.last_pv_rule == rule::export_limit && meter_ok &&
-      frac > st.last_pv_fraction + 1e-9 && s.grid_time < st.pv_changed_at + pv_settle) {
+  if (st.initialized && st.last_pv_rule == rule::export_limit && meter_ok
+      && frac > st.last_pv_fraction + 1e-9 && s.grid_time < st.pv_changed_at + pv_settle) {
     frac = st.last_pv_fraction;
     pv_rule = rule::export_limit;
   }
@@ -419,13 +416,12 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
                                   s.grid_w.usable() ? "stale" : "missing", frac * 100);
       break;
     default:
-      d.explanation = fmt::format("{}: battery {:.1f} kW (grid {:.1f} kW, PV {:.1f} kW){}",
-                                  to_string(binding), d.battery_w / 1000, grid_now / 1000,
-                                  pv_now / 1000,
-                                  pv_rule != rule::idle
-                                    ? fmt::format(", PV limited to {:.0f} % by {}", frac * 100,
-                                                  to_string(pv_rule))
-                                    : "");
+      d.explanation =
+        fmt::format("{}: battery {:.1f} kW (grid {:.1f} kW, PV {:.1f} kW){}", to_string(binding),
+                    d.battery_w / 1000, grid_now / 1000, pv_now / 1000,
+                    pv_rule != rule::idle ? fmt::format(", PV limited to {:.0f} % by {}",
+                                                        frac * 100, to_string(pv_rule))
+                                          : "");
   }
   if (protection_limited && binding != rule::battery_protection)
     d.explanation += "; battery limits apply";
@@ -438,4 +434,4 @@ decision dispatcher::decide(const snapshot& s, state& st) const {
   return d;
 }
 
-} // namespace plantd::dispatch
+}  // namespace plantd::dispatch

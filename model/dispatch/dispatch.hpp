@@ -58,11 +58,11 @@ struct snapshot {
   // The site calendar time that picks the TOU slot; unset (epoch) = `now`.
   // Differs from `now` only when a simulation runs faster than real time.
   time_point calendar{};
-  reading grid_w;             // grid meter, > 0 import
-  time_point grid_time{};     // when grid_w was measured
+  reading grid_w;                         // grid meter, > 0 import
+  time_point grid_time{};                 // when grid_w was measured
   std::vector<cabinet_input> cabinets;    // aligned with config.cabinets
   std::vector<inverter_input> inverters;  // PV inverters in config order
-  std::array<bool, 2> di{};   // DI1, DI2 (contact closed)
+  std::array<bool, 2> di{};               // DI1, DI2 (contact closed)
   // False while the I/O lines cannot be read: stop inputs count as active
   // (their state is unknown, and stopping is the safe side).
   bool io_known = true;
@@ -103,9 +103,9 @@ struct state {
   std::vector<bool> soc_low_lock;   // per cabinet: discharge locked until min + hysteresis
   std::vector<bool> soc_high_lock;  // per cabinet: charge locked until max - hysteresis
   std::optional<time_point> export_exceeded_since;
-  time_point pv_changed_at{};       // when the PV limit was last raised
-  rule last_pv_rule = rule::idle;   // what set it
-  bool export_trip = false;         // latched until reset_trip()
+  time_point pv_changed_at{};      // when the PV limit was last raised
+  rule last_pv_rule = rule::idle;  // what set it
+  bool export_trip = false;        // latched until reset_trip()
   std::optional<manual_setpoint> manual;
   // The grid-meter sample the balance was taken from, and the balance: the
   // site's net load before the battery (grid + battery) at that sample. A
@@ -127,14 +127,14 @@ struct state {
 const char* to_string(rule r) noexcept;
 
 struct decision {
-  double battery_w = 0;                   // plant total, sum of the setpoints
-  std::vector<double> cabinet_w;          // per cabinet
-  std::vector<bool> cabinet_run;          // false: stop the PCS
-  double pv_limit_fraction = 1.0;         // 0..1 of rated, the same for every inverter
+  double battery_w = 0;            // plant total, sum of the setpoints
+  std::vector<double> cabinet_w;   // per cabinet
+  std::vector<bool> cabinet_run;   // false: stop the PCS
+  double pv_limit_fraction = 1.0;  // 0..1 of rated, the same for every inverter
   std::vector<double> inverter_limit_percent;
-  bool trip_output = false;               // the export-limit trip DO
-  rule binding = rule::idle;              // the rule that bound the battery setpoint
-  rule pv_binding = rule::idle;           // the rule that bound the PV limit
+  bool trip_output = false;      // the export-limit trip DO
+  rule binding = rule::idle;     // the rule that bound the battery setpoint
+  rule pv_binding = rule::idle;  // the rule that bound the PV limit
   std::string explanation;
 };
 
@@ -164,4 +164,4 @@ private:
   std::vector<slot_span> spans_;
 };
 
-} // namespace plantd::dispatch
+}  // namespace plantd::dispatch

@@ -16,11 +16,14 @@ std::vector<hour_share> spread(int64_t from_ms, int64_t to_ms, double amount, qu
   while (t < to_ms) {
     auto hour = absl::ToCivilHour(absl::FromUnixMillis(t), tz);
     int64_t next = absl::ToUnixMillis(tz.At(hour + 1).pre);
-    if (next <= t) next = t + 3600 * 1000;  // defensive
+    if (next <= t)
+      next = t + 3600 * 1000;  // defensive
     int64_t end = std::min(next, to_ms);
     double part = amount * static_cast<double>(end - t) / total;
-    if (!out.empty() && out.back().hour == hour) out.back().amount += part;
-    else out.push_back({hour, part, q});
+    if (!out.empty() && out.back().hour == hour)
+      out.back().amount += part;
+    else
+      out.push_back({hour, part, q});
     t = end;
   }
   return out;
@@ -49,7 +52,8 @@ counter_interval counter_tracker::interval(int64_t t0, double c0, int64_t t1, do
   out.shares = spread(t0, t1, out.amount, quality::measured, tz);
   out.interpolated = out.shares.size() > 1 && t1 - t0 > max_gap_ms_;
   if (out.interpolated || out.reset)
-    for (auto& s : out.shares) s.q = quality::estimated;
+    for (auto& s : out.shares)
+      s.q = quality::estimated;
   return out;
 }
 
@@ -61,12 +65,16 @@ std::vector<hour_share> counter_tracker::reading(int64_t t_ms, double counter,
     return {};
   }
   auto [t0, c0] = *last_;
-  if (t_ms <= t0) return {};  // old or repeated reading
+  if (t_ms <= t0)
+    return {};  // old or repeated reading
   auto iv = interval(t0, c0, t_ms, counter, tz);
   if (events) {
-    if (iv.rollover) events->push_back({counter_event::rollover, t_ms, c0, counter});
-    if (iv.reset) events->push_back({counter_event::reset, t_ms, c0, counter});
-    if (iv.interpolated) events->push_back({counter_event::gap, t_ms, c0, counter});
+    if (iv.rollover)
+      events->push_back({counter_event::rollover, t_ms, c0, counter});
+    if (iv.reset)
+      events->push_back({counter_event::reset, t_ms, c0, counter});
+    if (iv.interpolated)
+      events->push_back({counter_event::gap, t_ms, c0, counter});
   }
   last_ = {t_ms, counter};
   return std::move(iv.shares);
@@ -80,9 +88,10 @@ std::vector<hour_share> counter_tracker::swap(int64_t t_ms, double old_final, do
     quality q = t_ms - last_->first > max_gap_ms_ ? quality::estimated : quality::measured;
     out = spread(last_->first, t_ms, (old_final - last_->second) * multiplier_, q, tz);
   }
-  if (events) events->push_back({counter_event::swap, t_ms, old_final, new_initial});
+  if (events)
+    events->push_back({counter_event::swap, t_ms, old_final, new_initial});
   last_ = {t_ms, new_initial};
   return out;
 }
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

@@ -39,7 +39,7 @@ struct counter_interval {
   std::vector<hour_share> shares;  // by hour, in time order
   double amount = 0;               // consumption (x the multiplier)
   bool rollover = false, reset = false;
-  bool interpolated = false;       // crossed an hour over more than max_gap: estimated
+  bool interpolated = false;  // crossed an hour over more than max_gap: estimated
 };
 
 class counter_tracker {
@@ -47,7 +47,9 @@ public:
   // rollover: the counter wraps to 0 at this value (0: never wraps);
   // multiplier: CT x PT ratio applied to consumption.
   counter_tracker(double rollover = 0, double multiplier = 1, int64_t max_gap_ms = 15 * 60 * 1000)
-      : rollover_(rollover), multiplier_(multiplier), max_gap_ms_(max_gap_ms) {}
+    : rollover_(rollover),
+      multiplier_(multiplier),
+      max_gap_ms_(max_gap_ms) {}
 
   // A new reading; returns the consumption to add per hour.
   std::vector<hour_share> reading(int64_t t_ms, double counter, const absl::TimeZone& tz,
@@ -55,11 +57,13 @@ public:
   // The meter was replaced at t: the old one ended at old_final, the new one
   // starts at new_initial.
   std::vector<hour_share> swap(int64_t t_ms, double old_final, double new_initial,
-                               const absl::TimeZone& tz, std::vector<counter_event>* events = nullptr);
+                               const absl::TimeZone& tz,
+                               std::vector<counter_event>* events = nullptr);
 
   // The consumption from (t0, c0) to (t1, c1), t0 < t1, by this meter's
   // rules (rollover, reset, gap); the tracker is not changed.
-  counter_interval interval(int64_t t0, double c0, int64_t t1, double c1, const absl::TimeZone& tz) const;
+  counter_interval interval(int64_t t0, double c0, int64_t t1, double c1,
+                            const absl::TimeZone& tz) const;
 
   std::optional<std::pair<int64_t, double>> last() const { return last_; }
   void restore(int64_t t_ms, double counter) { last_ = {t_ms, counter}; }
@@ -74,4 +78,4 @@ private:
 std::vector<hour_share> spread(int64_t from_ms, int64_t to_ms, double amount, quality q,
                                const absl::TimeZone& tz);
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

@@ -77,20 +77,24 @@ public:
   }
   std::size_t count(int64_t k) const { return find(k) != end() ? 1 : 0; }
   V& operator[](int64_t k) {
-    if (items_.empty() || items_.back().first < k) return items_.emplace_back(k, V{}).second;
+    if (items_.empty() || items_.back().first < k)
+      return items_.emplace_back(k, V{}).second;
     auto it = lower(k);
-    if (it == items_.end() || it->first != k) it = items_.emplace(it, k, V{});
+    if (it == items_.end() || it->first != k)
+      it = items_.emplace(it, k, V{});
     return it->second;
   }
   void erase(int64_t k) {
     auto it = find(k);
-    if (it != items_.end()) items_.erase(it);
+    if (it != items_.end())
+      items_.erase(it);
   }
   // Removes the items before `k`, handing each to `f` first.
   template <class F>
   void take_before(int64_t k, F&& f) {
     auto end = lower(k);
-    for (auto it = items_.begin(); it != end; ++it) f(it->first, it->second);
+    for (auto it = items_.begin(); it != end; ++it)
+      f(it->first, it->second);
     items_.erase(items_.begin(), end);
   }
   bool empty() const { return items_.empty(); }
@@ -132,7 +136,8 @@ public:
   void reserve(std::size_t n) { begin_.reserve(n + 1); }
   // Ids are added in cell order.
   void add(std::string_view prefix, std::string_view id) {
-    if (begin_.empty()) begin_.push_back(0);
+    if (begin_.empty())
+      begin_.push_back(0);
     bytes_.append(prefix).append(id);
     begin_.push_back(static_cast<uint32_t>(bytes_.size()));
   }
@@ -140,8 +145,10 @@ public:
     bytes_.shrink_to_fit();
     begin_.shrink_to_fit();
     sorted_.resize(begin_.empty() ? 0 : begin_.size() - 1);
-    for (uint32_t i = 0; i < sorted_.size(); ++i) sorted_[i] = i;
-    std::sort(sorted_.begin(), sorted_.end(), [&](uint32_t a, uint32_t b) { return id(a) < id(b); });
+    for (uint32_t i = 0; i < sorted_.size(); ++i)
+      sorted_[i] = i;
+    std::sort(sorted_.begin(), sorted_.end(),
+              [&](uint32_t a, uint32_t b) { return id(a) < id(b); });
     sorted_.shrink_to_fit();
   }
   std::string_view id(uint32_t cell) const {
@@ -154,7 +161,8 @@ public:
   }
   uint32_t at(std::string_view id) const {
     auto i = find(id);
-    if (i == npos) throw std::out_of_range("no cell " + std::string(id));
+    if (i == npos)
+      throw std::out_of_range("no cell " + std::string(id));
     return i;
   }
 
@@ -186,11 +194,11 @@ struct coef_ref {
 
 // What a frame needs to decide if a leaf's aggregate is complete.
 struct requirement {
-  uint32_t day_mask = 0;          // day frames: hours that have ended (and exist)
-  uint32_t required = 0;          // month/year: sub-periods (hours or days) ended
+  uint32_t day_mask = 0;  // day frames: hours that have ended (and exist)
+  uint32_t required = 0;  // month/year: sub-periods (hours or days) ended
   uint32_t required_days = 0;
-  int64_t current_day = INT64_MIN;   // day index of as_of (if inside the period)
-  int current_hour = -1;             // hour of as_of in current_day
+  int64_t current_day = INT64_MIN;  // day index of as_of (if inside the period)
+  int current_hour = -1;            // hour of as_of in current_day
 };
 
 struct frame {
@@ -206,7 +214,6 @@ struct frame {
   std::list<period>::iterator lru;
 };
 
-
 // Whether a coefficient may take more than one value within a period: a
 // price with TOU bands or several versions, a standard-coal coefficient
 // with several versions (CO2 factors are by year).
@@ -214,7 +221,8 @@ bool may_vary(enum op o, const energy_type& et) {
   switch (o) {
     case op::price:
       return et.prices.size() > 1
-             || std::any_of(et.prices.begin(), et.prices.end(), [](const price& p) { return !p.tou.empty(); });
+             || std::any_of(et.prices.begin(), et.prices.end(),
+                            [](const price& p) { return !p.tou.empty(); });
     case op::coal: return et.coal_equivalent.size() > 1;
     case op::coal_equal: return et.coal_equal.size() > 1;
     default: return false;
@@ -261,23 +269,28 @@ struct term_splitter {
 
   // Whether an indicator reads a daily entry or production, directly or not.
   bool reads_daily(const std::string& id) {
-    if (auto it = daily_memo.find(id); it != daily_memo.end()) return it->second;
+    if (auto it = daily_memo.find(id); it != daily_memo.end())
+      return it->second;
     bool daily = false;
     const auto& ind = m.indicators.at(id);
     if (ind.source == source_kind::manual) {
       daily = true;
     } else if (ind.source == source_kind::formula) {
-      if (auto f = m.formula_of(id)) daily = expr_daily(*f, ind);
+      if (auto f = m.formula_of(id))
+        daily = expr_daily(*f, ind);
     }
     daily_memo[id] = daily;
     return daily;
   }
   bool expr_daily(const expr& e, const indicator& target) {
-    if (e.op == op::production) return true;
-    if (e.op == op::ref) return reads_daily(e.id);
+    if (e.op == op::production)
+      return true;
+    if (e.op == op::ref)
+      return reads_daily(e.id);
     if (e.op == op::sum_children) {
       for (const auto& d : dependencies(e, m, target))
-        if (reads_daily(d)) return true;
+        if (reads_daily(d))
+          return true;
       return false;
     }
     return (e.a && expr_daily(*e.a, target)) || (e.b && expr_daily(*e.b, target));
@@ -299,30 +312,40 @@ struct term_splitter {
       case op::add:
       case op::sub: {
         auto a = terms(e->a, target), b = terms(e->b, target);
-        if (!a || !b || a->size() + b->size() > max_terms) return std::nullopt;
+        if (!a || !b || a->size() + b->size() > max_terms)
+          return std::nullopt;
         out = std::move(*a);
-        for (auto& t : *b) out.push_back({e->op == op::sub ? -t.sign : t.sign, std::move(t.e)});
+        for (auto& t : *b)
+          out.push_back({e->op == op::sub ? -t.sign : t.sign, std::move(t.e)});
         return out;
       }
       case op::neg: {
         auto a = terms(e->a, target);
-        if (!a) return std::nullopt;
-        for (auto& t : *a) t.sign = -t.sign;
+        if (!a)
+          return std::nullopt;
+        for (auto& t : *a)
+          t.sign = -t.sign;
         return a;
       }
       case op::mul: {
         auto a = terms(e->a, target), b = terms(e->b, target);
-        if (!a || !b || a->size() * b->size() > max_terms) return std::nullopt;
-        if (a->size() == 1 && b->size() == 1) return std::vector<term>{{1, e}};
+        if (!a || !b || a->size() * b->size() > max_terms)
+          return std::nullopt;
+        if (a->size() == 1 && b->size() == 1)
+          return std::vector<term>{{1, e}};
         for (const auto& x : *a)
-          for (const auto& y : *b) out.push_back({x.sign * y.sign, node(op::mul, x.e, y.e)});
+          for (const auto& y : *b)
+            out.push_back({x.sign * y.sign, node(op::mul, x.e, y.e)});
         return out;
       }
       case op::div: {
         auto a = terms(e->a, target);
-        if (!a) return std::nullopt;
-        if (a->size() == 1) return std::vector<term>{{1, e}};
-        for (auto& t : *a) out.push_back({t.sign, node(op::div, t.e, e->b)});
+        if (!a)
+          return std::nullopt;
+        if (a->size() == 1)
+          return std::vector<term>{{1, e}};
+        for (auto& t : *a)
+          out.push_back({t.sign, node(op::div, t.e, e->b)});
         return out;
       }
       case op::sum_children: {
@@ -330,11 +353,15 @@ struct term_splitter {
         // is one sum); mixed, each child is its own.
         auto deps = dependencies(*e, m, target);
         std::size_t daily = 0;
-        for (const auto& d : deps) daily += reads_daily(d) ? 1 : 0;
-        if (daily == 0 || daily == deps.size()) return std::vector<term>{{1, e}};
-        if (deps.size() > max_terms) return std::nullopt;
+        for (const auto& d : deps)
+          daily += reads_daily(d) ? 1 : 0;
+        if (daily == 0 || daily == deps.size())
+          return std::vector<term>{{1, e}};
+        if (deps.size() > max_terms)
+          return std::nullopt;
         for (const auto& d : deps) {
-          bool output = m.templates.at(m.indicators.at(d).template_id).direction == direction::output;
+          bool output =
+            m.templates.at(m.indicators.at(d).template_id).direction == direction::output;
           out.push_back({output ? -1 : 1, ref(d)});
         }
         return out;
@@ -346,33 +373,40 @@ struct term_splitter {
   static expr_ptr sum_of(const std::vector<term>& ts) {
     expr_ptr s;
     for (const auto& t : ts) {
-      if (!s) s = t.sign < 0 ? node(op::neg, t.e) : t.e;
-      else s = node(t.sign < 0 ? op::sub : op::add, s, t.e);
+      if (!s)
+        s = t.sign < 0 ? node(op::neg, t.e) : t.e;
+      else
+        s = node(t.sign < 0 ? op::sub : op::add, s, t.e);
     }
     return s;
   }
 
   // The groups of a formula (fixed, hourly, daily), when it has to be split.
   std::optional<std::array<expr_ptr, 3>> split(const expr_ptr& e, const indicator& target) {
-    if (!expr_varies(*e) || !expr_daily(*e, target)) return std::nullopt;
+    if (!expr_varies(*e) || !expr_daily(*e, target))
+      return std::nullopt;
     auto ts = terms(e, target);
-    if (!ts) return std::nullopt;
+    if (!ts)
+      return std::nullopt;
     std::array<std::vector<term>, 3> groups;
     for (auto& t : *ts) {
       int g = !expr_varies(*t.e) ? 0 : expr_daily(*t.e, target) ? 2 : 1;
       groups[static_cast<std::size_t>(g)].push_back(std::move(t));
     }
     int present = 0;
-    for (const auto& g : groups) present += g.empty() ? 0 : 1;
-    if (present < 2) return std::nullopt;
+    for (const auto& g : groups)
+      present += g.empty() ? 0 : 1;
+    if (present < 2)
+      return std::nullopt;
     std::array<expr_ptr, 3> out;
     for (std::size_t g = 0; g < 3; ++g)
-      if (!groups[g].empty()) out[g] = sum_of(groups[g]);
+      if (!groups[g].empty())
+        out[g] = sum_of(groups[g]);
     return out;
   }
 };
 
-} // namespace
+}  // namespace
 
 std::string_view to_string(resolution r) noexcept {
   switch (r) {
@@ -404,7 +438,9 @@ absl::CivilSecond start_of(const period& p) {
   return {};
 }
 
-absl::CivilSecond end_of(const period& p) { return start_of(period{p.res, p.index + 1}); }
+absl::CivilSecond end_of(const period& p) {
+  return start_of(period{p.res, p.index + 1});
+}
 
 std::string label(const period& p) {
   auto s = start_of(p);
@@ -426,8 +462,8 @@ struct engine::impl {
   std::vector<cell> cells;
   std::vector<double> scales;  // display-unit scales, by cell.scale
   id_table index;
-  std::vector<uint32_t> order;  // cells in dependency order
-  std::vector<uint32_t> rank;   // position in order
+  std::vector<uint32_t> order;            // cells in dependency order
+  std::vector<uint32_t> rank;             // position in order
   std::vector<uint32_t> dep_begin, deps;  // dependents, CSR
   std::vector<instr> prog;
   std::vector<double> constants;
@@ -437,11 +473,11 @@ struct engine::impl {
   std::vector<coef_ref> coefs;
   // Indicators split into groups of terms: their hidden cells.
   std::unordered_map<uint32_t, std::vector<uint32_t>> parts_of;
-  const model* m = nullptr;  // for versions(); valid while loaded
+  const model* m = nullptr;                               // for versions(); valid while loaded
   std::map<std::string, energy_type, std::less<>> types;  // copies for coefficient lookups
   std::map<period, frame> frames;
   std::list<period> lru;
-  std::array<frame, 3> scratch;  // sub-period frames by resolution (hour, day, month)
+  std::array<frame, 3> scratch;    // sub-period frames by resolution (hour, day, month)
   int64_t hours_from = INT64_MIN;  // day index: hours before it are held as day sums
   uint64_t evals = 0;
   // scratch for propagation
@@ -459,7 +495,8 @@ struct engine::impl {
   // The cell of an indicator id, else of a product id (id_table::npos).
   uint32_t find(std::string_view id, bool products) const {
     auto i = index.find(id);
-    if (i == id_table::npos && products) i = index.find(fmt::format("product:{}", id));
+    if (i == id_table::npos && products)
+      i = index.find(fmt::format("product:{}", id));
     return i;
   }
   uint32_t prog_end(uint32_t i) const {
@@ -468,8 +505,10 @@ struct engine::impl {
   double scale_of(uint32_t i) const { return scales[cells[i].scale]; }
   uint8_t scale_number(double s) {
     for (std::size_t k = 0; k < scales.size(); ++k)
-      if (scales[k] == s) return static_cast<uint8_t>(k);
-    if (scales.size() > UINT8_MAX) throw std::length_error("energy engine: too many distinct units");
+      if (scales[k] == s)
+        return static_cast<uint8_t>(k);
+    if (scales.size() > UINT8_MAX)
+      throw std::length_error("energy engine: too many distinct units");
     scales.push_back(s);
     return static_cast<uint8_t>(scales.size() - 1);
   }
@@ -494,19 +533,24 @@ struct engine::impl {
         prog.push_back({code::constant, static_cast<uint32_t>(constants.size() - 1)});
         return;
       case op::ref: prog.push_back({code::load, index.at(e.id)}); return;
-      case op::production: prog.push_back({code::load, index.at(fmt::format("product:{}", e.id))}); return;
+      case op::production:
+        prog.push_back({code::load, index.at(fmt::format("product:{}", e.id))});
+        return;
       case op::sum_children: {
         uint32_t begin = static_cast<uint32_t>(sums.size());
         auto add_from = [&](const std::string& owner) {
           for (const auto& iid : mdl.indicators_of(owner)) {
             const auto& ind = mdl.indicators.at(iid);
-            if (ind.template_id != e.id) continue;
+            if (ind.template_id != e.id)
+              continue;
             bool output = mdl.templates.at(ind.template_id).direction == direction::output;
             sums.push_back(index.at(iid) | (output ? minus : 0));
           }
         };
-        for (const auto& c : mdl.child_nodes(target.owner)) add_from(c);
-        for (const auto& mt : mdl.meters_of(target.owner)) add_from(mt);
+        for (const auto& c : mdl.child_nodes(target.owner))
+          add_from(c);
+        for (const auto& mt : mdl.meters_of(target.owner))
+          add_from(mt);
         sum_ranges.push_back({begin, static_cast<uint32_t>(sums.size())});
         prog.push_back({code::sum, static_cast<uint32_t>(sum_ranges.size() - 1)});
         return;
@@ -517,7 +561,8 @@ struct engine::impl {
       case op::price: {
         uint32_t k = 0;
         for (; k < coefs.size(); ++k)
-          if (coefs[k].op == e.op && coefs[k].energy_type == e.id) break;
+          if (coefs[k].op == e.op && coefs[k].energy_type == e.id)
+            break;
         if (k == coefs.size()) {
           auto u = parse_unit(mdl.energy_types.at(e.id).unit);
           coefs.push_back({e.op, e.id, u ? u->scale : 1});
@@ -591,14 +636,18 @@ struct engine::impl {
       term_splitter ts{mdl, {}};
       static constexpr std::array<const char*, 3> prefix{"~f:", "~h:", "~d:"};
       for (const auto& [id, ind] : mdl.indicators) {
-        if (ind.source != source_kind::formula) continue;
+        if (ind.source != source_kind::formula)
+          continue;
         auto f = mdl.formula_of(std::string(id));
-        if (!f) continue;
+        if (!f)
+          continue;
         auto groups = ts.split(f, ind);
-        if (!groups) continue;
+        if (!groups)
+          continue;
         expr_ptr sum;
         for (std::size_t g = 0; g < 3; ++g) {
-          if (!(*groups)[g]) continue;
+          if (!(*groups)[g])
+            continue;
           std::string hid = std::string(prefix[g]) + std::string(id);
           cell c;
           index.add("", hid);
@@ -616,9 +665,11 @@ struct engine::impl {
     index.build();
     for (uint32_t i = 0; i < cells.size(); ++i) {
       auto& c = cells[i];
-      if (c.kind == cell_kind::formula) continue;
+      if (c.kind == cell_kind::formula)
+        continue;
       auto it = leaves.find(std::string(index.id(i)));
-      if (it == leaves.end()) continue;
+      if (it == leaves.end())
+        continue;
       if (it->second.hourly != (c.kind == cell_kind::hourly)) {
         leaves.erase(it);  // the indicator changed its source: old inputs no longer apply
         continue;
@@ -629,7 +680,8 @@ struct engine::impl {
     std::vector<std::vector<uint32_t>> in(cells.size());
     for (uint32_t i = 0; i < cells.size(); ++i) {
       cells[i].prog_begin = static_cast<uint32_t>(prog.size());
-      if (cells[i].kind != cell_kind::formula) continue;
+      if (cells[i].kind != cell_kind::formula)
+        continue;
       std::string id(index.id(i));
       if (i >= first_hidden) {
         const auto& h = hidden[i - first_hidden];
@@ -641,7 +693,8 @@ struct engine::impl {
         compile_expr(*f, mdl.indicators.at(id), mdl);
       }
       for (uint32_t k = cells[i].prog_begin; k < prog.size(); ++k) {
-        if (prog[k].c == code::load) in[i].push_back(prog[k].arg);
+        if (prog[k].c == code::load)
+          in[i].push_back(prog[k].arg);
         if (prog[k].c == code::sum)
           for (uint32_t s = sum_ranges[prog[k].arg].first; s < sum_ranges[prog[k].arg].second; ++s)
             in[i].push_back(sums[s] & ~minus);
@@ -657,19 +710,24 @@ struct engine::impl {
       }
     order.clear();
     for (uint32_t i = 0; i < cells.size(); ++i)
-      if (!indeg[i]) order.push_back(i);
+      if (!indeg[i])
+        order.push_back(i);
     for (std::size_t k = 0; k < order.size(); ++k)
       for (auto d : out[order[k]])
-        if (--indeg[d] == 0) order.push_back(d);
+        if (--indeg[d] == 0)
+          order.push_back(d);
     rank.assign(cells.size(), 0);
-    for (uint32_t k = 0; k < order.size(); ++k) rank[order[k]] = k;
+    for (uint32_t k = 0; k < order.size(); ++k)
+      rank[order[k]] = k;
     for (auto i : order) {
       auto& c = cells[i];
       c.daily_input = c.kind == cell_kind::daily;
       if (c.kind == cell_kind::formula)
-        for (auto d : in[i]) c.daily_input = c.daily_input || cells[d].daily_input;
+        for (auto d : in[i])
+          c.daily_input = c.daily_input || cells[d].daily_input;
     }
-    for (auto& sc : scratch) sc = frame{};
+    for (auto& sc : scratch)
+      sc = frame{};
     dep_begin.assign(cells.size() + 1, 0);
     deps.clear();
     for (uint32_t i = 0; i < cells.size(); ++i) {
@@ -686,17 +744,21 @@ struct engine::impl {
 
   reading leaf_value(const cell& c, const frame& f) const {
     reading r;
-    if (!c.lf) return r;
+    if (!c.lf)
+      return r;
     const leaf& lf = *c.lf;
     const requirement& req = lf.hourly ? f.req_hourly : f.req_daily;
     switch (f.p.res) {
       case resolution::hour: {
-        if (!lf.hourly) return r;
+        if (!lf.hourly)
+          return r;
         auto h = epoch_hour + f.p.index;
         auto it = lf.hours.find(absl::CivilDay(h) - epoch_day);
-        if (it == lf.hours.end()) return r;
+        if (it == lf.hours.end())
+          return r;
         int k = h.hour();
-        if (it->second.q[k] == none) return r;
+        if (it->second.q[k] == none)
+          return r;
         return {it->second.v[k], static_cast<quality>(it->second.q[k])};
       }
       case resolution::day: {
@@ -707,16 +769,20 @@ struct engine::impl {
         auto it = lf.hours.find(f.p.index);
         if (it == lf.hours.end()) {
           auto s = lf.past.find(f.p.index);
-          if (s == lf.past.end()) return r;
-          if ((s->second.mask & req.day_mask) != req.day_mask || s->second.mask == 0) return r;
+          if (s == lf.past.end())
+            return r;
+          if ((s->second.mask & req.day_mask) != req.day_mask || s->second.mask == 0)
+            return r;
           return {s->second.sum, s->second.worst()};
         }
         const auto& b = it->second;
-        if (b.mask == 0) return r;
+        if (b.mask == 0)
+          return r;
         bool partial = (b.mask & req.day_mask) != req.day_mask;
         // An ended day lacking an hour is missing; today so far is its
         // hours recorded, estimated when an hour that ended has none.
-        if (partial && req.current_day == INT64_MIN) return r;
+        if (partial && req.current_day == INT64_MIN)
+          return r;
         double sum = 0;
         quality q = partial ? quality::estimated : quality::measured;
         for (int k = 0; k < 24; ++k)
@@ -730,22 +796,26 @@ struct engine::impl {
       case resolution::year: {
         const auto& aggs = f.p.res == resolution::month ? lf.months : lf.years;
         auto it = aggs.find(f.p.index);
-        if (it == aggs.end() || it->second.count() == 0) return r;
+        if (it == aggs.end() || it->second.count() == 0)
+          return r;
         uint32_t n = it->second.count();
         // The current (not ended) sub-period counts when present but is not required.
         if (req.current_day != INT64_MIN) {
           if (lf.hourly && req.current_hour >= 0) {
             auto b = lf.hours.find(req.current_day);
-            if (b != lf.hours.end() && b->second.q[req.current_hour] != none) --n;
+            if (b != lf.hours.end() && b->second.q[req.current_hour] != none)
+              --n;
           } else if (!lf.hourly) {
-            if (lf.days.count(req.current_day)) --n;
+            if (lf.days.count(req.current_day))
+              --n;
           }
         }
         // An ended period lacking a sub-period is missing; the period in
         // progress (month to date) is what was recorded, estimated when a
         // sub-period that ended has nothing.
         if (n < req.required) {
-          if (req.current_day == INT64_MIN) return r;
+          if (req.current_day == INT64_MIN)
+            return r;
           return {it->second.sum, worse(it->second.worst(), quality::estimated)};
         }
         return {it->second.sum, it->second.worst()};
@@ -758,8 +828,10 @@ struct engine::impl {
     int64_t mi = absl::CivilMonth(day) - epoch_month;
     int64_t yi = day.year() - 1970;
     for (auto* a : {&lf.months[mi], &lf.years[yi]}) {
-      if (old.quality != quality::missing) a->add(old.value, old.quality, -1);
-      if (now.quality != quality::missing) a->add(now.value, now.quality, +1);
+      if (old.quality != quality::missing)
+        a->add(old.value, old.quality, -1);
+      if (now.quality != quality::missing)
+        a->add(now.value, now.quality, +1);
     }
   }
 
@@ -782,17 +854,22 @@ struct engine::impl {
     } else if (!ended) {
       valid_until = std::min(valid_until, ms_of(start));
     }
-    if (p.res == resolution::hour) return req;
+    if (p.res == resolution::hour)
+      return req;
     if (hourly) {
       for (absl::CivilHour h(start); absl::CivilSecond(h) < end; ++h) {
-        if (is_skipped(h)) continue;
-        if (ms_of(absl::CivilSecond(h + 1)) > now_ms) break;
-        if (p.res == resolution::day) req.day_mask |= 1u << h.hour();
+        if (is_skipped(h))
+          continue;
+        if (ms_of(absl::CivilSecond(h + 1)) > now_ms)
+          break;
+        if (p.res == resolution::day)
+          req.day_mask |= 1u << h.hour();
         ++req.required;
       }
     } else {
       for (absl::CivilDay d(start); absl::CivilSecond(d) < end; ++d) {
-        if (ms_of(absl::CivilSecond(d + 1)) > now_ms) break;
+        if (ms_of(absl::CivilSecond(d + 1)) > now_ms)
+          break;
         ++req.required;
       }
     }
@@ -815,7 +892,8 @@ struct engine::impl {
         case op::coal_equal: {
           const auto& list = c.op == op::coal ? et.coal_equivalent : et.coal_equal;
           auto* x = coefficient_at(list, day);
-          if (x) v = x->value, ok = true;
+          if (x)
+            v = x->value, ok = true;
           // A new version starting inside a month or year.
           if (f.p.res == resolution::month || f.p.res == resolution::year)
             for (absl::CivilDay d = day + 1; absl::CivilSecond(d) < end; ++d) {
@@ -829,13 +907,15 @@ struct engine::impl {
         }
         case op::co2: {
           auto* x = co2_at(et.co2, static_cast<int>(day.year()), m ? m->ent.region : "");
-          if (x) v = x->value, ok = true;
+          if (x)
+            v = x->value, ok = true;
           break;
         }
         case op::price: {
           if (f.p.res == resolution::hour) {
             auto* x = price_at(et.prices, day);
-            if (x) v = price_of_hour(*x, absl::CivilHour(start)), ok = true;
+            if (x)
+              v = price_of_hour(*x, absl::CivilHour(start)), ok = true;
           } else {
             // The time-weighted average of the period's hours: what a cell
             // evaluated on the period's sums gets. A price that changes
@@ -852,12 +932,15 @@ struct engine::impl {
                 break;
               }
               double ph = price_of_hour(*x, h);
-              if (n == 0) first = ph;
-              else if (ph != first) f.coef_varies[k] = 1;
+              if (n == 0)
+                first = ph;
+              else if (ph != first)
+                f.coef_varies[k] = 1;
               sum += ph;
               ++n;
             }
-            if (ok && n) v = sum / n;
+            if (ok && n)
+              v = sum / n;
           }
           break;
         }
@@ -921,8 +1004,10 @@ struct engine::impl {
             case code::sub: r = a - b; break;
             case code::mul: r = a * b; break;
             default:
-              if (b == 0) q = worse(q, quality::invalid);
-              else r = a / b;
+              if (b == 0)
+                q = worse(q, quality::invalid);
+              else
+                r = a / b;
               break;
           }
           sv[sp - 1] = r;
@@ -938,7 +1023,8 @@ struct engine::impl {
 
   // Sized once per load: the longest program bounds the stack.
   void ensure_stack() {
-    if (stack_ready) return;
+    if (stack_ready)
+      return;
     stack_ready = true;
     std::size_t need = 1;
     for (uint32_t i = 0; i < cells.size(); ++i)
@@ -953,7 +1039,8 @@ struct engine::impl {
   template <class F>
   void for_each_input(uint32_t i, F&& fn) const {
     for (uint32_t k = cells[i].prog_begin, end = prog_end(i); k < end; ++k) {
-      if (prog[k].c == code::load) fn(prog[k].arg);
+      if (prog[k].c == code::load)
+        fn(prog[k].arg);
       if (prog[k].c == code::sum)
         for (uint32_t s = sum_ranges[prog[k].arg].first; s < sum_ranges[prog[k].arg].second; ++s)
           fn(sums[s] & ~minus);
@@ -967,11 +1054,15 @@ struct engine::impl {
   // daily inputs, which have no hours to sum.
   void find_timed(frame& f, const std::vector<uint8_t>* only) const {
     f.timed.clear();
-    if (f.p.res == resolution::hour) return;
-    if (std::none_of(f.coef_varies.begin(), f.coef_varies.end(), [](uint8_t x) { return x; })) return;
+    if (f.p.res == resolution::hour)
+      return;
+    if (std::none_of(f.coef_varies.begin(), f.coef_varies.end(), [](uint8_t x) { return x; }))
+      return;
     for (uint32_t i = 0; i < cells.size(); ++i) {
-      if (cells[i].kind != cell_kind::formula || (only && !(*only)[i])) continue;
-      if (f.p.res == resolution::day && cells[i].daily_input) continue;
+      if (cells[i].kind != cell_kind::formula || (only && !(*only)[i]))
+        continue;
+      if (f.p.res == resolution::day && cells[i].daily_input)
+        continue;
       for (uint32_t k = cells[i].prog_begin, end = prog_end(i); k < end; ++k)
         if (prog[k].c == code::coef && f.coef_varies[prog[k].arg]) {
           f.timed.push_back(i);
@@ -988,12 +1079,14 @@ struct engine::impl {
     auto sub = static_cast<resolution>(static_cast<int>(f.p.res) - 1);
     std::vector<uint8_t> cone(cells.size(), 0);
     std::vector<uint32_t> stack(f.timed.begin(), f.timed.end());
-    for (auto t : f.timed) cone[t] = 1;
+    for (auto t : f.timed)
+      cone[t] = 1;
     while (!stack.empty()) {
       uint32_t i = stack.back();
       stack.pop_back();
       for_each_input(i, [&](uint32_t j) {
-        if (!cone[j]) cone[j] = 1, stack.push_back(j);
+        if (!cone[j])
+          cone[j] = 1, stack.push_back(j);
       });
     }
     std::vector<reading> out(f.timed.size(), reading{0, quality::measured});
@@ -1005,13 +1098,16 @@ struct engine::impl {
     bool in_progress = ms_of(end) > now_ms;
     frame& sc = scratch[static_cast<std::size_t>(sub)];
     for (period s = period_of(sub, start_of(f.p)); start_of(s) < end; ++s.index) {
-      if (sub == resolution::hour && is_skipped(absl::CivilHour(start_of(s)))) continue;
-      if (ms_of(start_of(s)) >= now_ms) break;  // not begun
+      if (sub == resolution::hour && is_skipped(absl::CivilHour(start_of(s))))
+        continue;
+      if (ms_of(start_of(s)) >= now_ms)
+        break;  // not begun
       bool ended = ms_of(end_of(s)) <= now_ms;
       // A kept, current frame of the sub-period has the values; else the
       // cells needed are evaluated in a scratch frame.
       const frame* src = nullptr;
-      if (auto kept = frames.find(s); kept != frames.end() && now_ms < kept->second.valid_until_ms) {
+      if (auto kept = frames.find(s);
+          kept != frames.end() && now_ms < kept->second.valid_until_ms) {
         src = &kept->second;
       } else {
         sc.p = s;
@@ -1022,8 +1118,10 @@ struct engine::impl {
       for (std::size_t j = 0; j < f.timed.size(); ++j) {
         quality q = src->q[f.timed[j]];
         if (q == quality::missing) {
-          if (ended && in_progress) out[j].quality = worse(out[j].quality, quality::estimated);
-          else broken[j] |= ended;
+          if (ended && in_progress)
+            out[j].quality = worse(out[j].quality, quality::estimated);
+          else
+            broken[j] |= ended;
           continue;
         }
         out[j].value += src->v[f.timed[j]];
@@ -1032,8 +1130,10 @@ struct engine::impl {
       }
     }
     for (std::size_t j = 0; j < out.size(); ++j) {
-      if (broken[j] || !counted[j]) out[j] = reading{};
-      else if (out[j].quality == quality::invalid) out[j].value = 0;
+      if (broken[j] || !counted[j])
+        out[j] = reading{};
+      else if (out[j].quality == quality::invalid)
+        out[j].value = 0;
     }
     return out;
   }
@@ -1052,22 +1152,26 @@ struct engine::impl {
     find_timed(f, only);
     if (f.timed.empty()) {
       for (auto i : order)
-        if (!only || (*only)[i]) eval(f, i);
+        if (!only || (*only)[i])
+          eval(f, i);
       return;
     }
     // A day whose hours are held only as its sum has no hours to sum: the
     // formula on the day's sums (the time-weighted average price), estimated.
     bool summed_day = f.p.res == resolution::day && f.p.index < hours_from;
     std::vector<reading> timed_values;
-    if (!summed_day) timed_values = sub_period_sums(f, as_of);
+    if (!summed_day)
+      timed_values = sub_period_sums(f, as_of);
     for (auto i : order) {
-      if (only && !(*only)[i]) continue;
+      if (only && !(*only)[i])
+        continue;
       auto it = std::lower_bound(f.timed.begin(), f.timed.end(), i);
       if (it == f.timed.end() || *it != i) {
         eval(f, i);
       } else if (summed_day) {
         eval(f, i);
-        if (f.q[i] != quality::missing && f.q[i] != quality::invalid) f.q[i] = worse(f.q[i], quality::estimated);
+        if (f.q[i] != quality::missing && f.q[i] != quality::invalid)
+          f.q[i] = worse(f.q[i], quality::estimated);
       } else {
         const reading& r = timed_values[static_cast<std::size_t>(it - f.timed.begin())];
         f.v[i] = r.quality == quality::missing ? 0 : r.value;
@@ -1080,13 +1184,15 @@ struct engine::impl {
     auto it = frames.find(p);
     if (it != frames.end()) {
       lru.splice(lru.begin(), lru, it->second.lru);
-      if (absl::ToUnixMillis(as_of) >= it->second.valid_until_ms) evaluate_full(it->second, as_of);
+      if (absl::ToUnixMillis(as_of) >= it->second.valid_until_ms)
+        evaluate_full(it->second, as_of);
       return it->second;
     }
     // Frames kept: at most max_frames, and within max_frame_bytes (at least
     // two, so a period and its parent can be kept together).
     std::size_t per_frame = cells.size() * (sizeof(double) + sizeof(quality)) + 1;
-    std::size_t limit = std::max<std::size_t>(2, std::min(opts.max_frames, opts.max_frame_bytes / per_frame));
+    std::size_t limit =
+      std::max<std::size_t>(2, std::min(opts.max_frames, opts.max_frame_bytes / per_frame));
     // The least recently used frame's buffers are reused for the new one:
     // no churn of large blocks (which would leave the heap fragmented).
     decltype(frames)::node_type recycled;
@@ -1111,7 +1217,8 @@ struct engine::impl {
     ensure_stack();
     auto cmp = [&](uint32_t a, uint32_t b) { return rank[a] > rank[b]; };
     heap_buf.clear();
-    std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(cmp)> heap(cmp, std::move(heap_buf));
+    std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(cmp)> heap(cmp,
+                                                                             std::move(heap_buf));
     auto& touched = touched_buf;
     touched.clear();
     heap.push(start);
@@ -1123,7 +1230,8 @@ struct engine::impl {
       double old_v = f.v[i];
       quality old_q = f.q[i];
       eval(f, i);
-      if (old_v == f.v[i] && old_q == f.q[i]) continue;
+      if (old_v == f.v[i] && old_q == f.q[i])
+        continue;
       for (uint32_t d = dep_begin[i]; d < dep_begin[i + 1]; ++d) {
         uint32_t j = deps[d];
         if (!queued[j]) {
@@ -1133,37 +1241,53 @@ struct engine::impl {
         }
       }
     }
-    for (auto t : touched) queued[t] = 0;
+    for (auto t : touched)
+      queued[t] = 0;
   }
 
   void changed(uint32_t cell_index, absl::CivilSecond when, bool hourly) {
     for (auto r : {resolution::hour, resolution::day, resolution::month, resolution::year}) {
-      if (r == resolution::hour && !hourly) continue;
+      if (r == resolution::hour && !hourly)
+        continue;
       auto it = frames.find(period_of(r, when));
-      if (it == frames.end()) continue;
+      if (it == frames.end())
+        continue;
       // A frame with summed cells is computed again when next asked.
-      if (!it->second.timed.empty()) it->second.valid_until_ms = INT64_MIN;
-      else propagate(it->second, cell_index);
+      if (!it->second.timed.empty())
+        it->second.valid_until_ms = INT64_MIN;
+      else
+        propagate(it->second, cell_index);
     }
   }
 };
 
-engine::engine(absl::TimeZone tz, options opts) : impl_(std::make_unique<impl>()) {
+engine::engine(absl::TimeZone tz, options opts)
+  : impl_(std::make_unique<impl>()) {
   impl_->tz = tz;
   impl_->opts = opts;
 }
 engine::~engine() = default;
 
-void engine::load(const model& m) { impl_->load(m); }
+void engine::load(const model& m) {
+  impl_->load(m);
+}
 
-std::size_t engine::cells() const noexcept { return impl_->cells.size(); }
-std::size_t engine::frames_kept() const noexcept { return impl_->frames.size(); }
-uint64_t engine::evaluations() const noexcept { return impl_->evals; }
+std::size_t engine::cells() const noexcept {
+  return impl_->cells.size();
+}
+std::size_t engine::frames_kept() const noexcept {
+  return impl_->frames.size();
+}
+uint64_t engine::evaluations() const noexcept {
+  return impl_->evals;
+}
 
 std::string_view engine::leaf_kind(const std::string& id) const {
   auto i = impl_->find(id, true);
-  if (i == id_table::npos) return "";
-  if (impl_->index.id(i).starts_with("product:")) return "production";
+  if (i == id_table::npos)
+    return "";
+  if (impl_->index.id(i).starts_with("product:"))
+    return "production";
   switch (impl_->cells[i].kind) {
     case cell_kind::hourly: return "meter";
     case cell_kind::daily: return "manual";
@@ -1172,11 +1296,14 @@ std::string_view engine::leaf_kind(const std::string& id) const {
   return "";
 }
 
-bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r, std::optional<reading> was) {
+bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r,
+                      std::optional<reading> was) {
   auto& d = *impl_;
   auto i = d.find(id, false);
-  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly) return false;
-  if (r.quality != quality::missing && !r.usable()) return false;
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly)
+    return false;
+  if (r.quality != quality::missing && !r.usable())
+    return false;
   absl::CivilDay day(h);
   int64_t di = day - epoch_day;
   int k = h.hour();
@@ -1185,7 +1312,8 @@ bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r, std::
     uint32_t bit = 1u << k;
     if (d.cells[i].lf) {
       auto s = d.cells[i].lf->past.find(di);
-      if (s != d.cells[i].lf->past.end() && (s->second.mask & bit) && !(was && was->usable())) return false;
+      if (s != d.cells[i].lf->past.end() && (s->second.mask & bit) && !(was && was->usable()))
+        return false;
     }
     leaf& lf = d.inputs(i);
     auto& s = lf.past[di];
@@ -1200,7 +1328,8 @@ bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r, std::
       s.add(r.value, r.quality, +1);
       s.mask |= bit;
     }
-    if (!s.mask) lf.past.erase(di);
+    if (!s.mask)
+      lf.past.erase(di);
     d.update_aggs(lf, day, old, r);
     d.changed(i, absl::CivilSecond(h), true);
     return true;
@@ -1208,7 +1337,8 @@ bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r, std::
   leaf& lf = d.inputs(i);
   auto& b = lf.hours[di];
   reading old;
-  if (b.q[k] != none) old = {b.v[k], static_cast<quality>(b.q[k])};
+  if (b.q[k] != none)
+    old = {b.v[k], static_cast<quality>(b.q[k])};
   if (r.quality == quality::missing) {
     b.q[k] = none;
     b.v[k] = 0;
@@ -1226,7 +1356,8 @@ bool engine::set_hour(const std::string& id, absl::CivilHour h, reading r, std::
 bool engine::add_hour(const std::string& id, absl::CivilHour h, double amount, quality q) {
   auto& d = *impl_;
   auto i = d.find(id, false);
-  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly) return false;
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly)
+    return false;
   reading now{amount, q};
   if (auto old = hour_input(id, h); old.quality != quality::missing) {
     now.value += old.value;
@@ -1238,16 +1369,20 @@ bool engine::add_hour(const std::string& id, absl::CivilHour h, double amount, q
 void engine::keep_hours_from(absl::CivilDay day) {
   auto& d = *impl_;
   int64_t from = day - epoch_day;
-  if (from <= d.hours_from) return;
+  if (from <= d.hours_from)
+    return;
   d.hours_from = from;
   for (auto& [id, lf] : d.leaves) {
-    if (!lf.hourly) continue;
+    if (!lf.hourly)
+      continue;
     lf.hours.take_before(from, [&](int64_t di, const day_block& b) {
-      if (!b.mask) return;
+      if (!b.mask)
+        return;
       day_sum s;
       s.mask = b.mask;
       for (int k = 0; k < 24; ++k)
-        if (b.q[k] != none) s.add(b.v[k], static_cast<quality>(b.q[k]), +1);
+        if (b.q[k] != none)
+          s.add(b.v[k], static_cast<quality>(b.q[k]), +1);
       lf.past[di] = s;
     });
   }
@@ -1272,7 +1407,8 @@ engine::inputs engine::inputs_of(const std::vector<std::string>& ids) const {
   std::vector<uint32_t> stack;
   for (const auto& id : ids) {
     auto i = d.find(id, false);
-    if (i != id_table::npos && !seen[i]) seen[i] = 1, stack.push_back(i);
+    if (i != id_table::npos && !seen[i])
+      seen[i] = 1, stack.push_back(i);
   }
   inputs out;
   auto varies = [&](const coef_ref& c) { return may_vary(c.op, d.types.at(c.energy_type)); };
@@ -1280,12 +1416,16 @@ engine::inputs engine::inputs_of(const std::vector<std::string>& ids) const {
     uint32_t i = stack.back();
     stack.pop_back();
     const auto& c = d.cells[i];
-    if (c.kind == cell_kind::hourly) out.hourly.emplace_back(d.index.id(i));
-    if (c.kind == cell_kind::daily) out.daily.emplace_back(d.index.id(i));
+    if (c.kind == cell_kind::hourly)
+      out.hourly.emplace_back(d.index.id(i));
+    if (c.kind == cell_kind::daily)
+      out.daily.emplace_back(d.index.id(i));
     for (uint32_t k = c.prog_begin, end = d.prog_end(i); k < end; ++k)
-      if (d.prog[k].c == code::coef && varies(d.coefs[d.prog[k].arg])) out.time_varying_coefficients = true;
+      if (d.prog[k].c == code::coef && varies(d.coefs[d.prog[k].arg]))
+        out.time_varying_coefficients = true;
     d.for_each_input(i, [&](uint32_t j) {
-      if (!seen[j]) seen[j] = 1, stack.push_back(j);
+      if (!seen[j])
+        seen[j] = 1, stack.push_back(j);
     });
   }
   std::sort(out.hourly.begin(), out.hourly.end());
@@ -1294,31 +1434,39 @@ engine::inputs engine::inputs_of(const std::vector<std::string>& ids) const {
 }
 
 std::optional<absl::CivilDay> engine::hours_kept_from() const {
-  if (impl_->hours_from == INT64_MIN) return std::nullopt;
+  if (impl_->hours_from == INT64_MIN)
+    return std::nullopt;
   return epoch_day + impl_->hours_from;
 }
 
 reading engine::hour_input(const std::string& id, absl::CivilHour h) const {
   const auto& d = *impl_;
   auto i = d.find(id, false);
-  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly || !d.cells[i].lf) return {};
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::hourly || !d.cells[i].lf)
+    return {};
   const leaf& lf = *d.cells[i].lf;
   auto b = lf.hours.find(absl::CivilDay(h) - epoch_day);
-  if (b == lf.hours.end() || b->second.q[h.hour()] == none) return {};
+  if (b == lf.hours.end() || b->second.q[h.hour()] == none)
+    return {};
   return {b->second.v[h.hour()], static_cast<quality>(b->second.q[h.hour()])};
 }
 
 bool engine::set_day(const std::string& id, absl::CivilDay day, reading r) {
   auto& d = *impl_;
   auto i = d.find(id, true);
-  if (i == id_table::npos || d.cells[i].kind != cell_kind::daily) return false;
-  if (r.quality != quality::missing && !r.usable()) return false;
+  if (i == id_table::npos || d.cells[i].kind != cell_kind::daily)
+    return false;
+  if (r.quality != quality::missing && !r.usable())
+    return false;
   leaf& lf = d.inputs(i);
   int64_t di = day - epoch_day;
   reading old;
-  if (auto o = lf.days.find(di); o != lf.days.end()) old = o->second;
-  if (r.quality == quality::missing) lf.days.erase(di);
-  else lf.days[di] = r;
+  if (auto o = lf.days.find(di); o != lf.days.end())
+    old = o->second;
+  if (r.quality == quality::missing)
+    lf.days.erase(di);
+  else
+    lf.days[di] = r;
   d.update_aggs(lf, day, old, r);
   d.changed(i, absl::CivilSecond(day), false);
   return true;
@@ -1327,10 +1475,12 @@ bool engine::set_day(const std::string& id, absl::CivilDay day, reading r) {
 reading engine::value(const std::string& id, const period& p, absl::Time as_of) {
   auto& d = *impl_;
   auto i = d.find(id, true);
-  if (i == id_table::npos) return {};
+  if (i == id_table::npos)
+    return {};
   frame& f = d.get(p, as_of);
   reading r{f.v[i] / d.scale_of(i), f.q[i]};
-  if (r.quality == quality::missing || r.quality == quality::invalid) r.value = 0;
+  if (r.quality == quality::missing || r.quality == quality::invalid)
+    r.value = 0;
   return r;
 }
 
@@ -1342,7 +1492,8 @@ std::vector<used_version> engine::versions(const std::string& id, const period& 
   std::vector<used_version> out;
   const auto& d = *impl_;
   auto i = d.find(id, false);
-  if (i == id_table::npos) return out;
+  if (i == id_table::npos)
+    return out;
   absl::CivilDay day(start_of(p));
   std::vector<uint32_t> progs{i};
   if (auto parts = d.parts_of.find(i); parts != d.parts_of.end())
@@ -1350,11 +1501,13 @@ std::vector<used_version> engine::versions(const std::string& id, const period& 
   std::vector<uint32_t> used;  // coefficients, in the order the formula reads them
   for (uint32_t c : progs)
     for (uint32_t k = d.cells[c].prog_begin, end = d.prog_end(c); k < end; ++k)
-      if (d.prog[k].c == code::coef && std::find(used.begin(), used.end(), d.prog[k].arg) == used.end())
+      if (d.prog[k].c == code::coef
+          && std::find(used.begin(), used.end(), d.prog[k].arg) == used.end())
         used.push_back(d.prog[k].arg);
   // The days of the period: [first, last).
   absl::CivilDay last(end_of(p));
-  if (last <= day) last = day + 1;
+  if (last <= day)
+    last = day + 1;
   auto overlaps = [&](absl::CivilDay from, std::optional<absl::CivilDay> to) {
     return from < last && (!to || day < *to);
   };
@@ -1369,11 +1522,13 @@ std::vector<used_version> engine::versions(const std::string& id, const period& 
     std::size_t before = out.size();
     if (ref.op == op::coal || ref.op == op::coal_equal) {
       for (const auto& x : ref.op == op::coal ? et.coal_equivalent : et.coal_equal)
-        if (overlaps(x.valid_from, x.valid_to)) out.push_back({what, x.version, x.source, x.value});
+        if (overlaps(x.valid_from, x.valid_to))
+          out.push_back({what, x.version, x.source, x.value});
     } else if (ref.op == op::co2) {
       for (int y = static_cast<int>(day.year()); y <= static_cast<int>((last - 1).year()); ++y)
         if (auto* x = co2_at(et.co2, y, d.m ? d.m->ent.region : "")) {
-          auto v = fmt::format("{} ({}{}{})", x->version, x->year, x->region.empty() ? "" : ", ", x->region);
+          auto v = fmt::format("{} ({}{}{})", x->version, x->year, x->region.empty() ? "" : ", ",
+                               x->region);
           if (std::none_of(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
                            [&](const used_version& u) { return u.version == v; }))
             out.push_back({what, v, x->source, x->value});
@@ -1386,9 +1541,10 @@ std::vector<used_version> engine::versions(const std::string& id, const period& 
                            ? price_of_hour(x, absl::CivilHour(start_of(p)))
                            : x.flat});
     }
-    if (out.size() == before) out.push_back({what, "none valid", "", 0});
+    if (out.size() == before)
+      out.push_back({what, "none valid", "", 0});
   }
   return out;
 }
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

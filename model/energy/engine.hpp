@@ -10,8 +10,8 @@
 // that has ended is missing when one of its sub-periods has no value —
 // missing is never 0. A period in progress (today, the month to date) is
 // what has been recorded so far, estimated when a sub-period that has ended
-// (before `as_of`) has no value, missing when nothing was recorded. Formula cells are evaluated at every resolution on the
-// leaves of that period (so energy per product is a ratio of the period's
+// (before `as_of`) has no value, missing when nothing was recorded. Formula cells are evaluated at
+// every resolution on the leaves of that period (so energy per product is a ratio of the period's
 // sums, not a sum of ratios) - except a cell reading a coefficient that
 // changes within the period (a TOU price within a day, a new standard-coal
 // version within a month): it is the sum of its sub-period values, so a
@@ -77,7 +77,8 @@ public:
     std::size_t max_frame_bytes = 8u << 20;
   };
 
-  explicit engine(absl::TimeZone tz) : engine(tz, options{}) {}
+  explicit engine(absl::TimeZone tz)
+    : engine(tz, options{}) {}
   engine(absl::TimeZone tz, options opts);
   ~engine();
 
@@ -144,4 +145,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

@@ -20,30 +20,40 @@ struct func_name {
   enum op op;
 };
 constexpr func_name functions[] = {
-    {"sum_children", op::sum_children}, {"coal", op::coal},   {"coal_equal", op::coal_equal},
-    {"co2", op::co2},                   {"price", op::price}, {"production", op::production},
+  {"sum_children", op::sum_children},
+  {"coal", op::coal},
+  {"coal_equal", op::coal_equal},
+  {"co2", op::co2},
+  {"price", op::price},
+  {"production", op::production},
 };
 
 std::string_view name_of(enum op o) {
   for (const auto& f : functions)
-    if (f.op == o) return f.name;
+    if (f.op == o)
+      return f.name;
   return "?";
 }
 
 // Recursive descent over the text; positions are 1-based.
 class parser {
 public:
-  explicit parser(std::string_view t) : t_(t) {}
+  explicit parser(std::string_view t)
+    : t_(t) {}
 
   expected<expr_ptr, formula_error> run() {
     if (t_.size() > max_length)
-      return unexpected{formula_error{0, fmt::format("formula longer than {} characters", max_length)}};
+      return unexpected{
+        formula_error{0, fmt::format("formula longer than {} characters", max_length)}};
     skip();
-    if (i_ == t_.size()) return unexpected{formula_error{0, "empty formula"}};
+    if (i_ == t_.size())
+      return unexpected{formula_error{0, "empty formula"}};
     auto e = sum(0);
-    if (!err_.message.empty()) return unexpected{err_};
+    if (!err_.message.empty())
+      return unexpected{err_};
     skip();
-    if (i_ != t_.size()) return unexpected{formula_error{i_ + 1, fmt::format("unexpected '{}'", t_[i_])}};
+    if (i_ != t_.size())
+      return unexpected{formula_error{i_ + 1, fmt::format("unexpected '{}'", t_[i_])}};
     return e;
   }
 
@@ -56,14 +66,17 @@ private:
   static constexpr std::size_t max_length = 16 * 1024;
 
   void skip() {
-    while (i_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[i_]))) ++i_;
+    while (i_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[i_])))
+      ++i_;
   }
   expr_ptr fail(std::size_t pos, std::string msg) {
-    if (err_.message.empty()) err_ = {pos, std::move(msg)};
+    if (err_.message.empty())
+      err_ = {pos, std::move(msg)};
     return nullptr;
   }
   std::string near() const {
-    if (i_ >= t_.size()) return "end of formula";
+    if (i_ >= t_.size())
+      return "end of formula";
     return fmt::format("'{}'", t_[i_]);
   }
   expr_ptr binary(enum op o, std::size_t pos, expr_ptr a, expr_ptr b) {
@@ -86,7 +99,8 @@ private:
         enum op o = t_[i_] == '+' ? op::add : op::sub;
         ++i_;
         auto rhs = product(depth);
-        if (!rhs) return nullptr;
+        if (!rhs)
+          return nullptr;
         lhs = binary(o, pos, std::move(lhs), std::move(rhs));
       } else {
         break;
@@ -104,7 +118,8 @@ private:
         enum op o = t_[i_] == '*' ? op::mul : op::div;
         ++i_;
         auto rhs = unary(depth);
-        if (!rhs) return nullptr;
+        if (!rhs)
+          return nullptr;
         lhs = binary(o, pos, std::move(lhs), std::move(rhs));
       } else {
         break;
@@ -114,13 +129,15 @@ private:
   }
 
   expr_ptr unary(int depth) {
-    if (depth > max_depth) return fail(i_ + 1, "formula nested too deeply");
+    if (depth > max_depth)
+      return fail(i_ + 1, "formula nested too deeply");
     skip();
     if (i_ < t_.size() && t_[i_] == '-') {
       std::size_t pos = i_ + 1;
       ++i_;
       auto a = unary(depth + 1);
-      if (!a) return nullptr;
+      if (!a)
+        return nullptr;
       return binary(op::neg, pos, a, nullptr);
     }
     return primary(depth);
@@ -128,14 +145,15 @@ private:
 
   expr_ptr primary(int depth) {
     skip();
-    if (i_ == t_.size()) return fail(i_ + 1, "expected a number, a reference or '(' at end of formula");
+    if (i_ == t_.size())
+      return fail(i_ + 1, "expected a number, a reference or '(' at end of formula");
     std::size_t pos = i_ + 1;
     char c = t_[i_];
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
       std::size_t start = i_;
       while (i_ < t_.size()
-             && (std::isdigit(static_cast<unsigned char>(t_[i_])) || t_[i_] == '.'
-                 || t_[i_] == 'e' || t_[i_] == 'E'
+             && (std::isdigit(static_cast<unsigned char>(t_[i_])) || t_[i_] == '.' || t_[i_] == 'e'
+                 || t_[i_] == 'E'
                  || ((t_[i_] == '+' || t_[i_] == '-') && i_ > start
                      && (t_[i_ - 1] == 'e' || t_[i_ - 1] == 'E'))))
         ++i_;
@@ -152,8 +170,10 @@ private:
     if (c == '#') {
       ++i_;
       std::size_t start = i_;
-      while (i_ < t_.size() && id_char(t_[i_])) ++i_;
-      if (i_ == start) return fail(pos, "expected an indicator id after '#'");
+      while (i_ < t_.size() && id_char(t_[i_]))
+        ++i_;
+      if (i_ == start)
+        return fail(pos, "expected an indicator id after '#'");
       auto e = std::make_shared<expr>();
       e->op = op::ref;
       e->id = std::string(t_.substr(start, i_ - start));
@@ -162,7 +182,8 @@ private:
     }
     if (c == '[') {
       std::size_t close = t_.find(']', i_);
-      if (close == std::string_view::npos) return fail(pos, "'[' without ']'");
+      if (close == std::string_view::npos)
+        return fail(pos, "'[' without ']'");
       auto e = std::make_shared<expr>();
       e->op = op::ref;
       e->id = std::string(t_.substr(i_, close - i_ + 1));  // "[path]", resolved later
@@ -173,20 +194,24 @@ private:
     if (c == '(') {
       ++i_;
       auto e = sum(depth + 1);
-      if (!e) return nullptr;
+      if (!e)
+        return nullptr;
       skip();
       if (i_ >= t_.size() || t_[i_] != ')')
-        return fail(i_ + 1, fmt::format("expected ')' to close the '(' at {}, found {}", pos, near()));
+        return fail(i_ + 1,
+                    fmt::format("expected ')' to close the '(' at {}, found {}", pos, near()));
       ++i_;
       return e;
     }
     if (std::isalpha(static_cast<unsigned char>(c))) {
       std::size_t start = i_;
-      while (i_ < t_.size() && id_char(t_[i_])) ++i_;
+      while (i_ < t_.size() && id_char(t_[i_]))
+        ++i_;
       std::string_view word = t_.substr(start, i_ - start);
       const func_name* f = nullptr;
       for (const auto& fn : functions)
-        if (fn.name == word) f = &fn;
+        if (fn.name == word)
+          f = &fn;
       if (!f)
         return fail(pos, fmt::format("unknown name \"{}\" (indicators are written #id or "
                                      "[path]; functions: sum_children, coal, coal_equal, co2, "
@@ -202,19 +227,24 @@ private:
       e->pos = pos;
       if (i_ < t_.size() && t_[i_] == '"') {
         std::size_t close = t_.find('"', i_ + 1);
-        if (close == std::string_view::npos) return fail(i_ + 1, "'\"' without its closing '\"'");
+        if (close == std::string_view::npos)
+          return fail(i_ + 1, "'\"' without its closing '\"'");
         e->id = std::string(t_.substr(i_, close - i_ + 1));  // "\"name\"", resolved later
         i_ = close + 1;
       } else {
-        if (i_ < t_.size() && t_[i_] == '#') ++i_;
+        if (i_ < t_.size() && t_[i_] == '#')
+          ++i_;
         std::size_t s = i_;
-        while (i_ < t_.size() && id_char(t_[i_])) ++i_;
-        if (i_ == s) return fail(i_ + 1, fmt::format("expected an id or a \"name\" in {}()", word));
+        while (i_ < t_.size() && id_char(t_[i_]))
+          ++i_;
+        if (i_ == s)
+          return fail(i_ + 1, fmt::format("expected an id or a \"name\" in {}()", word));
         e->id = std::string(t_.substr(s, i_ - s));
       }
       skip();
       if (i_ >= t_.size() || t_[i_] != ')')
-        return fail(i_ + 1, fmt::format("expected ')' after the argument of {}, found {}", word, near()));
+        return fail(i_ + 1,
+                    fmt::format("expected ')' after the argument of {}, found {}", word, near()));
       ++i_;
       return e;
     }
@@ -233,7 +263,8 @@ struct resolver {
 
   expected<std::string, std::string> indicator(const std::string& ref) const {
     if (ref.empty() || ref[0] != '[') {
-      if (!m.indicators.count(ref)) return unexpected{fmt::format("unknown indicator #{}", ref)};
+      if (!m.indicators.count(ref))
+        return unexpected{fmt::format("unknown indicator #{}", ref)};
       return ref;
     }
     std::string path = ref.substr(1, ref.size() - 2);
@@ -250,8 +281,8 @@ struct resolver {
     bool first = true;
     while (true) {
       auto slash = owner_path.find('/', start);
-      std::string seg = owner_path.substr(start, slash == std::string::npos ? std::string::npos
-                                                                            : slash - start);
+      std::string seg =
+        owner_path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
       if (first) {
         if (cur.empty() || m.nodes.at(cur).name != seg)
           return unexpected{fmt::format("path [{}]: \"{}\" is not the plant", path, seg)};
@@ -259,28 +290,34 @@ struct resolver {
       } else {
         std::string next;
         for (const auto& c : m.child_nodes(cur))
-          if (m.nodes.at(c).name == seg) next = c;
+          if (m.nodes.at(c).name == seg)
+            next = c;
         if (next.empty())
           for (const auto& mt : m.meters_of(cur))
-            if (m.meters.at(mt).name == seg) next = mt;
+            if (m.meters.at(mt).name == seg)
+              next = mt;
         if (next.empty())
           return unexpected{fmt::format("path [{}]: no unit or meter \"{}\" under \"{}\"", path,
                                         seg, m.path_of(cur))};
         cur = next;
       }
-      if (slash == std::string::npos) break;
+      if (slash == std::string::npos)
+        break;
       start = slash + 1;
     }
     for (const auto& id : m.indicators_of(cur))
-      if (m.indicators.at(id).name == ind_name) return id.str();
-    return unexpected{fmt::format("path [{}]: \"{}\" has no indicator \"{}\"", path,
-                                  m.path_of(cur), ind_name)};
+      if (m.indicators.at(id).name == ind_name)
+        return id.str();
+    return unexpected{
+      fmt::format("path [{}]: \"{}\" has no indicator \"{}\"", path, m.path_of(cur), ind_name)};
   }
 
   template <class V>
   static std::string english_name(const V& v) {
-    if constexpr (requires { v.name_en; }) return v.name_en;
-    else return {};
+    if constexpr (requires { v.name_en; })
+      return v.name_en;
+    else
+      return {};
   }
 
   template <class Map>
@@ -296,10 +333,12 @@ struct resolver {
                                           what, name, found, id)};
           found = id;
         }
-      if (found.empty()) return unexpected{fmt::format("unknown {} \"{}\"", what, name)};
+      if (found.empty())
+        return unexpected{fmt::format("unknown {} \"{}\"", what, name)};
       return found;
     }
-    if (!map.count(ref)) return unexpected{fmt::format("unknown {} {}", what, ref)};
+    if (!map.count(ref))
+      return unexpected{fmt::format("unknown {} {}", what, ref)};
     return ref;
   }
 
@@ -317,16 +356,19 @@ struct resolver {
       case op::production: id = by_id_or_name(m.products, e->id, "product"); break;
       default: id = e->id; break;
     }
-    if (!id) return err(id.error());
+    if (!id)
+      return err(id.error());
     copy->id = *id;
     if (e->a) {
       auto a = resolve(e->a);
-      if (!a) return unexpected{a.error()};
+      if (!a)
+        return unexpected{a.error()};
       copy->a = *a;
     }
     if (e->b) {
       auto b = resolve(e->b);
-      if (!b) return unexpected{b.error()};
+      if (!b)
+        return unexpected{b.error()};
       copy->b = *b;
     }
     return expr_ptr(copy);
@@ -358,7 +400,10 @@ std::string print(const expr& e, const RefText& ref_text, int parent_prec, bool 
     case op::mul:
     case op::div: {
       int p = precedence(e.op);
-      const char* sym = e.op == op::add ? " + " : e.op == op::sub ? " - " : e.op == op::mul ? " * " : " / ";
+      const char* sym = e.op == op::add   ? " + "
+                        : e.op == op::sub ? " - "
+                        : e.op == op::mul ? " * "
+                                          : " / ";
       return wrap(print(*e.a, ref_text, p, false) + sym + print(*e.b, ref_text, p, true), p);
     }
     case op::neg: return wrap("-" + print(*e.a, ref_text, 3, false), 3);
@@ -366,7 +411,7 @@ std::string print(const expr& e, const RefText& ref_text, int parent_prec, bool 
   }
 }
 
-} // namespace
+}  // namespace
 
 std::string formula_error::text() const {
   return pos ? fmt::format("at {}: {}", pos, message) : message;
@@ -377,11 +422,13 @@ expected<expr_ptr, formula_error> parse_formula(std::string_view text) {
 }
 
 std::string canonical(const expr& e) {
-  return print(e, [](const expr& r) { return "#" + r.id; }, 0, false);
+  return print(
+    e, [](const expr& r) { return "#" + r.id; }, 0, false);
 }
 
 std::string display(const expr& e, const model& m) {
-  return print(e, [&](const expr& r) { return "[" + m.indicator_path(r.id) + "]"; }, 0, false);
+  return print(
+    e, [&](const expr& r) { return "[" + m.indicator_path(r.id) + "]"; }, 0, false);
 }
 
 namespace {
@@ -389,9 +436,11 @@ namespace {
 expected<qtype, formula_error> energy_unit(const model& m, const expr& e, std::string_view per) {
   const auto& et = m.energy_types.at(e.id);
   auto u = parse_unit(et.unit);
-  if (!u) return unexpected{formula_error{e.pos, u.error()}};
+  if (!u)
+    return unexpected{formula_error{e.pos, u.error()}};
   auto num = parse_unit(per);
-  if (!num) return unexpected{formula_error{e.pos, num.error()}};
+  if (!num)
+    return unexpected{formula_error{e.pos, num.error()}};
   return qtype{*num / *u, e.id, fmt::format("{}/{}", per, et.unit)};
 }
 
@@ -400,7 +449,8 @@ expected<qtype, formula_error> energy_unit(const model& m, const expr& e, std::s
 // cost, standard coal or carbon: CNY of electricity adds to CNY of gas).
 std::string quantity_type(const model& m, const indicator_template& tpl, const unit& u) {
   auto et = m.energy_types.find(tpl.energy_type);
-  if (et == m.energy_types.end()) return {};
+  if (et == m.energy_types.end())
+    return {};
   auto eu = parse_unit(et->second.unit);
   return eu && eu->same_dimension(u) ? tpl.energy_type : std::string();
 }
@@ -416,7 +466,7 @@ std::string type_text(const qtype& t, const model& m) {
   return s;
 }
 
-} // namespace
+}  // namespace
 
 expected<qtype, formula_error> type_of(const expr& e, const model& m, const indicator& target) {
   auto fail = [&](std::string msg) { return unexpected{formula_error{e.pos, std::move(msg)}}; };
@@ -426,13 +476,15 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
       const auto& ind = m.indicators.at(e.id);
       const auto& tpl = m.templates.at(ind.template_id);
       auto u = parse_unit(tpl.unit);
-      if (!u) return fail(u.error());
+      if (!u)
+        return fail(u.error());
       return qtype{*u, quantity_type(m, tpl, *u), tpl.unit};
     }
     case op::sum_children: {
       const auto& tpl = m.templates.at(e.id);
       auto u = parse_unit(tpl.unit);
-      if (!u) return fail(u.error());
+      if (!u)
+        return fail(u.error());
       return qtype{*u, quantity_type(m, tpl, *u), tpl.unit};
     }
     case op::coal:
@@ -441,7 +493,8 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
     case op::price: return energy_unit(m, e, m.ent.currency);
     case op::production: {
       auto u = parse_unit(m.products.at(e.id).unit);
-      if (!u) return fail(u.error());
+      if (!u)
+        return fail(u.error());
       return qtype{*u, {}, m.products.at(e.id).unit};
     }
     case op::neg: return type_of(*e.a, m, target);
@@ -450,9 +503,11 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
     case op::mul:
     case op::div: {
       auto a = type_of(*e.a, m, target);
-      if (!a) return a;
+      if (!a)
+        return a;
       auto b = type_of(*e.b, m, target);
-      if (!b) return b;
+      if (!b)
+        return b;
       bool tagged_both = !a->energy_type.empty() && !b->energy_type.empty();
       if (e.op == op::add || e.op == op::sub) {
         if (!a->u.same_dimension(b->u))
@@ -472,12 +527,17 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
       auto group = [](const std::string& t) {
         return t.find_first_of("*/") == std::string::npos ? t : "(" + t + ")";
       };
-      if (b->text.empty()) r.text = a->text;
-      else if (a->text.empty()) r.text = e.op == op::mul ? b->text : "1/" + group(b->text);
-      else if (e.op == op::mul) r.text = fmt::format("{} * {}", a->text, b->text);
-      else r.text = fmt::format("{} / {}", a->text, group(b->text));
+      if (b->text.empty())
+        r.text = a->text;
+      else if (a->text.empty())
+        r.text = e.op == op::mul ? b->text : "1/" + group(b->text);
+      else if (e.op == op::mul)
+        r.text = fmt::format("{} * {}", a->text, b->text);
+      else
+        r.text = fmt::format("{} / {}", a->text, group(b->text));
       // A quantity scaled by a plain number stays a quantity of its type.
-      if (b->u.dimensionless() && b->energy_type.empty()) r.energy_type = a->energy_type;
+      if (b->u.dimensionless() && b->energy_type.empty())
+        r.energy_type = a->energy_type;
       if (a->u.dimensionless() && a->energy_type.empty() && e.op == op::mul)
         r.energy_type = b->energy_type;
       return r;
@@ -489,47 +549,55 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
 expected<expr_ptr, formula_error> compile_formula(std::string_view text, const model& m,
                                                   const indicator& target) {
   auto parsed = parse_formula(text);
-  if (!parsed) return parsed;
+  if (!parsed)
+    return parsed;
   auto resolved = resolver{m}.resolve(*parsed);
-  if (!resolved) return resolved;
+  if (!resolved)
+    return resolved;
   auto t = type_of(**resolved, m, target);
-  if (!t) return unexpected{t.error()};
+  if (!t)
+    return unexpected{t.error()};
   const auto& tpl = m.templates.at(target.template_id);
   auto want = parse_unit(tpl.unit);
-  if (!want) return unexpected{formula_error{0, want.error()}};
+  if (!want)
+    return unexpected{formula_error{0, want.error()}};
   qtype w{*want, quantity_type(m, tpl, *want), tpl.unit};
   if (!t->u.same_dimension(*want))
-    return unexpected{formula_error{
-        0, fmt::format("the formula gives {} but indicator \"{}\" is in {}",
-                       type_text(*t, m), target.name, type_text(w, m))}};
+    return unexpected{
+      formula_error{0, fmt::format("the formula gives {} but indicator \"{}\" is in {}",
+                                   type_text(*t, m), target.name, type_text(w, m))}};
   if (!w.energy_type.empty() && !t->energy_type.empty() && t->energy_type != w.energy_type)
-    return unexpected{formula_error{
-        0, fmt::format("the formula gives {} but indicator \"{}\" is {}", type_text(*t, m),
-                       target.name, type_text(w, m))}};
+    return unexpected{
+      formula_error{0, fmt::format("the formula gives {} but indicator \"{}\" is {}",
+                                   type_text(*t, m), target.name, type_text(w, m))}};
   return resolved;
 }
 
 std::vector<std::string> dependencies(const expr& e, const model& m, const indicator& target) {
   std::vector<std::string> out;
   auto walk = [&](auto&& self, const expr& x) -> void {
-    if (x.op == op::ref) out.push_back(x.id);
+    if (x.op == op::ref)
+      out.push_back(x.id);
     if (x.op == op::sum_children) {
       // Through the owner index: a pass over every indicator per child
       // made checking a 100,000-node tree quadratic.
       auto of_owner = [&](const std::string& owner) {
         for (const auto& id : m.indicators_of(owner))
-          if (m.indicators.at(id).template_id == x.id) out.push_back(id);
+          if (m.indicators.at(id).template_id == x.id)
+            out.push_back(id);
       };
       for (const auto& c : m.child_nodes(target.owner))
         of_owner(c);
       for (const auto& mt : m.meters_of(target.owner))
         of_owner(mt);
     }
-    if (x.a) self(self, *x.a);
-    if (x.b) self(self, *x.b);
+    if (x.a)
+      self(self, *x.a);
+    if (x.b)
+      self(self, *x.b);
   };
   walk(walk, e);
   return out;
 }
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

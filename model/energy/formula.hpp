@@ -41,7 +41,7 @@ struct indicator;
 
 enum class op : uint8_t {
   number,
-  ref,           // id: an indicator
+  ref,  // id: an indicator
   add,
   sub,
   mul,
@@ -52,7 +52,7 @@ enum class op : uint8_t {
   coal_equal,
   co2,
   price,
-  production,    // id: a product
+  production,  // id: a product
 };
 
 struct expr {
@@ -97,4 +97,4 @@ expected<qtype, formula_error> type_of(const expr& e, const model& m, const indi
 // The indicators an indicator's formula reads (sum_children expanded).
 std::vector<std::string> dependencies(const expr& e, const model& m, const indicator& target);
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

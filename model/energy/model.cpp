@@ -12,7 +12,6 @@
 namespace plantd::energy {
 namespace {
 
-
 failure fail(errc code, std::string path, std::string message) {
   return failure{code, {problem{std::move(path), std::move(message)}}};
 }
@@ -24,31 +23,35 @@ std::string quoted(const std::string& name, const std::string& id) {
 template <class T>
 result check_new(const T& map, std::string_view id, bool upsert, std::string_view what) {
   if (!valid_id(id))
-    return unexpected{fail(errc::invalid_argument, "id",
-                           fmt::format("{} id \"{}\" must be letters, digits, '_' or '.'", what, id))};
+    return unexpected{
+      fail(errc::invalid_argument, "id",
+           fmt::format("{} id \"{}\" must be letters, digits, '_' or '.'", what, id))};
   if (!upsert && map.count(id))
     return unexpected{fail(errc::already_exists, "id", fmt::format("{} {} exists", what, id))};
   return {};
 }
 
 bool formula_uses(const expr& e, enum op o, const std::string& id) {
-  if (e.op == o && e.id == id) return true;
+  if (e.op == o && e.id == id)
+    return true;
   return (e.a && formula_uses(*e.a, o, id)) || (e.b && formula_uses(*e.b, o, id));
 }
 
-} // namespace
+}  // namespace
 
 std::string failure::message() const {
   std::string out;
   for (const auto& p : list) {
-    if (!out.empty()) out += "; ";
+    if (!out.empty())
+      out += "; ";
     out += p.path.empty() ? p.message : p.path + ": " + p.message;
   }
   return out;
 }
 
 bool valid_id(std::string_view id) noexcept {
-  if (id.empty() || id.size() > 128) return false;
+  if (id.empty() || id.size() > 128)
+    return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
   });
@@ -65,7 +68,8 @@ std::string_view to_string(node_kind k) noexcept {
 }
 std::optional<node_kind> parse_node_kind(std::string_view s) noexcept {
   for (auto k : {node_kind::plant, node_kind::branch, node_kind::workshop, node_kind::equipment})
-    if (to_string(k) == s) return k;
+    if (to_string(k) == s)
+      return k;
   return std::nullopt;
 }
 std::string_view to_string(indicator_kind k) noexcept {
@@ -83,18 +87,23 @@ std::string_view to_string(source_kind s) noexcept {
   return "?";
 }
 std::optional<indicator_kind> parse_indicator_kind(std::string_view s) noexcept {
-  if (s == "collection") return indicator_kind::collection;
-  if (s == "efficiency") return indicator_kind::efficiency;
+  if (s == "collection")
+    return indicator_kind::collection;
+  if (s == "efficiency")
+    return indicator_kind::efficiency;
   return std::nullopt;
 }
 std::optional<direction> parse_direction(std::string_view s) noexcept {
-  if (s == "consumption") return direction::consumption;
-  if (s == "output") return direction::output;
+  if (s == "consumption")
+    return direction::consumption;
+  if (s == "output")
+    return direction::output;
   return std::nullopt;
 }
 std::optional<source_kind> parse_source_kind(std::string_view s) noexcept {
   for (auto k : {source_kind::meter, source_kind::manual, source_kind::formula})
-    if (to_string(k) == s) return k;
+    if (to_string(k) == s)
+      return k;
   return std::nullopt;
 }
 
@@ -102,10 +111,11 @@ std::optional<source_kind> parse_source_kind(std::string_view s) noexcept {
 
 namespace {
 bool link_less(const link_index::link& a, const link_index::link& b) {
-  if (a.key == b.key) return a.id.view() < b.id.view();
+  if (a.key == b.key)
+    return a.id.view() < b.id.view();
   return a.key.view() < b.key.view();
 }
-} // namespace
+}  // namespace
 
 void link_index::add(const atom& key, const atom& id) {
   link l{key, id};
@@ -115,7 +125,8 @@ void link_index::add(const atom& key, const atom& id) {
 void link_index::remove(const atom& key, const atom& id) {
   link l{key, id};
   auto it = std::lower_bound(links_.begin(), links_.end(), l, link_less);
-  if (it != links_.end() && it->key == key && it->id == id) links_.erase(it);
+  if (it != links_.end() && it->key == key && it->id == id)
+    links_.erase(it);
 }
 
 link_index::range link_index::of(std::string_view key) const {
@@ -131,13 +142,20 @@ void link_index::sort() {
   links_.shrink_to_fit();
 }
 
-link_index::range model::child_nodes(const std::string& id) const { return children_.of(id); }
-link_index::range model::meters_of(const std::string& id) const { return meters_by_node_.of(id); }
-link_index::range model::indicators_of(const std::string& id) const { return by_owner_.of(id); }
+link_index::range model::child_nodes(const std::string& id) const {
+  return children_.of(id);
+}
+link_index::range model::meters_of(const std::string& id) const {
+  return meters_by_node_.of(id);
+}
+link_index::range model::indicators_of(const std::string& id) const {
+  return by_owner_.of(id);
+}
 
 std::string model::root() const {
   for (const auto& [id, n] : nodes)
-    if (n.parent.empty()) return id;
+    if (n.parent.empty())
+      return id;
   return {};
 }
 
@@ -147,9 +165,12 @@ void model::reindex() {
   by_owner_.clear();
   ast_.clear();
   for (const auto& [id, n] : nodes)
-    if (!n.parent.empty()) children_.append(n.parent, id);
-  for (const auto& [id, m] : meters) meters_by_node_.append(m.node, id);
-  for (const auto& [id, i] : indicators) by_owner_.append(i.owner, id);
+    if (!n.parent.empty())
+      children_.append(n.parent, id);
+  for (const auto& [id, m] : meters)
+    meters_by_node_.append(m.node, id);
+  for (const auto& [id, i] : indicators)
+    by_owner_.append(i.owner, id);
   children_.sort();
   meters_by_node_.sort();
   by_owner_.sort();
@@ -164,14 +185,17 @@ std::string model::path_of(const std::string& id) const {
   }
   for (int guard = 0; guard < 1000; ++guard) {
     auto n = nodes.find(cur);
-    if (n == nodes.end()) break;
+    if (n == nodes.end())
+      break;
     parts.push_back(n->second.name);
-    if (n->second.parent.empty()) break;
+    if (n->second.parent.empty())
+      break;
     cur = n->second.parent;
   }
   std::string out;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-    if (!out.empty()) out += '/';
+    if (!out.empty())
+      out += '/';
     out += *it;
   }
   return out.empty() ? id : out;
@@ -179,15 +203,18 @@ std::string model::path_of(const std::string& id) const {
 
 std::string model::indicator_path(const std::string& id) const {
   auto it = indicators.find(id);
-  if (it == indicators.end()) return id;
+  if (it == indicators.end())
+    return id;
   return path_of(it->second.owner) + ":" + it->second.name;
 }
 
 expr_ptr model::formula_of(const std::string& id) const {
   auto it = indicators.find(id);
-  if (it == indicators.end() || it->second.source != source_kind::formula) return nullptr;
+  if (it == indicators.end() || it->second.source != source_kind::formula)
+    return nullptr;
   auto& cached = ast_[id];
-  if (cached.second && cached.first == it->second.formula) return cached.second;
+  if (cached.second && cached.first == it->second.formula)
+    return cached.second;
   auto parsed = parse_formula(it->second.formula);  // canonical: ids only
   cached = {it->second.formula, parsed ? *parsed : nullptr};
   return cached.second;
@@ -215,14 +242,17 @@ result model::check_cycle_from(const std::string& start) const {
     deps.pop_back();
     if (next == start) {
       std::string path;
-      for (const auto& [sid, _] : stack) path += "[" + indicator_path(sid) + "] -> ";
+      for (const auto& [sid, _] : stack)
+        path += "[" + indicator_path(sid) + "] -> ";
       path += "[" + indicator_path(start) + "]";
       return unexpected{fail(errc::invalid_argument, "formula", "cycle: " + path)};
     }
-    if (done.count(next) || !indicators.count(next)) continue;
-    bool on_stack = std::any_of(stack.begin(), stack.end(),
-                                [&](const auto& s) { return s.first == next; });
-    if (on_stack) continue;  // a cycle not through start cannot exist in a checked model
+    if (done.count(next) || !indicators.count(next))
+      continue;
+    bool on_stack =
+      std::any_of(stack.begin(), stack.end(), [&](const auto& s) { return s.first == next; });
+    if (on_stack)
+      continue;  // a cycle not through start cannot exist in a checked model
     stack.emplace_back(next, deps_of(next));
   }
   return {};
@@ -231,8 +261,10 @@ result model::check_cycle_from(const std::string& start) const {
 problems model::check_formula_types() const {
   problems out;
   for (const auto& [id, ind] : indicators) {
-    if (ind.source != source_kind::formula) continue;
-    if (!templates.count(ind.template_id)) continue;
+    if (ind.source != source_kind::formula)
+      continue;
+    if (!templates.count(ind.template_id))
+      continue;
     auto c = compile_formula(ind.formula, *this, ind);
     if (!c)
       out.push_back({fmt::format("indicators[{}].formula", id),
@@ -268,7 +300,8 @@ problems check_dated(const std::vector<coefficient>& v, std::string_view field) 
   problems out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     auto path = fmt::format("{}[{}]", field, i);
-    if (!(v[i].value >= 0)) out.push_back({path + ".value", "must be >= 0"});
+    if (!(v[i].value >= 0))
+      out.push_back({path + ".value", "must be >= 0"});
     if (v[i].valid_to && *v[i].valid_to <= v[i].valid_from)
       out.push_back({path + ".valid_to", "must be after valid_from"});
     for (std::size_t j = 0; j < i; ++j) {
@@ -281,28 +314,36 @@ problems check_dated(const std::vector<coefficient>& v, std::string_view field) 
   return out;
 }
 
-} // namespace
+}  // namespace
 
 result model::put_energy_type(energy_type e, bool upsert) {
-  if (auto r = check_new(energy_types, e.id, upsert, "energy type"); !r) return r;
+  if (auto r = check_new(energy_types, e.id, upsert, "energy type"); !r)
+    return r;
   problems p;
-  if (e.name.empty()) p.push_back({"name", "name is required"});
-  if (auto u = parse_unit(e.unit); !u) p.push_back({"unit", u.error()});
-  for (auto& x : check_dated(e.coal_equivalent, "coal_equivalent")) p.push_back(x);
-  for (auto& x : check_dated(e.coal_equal, "coal_equal")) p.push_back(x);
+  if (e.name.empty())
+    p.push_back({"name", "name is required"});
+  if (auto u = parse_unit(e.unit); !u)
+    p.push_back({"unit", u.error()});
+  for (auto& x : check_dated(e.coal_equivalent, "coal_equivalent"))
+    p.push_back(x);
+  for (auto& x : check_dated(e.coal_equal, "coal_equal"))
+    p.push_back(x);
   for (std::size_t i = 0; i < e.co2.size(); ++i) {
-    if (!(e.co2[i].value >= 0)) p.push_back({fmt::format("co2[{}].value", i), "must be >= 0"});
+    if (!(e.co2[i].value >= 0))
+      p.push_back({fmt::format("co2[{}].value", i), "must be >= 0"});
     if (e.co2[i].year < 1900 || e.co2[i].year > 2200)
       p.push_back({fmt::format("co2[{}].year", i), "must be a year"});
   }
   for (std::size_t i = 0; i < e.prices.size(); ++i) {
     const auto& pr = e.prices[i];
     auto path = fmt::format("prices[{}]", i);
-    if (!(pr.flat >= 0)) p.push_back({path + ".flat", "must be >= 0"});
+    if (!(pr.flat >= 0))
+      p.push_back({path + ".flat", "must be >= 0"});
     for (std::size_t s = 0; s < pr.tou.size(); ++s) {
       auto a = plant::parse_hhmm(pr.tou[s].start), b = plant::parse_hhmm(pr.tou[s].end);
       if (!a || !b || *a >= *b)
-        p.push_back({fmt::format("{}.tou[{}]", path, s), "start and end must be HH:MM, start < end"});
+        p.push_back(
+          {fmt::format("{}.tou[{}]", path, s), "start and end must be HH:MM, start < end"});
     }
     // One price a day: two valid at once would leave it to the list's order.
     if (pr.valid_to && *pr.valid_to <= pr.valid_from)
@@ -317,10 +358,11 @@ result model::put_energy_type(energy_type e, bool upsert) {
                                        j, other.version)});
     }
   }
-  if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
+  if (!p.empty())
+    return unexpected{failure{errc::invalid_argument, p}};
   auto old = energy_types.find(e.id) == energy_types.end()
-                 ? std::optional<energy_type>{}
-                 : std::optional<energy_type>{energy_types.at(e.id)};
+               ? std::optional<energy_type>{}
+               : std::optional<energy_type>{energy_types.at(e.id)};
   std::string id = e.id;
   energy_types[id] = std::move(e);
   if (old && old->unit != energy_types[id].unit) {
@@ -333,10 +375,13 @@ result model::put_energy_type(energy_type e, bool upsert) {
 }
 
 result model::put_node(node n, bool upsert) {
-  if (auto r = check_new(nodes, n.id, upsert, "unit"); !r) return r;
+  if (auto r = check_new(nodes, n.id, upsert, "unit"); !r)
+    return r;
   problems p;
-  if (n.name.empty()) p.push_back({"name", "name is required"});
-  if (n.metering_level < 1 || n.metering_level > 3) p.push_back({"metering_level", "must be 1, 2 or 3"});
+  if (n.name.empty())
+    p.push_back({"name", "name is required"});
+  if (n.metering_level < 1 || n.metering_level > 3)
+    p.push_back({"metering_level", "must be 1, 2 or 3"});
   if (!n.energy_type.empty() && !energy_types.count(n.energy_type))
     p.push_back({"energy_type", fmt::format("unknown energy type {}", n.energy_type)});
   if (n.parent.empty()) {
@@ -351,8 +396,8 @@ result model::put_node(node n, bool upsert) {
     std::string cur = n.parent;
     for (int guard = 0; guard < 10000 && !cur.empty(); ++guard) {
       if (cur == n.id) {
-        p.push_back({"parent", fmt::format("{} is below {}: the tree would have a loop",
-                                           n.parent, n.id)});
+        p.push_back(
+          {"parent", fmt::format("{} is below {}: the tree would have a loop", n.parent, n.id)});
         break;
       }
       cur = nodes.at(cur).parent;
@@ -363,25 +408,31 @@ result model::put_node(node n, bool upsert) {
       if (sibling_id != n.id && nodes.at(sibling_id).name == n.name)
         p.push_back({"name", fmt::format("\"{}\" already has a unit named \"{}\" ({})",
                                          path_of(n.parent), n.name, sibling_id)});
-  if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
+  if (!p.empty())
+    return unexpected{failure{errc::invalid_argument, p}};
   auto it = nodes.find(n.id);
   std::optional<node> old;
-  if (it != nodes.end()) old = it->second;
+  if (it != nodes.end())
+    old = it->second;
   bool moved = old && old->parent != n.parent;
-  if (old && moved && !old->parent.empty()) children_.remove(it->second.parent, it->first);
+  if (old && moved && !old->parent.empty())
+    children_.remove(it->second.parent, it->first);
   std::string id = n.id;
   auto& rec = nodes[id];
   rec = std::move(n);
   const auto& key = nodes.find(id)->first;
-  if ((!old || moved) && !rec.parent.empty()) children_.add(rec.parent, key);
+  if ((!old || moved) && !rec.parent.empty())
+    children_.add(rec.parent, key);
   if (moved) {
     // sum_children over the old and new parents changed: check for cycles.
     std::vector<std::string> inds(indicators_of(id).begin(), indicators_of(id).end());
     for (const auto& ind : inds)
       if (auto r = check_cycle_from(ind); !r) {
-        if (!rec.parent.empty()) children_.remove(rec.parent, key);
+        if (!rec.parent.empty())
+          children_.remove(rec.parent, key);
         rec = *old;
-        if (!rec.parent.empty()) children_.add(rec.parent, key);
+        if (!rec.parent.empty())
+          children_.add(rec.parent, key);
         return r;
       }
   }
@@ -389,31 +440,42 @@ result model::put_node(node n, bool upsert) {
 }
 
 result model::put_meter(meter m, bool upsert) {
-  if (auto r = check_new(meters, m.id, upsert, "meter"); !r) return r;
+  if (auto r = check_new(meters, m.id, upsert, "meter"); !r)
+    return r;
   problems p;
-  if (m.name.empty()) p.push_back({"name", "name is required"});
+  if (m.name.empty())
+    p.push_back({"name", "name is required"});
   if (!energy_types.count(m.energy_type))
     p.push_back({"energy_type", fmt::format("unknown energy type \"{}\"", m.energy_type)});
-  if (!nodes.count(m.node)) p.push_back({"node", fmt::format("unknown unit \"{}\"", m.node)});
-  if (m.metering_level < 1 || m.metering_level > 3) p.push_back({"metering_level", "must be 1, 2 or 3"});
-  if (!(m.details->ct_ratio > 0)) p.push_back({"ct_ratio", "must be > 0"});
-  if (!(m.details->pt_ratio > 0)) p.push_back({"pt_ratio", "must be > 0"});
-  if (!(m.details->counter_rollover >= 0)) p.push_back({"counter_rollover", "must be >= 0"});
-  if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
+  if (!nodes.count(m.node))
+    p.push_back({"node", fmt::format("unknown unit \"{}\"", m.node)});
+  if (m.metering_level < 1 || m.metering_level > 3)
+    p.push_back({"metering_level", "must be 1, 2 or 3"});
+  if (!(m.details->ct_ratio > 0))
+    p.push_back({"ct_ratio", "must be > 0"});
+  if (!(m.details->pt_ratio > 0))
+    p.push_back({"pt_ratio", "must be > 0"});
+  if (!(m.details->counter_rollover >= 0))
+    p.push_back({"counter_rollover", "must be >= 0"});
+  if (!p.empty())
+    return unexpected{failure{errc::invalid_argument, p}};
   auto it = meters.find(m.id);
   std::optional<meter> old;
-  if (it != meters.end()) old = it->second;
+  if (it != meters.end())
+    old = it->second;
   if (old && old->energy_type != m.energy_type && !indicators_of(m.id).empty())
     return unexpected{fail(errc::failed_precondition, "energy_type",
-                           "the meter's energy type cannot change while it has indicators: " +
-                               fmt::format("{}", fmt::join(uses_of_meter(m.id), "; ")))};
+                           "the meter's energy type cannot change while it has indicators: "
+                             + fmt::format("{}", fmt::join(uses_of_meter(m.id), "; ")))};
   bool moved = old && old->node != m.node;
-  if (old && moved) meters_by_node_.remove(it->second.node, it->first);
+  if (old && moved)
+    meters_by_node_.remove(it->second.node, it->first);
   std::string id = m.id;
   auto& rec = meters[id];
   rec = std::move(m);
   const auto& key = meters.find(id)->first;
-  if (!old || moved) meters_by_node_.add(rec.node, key);
+  if (!old || moved)
+    meters_by_node_.add(rec.node, key);
   if (moved) {
     std::vector<std::string> inds(indicators_of(id).begin(), indicators_of(id).end());
     for (const auto& ind : inds)
@@ -428,13 +490,17 @@ result model::put_meter(meter m, bool upsert) {
 }
 
 result model::put_product(product pr, bool upsert) {
-  if (auto r = check_new(products, pr.id, upsert, "product"); !r) return r;
+  if (auto r = check_new(products, pr.id, upsert, "product"); !r)
+    return r;
   problems p;
-  if (pr.name.empty()) p.push_back({"name", "name is required"});
-  if (auto u = parse_unit(pr.unit); !u) p.push_back({"unit", u.error()});
+  if (pr.name.empty())
+    p.push_back({"name", "name is required"});
+  if (auto u = parse_unit(pr.unit); !u)
+    p.push_back({"unit", u.error()});
   if (!pr.node.empty() && !nodes.count(pr.node))
     p.push_back({"node", fmt::format("unknown unit \"{}\"", pr.node)});
-  if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
+  if (!p.empty())
+    return unexpected{failure{errc::invalid_argument, p}};
   auto old = products.count(pr.id) ? std::optional<product>(products.at(pr.id)) : std::nullopt;
   std::string id = pr.id;
   products[id] = std::move(pr);
@@ -447,11 +513,14 @@ result model::put_product(product pr, bool upsert) {
 }
 
 result model::put_template(indicator_template t, bool upsert) {
-  if (auto r = check_new(templates, t.id, upsert, "indicator template"); !r) return r;
+  if (auto r = check_new(templates, t.id, upsert, "indicator template"); !r)
+    return r;
   problems p;
-  if (t.name.empty()) p.push_back({"name", "name is required"});
+  if (t.name.empty())
+    p.push_back({"name", "name is required"});
   auto u = parse_unit(t.unit);
-  if (!u) p.push_back({"unit", u.error()});
+  if (!u)
+    p.push_back({"unit", u.error()});
   if (!t.energy_type.empty()) {
     auto et = energy_types.find(t.energy_type);
     if (et == energy_types.end()) {
@@ -464,24 +533,27 @@ result model::put_template(indicator_template t, bool upsert) {
       bool quantity = eu && eu->same_dimension(*u);
       bool derived = false;
       for (const auto& d : {ent.currency, std::string("kgce"), std::string("kgCO2")})
-        if (auto du = parse_unit(d); du && du->same_dimension(*u)) derived = true;
+        if (auto du = parse_unit(d); du && du->same_dimension(*u))
+          derived = true;
       if (!quantity && (t.kind == indicator_kind::collection || !derived))
-        p.push_back({"unit", t.kind == indicator_kind::collection
-                               ? fmt::format("{} is not a quantity of {} (measured in {})", t.unit,
-                                             et->second.name, et->second.unit)
-                               : fmt::format("{} is not a quantity of {} (measured in {}), nor its cost "
-                                             "({}), standard coal (tce) or carbon (tCO2)",
-                                             t.unit, et->second.name, et->second.unit, ent.currency)});
+        p.push_back(
+          {"unit", t.kind == indicator_kind::collection
+                     ? fmt::format("{} is not a quantity of {} (measured in {})", t.unit,
+                                   et->second.name, et->second.unit)
+                     : fmt::format("{} is not a quantity of {} (measured in {}), nor its cost "
+                                   "({}), standard coal (tce) or carbon (tCO2)",
+                                   t.unit, et->second.name, et->second.unit, ent.currency)});
     }
   } else if (t.kind == indicator_kind::collection) {
     p.push_back({"energy_type", "a collection indicator measures one energy type"});
   }
-  if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
-  auto old = templates.count(t.id) ? std::optional<indicator_template>(templates.at(t.id))
-                                   : std::nullopt;
+  if (!p.empty())
+    return unexpected{failure{errc::invalid_argument, p}};
+  auto old =
+    templates.count(t.id) ? std::optional<indicator_template>(templates.at(t.id)) : std::nullopt;
   if (old && old->kind != t.kind && !uses_of_template(t.id).empty())
-    return unexpected{fail(errc::failed_precondition, "kind",
-                           "the kind of a template in use cannot change")};
+    return unexpected{
+      fail(errc::failed_precondition, "kind", "the kind of a template in use cannot change")};
   std::string id = t.id;
   templates[id] = std::move(t);
   if (old && (old->unit != templates[id].unit || old->energy_type != templates[id].energy_type))
@@ -493,9 +565,11 @@ result model::put_template(indicator_template t, bool upsert) {
 }
 
 result model::put_indicator(indicator i, bool upsert) {
-  if (auto r = check_new(indicators, i.id, upsert, "indicator"); !r) return r;
+  if (auto r = check_new(indicators, i.id, upsert, "indicator"); !r)
+    return r;
   problems p;
-  if (i.name.empty()) p.push_back({"name", "name is required"});
+  if (i.name.empty())
+    p.push_back({"name", "name is required"});
   auto tpl = templates.find(i.template_id);
   if (tpl == templates.end())
     p.push_back({"template_id", fmt::format("unknown indicator template \"{}\"", i.template_id)});
@@ -508,9 +582,9 @@ result model::put_indicator(indicator i, bool upsert) {
     if (tpl->second.kind != indicator_kind::collection)
       p.push_back({"template_id", "a meter carries collection indicators"});
     else if (tpl->second.energy_type != m.energy_type)
-      p.push_back({"template_id",
-                   fmt::format("template {} measures {} but meter \"{}\" measures {}",
-                               tpl->first, tpl->second.energy_type, m.name, m.energy_type)});
+      p.push_back(
+        {"template_id", fmt::format("template {} measures {} but meter \"{}\" measures {}",
+                                    tpl->first, tpl->second.energy_type, m.name, m.energy_type)});
   }
   if (tpl != templates.end() && on_node && tpl->second.kind == indicator_kind::collection)
     p.push_back({"template_id", "collection indicators belong on meters"});
@@ -524,27 +598,34 @@ result model::put_indicator(indicator i, bool upsert) {
     if (sib != i.id && indicators.at(sib).name == i.name)
       p.push_back({"name", fmt::format("\"{}\" already has an indicator named \"{}\"",
                                        path_of(i.owner), i.name)});
-  if (!p.empty()) return unexpected{failure{errc::invalid_argument, p}};
+  if (!p.empty())
+    return unexpected{failure{errc::invalid_argument, p}};
   if (i.source == source_kind::formula) {
     auto c = compile_formula(i.formula, *this, i);
-    if (!c) return unexpected{fail(errc::invalid_argument, "formula", c.error().text())};
+    if (!c)
+      return unexpected{fail(errc::invalid_argument, "formula", c.error().text())};
     i.formula = canonical(**c);
   }
   auto it = indicators.find(i.id);
   std::optional<indicator> old;
-  if (it != indicators.end()) old = it->second;
+  if (it != indicators.end())
+    old = it->second;
   bool moved = old && old->owner != i.owner;
-  if (moved) by_owner_.remove(it->second.owner, it->first);
+  if (moved)
+    by_owner_.remove(it->second.owner, it->first);
   std::string id = i.id;
   auto& rec = indicators[id];
   rec = std::move(i);
   const auto& key = indicators.find(id)->first;
-  if (!old || moved) by_owner_.add(rec.owner, key);
+  if (!old || moved)
+    by_owner_.add(rec.owner, key);
   if (auto r = check_cycle_from(id); !r) {
     if (old) {
-      if (moved) by_owner_.remove(rec.owner, key);
+      if (moved)
+        by_owner_.remove(rec.owner, key);
       rec = *old;
-      if (moved) by_owner_.add(rec.owner, key);
+      if (moved)
+        by_owner_.add(rec.owner, key);
     } else {
       by_owner_.remove(rec.owner, key);
       indicators.erase(id);
@@ -564,11 +645,14 @@ std::vector<use> model::uses_of(std::string_view kind, const std::string& id) co
   };
   if (kind == "energy_type") {
     for (const auto& [tid, t] : templates)
-      if (t.energy_type == id) out.push_back({"template", tid, fmt::format("indicator template {}", quoted(t.name, tid))});
+      if (t.energy_type == id)
+        out.push_back({"template", tid, fmt::format("indicator template {}", quoted(t.name, tid))});
     for (const auto& [mid, m] : meters)
-      if (m.energy_type == id) out.push_back({"meter", mid, fmt::format("meter {}", path_of(mid))});
+      if (m.energy_type == id)
+        out.push_back({"meter", mid, fmt::format("meter {}", path_of(mid))});
     for (const auto& [nid, n] : nodes)
-      if (n.energy_type == id) out.push_back({"node", nid, fmt::format("equipment {}", path_of(nid))});
+      if (n.energy_type == id)
+        out.push_back({"node", nid, fmt::format("equipment {}", path_of(nid))});
     for (const auto& [iid, ind] : indicators)
       if (auto f = formula_of(iid))
         for (auto o : {op::coal, op::coal_equal, op::co2, op::price})
@@ -577,30 +661,39 @@ std::vector<use> model::uses_of(std::string_view kind, const std::string& id) co
             break;
           }
   } else if (kind == "node") {
-    for (const auto& c : child_nodes(id)) out.push_back({"node", c, fmt::format("unit {}", path_of(c))});
-    for (const auto& m : meters_of(id)) out.push_back({"meter", m, fmt::format("meter {}", path_of(m))});
+    for (const auto& c : child_nodes(id))
+      out.push_back({"node", c, fmt::format("unit {}", path_of(c))});
+    for (const auto& m : meters_of(id))
+      out.push_back({"meter", m, fmt::format("meter {}", path_of(m))});
     for (const auto& i : indicators_of(id))
       out.push_back({"indicator", i, fmt::format("indicator [{}]", indicator_path(i))});
     for (const auto& [pid, p] : products)
-      if (p.node == id) out.push_back({"product", pid, fmt::format("product {}", quoted(p.name, pid))});
+      if (p.node == id)
+        out.push_back({"product", pid, fmt::format("product {}", quoted(p.name, pid))});
   } else if (kind == "meter") {
     for (const auto& i : indicators_of(id))
       out.push_back({"indicator", i, fmt::format("indicator [{}]", indicator_path(i))});
   } else if (kind == "product") {
     for (const auto& [iid, ind] : indicators)
-      if (auto f = formula_of(iid); f && formula_uses(*f, op::production, id)) formula(iid);
+      if (auto f = formula_of(iid); f && formula_uses(*f, op::production, id))
+        formula(iid);
   } else if (kind == "template") {
     for (const auto& [iid, ind] : indicators) {
-      if (ind.template_id == id) out.push_back({"indicator", iid, fmt::format("indicator [{}]", indicator_path(iid))});
-      else if (auto f = formula_of(iid); f && formula_uses(*f, op::sum_children, id)) formula(iid);
+      if (ind.template_id == id)
+        out.push_back({"indicator", iid, fmt::format("indicator [{}]", indicator_path(iid))});
+      else if (auto f = formula_of(iid); f && formula_uses(*f, op::sum_children, id))
+        formula(iid);
     }
   } else if (kind == "indicator") {
     for (const auto& [iid, ind] : indicators) {
-      if (iid == id) continue;
+      if (iid == id)
+        continue;
       auto f = formula_of(iid);
-      if (!f) continue;
+      if (!f)
+        continue;
       auto deps = dependencies(*f, *this, ind);
-      if (std::find(deps.begin(), deps.end(), id) != deps.end()) formula(iid);
+      if (std::find(deps.begin(), deps.end(), id) != deps.end())
+        formula(iid);
     }
   }
   return out;
@@ -610,17 +703,30 @@ namespace {
 std::vector<std::string> texts(std::vector<use> v) {
   std::vector<std::string> out;
   out.reserve(v.size());
-  for (auto& u : v) out.push_back(std::move(u.text));
+  for (auto& u : v)
+    out.push_back(std::move(u.text));
   return out;
 }
-} // namespace
+}  // namespace
 
-std::vector<std::string> model::uses_of_energy_type(const std::string& id) const { return texts(uses_of("energy_type", id)); }
-std::vector<std::string> model::uses_of_node(const std::string& id) const { return texts(uses_of("node", id)); }
-std::vector<std::string> model::uses_of_meter(const std::string& id) const { return texts(uses_of("meter", id)); }
-std::vector<std::string> model::uses_of_product(const std::string& id) const { return texts(uses_of("product", id)); }
-std::vector<std::string> model::uses_of_template(const std::string& id) const { return texts(uses_of("template", id)); }
-std::vector<std::string> model::uses_of_indicator(const std::string& id) const { return texts(uses_of("indicator", id)); }
+std::vector<std::string> model::uses_of_energy_type(const std::string& id) const {
+  return texts(uses_of("energy_type", id));
+}
+std::vector<std::string> model::uses_of_node(const std::string& id) const {
+  return texts(uses_of("node", id));
+}
+std::vector<std::string> model::uses_of_meter(const std::string& id) const {
+  return texts(uses_of("meter", id));
+}
+std::vector<std::string> model::uses_of_product(const std::string& id) const {
+  return texts(uses_of("product", id));
+}
+std::vector<std::string> model::uses_of_template(const std::string& id) const {
+  return texts(uses_of("template", id));
+}
+std::vector<std::string> model::uses_of_indicator(const std::string& id) const {
+  return texts(uses_of("indicator", id));
+}
 
 namespace {
 template <class Map>
@@ -630,13 +736,14 @@ result remove_unused(Map& map, const std::string& id, std::string_view what,
     return unexpected{fail(errc::not_found, "id", fmt::format("no {} {}", what, id))};
   if (!uses.empty()) {
     failure f{errc::failed_precondition, {}};
-    for (auto& u : uses) f.list.push_back({"", fmt::format("{} {} is used by {}", what, id, u)});
+    for (auto& u : uses)
+      f.list.push_back({"", fmt::format("{} {} is used by {}", what, id, u)});
     return unexpected{f};
   }
   map.erase(id);
   return {};
 }
-} // namespace
+}  // namespace
 
 result model::remove_energy_type(const std::string& id) {
   return remove_unused(energy_types, id, "energy type", uses_of_energy_type(id));
@@ -665,7 +772,8 @@ result model::remove_indicator(const std::string& id) {
   if (auto it = indicators.find(id); it != indicators.end() && uses.empty())
     by_owner_.remove(it->second.owner, it->first);
   auto r = remove_unused(indicators, id, "indicator", std::move(uses));
-  if (r) ast_.erase(id);
+  if (r)
+    ast_.erase(id);
   return r;
 }
 
@@ -679,33 +787,42 @@ problems model::check() const {
   fresh.ent = ent;
   fresh.bulk_ = true;
   auto add = [&](std::string_view coll, const std::string& id, const result& r) {
-    if (r) return;
+    if (r)
+      return;
     for (const auto& p : r.error().list)
-      out.push_back({fmt::format("{}[{}]{}{}", coll, id, p.path.empty() ? "" : ".", p.path), p.message});
+      out.push_back(
+        {fmt::format("{}[{}]{}{}", coll, id, p.path.empty() ? "" : ".", p.path), p.message});
   };
-  for (const auto& [id, e] : energy_types) add("energy_types", id, fresh.put_energy_type(e));
+  for (const auto& [id, e] : energy_types)
+    add("energy_types", id, fresh.put_energy_type(e));
   // Nodes parents first.
   std::vector<std::string> order;
   std::set<std::string> placed;
   std::string r = root();
-  if (!nodes.empty() && r.empty()) out.push_back({"nodes", "no root unit (one unit without a parent)"});
+  if (!nodes.empty() && r.empty())
+    out.push_back({"nodes", "no root unit (one unit without a parent)"});
   if (!r.empty()) {
     order.push_back(r);
     placed.insert(r);
     for (std::size_t k = 0; k < order.size(); ++k)
       for (const auto& c : child_nodes(order[k]))
-        if (placed.insert(c).second) order.push_back(c);
+        if (placed.insert(c).second)
+          order.push_back(c);
   }
   for (const auto& [id, n] : nodes)
-    if (!placed.count(id)) order.push_back(id);  // orphans: reported by put_node
-  for (const auto& id : order) add("nodes", id, fresh.put_node(nodes.at(id)));
+    if (!placed.count(id))
+      order.push_back(id);  // orphans: reported by put_node
+  for (const auto& id : order)
+    add("nodes", id, fresh.put_node(nodes.at(id)));
   {
     // Sibling names, once for the tree (put_node skips it in bulk).
     std::map<std::pair<std::string_view, std::string_view>, std::string_view> named;
     for (const auto& id : order) {
       const auto& n = nodes.at(id);
-      if (n.parent.empty() || !fresh.nodes.count(id)) continue;
-      auto [it, added] = named.emplace(std::pair{std::string_view{n.parent}, std::string_view{n.name}}, id);
+      if (n.parent.empty() || !fresh.nodes.count(id))
+        continue;
+      auto [it, added] =
+        named.emplace(std::pair{std::string_view{n.parent}, std::string_view{n.name}}, id);
       if (!added)
         out.push_back({fmt::format("nodes[{}].name", id),
                        fmt::format("\"{}\" already has a unit named \"{}\" ({})", path_of(n.parent),
@@ -713,9 +830,12 @@ problems model::check() const {
     }
   }
   fresh.bulk_ = false;
-  for (const auto& [id, m] : meters) add("meters", id, fresh.put_meter(m));
-  for (const auto& [id, p] : products) add("products", id, fresh.put_product(p));
-  for (const auto& [id, t] : templates) add("templates", id, fresh.put_template(t));
+  for (const auto& [id, m] : meters)
+    add("meters", id, fresh.put_meter(m));
+  for (const auto& [id, p] : products)
+    add("products", id, fresh.put_product(p));
+  for (const auto& [id, t] : templates)
+    add("templates", id, fresh.put_template(t));
   // Indicators: non-formula first, then formulas in an order where their
   // references exist (repeat until no progress).
   // Formula indicators go in without their formulas first, so that every
@@ -733,7 +853,8 @@ problems model::check() const {
     copy.formula.clear();
     add("indicators", id, fresh.put_indicator(copy));
   }
-  for (const auto& id : pending) add("indicators", id, fresh.put_indicator(indicators.at(id)));
+  for (const auto& id : pending)
+    add("indicators", id, fresh.put_indicator(indicators.at(id)));
   return out;
 }
 
@@ -741,32 +862,39 @@ problems model::check() const {
 
 const coefficient* coefficient_at(const std::vector<coefficient>& v, absl::CivilDay day) {
   for (const auto& c : v)
-    if (c.valid_from <= day && (!c.valid_to || day < *c.valid_to)) return &c;
+    if (c.valid_from <= day && (!c.valid_to || day < *c.valid_to))
+      return &c;
   return nullptr;
 }
 
 const price* price_at(const std::vector<price>& v, absl::CivilDay day) {
   for (const auto& p : v)
-    if (p.valid_from <= day && (!p.valid_to || day < *p.valid_to)) return &p;
+    if (p.valid_from <= day && (!p.valid_to || day < *p.valid_to))
+      return &p;
   return nullptr;
 }
 
 const co2_factor* co2_at(const std::vector<co2_factor>& v, int year, std::string_view region) {
   const co2_factor* best = nullptr;
   auto better = [&](const co2_factor& f) {
-    if (f.year > year) return false;
-    if (!best) return true;
+    if (f.year > year)
+      return false;
+    if (!best)
+      return true;
     bool f_own = f.region == region, b_own = best->region == region;
-    if (f_own != b_own) return f_own;
+    if (f_own != b_own)
+      return f_own;
     return f.year > best->year;
   };
   for (const auto& f : v)
-    if ((f.region == region || f.region.empty()) && better(f)) best = &f;
+    if ((f.region == region || f.region.empty()) && better(f))
+      best = &f;
   return best;
 }
 
 double price_of_hour(const price& p, absl::CivilHour hour) {
-  if (p.tou.empty()) return p.flat;
+  if (p.tou.empty())
+    return p.flat;
   int minute = static_cast<int>(hour.hour()) * 60;
   auto wd = absl::GetWeekday(absl::CivilDay(hour));
   // absl: Monday..Sunday; plant::weekday: monday = 1 .. sunday = 7.
@@ -785,7 +913,8 @@ double price_of_hour(const price& p, absl::CivilHour hour) {
                   || std::any_of(s.days.begin(), s.days.end(),
                                  [&](plant::weekday d) { return static_cast<int>(d) == idx; });
     auto a = plant::parse_hhmm(s.start), b = plant::parse_hhmm(s.end);
-    if (day_ok && a && b && *a <= minute && minute < *b) return s.price_per_kwh;
+    if (day_ok && a && b && *a <= minute && minute < *b)
+      return s.price_per_kwh;
   }
   return p.flat;
 }
@@ -800,10 +929,13 @@ std::vector<coverage> metering_coverage(const model& m) {
     for (const auto& [nid, n] : m.nodes) {
       bool own = false, use = n.energy_type == eid;
       for (const auto& mt : m.meters_of(nid))
-        if (m.meters.at(mt).energy_type == eid) own = use = true;
+        if (m.meters.at(mt).energy_type == eid)
+          own = use = true;
       for (const auto& ind : m.indicators_of(nid))
-        if (m.templates.at(m.indicators.at(ind).template_id).energy_type == eid) use = true;
-      if (use) uses[nid] = own;
+        if (m.templates.at(m.indicators.at(ind).template_id).energy_type == eid)
+          use = true;
+      if (use)
+        uses[nid] = own;
     }
     // A unit whose descendants use it uses it too.
     std::map<std::string, bool> all = uses;
@@ -829,10 +961,12 @@ std::vector<coverage> metering_coverage(const model& m) {
     std::map<std::string, std::pair<int, int>> kids;  // node -> (using children, metered ones)
     for (const auto& [depth, nid] : by_depth) {
       bool& metered = all.at(nid);
-      if (auto k = kids.find(nid); !metered && k != kids.end() && k->second.first == k->second.second)
+      if (auto k = kids.find(nid);
+          !metered && k != kids.end() && k->second.first == k->second.second)
         metered = true;
       const auto& parent = m.nodes.at(nid).parent;
-      if (parent.empty()) continue;
+      if (parent.empty())
+        continue;
       auto& k = kids[parent];
       ++k.first;
       k.second += metered ? 1 : 0;
@@ -845,17 +979,22 @@ std::vector<coverage> metering_coverage(const model& m) {
       for (const auto& [nid, own] : all) {
         const auto& n = m.nodes.at(nid);
         int lvl = n.parent.empty() ? 1 : n.metering_level;
-        if (lvl != level) continue;
+        if (lvl != level)
+          continue;
         ++c.using_units;
-        if (own) ++c.metered_units;
-        else c.unmetered.push_back(m.path_of(nid));
+        if (own)
+          ++c.metered_units;
+        else
+          c.unmetered.push_back(m.path_of(nid));
       }
-      if (c.using_units == 0 && c.required_percent < 0) continue;
+      if (c.using_units == 0 && c.required_percent < 0)
+        continue;
       c.rate_percent = c.using_units ? 100.0 * c.metered_units / c.using_units : 100.0;
-      if (c.using_units) out.push_back(std::move(c));
+      if (c.using_units)
+        out.push_back(std::move(c));
     }
   }
   return out;
 }
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

@@ -61,9 +61,9 @@ struct price {
 
 struct energy_type {
   std::string id;
-  std::string name;     // in the enterprise's language (seeded: Chinese)
-  std::string name_en;  // English (reports and screens in English)
-  std::string unit;                        // unit of a quantity: "kWh", "m3", "t", "GJ"
+  std::string name;                          // in the enterprise's language (seeded: Chinese)
+  std::string name_en;                       // English (reports and screens in English)
+  std::string unit;                          // unit of a quantity: "kWh", "m3", "t", "GJ"
   std::vector<coefficient> coal_equivalent;  // kgce per unit (equivalent value, 当量值)
   std::vector<coefficient> coal_equal;       // kgce per unit (equal value, 等价值)
   std::vector<co2_factor> co2;               // kgCO2 per unit
@@ -80,7 +80,8 @@ template <class T>
 class details_box {
 public:
   details_box() = default;
-  details_box(const details_box& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  details_box(const details_box& o)
+    : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
   details_box& operator=(const details_box& o) {
     if (this != &o)
       p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
@@ -144,8 +145,8 @@ struct node {
   atom name;
   node_kind kind = node_kind::workshop;
   uint8_t metering_level = 1;  // 1: enterprise, 2: secondary units, 3: main equipment
-  atom parent;       // empty for the root (the plant)
-  atom energy_type;  // main energy used ("" = none)
+  atom parent;                 // empty for the root (the plant)
+  atom energy_type;            // main energy used ("" = none)
   // Equipment record (any node may carry it; equipment nodes should).
   details_box<equipment_details> equipment;
 };
@@ -155,9 +156,9 @@ struct meter {
   atom name;
   uint8_t metering_level = 1;
   atom energy_type;
-  atom node;  // the unit or equipment it hangs under
+  atom node;                           // the unit or equipment it hangs under
   details_box<meter_details> details;  // master data, CT/PT ratios, rollover
-  atom live_source;                   // bound plant meter: "grid.import", ... ("" = none)
+  atom live_source;                    // bound plant meter: "grid.import", ... ("" = none)
 };
 
 struct product {
@@ -224,13 +225,19 @@ public:
     using pointer = P;
     using reference = std::conditional_t<Const, const row&, row&>;
     iter() = default;
-    iter(P a, P a_end, P b, P b_end) : a_(a), a_end_(a_end), b_(b), b_end_(b_end) {}
+    iter(P a, P a_end, P b, P b_end)
+      : a_(a),
+        a_end_(a_end),
+        b_(b),
+        b_end_(b_end) {}
     operator iter<true>() const { return {a_, a_end_, b_, b_end_}; }
     reference operator*() const { return *cur(); }
     pointer operator->() const { return cur(); }
     iter& operator++() {
-      if (a_ != a_end_ && cur() == a_) ++a_;
-      else ++b_;
+      if (a_ != a_end_ && cur() == a_)
+        ++a_;
+      else
+        ++b_;
       return *this;
     }
     iter operator++(int) {
@@ -242,8 +249,10 @@ public:
 
   private:
     P cur() const {
-      if (a_ == a_end_) return b_ == b_end_ ? nullptr : b_;
-      if (b_ == b_end_) return a_;
+      if (a_ == a_end_)
+        return b_ == b_end_ ? nullptr : b_;
+      if (b_ == b_end_)
+        return a_;
       return b_->first.view() < a_->first.view() ? b_ : a_;
     }
     P a_ = nullptr, a_end_ = nullptr, b_ = nullptr, b_end_ = nullptr;
@@ -273,19 +282,22 @@ public:
   std::size_t count(std::string_view id) const { return find(id) != end() ? 1 : 0; }
   T& at(std::string_view id) {
     auto it = find(id);
-    if (it == end()) throw std::out_of_range("no record " + std::string(id));
+    if (it == end())
+      throw std::out_of_range("no record " + std::string(id));
     return it->second;
   }
   const T& at(std::string_view id) const { return const_cast<table*>(this)->at(id); }
   // The record of `id`, inserted empty when there is none.
   T& operator[](std::string_view id) {
     auto it = find(id);
-    if (it != end()) return it->second;
+    if (it != end())
+      return it->second;
     return insert(atom(id), T{})->second;
   }
   std::pair<iterator, bool> emplace(atom id, T v) {  // by value: `id` may live in this table
     auto it = find(id);
-    if (it != end()) return {it, false};
+    if (it != end())
+      return {it, false};
     insert(id, std::move(v));
     return {find(id), true};
   }
@@ -321,7 +333,8 @@ public:
         dropped.push_back(it->first);
         continue;
       }
-      if (out != it) *out = std::move(*it);
+      if (out != it)
+        *out = std::move(*it);
       ++out;
     }
     rows_.erase(out, rows_.end());
@@ -331,10 +344,13 @@ public:
   void reserve(std::size_t n) { rows_.reserve(n); }
 
 private:
-  static bool by_id(const value_type& a, const value_type& b) { return a.first.view() < b.first.view(); }
+  static bool by_id(const value_type& a, const value_type& b) {
+    return a.first.view() < b.first.view();
+  }
   static value_type* lower(std::vector<value_type>& v, std::string_view id) {
-    auto it = std::lower_bound(v.begin(), v.end(), id,
-                               [](const value_type& a, std::string_view k) { return a.first.view() < k; });
+    auto it = std::lower_bound(v.begin(), v.end(), id, [](const value_type& a, std::string_view k) {
+      return a.first.view() < k;
+    });
     return v.data() + (it - v.begin());
   }
   iterator at_lower(value_type* a, value_type* b) {
@@ -347,14 +363,17 @@ private:
       return &rows_.back();
     }
     std::size_t limit = 64;
-    while (limit * limit < rows_.size()) limit *= 2;
-    if (tail_.size() >= limit) merge();
+    while (limit * limit < rows_.size())
+      limit *= 2;
+    if (tail_.size() >= limit)
+      merge();
     auto* p = lower(tail_, id);
     auto it = tail_.emplace(tail_.begin() + (p - tail_.data()), id, std::move(v));
     return &*it;
   }
   void merge() {
-    if (tail_.empty()) return;
+    if (tail_.empty())
+      return;
     std::vector<value_type> out;
     out.reserve(rows_.size() + tail_.size());
     std::merge(std::make_move_iterator(rows_.begin()), std::make_move_iterator(rows_.end()),
@@ -368,7 +387,7 @@ private:
 
 struct enterprise {
   std::string name = "Enterprise";
-  std::string region;           // for regional CO2 factors; "" = national
+  std::string region;  // for regional CO2 factors; "" = national
   std::string currency = "CNY";
   std::string time_zone = "Asia/Shanghai";
   std::string language = "zh";  // reports by default: zh | en
@@ -404,12 +423,21 @@ public:
       const link* p = nullptr;
       const atom& operator*() const { return p->id; }
       const atom* operator->() const { return &p->id; }
-      iterator& operator++() { ++p; return *this; }
-      iterator operator++(int) { auto t = *this; ++p; return t; }
+      iterator& operator++() {
+        ++p;
+        return *this;
+      }
+      iterator operator++(int) {
+        auto t = *this;
+        ++p;
+        return t;
+      }
       bool operator==(const iterator& o) const { return p == o.p; }
       bool operator!=(const iterator& o) const { return p != o.p; }
     };
-    range(const link* b, const link* e) : b_(b), e_(e) {}
+    range(const link* b, const link* e)
+      : b_(b),
+        e_(e) {}
     iterator begin() const { return {b_}; }
     iterator end() const { return {e_}; }
     std::size_t size() const { return static_cast<std::size_t>(e_ - b_); }
@@ -527,9 +555,11 @@ struct coverage {
   int level = 1;
   int using_units = 0;
   int metered_units = 0;
-  double rate_percent = 0;      // metered / using (100 when none use it)
-  double required_percent = -1; // GB 17167; negative = no requirement
-  bool meets() const noexcept { return required_percent < 0 || rate_percent + 1e-9 >= required_percent; }
+  double rate_percent = 0;       // metered / using (100 when none use it)
+  double required_percent = -1;  // GB 17167; negative = no requirement
+  bool meets() const noexcept {
+    return required_percent < 0 || rate_percent + 1e-9 >= required_percent;
+  }
   std::vector<std::string> unmetered;  // paths of the units without a meter
 };
 std::vector<coverage> metering_coverage(const model& m);
@@ -543,4 +573,4 @@ const co2_factor* co2_at(const std::vector<co2_factor>& v, int year, std::string
 // The price of one hour (civil, local), TOU slot or flat.
 double price_of_hour(const price& p, absl::CivilHour hour);
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

@@ -6,12 +6,18 @@
 namespace plantd::energy {
 namespace {
 
-constexpr const char* gbt2589_2020 = "GB/T 2589-2020 General principles for calculation of the comprehensive energy consumption, reference coefficients";
-constexpr const char* gbt2589_2008_b = "GB/T 2589-2008 Appendix B (new water 2.51 MJ/t); check against the 2020 edition for your reporting";
-constexpr const char* gb17167 = "GB 17167-2006 Table 1 (required metering-equipment rates); GB 17167-2025 applies from 2026-02-01";
-constexpr const char* mee_2023 = "MEE notice on 2023-2025 power-sector GHG reporting (Feb 2023): national grid average 0.5703 tCO2/MWh (carbon-market reporting)";
-constexpr const char* mee_nbs_2021 = "MEE & NBS announcement 2024 No. 12 (2024-04-12): 2021 national electricity CO2 factor";
-constexpr const char* mee_nbs_2022 = "MEE & NBS announcement on 2022 electricity CO2 factors (2024-12-20)";
+constexpr const char* gbt2589_2020 = "GB/T 2589-2020 General principles for calculation of the "
+                                     "comprehensive energy consumption, reference coefficients";
+constexpr const char* gbt2589_2008_b = "GB/T 2589-2008 Appendix B (new water 2.51 MJ/t); check "
+                                       "against the 2020 edition for your reporting";
+constexpr const char* gb17167 = "GB 17167-2006 Table 1 (required metering-equipment rates); GB "
+                                "17167-2025 applies from 2026-02-01";
+constexpr const char* mee_2023 = "MEE notice on 2023-2025 power-sector GHG reporting (Feb 2023): "
+                                 "national grid average 0.5703 tCO2/MWh (carbon-market reporting)";
+constexpr const char* mee_nbs_2021 =
+  "MEE & NBS announcement 2024 No. 12 (2024-04-12): 2021 national electricity CO2 factor";
+constexpr const char* mee_nbs_2022 =
+  "MEE & NBS announcement on 2022 electricity CO2 factors (2024-12-20)";
 constexpr const char* mee_nbs_2023 = "MEE & NBS announcement on 2023 electricity CO2 factors";
 constexpr const char* tou_example =
   "An example to edit, not a tariff: the usual shape of a provincial general industrial and "
@@ -19,7 +25,8 @@ constexpr const char* tou_example =
   "otherwise) with the peak:valley ratio of at least 3:1 that NDRC 发改价格〔2021〕1093号 "
   "asks for; replace the windows and prices with the local grid's agency purchase tariff "
   "(代理购电价格表)";
-constexpr const char* fuel_co2 = "computed: GB/T 2589 calorific value x GB/T 32150 default carbon content x oxidation rate x 44/12";
+constexpr const char* fuel_co2 = "computed: GB/T 2589 calorific value x GB/T 32150 default carbon "
+                                 "content x oxidation rate x 44/12";
 
 coefficient coef(double v, const char* src) {
   coefficient c;
@@ -65,7 +72,7 @@ indicator_template tpl(const char* id, const char* name, const char* name_en, in
   return t;
 }
 
-} // namespace
+}  // namespace
 
 model seeded_model() {
   model m;
@@ -90,8 +97,12 @@ model seeded_model() {
              {{}, "17:00", "22:00", 1.04}};  // 峰
     elec.prices.push_back(std::move(p));
   }
-  for (auto [region, v] : {std::pair{"North", 0.6361}, {"Northeast", 0.5122}, {"East", 0.5500},
-                           {"Central", 0.5271}, {"Northwest", 0.5543}, {"South", 0.4042},
+  for (auto [region, v] : {std::pair{"North", 0.6361},
+                           {"Northeast", 0.5122},
+                           {"East", 0.5500},
+                           {"Central", 0.5271},
+                           {"Northwest", 0.5543},
+                           {"South", 0.4042},
                            {"Southwest", 0.2472}})
     elec.co2.push_back(co2(2023, region, v, "MEE/NBS 2023 regional", mee_nbs_2023));
 
@@ -123,33 +134,40 @@ model seeded_model() {
 
   using k = indicator_kind;
   for (const auto& t : {
-           tpl("active_energy", "正向有功总电能", "Forward active total energy", k::collection, "electricity", "kWh"),
-           tpl("water_flow", "累计水流量", "Total water flow", k::collection, "water", "t"),
-           tpl("gas_flow", "累计燃气流量", "Total gas flow", k::collection, "natural_gas", "m3"),
-           tpl("steam_flow", "累计蒸汽流量", "Total steam flow", k::collection, "steam", "t"),
-           tpl("heat_flow", "累计热量", "Total heat", k::collection, "heat", "GJ"),
-           tpl("electricity_use", "用电量", "Electricity consumption", k::efficiency, "electricity", "kWh"),
-           tpl("water_use", "用水量", "Water consumption", k::efficiency, "water", "t"),
-           tpl("gas_use", "天然气用量", "Natural gas consumption", k::efficiency, "natural_gas", "m3"),
-           tpl("steam_use", "蒸汽用量", "Steam consumption", k::efficiency, "steam", "t"),
-           tpl("standard_coal", "折标量", "Standard coal equivalent", k::efficiency, "", "tce"),
-           tpl("carbon", "碳排放量", "Carbon emissions", k::efficiency, "", "tCO2"),
-           tpl("cost", "成本", "Energy cost", k::efficiency, "", "CNY"),
-           tpl("comprehensive", "综合能耗", "Total comprehensive energy consumption", k::efficiency, "", "tce"),
-           tpl("unit_product_energy", "单位产品综合能耗", "Comprehensive energy per unit of product",
-               k::efficiency, "", "kgce/t"),
-           // Per energy type, as the manual's efficiency templates.
-           tpl("electricity_cost", "电力成本", "Electricity cost", k::efficiency, "electricity", "CNY"),
-           tpl("electricity_coal", "电力折标量", "Electricity in standard coal", k::efficiency, "electricity", "tce"),
-           tpl("electricity_carbon", "电力碳排放量", "Electricity carbon emissions", k::efficiency, "electricity",
-               "tCO2"),
-           tpl("gas_cost", "天然气成本", "Natural gas cost", k::efficiency, "natural_gas", "CNY"),
-           tpl("gas_coal", "天然气折标量", "Natural gas in standard coal", k::efficiency, "natural_gas", "tce"),
-           tpl("water_cost", "水成本", "Water cost", k::efficiency, "water", "CNY"),
+         tpl("active_energy", "正向有功总电能", "Forward active total energy", k::collection,
+             "electricity", "kWh"),
+         tpl("water_flow", "累计水流量", "Total water flow", k::collection, "water", "t"),
+         tpl("gas_flow", "累计燃气流量", "Total gas flow", k::collection, "natural_gas", "m3"),
+         tpl("steam_flow", "累计蒸汽流量", "Total steam flow", k::collection, "steam", "t"),
+         tpl("heat_flow", "累计热量", "Total heat", k::collection, "heat", "GJ"),
+         tpl("electricity_use", "用电量", "Electricity consumption", k::efficiency, "electricity",
+             "kWh"),
+         tpl("water_use", "用水量", "Water consumption", k::efficiency, "water", "t"),
+         tpl("gas_use", "天然气用量", "Natural gas consumption", k::efficiency, "natural_gas",
+             "m3"),
+         tpl("steam_use", "蒸汽用量", "Steam consumption", k::efficiency, "steam", "t"),
+         tpl("standard_coal", "折标量", "Standard coal equivalent", k::efficiency, "", "tce"),
+         tpl("carbon", "碳排放量", "Carbon emissions", k::efficiency, "", "tCO2"),
+         tpl("cost", "成本", "Energy cost", k::efficiency, "", "CNY"),
+         tpl("comprehensive", "综合能耗", "Total comprehensive energy consumption", k::efficiency,
+             "", "tce"),
+         tpl("unit_product_energy", "单位产品综合能耗", "Comprehensive energy per unit of product",
+             k::efficiency, "", "kgce/t"),
+         // Per energy type, as the manual's efficiency templates.
+         tpl("electricity_cost", "电力成本", "Electricity cost", k::efficiency, "electricity",
+             "CNY"),
+         tpl("electricity_coal", "电力折标量", "Electricity in standard coal", k::efficiency,
+             "electricity", "tce"),
+         tpl("electricity_carbon", "电力碳排放量", "Electricity carbon emissions", k::efficiency,
+             "electricity", "tCO2"),
+         tpl("gas_cost", "天然气成本", "Natural gas cost", k::efficiency, "natural_gas", "CNY"),
+         tpl("gas_coal", "天然气折标量", "Natural gas in standard coal", k::efficiency,
+             "natural_gas", "tce"),
+         tpl("water_cost", "水成本", "Water cost", k::efficiency, "water", "CNY"),
        })
     m.templates.emplace(t.id, t);
   m.reindex();
   return m;
 }
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

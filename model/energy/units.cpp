@@ -18,19 +18,18 @@ struct known {
 
 // Known names and their scale onto a base unit.
 constexpr known known_units[] = {
-    {"MJ", 1, "MJ"},          {"GJ", 1000, "MJ"},       {"kJ", 0.001, "MJ"},
-    {"kWh", 3.6, "MJ"},       {"Wh", 0.0036, "MJ"},     {"MWh", 3600, "MJ"},
-    {"GWh", 3.6e6, "MJ"},     {"m3", 1, "m3"},          {"L", 0.001, "m3"},
-    {"km3", 1000, "m3"},      {"kg", 1, "kg"},          {"t", 1000, "kg"},
-    {"g", 0.001, "kg"},       {"kgce", 1, "kgce"},      {"tce", 1000, "kgce"},
-    {"kgCO2", 1, "kgCO2"},    {"tCO2", 1000, "kgCO2"},  {"kgCO2e", 1, "kgCO2"},
-    {"tCO2e", 1000, "kgCO2"}, {"h", 1, "h"},
+  {"MJ", 1, "MJ"},         {"GJ", 1000, "MJ"},     {"kJ", 0.001, "MJ"},      {"kWh", 3.6, "MJ"},
+  {"Wh", 0.0036, "MJ"},    {"MWh", 3600, "MJ"},    {"GWh", 3.6e6, "MJ"},     {"m3", 1, "m3"},
+  {"L", 0.001, "m3"},      {"km3", 1000, "m3"},    {"kg", 1, "kg"},          {"t", 1000, "kg"},
+  {"g", 0.001, "kg"},      {"kgce", 1, "kgce"},    {"tce", 1000, "kgce"},    {"kgCO2", 1, "kgCO2"},
+  {"tCO2", 1000, "kgCO2"}, {"kgCO2e", 1, "kgCO2"}, {"tCO2e", 1000, "kgCO2"}, {"h", 1, "h"},
 };
 
 void add_dim(std::map<std::string, int>& dims, const std::string& base, int exp) {
   int& e = dims[base];
   e += exp;
-  if (e == 0) dims.erase(base);
+  if (e == 0)
+    dims.erase(base);
 }
 
 unit from_map(double scale, const std::map<std::string, int>& dims) {
@@ -42,14 +41,19 @@ unit from_map(double scale, const std::map<std::string, int>& dims) {
 
 unit combine(const unit& a, const unit& b, int sign) {
   std::map<std::string, int> dims(a.dims.begin(), a.dims.end());
-  for (const auto& [base, exp] : b.dims) add_dim(dims, base, sign * exp);
+  for (const auto& [base, exp] : b.dims)
+    add_dim(dims, base, sign * exp);
   return from_map(sign > 0 ? a.scale * b.scale : a.scale / b.scale, dims);
 }
 
-} // namespace
+}  // namespace
 
-unit unit::operator*(const unit& o) const { return combine(*this, o, 1); }
-unit unit::operator/(const unit& o) const { return combine(*this, o, -1); }
+unit unit::operator*(const unit& o) const {
+  return combine(*this, o, 1);
+}
+unit unit::operator/(const unit& o) const {
+  return combine(*this, o, -1);
+}
 
 expected<unit, std::string> parse_unit(std::string_view text) {
   std::map<std::string, int> dims;
@@ -85,16 +89,17 @@ expected<unit, std::string> parse_unit(std::string_view text) {
     if (!std::isalpha(static_cast<unsigned char>(c)))
       return fail(fmt::format("expected a unit name at position {}", i + 1));
     std::size_t start = i;
-    while (i < text.size()
-           && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_'))
+    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_'))
       ++i;
     std::string name(text.substr(start, i - start));
     int exp = 1;
     if (i < text.size() && text[i] == '^') {
       ++i;
       std::size_t s = i;
-      if (i < text.size() && text[i] == '-') ++i;
-      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+      if (i < text.size() && text[i] == '-')
+        ++i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+        ++i;
       auto [p, ec] = std::from_chars(text.data() + s, text.data() + i, exp);
       if (ec != std::errc{} || p != text.data() + i || exp == 0)
         return fail(fmt::format("bad exponent at position {}", s + 1));
@@ -107,27 +112,34 @@ expected<unit, std::string> parse_unit(std::string_view text) {
       s = k->scale;
       base = std::string(k->base);
     }
-    for (int n = 0; n < std::abs(exp); ++n) scale = (sign * exp > 0) ? scale * s : scale / s;
+    for (int n = 0; n < std::abs(exp); ++n)
+      scale = (sign * exp > 0) ? scale * s : scale / s;
     add_dim(dims, base, sign * exp);
     expect_factor = false;
     any = true;
   }
-  if (!any) return fail("empty");
-  if (expect_factor) return fail("ends with an operator");
+  if (!any)
+    return fail("empty");
+  if (expect_factor)
+    return fail("ends with an operator");
   return from_map(scale, dims);
 }
 
 std::string dimension_text(const unit& u) {
-  if (u.dims.empty()) return "1";
+  if (u.dims.empty())
+    return "1";
   std::string num, den;
   for (const auto& [base, exp] : u.dims) {
     std::string& side = exp > 0 ? num : den;
-    if (!side.empty()) side += '*';
+    if (!side.empty())
+      side += '*';
     side += base;
-    if (std::abs(exp) != 1) side += fmt::format("^{}", std::abs(exp));
+    if (std::abs(exp) != 1)
+      side += fmt::format("^{}", std::abs(exp));
   }
-  if (num.empty()) num = "1";
+  if (num.empty())
+    num = "1";
   return den.empty() ? num : num + "/" + den;
 }
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

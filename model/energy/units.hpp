@@ -39,4 +39,4 @@ expected<unit, std::string> parse_unit(std::string_view text);
 // The dimension in base units, e.g. "MJ", "kgce/MJ" (for messages).
 std::string dimension_text(const unit& u);
 
-} // namespace plantd::energy
+}  // namespace plantd::energy

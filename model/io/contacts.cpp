@@ -8,20 +8,20 @@ std::vector<alarms::condition> input_alarms(const std::vector<plant::digital_inp
                                             const std::array<bool, 2>& di) {
   std::vector<alarms::condition> out;
   for (const auto& in : inputs) {
-    if (in.function != plant::input_function::generic_alarm || in.channel < 1 ||
-        in.channel > di.size() || !input_active(in, di[in.channel - 1]))
+    if (in.function != plant::input_function::generic_alarm || in.channel < 1
+        || in.channel > di.size() || !input_active(in, di[in.channel - 1]))
       continue;
     auto device = fmt::format("DI{}", in.channel);
-    out.push_back({"digital_input", device, alarms::severity::major,
-                   fmt::format("{} active ({})", in.name.empty() ? "alarm input" : in.name,
-                               device)});
+    out.push_back(
+      {"digital_input", device, alarms::severity::major,
+       fmt::format("{} active ({})", in.name.empty() ? "alarm input" : in.name, device)});
   }
   return out;
 }
 
-std::vector<std::pair<uint32_t, bool>> alarm_outputs(
-  const std::vector<plant::digital_output>& outputs,
-  const std::vector<alarms::condition>& active) {
+std::vector<std::pair<uint32_t, bool>>
+alarm_outputs(const std::vector<plant::digital_output>& outputs,
+              const std::vector<alarms::condition>& active) {
   bool critical = false;
   bool fault = false;
   for (const auto& c : active) {
@@ -38,4 +38,4 @@ std::vector<std::pair<uint32_t, bool>> alarm_outputs(
   return out;
 }
 
-} // namespace plantd::io
+}  // namespace plantd::io

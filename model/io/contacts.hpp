@@ -27,8 +27,8 @@ std::vector<alarms::condition> input_alarms(const std::vector<plant::digital_inp
 // The state of each alarm-lamp and fault-relay output (channel, closed):
 // the lamp is lit while a critical condition is active, the fault relay
 // closed while a critical or major one is.
-std::vector<std::pair<uint32_t, bool>> alarm_outputs(
-  const std::vector<plant::digital_output>& outputs,
-  const std::vector<alarms::condition>& active);
+std::vector<std::pair<uint32_t, bool>>
+alarm_outputs(const std::vector<plant::digital_output>& outputs,
+              const std::vector<alarms::condition>& active);
 
-} // namespace plantd::io
+}  // namespace plantd::io

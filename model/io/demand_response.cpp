@@ -38,4 +38,4 @@ double decode_rcr(const std::array<bool, 4>& inputs) noexcept {
   return 1.0;
 }
 
-} // namespace plantd::io
+}  // namespace plantd::io

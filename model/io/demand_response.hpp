@@ -28,9 +28,9 @@ struct dred_contacts {
 };
 
 struct dred_order {
-  bool drm0 = false;                // disconnect
-  uint8_t consumption_mode = 0;     // 0 none, or 1..4
-  uint8_t generation_mode = 0;      // 0 none, or 5..8
+  bool drm0 = false;             // disconnect
+  uint8_t consumption_mode = 0;  // 0 none, or 1..4
+  uint8_t generation_mode = 0;   // 0 none, or 5..8
   // Caps as fractions of rated power; nullopt = no cap from this order.
   std::optional<double> consumption_cap;
   std::optional<double> generation_cap;
@@ -43,4 +43,4 @@ dred_order decode_dred(const dred_contacts& c) noexcept;
 // D_IN1..D_IN4 closed? -> allowed feed-in as a fraction of rated power.
 double decode_rcr(const std::array<bool, 4>& inputs) noexcept;
 
-} // namespace plantd::io
+}  // namespace plantd::io

@@ -13,13 +13,11 @@ std::vector<std::string> restart_only_changes(const config& a, const config& b) 
   // The role of this unit and its peers.
   check(a.ems == b.ems, "ems");
   // The recorder and the energy actor are sized once.
-  check(a.storage.raw_retention_days == b.storage.raw_retention_days,
-        "storage.raw_retention_days");
+  check(a.storage.raw_retention_days == b.storage.raw_retention_days, "storage.raw_retention_days");
   check(a.storage.flush_interval_ms == b.storage.flush_interval_ms, "storage.flush_interval_ms");
-  check(a.storage.energy_hourly_days == b.storage.energy_hourly_days,
-        "storage.energy_hourly_days");
+  check(a.storage.energy_hourly_days == b.storage.energy_hourly_days, "storage.energy_hourly_days");
   check(a.storage.max_disk_mb == b.storage.max_disk_mb, "storage.max_disk_mb");
   return out;
 }
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

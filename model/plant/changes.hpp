@@ -15,4 +15,4 @@ namespace plantd::plant {
 // and `next` and take effect at the next start only.
 std::vector<std::string> restart_only_changes(const config& running, const config& next);
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

@@ -348,4 +348,4 @@ inline constexpr std::size_t ems_switch_ports = 12;
 inline constexpr uint32_t max_unit_id = 247;
 inline constexpr uint32_t digital_channels = 2;
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

@@ -8,8 +8,7 @@ namespace plantd::plant {
 
 const std::vector<grid_profile_rules>& grid_profiles() {
   static const std::vector<grid_profile_rules> all{
-    {grid_profile::as_nzs_4777_2, "AS/NZS 4777.2", demand_response_kind::dred, 15'000,
-     std::nullopt,
+    {grid_profile::as_nzs_4777_2, "AS/NZS 4777.2", demand_response_kind::dred, 15'000, std::nullopt,
      "AS/NZS 4777.2:2015 6.2.1 (the inverter shall support demand response mode DRM 0, "
      "AS/NZS 4755); AS/NZS 4777.2:2020 6.2.2 soft export limit: exceedance contained within "
      "15 s (SA Power Networks, Dynamic Exports test procedure)"},
@@ -53,7 +52,7 @@ std::string_view kind_name(demand_response_kind k) {
   return "?";
 }
 
-} // namespace
+}  // namespace
 
 problems grid_profile_departures(const config& cfg) {
   problems out;
@@ -95,11 +94,11 @@ void apply_grid_profile(config& cfg) {
     // The meter counts as stale early enough for a decision and a device
     // poll to follow within the time (validation checks the same sum).
     const auto& pl = cfg.polling;
-    int64_t room = int64_t{fs.reach_within_ms} - pl.control_cycle_ms -
-                   std::max(pl.cabinet_ms, pl.inverter_ms);
+    int64_t room =
+      int64_t{fs.reach_within_ms} - pl.control_cycle_ms - std::max(pl.cabinet_ms, pl.inverter_ms);
     if (room > int64_t{pl.grid_meter_ms})
       fs.meter_stale_ms = std::min<uint32_t>(fs.meter_stale_ms, static_cast<uint32_t>(room));
   }
 }
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

@@ -39,4 +39,4 @@ problems grid_profile_departures(const config& cfg);
 // A start refuses a config file that departs (as --check-config says).
 void apply_grid_profile(config& cfg);
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

@@ -8,7 +8,7 @@ namespace plantd::plant {
 
 double meter_range_w(const serial_device& d) noexcept {
   return std::isfinite(d.rated_power_w) && d.rated_power_w > 0 ? d.rated_power_w
-                                                                : default_meter_range_w;
+                                                               : default_meter_range_w;
 }
 
 std::optional<std::string> implausible_power(reading& r, double range_w) {
@@ -27,4 +27,4 @@ std::optional<std::string> implausible_power(reading& r, double range_w) {
   return std::nullopt;
 }
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

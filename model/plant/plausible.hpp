@@ -23,4 +23,4 @@ double meter_range_w(const serial_device& d) noexcept;
 // invalid and says why; nullopt when it is fine (or already not usable).
 std::optional<std::string> implausible_power(reading& r, double range_w);
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

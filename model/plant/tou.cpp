@@ -15,4 +15,4 @@ std::optional<int> parse_hhmm(std::string_view text) noexcept {
   return hours * 60 + minutes;
 }
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

@@ -12,4 +12,4 @@ inline constexpr int minutes_per_day = 24 * 60;
 // nullopt for anything else, e.g. "7:00", "24:01", "12:60".
 std::optional<int> parse_hhmm(std::string_view text) noexcept;
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

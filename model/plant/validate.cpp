@@ -36,9 +36,9 @@ const char* to_string(device_role role) noexcept {
 }
 
 const char* to_string(weekday day) noexcept {
-  static constexpr std::array<const char*, 8> names{
-    "unspecified day", "Monday",   "Tuesday", "Wednesday",
-    "Thursday",        "Friday",   "Saturday", "Sunday"};
+  static constexpr std::array<const char*, 8> names{"unspecified day", "Monday",   "Tuesday",
+                                                    "Wednesday",       "Thursday", "Friday",
+                                                    "Saturday",        "Sunday"};
   auto i = static_cast<std::size_t>(day);
   return i < names.size() ? names[i] : names[0];
 }
@@ -104,7 +104,8 @@ public:
 
   problems take() {
     if (unlisted_ > 0)
-      out_.push_back({"", fmt::format("and {} more problem{}", unlisted_, unlisted_ == 1 ? "" : "s")});
+      out_.push_back(
+        {"", fmt::format("and {} more problem{}", unlisted_, unlisted_ == 1 ? "" : "s")});
     return std::move(out_);
   }
 
@@ -127,9 +128,9 @@ void check_site(checker& ck, const site& s) {
       ck.fail("site.time_zone", "unknown IANA time zone \"{}\"", s.time_zone);
   }
   if (!s.country.empty()
-      && (s.country.size() != 2
-          || !std::all_of(s.country.begin(), s.country.end(),
-                          [](char c) { return c >= 'A' && c <= 'Z'; })))
+      && (s.country.size() != 2 || !std::all_of(s.country.begin(), s.country.end(), [](char c) {
+            return c >= 'A' && c <= 'Z';
+          })))
     ck.fail("site.country", "must be an ISO 3166-1 alpha-2 code such as \"AU\", got \"{}\"",
             s.country);
   ck.power("site.rated_power_w", s.rated_power_w);
@@ -160,8 +161,8 @@ void check_serial(checker& ck, id_registry& serials, const std::string& path,
                   const std::string& serial) {
   if (serial.empty())
     return;
-  bool printable = std::all_of(serial.begin(), serial.end(),
-                               [](char c) { return c >= 0x20 && c < 0x7F; });
+  bool printable =
+    std::all_of(serial.begin(), serial.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
   if (!printable || serial.size() > 64 || serial.front() == ' ' || serial.back() == ' ') {
     ck.fail(path + ".serial",
             "\"{}\": a serial number is 1 to 64 printable ASCII characters, without "
@@ -192,8 +193,7 @@ void check_cabinets(checker& ck, const config& cfg, id_registry& ids, id_registr
     if (!cab.modbus.host.empty()) {
       auto [it, added] = addresses.emplace(key, i);
       if (!added)
-        ck.fail(path + ".modbus",
-                "address {}:{} unit {} is already used by cabinets[{}]",
+        ck.fail(path + ".modbus", "address {}:{} unit {} is already used by cabinets[{}]",
                 cab.modbus.host, cab.modbus.port, cab.modbus.unit_id, it->second);
     }
     ck.required(path + ".point_table", cab.point_table);
@@ -210,13 +210,11 @@ void check_ems(checker& ck, const config& cfg) {
     known.insert(cab.id);
   ck.required("ems.primary.id", ems.primary.id);
   if (cabs.size() >= ems_switch_required_from && !ems.ems_switch)
-    ck.fail("ems.ems_switch",
-            "{} cabinets need an EMS-Switch unit (required from {} cabinets on)",
+    ck.fail("ems.ems_switch", "{} cabinets need an EMS-Switch unit (required from {} cabinets on)",
             cabs.size(), ems_switch_required_from);
   // Which unit each cabinet is wired to.
   std::map<std::string, std::vector<std::string>> wired;  // cabinet -> unit paths
-  auto check_unit = [&](const ems_unit& unit, const std::string& path,
-                        std::size_t uplinks) {
+  auto check_unit = [&](const ems_unit& unit, const std::string& path, std::size_t uplinks) {
     if (!unit.cabinet_id.empty() && known.count(unit.cabinet_id) == 0)
       ck.fail(path + ".cabinet_id", "unknown cabinet \"{}\"", unit.cabinet_id);
     std::set<std::string> seen;
@@ -232,9 +230,8 @@ void check_ems(checker& ck, const config& cfg) {
     }
     auto ports = unit.cabinet_ids.size() + uplinks;
     if (ports > ems_switch_ports)
-      ck.fail(path + ".cabinet_ids",
-              "{} switch ports needed ({} cabinets{}); the unit has {}", ports,
-              unit.cabinet_ids.size(), uplinks > 0 ? " + the EMS-Switch uplink" : "",
+      ck.fail(path + ".cabinet_ids", "{} switch ports needed ({} cabinets{}); the unit has {}",
+              ports, unit.cabinet_ids.size(), uplinks > 0 ? " + the EMS-Switch uplink" : "",
               ems_switch_ports);
   };
   check_unit(ems.primary, "ems.primary", ems.ems_switch ? 1 : 0);
@@ -288,8 +285,8 @@ void check_lines(checker& ck, const config& cfg, id_registry& ids, id_registry& 
     } else {
       auto [it, added] = ports.emplace(line.port, i);
       if (!added)
-        ck.fail(path + ".port", "{} is already configured by rs485_lines[{}]",
-                to_string(line.port), it->second);
+        ck.fail(path + ".port", "{} is already configured by rs485_lines[{}]", to_string(line.port),
+                it->second);
     }
     if (line.device.empty() && !line.tcp_gateway)
       ck.fail(path, "give the serial device (e.g. \"/dev/ttyS1\") or a tcp_gateway");
@@ -317,7 +314,8 @@ void check_lines(checker& ck, const config& cfg, id_registry& ids, id_registry& 
       ck.required(dpath + ".point_table", dev.point_table);
       if (dev.role == device_role::unspecified) {
         ck.fail(dpath + ".role", "is required (grid meter, PV meter, PV inverter or sub-meter)");
-      } else if (line.port != serial_port::unspecified && home_port(dev.role) != serial_port::unspecified
+      } else if (line.port != serial_port::unspecified
+                 && home_port(dev.role) != serial_port::unspecified
                  && home_port(dev.role) != line.port) {
         ck.fail(dpath + ".role", "a {} belongs on {}, not on {}", to_string(dev.role),
                 to_string(home_port(dev.role)), to_string(line.port));
@@ -341,15 +339,13 @@ void check_lines(checker& ck, const config& cfg, id_registry& ids, id_registry& 
     }
   }
   if (grid_meters.empty())
-    ck.fail("rs485_lines",
-            "a grid meter is required on RS485-1: export limit and self-consumption "
-            "control read it");
+    ck.fail("rs485_lines", "a grid meter is required on RS485-1: export limit and self-consumption "
+                           "control read it");
   for (std::size_t k = 1; k < grid_meters.size(); ++k)
     ck.fail(grid_meters[k] + ".role", "a second grid meter; the plant has one, at {}",
             grid_meters[0]);
   for (std::size_t k = 1; k < pv_meters.size(); ++k)
-    ck.fail(pv_meters[k] + ".role", "a second PV meter; the plant has one, at {}",
-            pv_meters[0]);
+    ck.fail(pv_meters[k] + ".role", "a second PV meter; the plant has one, at {}", pv_meters[0]);
 }
 
 void check_io(checker& ck, const io& x) {
@@ -414,10 +410,12 @@ void check_week(checker& ck, const std::string& base, const std::vector<week_slo
               *s.start);
     if (!end || *end == 0)
       ck.fail(path + ".end", "must be a time \"HH:MM\" from 00:01 to 24:00, got \"{}\"", *s.end);
-    bool times_ok = start && end && *start < minutes_per_day && *end > 0;
+    bool times_ok = start && end && *start<minutes_per_day&& * end> 0;
     if (times_ok && *start >= *end) {
-      ck.fail(path + ".end", "must be later than start ({} .. {}); split a slot that crosses "
-                            "midnight in two", *s.start, *s.end);
+      ck.fail(path + ".end",
+              "must be later than start ({} .. {}); split a slot that crosses "
+              "midnight in two",
+              *s.start, *s.end);
       times_ok = false;
     }
     std::set<weekday> days;
@@ -451,8 +449,7 @@ void check_week(checker& ck, const std::string& base, const std::vector<week_slo
         ck.fail(at(base, sp.slot), "overlaps slots[{}] on {} {}-{}", last->slot, day,
                 hhmm(sp.start), hhmm(std::min(covered, sp.end)));
       else if (sp.start > covered)
-        ck.fail(base, "{} {}-{} is not covered by any slot", day, hhmm(covered),
-                hhmm(sp.start));
+        ck.fail(base, "{} {}-{} is not covered by any slot", day, hhmm(covered), hhmm(sp.start));
       if (sp.end > covered) {
         covered = sp.end;
         last = &sp;
@@ -487,8 +484,8 @@ void check_tou(checker& ck, const config& cfg) {
     if (s.action == slot_action::unspecified)
       ck.fail(path + ".action", "is required (charge, discharge, self-consume or idle)");
     ck.power(path + ".power_w", s.power_w,
-             s.action == slot_action::charge || s.action == slot_action::discharge,
-             battery_w, "the cabinets' rated power");
+             s.action == slot_action::charge || s.action == slot_action::discharge, battery_w,
+             "the cabinets' rated power");
     if (s.soc_min_percent != 0 || s.soc_max_percent != 0)
       check_soc_window(ck, path, s.soc_min_percent, s.soc_max_percent);
   }
@@ -522,11 +519,10 @@ void check_policies(checker& ck, const config& cfg) {
             "must be >= 0 and smaller than max - min ({}), got {}",
             p.soc.max_percent - p.soc.min_percent, p.soc.hysteresis_percent);
   const auto& th = p.thermal;
-  if (!(std::isfinite(th.derate_from_c) && std::isfinite(th.derate_to_c)
-        && th.derate_from_c >= 20 && th.derate_to_c <= 80 && th.derate_from_c < th.derate_to_c))
-    ck.fail("policies.thermal",
-            "derate_from_c < derate_to_c, both 20 .. 80 °C, got {} and {}", th.derate_from_c,
-            th.derate_to_c);
+  if (!(std::isfinite(th.derate_from_c) && std::isfinite(th.derate_to_c) && th.derate_from_c >= 20
+        && th.derate_to_c <= 80 && th.derate_from_c < th.derate_to_c))
+    ck.fail("policies.thermal", "derate_from_c < derate_to_c, both 20 .. 80 °C, got {} and {}",
+            th.derate_from_c, th.derate_to_c);
   if (!(th.cooling_fault_factor >= 0 && th.cooling_fault_factor <= 1))
     ck.fail("policies.thermal.cooling_fault_factor", "must be 0 .. 1, got {}",
             th.cooling_fault_factor);
@@ -535,8 +531,7 @@ void check_policies(checker& ck, const config& cfg) {
   if (ex.trip_tolerance_w && !(*ex.trip_tolerance_w >= 0 && *ex.trip_tolerance_w <= 1e8))
     ck.fail("policies.export_limit.trip_tolerance_w", "must be 0 .. 100 MW, got {}",
             *ex.trip_tolerance_w);
-  ck.range("policies.export_limit.max_protection_time_ms", ex.max_protection_time_ms, 1,
-           3'600'000);
+  ck.range("policies.export_limit.max_protection_time_ms", ex.max_protection_time_ms, 1, 3'600'000);
   if (ex.trip_output != 0) {
     auto it = std::find_if(cfg.io.outputs.begin(), cfg.io.outputs.end(),
                            [&](const auto& o) { return o.channel == ex.trip_output; });
@@ -553,8 +548,7 @@ void check_policies(checker& ck, const config& cfg) {
     if (!std::isfinite(dl.recharge_below_w) || dl.recharge_below_w < 0
         || dl.recharge_below_w >= dl.limit_w)
       ck.fail("policies.demand_limit.recharge_below_w",
-              "must be >= 0 and below limit_w ({} W), got {}", dl.limit_w,
-              dl.recharge_below_w);
+              "must be >= 0 and below limit_w ({} W), got {}", dl.limit_w, dl.recharge_below_w);
   }
   const auto& fs = p.fail_safe;
   if (fs.meter_stale_ms <= cfg.polling.grid_meter_ms)
@@ -565,8 +559,8 @@ void check_policies(checker& ck, const config& cfg) {
   // The promise is kept by the timings: the meter counts as stale after
   // meter_stale_ms, the next decision comes within a control cycle, and a
   // device takes its command within its poll period.
-  auto reach = uint64_t{fs.meter_stale_ms} + cfg.polling.control_cycle_ms +
-               std::max(cfg.polling.cabinet_ms, cfg.polling.inverter_ms);
+  auto reach = uint64_t{fs.meter_stale_ms} + cfg.polling.control_cycle_ms
+               + std::max(cfg.polling.cabinet_ms, cfg.polling.inverter_ms);
   if (fs.meter_stale_ms > cfg.polling.grid_meter_ms && reach > fs.reach_within_ms)
     ck.fail("policies.fail_safe.reach_within_ms",
             "cannot be kept: plantd may take {} ms (meter_stale_ms {} + a control cycle {} + a "
@@ -620,8 +614,9 @@ bool loopback_host(std::string_view url) {
   while (start <= host.size()) {
     auto dot = host.find('.', start);
     auto part = host.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (part.empty() || part.size() > 3 ||
-        part.find_first_not_of("0123456789") != std::string_view::npos || std::stoi(std::string{part}) > 255)
+    if (part.empty() || part.size() > 3
+        || part.find_first_not_of("0123456789") != std::string_view::npos
+        || std::stoi(std::string{part}) > 255)
       return false;
     if (parts == 0 && part != "127")
       return false;
@@ -668,7 +663,7 @@ void check_uplink(checker& ck, const uplink& u) {
     ck.fail("uplink.ca_file", "is for https:// addresses");
 }
 
-} // namespace
+}  // namespace
 
 problems validate(const config& cfg) {
   checker ck;
@@ -689,4 +684,4 @@ problems validate(const config& cfg) {
   return found;
 }
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

@@ -16,4 +16,4 @@ const char* to_string(serial_port port) noexcept;  // "RS485-1"
 const char* to_string(device_role role) noexcept;  // "grid meter"
 const char* to_string(weekday day) noexcept;       // "Monday"
 
-} // namespace plantd::plant
+}  // namespace plantd::plant

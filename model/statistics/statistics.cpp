@@ -29,7 +29,8 @@ revenue revenue_of(const std::vector<hourly_energy>& hours, const plant::economi
     r.import_kwh += h.grid_import_wh / 1000;
     r.export_kwh += h.grid_export_wh / 1000;
     r.baseline_cost += h.load_wh / 1000 * price;
-    r.actual_cost += h.grid_import_wh / 1000 * price - h.grid_export_wh / 1000 * e.feed_in_price_per_kwh;
+    r.actual_cost +=
+      h.grid_import_wh / 1000 * price - h.grid_export_wh / 1000 * e.feed_in_price_per_kwh;
   }
   r.savings = r.baseline_cost - r.actual_cost;
   return r;
@@ -44,4 +45,4 @@ social social_of(double pv_wh, const plant::economics& e) {
   return s;
 }
 
-} // namespace plantd::statistics
+}  // namespace plantd::statistics

@@ -46,4 +46,4 @@ struct social {
 
 social social_of(double pv_wh, const plant::economics& e);
 
-} // namespace plantd::statistics
+}  // namespace plantd::statistics

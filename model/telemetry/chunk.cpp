@@ -39,7 +39,8 @@ bool scaled(double v, int k, int64_t& n) {
 
 class reader {
 public:
-  explicit reader(std::string_view b) : b_(b) {}
+  explicit reader(std::string_view b)
+    : b_(b) {}
   bool done() const { return pos_ >= b_.size(); }
   std::size_t left() const { return b_.size() - pos_; }
   bool byte(uint8_t& x) {
@@ -111,8 +112,8 @@ bool decode_one(reader& r, std::vector<sample>& out) {
   for (uint64_t i = 0; i < runs; ++i) {
     uint64_t len = 0;
     uint8_t q = 0;
-    if (!r.varint(len) || !r.byte(q) || len == 0 || len > n - at ||
-        q > static_cast<uint8_t>(quality::invalid))
+    if (!r.varint(len) || !r.byte(q) || len == 0 || len > n - at
+        || q > static_cast<uint8_t>(quality::invalid))
       return false;
     for (uint64_t j = 0; j < len; ++j)
       p[at + j].q = static_cast<quality>(q);
@@ -151,7 +152,7 @@ bool decode_one(reader& r, std::vector<sample>& out) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 void encode_block(std::span<const sample> points, std::string& out) {
   const std::size_t n = points.size();
@@ -249,4 +250,4 @@ void normalize(std::vector<sample>& points) {
   points.resize(w);
 }
 
-} // namespace plantd::telemetry
+}  // namespace plantd::telemetry

@@ -46,4 +46,4 @@ bool decode_blocks(std::string_view bytes, std::vector<sample>& out);
 // input stays (a later write wins).
 void normalize(std::vector<sample>& points);
 
-} // namespace plantd::telemetry
+}  // namespace plantd::telemetry

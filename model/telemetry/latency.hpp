@@ -70,4 +70,4 @@ private:
   uint32_t cur_n_ = 0, prev_n_ = 0;
 };
 
-} // namespace plantd::telemetry
+}  // namespace plantd::telemetry

@@ -61,7 +61,7 @@ absl::CivilSecond next_civil(absl::CivilSecond start, resolution r) {
   return start + 1;
 }
 
-} // namespace
+}  // namespace
 
 time_point bucket_start(time_point t, resolution r, const absl::TimeZone& tz) {
   if (r == resolution::raw)
@@ -130,8 +130,8 @@ void aggregate::merge(const aggregate& o) noexcept {
 
 void aggregate::encode(char* out) const noexcept {
   std::memcpy(out, &count, 4);
-  const double d[] = {sum, min, max, static_cast<double>(first_ms), first,
-                      static_cast<double>(last_ms), last};
+  const double d[] = {
+    sum, min, max, static_cast<double>(first_ms), first, static_cast<double>(last_ms), last};
   std::memcpy(out + 4, d, sizeof d);
 }
 
@@ -150,4 +150,4 @@ aggregate aggregate::decode(const char* in) noexcept {
   return a;
 }
 
-} // namespace plantd::telemetry
+}  // namespace plantd::telemetry

@@ -24,8 +24,7 @@ enum class resolution : uint8_t {
 };
 
 inline constexpr resolution rollup_resolutions[] = {
-  resolution::five_minutes, resolution::hour, resolution::day, resolution::month,
-  resolution::year};
+  resolution::five_minutes, resolution::hour, resolution::day, resolution::month, resolution::year};
 
 const char* to_string(resolution r) noexcept;
 std::optional<resolution> resolution_from(std::string_view name) noexcept;
@@ -58,4 +57,4 @@ struct aggregate {
   static aggregate decode(const char* in) noexcept;
 };
 
-} // namespace plantd::telemetry
+}  // namespace plantd::telemetry

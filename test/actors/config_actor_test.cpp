@@ -16,12 +16,13 @@ actors::config_snapshot snapshot_with(std::string site, std::size_t cabinets) {
   return {cfg, 7, time_point{1'700'000'000'000ms}};
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE_METHOD(test::actor_fixture, "config actor answers with the snapshot it holds",
                  "[actors][config]") {
   manual_clock clk{time_point{1'700'000'000'000ms}};
-  auto actor = actors::spawn_config_actor(sys, {snapshot_with("Demo", 3), "primary", &clk, caf::actor{}, {}, {}, {}});
+  auto actor = actors::spawn_config_actor(
+    sys, {snapshot_with("Demo", 3), "primary", &clk, caf::actor{}, {}, {}, {}});
   auto snap = ask<actors::config_snapshot>(actor, caf::get_atom_v);
   REQUIRE(snap);
   REQUIRE(snap->config != nullptr);
@@ -34,7 +35,8 @@ TEST_CASE_METHOD(test::actor_fixture, "config actor answers with the snapshot it
 TEST_CASE_METHOD(test::actor_fixture, "config actor reports uptime from the clock it is given",
                  "[actors][config]") {
   manual_clock clk{time_point{1'700'000'000'000ms}};
-  auto actor = actors::spawn_config_actor(sys, {snapshot_with("Depot", 20), "ems-switch", &clk, caf::actor{}, {}, {}, {}});
+  auto actor = actors::spawn_config_actor(
+    sys, {snapshot_with("Depot", 20), "ems-switch", &clk, caf::actor{}, {}, {}, {}});
   run();
   auto first = ask<actors::plant_info>(actor, caf::get_atom_v, actors::info_atom_v);
   REQUIRE(first);
@@ -54,7 +56,8 @@ TEST_CASE_METHOD(test::actor_fixture, "config actor reports uptime from the cloc
 TEST_CASE_METHOD(test::actor_fixture, "a request to a stopped config actor fails as unavailable",
                  "[actors][config]") {
   manual_clock clk{time_point{0ms}};
-  auto actor = actors::spawn_config_actor(sys, {snapshot_with("Gone", 1), "primary", &clk, caf::actor{}, {}, {}, {}});
+  auto actor = actors::spawn_config_actor(
+    sys, {snapshot_with("Gone", 1), "primary", &clk, caf::actor{}, {}, {}, {}});
   run();
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   run();
@@ -90,10 +93,9 @@ TEST_CASE_METHOD(test::actor_fixture,
     info.by = "user:ana";
     info.origin = "apply";
     info.based_on = based_on;
-    return ask<actors::apply_result>(actor, actors::apply_atom_v,
-                                     std::shared_ptr<const plant::config>{
-                                       std::make_shared<plant::config>(std::move(next))},
-                                     info);
+    return ask<actors::apply_result>(
+      actor, actors::apply_atom_v,
+      std::shared_ptr<const plant::config>{std::make_shared<plant::config>(std::move(next))}, info);
   };
   auto next = test::valid_config(2);
   next.policies.export_limit.limit_w = 5'000;
@@ -145,9 +147,9 @@ TEST_CASE_METHOD(test::actor_fixture,
   // The working mode is a change like any other.
   actors::change_info info;
   info.origin = "mode";
-  auto mode = ask<actors::apply_result>(actor, actors::mode_atom_v,
-                                        plant::working_mode::time_of_use,
-                                        std::vector<plant::tou_slot>{}, info);
+  auto mode =
+    ask<actors::apply_result>(actor, actors::mode_atom_v, plant::working_mode::time_of_use,
+                              std::vector<plant::tou_slot>{}, info);
   REQUIRE(mode);
   CHECK(mode->after.version == 7);
   CHECK(view->get()->policies.mode == plant::working_mode::time_of_use);

@@ -21,8 +21,8 @@ const int64_t t0_ms = 1'795'000'000'000;  // 2026-11-18 (UTC)
 
 struct resources {
   manual_clock clk{time_point{std::chrono::milliseconds{t0_ms}}};
-  std::filesystem::path dir = std::filesystem::temp_directory_path()
-                              / ("plantd-energy-unit-" + std::to_string(::getpid()));
+  std::filesystem::path dir =
+    std::filesystem::temp_directory_path() / ("plantd-energy-unit-" + std::to_string(::getpid()));
   std::shared_ptr<store::store> db;
   resources() {
     std::filesystem::remove_all(dir);
@@ -57,7 +57,8 @@ meter make_meter(std::string id, std::string node) {
   return m;
 }
 
-indicator ind(std::string id, std::string tpl, std::string owner, source_kind s, std::string f = {}) {
+indicator ind(std::string id, std::string tpl, std::string owner, source_kind s,
+              std::string f = {}) {
   indicator i;
   i.id = i.name = std::move(id);
   i.template_id = std::move(tpl);
@@ -88,7 +89,8 @@ struct fixture : resources, test::actor_fixture {
     };
     a.codec.decode = [s = saved](std::string_view bytes) -> expected<model, std::string> {
       std::size_t n = 0;
-      if (bytes.rfind("model#", 0) != 0 || (n = std::stoul(std::string(bytes.substr(6)))) >= s->size())
+      if (bytes.rfind("model#", 0) != 0
+          || (n = std::stoul(std::string(bytes.substr(6)))) >= s->size())
         return unexpected{std::string("not a model of this test: ") + std::string(bytes)};
       return (*s)[n];
     };
@@ -101,39 +103,46 @@ struct fixture : resources, test::actor_fixture {
   }
 
   // Runs f on the supervisor's book; the answer's text or the error.
-  caf::expected<std::string> book(std::function<std::pair<errc, std::string>(actors::energy_book&)> f) {
+  caf::expected<std::string>
+  book(std::function<std::pair<errc, std::string>(actors::energy_book&)> f) {
     return ask<std::string>(energy, actors::energy_atom_v, actors::energy_request{std::move(f)});
   }
   void change(std::function<result(model&)> f) {
     auto r = book([f](actors::energy_book& b) -> std::pair<errc, std::string> {
       auto res = b.change(f, "test", "change");
-      if (!res) return {res.error().code, res.error().message()};
+      if (!res)
+        return {res.error().code, res.error().message()};
       return {errc::ok, ""};
     });
     INFO((r ? std::string() : caf::to_string(r.error())));
     REQUIRE(r);
   }
-  caf::expected<std::string> unit(std::string target,
-                                  std::function<result(actors::energy_unit&, std::vector<actors::leaf_update>&)> f) {
+  caf::expected<std::string>
+  unit(std::string target,
+       std::function<result(actors::energy_unit&, std::vector<actors::leaf_update>&)> f) {
     actors::unit_request req{target, [f](actors::energy_unit& u) {
-      actors::unit_answer a;
-      auto r = f(u, a.updates);
-      if (!r) a.code = r.error().code, a.bytes = r.error().message(), a.updates.clear();
-      return a;
-    }};
+                               actors::unit_answer a;
+                               auto r = f(u, a.updates);
+                               if (!r)
+                                 a.code = r.error().code, a.bytes = r.error().message(),
+                                 a.updates.clear();
+                               return a;
+                             }};
     return ask<std::string>(energy, actors::energy_atom_v, req);
   }
   caf::expected<std::string> enter(std::string id, absl::CivilDay d, double v) {
     return unit(id, [=](actors::energy_unit& u, auto& ups) -> result {
       auto e = u.enter_daily(id, d, v, "operator", "", ups);
-      if (!e) return unexpected{e.error()};
+      if (!e)
+        return unexpected{e.error()};
       return {};
     });
   }
   caf::expected<std::string> read(std::string meter, int64_t t_ms, double counter) {
     return unit(meter, [=](actors::energy_unit& u, auto& ups) -> result {
       auto e = u.reading(meter, t_ms, counter, ups);
-      if (!e) return unexpected{e.error()};
+      if (!e)
+        return unexpected{e.error()};
       return {};
     });
   }
@@ -142,7 +151,8 @@ struct fixture : resources, test::actor_fixture {
     auto fate = std::make_shared<std::string>();
     auto r = unit(meter, [=](actors::energy_unit& u, auto& ups) -> result {
       auto e = u.reading(meter, t_ms, counter, ups, logged);
-      if (!e) return unexpected{e.error()};
+      if (!e)
+        return unexpected{e.error()};
       using f = actors::energy_unit::fate;
       *fate = e->fate == f::recorded     ? "recorded"
               : e->fate == f::backfilled ? "backfilled"
@@ -193,26 +203,38 @@ struct fixture : resources, test::actor_fixture {
 
   void build() {
     change([](model& m) -> result {
-      if (auto r = m.put_node(make_node("plant", node_kind::plant, "", 1)); !r) return r;
-      if (auto r = m.put_node(make_node("w1", node_kind::workshop, "plant", 2)); !r) return r;
-      if (auto r = m.put_node(make_node("w2", node_kind::workshop, "plant", 2)); !r) return r;
-      if (auto r = m.put_meter(make_meter("m1", "w1")); !r) return r;
-      if (auto r = m.put_meter(make_meter("m2", "w2")); !r) return r;
-      if (auto r = m.put_indicator(ind("m1.v", "active_energy", "m1", source_kind::meter)); !r) return r;
-      if (auto r = m.put_indicator(ind("m2.v", "active_energy", "m2", source_kind::meter)); !r) return r;
-      if (auto r = m.put_indicator(ind("w1.manual", "electricity_use", "w1", source_kind::manual)); !r) return r;
-      if (auto r = m.put_indicator(ind("w1.e", "electricity_use", "w1", source_kind::formula,
-                                       "#m1.v + #w1.manual")); !r)
+      if (auto r = m.put_node(make_node("plant", node_kind::plant, "", 1)); !r)
         return r;
-      return m.put_indicator(ind("plant.e", "electricity_use", "plant", source_kind::formula, "#m1.v + #m2.v"));
+      if (auto r = m.put_node(make_node("w1", node_kind::workshop, "plant", 2)); !r)
+        return r;
+      if (auto r = m.put_node(make_node("w2", node_kind::workshop, "plant", 2)); !r)
+        return r;
+      if (auto r = m.put_meter(make_meter("m1", "w1")); !r)
+        return r;
+      if (auto r = m.put_meter(make_meter("m2", "w2")); !r)
+        return r;
+      if (auto r = m.put_indicator(ind("m1.v", "active_energy", "m1", source_kind::meter)); !r)
+        return r;
+      if (auto r = m.put_indicator(ind("m2.v", "active_energy", "m2", source_kind::meter)); !r)
+        return r;
+      if (auto r = m.put_indicator(ind("w1.manual", "electricity_use", "w1", source_kind::manual));
+          !r)
+        return r;
+      if (auto r = m.put_indicator(
+            ind("w1.e", "electricity_use", "w1", source_kind::formula, "#m1.v + #w1.manual"));
+          !r)
+        return r;
+      return m.put_indicator(
+        ind("plant.e", "electricity_use", "plant", source_kind::formula, "#m1.v + #m2.v"));
     });
   }
 };
 
-} // namespace
+}  // namespace
 
-TEST_CASE_METHOD(fixture, "energy units: one per node, spawned on demand, answer after the graph has the input",
-                 "[actors][energy]") {
+TEST_CASE_METHOD(
+  fixture, "energy units: one per node, spawned on demand, answer after the graph has the input",
+  "[actors][energy]") {
   build();
   CHECK(units() == 0);
   absl::CivilDay day(2026, 11, 18);
@@ -245,7 +267,8 @@ TEST_CASE_METHOD(fixture, "energy units: one per node, spawned on demand, answer
   CHECK(units() == 2);
 }
 
-TEST_CASE_METHOD(fixture, "energy units: a model change gives live units their new slice", "[actors][energy]") {
+TEST_CASE_METHOD(fixture, "energy units: a model change gives live units their new slice",
+                 "[actors][energy]") {
   build();
   auto h = absl::CivilSecond(2026, 11, 18, 10, 0, 0);
   REQUIRE(read("m1", ms(h), 1000));
@@ -263,9 +286,12 @@ TEST_CASE_METHOD(fixture, "energy units: a model change gives live units their n
   REQUIRE(read("m2", ms(h), 50));
   CHECK(units() == 2);
   change([](model& m) -> result {
-    if (auto r = m.remove_indicator("plant.e"); !r) return r;
-    if (auto r = m.remove_indicator("m2.v"); !r) return r;
-    if (auto r = m.remove_meter("m2"); !r) return r;
+    if (auto r = m.remove_indicator("plant.e"); !r)
+      return r;
+    if (auto r = m.remove_indicator("m2.v"); !r)
+      return r;
+    if (auto r = m.remove_meter("m2"); !r)
+      return r;
     return m.remove_node("w2");
   });
   CHECK(units() == 1);
@@ -315,7 +341,8 @@ TEST_CASE_METHOD(fixture, "energy units: after a restart the graph has every inp
   CHECK(entries[1].value == 110);
 }
 
-TEST_CASE_METHOD(fixture, "energy model: kept as a document, a store's older model key is read and removed",
+TEST_CASE_METHOD(fixture,
+                 "energy model: kept as a document, a store's older model key is read and removed",
                  "[actors][energy]") {
   build();
   auto bytes = db->get_document("energy-model").value();
@@ -330,7 +357,8 @@ TEST_CASE_METHOD(fixture, "energy model: kept as a document, a store's older mod
   CHECK(day_value("w1.manual", absl::CivilDay(2026, 11, 18)).quality == quality::missing);
   CHECK(book([](actors::energy_book& b) -> std::pair<errc, std::string> {
           return {errc::ok, b.model().indicators.count("plant.e") ? "loaded" : "seeded"};
-        }) == caf::expected<std::string>("loaded"));
+        })
+        == caf::expected<std::string>("loaded"));
   // The next change writes the document and drops the old key.
   change([](model& m) { return m.put_node(make_node("w3", node_kind::workshop, "plant", 2)); });
   CHECK(db->get_document("energy-model").value());
@@ -342,8 +370,9 @@ TEST_CASE_METHOD(fixture, "energy model: kept as a document, a store's older mod
   std::filesystem::create_directory(doc);  // reading a directory fails (EISDIR)
   start();
   auto refused = book([](actors::energy_book& b) -> std::pair<errc, std::string> {
-    auto r = b.change([](model& m) { return m.put_node(make_node("root", node_kind::plant, "", 1)); },
-                      "test", "change");
+    auto r =
+      b.change([](model& m) { return m.put_node(make_node("root", node_kind::plant, "", 1)); },
+               "test", "change");
     return {r ? errc::ok : r.error().code, r ? "" : r.error().message()};
   });
   REQUIRE_FALSE(refused);
@@ -351,8 +380,9 @@ TEST_CASE_METHOD(fixture, "energy model: kept as a document, a store's older mod
   CHECK(std::filesystem::is_directory(doc));
 }
 
-TEST_CASE_METHOD(fixture, "energy units: a gap reaching back into a summed day adds up with the stored hours",
-                 "[actors][energy]") {
+TEST_CASE_METHOD(
+  fixture, "energy units: a gap reaching back into a summed day adds up with the stored hours",
+  "[actors][energy]") {
   build();
   absl::CivilDay day(2026, 11, 18);
   auto h = absl::CivilSecond(absl::CivilHour(day));
@@ -366,18 +396,23 @@ TEST_CASE_METHOD(fixture, "energy units: a gap reaching back into a summed day a
   REQUIRE(read("m1", ms(absl::CivilSecond(later) + 3600), 1001 + 40 * 24));
   double stored = 0;
   for (const auto& [k, v] : db->scan_energy("hour/m1.v/")) {
-    int64_t idx = static_cast<int64_t>(std::strtoull(k.substr(k.rfind('/') + 1).c_str(), nullptr, 16));
-    if (absl::CivilDay(absl::CivilHour(1970, 1, 1, 0) + idx) == day) stored += std::strtod(v.c_str(), nullptr);
+    int64_t idx =
+      static_cast<int64_t>(std::strtoull(k.substr(k.rfind('/') + 1).c_str(), nullptr, 16));
+    if (absl::CivilDay(absl::CivilHour(1970, 1, 1, 0) + idx) == day)
+      stored += std::strtod(v.c_str(), nullptr);
   }
   REQUIRE(stored > 1.5);  // the gap's share of the day's remaining hours
   auto v = day_value("m1.v", day);
   CHECK(v.value == Approx(stored));
   CHECK(v.quality == quality::estimated);
-  CHECK(hour_value("m1.v", absl::CivilHour(h)).quality == quality::missing);  // no longer held by the hour
+  CHECK(hour_value("m1.v", absl::CivilHour(h)).quality
+        == quality::missing);  // no longer held by the hour
 }
 
-TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read back from the store, within a budget",
-                 "[actors][energy]") {
+TEST_CASE_METHOD(
+  fixture,
+  "energy book: hours before the held window are read back from the store, within a budget",
+  "[actors][energy]") {
   build();
   absl::CivilDay day(2026, 11, 18);
   auto h0 = absl::CivilSecond(absl::CivilHour(day));
@@ -406,7 +441,8 @@ TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read ba
     REQUIRE(past);
     auto as_of = absl::FromCivil(absl::CivilSecond(day + 2), b.tz());
     for (int k = 0; k < 24; ++k) {
-      auto v = (*past)->value("m1.v", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + k)), as_of);
+      auto v = (*past)->value(
+        "m1.v", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + k)), as_of);
       CHECK(v.value == Approx(k + 1));
       CHECK(v.quality == quality::measured);
     }
@@ -414,24 +450,31 @@ TEST_CASE_METHOD(fixture, "energy book: hours before the held window are read ba
     auto w1e = (*past)->value("w1.e", period_of(resolution::day, absl::CivilSecond(day)), as_of);
     CHECK(w1e.value == Approx(300 + 120));
     CHECK(w1e.quality == quality::manual);
-    CHECK((*past)->value("w1.manual", period_of(resolution::day, absl::CivilSecond(day + 1)), as_of).quality
+    CHECK((*past)
+            ->value("w1.manual", period_of(resolution::day, absl::CivilSecond(day + 1)), as_of)
+            .quality
           == quality::missing);
     // m2 has no hours: the plant's sum is missing, never m1 alone.
-    CHECK((*past)->value("plant.e", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 5)), as_of)
-            .quality == quality::missing);
+    CHECK((*past)
+            ->value("plant.e",
+                    period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 5)), as_of)
+            .quality
+          == quality::missing);
     // Two meters for two days is four meter-days: over a budget of three.
     b.set_past_hours_budget(3);
     auto refused = b.graph_from_store({"plant.e"}, day, day + 1);
     REQUIRE(!refused);
     CHECK(refused.error().code == errc::failed_precondition);
-    CHECK_THAT(refused.error().message(), Catch::Contains("2 meters x 2 days") && Catch::Contains("at most 3"));
+    CHECK_THAT(refused.error().message(),
+               Catch::Contains("2 meters x 2 days") && Catch::Contains("at most 3"));
     CHECK(b.graph_from_store({"m1.v"}, day, day + 1));  // one meter, two days: within it
     return {errc::ok, ""};
   });
   REQUIRE(r);
 }
 
-TEST_CASE_METHOD(fixture, "energy supervisor: the window of held hours moves with the days, without inputs",
+TEST_CASE_METHOD(fixture,
+                 "energy supervisor: the window of held hours moves with the days, without inputs",
                  "[actors][energy]") {
   build();
   absl::CivilDay day(2026, 11, 18);
@@ -454,15 +497,17 @@ TEST_CASE_METHOD(fixture, "energy supervisor: the window of held hours moves wit
   CHECK(held() == day + 40 - 34);
 }
 
-TEST_CASE_METHOD(fixture, "energy supervisor: a change recorded but stopped before its model file is told at start",
-                 "[actors][energy]") {
+TEST_CASE_METHOD(
+  fixture,
+  "energy supervisor: a change recorded but stopped before its model file is told at start",
+  "[actors][energy]") {
   build();
   auto before = actors::read_energy_audit(db.get(), INT64_MIN, INT64_MAX).size();
   // The store records a change, then plantd stops before the file is
   // replaced: the file still holds the model as the codec wrote it.
   auto file_bytes = **db->get_document("energy-model");
-  REQUIRE(db->put_document("energy-model", "a model that never landed", "energy/0000000000000001/0000000000000001",
-                           "bob\nput unit w9"));
+  REQUIRE(db->put_document("energy-model", "a model that never landed",
+                           "energy/0000000000000001/0000000000000001", "bob\nput unit w9"));
   { std::ofstream(dir / "documents" / "energy-model", std::ios::trunc) << file_bytes; }
   stop();
   start();
@@ -477,7 +522,8 @@ TEST_CASE_METHOD(fixture, "energy supervisor: a change recorded but stopped befo
   CHECK(actors::read_energy_audit(db.get(), INT64_MIN, INT64_MAX).size() == before + 2);
 }
 
-TEST_CASE_METHOD(fixture, "energy supervisor: a change the store cannot write is not kept in memory either",
+TEST_CASE_METHOD(fixture,
+                 "energy supervisor: a change the store cannot write is not kept in memory either",
                  "[actors][energy]") {
   build();
   // The model file cannot be replaced (a directory stands where its
@@ -485,10 +531,12 @@ TEST_CASE_METHOD(fixture, "energy supervisor: a change the store cannot write is
   auto tmp = dir / "documents" / "energy-model.tmp";
   std::filesystem::create_directories(tmp / "blocked");
   auto r = book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
-    auto res = b.change([](model& m) { return m.put_node(make_node("w9", node_kind::workshop, "plant", 2)); },
-                        "test", "put unit w9");
+    auto res = b.change(
+      [](model& m) { return m.put_node(make_node("w9", node_kind::workshop, "plant", 2)); }, "test",
+      "put unit w9");
     CHECK_FALSE(res);
-    if (!res) CHECK(res.error().code == errc::unavailable);
+    if (!res)
+      CHECK(res.error().code == errc::unavailable);
     return {errc::ok, ""};
   });
   REQUIRE(r);
@@ -506,15 +554,18 @@ TEST_CASE_METHOD(fixture, "energy supervisor: a change the store cannot write is
   check();
 }
 
-TEST_CASE_METHOD(fixture, "energy units: late readings find their place, duplicates change nothing, misfits are refused",
-                 "[actors][energy]") {
+TEST_CASE_METHOD(
+  fixture,
+  "energy units: late readings find their place, duplicates change nothing, misfits are refused",
+  "[actors][energy]") {
   build();
   absl::CivilHour h10(2026, 11, 18, 10);
   auto at = [&](int h, int mi = 0) { return ms(absl::CivilSecond(h10 + (h - 10)) + mi * 60); };
   auto hour = [&](int h) { return hour_value("m1.v", h10 + (h - 10)); };
   auto total = [&] {
     double t = 0;
-    for (int h = 9; h <= 12; ++h) t += hour(h).value;
+    for (int h = 9; h <= 12; ++h)
+      t += hour(h).value;
     return t;
   };
   CHECK(read_fate("m1", at(10), 1000) == "recorded");
@@ -539,10 +590,12 @@ TEST_CASE_METHOD(fixture, "energy units: late readings find their place, duplica
   CHECK(hour(10).value == Approx(150));
   // Another counter at a time recorded: refused, naming both.
   auto r = read_fate("m1", at(11), 1160);
-  CHECK(r.find("a reading of 1150 is recorded at 2026-11-18 11:00:00; this reading says 1160") != std::string::npos);
+  CHECK(r.find("a reading of 1150 is recorded at 2026-11-18 11:00:00; this reading says 1160")
+        != std::string::npos);
   // A counter that does not fit between its neighbours: refused, nothing changed.
   r = read_fate("m1", at(11, 30), 1500);
-  CHECK(r.find("is not between the readings around it (1150 at 2026-11-18 11:00:00, 1210 at") != std::string::npos);
+  CHECK(r.find("is not between the readings around it (1150 at 2026-11-18 11:00:00, 1210 at")
+        != std::string::npos);
   CHECK(total() == Approx(300));
   // Before the meter's first reading: the hour before it gets its use.
   CHECK(read_fate("m1", at(9), 900) == "backfilled");
@@ -550,7 +603,8 @@ TEST_CASE_METHOD(fixture, "energy units: late readings find their place, duplica
   CHECK(hour(9).quality == quality::measured);
   // A wrong date far before it is refused, not spread over weeks.
   r = read_fate("m1", at(9) - 40LL * 24 * 3600 * 1000, 10);
-  CHECK(r.find("more than 31 days before the meter's first reading (2026-11-18 09:00:00)") != std::string::npos);
+  CHECK(r.find("more than 31 days before the meter's first reading (2026-11-18 09:00:00)")
+        != std::string::npos);
   // After a restart the log is in the store: an off-hour reading splits 12:00-13:00.
   stop();
   start();
@@ -564,21 +618,25 @@ TEST_CASE_METHOD(fixture, "energy units: late readings find their place, duplica
   // A meter swap before the last reading is refused, not taken and lost.
   auto swapped = unit("m1", [&](actors::energy_unit& u, auto& ups) -> result {
     auto e = u.swap("m1", at(13, 30), 1350, 0, ups);
-    if (!e) return unexpected{e.error()};
+    if (!e)
+      return unexpected{e.error()};
     return {};
   });
   REQUIRE_FALSE(swapped);
-  CHECK(caf::to_string(swapped.error()).find("must come after the meter's last reading") != std::string::npos);
+  CHECK(caf::to_string(swapped.error()).find("must come after the meter's last reading")
+        != std::string::npos);
 }
 
-TEST_CASE_METHOD(fixture, "energy units: readings older than the log, or among live ones, are refused",
+TEST_CASE_METHOD(fixture,
+                 "energy units: readings older than the log, or among live ones, are refused",
                  "[actors][energy]") {
   build();
   absl::CivilSecond t(2026, 11, 18, 10, 0, 0);
   SECTION("a store from before the log: its last counter is where the log starts") {
     REQUIRE(db->put_energy({{"counter/m1", fmt::format("{}\n{}", ms(t), 5000.0)}}));
     auto r = read_fate("m1", ms(t - 3600), 4900);
-    CHECK(r.find("older than the readings kept for the meter (from 2026-11-18 10:00:00)") != std::string::npos);
+    CHECK(r.find("older than the readings kept for the meter (from 2026-11-18 10:00:00)")
+          != std::string::npos);
     CHECK(read_fate("m1", ms(t + 3600), 5100) == "recorded");
     CHECK(read_fate("m1", ms(t + 1800), 5040) == "backfilled");
     CHECK(hour_value("m1.v", absl::CivilHour(t)).value == Approx(100));
@@ -602,7 +660,8 @@ TEST_CASE_METHOD(fixture, "energy units: readings older than the log, or among l
   }
 }
 
-TEST_CASE_METHOD(fixture, "energy units: a meter's reading log keeps 400 days, then starts again from there",
+TEST_CASE_METHOD(fixture,
+                 "energy units: a meter's reading log keeps 400 days, then starts again from there",
                  "[actors][energy]") {
   build();
   constexpr int64_t day = 24LL * 3600 * 1000;
@@ -614,7 +673,8 @@ TEST_CASE_METHOD(fixture, "energy units: a meter's reading log keeps 400 days, t
   // The reading of day 0 is gone; day 1's starts the log.
   CHECK(db->scan_energy(fmt::format("reading/m1/{:016x}", start)).empty());
   auto r = read_fate("m1", start + day / 2, 112);
-  CHECK(r.find("older than the readings kept for the meter (from 2025-10-02 00:00:00)") != std::string::npos);
+  CHECK(r.find("older than the readings kept for the meter (from 2025-10-02 00:00:00)")
+        != std::string::npos);
   // Within the window, late readings still find their place.
   CHECK(read_fate("m1", start + 200 * day, 5000) == "backfilled");
 }

@@ -22,8 +22,8 @@ namespace {
 
 struct resources {
   manual_clock clk{time_point{std::chrono::milliseconds{1'780'000'000'000}}};
-  std::filesystem::path dir = std::filesystem::temp_directory_path()
-                              / ("plantd-store-actor-" + std::to_string(::getpid()));
+  std::filesystem::path dir =
+    std::filesystem::temp_directory_path() / ("plantd-store-actor-" + std::to_string(::getpid()));
   std::shared_ptr<store::store> db;
   bool disk_full = false;
   uint64_t max_disk_bytes = 0;
@@ -68,7 +68,8 @@ struct basic_fixture : R, test::actor_fixture {
   caf::actor recorder;
 
   basic_fixture() {
-    alarms = sys.spawn(actors::alarm_actor, actors::alarm_actor_args{db, caf::actor{}, &clk, nullptr});
+    alarms =
+      sys.spawn(actors::alarm_actor, actors::alarm_actor_args{db, caf::actor{}, &clk, nullptr});
     actors::store_actor_args a;
     a.db = db;
     a.clk = &clk;
@@ -106,8 +107,8 @@ struct basic_fixture : R, test::actor_fixture {
   }
 
   std::vector<alarms::alarm> open_alarms() {
-    auto r = ask<std::vector<alarms::alarm>>(alarms, caf::get_atom_v,
-                                             alarms::filter{alarms::filter::which::open, "", 0, 100});
+    auto r = ask<std::vector<alarms::alarm>>(
+      alarms, caf::get_atom_v, alarms::filter{alarms::filter::which::open, "", 0, 100});
     REQUIRE(r);
     return *r;
   }
@@ -115,7 +116,7 @@ struct basic_fixture : R, test::actor_fixture {
 
 using fixture = basic_fixture<resources>;
 
-} // namespace
+}  // namespace
 
 TEST_CASE_METHOD(basic_fixture<recorded_days>,
                  "past the disk budget the oldest raw days go, with a warning, rollups stay and "
@@ -170,7 +171,8 @@ TEST_CASE_METHOD(fixture, "plant states are recorded once a second", "[actors][s
   CHECK(db->find_series("plant.soc_percent"));
 }
 
-TEST_CASE_METHOD(fixture, "a failing disk raises a storage alarm that clears", "[actors][store][alarms]") {
+TEST_CASE_METHOD(fixture, "a failing disk raises a storage alarm that clears",
+                 "[actors][store][alarms]") {
   publish(1);
   second();
   CHECK(open_alarms().empty());
@@ -205,13 +207,14 @@ TEST_CASE_METHOD(fixture, "bulk points are written in batches and on flush", "[a
   CHECK(db->raw(id, 0, INT64_MAX).size() == 25'000);
 }
 
-TEST_CASE_METHOD(fixture, "foreign_master is released by an installer's acknowledgement only, "
-                          "and held conditions from other actors raise and clear by source",
+TEST_CASE_METHOD(fixture,
+                 "foreign_master is released by an installer's acknowledgement only, "
+                 "and held conditions from other actors raise and clear by source",
                  "[actors][alarms]") {
   actors::plant_state s;
   s.time = clk.now();
-  s.conditions.push_back({"foreign_master", "C02", alarms::severity::critical,
-                          "another controller is writing to C02"});
+  s.conditions.push_back(
+    {"foreign_master", "C02", alarms::severity::critical, "another controller is writing to C02"});
   self->send(alarms, s);
   // A condition another actor holds (the network hook), beside the store's.
   self->send(alarms, actors::store_atom_v, std::string{"network"},
@@ -227,13 +230,13 @@ TEST_CASE_METHOD(fixture, "foreign_master is released by an installer's acknowle
   auto fm = std::find_if(open.begin(), open.end(),
                          [](const auto& a) { return a.code == "foreign_master"; });
   REQUIRE(fm != open.end());
-  auto refused = ask<alarms::alarm>(alarms, actors::ack_atom_v, fm->id, std::string{"user:owner"},
-                                    false);
+  auto refused =
+    ask<alarms::alarm>(alarms, actors::ack_atom_v, fm->id, std::string{"user:owner"}, false);
   REQUIRE_FALSE(refused);
   CHECK(actors::to_errc(refused.error()) == errc::permission_denied);
   CHECK_THAT(actors::error_text(refused.error()), Catch::Contains("installer"));
-  auto done = ask<alarms::alarm>(alarms, actors::ack_atom_v, fm->id, std::string{"user:installer"},
-                                 true);
+  auto done =
+    ask<alarms::alarm>(alarms, actors::ack_atom_v, fm->id, std::string{"user:installer"}, true);
   REQUIRE(done);
   CHECK(done->acked_by == "user:installer");
   // Another alarm needs no such right.

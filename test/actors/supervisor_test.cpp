@@ -61,7 +61,7 @@ struct fake_lines : dio::line_source {
 
 struct plant_fixture : plant_resources, test::actor_fixture {
   std::map<std::string, std::shared_ptr<test::fake_bus>> buses;
-  std::shared_ptr<fake_lines> io_lines;  // set before start(): the I/O actor runs
+  std::shared_ptr<fake_lines> io_lines;      // set before start(): the I/O actor runs
   std::function<void(plant::config&)> edit;  // set before start()
   std::shared_ptr<actors::state_hub> hub = std::make_shared<actors::state_hub>();
   caf::actor sup;
@@ -117,7 +117,7 @@ struct plant_fixture : plant_resources, test::actor_fixture {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE_METHOD(plant_fixture, "a grid-meter reading leads to cabinet setpoints",
                  "[actors][supervisor]") {
@@ -218,8 +218,8 @@ TEST_CASE_METHOD(plant_fixture, "a device actor that dies is restarted with back
 TEST_CASE_METHOD(plant_fixture, "mode and manual setpoint requests", "[actors][supervisor]") {
   start(1, 10'000);
   leap(1000ms);
-  auto manual = ask<bool>(sup, actors::manual_atom_v, -40'000.0, int64_t{5000},
-                          std::string{"operator"});
+  auto manual =
+    ask<bool>(sup, actors::manual_atom_v, -40'000.0, int64_t{5000}, std::string{"operator"});
   REQUIRE(manual);
   leap(500ms);
   CHECK(power_setpoint(*buses["C01"]) == -40'000);
@@ -243,7 +243,8 @@ TEST_CASE_METHOD(plant_fixture, "mode and manual setpoint requests", "[actors][s
   CHECK(state().mode == plant::working_mode::time_of_use);
 }
 
-TEST_CASE_METHOD(plant_fixture, "stopping the supervisor stops its device actors, restarted ones too",
+TEST_CASE_METHOD(plant_fixture,
+                 "stopping the supervisor stops its device actors, restarted ones too",
                  "[actors][supervisor][restart]") {
   start(1, 10'000);
   leap(1000ms);

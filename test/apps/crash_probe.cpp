@@ -17,7 +17,7 @@ int deeper(int n) {
   return deeper(n + 1) + page[0];
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   plantd::app::install_crash_handler();

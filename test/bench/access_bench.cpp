@@ -50,8 +50,8 @@ server_under_test serve(std::shared_ptr<services::access_gate> gate) {
     // The builder owns its factories: a thin one that forwards to `gate`.
     struct forward final : grpc::experimental::ServerInterceptorFactoryInterface {
       std::shared_ptr<services::access_gate> g;
-      grpc::experimental::Interceptor* CreateServerInterceptor(
-        grpc::experimental::ServerRpcInfo* info) override {
+      grpc::experimental::Interceptor*
+      CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
         return g->CreateServerInterceptor(info);
       }
     };
@@ -67,8 +67,8 @@ server_under_test serve(std::shared_ptr<services::access_gate> gate) {
 
 // p50 and p99 of `n` health checks carrying `token`, in microseconds.
 std::pair<double, double> unary_latency(int port, const std::string& token, int n) {
-  auto ch = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                grpc::InsecureChannelCredentials());
+  auto ch =
+    grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(ch);
   std::vector<double> us;
   us.reserve(static_cast<std::size_t>(n));
@@ -87,15 +87,18 @@ std::pair<double, double> unary_latency(int port, const std::string& token, int 
   return {bench::percentile(us, 0.5), bench::percentile(us, 0.99)};
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string bin, example, out;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--bin") bin = argv[i + 1];
-    else if (k == "--config") example = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
+    if (k == "--bin")
+      bin = argv[i + 1];
+    else if (k == "--config")
+      example = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
   }
   if (bin.empty() || example.empty() || out.empty()) {
     std::fprintf(stderr, "usage: access_bench --bin DIR --config FILE --out FILE\n");
@@ -108,8 +111,8 @@ int main(int argc, char** argv) {
   auto db = std::shared_ptr<store::store>(std::move(store::store::open(dir).value()));
   auto accts = std::make_shared<services::accounts>(db, services::accounts::options{});
   auto audit = std::make_shared<services::audit_log>(db, services::audit_log::options{});
-  services::principal installer{"user:bench", access::role::installer,
-                                services::credential::session, 0, {}};
+  services::principal installer{
+    "user:bench", access::role::installer, services::credential::session, 0, {}};
   auto token = accts->create_token(installer, "bench", access::role::viewer, 0).value().first;
   auto gated = serve(std::make_shared<services::access_gate>(accts, audit));
   auto plain = serve(nullptr);
@@ -141,9 +144,11 @@ int main(int argc, char** argv) {
   std::smatch m;
   std::regex_search(line, m, std::regex{R"((unix:\S+) and (\S+))"});
   std::string local = m[1], tcp = m[2];
-  auto ctl = v1::ControlService::NewStub(grpc::CreateChannel(local, grpc::InsecureChannelCredentials()));
+  auto ctl =
+    v1::ControlService::NewStub(grpc::CreateChannel(local, grpc::InsecureChannelCredentials()));
   {
-    auto acc = v1::AccessService::NewStub(grpc::CreateChannel(local, grpc::InsecureChannelCredentials()));
+    auto acc =
+      v1::AccessService::NewStub(grpc::CreateChannel(local, grpc::InsecureChannelCredentials()));
     v1::CreateUserRequest u;
     u.set_username("olga");
     u.set_password("olga-password");
@@ -213,8 +218,8 @@ int main(int argc, char** argv) {
     "\"hammered_decisions\": %llu, \"hammered_p99_us_at_most\": %.0f, \"ratio_p99\": %.2f}}\n}\n",
     gate_p50, none_p50, gate_p50 - none_p50, gate_p99, none_p99, seconds,
     static_cast<unsigned long long>(logins.load()), static_cast<unsigned long long>(locked.load()),
-    static_cast<unsigned long long>(busy.load()), alive ? "true" : "false",
-    idle.latency_p99_us(), loaded.latency_p99_us(),
+    static_cast<unsigned long long>(busy.load()), alive ? "true" : "false", idle.latency_p99_us(),
+    loaded.latency_p99_us(),
     idle.latency_p99_us() > 0 ? loaded.latency_p99_us() / idle.latency_p99_us() : 0.0,
     static_cast<unsigned long long>(bench::decisions_between(idle_start, idle)), h_idle,
     static_cast<unsigned long long>(bench::decisions_between(idle, loaded)), h_loaded,

@@ -29,10 +29,14 @@ int main(int argc, char** argv) {
   int changes = 40;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--bin") bin = argv[i + 1];
-    else if (k == "--config") example = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
-    else if (k == "--changes") changes = std::stoi(argv[i + 1]);
+    if (k == "--bin")
+      bin = argv[i + 1];
+    else if (k == "--config")
+      example = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
+    else if (k == "--changes")
+      changes = std::stoi(argv[i + 1]);
   }
   if (bin.empty() || example.empty() || out.empty()) {
     std::fprintf(stderr, "usage: config_bench --bin DIR --config FILE --out FILE\n");
@@ -89,8 +93,8 @@ int main(int argc, char** argv) {
     for (const auto& c : report->checks())
       if (c.result() == v1::CHECK_RESULT_FAIL) {
         commission_passed = false;
-        std::fprintf(stderr, "commission: %s %s failed: %s\n", c.name().c_str(),
-                     c.device().c_str(), c.detail().c_str());
+        std::fprintf(stderr, "commission: %s %s failed: %s\n", c.name().c_str(), c.device().c_str(),
+                     c.detail().c_str());
       }
   }
 
@@ -153,9 +157,8 @@ int main(int argc, char** argv) {
     example.c_str(), policy_ms.size(), bench::percentile(policy_ms, 0.5),
     bench::percentile(policy_ms, 0.99), bench::percentile(policy_ms, 1.0), policy_restarts,
     device_ms.size(), bench::percentile(device_ms, 0.5), bench::percentile(device_ms, 1.0),
-    device_restarts, commission_ms.size(), commission_checks,
-    commission_passed ? "true" : "false", bench::percentile(commission_ms, 0.5),
-    bench::percentile(commission_ms, 1.0),
+    device_restarts, commission_ms.size(), commission_checks, commission_passed ? "true" : "false",
+    bench::percentile(commission_ms, 0.5), bench::percentile(commission_ms, 1.0),
     static_cast<unsigned long long>(bench::decisions_between(idle_start, idle_end)), idle_p99,
     static_cast<unsigned long long>(bench::decisions_between(idle_end, busy_end)), busy_p99,
     idle_p99 > 0 ? busy_p99 / idle_p99 : 0.0);

@@ -37,10 +37,14 @@ int main(int argc, char** argv) {
   int runs = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--bin") bin = argv[i + 1];
-    else if (k == "--config") example = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
-    else if (k == "--runs") runs = std::stoi(argv[i + 1]);
+    if (k == "--bin")
+      bin = argv[i + 1];
+    else if (k == "--config")
+      example = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
+    else if (k == "--runs")
+      runs = std::stoi(argv[i + 1]);
   }
   if (bin.empty() || example.empty() || out.empty()) {
     std::fprintf(stderr, "usage: control_bench --bin DIR --config FILE --out FILE\n");
@@ -54,8 +58,10 @@ int main(int argc, char** argv) {
   test::child_process plantd{{bin + "/plantd", "--config", config, "--listen", "127.0.0.1:0",
                               "--data-dir", "/tmp/plantd-bench-data", "--log-level", "warn"}};
   auto plantd_addr = wait_for(plantd, std::regex{R"(listening on (\S+))"});
-  auto sim_stub = v1::SimService::NewStub(grpc::CreateChannel(sim_addr, grpc::InsecureChannelCredentials()));
-  auto ctl = v1::ControlService::NewStub(grpc::CreateChannel(plantd_addr, grpc::InsecureChannelCredentials()));
+  auto sim_stub =
+    v1::SimService::NewStub(grpc::CreateChannel(sim_addr, grpc::InsecureChannelCredentials()));
+  auto ctl = v1::ControlService::NewStub(
+    grpc::CreateChannel(plantd_addr, grpc::InsecureChannelCredentials()));
   auto sim_state = [&] {
     v1::SimState s;
     sim_stub->GetSimState(ctx().get(), {}, &s);
@@ -99,7 +105,8 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> sent{0}, ok{0};
   auto client = [&] {
-    auto stub = v1::ControlService::NewStub(grpc::CreateChannel(plantd_addr, grpc::InsecureChannelCredentials()));
+    auto stub = v1::ControlService::NewStub(
+      grpc::CreateChannel(plantd_addr, grpc::InsecureChannelCredentials()));
     auto next = steady::now();
     while (!stop) {
       v1::PlantState s;

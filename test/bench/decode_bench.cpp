@@ -55,7 +55,7 @@ void read_device(benchmark::State& state, const char* name) {
   }
 }
 
-} // namespace
+}  // namespace
 
 BENCHMARK_CAPTURE(decode_table, chint_dtsu666, "chint-dtsu666");
 BENCHMARK_CAPTURE(decode_table, eastron_sdm630, "eastron-sdm630");

@@ -23,8 +23,8 @@ struct setup {
     snap.grid_time = snap.now;
     snap.grid_w = {-150'000, quality::measured};
     for (int i = 0; i < 20; ++i)
-      snap.cabinets.push_back({true, 30.0 + i * 2, 0, 100'000, 100'000, 100'000, false, false,
-                               false, false, 30});
+      snap.cabinets.push_back(
+        {true, 30.0 + i * 2, 0, 100'000, 100'000, 100'000, false, false, false, false, 30});
     snap.inverters = {{true, 20'000, 18'000}, {true, 20'000, 18'000}};
   }
 };
@@ -65,6 +65,6 @@ void build_dispatcher(benchmark::State& state) {
 }
 BENCHMARK(build_dispatcher)->Unit(benchmark::kMicrosecond);
 
-} // namespace
+}  // namespace
 
 BENCHMARK_MAIN();

@@ -35,7 +35,8 @@ long rss_kb() {
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
   return -1;
 }
 
@@ -82,7 +83,7 @@ void add_unit(model& m, const std::string& id, const std::string& parent, node_k
   }
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string out = argc > 2 && std::string(argv[1]) == "--out" ? argv[2] : "";
@@ -117,7 +118,8 @@ int main(int argc, char** argv) {
   long rss_compiled = rss_kb();
   absl::CivilDay day(2026, 11, 20);
   for (const auto& id : meters)
-    for (int h = 0; h < 24; ++h) e.set_hour(id, absl::CivilHour(day) + h, {10.0 + h, quality::measured});
+    for (int h = 0; h < 24; ++h)
+      e.set_hour(id, absl::CivilHour(day) + h, {10.0 + h, quality::measured});
   auto as_of = absl::FromCivil(absl::CivilSecond(2026, 11, 21, 0, 0, 0), tz);
   long rss_leaves = rss_kb();
 
@@ -127,7 +129,8 @@ int main(int argc, char** argv) {
     e.load(m);  // drops the frames; leaves stay
     auto t0 = clk::now();
     for (int h = 0; h < 24; ++h)
-      e.frame_values(period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)), as_of);
+      e.frame_values(period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)),
+                     as_of);
     e.frame_values(period_of(resolution::day, absl::CivilSecond(day)), as_of);
     full_ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
   }
@@ -195,8 +198,12 @@ int main(int argc, char** argv) {
   auto tou_day = e.value("plant.cost", dayp, as_of);
   double hours_sum = 0;
   for (int h = 0; h < 24; ++h)
-    hours_sum += e.value("plant.cost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)), as_of).value;
-  bool tou_correct = tou_day.quality == quality::measured && std::abs(tou_day.value - hours_sum) < 1e-9 * hours_sum;
+    hours_sum +=
+      e.value("plant.cost",
+              period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)), as_of)
+        .value;
+  bool tou_correct =
+    tou_day.quality == quality::measured && std::abs(tou_day.value - hours_sum) < 1e-9 * hours_sum;
 
   auto json = fmt::format(
     "{{\n  \"units_and_meters\": {},\n  \"cells\": {},\n  \"full_day_eval_ms_median\": {:.2f},\n"
@@ -205,19 +212,24 @@ int main(int argc, char** argv) {
     "  \"ratio_incremental_to_full\": {:.2e},\n  \"day_total_correct\": {},\n"
     "  \"incremental_total_correct\": {},\n  \"rss_mb_holding_tree_and_day\": {:.1f},\n"
     "  \"rss_mb_at_start\": {:.1f},\n"
-    "  \"rss_mb_added\": {{\"model_records\": {:.1f}, \"model_indexes\": {:.1f}, \"compiled_graph\": {:.1f}, "
+    "  \"rss_mb_added\": {{\"model_records\": {:.1f}, \"model_indexes\": {:.1f}, "
+    "\"compiled_graph\": {:.1f}, "
     "\"one_day_of_hourly_leaves\": {:.1f}, \"frames_and_rest\": {:.1f}}},\n  \"frames_kept\": {},\n"
-    "  \"day_frame_ms\": {:.2f},\n  \"tou_cost_day_frame_ms\": {:.2f},\n  \"ratio_tou_to_plain_day\": {:.1f},\n"
-    "  \"tou_cost_day_is_sum_of_hours\": {},\n  \"targets\": {{\"full_ms\": 200, \"incremental_us\": 100, \"rss_mb\": 64}}\n}}\n",
+    "  \"day_frame_ms\": {:.2f},\n  \"tou_cost_day_frame_ms\": {:.2f},\n  "
+    "\"ratio_tou_to_plain_day\": {:.1f},\n"
+    "  \"tou_cost_day_is_sum_of_hours\": {},\n  \"targets\": {{\"full_ms\": 200, "
+    "\"incremental_us\": 100, \"rss_mb\": 64}}\n}}\n",
     units, e.cells(), full_ms[full_ms.size() / 2], full_ms.front(), inc_us[inc_us.size() / 2],
     inc_us[inc_us.size() * 99 / 100], evals_per_update,
     inc_us[inc_us.size() / 2] / 1000.0 / full_ms[full_ms.size() / 2],
     std::abs(check.value - expect) < 1e-6 * expect ? "true" : "false",
     std::abs(after.value - (expect + 2000)) < 1e-6 * expect ? "true" : "false", rss / 1024.0,
     rss0 / 1024.0, (rss_records - rss0) / 1024.0, (rss_indexed - rss_records) / 1024.0,
-    (rss_compiled - rss_indexed) / 1024.0, (rss_leaves - rss_compiled) / 1024.0, (rss - rss_leaves) / 1024.0,
-    e.frames_kept(), plain_ms[1], tou_ms[1], tou_ms[1] / plain_ms[1], tou_correct ? "true" : "false");
+    (rss_compiled - rss_indexed) / 1024.0, (rss_leaves - rss_compiled) / 1024.0,
+    (rss - rss_leaves) / 1024.0, e.frames_kept(), plain_ms[1], tou_ms[1], tou_ms[1] / plain_ms[1],
+    tou_correct ? "true" : "false");
   std::fputs(json.c_str(), stdout);
-  if (!out.empty()) std::ofstream(out) << json;
+  if (!out.empty())
+    std::ofstream(out) << json;
   return check.quality == quality::measured && tou_correct ? 0 : 1;
 }

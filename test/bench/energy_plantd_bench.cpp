@@ -40,7 +40,8 @@ struct rss {
   double total_mb, anon_mb, file_mb;
 };
 rss sample(pid_t pid) {
-  return {plantd::test::status_kb(pid, "VmRSS") / 1024.0, plantd::test::status_kb(pid, "RssAnon") / 1024.0,
+  return {plantd::test::status_kb(pid, "VmRSS") / 1024.0,
+          plantd::test::status_kb(pid, "RssAnon") / 1024.0,
           plantd::test::status_kb(pid, "RssFile") / 1024.0};
 }
 std::string to_json(const rss& r) {
@@ -62,7 +63,8 @@ struct run_result {
   rss started{}, holding{}, queried{};
 };
 
-std::optional<run_result> run_once(const std::string& plantd, const std::string& config, int hold_s) {
+std::optional<run_result> run_once(const std::string& plantd, const std::string& config,
+                                   int hold_s) {
   auto data = std::filesystem::temp_directory_path() / "plantd-bench-energy";
   std::filesystem::remove_all(data);
   plantd::test::child_process proc{{plantd, "--config", config, "--listen", "127.0.0.1:0",
@@ -104,7 +106,8 @@ std::optional<run_result> run_once(const std::string& plantd, const std::string&
   std::this_thread::sleep_for(4s);  // plantd gives the import's heap back after 2 s
   auto rss_imported = sample(proc.pid());
   if (hold_s > 0) {
-    std::fprintf(stderr, "plantd (pid %d) holds the tree for %d s\n", static_cast<int>(proc.pid()), hold_s);
+    std::fprintf(stderr, "plantd (pid %d) holds the tree for %d s\n", static_cast<int>(proc.pid()),
+                 hold_s);
     std::this_thread::sleep_for(std::chrono::seconds(hold_s));
   }
 
@@ -140,24 +143,31 @@ std::optional<run_result> run_once(const std::string& plantd, const std::string&
   double rename_ms = ms_since(t);
   proc.stop(SIGTERM, 10s);
   std::filesystem::remove_all(data);
-  return run_result{bytes, imported.indicators(), import_ms, query_ms, rename_ms, rss_start, rss_imported, rss_queried};
+  return run_result{bytes,     imported.indicators(), import_ms,  query_ms, rename_ms,
+                    rss_start, rss_imported,          rss_queried};
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string plantd, config, out;
   int hold_s = 0, runs = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--plantd") plantd = argv[i + 1];
-    else if (k == "--config") config = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
-    else if (k == "--hold") hold_s = std::stoi(argv[i + 1]);
-    else if (k == "--runs") runs = std::max(1, std::stoi(argv[i + 1]));
+    if (k == "--plantd")
+      plantd = argv[i + 1];
+    else if (k == "--config")
+      config = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
+    else if (k == "--hold")
+      hold_s = std::stoi(argv[i + 1]);
+    else if (k == "--runs")
+      runs = std::max(1, std::stoi(argv[i + 1]));
   }
   if (plantd.empty() || config.empty() || out.empty()) {
-    std::fprintf(stderr, "usage: energy_plantd_bench --plantd BIN --config FILE --out FILE [--runs N] [--hold SECONDS]\n");
+    std::fprintf(stderr, "usage: energy_plantd_bench --plantd BIN --config FILE --out FILE [--runs "
+                         "N] [--hold SECONDS]\n");
     return 2;
   }
   // Each run is a fresh plantd: where the allocator puts the import's
@@ -165,16 +175,19 @@ int main(int argc, char** argv) {
   std::vector<run_result> all;
   for (int r = 0; r < runs; ++r) {
     auto one = run_once(plantd, config, hold_s);
-    if (!one) return 1;
+    if (!one)
+      return 1;
     all.push_back(*one);
   }
-  auto worst = *std::max_element(all.begin(), all.end(), [](const run_result& a, const run_result& b) {
-    return a.holding.total_mb < b.holding.total_mb;
-  });
+  auto worst =
+    *std::max_element(all.begin(), all.end(), [](const run_result& a, const run_result& b) {
+      return a.holding.total_mb < b.holding.total_mb;
+    });
   std::string each;
   for (const auto& r : all)
-    each += fmt::format("{}{{\"holding_tree\": {}, \"anon\": {:.1f}, \"import_ms\": {:.0f}}}",
-                        each.empty() ? "" : ", ", to_json(r.holding), r.holding.anon_mb, r.import_ms);
+    each +=
+      fmt::format("{}{{\"holding_tree\": {}, \"anon\": {:.1f}, \"import_ms\": {:.0f}}}",
+                  each.empty() ? "" : ", ", to_json(r.holding), r.holding.anon_mb, r.import_ms);
   auto json = fmt::format(
     "{{\n  \"model_bytes\": {},\n  \"indicators\": {},\n  \"runs\": {},\n  \"import_ms\": {:.0f},\n"
     "  \"first_day_query_ms\": {:.1f},\n  \"one_rename_ms\": {:.0f},\n"
@@ -182,9 +195,9 @@ int main(int argc, char** argv) {
     " \"target\": 64}},\n"
     "  \"rss_parts_mb\": {{\"started\": {}, \"holding_tree\": {}, \"after_a_day_query\": {}}},\n"
     "  \"each_run\": [{}]\n}}\n",
-    worst.bytes, worst.indicators, runs, worst.import_ms, worst.query_ms, worst.rename_ms, to_json(worst.started),
-    to_json(worst.holding), to_json(worst.queried), parts_json(worst.started), parts_json(worst.holding),
-    parts_json(worst.queried), each);
+    worst.bytes, worst.indicators, runs, worst.import_ms, worst.query_ms, worst.rename_ms,
+    to_json(worst.started), to_json(worst.holding), to_json(worst.queried),
+    parts_json(worst.started), parts_json(worst.holding), parts_json(worst.queried), each);
   std::fputs(json.c_str(), stdout);
   std::ofstream{out} << json;
   return 0;

@@ -31,10 +31,14 @@ int main(int argc, char** argv) {
   int runs = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--bin") bin = argv[i + 1];
-    else if (k == "--config") example = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
-    else if (k == "--runs") runs = std::stoi(argv[i + 1]);
+    if (k == "--bin")
+      bin = argv[i + 1];
+    else if (k == "--config")
+      example = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
+    else if (k == "--runs")
+      runs = std::stoi(argv[i + 1]);
   }
   if (bin.empty() || example.empty() || out.empty()) {
     std::fprintf(stderr, "usage: history_bench --bin DIR --config FILE --out FILE\n");
@@ -42,7 +46,8 @@ int main(int argc, char** argv) {
   }
   constexpr int64_t day_points = 86'400;
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch()).count();
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
   int64_t from = (now_ms / 1000 - 2 * day_points) * 1000;  // two days ago, whole seconds
   int64_t to = from + day_points * 1000;
   std::string data = test::write_temp_file("", ".d") + "d";
@@ -58,8 +63,8 @@ int main(int argc, char** argv) {
     std::vector<store::point> batch;
     for (int64_t i = 0; i < day_points; ++i) {
       // A meter's power, to the watt: a slow swing with a faster ripple.
-      double w = std::round(20'000.0 * std::sin(static_cast<double>(i) / 3600.0) +
-                            500.0 * std::sin(static_cast<double>(i) / 7.0));
+      double w = std::round(20'000.0 * std::sin(static_cast<double>(i) / 3600.0)
+                            + 500.0 * std::sin(static_cast<double>(i) / 7.0));
       batch.push_back({*id, from + i * 1000, w, quality::measured});
       if (batch.size() == 3600) {
         if (!db.write(batch)) {
@@ -92,7 +97,8 @@ int main(int argc, char** argv) {
   // A viewer's session over TCP, as an app on the site's network would have.
   std::string token;
   {
-    auto acc = v1::AccessService::NewStub(grpc::CreateChannel(local, grpc::InsecureChannelCredentials()));
+    auto acc =
+      v1::AccessService::NewStub(grpc::CreateChannel(local, grpc::InsecureChannelCredentials()));
     v1::CreateUserRequest u;
     u.set_username("vera");
     u.set_password("vera-password");
@@ -103,15 +109,16 @@ int main(int argc, char** argv) {
     l.set_username("vera");
     l.set_password("vera-password");
     v1::LoginResponse session;
-    auto tcp_acc = v1::AccessService::NewStub(grpc::CreateChannel(tcp, grpc::InsecureChannelCredentials()));
+    auto tcp_acc =
+      v1::AccessService::NewStub(grpc::CreateChannel(tcp, grpc::InsecureChannelCredentials()));
     if (!tcp_acc->Login(bench::ctx().get(), l, &session).ok()) {
       std::fprintf(stderr, "login failed\n");
       return 1;
     }
     token = session.token();
   }
-  auto stub = v1::TelemetryService::NewStub(
-    grpc::CreateChannel(tcp, grpc::InsecureChannelCredentials()));
+  auto stub =
+    v1::TelemetryService::NewStub(grpc::CreateChannel(tcp, grpc::InsecureChannelCredentials()));
   auto query = [&](bool compact, std::size_t& bytes) {
     v1::QueryHistoryRequest req;
     req.set_series("bench.power_w");

@@ -55,15 +55,18 @@ void attacker_priority() {
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string bin, example, out;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--bin") bin = argv[i + 1];
-    else if (k == "--config") example = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
+    if (k == "--bin")
+      bin = argv[i + 1];
+    else if (k == "--config")
+      example = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
   }
   if (bin.empty() || example.empty() || out.empty()) {
     std::fprintf(stderr, "usage: hostile_bench --bin DIR --config FILE --out FILE\n");
@@ -236,8 +239,8 @@ int main(int argc, char** argv) {
     "\"loaded_decisions\": %llu, \"loaded_p99_us_at_most\": %.0f, \"ratio_p99\": %.2f}}\n}\n",
     load_s, static_cast<unsigned long long>(requests.load()),
     static_cast<unsigned long long>(refused.load()),
-    static_cast<unsigned long long>(failed_unexpectedly.load()), alive ? "true" : "false",
-    rss_idle, rss_peak, rss_after, idle.latency_p99_us(), loaded.latency_p99_us(),
+    static_cast<unsigned long long>(failed_unexpectedly.load()), alive ? "true" : "false", rss_idle,
+    rss_peak, rss_after, idle.latency_p99_us(), loaded.latency_p99_us(),
     idle.latency_p99_us() > 0 ? loaded.latency_p99_us() / idle.latency_p99_us() : 0.0,
     static_cast<unsigned long long>(bench::decisions_between(idle_start, idle)), h_idle,
     static_cast<unsigned long long>(bench::decisions_between(idle, loaded)), h_loaded,

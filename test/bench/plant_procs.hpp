@@ -22,8 +22,8 @@
 
 namespace plantd::bench {
 
-inline std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout =
-                                                  std::chrono::seconds{5}) {
+inline std::unique_ptr<grpc::ClientContext>
+ctx(std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
   auto c = std::make_unique<grpc::ClientContext>();
   c->set_deadline(std::chrono::system_clock::now() + timeout);
   return c;
@@ -104,9 +104,9 @@ inline double latency_quantile(const v1::PlantState& before, const v1::PlantStat
 inline uint64_t decisions_between(const v1::PlantState& before, const v1::PlantState& after) {
   uint64_t n = 0;
   for (int i = 0; i < after.latency_bucket_counts_size(); ++i)
-    n += after.latency_bucket_counts(i) -
-         (i < before.latency_bucket_counts_size() ? before.latency_bucket_counts(i) : 0);
+    n += after.latency_bucket_counts(i)
+         - (i < before.latency_bucket_counts_size() ? before.latency_bucket_counts(i) : 0);
   return n;
 }
 
-} // namespace plantd::bench
+}  // namespace plantd::bench

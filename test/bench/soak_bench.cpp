@@ -64,7 +64,9 @@ uint64_t dir_bytes(const std::filesystem::path& dir, const std::string& ext = {}
   return n;
 }
 
-long self_rss_kb() { return test::rss_kb(::getpid()); }
+long self_rss_kb() {
+  return test::rss_kb(::getpid());
+}
 
 // Least-squares slope of (x, y).
 double slope(const std::vector<std::pair<double, double>>& xy) {
@@ -137,8 +139,8 @@ void record(store::store& db, const actors::plant_state& p) {
   std::vector<store::point> batch;
   batch.reserve(pts.size());
   for (std::size_t i = 0; i < pts.size(); ++i)
-    batch.push_back({*db.series_id(pts[i].first), p.time.time_since_epoch().count(), pts[i].second,
-                     qs[i]});
+    batch.push_back(
+      {*db.series_id(pts[i].first), p.time.time_since_epoch().count(), pts[i].second, qs[i]});
   if (auto r = db.write(batch); !r)
     throw std::runtime_error(r.error());
 }
@@ -174,19 +176,25 @@ int64_t wall_ms() {
     .count();
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string bin, example, out, only, trace;
   int seconds = 600;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--bin") bin = argv[i + 1];
-    else if (k == "--config") example = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
-    else if (k == "--seconds") seconds = std::stoi(argv[i + 1]);
-    else if (k == "--only") only = argv[i + 1];
-    else if (k == "--trace") trace = argv[i + 1];
+    if (k == "--bin")
+      bin = argv[i + 1];
+    else if (k == "--config")
+      example = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
+    else if (k == "--seconds")
+      seconds = std::stoi(argv[i + 1]);
+    else if (k == "--only")
+      only = argv[i + 1];
+    else if (k == "--trace")
+      trace = argv[i + 1];
   }
   if (!only.empty() && only != "realtime") {
     std::fprintf(stderr, "--only: realtime is the one part that runs alone\n");
@@ -230,7 +238,8 @@ int main(int argc, char** argv) {
     uncompacted_day2_mb = static_cast<double>(db->disk_bytes()) / 1e6;
     db->compact();
     disk_day1_mb = static_cast<double>(disk_after_day1) / 1e6;
-    disk_day2_mb = (static_cast<double>(db->disk_bytes()) - static_cast<double>(disk_after_day1)) / 1e6;
+    disk_day2_mb =
+      (static_cast<double>(db->disk_bytes()) - static_cast<double>(disk_after_day1)) / 1e6;
     dir_day2_mb = (static_cast<double>(dir_bytes(dir)) - static_cast<double>(dir_after_day1)) / 1e6;
     wal_mb = static_cast<double>(db->wal_bytes()) / 1e6;
     sim_rss_day2_mb = static_cast<double>(self_rss_kb() - rss_day1) / 1024;
@@ -255,7 +264,7 @@ int main(int argc, char** argv) {
     if (!trace.empty())
       trace_out.open(trace);
     std::vector<std::pair<double, double>> first, second;  // (hours, MB)
-    std::vector<std::pair<double, double>> disk, sst;       // second half (days, MB)
+    std::vector<std::pair<double, double>> disk, sst;      // second half (days, MB)
     auto started = steady::now();
     for (;;) {
       double t = bench::ms_since(started) / 1000;
@@ -317,7 +326,8 @@ int main(int argc, char** argv) {
       (void)db->put_state(actors::uplink_cursor_key, std::to_string(now - 86'400'000));
     }
     int port = test::unused_port();
-    test::child_process vm{{"/usr/bin/victoria-metrics", "-storageDataPath=" + (tmp / "vm").string(),
+    test::child_process vm{{"/usr/bin/victoria-metrics",
+                            "-storageDataPath=" + (tmp / "vm").string(),
                             fmt::format("-httpListenAddr=127.0.0.1:{}", port),
                             "-retentionPeriod=100y", "-loggerLevel=ERROR"}};
     auto base = fmt::format("http://127.0.0.1:{}", port);
@@ -374,8 +384,9 @@ int main(int argc, char** argv) {
     auto code = exported.status;
     for (auto at = body.find("\"timestamps\":["); at != std::string::npos && code == 200;) {
       auto end = body.find(']', at);
-      vm_points += static_cast<std::size_t>(
-        std::count(body.begin() + static_cast<long>(at), body.begin() + static_cast<long>(end), ',')) + 1;
+      vm_points += static_cast<std::size_t>(std::count(body.begin() + static_cast<long>(at),
+                                                       body.begin() + static_cast<long>(end), ','))
+                   + 1;
       at = body.find("\"timestamps\":[", end);
     }
     plantd.stop(SIGTERM, 10s);
@@ -402,12 +413,11 @@ int main(int argc, char** argv) {
     "    \"target_seconds\": 120, \"target_p99_ratio\": 2, \"met\": {}}}\n"
     "}}\n",
     series, day_s, disk_day1_mb, disk_day2_mb, dir_day2_mb, wal_mb, sim_rss_day2_mb,
-    uncompacted_day1_mb, uncompacted_day2_mb,
-    disk_day2_mb < 30 ? "true" : "false", seconds, rss_start_mb, rss_end_mb,
-    rss_slope_first_mb_h, rss_slope_mb_h, disk_growth_mb_day, sst_growth_mb_day, wal_end_mb,
-    part_list(part_slopes), rss_slope_mb_h < 1 ? "true" : "false", backlog_samples, sent_samples, backfill_s, vm_points,
-    idle_p99_us, idle_decisions, busy_p99_us, busy_decisions,
-    idle_p99_us > 0 ? busy_p99_us / idle_p99_us : 0.0,
+    uncompacted_day1_mb, uncompacted_day2_mb, disk_day2_mb < 30 ? "true" : "false", seconds,
+    rss_start_mb, rss_end_mb, rss_slope_first_mb_h, rss_slope_mb_h, disk_growth_mb_day,
+    sst_growth_mb_day, wal_end_mb, part_list(part_slopes), rss_slope_mb_h < 1 ? "true" : "false",
+    backlog_samples, sent_samples, backfill_s, vm_points, idle_p99_us, idle_decisions, busy_p99_us,
+    busy_decisions, idle_p99_us > 0 ? busy_p99_us / idle_p99_us : 0.0,
     backfill_s >= 0 && backfill_s < 120 && busy_p99_us <= 2 * idle_p99_us ? "true" : "false");
   std::fputs(json.c_str(), stdout);
   std::ofstream{out} << json;

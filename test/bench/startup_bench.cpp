@@ -38,17 +38,21 @@ double percentile(std::vector<double> xs, double p) {
   return xs[std::min(i, xs.size() - 1)];
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string plantd, config, out;
   int runs = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--plantd") plantd = argv[i + 1];
-    else if (k == "--config") config = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
-    else if (k == "--runs") runs = std::stoi(argv[i + 1]);
+    if (k == "--plantd")
+      plantd = argv[i + 1];
+    else if (k == "--config")
+      config = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
+    else if (k == "--runs")
+      runs = std::stoi(argv[i + 1]);
   }
   if (plantd.empty() || config.empty() || out.empty()) {
     std::fprintf(stderr, "usage: startup_bench --plantd BIN --config FILE --out FILE\n");
@@ -59,8 +63,8 @@ int main(int argc, char** argv) {
   for (int r = 0; r < runs; ++r) {
     auto t0 = clock_type::now();
     plantd::test::child_process proc{{plantd, "--config", config, "--listen", "127.0.0.1:0",
-                                      "--data-dir", "/tmp/plantd-bench-data",
-                                      "--log-level", "warn"}};
+                                      "--data-dir", "/tmp/plantd-bench-data", "--log-level",
+                                      "warn"}};
     auto line = proc.read_line(10s);
     std::smatch m;
     static const std::regex re{R"(listening on (\S+))"};
@@ -78,8 +82,8 @@ int main(int argc, char** argv) {
     }
     proc.stop(SIGTERM, 5s);
   }
-  auto mean = std::accumulate(start_ms.begin(), start_ms.end(), 0.0)
-              / static_cast<double>(start_ms.size());
+  auto mean =
+    std::accumulate(start_ms.begin(), start_ms.end(), 0.0) / static_cast<double>(start_ms.size());
   char json[1024];
   std::snprintf(json, sizeof json,
                 "{\n  \"config\": \"%s\",\n  \"runs\": %d,\n"

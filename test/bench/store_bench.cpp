@@ -81,7 +81,7 @@ std::unique_ptr<rocksdb::DB> open_raw(const std::string& name) {
   return std::unique_ptr<rocksdb::DB>{raw};
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string out = argc > 2 && std::string{argv[1]} == "--out" ? argv[2] : "";
@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
   points.reserve(static_cast<std::size_t>(series) * per_series);
   for (int i = 0; i < per_series; ++i)
     for (int s = 1; s <= series; ++s)
-      points.push_back({static_cast<uint32_t>(s), t0 + i * 1000LL, sample(rng, i),
-                        quality::measured});
+      points.push_back(
+        {static_cast<uint32_t>(s), t0 + i * 1000LL, sample(rng, i), quality::measured});
   double store_ms = 0, raw_ms = 0;
   uint64_t disk_bytes = 0;
   {
@@ -109,8 +109,9 @@ int main(int argc, char** argv) {
       (void)db->series_id("s" + std::to_string(s));
     auto t = steady::now();
     for (std::size_t i = 0; i < points.size(); i += batch_size) {
-      std::vector<store::point> batch(points.begin() + static_cast<long>(i),
-                                      points.begin() + static_cast<long>(std::min(points.size(), i + batch_size)));
+      std::vector<store::point> batch(
+        points.begin() + static_cast<long>(i),
+        points.begin() + static_cast<long>(std::min(points.size(), i + batch_size)));
       if (!db->write(batch))
         return 1;
     }
@@ -155,8 +156,8 @@ int main(int argc, char** argv) {
         kvs.emplace_back(key_of(k.first, -1, k.second), std::move(value));
         for (const auto& p : pts)
           for (auto r : telemetry::rollup_resolutions) {
-            auto start = telemetry::bucket_start(time_point{std::chrono::milliseconds{p.t_ms}},
-                                                 r, tz);
+            auto start =
+              telemetry::bucket_start(time_point{std::chrono::milliseconds{p.t_ms}}, r, tz);
             rolls[{k.first, static_cast<uint8_t>(r), start.time_since_epoch().count()}].add(
               p.t_ms, p.value);
           }
@@ -199,9 +200,10 @@ int main(int argc, char** argv) {
     caf::scoped_actor self{sys};
     auto t = steady::now();
     for (std::size_t i = 0; i < points.size(); i += batch_size)
-      self->send(recorder, std::vector<store::point>(
-                             points.begin() + static_cast<long>(i),
-                             points.begin() + static_cast<long>(std::min(points.size(), i + batch_size))));
+      self->send(recorder,
+                 std::vector<store::point>(
+                   points.begin() + static_cast<long>(i),
+                   points.begin() + static_cast<long>(std::min(points.size(), i + batch_size))));
     uint64_t written = 0;
     self->request(recorder, caf::infinite, actors::flush_atom_v)
       .receive([&](uint64_t n) { written = n; }, [](caf::error&) {});
@@ -290,10 +292,9 @@ int main(int argc, char** argv) {
                 "\"day_of_seconds_raw_ms\": %.2f, \"points\": %zu, \"target_raw_ms\": 50, "
                 "\"year_by_month_curve_ms\": %.3f, \"target_curve_ms\": 5},\n"
                 "  \"disk\": {\"bytes_per_raw_point\": %.2f, \"target\": 4}\n}\n",
-                n, n / store_ms * 1000, n / actor_ms * 1000, n / same_ms * 1000,
-                same_ms / actor_ms, n / raw_ms * 1000, raw_ms / actor_ms, n / sparse_ms * 1000,
-                year_day_ms,
-                day_raw_ms, day_points, curve_ms, static_cast<double>(disk_bytes) / n);
+                n, n / store_ms * 1000, n / actor_ms * 1000, n / same_ms * 1000, same_ms / actor_ms,
+                n / raw_ms * 1000, raw_ms / actor_ms, n / sparse_ms * 1000, year_day_ms, day_raw_ms,
+                day_points, curve_ms, static_cast<double>(disk_bytes) / n);
   std::fputs(json, stdout);
   if (!out.empty())
     std::ofstream{out} << json;

@@ -64,8 +64,11 @@ void load_config_of_n_cabinets(benchmark::State& state) {
   state.SetComplexityN(state.range(0));
   state.counters["bytes"] = static_cast<double>(text.size());
 }
-BENCHMARK(load_config_of_n_cabinets)->RangeMultiplier(2)->Range(500, 4000)
-  ->Unit(benchmark::kMillisecond)->Complexity(benchmark::oN);
+BENCHMARK(load_config_of_n_cabinets)
+  ->RangeMultiplier(2)
+  ->Range(500, 4000)
+  ->Unit(benchmark::kMillisecond)
+  ->Complexity(benchmark::oN);
 
 void import_check_of_flat_tree(benchmark::State& state) {
   using namespace plantd::energy;
@@ -92,9 +95,12 @@ void import_check_of_flat_tree(benchmark::State& state) {
   }
   state.SetComplexityN(state.range(0));
 }
-BENCHMARK(import_check_of_flat_tree)->RangeMultiplier(2)->Range(5000, 40000)
-  ->Unit(benchmark::kMillisecond)->Complexity(benchmark::oNLogN);
+BENCHMARK(import_check_of_flat_tree)
+  ->RangeMultiplier(2)
+  ->Range(5000, 40000)
+  ->Unit(benchmark::kMillisecond)
+  ->Complexity(benchmark::oNLogN);
 
-} // namespace
+}  // namespace
 
 BENCHMARK_MAIN();

@@ -39,23 +39,29 @@ double cpu_seconds(pid_t pid) {
   std::string field;
   unsigned long utime = 0, stime = 0;
   for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoul(field);
-    if (i == 15) stime = std::stoul(field);
+    if (i == 14)
+      utime = std::stoul(field);
+    if (i == 15)
+      stime = std::stoul(field);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string sim_bin, config, out;
   double seconds = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--plant-sim") sim_bin = argv[i + 1];
-    else if (k == "--config") config = argv[i + 1];
-    else if (k == "--out") out = argv[i + 1];
-    else if (k == "--seconds") seconds = std::stod(argv[i + 1]);
+    if (k == "--plant-sim")
+      sim_bin = argv[i + 1];
+    else if (k == "--config")
+      config = argv[i + 1];
+    else if (k == "--out")
+      out = argv[i + 1];
+    else if (k == "--seconds")
+      seconds = std::stod(argv[i + 1]);
   }
   if (sim_bin.empty() || config.empty() || out.empty()) {
     std::fprintf(stderr, "usage: wire_bench --plant-sim BIN --config FILE --out FILE\n");
@@ -94,8 +100,8 @@ int main(int argc, char** argv) {
   }
 
   // 2. plant-sim CPU under polling.
-  test::child_process sim{{sim_bin, "--config", config, "--speed", "1", "--control",
-                           "127.0.0.1:0"}};
+  test::child_process sim{
+    {sim_bin, "--config", config, "--speed", "1", "--control", "127.0.0.1:0"}};
   std::map<std::string, std::string> endpoints;
   std::regex ep_re{R"(plant-sim: (\S+) tcp (\S+))"};
   for (;;) {
@@ -120,17 +126,19 @@ int main(int argc, char** argv) {
     buses.push_back(std::make_unique<modbus::bus>(
       modbus::link{modbus::tcp_params{address.substr(0, colon),
                                       static_cast<uint16_t>(std::stoi(address.substr(colon + 1)))},
-                   {}, wall},
+                   {},
+                   wall},
       0ms));
     cabinets.push_back(std::make_unique<devices::device>(cab, *buses.back(), 1));
   }
   auto grid_address = endpoints["RS485-1"];
   auto colon = grid_address.rfind(':');
-  modbus::bus grid_bus{
-    modbus::link{modbus::tcp_params{grid_address.substr(0, colon),
-                                    static_cast<uint16_t>(std::stoi(grid_address.substr(colon + 1)))},
-                 {}, wall},
-    0ms};
+  modbus::bus grid_bus{modbus::link{modbus::tcp_params{grid_address.substr(0, colon),
+                                                       static_cast<uint16_t>(std::stoi(
+                                                         grid_address.substr(colon + 1)))},
+                                    {},
+                                    wall},
+                       0ms};
   devices::device grid{*reg.find("chint-dtsu666"), grid_bus, 1};
   std::size_t failed = 0;
   std::this_thread::sleep_for(500ms);

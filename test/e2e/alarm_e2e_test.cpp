@@ -17,7 +17,8 @@ using namespace plantd::test;
 namespace {
 
 std::vector<v1::Alarm> list(const std::string& target, v1::ListAlarmsRequest::State state) {
-  auto stub = v1::AlarmService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  auto stub =
+    v1::AlarmService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   v1::ListAlarmsRequest req;
   req.set_state(state);
   v1::ListAlarmsResponse resp;
@@ -33,7 +34,7 @@ const v1::Alarm* find(const std::vector<v1::Alarm>& as, const std::string& code,
   return nullptr;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2e][alarms]") {
   auto config = sim_config("single-cabinet");
@@ -41,7 +42,8 @@ TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2
   running_plantd plantd{config};
   REQUIRE(within(10s, [&] { return plantd.state().cabinets(0).available(); }));
   // Start-up alarms (devices not yet read) have cleared.
-  REQUIRE(within(5s, [&] { return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty(); }));
+  REQUIRE(
+    within(5s, [&] { return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty(); }));
 
   // A stream opened before the fault sees the alarm being raised.
   auto stream_stub = v1::AlarmService::NewStub(
@@ -64,7 +66,8 @@ TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2
   reader->Finish();
   REQUIRE(within(5s, [&] {
     return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "fire_alarm_word.0",
-                "C01") != nullptr;
+                "C01")
+           != nullptr;
   }));
   auto open = list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN);
   const auto* smoke = find(open, "fire_alarm_word.0", "C01");
@@ -78,8 +81,8 @@ TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2
   auto cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "alarms", "--open"});
   CHECK_THAT(cli.out, Catch::Contains("CRITICAL"));
   CHECK_THAT(cli.out, Catch::Contains("fire_alarm_word.0"));
-  auto ack = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "ack",
-                          std::to_string(smoke_id)});
+  auto ack = run_command(
+    {bin_dir + "/plantctl", "--target", plantd.target(), "ack", std::to_string(smoke_id)});
   CHECK(ack.exit_code == 0);
   // Signed by the caller plantd authenticated: plantctl on the local socket,
   // run by this user.
@@ -97,7 +100,8 @@ TEST_CASE("a fire in a cabinet and a silent meter raise alarms that clear", "[e2
   v1::ClearFaultsRequest clear;
   v1::ClearFaultsResponse cleared_resp;
   REQUIRE(sim.sim().ClearFaults(ctx().get(), clear, &cleared_resp).ok());
-  REQUIRE(within(8s, [&] { return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty(); }));
+  REQUIRE(
+    within(8s, [&] { return list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN).empty(); }));
   auto closed = list(plantd.target(), v1::ListAlarmsRequest::STATE_CLOSED);
   const auto* gone = find(closed, "fire_alarm_word.0", "C01");
   REQUIRE(gone);
@@ -131,7 +135,8 @@ TEST_CASE("the EMS-Switch uplink cut: one alarm for the uplink, the share moves 
   // One alarm for the uplink; none for the ten cabinets behind it.
   REQUIRE(within(15s, [&] {
     return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "uplink_lost",
-                "ems-switch-1") != nullptr;
+                "ems-switch-1")
+           != nullptr;
   }));
   auto open = list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN);
   for (const auto& a : open)
@@ -157,7 +162,8 @@ TEST_CASE("the EMS-Switch uplink cut: one alarm for the uplink, the share moves 
       if (!c.available())
         return false;
     return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "uplink_lost",
-                "ems-switch-1") == nullptr;
+                "ems-switch-1")
+           == nullptr;
   }));
   auto closed = list(plantd.target(), v1::ListAlarmsRequest::STATE_CLOSED);
   CHECK(find(closed, "uplink_lost", "ems-switch-1"));
@@ -188,19 +194,19 @@ TEST_CASE("another controller writing a cabinet's setpoint: an alarm, plantd sto
   const std::string victim = plantd.state().cabinets(1).id();
   sim.inject(victim, v1::FAULT_KIND_FOREIGN_MASTER);
   REQUIRE(within(10s, [&] {
-    return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
-                victim) != nullptr;
+    return find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master", victim)
+           != nullptr;
   }));
-  auto alarm = *find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
-                     victim);
+  auto alarm =
+    *find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master", victim);
   CHECK(alarm.severity() == v1::SEVERITY_CRITICAL);
   CHECK_THAT(alarm.text(), Catch::Contains("another controller is writing to " + victim));
   // plantd leaves it alone (no setpoint of its own), the others carry the
   // load, and no other alarm is raised.
   REQUIRE(within(5s, [&] {
     auto s = plantd.state();
-    return s.cabinets(1).setpoint_w() == 0 && s.cabinets(0).setpoint_w() != 0 &&
-           s.cabinets(2).setpoint_w() != 0;
+    return s.cabinets(1).setpoint_w() == 0 && s.cabinets(0).setpoint_w() != 0
+           && s.cabinets(2).setpoint_w() != 0;
   }));
   for (const auto& a : list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN))
     CHECK(a.code() == "foreign_master");
@@ -209,14 +215,15 @@ TEST_CASE("another controller writing a cabinet's setpoint: an alarm, plantd sto
   clear.set_device_id(victim);
   v1::ClearFaultsResponse cleared;
   REQUIRE(sim.sim().ClearFaults(ctx().get(), clear, &cleared).ok());
-  auto ack = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "ack",
-                          std::to_string(alarm.id())});
+  auto ack = run_command(
+    {bin_dir + "/plantctl", "--target", plantd.target(), "ack", std::to_string(alarm.id())});
   INFO(ack.out);
   REQUIRE(ack.exit_code == 0);
   REQUIRE(within(10s, [&] {
-    return plantd.state().cabinets(1).setpoint_w() != 0 &&
-           find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
-                victim) == nullptr;
+    return plantd.state().cabinets(1).setpoint_w() != 0
+           && find(list(plantd.target(), v1::ListAlarmsRequest::STATE_OPEN), "foreign_master",
+                   victim)
+                == nullptr;
   }));
   // Written anew: the cabinet holds plantd's setpoint, not the other's.
   REQUIRE(within(5s, [&] {

@@ -35,7 +35,7 @@ double total_setpoint(const v1::SimState& s) {
   return sum;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("zero export holds through a load drop: the battery absorbs the surplus",
           "[e2e][closed-loop][export]") {
@@ -59,11 +59,10 @@ TEST_CASE("zero export holds through a load drop: the battery absorbs the surplu
   auto after = sim.state();
   double overshoot_wh = after.export_wh() - before.export_wh();
   WARN("load drop 60 -> 5 kW with PV " << before.pv_w() / 1000 << " kW: export back under 1 kW in "
-                                       << t->count() << " ms; export overshoot "
-                                       << overshoot_wh << " Wh; battery now "
-                                       << after.battery_w() / 1000 << " kW");
+                                       << t->count() << " ms; export overshoot " << overshoot_wh
+                                       << " Wh; battery now " << after.battery_w() / 1000 << " kW");
   CHECK(after.grid_w() > -1'000);
-  CHECK(after.battery_w() < 0);  // charging
+  CHECK(after.battery_w() < 0);                              // charging
   CHECK(after.inverters(0).limit_percent() == Approx(100));  // PV not curtailed
   CHECK(plantd.state().binding_rule() == "self-consumption");
 }
@@ -82,11 +81,10 @@ TEST_CASE("zero export with a full battery: PV is curtailed through the inverter
   std::this_thread::sleep_for(2s);
   auto s = sim.state();
   auto p = plantd.state();
-  WARN("battery full, load 5 kW, PV available " << s.inverters(0).available_w() * 2 / 1000
-                                               << " kW: PV limited to "
-                                               << s.inverters(0).limit_percent() << " %, grid "
-                                               << s.grid_w() / 1000 << " kW after "
-                                               << t->count() << " ms");
+  WARN("battery full, load 5 kW, PV available "
+       << s.inverters(0).available_w() * 2 / 1000 << " kW: PV limited to "
+       << s.inverters(0).limit_percent() << " %, grid " << s.grid_w() / 1000 << " kW after "
+       << t->count() << " ms");
   CHECK(s.grid_w() > -1'500);
   CHECK(s.pv_w() < s.inverters(0).available_w() * 2);
   CHECK(p.pv_binding_rule() == "export limit");
@@ -112,15 +110,15 @@ TEST_CASE("the demand limit holds through a load spike", "[e2e][closed-loop][dem
   REQUIRE(t);
   std::this_thread::sleep_for(1s);
   auto s = sim.state();
-  WARN("load spike to 450 kW: grid " << s.grid_w() / 1000 << " kW (limit 300) after "
-                                     << t->count() << " ms, batteries " << s.battery_w() / 1000
-                                     << " kW");
+  WARN("load spike to 450 kW: grid " << s.grid_w() / 1000 << " kW (limit 300) after " << t->count()
+                                     << " ms, batteries " << s.battery_w() / 1000 << " kW");
   CHECK(s.grid_w() < 305'000);
   CHECK(s.battery_w() == Approx(150'000).margin(10'000));
   CHECK(plantd.state().binding_rule() == "demand limit");
 }
 
-TEST_CASE("grid meter lost: fail-safe within the configured time", "[e2e][closed-loop][fail-safe]") {
+TEST_CASE("grid meter lost: fail-safe within the configured time",
+          "[e2e][closed-loop][fail-safe]") {
   auto config = sim_config("single-cabinet");
   running_sim sim{config, {"--start", sydney_noon, "--soc", "50"}};
   sim.set_load(60'000);
@@ -171,8 +169,8 @@ TEST_CASE("a cabinet lost: its share is redistributed", "[e2e][closed-loop][cabi
     if (i != 1)
       others += p.cabinets(i).setpoint_w();
   WARN("cabinet C02 silent: excluded after " << t->count() << " ms; four cabinets carry "
-                                             << others / 1000 << " kW, grid "
-                                             << s.grid_w() / 1000 << " kW");
+                                             << others / 1000 << " kW, grid " << s.grid_w() / 1000
+                                             << " kW");
   INFO("C02 error: " << p.cabinets(1).error());
   CHECK(p.cabinets(1).error().find("timeout") != std::string::npos);
   // C02 keeps its last setpoint in the simulation (nobody can tell it); the
@@ -201,9 +199,8 @@ TEST_CASE("the TOU template is followed across a slot boundary", "[e2e][closed-l
   });
   REQUIRE(self_consuming);
   auto s = sim.state();
-  WARN("TOU: charging at 07:57, self-consuming after 08:00 (" << self_consuming->count()
-                                                             << " ms later at x60); grid "
-                                                             << s.grid_w() / 1000 << " kW");
+  WARN("TOU: charging at 07:57, self-consuming after 08:00 ("
+       << self_consuming->count() << " ms later at x60); grid " << s.grid_w() / 1000 << " kW");
   CHECK(plantd.state().battery_setpoint_w() > 0);
 }
 
@@ -326,9 +323,8 @@ TEST_CASE("a live config change: a new export limit holds at once, a rollback re
     most_export = std::max(most_export, -sim.state().grid_w());
     std::this_thread::sleep_for(100ms);
   }
-  WARN("export limit 0 -> 10 kW live: export reached 7 kW after " << t->count()
-                                                                  << " ms; most export "
-                                                                  << most_export / 1000 << " kW");
+  WARN("export limit 0 -> 10 kW live: export reached 7 kW after "
+       << t->count() << " ms; most export " << most_export / 1000 << " kW");
   CHECK(most_export < 11'500);
   // The same patch made on version 1 again: refused, the limit stays.
   auto stale = plant->PatchConfig(ctx().get(), patch, &applied);

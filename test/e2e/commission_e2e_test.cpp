@@ -55,12 +55,12 @@ const v1::CommissionCheck* find(const v1::CommissionReport& r, const std::string
 std::string dump(const v1::CommissionReport& r) {
   std::string out;
   for (const auto& c : r.checks())
-    out += c.name() + " " + c.device() + " " + v1::CheckResult_Name(c.result()) + ": " +
-           c.detail() + "\n";
+    out += c.name() + " " + c.device() + " " + v1::CheckResult_Name(c.result()) + ": " + c.detail()
+           + "\n";
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("commissioning: a site wired right passes, a reversed CT and a wrong CT ratio on the "
           "grid meter fail the CT test, saying what to do",
@@ -79,8 +79,8 @@ TEST_CASE("commissioning: a site wired right passes, a reversed CT and a wrong C
 
   {
     v1::CommissionReport none;
-    CHECK(plant->GetCommissionReport(ctx().get(), {}, &none).error_code() ==
-          grpc::StatusCode::NOT_FOUND);
+    CHECK(plant->GetCommissionReport(ctx().get(), {}, &none).error_code()
+          == grpc::StatusCode::NOT_FOUND);
   }
 
   auto good = commission(*plant);
@@ -124,18 +124,23 @@ TEST_CASE("commissioning: a site wired right passes, a reversed CT and a wrong C
   REQUIRE(plant->GetCommissionReport(ctx().get(), {}, &kept).ok());
   CHECK(kept.checks_size() == reversed.report->checks_size());
   CHECK_FALSE(kept.passed());
-  auto printed = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "commission",
-                              "--last"});
+  auto printed =
+    run_command({bin_dir + "/plantctl", "--target", plantd.target(), "commission", "--last"});
   CHECK(printed.exit_code == 1);
   CHECK_THAT(printed.out, Catch::Contains("FAIL  grid_meter_ct"));
   CHECK_THAT(printed.out, Catch::Contains("FAILED"));
 
   // A CT ratio set to half the CT fitted.
-  REQUIRE(sim.sim().ClearFaults(ctx().get(), [] {
-    v1::ClearFaultsRequest r;
-    r.set_device_id("grid-meter");
-    return r;
-  }(), std::make_unique<v1::ClearFaultsResponse>().get()).ok());
+  REQUIRE(sim.sim()
+            .ClearFaults(
+              ctx().get(),
+              [] {
+                v1::ClearFaultsRequest r;
+                r.set_device_id("grid-meter");
+                return r;
+              }(),
+              std::make_unique<v1::ClearFaultsResponse>().get())
+            .ok());
   {
     v1::InjectFaultRequest req;
     req.set_device_id("grid-meter");
@@ -189,8 +194,8 @@ TEST_CASE("commissioning: one run at a time, bad input refused, plantctl runs it
   }
   CHECK(running->Finish().ok());
 
-  auto printed = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "commission",
-                              "--skip-ct-test"}, 60s);
+  auto printed = run_command(
+    {bin_dir + "/plantctl", "--target", plantd.target(), "commission", "--skip-ct-test"}, 60s);
   INFO(printed.out);
   CHECK_THAT(printed.out, Catch::Contains("SKIP  grid_meter_ct"));
   CHECK_THAT(printed.out, Catch::Contains("PASS  reachable      C01"));
@@ -287,21 +292,21 @@ TEST_CASE("commissioning: a cabinet with another serial number and a silent inve
   // The .xlsx through plantctl, read back by another program (openpyxl).
   test::temp_dir dir;
   auto xlsx = (dir.path / "handover.xlsx").string();
-  auto printed = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "commission",
-                              "--last", "--out", xlsx});
+  auto printed = run_command(
+    {bin_dir + "/plantctl", "--target", plantd.target(), "commission", "--last", "--out", xlsx});
   INFO(printed.out);
   CHECK(printed.exit_code == 1);  // a check failed
-  auto cells = run_command(
-    {"/usr/bin/python3", "-c",
-     "import openpyxl, sys\n"
-     "ws = openpyxl.load_workbook(sys.argv[1]).active\n"
-     "for row in ws.iter_rows(values_only=True):\n"
-     "    print('|'.join('' if v is None else str(v) for v in row))\n",
-     xlsx});
+  auto cells = run_command({"/usr/bin/python3", "-c",
+                            "import openpyxl, sys\n"
+                            "ws = openpyxl.load_workbook(sys.argv[1]).active\n"
+                            "for row in ws.iter_rows(values_only=True):\n"
+                            "    print('|'.join('' if v is None else str(v) for v in row))\n",
+                            xlsx});
   INFO(cells.out);
   REQUIRE(cells.exit_code == 0);
   CHECK_THAT(cells.out, Catch::Contains("Site|"));
-  CHECK_THAT(cells.out, Catch::Contains(fmt::format("Config version|{}", report->config_version())));
+  CHECK_THAT(cells.out,
+             Catch::Contains(fmt::format("Config version|{}", report->config_version())));
   CHECK_THAT(cells.out, Catch::Contains("Result|FAILED"));
   CHECK_THAT(cells.out, Catch::Contains("Check|Device|Result|Detail|Values"));
   CHECK_THAT(cells.out, Catch::Contains("serial_number|C03|FAIL|reads \"CM2-215-20249999\""));
@@ -318,11 +323,16 @@ TEST_CASE("commissioning: a cabinet with another serial number and a silent inve
     return v1::DeviceState{};
   };
   REQUIRE(within(10s, [&] { return !c03().available(); }));
-  REQUIRE(sim.sim().ClearFaults(ctx().get(), [] {
-    v1::ClearFaultsRequest r;
-    r.set_device_id("C03");
-    return r;
-  }(), std::make_unique<v1::ClearFaultsResponse>().get()).ok());
+  REQUIRE(sim.sim()
+            .ClearFaults(
+              ctx().get(),
+              [] {
+                v1::ClearFaultsRequest r;
+                r.set_device_id("C03");
+                return r;
+              }(),
+              std::make_unique<v1::ClearFaultsResponse>().get())
+            .ok());
   REQUIRE(within(10s, [&] { return c03().serial() == "CM2-215-20240003"; }));
 }
 
@@ -337,7 +347,7 @@ bool may_set_clock() {
   return (data[CAP_SYS_TIME / 32].effective >> (CAP_SYS_TIME % 32)) & 1U;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("SetTime: a time that is not one is refused, a clock NTP keeps or no permission is "
           "refused saying so, otherwise the clock is set and the step returned",
@@ -368,7 +378,8 @@ TEST_CASE("SetTime: a time that is not one is refused, a clock NTP keeps or no p
   *now.mutable_time() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(
     std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now().time_since_epoch())
-      .count() + 100);
+      .count()
+    + 100);
   auto st = plant->SetTime(ctx().get(), now, &resp);
   INFO(st.error_message());
   if (synced) {
@@ -412,8 +423,8 @@ TEST_CASE("commissioning and an operator's manual setpoint do not overwrite each
   auto* ct = find(*held.report, "grid_meter_ct");
   REQUIRE(ct);
   CHECK(ct->result() == v1::CHECK_RESULT_SKIPPED);
-  CHECK_THAT(ct->detail(), Catch::Contains("manual setpoint of -5000 W")
-                             && Catch::Contains("setpoint clear"));
+  CHECK_THAT(ct->detail(),
+             Catch::Contains("manual setpoint of -5000 W") && Catch::Contains("setpoint clear"));
   CHECK(plantd.state().manual_setpoint_w() == -5'000);  // still the operator's
 
   // A run holding the battery: the operator can neither move nor clear it.

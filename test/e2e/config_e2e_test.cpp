@@ -23,7 +23,8 @@ using namespace plantd::test;
 namespace {
 
 v1::GetConfigResponse get_config(const std::string& target) {
-  auto stub = v1::PlantService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  auto stub =
+    v1::PlantService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   v1::GetConfigResponse resp;
   auto st = stub->GetConfig(ctx().get(), {}, &resp);
   INFO(st.error_message());
@@ -31,7 +32,7 @@ v1::GetConfigResponse get_config(const std::string& target) {
   return resp;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("SetMode is a config change: GetConfig shows it, a restart keeps it, an edited file wins",
           "[e2e][config]") {
@@ -369,6 +370,6 @@ TEST_CASE("network settings reach the OS through the installer's hook at the sta
   v1::ApplyConfigResponse resp;
   auto st = plant->PatchConfig(ctx().get(), req, &resp);
   CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK_THAT(st.error_message(), Catch::Contains("networks.apply_hook")
-                                   && Catch::Contains("config file"));
+  CHECK_THAT(st.error_message(),
+             Catch::Contains("networks.apply_hook") && Catch::Contains("config file"));
 }

@@ -56,8 +56,8 @@ private:
 };
 
 bool storage_alarm_open(const std::string& target) {
-  auto stub = v1::AlarmService::NewStub(
-    grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  auto stub =
+    v1::AlarmService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   v1::ListAlarmsRequest req;
   req.set_state(v1::ListAlarmsRequest::STATE_OPEN);
   v1::ListAlarmsResponse resp;
@@ -69,7 +69,7 @@ bool storage_alarm_open(const std::string& target) {
   return false;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("a full data disk: plantd keeps control, alarms, and stores again when space returns, "
           "it starts on a full disk",

@@ -24,8 +24,8 @@ namespace plantd::test {
 
 inline const std::string bin_dir = PLANTD_BIN_DIR;
 
-inline std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout =
-                                                  std::chrono::seconds{5}) {
+inline std::unique_ptr<grpc::ClientContext>
+ctx(std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
   auto c = std::make_unique<grpc::ClientContext>();
   c->set_deadline(std::chrono::system_clock::now() + timeout);
   return c;
@@ -84,8 +84,8 @@ public:
       if (std::regex_search(*line, m, ep))
         endpoints_[m[1]] = m[3];
     }
-    stub_ = v1::SimService::NewStub(
-      grpc::CreateChannel(control_, grpc::InsecureChannelCredentials()));
+    stub_ =
+      v1::SimService::NewStub(grpc::CreateChannel(control_, grpc::InsecureChannelCredentials()));
   }
   ~running_sim() { proc_.stop(SIGTERM, std::chrono::seconds{5}); }
 
@@ -170,8 +170,9 @@ public:
 private:
   static std::vector<std::string> args(const std::string& config, const std::string& data_dir,
                                        std::vector<std::string> extra) {
-    std::vector<std::string> a{bin_dir + "/plantd", "--config", config, "--listen",
-                               "127.0.0.1:0", "--data-dir", data_dir, "--log-level", "warn"};
+    std::vector<std::string> a{
+      bin_dir + "/plantd", "--config", config,        "--listen", "127.0.0.1:0",
+      "--data-dir",        data_dir,   "--log-level", "warn"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -191,11 +192,11 @@ std::optional<std::chrono::milliseconds> within(std::chrono::milliseconds limit,
   auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < limit) {
     if (probe())
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - t0);
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                   - t0);
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
   return std::nullopt;
 }
 
-} // namespace plantd::test
+}  // namespace plantd::test

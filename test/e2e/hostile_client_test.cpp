@@ -34,7 +34,7 @@ void clear_status(const grpc::Status& st, grpc::StatusCode want, const std::stri
   CHECK(st.error_message().size() < 4096);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("hostile requests: each refused with a clear status, plantd up, export held",
           "[e2e][hostile]") {
@@ -95,8 +95,8 @@ TEST_CASE("hostile requests: each refused with a clear status, plantd up, export
       v1::ListAlarmsRequest req;
       req.set_page_token(token);
       v1::ListAlarmsResponse resp;
-      clear_status(alarms->ListAlarms(ctx().get(), req, &resp),
-                   grpc::StatusCode::INVALID_ARGUMENT, "page_token");
+      clear_status(alarms->ListAlarms(ctx().get(), req, &resp), grpc::StatusCode::INVALID_ARGUMENT,
+                   "page_token");
     }
     watch();
   }
@@ -148,7 +148,8 @@ TEST_CASE("hostile requests: each refused with a clear status, plantd up, export
     auto rows = base();
     rows.add_series("plant.grid_w");
     rows.set_max_rows(1'000'000);
-    clear_status(export_status(rows), grpc::StatusCode::INVALID_ARGUMENT, "max_rows: at most 100000");
+    clear_status(export_status(rows), grpc::StatusCode::INVALID_ARGUMENT,
+                 "max_rows: at most 100000");
     watch();
   }
   SECTION("300 open streams: 256 served, the rest refused, and a slot frees when one closes") {

@@ -40,8 +40,16 @@ std::unique_ptr<grpc::ClientContext> ctx() {
 std::map<std::string, double> read_points(const std::vector<std::string>& where,
                                           const std::string& table, int unit,
                                           int* exit_code = nullptr, std::string* out = nullptr) {
-  std::vector<std::string> argv{bin_dir + "/plantctl", "--json", "--timeout", "0.5", "device",
-                                "read", "--pointtable", table, "--unit", std::to_string(unit)};
+  std::vector<std::string> argv{bin_dir + "/plantctl",
+                                "--json",
+                                "--timeout",
+                                "0.5",
+                                "device",
+                                "read",
+                                "--pointtable",
+                                table,
+                                "--unit",
+                                std::to_string(unit)};
   argv.insert(argv.end(), where.begin(), where.end());
   auto r = run_command(argv);
   if (exit_code)
@@ -80,7 +88,7 @@ void clear(running_sim& s, const std::string& device) {
   REQUIRE(s.sim().ClearFaults(ctx().get(), req, &resp).ok());
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("plant-sim serves every device of the config, plantctl reads each", "[e2e][sim]") {
   running_sim sim{sim_config(), {"--soc", "50"}};

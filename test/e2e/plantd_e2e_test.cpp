@@ -83,7 +83,7 @@ std::unique_ptr<grpc::ClientContext> ctx() {
   return c;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("plantd answers health SERVING and its config over gRPC", "[e2e]") {
   running_plantd plantd{example("single-cabinet")};
@@ -193,7 +193,8 @@ TEST_CASE("plantd refuses to start on an invalid config", "[e2e][bad-input]") {
   std::remove(path.c_str());
   REQUIRE(code);
   CHECK(*code == 1);
-  CHECK_THAT(proc.stderr_text(), Catch::Contains("ems.ems_switch: 20 cabinets need an EMS-Switch unit"));
+  CHECK_THAT(proc.stderr_text(),
+             Catch::Contains("ems.ems_switch: 20 cabinets need an EMS-Switch unit"));
   CHECK_THAT(proc.stderr_text(), Catch::Contains("refusing to start"));
   CHECK_FALSE(std::filesystem::exists("/tmp/plantd-never-used"));
 }
@@ -248,8 +249,8 @@ TEST_CASE("plantctl status, config get and config validate", "[e2e][plantctl]") 
   CHECK(reloaded.problems.empty());
   CHECK(reloaded.model.cabinets.size() == 5);
 
-  auto valid = run_command({plantctl_bin, "--target", target, "config", "validate",
-                            example("twenty-cabinets")});
+  auto valid = run_command(
+    {plantctl_bin, "--target", target, "config", "validate", example("twenty-cabinets")});
   CHECK(valid.exit_code == 0);
   CHECK_THAT(valid.out, Catch::Contains("valid"));
 
@@ -260,8 +261,8 @@ TEST_CASE("plantctl status, config get and config validate", "[e2e][plantctl]") 
   CHECK(invalid.exit_code == 1);
   CHECK_THAT(invalid.out, Catch::Contains("cabinets: invalid value 5: expected an object"));
 
-  auto missing = run_command({plantctl_bin, "--target", target, "config", "validate",
-                              "/nonexistent.json"});
+  auto missing =
+    run_command({plantctl_bin, "--target", target, "config", "validate", "/nonexistent.json"});
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.out, Catch::Contains("cannot read /nonexistent.json"));
 
@@ -365,14 +366,16 @@ TEST_CASE("a secret is write-only: GetConfig says it is set, the data directory 
   std::remove(path.c_str());
 }
 
-TEST_CASE("plantd --check-config checks point tables and their roles as a start does", "[e2e][bad-input]") {
+TEST_CASE("plantd --check-config checks point tables and their roles as a start does",
+          "[e2e][bad-input]") {
   auto file = services::load_config_file(example("single-cabinet"));
   REQUIRE(file.problems.empty());
   file.message.mutable_cabinets(0)->set_point_table("acme-cabinet");
   auto path = test::write_temp_file(services::to_json(file.message));
   auto r = run_command({plantd_bin, "--check-config", path});
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("cabinets[0].point_table: unknown point table \"acme-cabinet\""));
+  CHECK_THAT(r.out,
+             Catch::Contains("cabinets[0].point_table: unknown point table \"acme-cabinet\""));
   std::remove(path.c_str());
 
   // A grid meter whose table has no active power (an integrator's file).
@@ -437,7 +440,8 @@ TEST_CASE("an installer at the console makes an owner, who logs in with plantctl
           "names each change",
           "[e2e][plantctl][access]") {
   running_plantd plantd{example("single-cabinet")};
-  auto home = std::filesystem::temp_directory_path() / ("plantctl-home-" + std::to_string(getpid()));
+  auto home =
+    std::filesystem::temp_directory_path() / ("plantctl-home-" + std::to_string(getpid()));
   std::filesystem::create_directories(home);
   ::setenv("XDG_CONFIG_HOME", home.c_str(), 1);
   auto local = [&](std::vector<std::string> args) {
@@ -450,11 +454,12 @@ TEST_CASE("an installer at the console makes an owner, who logs in with plantctl
   };
   auto with_password = [&](const std::string& pw, const std::string& target,
                            const std::string& rest) {
-    return run_command({"/bin/sh", "-c",
-                        "echo '" + pw + "' | " + plantctl_bin + " --target " + target + " " + rest});
+    return run_command(
+      {"/bin/sh", "-c",
+       "echo '" + pw + "' | " + plantctl_bin + " --target " + target + " " + rest});
   };
-  auto made = with_password("olga-password", plantd.target(),
-                            "users add olga --role owner --password-stdin");
+  auto made =
+    with_password("olga-password", plantd.target(), "users add olga --role owner --password-stdin");
   CHECK(made.exit_code == 0);
   CHECK_THAT(made.out, Catch::Contains("created olga (owner)"));
 
@@ -462,15 +467,16 @@ TEST_CASE("an installer at the console makes an owner, who logs in with plantctl
   CHECK(anonymous.exit_code == 3);
   CHECK_THAT(anonymous.out, Catch::Contains("needs credentials"));
 
-  auto wrong = with_password("not-her-password", plantd.tcp_target(), "login olga --password-stdin");
+  auto wrong =
+    with_password("not-her-password", plantd.tcp_target(), "login olga --password-stdin");
   CHECK(wrong.exit_code == 3);
   CHECK_THAT(wrong.out, Catch::Contains("wrong user name or password"));
   auto login = with_password("olga-password", plantd.tcp_target(), "login olga --password-stdin");
   REQUIRE(login.exit_code == 0);
   auto file = home / "plantd" / "tokens";
   REQUIRE(std::filesystem::exists(file));
-  CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
-        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all)
+        == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   CHECK_THAT(tcp({"whoami"}).out, Catch::Contains("user:olga (owner)"));
   CHECK(tcp({"mode", "set", "self-consumption"}).exit_code == 0);
   auto not_hers = with_password("vera-password", plantd.tcp_target(),

@@ -23,7 +23,8 @@ TEST_CASE("plantd killed on a zero-export site: the devices' own fallbacks hold 
           d.set_point_table("fallback-inverter");
     m.mutable_policies()->mutable_fail_safe()->set_device_watchdog_ms(3000);
   });
-  running_sim sim{config, {"--start", "2026-01-15T01:00:00Z", "--soc", "50", "--pointtables", tables}};
+  running_sim sim{config,
+                  {"--start", "2026-01-15T01:00:00Z", "--soc", "50", "--pointtables", tables}};
   sim.set_load(5'000);  // PV well above the load: the battery takes the surplus
   std::optional<running_plantd> plantd{std::in_place, config,
                                        std::vector<std::string>{"--pointtables", tables}};
@@ -36,13 +37,15 @@ TEST_CASE("plantd killed on a zero-export site: the devices' own fallbacks hold 
   plantd.reset();
   auto t = within(8s, [&] {
     auto s = sim.state();
-    return s.grid_w() > -1'000 && std::abs(s.battery_w()) < 500 && s.inverters(0).limit_percent() == 0;
+    return s.grid_w() > -1'000 && std::abs(s.battery_w()) < 500
+           && s.inverters(0).limit_percent() == 0;
   });
   auto s = sim.state();
   WARN("plantd killed with PV " << before.pv_w() / 1000 << " kW charging the battery "
-       << -before.battery_w() / 1000 << " kW: export back under 1 kW after "
-       << (t ? t->count() : -1) << " ms (device watchdog 3 s); grid now " << s.grid_w() / 1000
-       << " kW");
+                                << -before.battery_w() / 1000
+                                << " kW: export back under 1 kW after " << (t ? t->count() : -1)
+                                << " ms (device watchdog 3 s); grid now " << s.grid_w() / 1000
+                                << " kW");
   REQUIRE(t);
   CHECK(t->count() >= 2'000);  // the devices' own timers, not plantd
   // It holds: nothing exports while plantd stays away.

@@ -50,7 +50,7 @@ std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout) {
   }
 }
 
-} // namespace
+}  // namespace
 
 std::string write_temp_file(const std::string& text, const std::string& suffix) {
   std::string path = "/tmp/plantd-test-XXXXXX" + suffix;
@@ -103,8 +103,7 @@ std::optional<std::string> child_process::read_line(std::chrono::milliseconds ti
       buffer_.erase(0, nl + 1);
       return line;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline
-                                                                      - clock_type::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     if (left.count() <= 0)
       return std::nullopt;
     pollfd p{out_fd_, POLLIN, 0};
@@ -158,8 +157,7 @@ command_result run_command(const std::vector<std::string>& argv_in,
   auto deadline = clock_type::now() + timeout;
   char chunk[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline
-                                                                      - clock_type::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     pollfd p{fds[0], POLLIN, 0};
     if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
       kill(pid, SIGKILL);
@@ -185,7 +183,9 @@ long status_kb(pid_t pid, std::string_view field) {
   return -1;
 }
 
-long rss_kb(pid_t pid) { return status_kb(pid, "VmRSS"); }
+long rss_kb(pid_t pid) {
+  return status_kb(pid, "VmRSS");
+}
 
 int unused_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -200,4 +200,4 @@ int unused_port() {
   return ntohs(addr.sin_port);
 }
 
-} // namespace plantd::test
+}  // namespace plantd::test

@@ -62,4 +62,4 @@ int unused_port();
 // A temporary file holding `text`; removed by the caller when done.
 std::string write_temp_file(const std::string& text, const std::string& suffix = ".json");
 
-} // namespace plantd::test
+}  // namespace plantd::test

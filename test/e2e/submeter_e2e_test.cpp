@@ -37,7 +37,7 @@ bool comm_lost_open(v1::AlarmService::Stub& alarms, const std::string& device) {
   return false;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("energy sub-meters: read live into their energy meter's hours, and silent a warning",
           "[e2e][energy][submeter]") {
@@ -115,7 +115,8 @@ TEST_CASE("energy sub-meters: read live into their energy meter's hours, and sil
     if (!energy->Query(ctx().get(), q, &r).ok() || r.series_size() != 1)
       return -1.0;
     for (int i = 0; i < r.series(0).values_size(); ++i)
-      if (r.series(0).quality(i) == v1::QUALITY_MEASURED || r.series(0).quality(i) == v1::QUALITY_ESTIMATED)
+      if (r.series(0).quality(i) == v1::QUALITY_MEASURED
+          || r.series(0).quality(i) == v1::QUALITY_ESTIMATED)
         sum += r.series(0).values(i);
     return sum;
   };

@@ -36,11 +36,12 @@ v1::QueryHistoryResponse query(running_plantd& p, const std::string& series,
   return resp;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemetry]") {
   auto config = sim_config("single-cabinet");
-  auto data = std::filesystem::temp_directory_path() / ("plantd-telemetry-" + std::to_string(getpid()));
+  auto data =
+    std::filesystem::temp_directory_path() / ("plantd-telemetry-" + std::to_string(getpid()));
   std::filesystem::remove_all(data);
   running_sim sim{config, {"--start", "2026-01-15T01:00:00Z"}};
   sim.set_load(40'000);
@@ -82,7 +83,8 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     query(plantd, "plant.grid_w", "fortnight", &st);
     CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK_THAT(st.error_message(), Catch::Contains("resolution: unknown resolution"));
-    raw_before_restart = static_cast<std::size_t>(query(plantd, "plant.grid_w", "raw").points_size());
+    raw_before_restart =
+      static_cast<std::size_t>(query(plantd, "plant.grid_w", "raw").points_size());
     // Compact: the same raw points as three columns, and no `points`.
     {
       auto full = query(plantd, "plant.grid_w", "raw");
@@ -108,7 +110,7 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
     REQUIRE(plantd.telemetry().EnergyCurve(ctx().get(), curve_req, &curve).ok());
     REQUIRE(curve.buckets_size() >= 1);
     const auto& today = curve.buckets(curve.buckets_size() - 1);
-    CHECK(today.pv_wh() > 0);    // midday sun in the simulation
+    CHECK(today.pv_wh() > 0);  // midday sun in the simulation
     CHECK(today.load_wh() > 0);
     CHECK(curve.grid_source() == "meter counters");
     curve_req.set_period(v1::CURVE_PERIOD_UNSPECIFIED);
@@ -139,16 +141,18 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
                              "plant.soc_percent", "--since", "1h", "--resolution", "raw",
                              "--format", "xlsx", "-o", xlsx_path});
     REQUIRE(xlsx.exit_code == 0);
-    auto check = run_command({"/usr/bin/python3", "-c",
-      "import sys, zipfile, xml.etree.ElementTree as ET\n"
-      "z = zipfile.ZipFile(sys.argv[1])\n"
-      "assert z.testzip() is None\n"
-      "ns = {'m': 'http://schemas.openxmlformats.org/spreadsheetml/2006/main'}\n"
-      "rows = ET.fromstring(z.read('xl/worksheets/sheet1.xml')).findall('.//m:sheetData/m:row', ns)\n"
-      "sheet = z.read('xl/worksheets/sheet1.xml').decode()\n"
-      "assert 'plant.soc_percent' in sheet, sheet[:2000]\n"
-      "print('rows', len(rows))\n",
-      xlsx_path});
+    auto check = run_command(
+      {"/usr/bin/python3", "-c",
+       "import sys, zipfile, xml.etree.ElementTree as ET\n"
+       "z = zipfile.ZipFile(sys.argv[1])\n"
+       "assert z.testzip() is None\n"
+       "ns = {'m': 'http://schemas.openxmlformats.org/spreadsheetml/2006/main'}\n"
+       "rows = ET.fromstring(z.read('xl/worksheets/sheet1.xml')).findall('.//m:sheetData/m:row', "
+       "ns)\n"
+       "sheet = z.read('xl/worksheets/sheet1.xml').decode()\n"
+       "assert 'plant.soc_percent' in sheet, sheet[:2000]\n"
+       "print('rows', len(rows))\n",
+       xlsx_path});
     INFO(check.out);
     CHECK(check.exit_code == 0);
     CHECK_THAT(check.out, Catch::Contains("rows "));
@@ -205,7 +209,8 @@ TEST_CASE("plantd records the plant and answers history queries", "[e2e][telemet
       reader->Finish();
     }
 
-    auto curve_cli = run_command({bin_dir + "/plantctl", "--target", plantd.target(), "curve", "day"});
+    auto curve_cli =
+      run_command({bin_dir + "/plantctl", "--target", plantd.target(), "curve", "day"});
     INFO(curve_cli.out);
     CHECK(curve_cli.exit_code == 0);
     CHECK_THAT(curve_cli.out, Catch::Contains("(grid: meter counters)"));

@@ -46,7 +46,8 @@ struct victoria {
   std::string userpw, ca;
 
   explicit victoria(std::filesystem::path d, std::vector<std::string> more = {})
-    : dir(std::move(d)), extra(std::move(more)) {
+    : dir(std::move(d)),
+      extra(std::move(more)) {
     for (const auto& e : extra) {
       if (e == "-tls")
         scheme = "https";
@@ -56,8 +57,7 @@ struct victoria {
   std::string write_url() const { return base() + "/api/v1/write"; }
 
   void start() {
-    std::vector<std::string> argv{"/usr/bin/victoria-metrics",
-                                  "-storageDataPath=" + dir.string(),
+    std::vector<std::string> argv{"/usr/bin/victoria-metrics", "-storageDataPath=" + dir.string(),
                                   fmt::format("-httpListenAddr=127.0.0.1:{}", port),
                                   "-retentionPeriod=100y", "-loggerLevel=ERROR"};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -156,7 +156,6 @@ struct recorded_site {
   }
 };
 
-
 struct uplink_run {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -169,8 +168,8 @@ struct uplink_run {
     sys = std::make_unique<caf::actor_system>(cfg);
     view = std::make_shared<actors::config_view>(snapshot(u, 1));
     static const system_clock clk;
-    actor = sys->spawn<caf::detached>(actors::uplink_actor,
-                                      actors::uplink_actor_args{db, view, &clk, monitor, nullptr, 1000ms});
+    actor = sys->spawn<caf::detached>(
+      actors::uplink_actor, actors::uplink_actor_args{db, view, &clk, monitor, nullptr, 1000ms});
   }
   static actors::config_snapshot snapshot(const plant::uplink& u, uint64_t version) {
     plant::config c;
@@ -190,7 +189,7 @@ std::string write_file(const std::filesystem::path& p, const std::string& text) 
   return p.string();
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("the uplink sends what is stored to VictoriaMetrics exactly, and fills an outage in "
           "time order without a sample missing or doubled",
@@ -221,7 +220,8 @@ TEST_CASE("the uplink sends what is stored to VictoriaMetrics exactly, and fills
   // The receiver stops while the uplink catches up, and comes back.
   REQUIRE(within(20s, [&] { return run.monitor->get().cursor_ms > t0 + 1'800'000; }));
   vm.stop();
-  REQUIRE(within(10s, [&] { return !run.monitor->get().last_error.empty() && !run.monitor->get().connected; }));
+  REQUIRE(within(
+    10s, [&] { return !run.monitor->get().last_error.empty() && !run.monitor->get().connected; }));
   auto held = run.monitor->get().cursor_ms;
   std::this_thread::sleep_for(1500ms);  // requests fail meanwhile: the cursor holds
   CHECK(run.monitor->get().cursor_ms == held);
@@ -282,8 +282,8 @@ TEST_CASE("the uplink over TLS with basic auth: a certificate that does not veri
   auto key = vmdir.path / "key.pem";
   auto made = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.string(),
-                           "-out", cert.string(), "-days", "1", "-subj", "/CN=127.0.0.1",
-                           "-addext", "subjectAltName=IP:127.0.0.1"});
+                           "-out", cert.string(), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                           "subjectAltName=IP:127.0.0.1"});
   REQUIRE(made.exit_code == 0);
   victoria vm{vmdir.path / "data",
               {"-tls", "-tlsCertFile=" + cert.string(), "-tlsKeyFile=" + key.string(),
@@ -309,9 +309,8 @@ TEST_CASE("the uplink over TLS with basic auth: a certificate that does not veri
   u.ca_file = cert.string();
   u.password_file = write_file(vmdir.path / "wrong", "wrong-one\n");
   run.change(u);
-  REQUIRE(within(10s, [&] {
-    return run.monitor->get().last_error.find("401") != std::string::npos;
-  }));
+  REQUIRE(
+    within(10s, [&] { return run.monitor->get().last_error.find("401") != std::string::npos; }));
   CHECK(run.monitor->get().cursor_ms == start_cursor);
   CHECK(run.monitor->get().sent_samples == 0);
 
@@ -394,8 +393,9 @@ TEST_CASE("plantd controlling plant-sim pushes its telemetry as it records it, s
   // Live: the cursor follows the recording a few seconds behind.
   REQUIRE(within(30s, [&] {
     auto u = info().uplink();
-    return u.connected() &&
-           google::protobuf::util::TimeUtil::TimestampToMilliseconds(u.cursor()) > started + 6'000;
+    return u.connected()
+           && google::protobuf::util::TimeUtil::TimestampToMilliseconds(u.cursor())
+                > started + 6'000;
   }));
   auto u = info().uplink();
   CHECK(u.enabled());
@@ -446,8 +446,8 @@ TEST_CASE("plantd controlling plant-sim pushes its telemetry as it records it, s
   INFO(scraped.body);
   CHECK(value_of("plantd_decisions_total") > 0);
   CHECK(value_of("plantd_decision_latency_seconds_count") > 0);
-  CHECK(value_of("plantd_decision_latency_seconds_bucket{le=\"+Inf\"}") ==
-        value_of("plantd_decision_latency_seconds_count"));
+  CHECK(value_of("plantd_decision_latency_seconds_bucket{le=\"+Inf\"}")
+        == value_of("plantd_decision_latency_seconds_count"));
   CHECK(value_of("plantd_uplink_enabled") == 1);
   CHECK(value_of("plantd_uplink_sent_samples_total") > 0);
   CHECK(value_of("plantd_store_disk_bytes") > 0);
@@ -456,14 +456,16 @@ TEST_CASE("plantd controlling plant-sim pushes its telemetry as it records it, s
   // memtables, and the parts never exceed the whole.
   auto rss = value_of("plantd_process_resident_bytes");
   CHECK(value_of("plantd_memory_bytes{part=\"resident_anon\"}") > 0);
-  CHECK(value_of("plantd_memory_bytes{part=\"resident_anon\"}") +
-          value_of("plantd_memory_bytes{part=\"resident_file\"}") == rss);
+  CHECK(value_of("plantd_memory_bytes{part=\"resident_anon\"}")
+          + value_of("plantd_memory_bytes{part=\"resident_file\"}")
+        == rss);
   CHECK(value_of("plantd_memory_bytes{part=\"heap_in_use\"}") > 1e5);
   CHECK(value_of("plantd_memory_bytes{part=\"store_memtables\"}") > 0);
   // The memtables are charged to the block cache.
   CHECK(value_of("plantd_memory_bytes{part=\"store_block_cache\"}") > 0);
   // Modbus per device: the cabinet is asked, and answers.
-  auto cabinet = std::regex{R"(plantd_modbus_requests_total\{device="C01",link="tcp [^"]+",unit="\d+"\} (\d+))"};
+  auto cabinet =
+    std::regex{R"(plantd_modbus_requests_total\{device="C01",link="tcp [^"]+",unit="\d+"\} (\d+))"};
   std::smatch rm;
   REQUIRE(std::regex_search(scraped.body, rm, cabinet));
   CHECK(std::stod(rm[1]) > 0);

@@ -30,8 +30,8 @@ bool same(const std::vector<sample>& a, const std::vector<sample>& b) {
   if (a.size() != b.size())
     return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].t_ms != b[i].t_ms || a[i].q != b[i].q ||
-        std::memcmp(&a[i].value, &b[i].value, sizeof(double)) != 0)
+    if (a[i].t_ms != b[i].t_ms || a[i].q != b[i].q
+        || std::memcmp(&a[i].value, &b[i].value, sizeof(double)) != 0)
       return false;
   return true;
 }
@@ -46,7 +46,7 @@ void round_trip(const std::vector<sample>& points, const char* what) {
     broken(what);
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes{reinterpret_cast<const char*>(data), size};

@@ -35,7 +35,9 @@ namespace {
 
 class input {
 public:
-  input(const uint8_t* d, std::size_t n) : d_(d), n_(n) {}
+  input(const uint8_t* d, std::size_t n)
+    : d_(d),
+      n_(n) {}
   uint8_t byte() { return at_ < n_ ? d_[at_++] : 0; }
   uint16_t word() { return static_cast<uint16_t>(byte() << 8 | byte()); }
   double number() {
@@ -89,10 +91,12 @@ std::string generated_table(input& in) {
     pts += fmt::format(R"({}{{"name": "{}", "fc": {}, "address": {}, "type": "{}", )"
                        R"("word_order": "{}", "scale": {}, "access": "{}"{}}})",
                        i ? ", " : "", names[a % std::size(names)], fc, address, type,
-                       (b & 0x20) ? "little" : "big", scales[(a >> 3) % std::size(scales)],
-                       access, labels);
-    address += std::string_view{type} == "u16" || std::string_view{type} == "s16" ||
-                   std::string_view{type} == "bool" ? 1 : 2;
+                       (b & 0x20) ? "little" : "big", scales[(a >> 3) % std::size(scales)], access,
+                       labels);
+    address += std::string_view{type} == "u16" || std::string_view{type} == "s16"
+                   || std::string_view{type} == "bool"
+                 ? 1
+                 : 2;
   }
   return fmt::format(R"({{"name": "gen", "source": "fuzz", "max_gap": {}, "max_registers": {},)"
                      R"( "points": [{}]}})",
@@ -165,7 +169,7 @@ void one_point(input& in) {
   (void)encode(p, in.number());
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const registry shipped = registry::builtin();

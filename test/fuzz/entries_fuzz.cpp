@@ -21,24 +21,31 @@ namespace {
 }
 
 void check(const plantd::expected<std::vector<table_row>, std::string>& t) {
-  if (!t) return;
+  if (!t)
+    return;
   int last = 0;
   for (const auto& r : *t) {
-    if (r.line <= last) broken("rows out of order");
+    if (r.line <= last)
+      broken("rows out of order");
     last = r.line;
   }
   auto e = entries_from(*t);
-  if (!e) return;
+  if (!e)
+    return;
   for (const auto& row : e->rows) {
-    if (row.line < 1 || row.line > last) broken("an entry on a line the table does not have");
-    if (!std::isfinite(row.value)) broken("an entry that is not a number");
-    if (row.id.empty()) broken("an entry without an id");
+    if (row.line < 1 || row.line > last)
+      broken("an entry on a line the table does not have");
+    if (!std::isfinite(row.value))
+      broken("an entry that is not a number");
+    if (row.id.empty())
+      broken("an entry without an id");
   }
   for (const auto& r : e->refused)
-    if (r.line < 1 || r.line > last || r.reason.empty()) broken("a refusal without its line or reason");
+    if (r.line < 1 || r.line > last || r.reason.empty())
+      broken("a refusal without its line or reason");
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -45,8 +45,8 @@ meter make_meter(const char* id, const char* name, const char* et, const char* o
   return m;
 }
 
-indicator ind(const char* id, const char* name, const char* tpl, const char* owner,
-              source_kind s, const char* formula = "") {
+indicator ind(const char* id, const char* name, const char* tpl, const char* owner, source_kind s,
+              const char* formula = "") {
   indicator i;
   i.id = id;
   i.name = name;
@@ -78,8 +78,8 @@ const model& example() {
     must(m.put_indicator(ind("m_e1.v", "Reading", "active_energy", "m_e1", source_kind::meter)));
     must(m.put_indicator(
       ind("p.elec", "Electricity", "electricity_use", "plant", source_kind::formula, "#m_e0.v")));
-    must(m.put_indicator(
-      ind("p.gas", "Gas", "gas_use", "plant", source_kind::formula, "[Plant/Boiler room/Boiler gas:Reading]")));
+    must(m.put_indicator(ind("p.gas", "Gas", "gas_use", "plant", source_kind::formula,
+                             "[Plant/Boiler room/Boiler gas:Reading]")));
     must(m.put_indicator(ind("p.tce", "Standard coal", "standard_coal", "plant",
                              source_kind::formula, "#p.elec * coal(electricity)")));
     must(m.put_indicator(ind("p.cost", "Cost", "cost", "plant", source_kind::formula,
@@ -91,7 +91,7 @@ const model& example() {
   return m;
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};

@@ -40,20 +40,20 @@ void check_plan(const table& t, const std::vector<read_request>& plan) {
         broken("point in a request of another function code", i);
       if (p.access == access::wo)
         broken("write-only point read", i);
-      if (p.address < req.address ||
-          static_cast<uint32_t>(p.address) + p.width() >
-            static_cast<uint32_t>(req.address) + req.count)
+      if (p.address < req.address
+          || static_cast<uint32_t>(p.address) + p.width()
+               > static_cast<uint32_t>(req.address) + req.count)
         broken("point outside its request", i);
       ++seen[i];
     }
   }
   for (std::size_t i = 0; i < t.points.size(); ++i)
-    if (seen[i] != ((t.points[i].access == access::wo
-                     || t.points[i].type == value_type::text) ? 0 : 1))
+    if (seen[i]
+        != ((t.points[i].access == access::wo || t.points[i].type == value_type::text) ? 0 : 1))
       broken("point not read exactly once", i);
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text{reinterpret_cast<const char*>(data), size};
@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_plan(*t, plan_reads(*t));
   for (const auto& p : t->points) {
     if (p.type == value_type::text) {
-      for (std::string_view s : {"", "A", "SERIAL-0001", "SERIAL-0001-LONGER-THAN-MOST-STRING-POINTS"}) {
+      for (std::string_view s :
+           {"", "A", "SERIAL-0001", "SERIAL-0001-LONGER-THAN-MOST-STRING-POINTS"}) {
         auto regs = encode_text(p, s);
         if (regs.size() != p.width())
           broken("encode_text gave the wrong number of registers", 0);

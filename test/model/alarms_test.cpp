@@ -54,7 +54,8 @@ TEST_CASE("acknowledging, listing with filters and paging", "[alarms]") {
 }
 
 TEST_CASE("restored open alarms clear when their condition is gone", "[alarms]") {
-  alarms::alarm a{7, "fire", "C01", severity::critical, "fire", 100, std::nullopt, std::nullopt, ""};
+  alarms::alarm a{7, "fire", "C01", severity::critical, "fire", 100, std::nullopt, std::nullopt,
+                  ""};
   alarm_book book;
   book.restore({a});
   CHECK(book.open_count() == 1);
@@ -72,9 +73,9 @@ TEST_CASE("every cabinet behind the EMS-Switch silent: one uplink alarm, not one
   auto lost = [](const std::string& id) {
     return alarms::condition{"comm_lost", id, alarms::severity::major, "no fresh reading"};
   };
-  std::vector<alarms::condition> conds{lost("C11"), lost("C12"), lost("C13"), lost("C14"),
-                                       lost("C02"),
-                                       {"fire", "C12", alarms::severity::critical, "fire"}};
+  std::vector<alarms::condition> conds{
+    lost("C11"), lost("C12"), lost("C13"),
+    lost("C14"), lost("C02"), {"fire", "C12", alarms::severity::critical, "fire"}};
   alarms::fold_uplink_loss(cfg, conds);
   REQUIRE(conds.size() == 3);
   CHECK(conds[0].device == "C02");  // a cabinet on the primary: its own alarm

@@ -32,7 +32,7 @@ plant::economics tariff() {
   return e;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("the import price follows the weekly tariff in site time", "[statistics]") {
   auto e = tariff();
@@ -49,7 +49,7 @@ TEST_CASE("revenue: savings against buying the same load from the grid", "[stati
   // Wednesday: a peak hour where the battery covers the load, a midday hour
   // where PV exports.
   std::vector<hourly_energy> hours{
-    {local_ms(2026, 6, 10, 15), 100'000, 0, 10'000, 0},     // peak: 100 kWh load, 10 imported
+    {local_ms(2026, 6, 10, 15), 100'000, 0, 10'000, 0},      // peak: 100 kWh load, 10 imported
     {local_ms(2026, 6, 10, 12), 50'000, 80'000, 0, 30'000},  // PV 80, exports 30
   };
   auto r = revenue_of(hours, e, sydney());
@@ -61,7 +61,7 @@ TEST_CASE("revenue: savings against buying the same load from the grid", "[stati
 }
 
 TEST_CASE("social contribution from PV energy with the configured factors", "[statistics]") {
-  plant::economics e;  // defaults
+  plant::economics e;                // defaults
   auto s = social_of(1'000'000, e);  // 1 MWh
   CHECK(s.pv_kwh == 1000);
   CHECK(s.co2_kg == Approx(570.3));

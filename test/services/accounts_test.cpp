@@ -26,8 +26,8 @@ struct temp_dir {
   std::filesystem::path path;
   temp_dir() {
     static int n = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("plantd-accounts-" + std::to_string(getpid()) + "-" + std::to_string(++n));
+    path = std::filesystem::temp_directory_path()
+           / ("plantd-accounts-" + std::to_string(getpid()) + "-" + std::to_string(++n));
     std::filesystem::remove_all(path);
   }
   ~temp_dir() { std::filesystem::remove_all(path); }
@@ -58,7 +58,7 @@ struct fixture {
   principal local() const { return {"local", role::local, credential::local_socket, 0, {}}; }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("the first start prints a code that makes the first installer, once", "[access]") {
   fixture f;
@@ -191,12 +191,14 @@ TEST_CASE("who may create whom, and bad names and passwords", "[access]") {
   auto dup = f.accts->create_user(installer, "olga", "olga-password", role::owner);
   REQUIRE_FALSE(dup);
   CHECK(dup.error().code == errc::already_exists);
-  CHECK(f.accts->create_user(installer, "bad\tname", "good-password", role::viewer).error().code ==
-        errc::invalid_argument);
+  CHECK(f.accts->create_user(installer, "bad\tname", "good-password", role::viewer).error().code
+        == errc::invalid_argument);
   CHECK(f.accts->create_user(installer, std::string(10000, 'x'), "good-password", role::viewer)
-          .error().code == errc::invalid_argument);
-  CHECK(f.accts->create_user(installer, "vera", "short", role::viewer).error().code ==
-        errc::invalid_argument);
+          .error()
+          .code
+        == errc::invalid_argument);
+  CHECK(f.accts->create_user(installer, "vera", "short", role::viewer).error().code
+        == errc::invalid_argument);
   // A huge or binary name at login is a wrong login, nothing more.
   auto huge = f.accts->login(std::string(1 << 20, '\xff'), "x", "ipv4:10.0.0.1");
   REQUIRE_FALSE(huge);
@@ -213,8 +215,8 @@ TEST_CASE("a password change ends the user's other sessions", "[access]") {
   auto a = f.accts->login("olga", "olga-password", "ipv4:10.0.0.1");
   auto b = f.accts->login("olga", "olga-password", "ipv4:10.0.0.2");
   auto me = f.accts->authenticate(a.value().token).value();
-  CHECK(f.accts->change_password(me, "not-the-old-one", "new-password-1").error().code ==
-        errc::permission_denied);
+  CHECK(f.accts->change_password(me, "not-the-old-one", "new-password-1").error().code
+        == errc::permission_denied);
   REQUIRE(f.accts->change_password(me, "olga-password", "new-password-1"));
   CHECK(f.accts->authenticate(a.value().token));
   CHECK_FALSE(f.accts->authenticate(b.value().token));
@@ -323,8 +325,7 @@ TEST_CASE("one user logging in again and again ends only its own oldest sessions
   CHECK(f.accts->authenticate(olga.value().token));
 }
 
-TEST_CASE("wrong old passwords in a password change lock the name like wrong logins",
-          "[access]") {
+TEST_CASE("wrong old passwords in a password change lock the name like wrong logins", "[access]") {
   fixture f;
   REQUIRE(f.accts->create_user(f.local(), "olga", "olga-password", role::owner));
   auto a = f.accts->login("olga", "olga-password", "ipv4:10.0.0.1");
@@ -332,7 +333,9 @@ TEST_CASE("wrong old passwords in a password change lock the name like wrong log
   // Five wrong old passwords lock the name for password changes too.
   for (int i = 0; i < 5; ++i)
     CHECK(f.accts->change_password(me, "guess-guess-" + std::to_string(i), "new-password-1")
-            .error().code == errc::permission_denied);
-  CHECK(f.accts->change_password(me, "olga-password", "new-password-1").error().code ==
-        errc::resource_exhausted);
+            .error()
+            .code
+          == errc::permission_denied);
+  CHECK(f.accts->change_password(me, "olga-password", "new-password-1").error().code
+        == errc::resource_exhausted);
 }

@@ -37,17 +37,18 @@ bool has(const problems& found, const std::string& path, const std::string& text
 // A small valid config as text, with `extra` spliced into the site object.
 std::string minimal(const std::string& site_extra = "", const std::string& top_extra = "") {
   return R"({
-  "site": {"name": "Mini", "time_zone": "Europe/Berlin")" + site_extra + R"(},
+  "site": {"name": "Mini", "time_zone": "Europe/Berlin")"
+         + site_extra + R"(},
   "ems": {"primary": {"id": "ems-1", "cabinet_ids": ["C01"]}},
   "cabinets": [{"id": "C01", "modbus": {"host": "10.0.0.2"},
                 "rated_power_w": 50000, "rated_energy_wh": 100000}],
   "rs485_lines": [{"port": "SERIAL_PORT_RS485_1", "device": "/dev/ttyS1",
                    "devices": [{"id": "grid", "role": "DEVICE_ROLE_GRID_METER",
-                                "point_table": "chint-dtsu666", "unit_id": 1}]}])" +
-         top_extra + "\n}";
+                                "point_table": "chint-dtsu666", "unit_id": 1}]}])"
+         + top_extra + "\n}";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("the shipped example configs load and validate", "[codec]") {
   for (auto name : {"single-cabinet", "five-cabinets", "twenty-cabinets"}) {
@@ -89,7 +90,8 @@ TEST_CASE("defaults fill the fields a file leaves out", "[codec]") {
 TEST_CASE("derating thresholds and the trip tolerance from the file, and refused out of range",
           "[codec]") {
   auto loaded = load_config_text(minimal(
-    "", R"(, "policies": {"thermal": {"derate_from_c": 38, "derate_to_c": 48, "cooling_fault_factor": 0},
+    "",
+    R"(, "policies": {"thermal": {"derate_from_c": 38, "derate_to_c": 48, "cooling_fault_factor": 0},
                           "export_limit": {"trip_tolerance_w": 0}})"));
   INFO(dump(loaded.problems));
   REQUIRE(loaded.problems.empty());
@@ -101,7 +103,8 @@ TEST_CASE("derating thresholds and the trip tolerance from the file, and refused
   CHECK(back.policies().export_limit().trip_tolerance_w().value() == 0);
 
   auto bad = load_config_text(minimal(
-    "", R"(, "policies": {"thermal": {"derate_from_c": 60, "derate_to_c": 50, "cooling_fault_factor": 2},
+    "",
+    R"(, "policies": {"thermal": {"derate_from_c": 60, "derate_to_c": 50, "cooling_fault_factor": 2},
                           "export_limit": {"trip_tolerance_w": -1}})"));
   INFO(dump(bad.problems));
   auto has = [&](const std::string& path) {
@@ -114,8 +117,8 @@ TEST_CASE("derating thresholds and the trip tolerance from the file, and refused
 }
 
 TEST_CASE("an explicit SOC bound of 0 is kept, not replaced by the default", "[codec]") {
-  auto loaded =
-    load_config_text(minimal("", R"(, "policies": {"soc": {"min_percent": 0, "max_percent": 100}})"));
+  auto loaded = load_config_text(
+    minimal("", R"(, "policies": {"soc": {"min_percent": 0, "max_percent": 100}})"));
   INFO(dump(loaded.problems));
   REQUIRE(loaded.problems.empty());
   CHECK(loaded.model.policies.soc.min_percent == 0);
@@ -155,8 +158,7 @@ TEST_CASE("message -> model -> message keeps every field of the examples", "[cod
 TEST_CASE("malformed JSON names the line and column", "[codec][bad-input]") {
   auto loaded = load_config_text("{\n  \"site\": {\"name\": \"x\"}\n  \"cabinets\": []\n}");
   REQUIRE(loaded.problems.size() == 1);
-  CHECK_THAT(loaded.problems[0].message,
-             Catch::Contains("malformed JSON at line 3, column 3"));
+  CHECK_THAT(loaded.problems[0].message, Catch::Contains("malformed JSON at line 3, column 3"));
 }
 
 TEST_CASE("an unknown field is named with its path", "[codec][bad-input]") {
@@ -264,13 +266,12 @@ void fill_every_field(google::protobuf::Message& msg, int depth = 0) {
           fill_every_field(rep ? *refl->AddMessage(&msg, f) : *refl->MutableMessage(&msg, f),
                            depth + 1);
         break;
-      default:
-        FAIL("field type not covered by the filler: " << f->full_name());
+      default: FAIL("field type not covered by the filler: " << f->full_name());
     }
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("no field of PlantConfig is lost between message and model", "[codec]") {
   namespace pb = google::protobuf;
@@ -293,7 +294,8 @@ TEST_CASE("no field of PlantConfig is lost between message and model", "[codec]"
   CHECK(diff.empty());
 }
 
-TEST_CASE("a config text or message over 1 MB is refused before it is parsed", "[codec][bad-input]") {
+TEST_CASE("a config text or message over 1 MB is refused before it is parsed",
+          "[codec][bad-input]") {
   std::string huge = "{\"site\": {\"name\": \"" + std::string(2u << 20, 'x') + "\"}}";
   auto loaded = load_config_text(huge);
   REQUIRE(loaded.problems.size() == 1);
@@ -323,6 +325,7 @@ TEST_CASE("a 60 KB field name or value is refused with a problem, not a stack ov
   auto unknown = load_config_text("{\"" + std::string(60'000, 'f') + "\": 1}");
   REQUIRE_FALSE(unknown.problems.empty());
   CHECK(unknown.problems[0].message.size() < 1100);
-  auto bad = load_config_text("{\"site\": {\"rated_power_w\": \"" + std::string(60'000, '9') + "x\"}}");
+  auto bad =
+    load_config_text("{\"site\": {\"rated_power_w\": \"" + std::string(60'000, '9') + "x\"}}");
   REQUIRE_FALSE(bad.problems.empty());
 }

@@ -12,7 +12,8 @@ using namespace plantd::services;
 TEST_CASE("entry tables: CSV as Excel and editors write it", "[services][energy]") {
   // Excel's byte-order mark, CRLF, a quoted note with a comma, a quote and
   // a line break, a blank line.
-  std::string csv = "\xEF\xBB\xBF" "date,id,value,note\r\n"
+  std::string csv = "\xEF\xBB\xBF"
+                    "date,id,value,note\r\n"
                     "2026-11-03,b1.elec,540,\"checked, by \"\"Li\"\"\nagain\"\r\n"
                     "\r\n"
                     "2026/11/4,b1.elec,  560 ,\r\n";
@@ -38,10 +39,10 @@ TEST_CASE("entry tables: the wide layout, a row a day, a column an id, bad cells
           "[services][energy]") {
   auto t = read_csv("日期,b1.elec,steel\n"
                     "2026-11-01,540,12.5\n"
-                    "2026-11-02,,13\n"          // no electricity entry that day
-                    "2026-11-31,500,1\n"        // no such day
-                    "2026-11-03,5x0,14\n"       // not a number; steel still entered
-                    "45964,600,15\n");          // an Excel serial day: 2025-11-03
+                    "2026-11-02,,13\n"     // no electricity entry that day
+                    "2026-11-31,500,1\n"   // no such day
+                    "2026-11-03,5x0,14\n"  // not a number; steel still entered
+                    "45964,600,15\n");     // an Excel serial day: 2025-11-03
   REQUIRE(t);
   auto e = entries_from(*t);
   REQUIRE(e);
@@ -68,7 +69,8 @@ TEST_CASE("entry tables: the wide layout, a row a day, a column an id, bad cells
   // A header that is neither layout.
   auto bad = entries_from(*read_csv("day,value\n2026-11-01,5\n"));
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().find("line 1: the first column's header must be \"date\"") != std::string::npos);
+  CHECK(bad.error().find("line 1: the first column's header must be \"date\"")
+        != std::string::npos);
 }
 
 TEST_CASE("entry tables: dates in the forms spreadsheets write them", "[services][energy]") {
@@ -85,7 +87,8 @@ TEST_CASE("entry tables: dates in the forms spreadsheets write them", "[services
   CHECK_FALSE(parse_date(""));
 }
 
-TEST_CASE("entry tables: an .xlsx that is not one is refused, never a crash", "[services][energy][bad-input]") {
+TEST_CASE("entry tables: an .xlsx that is not one is refused, never a crash",
+          "[services][energy][bad-input]") {
   CHECK_FALSE(read_xlsx(""));
   CHECK_FALSE(read_xlsx("date,id,value\n"));
   CHECK_FALSE(read_xlsx(std::string("PK\x03\x04 truncated", 14)));

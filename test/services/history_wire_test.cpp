@@ -18,7 +18,7 @@ std::string bytes_of(const grpc::ByteBuffer& b) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("the compact answer is the bytes protobuf writes for the same response", "[history]") {
   auto pool = std::make_shared<history_scratch_pool>();

@@ -32,8 +32,8 @@ TEST_CASE("every plantd error maps to its gRPC status code", "[status]") {
 }
 
 TEST_CASE("an actor's error keeps its code and text through to the status", "[status]") {
-  caf::error err = caf::make_error(errc::failed_precondition,
-                                   std::string{"meter M1 is used by unit U3"});
+  caf::error err =
+    caf::make_error(errc::failed_precondition, std::string{"meter M1 is used by unit U3"});
   CHECK(actors::to_errc(err) == errc::failed_precondition);
   auto st = services::to_status(err);
   CHECK(st.error_code() == StatusCode::FAILED_PRECONDITION);

@@ -33,4 +33,4 @@ public:
   }
 };
 
-} // namespace plantd::test
+}  // namespace plantd::test

@@ -68,4 +68,4 @@ inline void add_large_tree(v1::EnergyModel& m) {
   }
 }
 
-} // namespace plantd::test
+}  // namespace plantd::test

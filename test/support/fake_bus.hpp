@@ -80,4 +80,4 @@ inline std::vector<uint16_t> f32(float x) {
   return {static_cast<uint16_t>(u >> 16), static_cast<uint16_t>(u & 0xFFFF)};
 }
 
-} // namespace plantd::test
+}  // namespace plantd::test

@@ -30,7 +30,8 @@ namespace detail {
 class full_file final : public rocksdb::FSWritableFileOwnerWrapper {
 public:
   full_file(std::unique_ptr<rocksdb::FSWritableFile> f, std::shared_ptr<disk> d)
-    : FSWritableFileOwnerWrapper(std::move(f)), d_(std::move(d)) {}
+    : FSWritableFileOwnerWrapper(std::move(f)),
+      d_(std::move(d)) {}
 
   using Base = rocksdb::FSWritableFileOwnerWrapper;
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
@@ -70,7 +71,8 @@ private:
 class full_fs final : public rocksdb::FileSystemWrapper {
 public:
   full_fs(std::shared_ptr<rocksdb::FileSystem> base, std::shared_ptr<disk> d)
-    : FileSystemWrapper(std::move(base)), d_(std::move(d)) {}
+    : FileSystemWrapper(std::move(base)),
+      d_(std::move(d)) {}
   const char* Name() const override { return "plantd.test.full_fs"; }
 
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
@@ -116,7 +118,7 @@ private:
   std::shared_ptr<disk> d_;
 };
 
-} // namespace detail
+}  // namespace detail
 
 // An Env writing through `d`: store_options::env (keep it alive longer
 // than the store).
@@ -125,4 +127,4 @@ inline std::unique_ptr<rocksdb::Env> env_on(std::shared_ptr<disk> d) {
     std::make_shared<detail::full_fs>(rocksdb::FileSystem::Default(), std::move(d)));
 }
 
-} // namespace plantd::test
+}  // namespace plantd::test

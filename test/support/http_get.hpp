@@ -20,7 +20,7 @@ inline std::size_t collect_body(char* data, std::size_t size, std::size_t n, voi
 
 // GET (or POST a form) with curl: the test reads the receiver back.
 inline http_answer http(const std::string& url, const std::string& form = {},
-                 const std::string& userpw = {}, const std::string& ca = {}) {
+                        const std::string& userpw = {}, const std::string& ca = {}) {
   http_answer a;
   CURL* c = curl_easy_init();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -39,4 +39,4 @@ inline http_answer http(const std::string& url, const std::string& form = {},
   return a;
 }
 
-} // namespace plantd::test
+}  // namespace plantd::test

@@ -65,4 +65,4 @@ inline plant::config valid_config(std::size_t n = 1) {
   return c;
 }
 
-} // namespace plantd::test
+}  // namespace plantd::test

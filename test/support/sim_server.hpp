@@ -41,4 +41,4 @@ private:
   std::atomic<bool> running_{false};
 };
 
-} // namespace plantd::test
+}  // namespace plantd::test

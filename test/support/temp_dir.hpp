@@ -19,4 +19,4 @@ struct temp_dir {
   temp_dir& operator=(const temp_dir&) = delete;
 };
 
-} // namespace plantd::test
+}  // namespace plantd::test

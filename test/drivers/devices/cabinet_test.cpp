@@ -16,18 +16,18 @@ void fill_cabinet(test::fake_bus& bus) {
   for (uint16_t a = 0x200; a < 0x205; ++a)
     bus.set(1, 3, a, {0});
   bus.set(1, 3, 0x300, {0, 0});
-  bus.set(1, 3, 0x0000, {2});                    // running
-  bus.set(1, 3, 0x0002, {0xFFFE, 0x7960});       // -100000 W: charging 100 kW
-  bus.set(1, 3, 0x0008, {0x0001, 0x86A0});       // allowed charge 100 kW
-  bus.set(1, 3, 0x000A, {0x0001, 0x5F90});       // allowed discharge 90 kW
-  bus.set(1, 3, 0x0101, {655});                  // SOC 65.5 %
+  bus.set(1, 3, 0x0000, {2});                             // running
+  bus.set(1, 3, 0x0002, {0xFFFE, 0x7960});                // -100000 W: charging 100 kW
+  bus.set(1, 3, 0x0008, {0x0001, 0x86A0});                // allowed charge 100 kW
+  bus.set(1, 3, 0x000A, {0x0001, 0x5F90});                // allowed discharge 90 kW
+  bus.set(1, 3, 0x0101, {655});                           // SOC 65.5 %
   bus.set(1, 3, 0x0104, {static_cast<uint16_t>(-1234)});  // -123.4 A
-  bus.set(1, 3, 0x0107, {352});                  // 35.2 °C
-  bus.set(1, 3, 0x010E, {1});                    // contactor closed
-  bus.set(1, 3, 0x0201, {static_cast<uint16_t>(-50)});  // -5.0 °C inlet
+  bus.set(1, 3, 0x0107, {352});                           // 35.2 °C
+  bus.set(1, 3, 0x010E, {1});                             // contactor closed
+  bus.set(1, 3, 0x0201, {static_cast<uint16_t>(-50)});    // -5.0 °C inlet
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("cm2 cabinet registers become a cabinet reading", "[devices][cabinet]") {
   auto reg = pointtables::registry::builtin();

@@ -11,16 +11,16 @@ namespace {
 void fill_saj(test::fake_bus& bus, uint8_t unit) {
   for (uint16_t a = 0x0100; a <= 0x0132; ++a)
     bus.set(unit, 3, a, {0});
-  bus.set(unit, 3, 0x0100, {2});              // normal
-  bus.set(unit, 3, 0x0103, {0x0000, 0x0004});  // fault word 2, bit 2
+  bus.set(unit, 3, 0x0100, {2});                // normal
+  bus.set(unit, 3, 0x0103, {0x0000, 0x0004});   // fault word 2, bit 2
   bus.set(unit, 3, 0x0107, {6123, 845, 5174});  // PV1 612.3 V, 8.45 A, 5174 W
   bus.set(unit, 3, 0x010A, {5990, 801, 4798});  // PV2
-  bus.set(unit, 3, 0x0113, {9700});            // AC 9.7 kW
-  bus.set(unit, 3, 0x0131, {0x0001, 0x86A0});  // 100000 * 0.01 kWh = 1000 kWh
+  bus.set(unit, 3, 0x0113, {9700});             // AC 9.7 kW
+  bus.set(unit, 3, 0x0131, {0x0001, 0x86A0});   // 100000 * 0.01 kWh = 1000 kWh
   bus.set(unit, 3, 0x8F01, {20000});
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("SAJ R5 real-time registers become an inverter reading", "[devices][inverter]") {
   auto reg = pointtables::registry::builtin();
@@ -37,8 +37,7 @@ TEST_CASE("SAJ R5 real-time registers become an inverter reading", "[devices][in
   CHECK(r.power_limit_percent.quality == quality::missing);  // write-only: never read
 }
 
-TEST_CASE("the active power limit is written to 0x801F in 0.1 % with FC16",
-          "[devices][inverter]") {
+TEST_CASE("the active power limit is written to 0x801F in 0.1 % with FC16", "[devices][inverter]") {
   auto reg = pointtables::registry::builtin();
   test::fake_bus bus;
   fill_saj(bus, 3);

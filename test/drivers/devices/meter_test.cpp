@@ -15,14 +15,14 @@ TEST_CASE("DTSU666 registers become a meter reading in SI units", "[devices][met
   bus.set(1, 3, 0x0006, {1, 10});
   for (uint16_t a = 0x2000; a < 0x2046; a += 2)
     bus.set(1, 3, a, f32(0));
-  bus.set(1, 3, 0x2006, f32(2309.0f));   // 230.9 V
-  bus.set(1, 3, 0x200C, f32(5250.0f));   // 5.25 A
-  bus.set(1, 3, 0x2012, f32(28500.0f));  // 2850 W import
-  bus.set(1, 3, 0x2014, f32(-1000.0f));  // -100 W on L1
-  bus.set(1, 3, 0x202A, f32(920.0f));    // PF 0.92
-  bus.set(1, 3, 0x2044, f32(5001.5f));   // 50.015 Hz
-  bus.set(1, 3, 0x401E, f32(5678.234f)); // kWh
-  bus.set(1, 3, 0x4028, f32(12.5f));     // kWh
+  bus.set(1, 3, 0x2006, f32(2309.0f));    // 230.9 V
+  bus.set(1, 3, 0x200C, f32(5250.0f));    // 5.25 A
+  bus.set(1, 3, 0x2012, f32(28500.0f));   // 2850 W import
+  bus.set(1, 3, 0x2014, f32(-1000.0f));   // -100 W on L1
+  bus.set(1, 3, 0x202A, f32(920.0f));     // PF 0.92
+  bus.set(1, 3, 0x2044, f32(5001.5f));    // 50.015 Hz
+  bus.set(1, 3, 0x401E, f32(5678.234f));  // kWh
+  bus.set(1, 3, 0x4028, f32(12.5f));      // kWh
   devices::meter m{*reg.find("chint-dtsu666"), bus, 1};
   auto r = m.read();
   CHECK_FALSE(r.failure);

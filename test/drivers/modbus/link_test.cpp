@@ -52,7 +52,7 @@ struct tcp_fixture {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("registers round-trip over loopback Modbus TCP", "[modbus][tcp]") {
   tcp_fixture f;
@@ -285,10 +285,9 @@ struct pty_pair {
   }
 };
 
-} // namespace
+}  // namespace
 
-TEST_CASE("Modbus RTU over a pty pair: several units on one line, CRC errors",
-          "[modbus][rtu]") {
+TEST_CASE("Modbus RTU over a pty pair: several units on one line, CRC errors", "[modbus][rtu]") {
   pty_pair pty;
   REQUIRE(std::filesystem::exists(pty.b));
   auto reg = pointtables::registry::builtin();

@@ -40,12 +40,12 @@ plant::config test_config_with_grid_meter_table(const std::string& table) {
   return c;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("every shipped point table loads", "[pointtables]") {
   auto reg = registry::builtin();
-  for (auto name : {"chint-dtsu666", "eastron-sdm630", "saj-r5-inverter", "cm2-cabinet",
-                    "plantd-io"}) {
+  for (auto name :
+       {"chint-dtsu666", "eastron-sdm630", "saj-r5-inverter", "cm2-cabinet", "plantd-io"}) {
     CAPTURE(name);
     const auto* t = reg.find(name);
     REQUIRE(t != nullptr);
@@ -118,7 +118,8 @@ TEST_CASE("a malformed point table is rejected naming the point and the reason",
     const char* says;
   };
   auto r = GENERATE(values<row>({
-    {"unknown field", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "sclae": 2})"),
+    {"unknown field",
+     table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "sclae": 2})"),
      "points[0].sclae", "unknown field \"sclae\""},
     {"bad type", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "f64"})"),
      "points[0].type", "unknown type \"f64\""},
@@ -129,45 +130,60 @@ TEST_CASE("a malformed point table is rejected naming the point and the reason",
      "points[0].type", "function code 1 or 2"},
     {"bits as u16", table_with(R"({"name": "a", "fc": 1, "address": 0, "type": "u16"})"),
      "points[0].type", "must be bool"},
-    {"write to input registers", table_with(R"({"name": "a", "fc": 4, "address": 0, "type": "u16", "access": "rw"})"),
+    {"write to input registers",
+     table_with(R"({"name": "a", "fc": 4, "address": 0, "type": "u16", "access": "rw"})"),
      "points[0].access", "cannot be written"},
     {"bad function code", table_with(R"({"name": "a", "fc": 7, "address": 0, "type": "u16"})"),
      "points[0].fc", "must be 1, 2, 3 or 4"},
     {"bad address", table_with(R"({"name": "a", "fc": 3, "address": "0x1FFFF", "type": "u16"})"),
      "points[0].address", "0..65535"},
     {"an address no integer holds (found by fuzzing: undefined behaviour)",
-     table_with(R"({"name": "a", "fc": 3, "address": 1e66, "type": "u16"})"),
-     "points[0].address", "0..65535"},
+     table_with(R"({"name": "a", "fc": 3, "address": 1e66, "type": "u16"})"), "points[0].address",
+     "0..65535"},
     {"a two-register point at the last address (found by fuzzing)",
-     table_with(R"({"name": "a", "fc": 3, "address": 65535, "type": "u32"})"),
-     "points[0].address", "must start at 0..65534"},
+     table_with(R"({"name": "a", "fc": 3, "address": 65535, "type": "u32"})"), "points[0].address",
+     "must start at 0..65534"},
     {"zero scale", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "scale": 0})"),
      "points[0].scale", "other than 0"},
-    {"a scale that turns an f32 into infinity", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "f32", "scale": 1e300})"),
+    {"a scale that turns an f32 into infinity",
+     table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "f32", "scale": 1e300})"),
      "points[0].scale", "1e-6 to 1e6"},
     {"duplicate name", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16"},
                                      {"name": "a", "fc": 3, "address": 1, "type": "u16"})"),
      "points[1].name", "duplicate point name \"a\""},
-    {"missing source", R"({"name": "t", "points": [{"name": "a", "fc": 3, "address": 0, "type": "u16"}]})",
-     "source", "is required"},
+    {"missing source",
+     R"({"name": "t", "points": [{"name": "a", "fc": 3, "address": 0, "type": "u16"}]})", "source",
+     "is required"},
     {"malformed JSON", R"({"name": "t", "points": [})", "", "malformed JSON at line 1, column 26"},
-    {"FC6 on two registers", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u32", "access": "rw", "write_fc": 6})"),
+    {"FC6 on two registers",
+     table_with(
+       R"({"name": "a", "fc": 3, "address": 0, "type": "u32", "access": "rw", "write_fc": 6})"),
      "points[0].write_fc", "one register"},
-    {"a severity without bits", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "severity": "major"})"),
+    {"a severity without bits",
+     table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "severity": "major"})"),
      "points[0].severity", "only points with bit labels"},
-    {"an unknown severity", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "bits": {"0": "x"}, "severity": "fatal"})"),
+    {"an unknown severity",
+     table_with(
+       R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "bits": {"0": "x"}, "severity": "fatal"})"),
      "points[0].severity", "\"info\", \"warning\", \"major\" or \"critical\""},
-    {"a string without its length", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string"})"),
+    {"a string without its length",
+     table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string"})"),
      "points[0].registers", "is required for a string point"},
-    {"a length on a number", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "registers": 2})"),
+    {"a length on a number",
+     table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u16", "registers": 2})"),
      "points[0].registers", "only string points"},
-    {"a string too long", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 65})"),
+    {"a string too long",
+     table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 65})"),
      "points[0].registers", "1..64"},
-    {"a string past the last register", table_with(R"({"name": "sn", "fc": 3, "address": 65530, "type": "string", "registers": 10})"),
+    {"a string past the last register",
+     table_with(R"({"name": "sn", "fc": 3, "address": 65530, "type": "string", "registers": 10})"),
      "points[0].address", "takes 10 registers: it must start at 0..65526"},
-    {"a writable string", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 4, "access": "rw"})"),
+    {"a writable string",
+     table_with(
+       R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 4, "access": "rw"})"),
      "points[0].type", "read-only"},
-    {"a string overlapping a number", table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 4},
+    {"a string overlapping a number",
+     table_with(R"({"name": "sn", "fc": 3, "address": 0, "type": "string", "registers": 4},
                                                     {"name": "a", "fc": 3, "address": 3, "type": "u16"})"),
      "points[1].address", "overlaps \"sn\""},
   }));
@@ -179,7 +195,8 @@ TEST_CASE("a malformed point table is rejected naming the point and the reason",
 
 TEST_CASE("a registry names the file of a table that does not load", "[pointtables][bad-input]") {
   registry reg;
-  auto found = reg.add("my-meter.json", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u8"})"));
+  auto found =
+    reg.add("my-meter.json", table_with(R"({"name": "a", "fc": 3, "address": 0, "type": "u8"})"));
   INFO(dump(found));
   CHECK(has(found, "my-meter.json: points[0].type", "unknown type \"u8\""));
   CHECK(reg.find("t") == nullptr);
@@ -218,15 +235,15 @@ TEST_CASE("values decode with their type, word order and scale", "[pointtables][
   }
   SECTION("a finite f32 that the scale takes to infinity is invalid, not measured") {
     p.type = value_type::f32;
-    p.scale = 1e300;  // only a table built in code; files are refused above 1e6
+    p.scale = 1e300;                    // only a table built in code; files are refused above 1e6
     uint16_t big[] = {0x7F7F, 0xFFFF};  // FLT_MAX
     auto v = decode(p, big);
     CHECK(v.quality == quality::invalid);
     CHECK(std::isfinite(v.value));
   }
   SECTION("encode is the inverse of decode") {
-    for (auto t : {value_type::u16, value_type::s16, value_type::u32, value_type::s32,
-                   value_type::f32}) {
+    for (auto t :
+         {value_type::u16, value_type::s16, value_type::u32, value_type::s32, value_type::f32}) {
       for (auto order : {word_order::big, word_order::little}) {
         p.type = t;
         p.word_order = order;
@@ -285,7 +302,8 @@ TEST_CASE("the alarm a set bit raises has the severity its table gives", "[point
   CHECK(sev("cooling_fault_word") == alarms::severity::major);
   CHECK(sev("bms_alarm_word") == alarms::severity::warning);
   // Unsaid: a warning.
-  auto parsed = parse_table(table_with(R"({"name": "w", "fc": 3, "address": 0, "type": "u16", "bits": {"0": "x"}})"));
+  auto parsed = parse_table(
+    table_with(R"({"name": "w", "fc": 3, "address": 0, "type": "u16", "bits": {"0": "x"}})"));
   REQUIRE(std::holds_alternative<table>(parsed));
   CHECK(std::get<table>(parsed).points[0].severity == alarms::severity::warning);
 }
@@ -310,8 +328,9 @@ TEST_CASE("a point table is checked against the role its device serves", "[point
     CHECK(role_problems(*reg.find("cm2-cabinet"), "cabinet").empty());
   }
   SECTION("a grid meter's table without active power is refused") {
-    auto found = reg.add("no-power.json", table_with(
-      R"({"name": "voltage_l1", "fc": 3, "address": 0, "type": "u16", "unit": "V"})"));
+    auto found = reg.add(
+      "no-power.json",
+      table_with(R"({"name": "voltage_l1", "fc": 3, "address": 0, "type": "u16", "unit": "V"})"));
     REQUIRE(found.empty());
     auto cfg = test_config_with_grid_meter_table("t");
     auto problems = reg.check(cfg);
@@ -320,8 +339,10 @@ TEST_CASE("a point table is checked against the role its device serves", "[point
     CHECK_THAT(problems[0].message, Catch::Contains("active_power"));
   }
   SECTION("per-phase powers are enough (the total is their sum)") {
-    auto found = reg.add("phases.json", table_with(
-      R"({"name": "active_power_l1", "fc": 3, "address": 0, "type": "s16", "unit": "W"},
+    auto found =
+      reg.add("phases.json",
+              table_with(
+                R"({"name": "active_power_l1", "fc": 3, "address": 0, "type": "s16", "unit": "W"},
          {"name": "active_power_l2", "fc": 3, "address": 1, "type": "s16", "unit": "W"},
          {"name": "active_power_l3", "fc": 3, "address": 2, "type": "s16", "unit": "W"})"));
     REQUIRE(found.empty());

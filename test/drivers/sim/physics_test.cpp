@@ -34,7 +34,7 @@ void run(physics& p, time_point from, std::chrono::seconds span,
     p.step(t + dt, dt);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("SOC follows AC energy through the one-way efficiency", "[sim][physics]") {
   auto p = one_cabinet(90);
@@ -114,10 +114,10 @@ TEST_CASE("the grid balances the site: load = grid + pv + battery", "[sim][physi
 
 TEST_CASE("the C&I load profile: weekday shifts, quiet weekends", "[sim][physics]") {
   auto p = one_cabinet();
-  CHECK(p.load_profile(at(3, 10)) == Approx(1.0));   // Wednesday morning
+  CHECK(p.load_profile(at(3, 10)) == Approx(1.0));       // Wednesday morning
   CHECK(p.load_profile(at(3, 12, 30)) == Approx(0.75));  // lunch
-  CHECK(p.load_profile(at(3, 2)) == Approx(0.30));   // night
-  CHECK(p.load_profile(at(6, 10)) == Approx(0.40));  // Saturday
+  CHECK(p.load_profile(at(3, 2)) == Approx(0.30));       // night
+  CHECK(p.load_profile(at(6, 10)) == Approx(0.40));      // Saturday
 }
 
 TEST_CASE("an expired EMS watchdog takes the PCS to 0 W", "[sim][physics]") {

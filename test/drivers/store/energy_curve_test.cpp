@@ -11,8 +11,8 @@ using namespace plantd::store;
 namespace {
 
 struct temp_store {
-  std::filesystem::path dir = std::filesystem::temp_directory_path()
-                              / ("plantd-curve-" + std::to_string(getpid()));
+  std::filesystem::path dir =
+    std::filesystem::temp_directory_path() / ("plantd-curve-" + std::to_string(getpid()));
   std::unique_ptr<store::store> db;
   temp_store() {
     std::filesystem::remove_all(dir);
@@ -29,7 +29,7 @@ struct temp_store {
 // Monday 2026-06-08 00:00 in Berlin (CEST) = 22:00 UTC the day before.
 const int64_t monday = 1'780'869'600'000;
 
-} // namespace
+}  // namespace
 
 TEST_CASE("energy per day from integrated power and from meter counters", "[store][curve]") {
   temp_store s;

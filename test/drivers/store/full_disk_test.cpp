@@ -40,7 +40,7 @@ std::vector<point> second_of(uint32_t id, int64_t t) {
   return {{id, t, static_cast<double>(t % 1000), quality::measured}};
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("a full disk: writes are refused and counted, reads go on, and writes resume "
           "by themselves when there is room",

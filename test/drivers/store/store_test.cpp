@@ -42,7 +42,7 @@ std::unique_ptr<store::store> open_store(const std::filesystem::path& p, bool sy
   return std::move(*s);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("raw points round-trip with their quality", "[store]") {
   temp_dir dir;
@@ -51,7 +51,8 @@ TEST_CASE("raw points round-trip with their quality", "[store]") {
   REQUIRE(id);
   std::vector<point> batch;
   for (int i = 0; i < 100; ++i)
-    batch.push_back({*id, 1'000'000 + i * 1000, i * 2.5, i == 50 ? quality::missing : quality::measured});
+    batch.push_back(
+      {*id, 1'000'000 + i * 1000, i * 2.5, i == 50 ? quality::missing : quality::measured});
   REQUIRE(db->write(batch));
   auto got = db->raw(*id, 1'010'000, 1'020'000);
   REQUIRE(got.size() == 10);
@@ -86,8 +87,7 @@ TEST_CASE("raw points round-trip with their quality", "[store]") {
   CHECK(cols.size() == 0);
 }
 
-TEST_CASE("rollups across a DST day and a month end agree with the raw data",
-          "[store][dst]") {
+TEST_CASE("rollups across a DST day and a month end agree with the raw data", "[store][dst]") {
   temp_dir dir;
   auto db = open_store(dir.path);
   auto id = *db->series_id("pv_w");
@@ -128,8 +128,8 @@ TEST_CASE("out-of-order and repeated batches merge into the same rollups", "[sto
   auto id = *db->series_id("x");
   int64_t day = utc_ms(2026, 6, 10, 0);
   REQUIRE(db->write({{id, day + 7'200'000, 5, quality::measured}}));
-  REQUIRE(db->write({{id, day + 3'600'000, 1, quality::measured},
-                     {id, day + 10'800'000, 9, quality::measured}}));
+  REQUIRE(db->write(
+    {{id, day + 3'600'000, 1, quality::measured}, {id, day + 10'800'000, 9, quality::measured}}));
   auto d = db->rollup(id, resolution::day, day - 86'400'000, day + 86'400'000);
   REQUIRE(d.size() == 1);
   CHECK(d[0].agg.count == 3);
@@ -225,8 +225,7 @@ TEST_CASE("acknowledged data survives kill -9 and rollups agree with it", "[stor
   CHECK(rolled == raw.size());
 }
 
-TEST_CASE("blocks of different writes merge into one ordered hour, a later point wins",
-          "[store]") {
+TEST_CASE("blocks of different writes merge into one ordered hour, a later point wins", "[store]") {
   temp_dir dir;
   auto db = open_store(dir.path);
   auto id = *db->series_id("grid_w");
@@ -237,9 +236,9 @@ TEST_CASE("blocks of different writes merge into one ordered hour, a later point
     a.push_back({id, h + i * 1000LL, i * 0.1, quality::measured});
   for (int i = 1; i < 3600; i += 2)
     b.push_back({id, h + i * 1000LL, i * 0.1, quality::measured});
-  b.push_back({id, h + 10'000, -42.5, quality::stale});   // replaces second 10
-  b.push_back({other, h + 10'000, 7, quality::measured});  // another series, same batch
-  b.push_back({id, h + 3'600'000, 99, quality::measured}); // the next hour
+  b.push_back({id, h + 10'000, -42.5, quality::stale});     // replaces second 10
+  b.push_back({other, h + 10'000, 7, quality::measured});   // another series, same batch
+  b.push_back({id, h + 3'600'000, 99, quality::measured});  // the next hour
   REQUIRE(db->write(a));
   REQUIRE(db->write(b));
   auto check = [&] {
@@ -292,15 +291,14 @@ TEST_CASE("retention inside an hour keeps that hour's newer points", "[store]") 
   CHECK(db->raw(id, 0, INT64_MAX).empty());
 }
 
-TEST_CASE("a store with raw points in the old per-point layout is refused, untouched",
-          "[store]") {
+TEST_CASE("a store with raw points in the old per-point layout is refused, untouched", "[store]") {
   temp_dir dir;
   {
     rocksdb::Options o;
     o.create_if_missing = true;
     o.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}},
-                                                      {"series", {}}};
+                                                     {"series", {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     REQUIRE(rocksdb::DB::Open(o, dir.path.string(), cfs, &handles, &raw).ok());
@@ -331,8 +329,7 @@ TEST_CASE("a store with raw points in the old per-point layout is refused, untou
   delete raw;
 }
 
-TEST_CASE("documents are replaced whole, survive a reopen and keep their audit record",
-          "[store]") {
+TEST_CASE("documents are replaced whole, survive a reopen and keep their audit record", "[store]") {
   temp_dir dir;
   std::string big(3u << 20, 'x');
   for (std::size_t i = 0; i < big.size(); i += 4096)
@@ -363,7 +360,8 @@ TEST_CASE("documents are replaced whole, survive a reopen and keep their audit r
     CHECK(f.path().extension() != ".tmp");
 }
 
-TEST_CASE("a document's audit record goes first: a stop before the file is told, a failed file takes it back",
+TEST_CASE("a document's audit record goes first: a stop before the file is told, a failed file "
+          "takes it back",
           "[store]") {
   temp_dir dir;
   auto s = open_store(dir.path);
@@ -394,12 +392,14 @@ TEST_CASE("a document's audit record goes first: a stop before the file is told,
   CHECK(s->document_current("blocked", "anything"));
 }
 
-TEST_CASE("energy records are walked in key order under a prefix, one at a time, and the walk can stop",
-          "[store]") {
+TEST_CASE(
+  "energy records are walked in key order under a prefix, one at a time, and the walk can stop",
+  "[store]") {
   temp_dir dir;
   auto s = open_store(dir.path);
   std::vector<std::pair<std::string, std::string>> kvs;
-  for (int i = 0; i < 1000; ++i) kvs.emplace_back(fmt::format("hour/m{}/{:016x}", i % 7, i), fmt::format("{}\n0", i));
+  for (int i = 0; i < 1000; ++i)
+    kvs.emplace_back(fmt::format("hour/m{}/{:016x}", i % 7, i), fmt::format("{}\n0", i));
   kvs.emplace_back("entry/x/1", "outside");
   kvs.emplace_back("hour", "outside too");
   REQUIRE(s->put_energy(kvs));
@@ -415,7 +415,8 @@ TEST_CASE("energy records are walked in key order under a prefix, one at a time,
   CHECK(keys.front() == "hour/m0/0000000000000000");
   // Stopping after the third record.
   int calls = 0;
-  CHECK(s->each_energy("hour/m3/", [&](std::string_view, std::string_view) { return ++calls < 3; }) == 3);
+  CHECK(s->each_energy("hour/m3/", [&](std::string_view, std::string_view) { return ++calls < 3; })
+        == 3);
   CHECK(calls == 3);
   // The copying scan agrees and honours its limit.
   CHECK(s->scan_energy("hour/m3/").size() == 143);
@@ -424,16 +425,21 @@ TEST_CASE("energy records are walked in key order under a prefix, one at a time,
   CHECK(s->scan_energy("nothing/").empty());
   // Starting at a key under the prefix: m3's records from index 500 on.
   keys.clear();
-  s->each_energy("hour/m3/", [&](std::string_view k, std::string_view) {
-    keys.emplace_back(k);
-    return true;
-  }, fmt::format("hour/m3/{:016x}", 500));
+  s->each_energy(
+    "hour/m3/",
+    [&](std::string_view k, std::string_view) {
+      keys.emplace_back(k);
+      return true;
+    },
+    fmt::format("hour/m3/{:016x}", 500));
   REQUIRE(!keys.empty());
   CHECK(keys.front() == fmt::format("hour/m3/{:016x}", 500 + (3 - 500 % 7 + 7) % 7));
   CHECK(keys.back() == fmt::format("hour/m3/{:016x}", 997));
   CHECK(keys.size() == 72);
   // A start outside the prefix is ignored: the walk starts at the prefix.
-  CHECK(s->each_energy("hour/m3/", [](std::string_view, std::string_view) { return true; }, "entry/") == 143);
+  CHECK(s->each_energy(
+          "hour/m3/", [](std::string_view, std::string_view) { return true; }, "entry/")
+        == 143);
 }
 
 TEST_CASE("the write-ahead log stays bounded while a family written once keeps its memtable",

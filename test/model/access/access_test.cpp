@@ -13,18 +13,12 @@ TEST_CASE("each role holds exactly the permissions of its table", "[access]") {
     std::array<bool, 7> granted;
   };
   const row table[] = {
-    {open,           {1, 1, 1, 1, 1, 1, 1}},
-    {session,        {1, 1, 1, 1, 1, 1, 1}},
-    {monitor,        {1, 1, 1, 1, 1, 1, 1}},
-    {config_read,    {1, 1, 0, 1, 1, 1, 1}},
-    {config_write,   {0, 0, 0, 1, 0, 1, 1}},
-    {control,        {0, 1, 0, 1, 0, 1, 1}},
-    {alarm_ack,      {0, 1, 0, 1, 0, 1, 1}},
-    {energy_read,    {1, 1, 1, 1, 0, 1, 1}},
-    {energy_write,   {0, 0, 1, 0, 0, 1, 1}},
-    {accounts,       {0, 0, 0, 1, 1, 0, 1}},
-    {tokens,         {0, 0, 0, 1, 0, 0, 1}},
-    {audit_read,     {0, 1, 0, 1, 1, 1, 1}},
+    {open, {1, 1, 1, 1, 1, 1, 1}},           {session, {1, 1, 1, 1, 1, 1, 1}},
+    {monitor, {1, 1, 1, 1, 1, 1, 1}},        {config_read, {1, 1, 0, 1, 1, 1, 1}},
+    {config_write, {0, 0, 0, 1, 0, 1, 1}},   {control, {0, 1, 0, 1, 0, 1, 1}},
+    {alarm_ack, {0, 1, 0, 1, 0, 1, 1}},      {energy_read, {1, 1, 1, 1, 0, 1, 1}},
+    {energy_write, {0, 0, 1, 0, 0, 1, 1}},   {accounts, {0, 0, 0, 1, 1, 0, 1}},
+    {tokens, {0, 0, 0, 1, 0, 0, 1}},         {audit_read, {0, 1, 0, 1, 1, 1, 1}},
     {installer_code, {0, 0, 0, 0, 1, 0, 1}},
   };
   for (const auto& r : table)
@@ -49,8 +43,7 @@ TEST_CASE("installers manage the site's people, distributors installers, nobody 
     CHECK_FALSE(manages(r, role::local));
 }
 
-TEST_CASE("a method absent from the table has no permission, writes are told apart",
-          "[access]") {
+TEST_CASE("a method absent from the table has no permission, writes are told apart", "[access]") {
   CHECK(permission_of("/plantd.v1.ControlService/SetMode") == permission::control);
   CHECK(permission_of("/plantd.v1.AccessService/Login") == permission::open);
   CHECK_FALSE(permission_of("/plantd.v1.ControlService/NewThing"));

@@ -50,7 +50,8 @@ TEST_CASE("atoms: strings of every length survive slabs filling, rooms are reuse
   std::size_t first_footprint = 0;
   for (int round = 0; round < 3; ++round) {
     std::vector<atom> held;
-    for (int i = 0; i < 3000; ++i) held.emplace_back(text(i));
+    for (int i = 0; i < 3000; ++i)
+      held.emplace_back(text(i));
     REQUIRE(atom::interned() == base + 3000);
     for (int i = 0; i < 3000; ++i) {
       REQUIRE(held[i].size() == text(i).size());
@@ -59,11 +60,16 @@ TEST_CASE("atoms: strings of every length survive slabs filling, rooms are reuse
       REQUIRE(held[i] == atom(text(i)));  // found again, not copied
     }
     // Every other one dropped and made again: the same room serves.
-    for (int i = 0; i < 3000; i += 2) held[i] = atom();
-    for (int i = 0; i < 3000; i += 2) held[i] = atom(text(i));
-    for (int i = 0; i < 3000; ++i) REQUIRE(held[i] == text(i));
-    if (round == 0) first_footprint = atom::footprint();
-    else CHECK(atom::footprint() == first_footprint);  // nothing grew: freed rooms were reused
+    for (int i = 0; i < 3000; i += 2)
+      held[i] = atom();
+    for (int i = 0; i < 3000; i += 2)
+      held[i] = atom(text(i));
+    for (int i = 0; i < 3000; ++i)
+      REQUIRE(held[i] == text(i));
+    if (round == 0)
+      first_footprint = atom::footprint();
+    else
+      CHECK(atom::footprint() == first_footprint);  // nothing grew: freed rooms were reused
   }
   CHECK(atom::interned() == base);
   CHECK(sizeof(atom) == 4);
@@ -80,11 +86,14 @@ TEST_CASE("atoms: interned, copied and dropped from four threads at once", "[ato
         std::vector<atom> held;
         for (int i = 0; i < 20000; ++i) {
           atom a(fmt::format("shared-{}", rng() % 64));
-          if (rng() % 3 == 0) held.push_back(a);
-          if (held.size() > 50) held.erase(held.begin(), held.begin() + 25);
+          if (rng() % 3 == 0)
+            held.push_back(a);
+          if (held.size() > 50)
+            held.erase(held.begin(), held.begin() + 25);
         }
       });
-    for (auto& th : threads) th.join();
+    for (auto& th : threads)
+      th.join();
     CHECK(keep == "shared-7");
     CHECK(atom::interned() == base + 1);  // only `keep` is left
   }
@@ -148,6 +157,7 @@ TEST_CASE("tables: a bulk load sorts once and names the repeated ids", "[atom][e
   REQUIRE(t.size() == 3);
   CHECK(t.at("c") == 1);  // the first one given is kept
   std::string order;
-  for (const auto& [k, v] : t) order += k.view();
+  for (const auto& [k, v] : t)
+    order += k.view();
   CHECK(order == "abc");
 }

@@ -19,7 +19,8 @@ struct bench {
   state st;
   snapshot snap;
 
-  explicit bench(std::size_t cabinets = 1) : cfg(test::valid_config(cabinets)) {
+  explicit bench(std::size_t cabinets = 1)
+    : cfg(test::valid_config(cabinets)) {
     cfg.policies.export_limit.enabled = false;
     cfg.policies.distribution = {};
     snap.now = t0;
@@ -53,7 +54,7 @@ struct bench {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("self-consumption drives the grid to 0 W", "[dispatch]") {
   bench b;
@@ -107,8 +108,8 @@ TEST_CASE("zero export: the battery absorbs first, PV is curtailed once it is fu
   }
   SECTION("a TOU discharge slot is cut back to what the site uses") {
     b.cfg.policies.mode = plant::working_mode::time_of_use;
-    b.cfg.policies.tou = {{{}, "00:00", "24:00", plant::slot_action::discharge, 80'000, 0, 0,
-                           false}};
+    b.cfg.policies.tou = {
+      {{}, "00:00", "24:00", plant::slot_action::discharge, 80'000, 0, 0, false}};
     b.snap.inverters = {{true, 20'000, 0}, {true, 20'000, 0}};
     b.grid(30'000);
     auto d = b.step();
@@ -117,8 +118,7 @@ TEST_CASE("zero export: the battery absorbs first, PV is curtailed once it is fu
   }
 }
 
-TEST_CASE("a curtailed PV is released as soon as the battery can take more",
-          "[dispatch][export]") {
+TEST_CASE("a curtailed PV is released as soon as the battery can take more", "[dispatch][export]") {
   bench b;
   b.cfg.policies.export_limit.enabled = true;
   b.snap.cabinets[0].soc = 96;
@@ -131,15 +131,14 @@ TEST_CASE("a curtailed PV is released as soon as the battery can take more",
   CHECK(room.pv_limit_fraction == 1.0);
 }
 
-TEST_CASE("the export trip output opens after the maximum protection time",
-          "[dispatch][export]") {
+TEST_CASE("the export trip output opens after the maximum protection time", "[dispatch][export]") {
   bench b;
   b.cfg.policies.export_limit.enabled = true;
   b.cfg.policies.export_limit.max_protection_time_ms = 5000;
   b.cfg.io.gpio_chip = "/dev/gpiochip0";
   b.cfg.io.outputs = {{1, plant::output_function::export_limit_trip, "breaker"}};
   b.cfg.policies.export_limit.trip_output = 1;
-  b.snap.cabinets[0].soc = 96;  // cannot absorb
+  b.snap.cabinets[0].soc = 96;                                  // cannot absorb
   b.snap.inverters = {{false, 20'000, 0}, {false, 20'000, 0}};  // inverters not answering
   b.grid(-10'000);
   for (int s = 1; s <= 5; ++s) {
@@ -204,7 +203,8 @@ TEST_CASE("temperature and cooling faults derate the cabinet", "[dispatch][prote
   CHECK(b.step().battery_w == Approx(25'000));
 }
 
-TEST_CASE("the derating thresholds and the trip tolerance are the policy's", "[dispatch][protection]") {
+TEST_CASE("the derating thresholds and the trip tolerance are the policy's",
+          "[dispatch][protection]") {
   bench b;
   b.grid(100'000);
   b.cfg.policies.thermal = {35, 45, 0.8};  // a cabinet whose maker derates earlier
@@ -244,8 +244,7 @@ TEST_CASE("the derating thresholds and the trip tolerance are the policy's", "[d
 TEST_CASE("DRED orders cap the battery and PV, ripple control caps PV", "[dispatch][dred]") {
   bench b;
   b.cfg.policies.mode = plant::working_mode::time_of_use;
-  b.cfg.policies.tou = {{{}, "00:00", "24:00", plant::slot_action::discharge, 80'000, 0, 0,
-                         false}};
+  b.cfg.policies.tou = {{{}, "00:00", "24:00", plant::slot_action::discharge, 80'000, 0, 0, false}};
   b.grid(100'000);
   SECTION("DRM5 forbids generation: a TOU discharge slot gives way") {
     b.snap.dred.generation_mode = 5;

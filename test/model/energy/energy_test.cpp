@@ -43,8 +43,8 @@ node make_node(std::string id, std::string name, node_kind k, std::string parent
   return n;
 }
 
-indicator ind(std::string id, std::string name, std::string tpl, std::string owner,
-              source_kind s, std::string formula = {}) {
+indicator ind(std::string id, std::string name, std::string tpl, std::string owner, source_kind s,
+              std::string formula = {}) {
   indicator i;
   i.id = std::move(id);
   i.name = std::move(name);
@@ -85,20 +85,30 @@ model example() {
   ok(m.put_meter(make_meter("m_g2", "Boiler gas", "natural_gas", "boiler", 2)));
   ok(m.put_meter(make_meter("m_e11", "Press electricity", "electricity", "press", 3)));
   ok(m.put_meter(make_meter("m_g21", "Boiler 1 gas", "natural_gas", "boiler1", 3)));
-  for (auto [mid, tpl] : {std::pair{"m_e0", "active_energy"}, {"m_w0", "water_flow"},
-                          {"m_g0", "gas_flow"}, {"m_e1", "active_energy"}, {"m_w1", "water_flow"},
-                          {"m_e2", "active_energy"}, {"m_w2", "water_flow"},
-                          {"m_g2", "gas_flow"}, {"m_e11", "active_energy"}, {"m_g21", "gas_flow"}})
+  for (auto [mid, tpl] : {std::pair{"m_e0", "active_energy"},
+                          {"m_w0", "water_flow"},
+                          {"m_g0", "gas_flow"},
+                          {"m_e1", "active_energy"},
+                          {"m_w1", "water_flow"},
+                          {"m_e2", "active_energy"},
+                          {"m_w2", "water_flow"},
+                          {"m_g2", "gas_flow"},
+                          {"m_e11", "active_energy"},
+                          {"m_g21", "gas_flow"}})
     ok(m.put_indicator(ind(std::string(mid) + ".v", "Reading", tpl, mid, source_kind::meter)));
-  ok(m.put_indicator(ind("p.elec", "Electricity", "electricity_use", "plant", source_kind::formula, "#m_e0.v")));
-  ok(m.put_indicator(ind("p.water", "Water", "water_use", "plant", source_kind::formula, "#m_w0.v")));
+  ok(m.put_indicator(
+    ind("p.elec", "Electricity", "electricity_use", "plant", source_kind::formula, "#m_e0.v")));
+  ok(m.put_indicator(
+    ind("p.water", "Water", "water_use", "plant", source_kind::formula, "#m_w0.v")));
   ok(m.put_indicator(ind("p.gas", "Gas", "gas_use", "plant", source_kind::formula, "#m_g0.v")));
-  ok(m.put_indicator(ind("p.tce", "Standard coal", "standard_coal", "plant", source_kind::formula,
-                         "#p.elec * coal(electricity) + #p.water * coal(water) + #p.gas * coal(natural_gas)")));
+  ok(m.put_indicator(
+    ind("p.tce", "Standard coal", "standard_coal", "plant", source_kind::formula,
+        "#p.elec * coal(electricity) + #p.water * coal(water) + #p.gas * coal(natural_gas)")));
   ok(m.put_indicator(ind("p.co2", "Carbon", "carbon", "plant", source_kind::formula,
                          "#p.elec * co2(electricity) + #p.gas * co2(natural_gas)")));
-  ok(m.put_indicator(ind("p.cost", "Cost", "cost", "plant", source_kind::formula,
-                         "#p.elec * price(electricity) + #p.water * price(water) + #p.gas * price(natural_gas)")));
+  ok(m.put_indicator(
+    ind("p.cost", "Cost", "cost", "plant", source_kind::formula,
+        "#p.elec * price(electricity) + #p.water * price(water) + #p.gas * price(natural_gas)")));
   ok(m.put_indicator(ind("b1.elec", "Electricity", "electricity_use", "b1", source_kind::formula,
                          "[Plant/Branch factory 1/B1 electricity:Reading]")));
   return m;
@@ -114,7 +124,7 @@ absl::Time at(const absl::TimeZone& tz, int y, int mo, int d, int h = 0) {
   return absl::FromCivil(absl::CivilSecond(y, mo, d, h, 0, 0), tz);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("units: scale and dimension", "[energy]") {
   auto tce = parse_unit("tce");
@@ -138,7 +148,8 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
     auto r = try_formula("#p.elec * (coal(electricity) + ");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == errc::invalid_argument);
-    CHECK(r.error().message() == "formula: at 32: expected a number, a reference or '(' at end of formula");
+    CHECK(r.error().message()
+          == "formula: at 32: expected a number, a reference or '(' at end of formula");
     r = try_formula("#p.elec ** 2");
     REQUIRE_FALSE(r);
     CHECK(r.error().message().find("at 10:") != std::string::npos);
@@ -149,16 +160,19 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
     CHECK(r.error().message() == "formula: at 1: unknown indicator #nope");
     r = try_formula("[Plant/Branch factory 2:Electricity] * coal(electricity)");
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("no unit or meter \"Branch factory 2\" under \"Plant\"") != std::string::npos);
+    CHECK(r.error().message().find("no unit or meter \"Branch factory 2\" under \"Plant\"")
+          != std::string::npos);
   }
   SECTION("unit mismatch") {
-    auto r = m.put_indicator(ind("x", "X", "electricity_use", "b1", source_kind::formula, "#m_e1.v + #m_w1.v"));
+    auto r = m.put_indicator(
+      ind("x", "X", "electricity_use", "b1", source_kind::formula, "#m_e1.v + #m_w1.v"));
     REQUIRE_FALSE(r);
     // The units as the records write them (kWh, t), not their base units (MJ, kg).
     CHECK(r.error().message().find("unit mismatch: kWh of 电力 + t of 水") != std::string::npos);
     r = try_formula("#p.elec");  // kWh is not tce
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("the formula gives kWh of 电力 but indicator \"X\" is in tce") != std::string::npos);
+    CHECK(r.error().message().find("the formula gives kWh of 电力 but indicator \"X\" is in tce")
+          != std::string::npos);
     r = try_formula("#p.elec * price(electricity)");
     REQUIRE_FALSE(r);
     CHECK(r.error().message().find("the formula gives kWh * CNY/kWh but indicator \"X\" is in tce")
@@ -186,8 +200,10 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
     ok(m2.put_indicator(ind("g", "G", "gas_flow", "mg", source_kind::meter)));
     auto r = m2.put_indicator(ind("x", "X", "water_use", "plant", source_kind::formula, "#w + #g"));
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("energy type mismatch: m3 of 水 + m3 of 天然气") != std::string::npos);
-    r = m2.put_indicator(ind("y", "Y", "standard_coal", "plant", source_kind::formula, "#w * coal(natural_gas)"));
+    CHECK(r.error().message().find("energy type mismatch: m3 of 水 + m3 of 天然气")
+          != std::string::npos);
+    r = m2.put_indicator(
+      ind("y", "Y", "standard_coal", "plant", source_kind::formula, "#w * coal(natural_gas)"));
     REQUIRE_FALSE(r);
     CHECK(r.error().message().find("energy type mismatch") != std::string::npos);
   }
@@ -197,16 +213,19 @@ TEST_CASE("formulas: rejected at save with a precise message", "[energy]") {
     auto r = m.put_indicator(ind("a", "A", "electricity_use", "b1", source_kind::formula, "#b"));
     REQUIRE_FALSE(r);
     CHECK(r.error().message()
-          == "formula: cycle: [Plant/Branch factory 1:A] -> [Plant/Boiler room:B] -> [Plant/Branch factory 1:A]");
+          == "formula: cycle: [Plant/Branch factory 1:A] -> [Plant/Boiler room:B] -> [Plant/Branch "
+             "factory 1:A]");
     CHECK(m.indicators.at("a").formula == "#m_e1.v");  // unchanged
     // Through sum_children: the plant sums its children, a child reads the plant.
-    ok(m.put_indicator(ind("p.sum", "Children electricity", "electricity_use", "plant", source_kind::formula,
-                           "sum_children(electricity_use)")));
+    ok(m.put_indicator(ind("p.sum", "Children electricity", "electricity_use", "plant",
+                           source_kind::formula, "sum_children(electricity_use)")));
     r = m.put_indicator(ind("c", "C", "electricity_use", "press", source_kind::formula, "#p.sum"));
     CHECK(r);  // the press is not a child of the plant
     r = m.put_indicator(ind("d", "D", "electricity_use", "b1", source_kind::formula, "#p.sum"));
     REQUIRE_FALSE(r);
-    CHECK(r.error().message().find("cycle: [Plant/Branch factory 1:D] -> [Plant:Children electricity]") != std::string::npos);
+    CHECK(
+      r.error().message().find("cycle: [Plant/Branch factory 1:D] -> [Plant:Children electricity]")
+      != std::string::npos);
     CHECK_FALSE(m.indicators.count("d"));
   }
 }
@@ -249,7 +268,8 @@ TEST_CASE("formulas: a huge formula is refused, never a crash", "[energy][bad-in
     for (int i = 0; i < 999; ++i)  // 1 + 999 = 1000 operators
       g += " * 1";
     ok(m.put_indicator(ind("x", "X", "standard_coal", "b1", source_kind::formula, g)));
-    auto over = m.put_indicator(ind("x", "X", "standard_coal", "b1", source_kind::formula, g + " * 1"));
+    auto over =
+      m.put_indicator(ind("x", "X", "standard_coal", "b1", source_kind::formula, g + " * 1"));
     REQUIRE_FALSE(over);
     CHECK(over.error().code == errc::invalid_argument);
   }
@@ -266,7 +286,8 @@ TEST_CASE("formulas: paths resolve to ids, renames break nothing", "[energy]") {
   CHECK(m.check().empty());
 }
 
-TEST_CASE("indexes: children, meters and indicators follow every edit, copies own theirs", "[energy]") {
+TEST_CASE("indexes: children, meters and indicators follow every edit, copies own theirs",
+          "[energy]") {
   auto ids = [](auto range) { return std::vector<std::string>(range.begin(), range.end()); };
   using v = std::vector<std::string>;
   std::optional<model> copy;
@@ -325,10 +346,12 @@ TEST_CASE("integrity: deleting what is in use is refused, listing every use", "[
 
   r = m.remove_meter("m_e1");
   REQUIRE_FALSE(r);
-  CHECK(r.error().message().find("indicator [Plant/Branch factory 1/B1 electricity:Reading]") != std::string::npos);
+  CHECK(r.error().message().find("indicator [Plant/Branch factory 1/B1 electricity:Reading]")
+        != std::string::npos);
   r = m.remove_indicator("m_e1.v");
   REQUIRE_FALSE(r);
-  CHECK(r.error().message().find("formula of [Plant/Branch factory 1:Electricity]") != std::string::npos);
+  CHECK(r.error().message().find("formula of [Plant/Branch factory 1:Electricity]")
+        != std::string::npos);
   r = m.remove_node("b1");
   REQUIRE_FALSE(r);
   r = m.remove_template("gas_flow");
@@ -339,7 +362,8 @@ TEST_CASE("integrity: deleting what is in use is refused, listing every use", "[
   CHECK(m.remove_node("nope").error().code == errc::not_found);
 }
 
-TEST_CASE("templates of one energy type in derived units: its cost, standard coal, carbon", "[energy]") {
+TEST_CASE("templates of one energy type in derived units: its cost, standard coal, carbon",
+          "[energy]") {
   model m = example();
   auto tpl = [](std::string id, std::string name, std::string et, std::string unit) {
     indicator_template t;
@@ -356,8 +380,9 @@ TEST_CASE("templates of one energy type in derived units: its cost, standard coa
   // Not a derived unit, nor the energy's own.
   auto r = m.put_template(tpl("elec_m3", "Electricity in m3", "electricity", "m3"));
   REQUIRE_FALSE(r);
-  CHECK(r.error().message().find("m3 is not a quantity of 电力 (measured in kWh), nor its cost (CNY)")
-        != std::string::npos);
+  CHECK(
+    r.error().message().find("m3 is not a quantity of 电力 (measured in kWh), nor its cost (CNY)")
+    != std::string::npos);
   // A collection template measures the energy itself.
   auto c = tpl("elec_cost_meter", "Meter cost", "electricity", "CNY");
   c.kind = indicator_kind::collection;
@@ -369,12 +394,15 @@ TEST_CASE("templates of one energy type in derived units: its cost, standard coa
   ok(m.put_indicator(ind("p.et", "Electricity coal", "elec_tce", "plant", source_kind::formula,
                          "#p.elec * coal(electricity)")));
   // Costs of two energy types add up into the total cost.
-  ok(m.put_indicator(ind("p.total", "Total cost", "cost", "plant", source_kind::formula, "#p.ec + #p.gc")));
+  ok(m.put_indicator(
+    ind("p.total", "Total cost", "cost", "plant", source_kind::formula, "#p.ec + #p.gc")));
   // The energy's own quantity still refuses another energy's.
-  r = m.put_indicator(ind("p.bad", "Bad", "electricity_use", "plant", source_kind::formula, "#p.elec + #p.gas"));
+  r = m.put_indicator(
+    ind("p.bad", "Bad", "electricity_use", "plant", source_kind::formula, "#p.elec + #p.gas"));
   REQUIRE_FALSE(r);
   // And a cost is not a quantity of electricity.
-  r = m.put_indicator(ind("p.bad", "Bad", "electricity_use", "plant", source_kind::formula, "#p.ec"));
+  r =
+    m.put_indicator(ind("p.bad", "Bad", "electricity_use", "plant", source_kind::formula, "#p.ec"));
   REQUIRE_FALSE(r);
   CHECK(r.error().message().find("the formula gives CNY but indicator \"Bad\" is in kWh of 电力")
         != std::string::npos);
@@ -470,20 +498,23 @@ TEST_CASE("evaluation: days before the held hours add up from their sums", "[ene
   auto fill = [&](engine& e) {
     for (int k = 0; k < 10; ++k)
       for (int h = 0; h < 24; ++h) {
-        if (k == 3 && h == 5) continue;
+        if (k == 3 && h == 5)
+          continue;
         auto q = k == 4 && h == 7 ? quality::estimated : quality::measured;
         REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(first + k) + h, {k + 1.0, q}));
       }
   };
   auto now = at(tz, 2026, 11, 21, 10);
   engine held(tz), sums_first(tz), all(tz);
-  for (auto* e : {&held, &sums_first, &all}) e->load(m);
+  for (auto* e : {&held, &sums_first, &all})
+    e->load(m);
   fill(all);
   fill(held);
   auto day_of = [&](int k) { return period_of(resolution::day, absl::CivilSecond(first + k)); };
-  period hour_of_day2 = period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(first + 2) + 4));
+  period hour_of_day2 =
+    period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(first + 2) + 4));
   CHECK(held.value("p.gas", hour_of_day2, now).value == Approx(3));  // kept as a frame
-  held.keep_hours_from(first + 6);        // days 0..5 become sums
+  held.keep_hours_from(first + 6);                                   // days 0..5 become sums
   sums_first.keep_hours_from(first + 6);  // as a start-up: older inputs go straight into sums
   fill(sums_first);
   REQUIRE(held.hours_kept_from() == first + 6);
@@ -497,11 +528,15 @@ TEST_CASE("evaluation: days before the held hours add up from their sums", "[ene
     }
     CHECK(e->value("p.gas", day_of(3), now).quality == quality::missing);
     CHECK(e->value("p.gas", day_of(4), now).quality == quality::estimated);
-    CHECK(e->value("p.tce", day_of(2), now).value == Approx(all.value("p.tce", day_of(2), now).value));
+    CHECK(e->value("p.tce", day_of(2), now).value
+          == Approx(all.value("p.tce", day_of(2), now).value));
     // Hours of those days are no longer held; the held ones are.
     CHECK(e->value("p.gas", hour_of_day2, now).quality == quality::missing);
     CHECK(e->hour_input("m_g0.v", absl::CivilHour(first + 2) + 4).quality == quality::missing);
-    CHECK(e->value("p.gas", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(first + 7) + 4)), now).value
+    CHECK(e->value("p.gas",
+                   period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(first + 7) + 4)),
+                   now)
+            .value
           == Approx(8));
   }
   // A new value for an hour of a summed day needs the value it replaces...
@@ -534,7 +569,8 @@ TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy
   it.name = "Energy per tonne";
   it.unit = "kgce/t";
   ok(m.put_template(it));
-  ok(m.put_indicator(ind("b1.manual", "Electricity (read daily)", "electricity_use", "b1", source_kind::manual)));
+  ok(m.put_indicator(
+    ind("b1.manual", "Electricity (read daily)", "electricity_use", "b1", source_kind::manual)));
   ok(m.put_indicator(ind("b1.int", "Energy per tonne", "intensity", "b1", source_kind::formula,
                          "#b1.manual * coal(electricity) / production(steel)")));
   engine e(tz);
@@ -542,7 +578,8 @@ TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy
   auto now = at(tz, 2026, 12, 2);
   for (int d = 1; d <= 30; ++d) {
     REQUIRE(e.set_day("b1.manual", absl::CivilDay(2026, 11, d), {1000, quality::manual}));
-    REQUIRE(e.set_day("steel", absl::CivilDay(2026, 11, d), {d == 15 ? 0.0 : 2.0, quality::manual}));
+    REQUIRE(
+      e.set_day("steel", absl::CivilDay(2026, 11, d), {d == 15 ? 0.0 : 2.0, quality::manual}));
   }
   period nov = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 11, 1)));
   // Month: 30,000 kWh x 0.1229 / 58 t — a ratio of sums, not a sum of ratios.
@@ -569,12 +606,14 @@ TEST_CASE("evaluation: manual daily entries, production and intensity", "[energy
   auto mtd = e.value("b1.manual", dec, at(tz, 2026, 12, 3));
   CHECK(mtd.value == Approx(500));
   CHECK(mtd.quality == quality::estimated);
-  CHECK(e.value("b1.int", dec, at(tz, 2026, 12, 3)).quality == quality::missing);  // no production yet
+  CHECK(e.value("b1.int", dec, at(tz, 2026, 12, 3)).quality
+        == quality::missing);  // no production yet
   // Once December has ended, the missing day makes it missing.
   CHECK(e.value("b1.manual", dec, at(tz, 2027, 1, 1)).quality == quality::missing);
 }
 
-TEST_CASE("evaluation: frames kept within their byte budget, a recycled frame is right", "[energy]") {
+TEST_CASE("evaluation: frames kept within their byte budget, a recycled frame is right",
+          "[energy]") {
   auto tz = shanghai();
   model m = example();
   engine probe(tz);
@@ -631,7 +670,8 @@ TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
   engine e(tz);
   e.load(m);
   absl::CivilDay day(2026, 11, 20);
-  for (int h = 0; h < 24; ++h) e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured});
+  for (int h = 0; h < 24; ++h)
+    e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured});
   // Counter shares add up in the hour's input, the worse quality wins.
   auto h3 = absl::CivilHour(day) + 3;
   REQUIRE(e.add_hour("m_e0.v", h3, 2.5, quality::estimated));
@@ -641,8 +681,14 @@ TEST_CASE("evaluation: TOU prices by hour", "[energy]") {
   CHECK(e.hour_input("p.elec", h3).quality == quality::missing);  // not a meter input
   REQUIRE(e.set_hour("m_e0.v", h3, {10, quality::measured}));
   auto now = at(tz, 2026, 11, 22);
-  CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 9)), now).value == Approx(12));
-  CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 13)), now).value == Approx(6));
+  CHECK(e.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 9)),
+                now)
+          .value
+        == Approx(12));
+  CHECK(e.value("p.ecost",
+                period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + 13)), now)
+          .value
+        == Approx(6));
   // Flat use: the day's cost is its hours' costs (4 h at 1.2, 20 h at 0.6).
   auto dp = period_of(resolution::day, absl::CivilSecond(day));
   CHECK(e.value("p.ecost", dp, now).value == Approx(10 * (4 * 1.2 + 20 * 0.6)));
@@ -655,7 +701,8 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
   ok(m.put_indicator(ind("p.ecost", "Electricity cost", "cost", "plant", source_kind::formula,
                          "#p.elec * price(electricity)")));
   // Reads the summed cost: twice it, every period.
-  ok(m.put_indicator(ind("p.ecost2", "Twice the cost", "cost", "plant", source_kind::formula, "#p.ecost * 2")));
+  ok(m.put_indicator(
+    ind("p.ecost2", "Twice the cost", "cost", "plant", source_kind::formula, "#p.ecost * 2")));
   engine e(tz);
   e.load(m);
   auto price_at = [](int h) { return h >= 8 && h < 12 ? 1.2 : 0.6; };
@@ -669,7 +716,8 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
       day_cost[d] += use * price_at(h);
       month_use += use;
     }
-  for (int d = 1; d <= 21; ++d) month_cost += day_cost[d];
+  for (int d = 1; d <= 21; ++d)
+    month_cost += day_cost[d];
   auto now = at(tz, 2026, 11, 22);
   absl::CivilDay day(2026, 11, 20);
   auto dp = period_of(resolution::day, absl::CivilSecond(day));
@@ -699,7 +747,8 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
     for (int h = 0; h < 24; ++h)
       REQUIRE(e2.set_hour("m_e0.v", absl::CivilHour(day) + h, {double(20 + h), quality::measured}));
     for (int h = 0; h < 24; ++h)
-      e2.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)), now);
+      e2.value("p.ecost", period_of(resolution::hour, absl::CivilSecond(absl::CivilHour(day) + h)),
+               now);
     auto before = e2.evaluations();
     CHECK(e2.value("p.ecost", dp, now).value == Approx(day_cost[20]));
     CHECK(e2.evaluations() - before <= e2.cells());  // the day frame alone
@@ -725,17 +774,20 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
   auto noon = absl::FromCivil(absl::CivilSecond(2026, 11, 21, 12, 30, 0), tz);
   auto today = period_of(resolution::day, absl::CivilSecond(2026, 11, 21, 0, 0, 0));
   double so_far = 0;
-  for (int h = 0; h <= 12; ++h) so_far += (21 + h) * price_at(h);
+  for (int h = 0; h <= 12; ++h)
+    so_far += (21 + h) * price_at(h);
   CHECK(e.value("p.ecost", today, noon).value == Approx(so_far));
 
   // Days held as their sums have no hours: the formula on the day's sum at
   // the average price, flagged estimated.
   auto d5 = period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 5)));
-  CHECK(e.value("p.ecost", d5, now).value == Approx(day_cost[5]));  // kept: the next call must not reuse it
+  CHECK(e.value("p.ecost", d5, now).value
+        == Approx(day_cost[5]));  // kept: the next call must not reuse it
   e.keep_hours_from(absl::CivilDay(2026, 11, 10));
   cost = e.value("p.ecost", d5, now);
   double use5 = 0;
-  for (int h = 0; h < 24; ++h) use5 += 5 + h;
+  for (int h = 0; h < 24; ++h)
+    use5 += 5 + h;
   CHECK(cost.value == Approx(use5 * avg));
   CHECK(cost.quality == quality::estimated);
   CHECK(e.value("p.ecost", dp, now).value == Approx(day_cost[20] + delta));
@@ -782,7 +834,8 @@ TEST_CASE("evaluation: a meter at its TOU price plus a daily entry at its price,
   // The versions the indicator used are its terms' (the hidden groups it is made of).
   auto v = e.versions("p.mixed", mp);
   std::set<std::string> whats;
-  for (const auto& u : v) whats.insert(u.what);
+  for (const auto& u : v)
+    whats.insert(u.what);
   CHECK(v.size() == 2);
   CHECK(whats == std::set<std::string>{"price(electricity)", "price(water)"});
   // Its hours: the daily part has none, so the hour is missing, never the meter's part alone.
@@ -795,10 +848,13 @@ TEST_CASE("evaluation: a meter at its TOU price plus a daily entry at its price,
 // price changing mid-month, gas at one flat price), against a slow reference
 // evaluator that prices every hour of a meter at its hour's price and every
 // daily entry at its day's mean price.
-TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference", "[energy][property]") {
+TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference",
+          "[energy][property]") {
   auto tz = shanghai();
   std::mt19937 rng(20261130);
-  auto uniform = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
+  auto uniform = [&](double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(rng);
+  };
   auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
   for (int round = 0; round < 4; ++round) {
     model m = example();
@@ -810,14 +866,16 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
     };
     std::vector<tariff> elec{{1, 20, uniform(0.3, 0.8), uniform(0.9, 1.6), pick(12), 0},
                              {20, 32, uniform(0.3, 0.8), uniform(0.9, 1.6), 12 + pick(6), 0}};
-    for (auto& t : elec) t.peak_to = std::min(23, t.peak_from + 1 + pick(8));
+    for (auto& t : elec)
+      t.peak_to = std::min(23, t.peak_from + 1 + pick(8));
     auto el = m.energy_types.at("electricity");
     el.prices.clear();
     for (const auto& t : elec) {
       price p;
       p.version = fmt::format("from {}", t.from);
       p.valid_from = absl::CivilDay(2026, 11, t.from);
-      if (t.to <= 30) p.valid_to = absl::CivilDay(2026, 11, t.to);
+      if (t.to <= 30)
+        p.valid_to = absl::CivilDay(2026, 11, t.to);
       p.flat = t.flat;
       plant::price_slot s;
       s.start = fmt::format("{:02}:00", t.peak_from);
@@ -842,26 +900,31 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
     water.prices.push_back(wp);
     ok(m.put_energy_type(water));
     auto price_of = [&](const std::string& type, int d, int h) {
-      if (type == "natural_gas") return 3.5;
-      if (type == "water") return d < 15 ? w1 : w2;
+      if (type == "natural_gas")
+        return 3.5;
+      if (type == "water")
+        return d < 15 ? w1 : w2;
       const auto& t = d < elec[1].from ? elec[0] : elec[1];
       return h >= t.peak_from && h < t.peak_to ? t.peak : t.flat;
     };
     auto day_mean = [&](const std::string& type, int d) {
       double s = 0;
-      for (int h = 0; h < 24; ++h) s += price_of(type, d, h);
+      for (int h = 0; h < 24; ++h)
+        s += price_of(type, d, h);
       return s / 24;
     };
-    ok(m.put_indicator(ind("b1.eman", "Electricity (read daily)", "electricity_use", "b1", source_kind::manual)));
-    ok(m.put_indicator(ind("b1.wman", "Water (read daily)", "water_use", "b1", source_kind::manual)));
+    ok(m.put_indicator(
+      ind("b1.eman", "Electricity (read daily)", "electricity_use", "b1", source_kind::manual)));
+    ok(m.put_indicator(
+      ind("b1.wman", "Water (read daily)", "water_use", "b1", source_kind::manual)));
     ok(m.put_indicator(ind("b1.gman", "Gas (read daily)", "gas_use", "b1", source_kind::manual)));
     struct leaf_ref {
       std::string id, type;
       bool daily;
     };
     std::vector<leaf_ref> leaves{{"m_e0.v", "electricity", false}, {"m_e1.v", "electricity", false},
-                                 {"b1.eman", "electricity", true},  {"m_w0.v", "water", false},
-                                 {"b1.wman", "water", true},        {"m_g0.v", "natural_gas", false},
+                                 {"b1.eman", "electricity", true}, {"m_w0.v", "water", false},
+                                 {"b1.wman", "water", true},       {"m_g0.v", "natural_gas", false},
                                  {"b1.gman", "natural_gas", true}};
     // Inputs: every hour and day of November.
     std::map<std::string, std::vector<double>> in;
@@ -869,9 +932,11 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
       auto& v = in[l.id];
       v.assign(l.daily ? 31 : 31 * 24, 0);
       for (int d = 1; d <= 30; ++d)
-        if (l.daily) v[d] = uniform(0, 500);
+        if (l.daily)
+          v[d] = uniform(0, 500);
         else
-          for (int h = 0; h < 24; ++h) v[d * 24 + h] = uniform(0, 40);
+          for (int h = 0; h < 24; ++h)
+            v[d * 24 + h] = uniform(0, 40);
     }
     // The formulas: sums of terms  [-] [c *] (q1 [+ q2]) * price(T).
     struct term {
@@ -898,10 +963,14 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
               break;
             }
         std::string q = "#" + leaves[t.q[0]].id;
-        if (t.q.size() > 1) q = "(" + q + " + #" + leaves[t.q[1]].id + ")";
-        std::string body = pick(2) ? q + " * price(" + t.type + ")" : "price(" + t.type + ") * " + q;
-        if (t.c != 1) body = fmt::format("{} * {}", t.c, body);
-        text += k == 0 ? (t.sign < 0 ? "-(" + body + ")" : body) : (t.sign < 0 ? " - " : " + ") + body;
+        if (t.q.size() > 1)
+          q = "(" + q + " + #" + leaves[t.q[1]].id + ")";
+        std::string body =
+          pick(2) ? q + " * price(" + t.type + ")" : "price(" + t.type + ") * " + q;
+        if (t.c != 1)
+          body = fmt::format("{} * {}", t.c, body);
+        text +=
+          k == 0 ? (t.sign < 0 ? "-(" + body + ")" : body) : (t.sign < 0 ? " - " : " + ") + body;
         ts.push_back(std::move(t));
       }
       INFO(text);
@@ -918,7 +987,8 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
           continue;
         }
         for (int h = 0; h < 24; ++h)
-          REQUIRE(e.set_hour(l.id, absl::CivilHour(2026, 11, d, h), {in[l.id][d * 24 + h], quality::measured}));
+          REQUIRE(e.set_hour(l.id, absl::CivilHour(2026, 11, d, h),
+                             {in[l.id][d * 24 + h], quality::measured}));
       }
     auto reference = [&](const std::vector<term>& ts, int from_day, int to_day) {
       double total = 0;
@@ -930,7 +1000,8 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
               total += t.sign * t.c * in[l.id][d] * day_mean(l.type, d);
               continue;
             }
-            for (int h = 0; h < 24; ++h) total += t.sign * t.c * in[l.id][d * 24 + h] * price_of(l.type, d, h);
+            for (int h = 0; h < 24; ++h)
+              total += t.sign * t.c * in[l.id][d * 24 + h] * price_of(l.type, d, h);
           }
         }
       return total;
@@ -946,7 +1017,8 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
       CHECK(got.value == Approx(want).epsilon(1e-9).margin(1e-6));
       for (int d : {3, 15, 20, 30}) {
         auto dp = period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, d)));
-        CHECK(e.value(id, dp, now).value == Approx(reference(formulas[f], d, d)).epsilon(1e-9).margin(1e-6));
+        CHECK(e.value(id, dp, now).value
+              == Approx(reference(formulas[f], d, d)).epsilon(1e-9).margin(1e-6));
       }
     }
   }
@@ -967,8 +1039,8 @@ TEST_CASE("evaluation: a coefficient changing within a month sums the month's da
   b.value = 0.2;
   el.coal_equivalent = {a, b};
   ok(m.put_energy_type(el));
-  ok(m.put_indicator(ind("p.etce", "Electricity coal", "standard_coal", "plant", source_kind::formula,
-                         "#p.elec * coal(electricity)")));
+  ok(m.put_indicator(ind("p.etce", "Electricity coal", "standard_coal", "plant",
+                         source_kind::formula, "#p.elec * coal(electricity)")));
   engine e(tz);
   e.load(m);
   double tce = 0;
@@ -980,8 +1052,11 @@ TEST_CASE("evaluation: a coefficient changing within a month sums the month's da
   auto now = at(tz, 2026, 12, 2);
   auto mp = period_of(resolution::month, absl::CivilSecond(absl::CivilDay(2026, 11, 1)));
   // In the template's unit (tce), the coefficient in kgce.
-  double unit = e.value("p.etce", period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 1))), now).value
-                / (24 * 1 * 0.1229);
+  double unit =
+    e.value("p.etce", period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 1))),
+            now)
+      .value
+    / (24 * 1 * 0.1229);
   CHECK(e.value("p.etce", mp, now).value == Approx(tce * unit));
   CHECK(e.value("p.etce", mp, now).quality == quality::measured);
   // The month used both versions; a day one.
@@ -990,7 +1065,8 @@ TEST_CASE("evaluation: a coefficient changing within a month sums the month's da
   CHECK(v[0].version == "old");
   CHECK(v[1].version == "new");
   CHECK(v[1].value == 0.2);
-  v = e.versions("p.etce", period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 14))));
+  v = e.versions("p.etce",
+                 period_of(resolution::day, absl::CivilSecond(absl::CivilDay(2026, 11, 14))));
   REQUIRE(v.size() == 1);
   CHECK(v[0].version == "old");
 }
@@ -1022,7 +1098,8 @@ TEST_CASE("counters: rollover, reset, swap and gaps", "[energy]") {
   CHECK(s[0].amount == Approx(300.0 * 40 / 180));  // 10:20-11:00 of 10:20-13:20
   CHECK(s[1].amount == Approx(100));
   CHECK(s[3].amount == Approx(300.0 * 20 / 180));
-  for (auto& x : s) CHECK(x.q == quality::estimated);
+  for (auto& x : s)
+    CHECK(x.q == quality::estimated);
   // Meter swap: old meter ended at 310, the new one starts at 2.
   s = c.swap(ms(20, 13, 25), 310, 2, tz, &ev);
   REQUIRE(s.size() == 1);
@@ -1037,8 +1114,9 @@ TEST_CASE("counters: rollover, reset, swap and gaps", "[energy]") {
   CHECK(ct.reading(ms(1, 0, 5), 11, tz)[0].amount == Approx(40));
 }
 
-TEST_CASE("counters: hourly readings are exact through a rollover, off-hour readings are apportioned",
-          "[energy]") {
+TEST_CASE(
+  "counters: hourly readings are exact through a rollover, off-hour readings are apportioned",
+  "[energy]") {
   auto tz = shanghai();
   auto ms = [&](int h, int mi) {
     return absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(2026, 11, 20, h, mi, 0), tz));
@@ -1094,7 +1172,8 @@ TEST_CASE("counters: a DST day has 23 hours to fill", "[energy]") {
   e.load(m);
   absl::CivilDay day(2026, 10, 4);  // clocks go 02:00 -> 03:00
   for (int h = 0; h < 24; ++h)
-    if (h != 2) e.set_hour("m_e0.v", absl::CivilHour(day) + h, {1, quality::measured});
+    if (h != 2)
+      e.set_hour("m_e0.v", absl::CivilHour(day) + h, {1, quality::measured});
   auto now = absl::FromCivil(absl::CivilSecond(2026, 10, 6, 0, 0, 0), syd);
   auto r = e.value("p.elec", period_of(resolution::day, absl::CivilSecond(day)), now);
   CHECK(r.quality == quality::measured);
@@ -1110,7 +1189,8 @@ TEST_CASE("metering coverage per level against GB 17167", "[energy]") {
   auto cov = metering_coverage(m);
   auto find = [&](std::string et, int level) {
     for (auto& c : cov)
-      if (c.energy_type == et && c.level == level) return c;
+      if (c.energy_type == et && c.level == level)
+        return c;
     FAIL("no coverage row");
     return coverage{};
   };
@@ -1173,7 +1253,8 @@ TEST_CASE("equipment and meter details: out of line, copied deep, freed when emp
   CHECK(moved.details->maker == "Chint");
 }
 
-TEST_CASE("counters and days across the autumn DST change: the repeated hour holds both hours", "[energy]") {
+TEST_CASE("counters and days across the autumn DST change: the repeated hour holds both hours",
+          "[energy]") {
   absl::TimeZone berlin;
   REQUIRE(absl::LoadTimeZone("Europe/Berlin", &berlin));
   // 2026-10-25: 03:00 CEST becomes 02:00 CET; the day has 25 hours.
@@ -1195,7 +1276,8 @@ TEST_CASE("counters and days across the autumn DST change: the repeated hour hol
   model m = example();
   engine e(berlin);
   e.load(m);
-  for (const auto& [h, v] : hours) REQUIRE(e.add_hour("m_e0.v", h, v, quality::measured));
+  for (const auto& [h, v] : hours)
+    REQUIRE(e.add_hour("m_e0.v", h, v, quality::measured));
   auto now = absl::FromCivil(absl::CivilSecond(day + 1), berlin);
   auto v = e.value("p.elec", period_of(resolution::day, absl::CivilSecond(day)), now);
   CHECK(v.value == Approx(250));
@@ -1211,7 +1293,8 @@ TEST_CASE("days across the spring DST change: the skipped hour is not required",
   engine e(berlin);
   e.load(m);
   for (int h = 0; h < 24; ++h)
-    if (h != 2) REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured}));
+    if (h != 2)
+      REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured}));
   auto now = absl::FromCivil(absl::CivilSecond(day + 1), berlin);
   auto dp = period_of(resolution::day, absl::CivilSecond(day));
   auto v = e.value("p.elec", dp, now);
@@ -1228,7 +1311,8 @@ TEST_CASE("import check: sibling unit names are unique, in a flat tree of thousa
   m.nodes.emplace(atom("plant"), make_node("plant", "Plant", node_kind::plant, "", 1));
   for (int i = 0; i < 5000; ++i) {
     auto id = "n" + std::to_string(i);
-    m.nodes.emplace(atom(id), make_node(id, "Unit " + std::to_string(i), node_kind::equipment, "plant", 3));
+    m.nodes.emplace(atom(id),
+                    make_node(id, "Unit " + std::to_string(i), node_kind::equipment, "plant", 3));
   }
   m.reindex();
   CHECK(m.check().empty());
@@ -1272,7 +1356,8 @@ TEST_CASE("electricity comes with an example TOU tariff to edit, and two prices 
   el.prices.push_back(contract);
   auto r = m.put_energy_type(el, true);
   REQUIRE_FALSE(r);
-  CHECK_THAT(r.error().message(), Catch::Contains("prices[1]") && Catch::Contains("overlaps prices[0]")
+  CHECK_THAT(r.error().message(), Catch::Contains("prices[1]")
+                                    && Catch::Contains("overlaps prices[0]")
                                     && Catch::Contains("示例"));
   // The example ended where the contract starts: both kept, each on its days.
   el.prices[0].valid_to = absl::CivilDay(2027, 1, 1);

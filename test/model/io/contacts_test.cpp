@@ -10,10 +10,9 @@ plant::digital_input input(uint32_t ch, plant::input_function f, bool nc, std::s
   return {ch, f, nc, std::move(name)};
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("a generic alarm input raises a major alarm named after it while active",
-          "[model][io]") {
+TEST_CASE("a generic alarm input raises a major alarm named after it while active", "[model][io]") {
   std::vector<plant::digital_input> ins{
     input(1, plant::input_function::generic_alarm, false, "Door open"),
     input(2, plant::input_function::generic_alarm, true, "Coolant level")};

@@ -35,7 +35,7 @@ struct bad_case {
   const char* says;
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("the shipped shapes of plant validate cleanly", "[validate]") {
   for (std::size_t n : {1, 5, 11, 12, 20}) {
@@ -389,12 +389,19 @@ TEST_CASE("a weekday-only template must still cover the weekend", "[validate][to
   CHECK(has(found, "policies.tou.slots", "Saturday 00:00-24:00 is not covered"));
   CHECK(has(found, "policies.tou.slots", "Sunday 00:00-24:00 is not covered"));
   // Adding a weekend slot makes it whole.
-  cfg.policies.tou.push_back({{weekday::saturday, weekday::sunday}, "00:00", "24:00",
-                              slot_action::self_consume, 0, 0, 0, false});
+  cfg.policies.tou.push_back({{weekday::saturday, weekday::sunday},
+                              "00:00",
+                              "24:00",
+                              slot_action::self_consume,
+                              0,
+                              0,
+                              0,
+                              false});
   CHECK(validate(cfg).empty());
 }
 
-TEST_CASE("thousands of problems: the first 200 listed, the rest counted", "[validate][bad-input]") {
+TEST_CASE("thousands of problems: the first 200 listed, the rest counted",
+          "[validate][bad-input]") {
   auto cfg = valid_config(1);
   cfg.policies.tou.clear();
   for (int i = 0; i < 5000; ++i)  // each overlaps the one before it
@@ -418,8 +425,9 @@ TEST_CASE("the site's grid profile: departures flagged with the profile and its 
   cfg.policies.export_limit.max_protection_time_ms = 20'000;
   auto found = validate(cfg);
   INFO(dump(found));
-  CHECK(has(found, "io.demand_response", "must be DEMAND_RESPONSE_KIND_DRED under the site's "
-                                         "grid profile AS/NZS 4777.2"));
+  CHECK(has(found, "io.demand_response",
+            "must be DEMAND_RESPONSE_KIND_DRED under the site's "
+            "grid profile AS/NZS 4777.2"));
   CHECK(has(found, "io.demand_response", "DRM 0"));
   CHECK(has(found, "policies.export_limit.max_protection_time_ms", "at most 15000 ms, got 20000"));
   apply_grid_profile(cfg);

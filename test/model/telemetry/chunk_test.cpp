@@ -38,10 +38,9 @@ std::vector<sample> round_trip(const std::vector<sample>& in) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("a regular series of decimal readings round-trips in about 3 bytes a point",
-          "[chunk]") {
+TEST_CASE("a regular series of decimal readings round-trips in about 3 bytes a point", "[chunk]") {
   std::mt19937 rng{1};
   std::normal_distribution<double> noise{0, 15};
   std::vector<sample> in;
@@ -118,12 +117,11 @@ TEST_CASE("several blocks in one value decode in order", "[chunk]") {
   CHECK(out[2].q == quality::stale);
 }
 
-TEST_CASE("truncated or foreign bytes are refused and keep the blocks before them",
-          "[chunk]") {
+TEST_CASE("truncated or foreign bytes are refused and keep the blocks before them", "[chunk]") {
   std::vector<sample> in;
   for (int i = 0; i < 50; ++i)
-    in.push_back({i * 1000LL, i == 10 ? std::nan("") : i * 1.25,
-                  i < 25 ? quality::measured : quality::stale});
+    in.push_back(
+      {i * 1000LL, i == 10 ? std::nan("") : i * 1.25, i < 25 ? quality::measured : quality::stale});
   std::string good;
   encode_block(in, good);
   // Every proper prefix of a block is refused.

@@ -24,23 +24,26 @@ double hours(time_point a, time_point b) {
   return std::chrono::duration<double>(b - a).count() / 3600;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("a local day is 23 or 25 hours around DST changes", "[rollup][dst]") {
   auto berlin = zone("Europe/Berlin");
   // 2026-03-29: clocks go 02:00 -> 03:00. Noon local = 10:00 UTC.
   auto spring = utc(2026, 3, 29, 10);
   CHECK(hours(bucket_start(spring, resolution::day, berlin),
-              bucket_end(spring, resolution::day, berlin)) == 23);
+              bucket_end(spring, resolution::day, berlin))
+        == 23);
   CHECK(bucket_start(spring, resolution::day, berlin) == utc(2026, 3, 28, 23));
   // 2026-10-25: clocks go 03:00 -> 02:00.
   auto autumn = utc(2026, 10, 25, 11);
   CHECK(hours(bucket_start(autumn, resolution::day, berlin),
-              bucket_end(autumn, resolution::day, berlin)) == 25);
+              bucket_end(autumn, resolution::day, berlin))
+        == 25);
   // An ordinary day.
   auto plain = utc(2026, 6, 10, 10);
-  CHECK(hours(bucket_start(plain, resolution::day, berlin),
-              bucket_end(plain, resolution::day, berlin)) == 24);
+  CHECK(
+    hours(bucket_start(plain, resolution::day, berlin), bucket_end(plain, resolution::day, berlin))
+    == 24);
 }
 
 TEST_CASE("the repeated hour of the autumn change is two hour buckets", "[rollup][dst]") {
