@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "services/local_socket.hpp"
+#include "services/raw_methods.hpp"
 
 namespace plantd::services {
 
@@ -79,15 +80,6 @@ std::optional<principal> certificate_principal(const grpc::AuthContext& ac) {
   if (r != access::role::viewer && r != access::role::owner && r != access::role::energy_manager)
     r = access::role::service;
   return principal{"cert:" + printable(cn), r, credential::client_certificate, 0, {}};
-}
-
-// The methods a service serves raw (grpc::ByteBuffer in and out, see
-// telemetry_service.hpp) and their request types: an interceptor's
-// received message is then a byte buffer, not a protobuf message.
-std::string_view raw_request_type(std::string_view method) {
-  if (method == "/plantd.v1.TelemetryService/QueryHistory")
-    return "plantd.v1.QueryHistoryRequest";
-  return {};
 }
 
 class gate_interceptor final : public grpc::experimental::Interceptor {

@@ -8,18 +8,24 @@
 #include "drivers/store/store.hpp"
 #include "plantd/v1/telemetry.grpc.pb.h"
 #include "services/history_wire.hpp"
+#include "services/raw_methods.hpp"
 
 namespace plantd::services {
 
 // QueryHistory is served raw (wire bytes in and out) so that its compact
-// answer goes out from warm scratch without a copy (services/history_wire).
+// answer goes out from warm scratch without a copy (services/history_wire);
+// it is listed in services/raw_methods.hpp for the interceptors.
 class telemetry_service final : public v1::TelemetryService::WithRawCallbackMethod_QueryHistory<
                                   v1::TelemetryService::CallbackService> {
 public:
   telemetry_service(std::shared_ptr<store::store> db, std::shared_ptr<actors::state_hub> hub)
     : db_(std::move(db)),
       hub_(std::move(hub)),
-      scratch_(std::make_shared<history_scratch_pool>()) {}
+      scratch_(std::make_shared<history_scratch_pool>()) {
+    static_assert(raw_request_type("/plantd.v1.TelemetryService/QueryHistory")
+                    == "plantd.v1.QueryHistoryRequest",
+                  "a raw method is listed in services/raw_methods.hpp");
+  }
 
   grpc::ServerUnaryReactor* ListSeries(grpc::CallbackServerContext* ctx,
                                        const v1::ListSeriesRequest* req,

@@ -625,9 +625,11 @@ namespace {
 
 // Up to `limit` raw points of `series` in [from, to), in time order, handed
 // to `push` one by one; `error` says when part of the range was unreadable.
+// `hour` is the decoding scratch (an hour of points).
 template <class Push>
 void scan_raw(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, uint32_t series, int64_t from,
-              int64_t to, std::size_t limit, std::string* error, Push push) {
+              int64_t to, std::size_t limit, std::string* error,
+              std::vector<telemetry::sample>& hour, Push push) {
   if (from >= to || limit == 0)
     return;
   auto upper = series_key(series, to);
@@ -635,7 +637,6 @@ void scan_raw(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, uint32_t series,
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{db.NewIterator(ro, cf)};
-  thread_local std::vector<telemetry::sample> hour;  // an hour: reused, never regrown
   std::size_t n = 0;
   for (it->Seek(series_key(series, window_of(from))); it->Valid() && n < limit; it->Next()) {
     hour.clear();
@@ -675,7 +676,8 @@ std::vector<stored_point> store::raw(uint32_t series, int64_t from, int64_t to, 
   auto h = impl_->use();
   std::vector<stored_point> out;
   out.reserve(expected_points(from, to, limit));
-  scan_raw(*h->db, h->series(), series, from, to, limit, error,
+  std::vector<telemetry::sample> hour;
+  scan_raw(*h->db, h->series(), series, from, to, limit, error, hour,
            [&](const stored_point& p) { out.push_back(p); });
   return out;
 }
@@ -690,11 +692,12 @@ void store::raw_into(uint32_t series, int64_t from, int64_t to, std::size_t limi
   out.t_ms.reserve(room);
   out.value.reserve(room);
   out.q.reserve(room);
-  scan_raw(*h->db, h->series(), series, from, to, limit, error, [&](const stored_point& p) {
-    out.t_ms.push_back(p.t_ms);
-    out.value.push_back(p.value);
-    out.q.push_back(p.q);
-  });
+  scan_raw(*h->db, h->series(), series, from, to, limit, error, out.hour,
+           [&](const stored_point& p) {
+             out.t_ms.push_back(p.t_ms);
+             out.value.push_back(p.value);
+             out.q.push_back(p.q);
+           });
 }
 
 std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from, int64_t to) const {

@@ -65,6 +65,7 @@ struct raw_columns {
   std::vector<int64_t> t_ms;
   std::vector<double> value;
   std::vector<quality> q;
+  std::vector<telemetry::sample> hour;  // decoding scratch, kept with the columns
   std::size_t size() const noexcept { return t_ms.size(); }
 };
 

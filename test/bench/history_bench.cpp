@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
   std::size_t compact_bytes = 0, points_bytes = 0;
   bool ok = true;
   for (int r = 0; r < runs + 2 && ok; ++r) {  // two warm-up rounds
+    if (r == 2) {
+      client_faults.clear();
+      server_faults.clear();
+    }
     auto a = query(true, compact_bytes);
     auto b = query(false, points_bytes);
     ok = a >= 0 && b >= 0;

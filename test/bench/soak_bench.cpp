@@ -258,6 +258,7 @@ int main(int argc, char** argv) {
   std::map<std::string, double> part_slopes;  // MB an hour over the steady window
   double steady_slope_mb_h = 0, memtables_min_mb = 0, memtables_max_mb = 0;
   double steady_from_s = 0, first_flush_s = -1;
+  bool after_flush = false;  // the steady window starts after a memtable flush
   {
     auto config = bench::free_port_config(example);
     auto data = tmp / "realtime";
@@ -318,9 +319,12 @@ int main(int argc, char** argv) {
     for (std::size_t i = 1; i < samples.size() && first_flush_s < 0; ++i)
       if (memtables(samples[i]) < memtables(samples[i - 1]) - 1.0)
         first_flush_s = samples[i].t;
-    steady_from_s = first_flush_s >= 0 ? std::max(600.0, first_flush_s + 60) : seconds / 2.0;
-    if (steady_from_s > samples.back().t - 60)
+    after_flush = first_flush_s >= 0;
+    steady_from_s = after_flush ? std::max(600.0, first_flush_s + 60) : seconds / 2.0;
+    if (steady_from_s > samples.back().t - 600) {  // too little left after the flush to judge
       steady_from_s = seconds / 2.0;
+      after_flush = false;
+    }
     std::vector<std::pair<double, double>> rss, less, disk, sst;
     std::map<std::string, std::vector<std::pair<double, double>>> parts;
     memtables_min_mb = 1e9;
@@ -441,7 +445,7 @@ int main(int argc, char** argv) {
     "    \"uncompacted_after_day1_mb\": {:.2f}, \"uncompacted_after_day2_mb\": {:.2f},\n"
     "    \"target_disk_per_day_mb\": 30, \"met\": {}}},\n"
     "  \"realtime\": {{\"seconds\": {}, \"rss_start_mb\": {:.1f}, \"rss_end_mb\": {:.1f},\n"
-    "    \"first_memtable_flush_s\": {:.0f}, \"steady_from_s\": {:.0f},\n"
+    "    \"first_memtable_flush_s\": {:.0f}, \"steady_from_s\": {:.0f}, \"after_flush\": {},\n"
     "    \"rss_slope_steady_mb_per_h\": {:.2f},\n"
     "    \"rss_less_memtables_slope_steady_mb_per_h\": {:.2f},\n"
     "    \"memtables_steady_mb\": [{:.1f}, {:.1f}], \"memtables_budget_mb\": 16,\n"
@@ -455,10 +459,10 @@ int main(int argc, char** argv) {
     "}}\n",
     series, day_s, disk_day1_mb, disk_day2_mb, dir_day2_mb, wal_mb, sim_rss_day2_mb,
     uncompacted_day1_mb, uncompacted_day2_mb, disk_day2_mb < 30 ? "true" : "false", seconds,
-    rss_start_mb, rss_end_mb, first_flush_s, steady_from_s, rss_slope_mb_h, steady_slope_mb_h,
-    memtables_min_mb, memtables_max_mb, part_list(part_slopes), disk_growth_mb_day,
-    sst_growth_mb_day, wal_end_mb,
-    first_flush_s >= 0 && steady_slope_mb_h < 1 && memtables_max_mb <= 16 ? "true" : "false",
+    rss_start_mb, rss_end_mb, first_flush_s, steady_from_s, after_flush, rss_slope_mb_h,
+    steady_slope_mb_h, memtables_min_mb, memtables_max_mb, part_list(part_slopes),
+    disk_growth_mb_day, sst_growth_mb_day, wal_end_mb,
+    after_flush && steady_slope_mb_h < 1 && memtables_max_mb <= 16 ? "true" : "false",
     backlog_samples, sent_samples, backfill_s, vm_points, idle_p99_us, idle_decisions, busy_p99_us,
     busy_decisions, idle_p99_us > 0 ? busy_p99_us / idle_p99_us : 0.0,
     backfill_s >= 0 && backfill_s < 120 && busy_p99_us <= 2 * idle_p99_us ? "true" : "false");

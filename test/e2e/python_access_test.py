@@ -101,7 +101,7 @@ class Plantd:
             raise RuntimeError(f"plantd did not start: {line!r} {self.proc.stderr.read()}")
         self.socket, self.port = m.group(1), int(m.group(2))
         self.local = grpc.insecure_channel(self.socket)
-        grpc.channel_ready_future(self.local).result(timeout=10)
+        grpc.channel_ready_future(self.local).result(timeout=30)  # a loaded machine
 
     def stop(self):
         self.proc.terminate()

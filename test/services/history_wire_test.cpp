@@ -36,7 +36,7 @@ TEST_CASE("the compact answer is the bytes protobuf writes for the same response
     // values that need all 64 bits; every quality.
     int64_t t = (i % 3 == 0 ? -1 : 1) * (int64_t{1} << (i % 63));
     double v = i * 1e-3 - 12345.678901234567;
-    auto q = static_cast<quality>(i % 4);
+    auto q = static_cast<quality>(i % 6);
     s->columns.t_ms.push_back(t);
     s->columns.value.push_back(v);
     s->columns.q.push_back(q);
