@@ -1181,33 +1181,34 @@ uint64_t store::wal_bytes() const {
   return live_wal_bytes(*h->db);
 }
 
-uint64_t store::disk_bytes() const {
-  auto h = impl_->use();
+namespace {
+
+// A RocksDB integer property summed over every column family.
+uint64_t summed(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                const char* property) {
   uint64_t total = 0;
-  // Every SST file still on disk (old versions pinned by a reader count:
-  // they take the space) and the live log.
-  for (auto* cf : h->cf) {
+  for (auto* cf : cfs) {
     uint64_t v = 0;
-    if (h->db->GetIntProperty(cf, "rocksdb.total-sst-files-size", &v))
+    if (db.GetIntProperty(cf, property, &v))
       total += v;
   }
-  return total + live_wal_bytes(*h->db);
+  return total;
+}
+
+}  // namespace
+
+uint64_t store::disk_bytes() const {
+  auto h = impl_->use();
+  // Every SST file still on disk (old versions pinned by a reader count:
+  // they take the space) and the live log.
+  return summed(*h->db, h->cf, "rocksdb.total-sst-files-size") + live_wal_bytes(*h->db);
 }
 
 store::memory_use store::memory() const {
   auto h = impl_->use();
   memory_use m;
-  auto sum = [&](const char* property) {
-    uint64_t total = 0;
-    for (auto* cf : h->cf) {
-      uint64_t v = 0;
-      if (h->db->GetIntProperty(cf, property, &v))
-        total += v;
-    }
-    return total;
-  };
-  m.memtables = sum("rocksdb.size-all-mem-tables");
-  m.table_readers = sum("rocksdb.estimate-table-readers-mem");
+  m.memtables = summed(*h->db, h->cf, "rocksdb.size-all-mem-tables");
+  m.table_readers = summed(*h->db, h->cf, "rocksdb.estimate-table-readers-mem");
   // One cache serves every family: read it once.
   h->db->GetIntProperty(h->cf.front(), "rocksdb.block-cache-usage", &m.block_cache);
   h->db->GetIntProperty(h->cf.front(), "rocksdb.block-cache-pinned-usage", &m.pinned_blocks);
