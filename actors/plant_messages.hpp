@@ -1,77 +1,15 @@
-// Messages between the device actors and the supervisor, and the plant state
-// the supervisor publishes. Local to one process (not serialized).
+// Messages between the device actors and the supervisor. The samples and the
+// plant state the supervisor publishes are model types (model/plant/summary.hpp).
+// Local to one process (not serialized).
 #pragma once
 
-#include <array>
-
-#include <cstdint>
 #include <string>
-#include <vector>
 
 #include "drivers/dio/lines.hpp"
-#include "model/alarms/alarm_book.hpp"
 #include "model/common/clock.hpp"
-#include "model/common/quality.hpp"
-#include "model/dispatch/dispatch.hpp"
-#include "model/plant/config.hpp"
+#include "model/plant/summary.hpp"
 
 namespace plantd::actors {
-
-// A cabinet's reading, already in the terms dispatch uses.
-struct cabinet_sample {
-  uint32_t index = 0;
-  time_point time{};
-  bool ok = false;
-  std::string error;  // why not ok
-  dispatch::cabinet_input input;
-  double setpoint_w = 0;        // what the PCS reports as its command
-  bool setpoint_known = false;  // the point table reads it back
-  // The actor has written a command since it (re)connected: until then the
-  // register may hold what was there before.
-  bool wrote_since_connect = false;
-  std::vector<alarms::condition> flags;  // fault and alarm bits that are set
-  // For device statistics.
-  reading soh_percent;
-  reading cycles;
-  reading cell_voltage_max_v;
-  reading cell_voltage_min_v;
-  reading cell_temperature_max_c;
-  reading cell_temperature_min_c;
-  std::string fire_state;  // the map's label, e.g. "normal"
-  reading coolant_inlet_c;
-  reading coolant_outlet_c;
-  bool pump_running = false;
-  bool cooling_fault = false;
-  // The serial number it reports, read once a connection (empty: not read;
-  // serial_error says why).
-  std::string serial;
-  std::string serial_error;
-  bool serial_unsupported = false;  // its table has no serial_number
-};
-
-struct meter_sample {
-  plant::device_role role = plant::device_role::grid_meter;
-  std::string id;  // the device's id in the config
-  time_point time{};
-  // When the reading was complete (steady clock): the start of the control
-  // latency the supervisor measures.
-  std::chrono::steady_clock::time_point read_at{};
-  reading power_w;
-  reading import_wh;
-  reading export_wh;
-  std::string error;
-};
-
-struct inverter_sample {
-  uint32_t index = 0;  // PV inverter index in config order
-  time_point time{};
-  bool ok = false;
-  double power_w = 0;
-  std::string error;
-  std::string serial;  // as for cabinet_sample
-  std::string serial_error;
-  bool serial_unsupported = false;
-};
 
 struct io_sample {
   time_point time{};
@@ -101,81 +39,10 @@ struct output_command {
   bool closed = false;
 };
 
-// What the plant is doing, as the services show it.
-// The fast path's latency buckets (microseconds).
-inline constexpr std::array<double, 14> latency_bounds_us{
-  50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 20000, 50000};
-
-struct plant_state {
-  time_point time{};
-  reading grid_w;
-  reading pv_w;            // sum of the inverters (or the PV meter)
-  reading load_w;          // grid + pv + battery
-  reading grid_import_wh;  // the grid meter's counters
-  reading grid_export_wh;
-  double battery_w = 0;  // measured, > 0 discharge
-  double battery_setpoint_w = 0;
-  reading soc_percent;  // energy-weighted over available cabinets
-  plant::working_mode mode = plant::working_mode::self_consumption;
-  dispatch::rule binding = dispatch::rule::idle;
-  dispatch::rule pv_binding = dispatch::rule::idle;
-  std::string explanation;
-  double pv_limit_percent = 100;
-  bool export_trip = false;
-  double manual_setpoint_w = 0;
-  bool manual_active = false;
-  struct device {
-    std::string id;
-    bool available = false;
-    std::string error;
-    double power_w = 0;
-    double setpoint_w = 0;
-    double soc_percent = 0;           // cabinets
-    std::string serial;               // read from the device (empty: not read)
-    std::string serial_error;         // why not
-    bool serial_unsupported = false;  // its point table has no serial_number
-  };
-  // Battery, fire protection and liquid cooling of each cabinet.
-  struct cabinet_detail {
-    std::string id;
-    reading soh_percent;
-    reading cycles;
-    reading cell_voltage_max_v;
-    reading cell_voltage_min_v;
-    reading cell_temperature_max_c;
-    reading cell_temperature_min_c;
-    std::string fire_state;
-    reading coolant_inlet_c;
-    reading coolant_outlet_c;
-    bool pump_running = false;
-    bool cooling_fault = false;
-  };
-  std::vector<cabinet_detail> cabinet_details;
-  std::vector<device> cabinets;
-  std::vector<device> inverters;
-  bool grid_meter_available = false;
-  bool io_available = false;
-  // Energy sub-meters (DEVICE_ROLE_SUB_METER): their counters, for the
-  // energy-carbon meters bound to them; not usable while silent.
-  struct sub_meter {
-    std::string id;
-    bool available = false;
-    std::string error;
-    reading power_w, import_wh, export_wh;
-  };
-  std::vector<sub_meter> sub_meters;
-  uint64_t decisions = 0;
-  // Grid-meter reading complete -> setpoints handed to the device actors,
-  // over the last latency_window decisions (telemetry::latency_window).
-  double latency_p50_us = 0;
-  double latency_p99_us = 0;
-  uint32_t latency_window = 0;
-  double latency_sum_us = 0;  // since start
-  // Every fast-path decision since start, by latency bucket (bounds in
-  // latency_bounds_us; the last count is beyond the last bound).
-  std::vector<uint64_t> latency_counts;
-  // Conditions that hold now (the alarm actor turns them into alarms).
-  std::vector<alarms::condition> conditions;
-};
+using plant::cabinet_sample;
+using plant::inverter_sample;
+using plant::latency_bounds_us;
+using plant::meter_sample;
+using plant::plant_state;
 
 }  // namespace plantd::actors

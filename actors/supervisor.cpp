@@ -21,7 +21,6 @@
 #include "actors/errors.hpp"
 #include "model/common/backoff.hpp"
 #include "model/telemetry/latency.hpp"
-#include "model/alarms/uplink.hpp"
 #include "model/io/contacts.hpp"
 #include "model/plant/validate.hpp"
 
@@ -77,12 +76,8 @@ struct supervisor_state {
   uint64_t decisions = 0;
   // Handles of every device actor started, shared with the exit functor.
   std::shared_ptr<std::vector<caf::actor>> live_children;
-  // Cabinets behind the EMS-Switch unit: since when each has been silent.
-  std::map<std::string, time_point> silent_since;
-  // The uplink alarm is up; its cabinets may take until uplink_back_by to
-  // come back once some do.
-  bool uplink_cut = false;
-  time_point uplink_back_by{};
+  // What the plant summary remembers (silent cabinets, a cut uplink).
+  plant::summary_memory summary;
   // Whether another Modbus master writes a cabinet's setpoint, by cabinet id.
   struct foreign_watch {
     bool confirmed = false;  // a read-back has matched what plantd wrote
@@ -106,10 +101,6 @@ namespace {
 
 using self_ptr = caf::stateful_actor<supervisor_state>*;
 
-// How long the cabinets behind the EMS-Switch unit may take to go silent
-// together and still count as one uplink cut.
-constexpr std::chrono::milliseconds uplink_settle{3000};
-
 bool foreign_locked(const supervisor_state& st, const std::string& id) {
   auto it = st.foreign.find(id);
   return it != st.foreign.end() && it->second.locked;
@@ -118,193 +109,34 @@ bool foreign_locked(const supervisor_state& st, const std::string& id) {
 void publish(self_ptr self) {
   auto& st = self->state;
   const auto& cfg = st.args.cfg;
-  plant_state ps;
-  ps.time = st.snap.calendar;
-  bool meter_ok = st.snap.grid_w.usable()
-                  && st.snap.now - st.snap.grid_time
-                       <= std::chrono::milliseconds{cfg.policies.fail_safe.meter_stale_ms};
-  ps.grid_meter_available = meter_ok;
-  ps.grid_w = meter_ok ? st.snap.grid_w : reading{0, quality::stale};
-  ps.grid_import_wh = st.grid.import_wh;
-  ps.grid_export_wh = st.grid.export_wh;
-  // A sub-meter is fresh for three of its polls (a poll may fail once).
-  auto sub_stale = 3 * std::chrono::milliseconds{cfg.polling.pv_meter_ms} + std::chrono::seconds{1};
-  for (const auto& [id, s] : st.sub_meters) {
-    plant_state::sub_meter sm;
-    sm.id = id;
-    sm.error = s.error;
-    // (Its time starts at the configuration: a new one is not silent yet.)
-    bool fresh = s.time <= st.snap.now && st.snap.now - s.time <= sub_stale;
-    sm.available = fresh && s.error.empty() && s.import_wh.usable();
-    if (sm.available) {
-      sm.power_w = s.power_w;
-      sm.import_wh = s.import_wh;
-      sm.export_wh = s.export_wh;
-    } else if (sm.error.empty()) {
-      sm.error = fresh ? "no reading yet" : "no fresh reading";
-    }
-    // It feeds only the energy accounts: silent or failing, a warning
-    // (its hours stay missing until it answers again).
-    if (!fresh || !s.error.empty())
-      ps.conditions.push_back({"comm_lost", id, alarms::severity::warning, sm.error});
-    ps.sub_meters.push_back(std::move(sm));
-  }
-  double pv = 0;
-  bool pv_ok = !st.inverters.empty();
-  for (std::size_t i = 0; i < st.snap.inverters.size(); ++i) {
-    // As read (dispatch may estimate a stale reading from the limit).
-    const auto& inv = st.snap.inverters[i];
-    pv += inv.fresh ? st.inverters[i].power_w : 0;
-    pv_ok = pv_ok && inv.fresh;
-  }
-  if (st.snap.inverters.empty() && st.have_pv_meter && st.pv_meter.power_w.usable()) {
-    pv = st.pv_meter.power_w.value;
-    pv_ok = true;
-  }
-  ps.pv_w = {pv, pv_ok ? quality::measured : quality::missing};
-  double energy = 0;
-  double soc_energy = 0;
-  for (std::size_t i = 0; i < st.snap.cabinets.size(); ++i) {
-    const auto& c = st.snap.cabinets[i];
-    plant_state::device d;
-    d.id = cfg.cabinets[i].id;
-    d.available = c.fresh;
-    d.error = st.cabinets[i].error;
-    d.serial = st.cabinets[i].serial;
-    d.serial_error = st.cabinets[i].serial_error;
-    d.serial_unsupported = st.cabinets[i].serial_unsupported;
-    d.power_w = c.power_w;
-    d.soc_percent = c.soc;
-    d.setpoint_w = i < st.last.cabinet_w.size() ? st.last.cabinet_w[i] : 0;
-    if (c.fresh) {
-      ps.battery_w += c.power_w;
-      energy += cfg.cabinets[i].rated_energy_wh;
-      soc_energy += c.soc * cfg.cabinets[i].rated_energy_wh;
-    }
-    ps.cabinets.push_back(std::move(d));
-    const auto& smp = st.cabinets[i];
-    ps.cabinet_details.push_back({cfg.cabinets[i].id, smp.soh_percent, smp.cycles,
-                                  smp.cell_voltage_max_v, smp.cell_voltage_min_v,
-                                  smp.cell_temperature_max_c, smp.cell_temperature_min_c,
-                                  smp.fire_state, smp.coolant_inlet_c, smp.coolant_outlet_c,
-                                  smp.pump_running, smp.cooling_fault});
-  }
-  ps.soc_percent = energy > 0 ? reading{soc_energy / energy, quality::measured} : reading{};
-  ps.load_w = (meter_ok && pv_ok) ? reading{ps.grid_w.value + pv + ps.battery_w, quality::estimated}
-                                  : reading{};
-  uint32_t inv_index = 0;
-  for (const auto& line : cfg.rs485_lines)
-    for (const auto& dev : line.devices)
-      if (dev.role == plant::device_role::pv_inverter) {
-        plant_state::device d;
-        d.id = dev.id;
-        const auto& s = st.inverters[inv_index];
-        d.available = st.snap.inverters[inv_index].fresh;
-        d.error = s.error;
-        d.serial = s.serial;
-        d.serial_error = s.serial_error;
-        d.serial_unsupported = s.serial_unsupported;
-        d.power_w = s.power_w;
-        d.setpoint_w = st.last.pv_limit_fraction * 100;
-        ps.inverters.push_back(std::move(d));
-        ++inv_index;
-      }
-  ps.battery_setpoint_w = st.last.battery_w;
-  ps.mode = cfg.policies.mode;
-  ps.binding = st.last.binding;
-  ps.pv_binding = st.last.pv_binding;
-  ps.explanation = st.last.explanation;
-  ps.pv_limit_percent = st.last.pv_limit_fraction * 100;
-  ps.export_trip = st.dstate.export_trip;
-  ps.manual_active = st.dstate.manual.has_value();
-  ps.manual_setpoint_w = st.dstate.manual ? st.dstate.manual->power_w : 0;
-  ps.io_available = st.have_io && st.io.ok;
-  ps.decisions = st.decisions;
+  plant::summary_input in;
+  in.cfg = &cfg;
+  in.snap = &st.snap;
+  in.last = &st.last;
+  in.dstate = &st.dstate;
+  in.cabinets = &st.cabinets;
+  in.inverters = &st.inverters;
+  in.grid = &st.grid;
+  in.pv_meter = st.have_pv_meter ? &st.pv_meter : nullptr;
+  in.sub_meters = &st.sub_meters;
+  in.io_present = st.have_io;
+  in.io_ok = st.io.ok;
+  in.io_error = st.io.error;
+  in.di = st.io.lines.di;
+  for (const auto& [id, w] : st.foreign)
+    if (w.locked)
+      in.foreign[id] = {w.seen_w, w.wrote_w};
+  in.decisions = st.decisions;
+  auto ps = plant::summarize(in, st.summary);
   ps.latency_p50_us = st.latency.quantile(0.5);
   ps.latency_p99_us = st.latency.quantile(0.99);
   ps.latency_window = st.latency.count();
   ps.latency_sum_us = st.latency_sum_us;
   ps.latency_counts.assign(st.latency_counts.begin(), st.latency_counts.end());
-  // Conditions for the alarm actor.
-  auto& conds = ps.conditions;
-  // A cabinet behind the EMS-Switch unit is reported silent once it has
-  // been for a moment: the cabinets of a cut uplink go silent within a
-  // poll period of each other, and make one uplink alarm, not ten.
-  const auto* sw = cfg.ems.ems_switch ? &*cfg.ems.ems_switch : nullptr;
-  for (std::size_t i = 0; i < ps.cabinets.size(); ++i) {
-    const auto& c = ps.cabinets[i];
-    bool behind_switch =
-      sw
-      && std::find(sw->cabinet_ids.begin(), sw->cabinet_ids.end(), c.id) != sw->cabinet_ids.end();
-    if (c.available || !behind_switch)
-      st.silent_since.erase(c.id);
-    else
-      st.silent_since.try_emplace(c.id, st.snap.now);
-    bool settled =
-      !behind_switch || (!c.available && st.snap.now - st.silent_since.at(c.id) >= uplink_settle);
-    if (foreign_locked(st, c.id)) {
-      const auto& w = st.foreign.at(c.id);
-      conds.push_back({"foreign_master", c.id, alarms::severity::critical,
-                       fmt::format("another controller is writing to {}: its setpoint reads {:.0f} "
-                                   "W where plantd wrote {:.0f} W; plantd no longer commands it "
-                                   "until an installer acknowledges this alarm",
-                                   c.id, w.seen_w, w.wrote_w)});
-      settled = false;  // it answers: not silent
-    }
-    if (!c.available && settled)
-      conds.push_back({"comm_lost", c.id, alarms::severity::major,
-                       c.error.empty() ? "no fresh reading" : c.error});
-    for (const auto& f : st.cabinets[i].flags)
-      conds.push_back(f);
-  }
-  for (const auto& inv : ps.inverters)
-    if (!inv.available)
-      conds.push_back({"comm_lost", inv.id, alarms::severity::major,
-                       inv.error.empty() ? "no fresh reading" : inv.error});
-  // A meter that answers with impossible values is not silent, but its
-  // readings are dropped the same way (fail-safe once the last good one is
-  // stale): say which it is.
-  bool meter_invalid = st.grid.power_w.quality == quality::invalid;
-  if (!meter_ok || meter_invalid) {
-    std::string id = "grid-meter";
-    for (const auto& line : cfg.rs485_lines)
-      for (const auto& d : line.devices)
-        if (d.role == plant::device_role::grid_meter)
-          id = d.id;
-    if (meter_invalid)
-      conds.push_back({"invalid_reading", id, alarms::severity::critical,
-                       st.grid.error.empty() ? "invalid reading" : st.grid.error});
-    else
-      conds.push_back({"comm_lost", id, alarms::severity::critical,
-                       st.grid.error.empty() ? "no fresh reading" : st.grid.error});
-  }
-  if (st.have_io && !st.io.ok)
-    conds.push_back({"comm_lost", "io", alarms::severity::major,
-                     st.io.error.empty() ? "no reading" : st.io.error});
-  if (st.last.binding == dispatch::rule::safety)
-    conds.push_back({"plant_stopped", "plant", alarms::severity::critical, st.last.explanation});
-  if (st.last.binding == dispatch::rule::fail_safe)
-    conds.push_back({"fail_safe", "plant", alarms::severity::major, st.last.explanation});
-  if (st.dstate.export_trip)
-    conds.push_back({"export_trip", "plant", alarms::severity::critical,
-                     "export limit exceeded beyond the protection time: trip output open"});
-  // An uplink that comes back brings its cabinets back one by one: the
-  // ones not back yet stay part of the uplink alarm for a moment, so they
-  // do not raise alarms of their own.
-  if (alarms::fold_uplink_loss(cfg, conds)) {  // every one silent
-    st.uplink_cut = true;
-    st.uplink_back_by = st.snap.now + uplink_settle;
-  } else if (!(st.uplink_cut && st.snap.now < st.uplink_back_by
-               && alarms::fold_uplink_loss(cfg, conds, true))) {
-    st.uplink_cut = false;
-  }
-  // The generic alarm inputs, and the outputs that show the conditions.
-  if (st.have_io && st.io.ok)
-    for (auto& c : io::input_alarms(cfg.io.inputs, st.io.lines.di))
-      conds.push_back(std::move(c));
+  // The outputs that show the conditions.
   if (st.io_child)
     if (auto& h = st.children[*st.io_child].handle)
-      for (auto [channel, closed] : io::alarm_outputs(cfg.io.outputs, conds))
+      for (auto [channel, closed] : io::alarm_outputs(cfg.io.outputs, ps.conditions))
         self->send(h, output_command{static_cast<int>(channel), closed});
   for (const auto& l : st.args.listeners)
     self->send(l, ps);

@@ -16,6 +16,8 @@
 //   6 working mode       manual setpoint (with expiry), self-consumption, TOU
 //   7 distribution       ramp, deadband, split by headroom with SOC balancing
 //
+// Each rule is a function of its own (rules.hpp, one file each).
+//
 // Signs: grid > 0 import; battery > 0 discharge; PV >= 0.
 #pragma once
 
