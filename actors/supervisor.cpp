@@ -1,109 +1,26 @@
 #include "actors/supervisor.hpp"
 
-#include "actors/realtime.hpp"
-
-#include <cmath>
 #include <algorithm>
-#include <array>
-#include <deque>
-#include <limits>
-#include <map>
-#include <numeric>
-#include <variant>
+#include <cmath>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
 #include <fmt/format.h>
 
-#include "actors/device_actors.hpp"
 #include "actors/errors.hpp"
-#include "model/common/backoff.hpp"
-#include "model/telemetry/latency.hpp"
+#include "actors/realtime.hpp"
+#include "actors/supervisor_state.hpp"
 #include "model/io/contacts.hpp"
-#include "model/plant/validate.hpp"
+#include "model/io/demand_response.hpp"
 
 namespace plantd::actors {
 
-// What a device actor is started with: a changed spec restarts it.
-using device_spec = std::variant<cabinet_actor_args, line_actor_args, io_actor_args>;
-
-struct child {
-  std::string name;
-  device_spec spec;
-  uint64_t uid = 0;  // names its pending restart across reconfigurations
-  caf::actor handle;
-  backoff retry;
-  int restarts = 0;
-};
-
-struct supervisor_state {
-  supervisor_args args;
-  std::unique_ptr<dispatch::dispatcher> dispatcher;
-  dispatch::state dstate;
-  std::string manual_owner;  // who set dstate.manual
-  dispatch::snapshot snap;
-  std::vector<cabinet_sample> cabinets;
-  // The last power commanded per cabinet and when it changed: until a sample
-  // newer than the change arrives, the command is the better estimate of the
-  // cabinet's power (the grid meter is polled faster than the cabinets).
-  std::vector<double> commanded_w;
-  std::vector<time_point> commanded_at;
-  std::vector<inverter_sample> inverters;
-  // The PV limit last commanded (a share of each inverter's rating) and when.
-  double pv_commanded_fraction = 1.0;
-  time_point pv_commanded_at{};
-  std::vector<std::size_t> inverter_child;  // child index per PV inverter
-  meter_sample grid;
-  meter_sample pv_meter;
-  bool have_pv_meter = false;
-  std::map<std::string, meter_sample> sub_meters;  // by device id, as configured
-  io_sample io;
-  bool have_io = false;
-  std::vector<child> children;
-  std::vector<std::size_t> cabinet_child;  // child index per cabinet
-  std::optional<std::size_t> io_child;
-  uint64_t next_uid = 1;
-  // Replacements waiting for the actor they replace to be gone (by its
-  // address): the child's uid.
-  std::map<caf::actor_addr, uint64_t> start_after;
-  // The I/O lines and the config they were opened from (reused while it
-  // does not change).
-  std::shared_ptr<dio::line_source> io_lines;
-  std::string io_lines_from;
-  dispatch::decision last;
-  uint64_t decisions = 0;
-  // Handles of every device actor started, shared with the exit functor.
-  std::shared_ptr<std::vector<caf::actor>> live_children;
-  // What the plant summary remembers (silent cabinets, a cut uplink).
-  plant::summary_memory summary;
-  // Whether another Modbus master writes a cabinet's setpoint, by cabinet id.
-  struct foreign_watch {
-    bool confirmed = false;  // a read-back has matched what plantd wrote
-    int mismatches = 0;      // read-backs in a row that did not
-    bool locked = false;     // another controller writes: not commanded
-    double seen_w = 0, wrote_w = 0;
-    std::deque<std::pair<time_point, double>> sent;  // commands, newest last
-  };
-  std::map<std::string, foreign_watch> foreign;
-  telemetry::latency_window latency;  // fast-path latencies, percentiles
-  double latency_sum_us = 0;
-  std::array<uint64_t, latency_bounds_us.size() + 1> latency_counts{};  // since start
-  // The grid-meter reading a fast-path decision answers: its latency is
-  // taken once the setpoints are handed to the device actors, before the
-  // state is published to listeners and streams.
-  std::chrono::steady_clock::time_point fast_read_at{};
-  static inline const char* name = "plantd.supervisor";
-};
-
 namespace {
-
-using self_ptr = caf::stateful_actor<supervisor_state>*;
 
 bool foreign_locked(const supervisor_state& st, const std::string& id) {
   auto it = st.foreign.find(id);
-  return it != st.foreign.end() && it->second.locked;
+  return it != st.foreign.end() && it->second.locked();
 }
 
 void publish(self_ptr self) {
@@ -124,8 +41,8 @@ void publish(self_ptr self) {
   in.io_error = st.io.error;
   in.di = st.io.lines.di;
   for (const auto& [id, w] : st.foreign)
-    if (w.locked)
-      in.foreign[id] = {w.seen_w, w.wrote_w};
+    if (w.locked())
+      in.foreign[id] = {w.seen_w(), w.wrote_w()};
   in.decisions = st.decisions;
   auto ps = plant::summarize(in, st.summary);
   ps.latency_p50_us = st.latency.quantile(0.5);
@@ -192,13 +109,11 @@ void decide(self_ptr self) {
     st.pv_commanded_at = now;
   }
   for (std::size_t i = 0; i < st.cabinets.size(); ++i) {
-    auto& sent = st.foreign[cfg.cabinets[i].id].sent;
-    if (std::abs(st.last.cabinet_w[i] - st.commanded_w[i]) >= 1.0 || sent.empty()) {
+    auto& watch = st.foreign[cfg.cabinets[i].id];
+    if (std::abs(st.last.cabinet_w[i] - st.commanded_w[i]) >= 1.0 || !watch.any_sent()) {
       st.commanded_w[i] = st.last.cabinet_w[i];
       st.commanded_at[i] = now;
-      sent.emplace_back(now, st.commanded_w[i]);
-      while (sent.size() > 64)  // 64 commands: 12 s at the fast path's pace
-        sent.pop_front();
+      watch.sent(now, st.commanded_w[i]);
     }
   }
   for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
@@ -230,344 +145,16 @@ void decide(self_ptr self) {
   publish(self);
 }
 
-template <class F, class... Ts>
-caf::actor spawn_device(self_ptr self, F fn, Ts&&... xs) {
-  if (self->state.args.detached_devices)
-    return self->spawn<caf::detached>(fn, std::forward<Ts>(xs)...);
-  return self->spawn(fn, std::forward<Ts>(xs)...);
-}
-
-bool same_device(const device_spec& a, const device_spec& b) {
-  if (a.index() != b.index())
-    return false;
-  if (const auto* x = std::get_if<cabinet_actor_args>(&a)) {
-    const auto& y = std::get<cabinet_actor_args>(b);
-    // Not the index: a cabinet that only moved in the list keeps running
-    // (its samples are placed by sender).
-    return x->cabinet == y.cabinet && x->table == y.table && x->period == y.period
-           && x->device_watchdog == y.device_watchdog && x->bus == y.bus;
-  }
-  if (const auto* x = std::get_if<line_actor_args>(&a)) {
-    const auto& y = std::get<line_actor_args>(b);
-    return x->line == y.line && x->first_inverter == y.first_inverter
-           && x->grid_meter_period == y.grid_meter_period && x->pv_meter_period == y.pv_meter_period
-           && x->inverter_period == y.inverter_period && x->device_watchdog == y.device_watchdog
-           && x->fallback_limit_percent == y.fallback_limit_percent && x->bus == y.bus;
-  }
-  const auto& x = std::get<io_actor_args>(a);
-  const auto& y = std::get<io_actor_args>(b);
-  return x.lines == y.lines && x.period == y.period;
-}
-
-caf::actor start_device(self_ptr self, const device_spec& spec) {
-  return std::visit(
-    [self](const auto& a) -> caf::actor {
-      using T = std::decay_t<decltype(a)>;
-      if constexpr (std::is_same_v<T, cabinet_actor_args>)
-        return spawn_device(self, cabinet_actor, a);
-      else if constexpr (std::is_same_v<T, line_actor_args>)
-        return spawn_device(self, line_actor, a);
-      else
-        return spawn_device(self, io_actor, a);
-    },
-    spec);
-}
-
-// The device actors a config asks for, in config order.
-std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
-                                                              const plant::config& cfg) {
-  auto& st = self->state;
-  caf::actor me = caf::actor_cast<caf::actor>(self);
-  std::vector<std::pair<std::string, device_spec>> out;
-  // The devices' own fallbacks: whole seconds, rounded up; the inverters'
-  // limit is the fail-safe export level as a share of the rated PV (the
-  // same for each, as dispatch's fail-safe PV limit).
-  auto device_watchdog =
-    std::chrono::seconds{(cfg.policies.fail_safe.device_watchdog_ms + 999) / 1000};
-  double pv_rated = 0;
-  for (const auto& line : cfg.rs485_lines)
-    for (const auto& d : line.devices)
-      if (d.role == plant::device_role::pv_inverter)
-        pv_rated += d.rated_power_w;
-  double fallback_percent =
-    pv_rated > 0 ? std::clamp(cfg.policies.fail_safe.pv_export_w / pv_rated * 100, 0.0, 100.0) : 0;
-  for (std::size_t i = 0; i < cfg.cabinets.size(); ++i) {
-    cabinet_actor_args a;
-    a.index = static_cast<uint32_t>(i);
-    a.cabinet = cfg.cabinets[i];
-    a.table = st.args.tables->find(cfg.cabinets[i].point_table);
-    a.period = std::chrono::milliseconds{cfg.polling.cabinet_ms};
-    a.device_watchdog = device_watchdog;
-    a.supervisor = me;
-    a.clk = st.args.clk;
-    if (st.args.bus_for)
-      a.bus = st.args.bus_for(cfg.cabinets[i].id);
-    out.emplace_back(cfg.cabinets[i].id, std::move(a));
-  }
-  uint32_t inverter = 0;
-  for (const auto& line : cfg.rs485_lines) {
-    line_actor_args a;
-    a.line = line;
-    a.tables = st.args.tables;
-    a.first_inverter = inverter;
-    a.grid_meter_period = std::chrono::milliseconds{cfg.polling.grid_meter_ms};
-    a.pv_meter_period = std::chrono::milliseconds{cfg.polling.pv_meter_ms};
-    a.inverter_period = std::chrono::milliseconds{cfg.polling.inverter_ms};
-    a.device_watchdog = device_watchdog;
-    a.fallback_limit_percent = fallback_percent;
-    a.supervisor = me;
-    a.clk = st.args.clk;
-    std::string name = plant::to_string(line.port);
-    if (st.args.bus_for)
-      a.bus = st.args.bus_for(name);
-    for (const auto& d : line.devices)
-      if (d.role == plant::device_role::pv_inverter)
-        ++inverter;
-    out.emplace_back(std::move(name), std::move(a));
-  }
-  // The I/O lines: opened again only when where they are changes.
-  auto lines = st.args.io_lines;
-  if (!lines) {
-    std::string from;
-    if (cfg.io.modbus_gateway)
-      from = fmt::format("modbus {}:{}/{}", cfg.io.modbus_gateway->host,
-                         cfg.io.modbus_gateway->port, cfg.io.modbus_gateway->unit_id);
-    else if (!cfg.io.gpio_chip.empty())
-      from = "gpio " + cfg.io.gpio_chip;
-    if (from == st.io_lines_from && (st.io_lines || from.empty())) {
-      lines = st.io_lines;
-    } else if (cfg.io.modbus_gateway) {
-      auto bus = st.args.bus_for ? st.args.bus_for("io")
-                                 : open_bus(*cfg.io.modbus_gateway, std::chrono::milliseconds{500},
-                                            *st.args.clk, "io");
-      lines = dio::modbus_lines(*st.args.tables->find("plantd-io"), std::move(bus),
-                                static_cast<uint8_t>(cfg.io.modbus_gateway->unit_id));
-    } else if (!cfg.io.gpio_chip.empty()) {
-      auto opened = dio::gpio_lines(cfg.io.gpio_chip);
-      if (opened)
-        lines = std::move(*opened);
-      else
-        st.io.error = opened.error();
-    }
-    st.io_lines = lines;
-    st.io_lines_from = from;
-  }
-  // I/O the config uses but that cannot be opened counts as unknown (the
-  // stop inputs then stop the plant, with an alarm), never as absent.
-  bool needs_io = cfg.io.demand_response != plant::demand_response_kind::none;
-  for (const auto& in : cfg.io.inputs)
-    needs_io = needs_io || in.function != plant::input_function::none;
-  for (const auto& o : cfg.io.outputs)
-    needs_io = needs_io || o.function != plant::output_function::none;
-  st.have_io = lines != nullptr || needs_io;
-  if (!lines && needs_io) {
-    st.io.ok = false;
-    if (st.io.error.empty())
-      st.io.error = "the I/O lines cannot be opened";
-  }
-  if (lines)
-    out.emplace_back(
-      "io", io_actor_args{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me, st.args.clk});
-  return out;
-}
-
-// Stops a device actor taken out of the config or replaced: a cabinet is
-// told to go to 0 W first. Still monitored: its down message starts the
-// replacement, so the two never share a bus or a line.
-caf::actor_addr retire_device(self_ptr self, child& c) {
-  if (!c.handle)
-    return {};
-  auto addr = c.handle.address();
-  if (std::holds_alternative<cabinet_actor_args>(c.spec))
-    self->send(c.handle, retire_atom_v);
-  else
-    self->send_exit(c.handle, caf::exit_reason::user_shutdown);
-  c.handle = nullptr;
-  return addr;
-}
-
-// Brings the device actors and the per-device state in line with `cfg`
-// (st.args.cfg is still the config they ran with): an actor whose spec is
-// unchanged keeps running, a changed one is restarted, a new one started,
-// one no longer configured stopped. Samples and commands carry over by
-// device id.
-device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) {
-  auto& st = self->state;
-  device_changes changes;
-  auto specs = plan_devices(self, cfg);
-  std::vector<child> next;
-  std::vector<bool> taken(st.children.size(), false);
-  auto start = [self, &st](child& c) {
-    c.handle = start_device(self, c.spec);
-    self->monitor(c.handle);
-    if (st.live_children)
-      st.live_children->push_back(c.handle);
-  };
-  for (auto& [name, spec] : specs) {
-    child c;
-    c.name = name;
-    c.spec = std::move(spec);
-    c.retry = backoff{st.args.restart_initial, st.args.restart_max};
-    auto old = std::find_if(st.children.begin(), st.children.end(), [&](const child& o) {
-      return o.name == name && !taken[static_cast<std::size_t>(&o - st.children.data())];
-    });
-    if (old != st.children.end()) {
-      taken[static_cast<std::size_t>(old - st.children.begin())] = true;
-      if (same_device(old->spec, c.spec)) {
-        next.push_back(std::move(*old));
-        continue;
-      }
-      c.restarts = old->restarts;
-      c.uid = st.next_uid++;
-      changes.restarted.push_back(name);
-      if (auto was = retire_device(self, *old)) {
-        st.start_after[was] = c.uid;  // once the old one is gone
-        next.push_back(std::move(c));
-        continue;
-      }
-    } else {
-      c.uid = st.next_uid++;
-      if (!initial)
-        changes.started.push_back(name);
-    }
-    start(c);
-    next.push_back(std::move(c));
-  }
-  for (std::size_t i = 0; i < st.children.size(); ++i)
-    if (!taken[i]) {
-      retire_device(self, st.children[i]);
-      changes.stopped.push_back(st.children[i].name);
-    }
-  st.children = std::move(next);
-  auto child_named = [&st](const std::string& name) {
-    for (std::size_t i = 0; i < st.children.size(); ++i)
-      if (st.children[i].name == name)
-        return i;
-    return st.children.size();
-  };
-  // Per-cabinet state, carried over by id.
-  const auto& old_cfg = st.args.cfg;
-  std::vector<cabinet_sample> cabinets(cfg.cabinets.size());
-  std::vector<double> commanded_w(cfg.cabinets.size(), 0);
-  std::vector<time_point> commanded_at(cfg.cabinets.size(), time_point{});
-  bool same_cabinets = !initial && old_cfg.cabinets.size() == cfg.cabinets.size();
-  st.cabinet_child.clear();
-  for (std::size_t i = 0; i < cfg.cabinets.size(); ++i) {
-    if (!initial)
-      for (std::size_t j = 0; j < old_cfg.cabinets.size() && j < st.cabinets.size(); ++j)
-        if (old_cfg.cabinets[j].id == cfg.cabinets[i].id) {
-          cabinets[i] = st.cabinets[j];
-          commanded_w[i] = st.commanded_w[j];
-          commanded_at[i] = st.commanded_at[j];
-        }
-    if (same_cabinets && old_cfg.cabinets[i].id != cfg.cabinets[i].id)
-      same_cabinets = false;
-    cabinets[i].index = static_cast<uint32_t>(i);
-    st.cabinet_child.push_back(child_named(cfg.cabinets[i].id));
-  }
-  st.cabinets = std::move(cabinets);
-  st.commanded_w = std::move(commanded_w);
-  st.commanded_at = std::move(commanded_at);
-  st.snap.cabinets.assign(cfg.cabinets.size(), {});
-  for (std::size_t i = 0; i < cfg.cabinets.size(); ++i)
-    st.snap.cabinets[i].rated_power_w = cfg.cabinets[i].rated_power_w;
-  if (!same_cabinets) {  // per-cabinet SOC locks start again
-    st.dstate.soc_low_lock.clear();
-    st.dstate.soc_high_lock.clear();
-  }
-  // Per-inverter state, carried over by id.
-  std::vector<std::string> old_inverters;
-  for (const auto& line : old_cfg.rs485_lines)
-    for (const auto& d : line.devices)
-      if (d.role == plant::device_role::pv_inverter)
-        old_inverters.push_back(d.id);
-  std::vector<inverter_sample> inverters;
-  st.snap.inverters.clear();
-  st.inverter_child.clear();
-  st.have_pv_meter = false;
-  for (const auto& line : cfg.rs485_lines)
-    for (const auto& d : line.devices) {
-      if (d.role == plant::device_role::pv_inverter) {
-        inverter_sample s;
-        if (!initial)
-          for (std::size_t j = 0; j < old_inverters.size() && j < st.inverters.size(); ++j)
-            if (old_inverters[j] == d.id)
-              s = st.inverters[j];
-        s.index = static_cast<uint32_t>(inverters.size());
-        inverters.push_back(s);
-        st.snap.inverters.push_back({false, d.rated_power_w, 0});
-        st.inverter_child.push_back(child_named(plant::to_string(line.port)));
-      }
-      if (d.role == plant::device_role::pv_meter)
-        st.have_pv_meter = true;
-    }
-  // Sub-meters by id: kept across a change, new ones start with no reading.
-  std::map<std::string, meter_sample> subs;
-  for (const auto& line : cfg.rs485_lines)
-    for (const auto& d : line.devices)
-      if (d.role == plant::device_role::sub_meter) {
-        auto it = st.sub_meters.find(d.id);
-        if (it != st.sub_meters.end()) {
-          subs[d.id] = it->second;
-        } else {
-          meter_sample none;
-          none.role = d.role;
-          none.id = d.id;
-          none.time = st.args.clk->now();
-          none.import_wh = {};
-          subs[d.id] = none;
-        }
-      }
-  st.sub_meters = std::move(subs);
-  st.inverters = std::move(inverters);
-  st.io_child.reset();
-  if (auto i = child_named("io"); i < st.children.size())
-    st.io_child = i;
-  // A child waiting for its restart (it failed before the change) keeps
-  // its place: its pending restart names it by uid.
-  return changes;
-}
-
-// A cabinet's setpoint read back: twice in a row not what plantd wrote
-// (once plantd has seen its own value there) means another controller
-// writes it; plantd then stops commanding that cabinet until an installer
-// acknowledges the alarm.
+// A cabinet's setpoint read back (plant::setpoint_watch).
 void watch_setpoint(self_ptr self, std::size_t i) {
   auto& st = self->state;
   const auto& s = st.cabinets[i];
+  if (!s.ok || !s.setpoint_known)
+    return;
   const auto& cab = st.args.cfg.cabinets[i];
-  auto& w = st.foreign[cab.id];
-  // Only a read-back of a register plantd has written since the cabinet
-  // (re)connected says anything.
-  if (w.locked || !s.ok || !s.setpoint_known || !s.wrote_since_connect || w.sent.empty())
-    return;
-  // Ours: any command sent over the last poll period and a half before the
-  // read (the cabinet actor writes only the newest of a burst, and a read
-  // may come just before a write), and the one in force before them.
-  auto from = s.time - std::chrono::milliseconds{st.args.cfg.polling.cabinet_ms * 3 / 2 + 500};
-  double lo = std::numeric_limits<double>::infinity();
-  double hi = -lo;
-  for (auto it = w.sent.rbegin(); it != w.sent.rend(); ++it) {
-    if (it->first > s.time)
-      continue;
-    lo = std::min(lo, it->second);
-    hi = std::max(hi, it->second);
-    if (it->first < from)
-      break;
-  }
-  if (lo > hi)
-    return;
-  double tolerance = std::max(1'000.0, 0.02 * cab.rated_power_w);
-  if (s.setpoint_w >= lo - tolerance && s.setpoint_w <= hi + tolerance) {
-    w.confirmed = true;
-    w.mismatches = 0;
-    return;
-  }
-  if (w.confirmed && ++w.mismatches >= 2) {
-    w.locked = true;
-    w.seen_w = s.setpoint_w;
-    w.wrote_w = st.commanded_w[i];
-  }
+  st.foreign[cab.id].read({s.time, s.setpoint_w, s.wrote_since_connect},
+                          std::chrono::milliseconds{st.args.cfg.polling.cabinet_ms},
+                          cab.rated_power_w, st.commanded_w[i]);
 }
 
 // Whether the message being handled comes from a device actor that is
@@ -612,10 +199,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       st.start_after.erase(it);
       for (auto& c : st.children)
         if (c.uid == uid && !c.handle) {
-          c.handle = start_device(self, c.spec);
-          self->monitor(c.handle);
-          if (st.live_children)
-            st.live_children->push_back(c.handle);
+          start_child(self, c);
         }
       return;
     }
@@ -702,11 +286,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       // anew (the register may hold the other controller's value), and
       // watched as before (a controller still there locks it again).
       auto& st = self->state;
-      if (auto it = st.foreign.find(cabinet); it != st.foreign.end()) {
-        it->second.locked = false;
-        it->second.mismatches = 0;
-        it->second.sent.clear();
-      }
+      if (auto it = st.foreign.find(cabinet); it != st.foreign.end())
+        it->second.release();
       decide(self);
       for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
         if (st.args.cfg.cabinets[i].id == cabinet)
@@ -726,11 +307,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
                              [uid](const child& c) { return c.uid == uid; });
       if (it == st.children.end() || it->handle)
         return;  // reconfigured since: stopped, or started again
-      auto& c = *it;
-      c.handle = start_device(self, c.spec);
-      self->monitor(c.handle);
-      if (st.live_children)
-        st.live_children->push_back(c.handle);
+      start_child(self, *it);
     },
     [self](caf::get_atom, state_atom) -> caf::result<plant_state> {
       auto [latest, seq] = self->state.args.hub->latest();
