@@ -1,6 +1,7 @@
 #include "services/energy_service.hpp"
 
 #include <map>
+#include <numeric>
 #include <set>
 #include <tuple>
 
@@ -18,6 +19,7 @@
 #include "services/entry_table.hpp"
 #include "services/export.hpp"
 #include "services/file_writer.hpp"
+#include "services/model_table.hpp"
 #include "services/request_time.hpp"
 
 namespace plantd::services {
@@ -1033,6 +1035,135 @@ energy_service::ExportEntries(Ctx* ctx, const v1::ExportEntriesRequest* req) {
             [=](caf::error& err) { writer->fail(to_status(err)); });
   });
   return writer;
+}
+
+grpc::ServerWriteReactor<v1::ReportChunk>*
+energy_service::ExportModelTable(Ctx* ctx, const v1::ExportModelTableRequest* req) {
+  if (auto* r = refused_stream<v1::ReportChunk>(ctx))
+    return r;
+  auto* writer = new file_writer<v1::ReportChunk>();
+  std::string lang = req->language();
+  if (!lang.empty() && lang != "zh" && lang != "en") {
+    writer->fail(
+      to_status(errc::invalid_argument, fmt::format("language: \"{}\" is not zh or en", lang)));
+    return writer;
+  }
+  // The actor copies the model out; the workbook is written here.
+  actors::energy_request er{[](actors::energy_book& b) -> std::pair<errc, std::string> {
+    v1::EnergyModel m;
+    to_proto(b.model(), &m);
+    return {errc::ok, m.SerializeAsString()};
+  }};
+  auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120));
+  sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
+    self->request(dest, timeout, actors::energy_atom_v, er)
+      .then(
+        [=](std::string& bytes) {
+          v1::EnergyModel m;
+          m.ParseFromString(bytes);
+          bool zh = (lang.empty() ? m.enterprise().language() : lang) != "en";
+          auto x = to_xlsx_sheets(model_sheets(m, zh));
+          if (!x)
+            return writer->fail(to_status(errc::internal, x.error()));
+          writer->start(std::move(*x), "energy-model.xlsx");
+        },
+        [=](caf::error& err) { writer->fail(to_status(err)); });
+  });
+  return writer;
+}
+
+grpc::ServerUnaryReactor* energy_service::ImportModelTable(Ctx* ctx,
+                                                           const v1::ImportModelTableRequest* req,
+                                                           v1::ImportModelTableResponse* resp) {
+  if (auto* r = refused(ctx))
+    return r;
+  if (req->data().size() > (32u << 20)) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(to_status(errc::invalid_argument, "data: at most 32 MB"));
+    return reactor;
+  }
+  auto sheets = read_xlsx_sheets(req->data());
+  if (!sheets) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(to_status(errc::invalid_argument, "data: " + sheets.error()));
+    return reactor;
+  }
+  auto tables = std::make_shared<std::vector<named_table>>(std::move(*sheets));
+  bool dry_run = req->dry_run();
+  std::string who = caller_of(ctx).who.name;
+  return call(
+    sys_, energy_, ctx, resp,
+    [tables, dry_run, who](actors::energy_book& b, v1::ImportModelTableResponse& r) -> result {
+      v1::EnergyModel current;
+      to_proto(b.model(), &current);
+      auto plan = plan_model_import(*tables, current);
+      for (const auto& p : plan.puts)
+        p.create ? r.set_created(r.created() + 1) : r.set_updated(r.updated() + 1);
+      r.set_unchanged(plan.unchanged);
+      auto refuse = [&r](const std::string& sheet, int line, const std::string& why) {
+        auto* x = r.add_refused();
+        x->set_sheet(sheet);
+        x->set_line(line);
+        x->set_reason(why);
+      };
+      for (const auto& x : plan.refused)
+        refuse(x.sheet, x.line, x.reason);
+      // Every Put in turn, again and again while some go in: a row may name
+      // a record a later row creates (a meter's unit, a formula's
+      // indicator). What is still refused then is refused for good.
+      auto apply = [&](energy::model& m) -> result {
+        energy::model next = m;
+        std::vector<std::size_t> pending(plan.puts.size());
+        std::iota(pending.begin(), pending.end(), std::size_t{0});
+        std::map<std::size_t, std::string> why;
+        for (bool progress = true; progress && !pending.empty();) {
+          progress = false;
+          std::vector<std::size_t> still;
+          for (auto i : pending) {
+            auto put = prepare_put(next, plan.puts[i].put);
+            auto res = put ? put->f(next) : result{unexpected{put.error()}};
+            if (res) {
+              progress = true;
+              why.erase(i);
+            } else {
+              why[i] = res.error().message();
+              still.push_back(i);
+            }
+          }
+          pending = std::move(still);
+        }
+        for (auto i : pending)
+          refuse(plan.puts[i].sheet, plan.puts[i].line, why[i]);
+        if (!pending.empty())
+          return unexpected{failure{errc::invalid_argument, {{"", "rows refused"}}}};
+        m = std::move(next);
+        return {};
+      };
+      auto counts = [&r] {
+        return fmt::format("import of a model workbook: {} created, {} updated", r.created(),
+                           r.updated());
+      };
+      // Checked on a copy when nothing is to change, so that every refused
+      // row is reported at once.
+      if (dry_run || !plan.refused.empty()) {
+        energy::model copy = b.model();
+        (void)apply(copy);
+      } else if (!plan.puts.empty()) {
+        auto res = b.change(apply, who, counts());
+        if (!res && r.refused_size() == 0)
+          return res;  // the whole model refused it (not one row)
+      }
+      // Refused rows by sheet (in the workbook's order), then row.
+      std::map<std::string, std::size_t> sheet_at;
+      for (std::size_t i = 0; i < tables->size(); ++i)
+        sheet_at.emplace((*tables)[i].name, i);
+      auto* rs = r.mutable_refused();
+      std::stable_sort(rs->begin(), rs->end(), [&](const auto& a, const auto& b) {
+        return std::pair(sheet_at[a.sheet()], a.line()) < std::pair(sheet_at[b.sheet()], b.line());
+      });
+      r.set_applied(!dry_run && r.refused_size() == 0);
+      return {};
+    });
 }
 
 grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx,

@@ -36,6 +36,10 @@ public:
   grpc::ServerUnaryReactor* PutMany(Ctx*, const v1::PutManyRequest*, v1::PutManyResponse*) override;
   grpc::ServerWriteReactor<v1::ReportChunk>*
   ExportEntries(Ctx*, const v1::ExportEntriesRequest*) override;
+  grpc::ServerWriteReactor<v1::ReportChunk>*
+  ExportModelTable(Ctx*, const v1::ExportModelTableRequest*) override;
+  grpc::ServerUnaryReactor* ImportModelTable(Ctx*, const v1::ImportModelTableRequest*,
+                                             v1::ImportModelTableResponse*) override;
   grpc::ServerUnaryReactor* ImportEntries(Ctx*, const v1::ImportEntriesRequest*,
                                           v1::ImportEntriesResponse*) override;
   grpc::ServerUnaryReactor* RecordReadings(Ctx*, const v1::RecordReadingsRequest*,

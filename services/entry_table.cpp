@@ -260,7 +260,40 @@ expected<std::vector<table_row>, std::string> read_csv(std::string_view text) {
   return out;
 }
 
-expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes) {
+namespace {
+
+// workbook.xml: the sheets in order, by name and relationship id.
+struct workbook_sheets {
+  std::vector<std::pair<std::string, std::string>> sheets;  // name, r:id
+  void start(std::string_view n, const XML_Char** a) {
+    if (n != "sheet")
+      return;
+    auto name = attr(a, "name");
+    auto id = attr(a, "id");  // r:id (the prefix dropped)
+    sheets.emplace_back(name ? name : "", id ? id : "");
+  }
+  void end(std::string_view) {}
+  void text(std::string_view) {}
+};
+
+// workbook.xml.rels: relationship id -> part.
+struct relationships {
+  std::map<std::string, std::string> target;
+  void start(std::string_view n, const XML_Char** a) {
+    if (n != "Relationship")
+      return;
+    auto id = attr(a, "Id");
+    auto t = attr(a, "Target");
+    if (id && t)
+      target[id] = t;
+  }
+  void end(std::string_view) {}
+  void text(std::string_view) {}
+};
+
+using archive_ptr = std::unique_ptr<zip_t, decltype(&zip_discard)>;
+
+expected<archive_ptr, std::string> open_xlsx(std::string_view bytes) {
   zip_error_t err;
   zip_error_init(&err);
   zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
@@ -273,23 +306,14 @@ expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes) 
     return unexpected{std::string("not an .xlsx file (not a zip archive)")};
   }
   zip_error_fini(&err);
-  std::unique_ptr<zip_t, decltype(&zip_discard)> archive(z, &zip_discard);
-  shared_strings ss;
-  if (auto part = zip_part(z, "xl/sharedStrings.xml"))
-    if (auto r = parse_xml(*part, ss); !r)
-      return unexpected{"xl/sharedStrings.xml: " + r.error()};
-  // The first worksheet: sheet1 as every spreadsheet program writes it,
-  // else the first part under xl/worksheets/.
-  std::string name = "xl/worksheets/sheet1.xml";
+  return archive_ptr(z, &zip_discard);
+}
+
+expected<std::vector<table_row>, std::string> read_part(zip_t* z, const std::string& name,
+                                                        const shared_strings& ss) {
   auto sheet = zip_part(z, name.c_str());
-  for (zip_int64_t i = 0, n = zip_get_num_entries(z, 0); !sheet && i < n; ++i) {
-    const char* e = zip_get_name(z, static_cast<zip_uint64_t>(i), 0);
-    if (e && std::string_view(e).starts_with("xl/worksheets/")
-        && std::string_view(e).ends_with(".xml"))
-      sheet = zip_part(z, (name = e).c_str());
-  }
   if (!sheet)
-    return unexpected{std::string("the .xlsx file has no worksheet")};
+    return unexpected{name + ": not in the file"};
   sheet_reader rd;
   rd.strings = &ss.items;
   if (auto r = parse_xml(*sheet, rd); !r)
@@ -305,6 +329,72 @@ expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes) 
     for (auto& [c, text] : cols)
       row.cells[static_cast<std::size_t>(c)] = std::move(text);
     out.push_back(std::move(row));
+  }
+  return out;
+}
+
+expected<shared_strings, std::string> read_shared_strings(zip_t* z) {
+  shared_strings ss;
+  if (auto part = zip_part(z, "xl/sharedStrings.xml"))
+    if (auto r = parse_xml(*part, ss); !r)
+      return unexpected{"xl/sharedStrings.xml: " + r.error()};
+  return ss;
+}
+
+}  // namespace
+
+expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes) {
+  auto archive = open_xlsx(bytes);
+  if (!archive)
+    return unexpected{archive.error()};
+  zip_t* z = archive->get();
+  auto ss = read_shared_strings(z);
+  if (!ss)
+    return unexpected{ss.error()};
+  // The first worksheet: sheet1 as every spreadsheet program writes it,
+  // else the first part under xl/worksheets/.
+  std::string name = "xl/worksheets/sheet1.xml";
+  bool found = zip_name_locate(z, name.c_str(), 0) >= 0;
+  for (zip_int64_t i = 0, n = zip_get_num_entries(z, 0); !found && i < n; ++i) {
+    const char* e = zip_get_name(z, static_cast<zip_uint64_t>(i), 0);
+    if (e && std::string_view(e).starts_with("xl/worksheets/")
+        && std::string_view(e).ends_with(".xml"))
+      name = e, found = true;
+  }
+  if (!found)
+    return unexpected{std::string("the .xlsx file has no worksheet")};
+  return read_part(z, name, *ss);
+}
+
+expected<std::vector<named_table>, std::string> read_xlsx_sheets(std::string_view bytes) {
+  auto archive = open_xlsx(bytes);
+  if (!archive)
+    return unexpected{archive.error()};
+  zip_t* z = archive->get();
+  auto ss = read_shared_strings(z);
+  if (!ss)
+    return unexpected{ss.error()};
+  auto wb_part = zip_part(z, "xl/workbook.xml");
+  auto rels_part = zip_part(z, "xl/_rels/workbook.xml.rels");
+  if (!wb_part || !rels_part)
+    return unexpected{std::string("not an .xlsx file (no xl/workbook.xml and its relationships)")};
+  workbook_sheets wb;
+  if (auto r = parse_xml(*wb_part, wb); !r)
+    return unexpected{"xl/workbook.xml: " + r.error()};
+  relationships rels;
+  if (auto r = parse_xml(*rels_part, rels); !r)
+    return unexpected{"xl/_rels/workbook.xml.rels: " + r.error()};
+  std::vector<named_table> out;
+  for (const auto& [name, id] : wb.sheets) {
+    auto it = rels.target.find(id);
+    if (it == rels.target.end())
+      return unexpected{fmt::format("sheet \"{}\": no part in the file", name)};
+    // Relative to xl/, or absolute within the archive.
+    std::string part = it->second.starts_with("/") ? it->second.substr(1) : "xl/" + it->second;
+    auto rows = read_part(z, part, *ss);
+    if (!rows)
+      return unexpected{fmt::format("sheet \"{}\": {}", name, rows.error())};
+    out.push_back({name, std::move(*rows)});
   }
   return out;
 }
@@ -330,23 +420,41 @@ std::string to_csv(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+namespace {
+
+void fill_sheet(lxw_worksheet* ws, lxw_format* bold,
+                const std::vector<std::vector<std::string>>& rows,
+                const std::vector<std::size_t>& text_columns) {
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (std::size_t c = 0; c < rows[r].size(); ++c) {
+      auto row = static_cast<lxw_row_t>(r);
+      auto col = static_cast<lxw_col_t>(c);
+      const auto& text = rows[r][c];
+      bool as_text =
+        r == 0 || std::find(text_columns.begin(), text_columns.end(), c) != text_columns.end();
+      if (auto v = as_text ? std::nullopt : parse_number(text))
+        worksheet_write_number(ws, row, col, *v, nullptr);
+      else if (!text.empty())
+        worksheet_write_string(ws, row, col, text.c_str(), r == 0 ? bold : nullptr);
+    }
+}
+
+}  // namespace
+
 expected<std::string, std::string> to_xlsx_sheet(const std::vector<std::vector<std::string>>& rows,
                                                  const std::string& sheet,
                                                  const std::vector<std::size_t>& text_columns) {
-  return write_workbook(sheet, [&](lxw_worksheet* ws, lxw_format* bold) {
-    for (std::size_t r = 0; r < rows.size(); ++r)
-      for (std::size_t c = 0; c < rows[r].size(); ++c) {
-        auto row = static_cast<lxw_row_t>(r);
-        auto col = static_cast<lxw_col_t>(c);
-        const auto& text = rows[r][c];
-        bool as_text =
-          r == 0 || std::find(text_columns.begin(), text_columns.end(), c) != text_columns.end();
-        if (auto v = as_text ? std::nullopt : parse_number(text))
-          worksheet_write_number(ws, row, col, *v, nullptr);
-        else if (!text.empty())
-          worksheet_write_string(ws, row, col, text.c_str(), r == 0 ? bold : nullptr);
-      }
-  });
+  return write_workbook(
+    sheet, [&](lxw_worksheet* ws, lxw_format* bold) { fill_sheet(ws, bold, rows, text_columns); });
+}
+
+expected<std::string, std::string> to_xlsx_sheets(const std::vector<table_sheet>& sheets) {
+  std::vector<sheet_fill> fills;
+  for (const auto& s : sheets)
+    fills.push_back({s.name, [&s](lxw_worksheet* ws, lxw_format* bold) {
+                       fill_sheet(ws, bold, s.rows, s.text_columns);
+                     }});
+  return write_workbook(fills);
 }
 
 std::optional<absl::CivilDay> parse_date(std::string_view s) {

@@ -34,6 +34,13 @@ expected<std::vector<table_row>, std::string> read_csv(std::string_view text);
 // the file; a date cell is its serial number, which parse_date reads).
 expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes);
 
+// Every worksheet of an .xlsx file, in the workbook's order, by name.
+struct named_table {
+  std::string name;
+  std::vector<table_row> rows;
+};
+expected<std::vector<named_table>, std::string> read_xlsx_sheets(std::string_view bytes);
+
 struct entry_row {
   int line = 0;
   std::string id;
@@ -60,6 +67,15 @@ std::string to_csv(const std::vector<std::vector<std::string>>& rows);
 expected<std::string, std::string> to_xlsx_sheet(const std::vector<std::vector<std::string>>& rows,
                                                  const std::string& sheet,
                                                  const std::vector<std::size_t>& text_columns = {});
+
+// Several sheets in one .xlsx file, in order (cells as to_xlsx_sheet writes
+// them; the first row is the header).
+struct table_sheet {
+  std::string name;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::size_t> text_columns;
+};
+expected<std::string, std::string> to_xlsx_sheets(const std::vector<table_sheet>& sheets);
 
 // "2026-11-03", "2026/11/3", "2026.11.03", or an Excel serial day number
 // (45964 = 2025-11-03).

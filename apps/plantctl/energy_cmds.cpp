@@ -67,6 +67,51 @@ void print_tree(const v1::EnergyModel& m, const std::string& id, int depth,
 
 int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, const energy_args& a) {
   auto stub = v1::EnergyCarbonService::NewStub(ch);
+  auto is_xlsx = [](const std::string& f) { return f.size() > 5 && f.ends_with(".xlsx"); };
+  if (a.action == "export" && is_xlsx(a.file)) {
+    v1::ExportModelTableRequest req;
+    req.set_language(a.language);
+    auto ctx = context(o);
+    auto reader = stub->ExportModelTable(ctx.get(), req);
+    std::string data;
+    v1::ReportChunk c;
+    while (reader->Read(&c))
+      data += c.data();
+    auto s = reader->Finish();
+    if (!s.ok())
+      return fail(s);
+    std::ofstream(a.file, std::ios::binary) << data;
+    return 0;
+  }
+  if (a.action == "import" && is_xlsx(a.file)) {
+    std::ifstream f(a.file, std::ios::binary);
+    if (!f) {
+      std::fprintf(stderr, "plantctl: cannot read %s\n", a.file.c_str());
+      return 1;
+    }
+    std::stringstream bytes;
+    bytes << f.rdbuf();
+    v1::ImportModelTableRequest req;
+    req.set_data(bytes.str());
+    req.set_dry_run(a.dry_run);
+    v1::ImportModelTableResponse r;
+    auto ctx = context(o);
+    auto s = stub->ImportModelTable(ctx.get(), req, &r);
+    if (!s.ok())
+      return fail(s);
+    if (o.json) {
+      std::fputs(json_of(r).c_str(), stdout);
+      return r.refused_size() ? 1 : 0;
+    }
+    std::printf("%s: %u created, %u updated, %u unchanged\n",
+                r.applied()                          ? "imported"
+                : a.dry_run && r.refused_size() == 0 ? "would import (dry run)"
+                                                     : "nothing changed",
+                r.created(), r.updated(), r.unchanged());
+    for (const auto& x : r.refused())
+      std::printf("  %s row %d: %s\n", x.sheet().c_str(), x.line(), x.reason().c_str());
+    return r.refused_size() ? 1 : 0;
+  }
   if (a.action == "tree" || a.action == "export") {
     v1::EnergyModel m;
     auto ctx = context(o);

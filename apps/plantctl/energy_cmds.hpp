@@ -1,7 +1,10 @@
 // plantctl energy: the energy-carbon model and its values.
 //   energy tree                      the tree with meters and indicators
-//   energy export -o FILE            the whole model as JSON
-//   energy import FILE               replace the whole model (checked first)
+//   energy export -o FILE            the whole model as JSON, or as the workbook
+//                                    an energy manager fills in (FILE.xlsx)
+//   energy import FILE               replace the whole model (checked first);
+//                                    FILE.xlsx: create and update the records of
+//                                    its rows, all or nothing [--dry-run]
 //   energy enter ID DATE VALUE       a daily value (manual indicator or product)
 //   energy entries FILE [--note N]   daily values from a CSV or .xlsx sheet
 //   energy audit [--last N]          who changed what (record before/after)
@@ -19,7 +22,8 @@ namespace plantd::apps {
 
 struct energy_args {
   std::string action;  // tree | export | import | enter | report | audit
-  std::string file, id, date, node, resolution = "day", from, to, format, note;
+  std::string file, id, date, node, resolution = "day", from, to, format, note, language;
+  bool dry_run = false;
   double value = 0;
   unsigned last = 20;
 };

@@ -370,10 +370,16 @@ int main(int argc, char** argv) {
   energy_cmd->require_subcommand(1);
   plantd::apps::energy_args en;
   auto* en_tree = energy_cmd->add_subcommand("tree", "The tree with its meters and indicators");
-  auto* en_export = energy_cmd->add_subcommand("export", "The whole model as JSON");
-  en_export->add_option("-o,--output", en.file, "File (default: stdout)");
-  auto* en_import = energy_cmd->add_subcommand("import", "Replace the whole model from JSON");
-  en_import->add_option("FILE", en.file, "JSON as written by export")->required();
+  auto* en_export = energy_cmd->add_subcommand(
+    "export", "The whole model as JSON, or as a workbook to fill in (-o FILE.xlsx)");
+  en_export->add_option("-o,--output", en.file, "File (default: stdout); .xlsx: the workbook");
+  en_export->add_option("--language", en.language, "The workbook's headers: zh or en")
+    ->check(CLI::IsMember({"zh", "en"}));
+  auto* en_import = energy_cmd->add_subcommand(
+    "import", "Replace the whole model from JSON, or create and update records from a workbook");
+  en_import->add_option("FILE", en.file, "JSON as written by export, or a .xlsx workbook")
+    ->required();
+  en_import->add_flag("--dry-run", en.dry_run, "A workbook: check every row, change nothing");
   auto* en_enter =
     energy_cmd->add_subcommand("enter", "A daily value of a manual indicator or a product");
   en_enter->add_option("ID", en.id, "Indicator or product id")->required();

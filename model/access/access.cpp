@@ -130,6 +130,8 @@ const std::map<std::string, permission, std::less<>>& method_table() {
     {"/plantd.v1.EnergyCarbonService/Delete", energy_write},
     {"/plantd.v1.EnergyCarbonService/EnterDaily", energy_write},
     {"/plantd.v1.EnergyCarbonService/ImportEntries", energy_write},
+    {"/plantd.v1.EnergyCarbonService/ImportModelTable", energy_write},
+    {"/plantd.v1.EnergyCarbonService/ExportModelTable", energy_read},
     {"/plantd.v1.EnergyCarbonService/ExportEntries", energy_read},
     {"/plantd.v1.EnergyCarbonService/RecordReading", energy_write},
     {"/plantd.v1.EnergyCarbonService/RecordReadings", energy_write},

@@ -48,6 +48,7 @@ PERMISSION = {
         "GetCoverage": "energy.read", "ListAudit": "energy.read", "ImportModel": "energy.write",
         "Put": "energy.write", "Get": "energy.read", "Update": "energy.write",
         "PutMany": "energy.write", "Delete": "energy.write", "EnterDaily": "energy.write", "ImportEntries": "energy.write", "ExportEntries": "energy.read",
+        "ImportModelTable": "energy.write", "ExportModelTable": "energy.read",
         "RecordReading": "energy.write", "RecordReadings": "energy.write",
         "StreamReadings": "energy.write", "SwapMeter": "energy.write"},
     "AccessService": {
