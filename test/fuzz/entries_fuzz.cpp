@@ -1,5 +1,6 @@
 // Fuzzes the daily-entry tables an energy manager uploads
-// (services/entry_table.hpp): any bytes as CSV and as .xlsx. Whatever is
+// (services/entry_table.hpp): any bytes as CSV and as .xlsx (its first
+// sheet, and every sheet by name). Whatever is
 // read must hold together: every entry and refusal names a line of the
 // table, every entry a real day and a finite value; nothing crashes,
 // hangs or reads out of bounds (ASan).
@@ -51,6 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   check(read_csv(bytes));
   check(read_xlsx(bytes));
+  // Every sheet of a workbook (the model workbook's reader).
+  if (auto sheets = read_xlsx_sheets(bytes))
+    for (const auto& s : *sheets)
+      check(s.rows);
   (void)parse_date(bytes.substr(0, 32));
   return 0;
 }
