@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <malloc.h>
+#include <set>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -46,6 +47,121 @@ std::optional<stored_hour> parse_hour(std::string_view k, std::string_view v) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+// The model document: a header naming the last journal entry it holds,
+// then the model as the codec encodes it. (A document from before the
+// journal has no header: every entry comes after it.)
+constexpr std::string_view document_header = "plantd energy model; journal to ";
+constexpr std::string_view journal_prefix = "model-journal/";
+
+std::string with_header(uint64_t journal_seq, std::string body) {
+  return fmt::format("{}{}\n", document_header, hex16(journal_seq)) + std::move(body);
+}
+
+// The journal entry a document holds up to, and the encoded model.
+std::pair<uint64_t, std::string_view> split_document(std::string_view doc) {
+  if (!doc.starts_with(document_header))
+    return {0, doc};
+  auto nl = doc.find('\n');
+  auto hex = doc.substr(document_header.size(), nl - document_header.size());
+  uint64_t seq = 0;
+  std::from_chars(hex.data(), hex.data() + hex.size(), seq, 16);
+  return {seq, nl == std::string_view::npos ? std::string_view{} : doc.substr(nl + 1)};
+}
+
+// A journal entry: a line "put|del <kind> <id>" per record changed, an
+// empty line, and the records put as a model of just them (encoded by the
+// codec).
+std::string journal_entry(const energy::model& m, const std::vector<energy::model::change>& changes,
+                          const energy_codec& codec) {
+  energy::model part;
+  part.ent = m.ent;
+  std::string head;
+  std::set<std::pair<std::string_view, std::string_view>> seen;
+  for (const auto& c : changes) {
+    if (!seen.emplace(c.kind, c.id).second)
+      continue;
+    bool put = false;
+    if (c.kind == "enterprise") {
+      put = true;
+    } else if (c.kind == "energy_type") {
+      if (auto it = m.energy_types.find(c.id); (put = it != m.energy_types.end()))
+        part.energy_types[c.id] = it->second;
+    } else if (c.kind == "node") {
+      if (auto it = m.nodes.find(c.id); (put = it != m.nodes.end()))
+        part.nodes[c.id] = it->second;
+    } else if (c.kind == "meter") {
+      if (auto it = m.meters.find(c.id); (put = it != m.meters.end()))
+        part.meters[c.id] = it->second;
+    } else if (c.kind == "product") {
+      if (auto it = m.products.find(c.id); (put = it != m.products.end()))
+        part.products[c.id] = it->second;
+    } else if (c.kind == "template") {
+      if (auto it = m.templates.find(c.id); (put = it != m.templates.end()))
+        part.templates[c.id] = it->second;
+    } else if (c.kind == "indicator") {
+      if (auto it = m.indicators.find(c.id); (put = it != m.indicators.end()))
+        part.indicators[c.id] = it->second;
+    }
+    head += fmt::format("{} {} {}\n", put ? "put" : "del", c.kind, c.id);
+  }
+  return head + "\n" + codec.encode(part);
+}
+
+// Applies a journal entry to `m` (its indexes are rebuilt by the caller).
+expected<void, std::string> apply_entry(energy::model& m, std::string_view entry,
+                                        const energy_codec& codec) {
+  auto end = entry.find("\n\n");
+  if (end == std::string_view::npos)
+    return unexpected{std::string("no record list")};
+  auto part = codec.decode(entry.substr(end + 2));
+  if (!part)
+    return unexpected{part.error()};
+  auto head = entry.substr(0, end + 1);
+  while (!head.empty()) {
+    auto nl = head.find('\n');
+    auto line = head.substr(0, nl);
+    head.remove_prefix(nl + 1);
+    auto a = line.find(' ');
+    auto b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+    if (b == std::string_view::npos)
+      return unexpected{fmt::format("a bad record line \"{}\"", line)};
+    bool put = line.substr(0, a) == "put";
+    auto kind = line.substr(a + 1, b - a - 1);
+    std::string id(line.substr(b + 1));
+    auto apply = [&](auto& into, const auto& from) -> bool {
+      if (!put) {
+        into.erase(id);
+        return true;
+      }
+      auto it = from.find(id);
+      if (it == from.end())
+        return false;
+      into[id] = it->second;
+      return true;
+    };
+    bool ok = true;
+    if (kind == "enterprise")
+      m.ent = part->ent;
+    else if (kind == "energy_type")
+      ok = apply(m.energy_types, part->energy_types);
+    else if (kind == "node")
+      ok = apply(m.nodes, part->nodes);
+    else if (kind == "meter")
+      ok = apply(m.meters, part->meters);
+    else if (kind == "product")
+      ok = apply(m.products, part->products);
+    else if (kind == "template")
+      ok = apply(m.templates, part->templates);
+    else if (kind == "indicator")
+      ok = apply(m.indicators, part->indicators);
+    else
+      ok = false;
+    if (!ok)
+      return unexpected{fmt::format("the record {} {} is not in the entry", kind, id)};
+  }
+  return {};
 }
 
 }  // namespace
@@ -97,18 +213,29 @@ void energy_book::load() {
         "energy: the last recorded model change did not reach the model file; kept the file{}",
         r ? "" : " (the recovery record failed: " + r.error() + ")");
     }
+    have_document_ = false;
+    journal_seq_ = 0;
+    journal_bytes_ = journal_entries_ = 0;
     if (stored) {
-      auto m = codec_.decode(*stored);
-      if (m)
+      auto [base, body] = split_document(*stored);
+      auto m = codec_.decode(body);
+      if (m) {
         model_ = std::move(*m);
-      else
+        have_document_ = from_document;
+        journal_seq_ = base;
+        if (from_document)
+          if (auto why = replay_journal(base); !why.empty())
+            unreadable_ = why;
+      } else {
         unreadable_ = "cannot decode the stored energy model: " + m.error();
+      }
     }
     if (!unreadable_.empty())
       spdlog::error("{}; serving the seeded model and refusing model changes until it is fixed",
                     unreadable_);
   }
   model_.reindex();
+  model_.take_changes();  // (the seeded model's puts are not changes)
   if (!absl::LoadTimeZone(model_.ent.time_zone, &tz_))
     tz_ = absl::UTCTimeZone();
   engine_ = std::make_unique<energy::engine>(tz_);
@@ -227,6 +354,22 @@ std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from
   return out;
 }
 
+std::pair<std::string, std::string> energy_book::audit_record(const std::string& who,
+                                                              const std::string& what,
+                                                              const std::string& before,
+                                                              const std::string& after) {
+  auto t = absl::ToUnixMillis(now());
+  // One field a line: who and what must not break the record.
+  auto line = [](std::string x) {
+    std::replace(x.begin(), x.end(), '\n', ' ');
+    return x;
+  };
+  return {fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
+          before.empty() && after.empty()
+            ? fmt::format("{}\n{}", line(who), line(what))
+            : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after))};
+}
+
 energy::result energy_book::persist_model(const std::string& who, const std::string& what,
                                           const std::string& before, const std::string& after) {
   if (!db_ || !codec_.encode)
@@ -235,25 +378,67 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
     return unexpected{
       fail(errc::unavailable,
            unreadable_ + "; the model is not changed so that the stored one is kept")};
-  auto t = absl::ToUnixMillis(now());
-  // One field a line: who and what must not break the record.
-  auto line = [](std::string x) {
-    std::replace(x.begin(), x.end(), '\n', ' ');
-    return x;
-  };
-  auto r = db_->put_document(
-    "energy-model", codec_.encode(model_),
-    fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
-    before.empty() && after.empty()
-      ? fmt::format("{}\n{}", line(who), line(what))
-      : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after)));
+  auto [akey, arec] =
+    who.empty() ? std::pair<std::string, std::string>{} : audit_record(who, what, before, after);
+  auto r =
+    db_->put_document("energy-model", with_header(journal_seq_, codec_.encode(model_)), akey, arec);
   if (!r)
     return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
   if (!legacy_model_removed_) {  // the document replaces a model kept as a key
     if (db_->put_energy({{"model", ""}}))
       legacy_model_removed_ = true;
   }
+  // The journal's entries are in the document now. (Left behind by a stop,
+  // they are passed over at the next load: the document names the last.)
+  have_document_ = true;
+  journal_bytes_ = journal_entries_ = 0;
+  std::vector<std::pair<std::string, std::string>> gone;
+  db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view) {
+    gone.emplace_back(std::string(k), std::string());
+    return true;
+  });
+  if (!gone.empty())
+    if (auto d = db_->put_energy(gone); !d)
+      spdlog::warn("energy: the model journal is in the document, but its entries stay: {}",
+                   d.error());
   return {};
+}
+
+energy::result energy_book::persist_changes(const std::vector<energy::model::change>& changes,
+                                            const std::string& who, const std::string& what,
+                                            const std::string& before, const std::string& after) {
+  auto entry = journal_entry(model_, changes, codec_);
+  auto [akey, arec] = audit_record(who, what, before, after);
+  auto key = fmt::format("{}{}", journal_prefix, hex16(journal_seq_ + 1));
+  if (auto r = db_->put_energy({{key, entry}}, akey, arec); !r)
+    return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
+  ++journal_seq_;
+  journal_bytes_ += entry.size();
+  ++journal_entries_;
+  if (journal_bytes_ > journal_max_bytes || journal_entries_ > journal_max_entries)
+    if (auto c = persist_model("", ""); !c)  // the journal stays: nothing is lost
+      spdlog::warn("energy: writing the model document failed: {}", c.error().message());
+  return {};
+}
+
+std::string energy_book::replay_journal(uint64_t base) {
+  std::string why;
+  db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view v) {
+    uint64_t seq = 0;
+    auto hex = k.substr(journal_prefix.size());
+    std::from_chars(hex.data(), hex.data() + hex.size(), seq, 16);
+    if (seq <= base)
+      return true;  // in the document already
+    if (auto r = apply_entry(model_, v, codec_); !r) {
+      why = fmt::format("cannot apply the model journal's entry {}: {}", k, r.error());
+      return false;
+    }
+    journal_seq_ = std::max(journal_seq_, seq);
+    journal_bytes_ += v.size();
+    ++journal_entries_;
+    return true;
+  });
+  return why;
 }
 
 energy::result
@@ -264,13 +449,27 @@ energy_book::change(const std::function<energy::result(energy::model&)>& f, cons
   auto r = f(model_);
   if (!r)
     return r;
+  auto changes = model_.take_changes();
   std::string after = snapshot ? snapshot(model_) : std::string();
-  if (auto p = persist_model(who, what, before, after); !p) {
+  // A change of some records goes to the journal; one that names none (made
+  // some other way) or very many writes the whole document.
+  bool journal = db_ && codec_.encode && codec_.decode && have_document_ && unreadable_.empty()
+                 && !changes.empty() && changes.size() <= 1000;
+  auto p = journal ? persist_changes(changes, who, what, before, after)
+                   : persist_model(who, what, before, after);
+  if (!p) {
     load();  // the change is not kept: back to the stored model
     return p;
   }
-  engine_->load(model_);
-  ::malloc_trim(0);  // compiling freed the parse trees and the old graph
+  // Only a change that can alter a computed value recompiles the graph (a
+  // rename cannot).
+  bool structural =
+    changes.empty()
+    || std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.structural; });
+  if (structural) {
+    engine_->load(model_);
+    ::malloc_trim(0);  // compiling freed the parse trees and the old graph
+  }
   ++version_;
   return {};
 }

@@ -101,9 +101,29 @@ public:
   const std::shared_ptr<store::store>& db() const { return db_; }
   const clock* clk() const { return clk_; }
 
+  // The model is kept as a document (the whole model) and a journal of the
+  // records changed since (store: energy "model-journal/<16 hex seq>"), so
+  // that a small change writes only its records. The document is written
+  // again, and the journal emptied, once the journal holds this much.
+  static constexpr std::size_t journal_max_bytes = 4u << 20;
+  static constexpr std::size_t journal_max_entries = 2000;
+  std::size_t journal_entries() const noexcept { return journal_entries_; }
+
 private:
+  // The whole model as the document (the journal's entries up to now are
+  // in it), with an audit record unless `who` is empty.
   energy::result persist_model(const std::string& who, const std::string& what,
                                const std::string& before = {}, const std::string& after = {});
+  // The records `changes` names, as a journal entry with its audit record.
+  energy::result persist_changes(const std::vector<energy::model::change>& changes,
+                                 const std::string& who, const std::string& what,
+                                 const std::string& before, const std::string& after);
+  // The audit record of a change: its key and text.
+  std::pair<std::string, std::string> audit_record(const std::string& who, const std::string& what,
+                                                   const std::string& before,
+                                                   const std::string& after);
+  // Applies the journal's entries after `base` to model_; why not ("" = done).
+  std::string replay_journal(uint64_t base);
 
   std::shared_ptr<store::store> db_;
   energy_codec codec_;
@@ -116,6 +136,9 @@ private:
   std::shared_ptr<std::atomic<uint64_t>> seq_ = std::make_shared<std::atomic<uint64_t>>(0);
   uint64_t version_ = 0;
   bool legacy_model_removed_ = false;
+  bool have_document_ = false;  // the model is in the document: journal on top of it
+  uint64_t journal_seq_ = 0;    // the last journal entry written or read
+  std::size_t journal_bytes_ = 0, journal_entries_ = 0;  // since the document
   std::string unreadable_;  // why the stored model could not be read ("" = it could)
 };
 

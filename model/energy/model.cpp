@@ -291,6 +291,7 @@ result model::put_enterprise(struct enterprise e) {
     ent = old;
     return unexpected{failure{errc::failed_precondition, p}};
   }
+  changed("enterprise", "", true);
   return {};
 }
 
@@ -371,6 +372,7 @@ result model::put_energy_type(energy_type e, bool upsert) {
       return unexpected{failure{errc::failed_precondition, q}};
     }
   }
+  changed("energy_type", id, true);  // units, coefficients, prices: compiled in
   return {};
 }
 
@@ -436,6 +438,10 @@ result model::put_node(node n, bool upsert) {
         return r;
       }
   }
+  // The tree and a unit's energy type shape the graph; the rest describes.
+  changed("node", id,
+          !old || old->parent != rec.parent || old->kind != rec.kind
+            || old->energy_type != rec.energy_type);
   return {};
 }
 
@@ -486,6 +492,9 @@ result model::put_meter(meter m, bool upsert) {
         return r;
       }
   }
+  changed("meter", id,
+          !old || old->node != rec.node || old->energy_type != rec.energy_type
+            || old->live_source != rec.live_source);
   return {};
 }
 
@@ -509,6 +518,7 @@ result model::put_product(product pr, bool upsert) {
       products[id] = *old;
       return unexpected{failure{errc::failed_precondition, q}};
     }
+  changed("product", id, true);
   return {};
 }
 
@@ -561,6 +571,7 @@ result model::put_template(indicator_template t, bool upsert) {
       templates[id] = *old;
       return unexpected{failure{errc::failed_precondition, q}};
     }
+  changed("template", id, true);
   return {};
 }
 
@@ -633,6 +644,9 @@ result model::put_indicator(indicator i, bool upsert) {
     ast_.erase(id);
     return r;
   }
+  changed("indicator", id,
+          !old || old->template_id != rec.template_id || old->owner != rec.owner
+            || old->source != rec.source || old->formula != rec.formula);
   return {};
 }
 
@@ -746,34 +760,51 @@ result remove_unused(Map& map, const std::string& id, std::string_view what,
 }  // namespace
 
 result model::remove_energy_type(const std::string& id) {
-  return remove_unused(energy_types, id, "energy type", uses_of_energy_type(id));
+  auto r = remove_unused(energy_types, id, "energy type", uses_of_energy_type(id));
+  if (r)
+    changed("energy_type", id, true);
+  return r;
 }
 result model::remove_node(const std::string& id) {
   auto uses = uses_of_node(id);
   // Unlinked before the record goes (the links point into it).
   if (auto it = nodes.find(id); it != nodes.end() && uses.empty() && !it->second.parent.empty())
     children_.remove(it->second.parent, it->first);
-  return remove_unused(nodes, id, "unit", std::move(uses));
+  auto r = remove_unused(nodes, id, "unit", std::move(uses));
+  if (r)
+    changed("node", id, true);
+  return r;
 }
 result model::remove_meter(const std::string& id) {
   auto uses = uses_of_meter(id);
   if (auto it = meters.find(id); it != meters.end() && uses.empty())
     meters_by_node_.remove(it->second.node, it->first);
-  return remove_unused(meters, id, "meter", std::move(uses));
+  auto r = remove_unused(meters, id, "meter", std::move(uses));
+  if (r)
+    changed("meter", id, true);
+  return r;
 }
 result model::remove_product(const std::string& id) {
-  return remove_unused(products, id, "product", uses_of_product(id));
+  auto r = remove_unused(products, id, "product", uses_of_product(id));
+  if (r)
+    changed("product", id, true);
+  return r;
 }
 result model::remove_template(const std::string& id) {
-  return remove_unused(templates, id, "indicator template", uses_of_template(id));
+  auto r = remove_unused(templates, id, "indicator template", uses_of_template(id));
+  if (r)
+    changed("template", id, true);
+  return r;
 }
 result model::remove_indicator(const std::string& id) {
   auto uses = uses_of_indicator(id);
   if (auto it = indicators.find(id); it != indicators.end() && uses.empty())
     by_owner_.remove(it->second.owner, it->first);
   auto r = remove_unused(indicators, id, "indicator", std::move(uses));
-  if (r)
+  if (r) {
     ast_.erase(id);
+    changed("indicator", id, true);
+  }
   return r;
 }
 

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <absl/time/civil_time.h>
@@ -526,11 +527,28 @@ public:
   // Rebuilds the indexes after the maps were filled directly (import).
   void reindex();
 
+  // A record a put or remove changed: its kind ("enterprise", "energy_type",
+  // "node", "meter", "product", "template", "indicator"), its id ("" for
+  // the enterprise), and whether the change can alter a computed value
+  // (structural: a new or removed record, a formula, a parent, a unit, a
+  // price...; a rename or a meter's maker cannot).
+  struct change {
+    std::string kind, id;
+    bool structural = true;
+  };
+  // The changes since the last call, in order (a record may be named twice).
+  std::vector<change> take_changes() { return std::exchange(changes_, {}); }
+
 private:
   result check_cycle_from(const std::string& indicator_id) const;
   problems check_formula_types() const;
   void index_add(const std::string& kind, const std::string& id);
 
+  void changed(std::string_view kind, std::string_view id, bool structural) {
+    changes_.push_back({std::string(kind), std::string(id), structural});
+  }
+
+  std::vector<change> changes_;
   link_index children_, meters_by_node_, by_owner_;
   mutable std::map<std::string, std::pair<std::string, expr_ptr>> ast_;
   // Set on the model check() fills: unit names are checked against their
