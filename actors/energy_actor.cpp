@@ -59,10 +59,11 @@ std::string with_header(uint64_t journal_seq, std::string body) {
   return fmt::format("{}{}\n", document_header, hex16(journal_seq)) + std::move(body);
 }
 
-// The journal entry a document holds up to, and the encoded model.
-std::pair<uint64_t, std::string_view> split_document(std::string_view doc) {
+// The journal entry a document holds up to (none: a document without the
+// header, from a plantd before the journal), and the encoded model.
+std::pair<std::optional<uint64_t>, std::string_view> split_document(std::string_view doc) {
   if (!doc.starts_with(document_header))
-    return {0, doc};
+    return {std::nullopt, doc};
   auto nl = doc.find('\n');
   auto hex = doc.substr(document_header.size(), nl - document_header.size());
   uint64_t seq = 0;
@@ -109,7 +110,9 @@ std::string journal_entry(const energy::model& m, const std::vector<energy::mode
   return head + "\n" + codec.encode(part);
 }
 
-// Applies a journal entry to `m` (its indexes are rebuilt by the caller).
+// Applies a journal entry to `m` (its indexes are rebuilt by the caller):
+// every line is checked first, so an entry that cannot be read changes
+// nothing.
 expected<void, std::string> apply_entry(energy::model& m, std::string_view entry,
                                         const energy_codec& codec) {
   auto end = entry.find("\n\n");
@@ -118,6 +121,13 @@ expected<void, std::string> apply_entry(energy::model& m, std::string_view entry
   auto part = codec.decode(entry.substr(end + 2));
   if (!part)
     return unexpected{part.error()};
+  static const std::set<std::string_view> kinds{"enterprise", "energy_type", "node",     "meter",
+                                                "product",    "template",    "indicator"};
+  struct op {
+    bool put;
+    std::string kind, id;
+  };
+  std::vector<op> ops;
   auto head = entry.substr(0, end + 1);
   while (!head.empty()) {
     auto nl = head.find('\n');
@@ -125,41 +135,43 @@ expected<void, std::string> apply_entry(energy::model& m, std::string_view entry
     head.remove_prefix(nl + 1);
     auto a = line.find(' ');
     auto b = a == std::string_view::npos ? a : line.find(' ', a + 1);
-    if (b == std::string_view::npos)
+    if (b == std::string_view::npos || (line.substr(0, a) != "put" && line.substr(0, a) != "del")
+        || !kinds.count(line.substr(a + 1, b - a - 1)))
       return unexpected{fmt::format("a bad record line \"{}\"", line)};
-    bool put = line.substr(0, a) == "put";
-    auto kind = line.substr(a + 1, b - a - 1);
-    std::string id(line.substr(b + 1));
-    auto apply = [&](auto& into, const auto& from) -> bool {
-      if (!put) {
-        into.erase(id);
-        return true;
-      }
-      auto it = from.find(id);
-      if (it == from.end())
-        return false;
-      into[id] = it->second;
-      return true;
+    op o{line.substr(0, a) == "put", std::string(line.substr(a + 1, b - a - 1)),
+         std::string(line.substr(b + 1))};
+    auto has = [&](const auto& from) { return from.find(o.id) != from.end(); };
+    bool found =
+      o.kind == "enterprise" || !o.put || (o.kind == "energy_type" && has(part->energy_types))
+      || (o.kind == "node" && has(part->nodes)) || (o.kind == "meter" && has(part->meters))
+      || (o.kind == "product" && has(part->products))
+      || (o.kind == "template" && has(part->templates))
+      || (o.kind == "indicator" && has(part->indicators));
+    if (!found)
+      return unexpected{fmt::format("the record {} {} is not in the entry", o.kind, o.id)};
+    ops.push_back(std::move(o));
+  }
+  for (const auto& o : ops) {
+    auto apply = [&](auto& into, const auto& from) {
+      if (o.put)
+        into[o.id] = from.find(o.id)->second;
+      else
+        into.erase(o.id);
     };
-    bool ok = true;
-    if (kind == "enterprise")
+    if (o.kind == "enterprise")
       m.ent = part->ent;
-    else if (kind == "energy_type")
-      ok = apply(m.energy_types, part->energy_types);
-    else if (kind == "node")
-      ok = apply(m.nodes, part->nodes);
-    else if (kind == "meter")
-      ok = apply(m.meters, part->meters);
-    else if (kind == "product")
-      ok = apply(m.products, part->products);
-    else if (kind == "template")
-      ok = apply(m.templates, part->templates);
-    else if (kind == "indicator")
-      ok = apply(m.indicators, part->indicators);
+    else if (o.kind == "energy_type")
+      apply(m.energy_types, part->energy_types);
+    else if (o.kind == "node")
+      apply(m.nodes, part->nodes);
+    else if (o.kind == "meter")
+      apply(m.meters, part->meters);
+    else if (o.kind == "product")
+      apply(m.products, part->products);
+    else if (o.kind == "template")
+      apply(m.templates, part->templates);
     else
-      ok = false;
-    if (!ok)
-      return unexpected{fmt::format("the record {} {} is not in the entry", kind, id)};
+      apply(m.indicators, part->indicators);
   }
   return {};
 }
@@ -200,38 +212,58 @@ void energy_book::load() {
     // A change's audit record is written before its file: a stop in
     // between leaves a record of a change the file does not have. The file
     // is the model; the trail says so.
+    auto [base, body] =
+      stored ? split_document(*stored) : std::pair<std::optional<uint64_t>, std::string_view>{};
     if (from_document && stored && !db_->document_current("energy-model", *stored)) {
+      // Journal entries after the file's: the file was being written from
+      // the journal (which still has every change), not for a change.
+      bool journal_after = false;
+      if (base)
+        db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view) {
+          auto hex = k.substr(journal_prefix.size());
+          uint64_t seq = 0;
+          std::from_chars(hex.data(), hex.data() + hex.size(), seq, 16);
+          journal_after = seq > *base;
+          return !journal_after;
+        });
       auto t = absl::ToUnixMillis(now());
       auto r = db_->adopt_document(
         // Its own sequence number: the counter is not restored yet.
         "energy-model", *stored,
         fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(UINT64_MAX)),
-        "plantd\nrecovery: the change recorded before this one did not reach the model file "
-        "(plantd stopped "
-        "while writing it); the model is as it was before that change");
-      spdlog::warn(
-        "energy: the last recorded model change did not reach the model file; kept the file{}",
-        r ? "" : " (the recovery record failed: " + r.error() + ")");
+        journal_after
+          ? "plantd\nrecovery: plantd stopped while writing the model file from its journal; "
+            "the journal has every change, none was lost"
+          : "plantd\nrecovery: the change recorded before this one did not reach the model file "
+            "(plantd stopped while writing it); the model is as it was before that change");
+      if (!journal_after)
+        spdlog::warn(
+          "energy: the last recorded model change did not reach the model file; kept the file{}",
+          r ? "" : " (the recovery record failed: " + r.error() + ")");
     }
     have_document_ = false;
     journal_seq_ = 0;
     journal_bytes_ = journal_entries_ = 0;
     if (stored) {
-      auto [base, body] = split_document(*stored);
       auto m = codec_.decode(body);
       if (m) {
         model_ = std::move(*m);
-        have_document_ = from_document;
-        journal_seq_ = base;
-        if (from_document)
-          if (auto why = replay_journal(base); !why.empty())
+        // A document without the header (a plantd before the journal, or
+        // one run after a downgrade) holds every change: journal entries
+        // found beside it are older and are not applied. The next change
+        // writes the document, with the header, and drops them.
+        have_document_ = from_document && base.has_value();
+        journal_seq_ = base.value_or(0);
+        if (have_document_)
+          if (auto why = replay_journal(*base); !why.empty())
             unreadable_ = why;
       } else {
         unreadable_ = "cannot decode the stored energy model: " + m.error();
       }
     }
     if (!unreadable_.empty())
-      spdlog::error("{}; serving the seeded model and refusing model changes until it is fixed",
+      spdlog::error("{}; serving the model as far as it could be read (the seeded one when none "
+                    "could) and refusing model changes until it is fixed",
                     unreadable_);
   }
   model_.reindex();
@@ -410,7 +442,8 @@ energy::result energy_book::persist_changes(const std::vector<energy::model::cha
   auto entry = journal_entry(model_, changes, codec_);
   auto [akey, arec] = audit_record(who, what, before, after);
   auto key = fmt::format("{}{}", journal_prefix, hex16(journal_seq_ + 1));
-  if (auto r = db_->put_energy({{key, entry}}, akey, arec); !r)
+  // Synced, as the model file is: an answered change survives a power cut.
+  if (auto r = db_->put_energy({{key, entry}}, akey, arec, true); !r)
     return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
   ++journal_seq_;
   journal_bytes_ += entry.size();

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 
 #include <expat.h>
 #include <xlsxwriter.h>
@@ -366,6 +367,11 @@ expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes) 
   return read_part(z, name, *ss);
 }
 
+namespace {
+constexpr std::size_t max_sheets = 64;
+constexpr zip_uint64_t max_unpacked = 64u << 20;
+}  // namespace
+
 expected<std::vector<named_table>, std::string> read_xlsx_sheets(std::string_view bytes) {
   auto archive = open_xlsx(bytes);
   if (!archive)
@@ -384,13 +390,27 @@ expected<std::vector<named_table>, std::string> read_xlsx_sheets(std::string_vie
   relationships rels;
   if (auto r = parse_xml(*rels_part, rels); !r)
     return unexpected{"xl/_rels/workbook.xml.rels: " + r.error()};
+  // A small file may unpack to much more: at most 64 sheets, each its own
+  // part, 64 MB unpacked in all.
+  if (wb.sheets.size() > max_sheets)
+    return unexpected{
+      fmt::format("{} sheets in the workbook; at most {}", wb.sheets.size(), max_sheets)};
   std::vector<named_table> out;
+  std::set<std::string> parts;
+  zip_uint64_t unpacked = 0;
   for (const auto& [name, id] : wb.sheets) {
     auto it = rels.target.find(id);
     if (it == rels.target.end())
       return unexpected{fmt::format("sheet \"{}\": no part in the file", name)};
     // Relative to xl/, or absolute within the archive.
     std::string part = it->second.starts_with("/") ? it->second.substr(1) : "xl/" + it->second;
+    if (!parts.insert(part).second)
+      return unexpected{fmt::format("sheet \"{}\": its part is another sheet's", name)};
+    zip_stat_t st;
+    if (zip_stat(z, part.c_str(), 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE))
+      unpacked += st.size;
+    if (unpacked > max_unpacked)
+      return unexpected{fmt::format("the sheets unpack to more than {} MB", max_unpacked >> 20)};
     auto rows = read_part(z, part, *ss);
     if (!rows)
       return unexpected{fmt::format("sheet \"{}\": {}", name, rows.error())};

@@ -34,7 +34,8 @@ expected<std::vector<table_row>, std::string> read_csv(std::string_view text);
 // the file; a date cell is its serial number, which parse_date reads).
 expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes);
 
-// Every worksheet of an .xlsx file, in the workbook's order, by name.
+// Every worksheet of an .xlsx file, in the workbook's order, by name (at
+// most 64, unpacking to at most 64 MB in all).
 struct named_table {
   std::string name;
   std::vector<table_row> rows;

@@ -1,11 +1,13 @@
 #include "services/model_table.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -137,6 +139,14 @@ std::string lower(std::string s) {
   return s;
 }
 
+// "C" for the third column, as a spreadsheet names it.
+std::string column_name(std::size_t j) {
+  std::string out;
+  for (std::size_t n = j + 1; n > 0; n = (n - 1) / 26)
+    out.insert(out.begin(), static_cast<char>('A' + (n - 1) % 26));
+  return out;
+}
+
 std::string number_text(double v) {
   if (v == std::floor(v) && std::abs(v) < 1e15)
     return fmt::format("{}", static_cast<long long>(v));
@@ -231,27 +241,67 @@ std::map<std::string, const pb::Message*> stored(const v1::EnergyModel& m, const
   return out;
 }
 
-// Units whose parent is on the sheet come after it (a parent not on the
-// sheet is stored, or refused later).
-void parents_first(std::vector<model_row_put>& puts) {
-  std::map<std::string, std::size_t> at;
-  for (std::size_t i = 0; i < puts.size(); ++i)
-    if (puts[i].put.has_node())
-      at[puts[i].put.node().id()] = i;
-  std::vector<model_row_put> out;
-  std::set<std::size_t> placed;
-  std::function<void(std::size_t, int)> place = [&](std::size_t i, int depth) {
-    if (placed.count(i))
-      return;
-    placed.insert(i);  // (before the parent: a loop ends here, and is refused)
-    if (puts[i].put.has_node() && depth < 10'000)
-      if (auto p = at.find(puts[i].put.node().parent()); p != at.end())
-        place(p->second, depth + 1);
-    out.push_back(std::move(puts[i]));
+// The records of the same kind a put needs first: a unit's parent, the
+// indicators a formula names (#id).
+std::vector<std::string> needs(const v1::PutRequest& p) {
+  std::vector<std::string> out;
+  if (p.has_node() && !p.node().parent().empty())
+    out.push_back(p.node().parent());
+  if (p.has_indicator()) {
+    const auto& f = p.indicator().formula();
+    for (std::size_t i = f.find('#'); i != std::string::npos; i = f.find('#', i + 1)) {
+      auto e = i + 1;
+      while (e < f.size()
+             && (std::isalnum(static_cast<unsigned char>(f[e])) || f[e] == '_' || f[e] == '.'))
+        ++e;
+      out.push_back(f.substr(i + 1, e - i - 1));
+    }
+  }
+  return out;
+}
+
+// A record the plan also puts comes before the records that need it (a
+// unit before its children, an indicator before the formulas naming it),
+// the order kept otherwise: applied in this order, one pass puts them all.
+void needed_first(std::vector<model_row_put>& puts) {
+  std::map<std::pair<int, std::string>, std::size_t> at;  // (kind, id) -> index
+  auto key = [](const v1::PutRequest& p) {
+    if (p.has_node())
+      return std::pair<int, std::string>{0, p.node().id()};
+    if (p.has_indicator())
+      return std::pair<int, std::string>{1, p.indicator().id()};
+    return std::pair<int, std::string>{-1, ""};
   };
-  // Keep the order otherwise: place each in turn.
   for (std::size_t i = 0; i < puts.size(); ++i)
-    place(i, 0);
+    if (auto k = key(puts[i].put); k.first >= 0)
+      at[k] = i;
+  std::vector<model_row_put> out;
+  out.reserve(puts.size());
+  std::vector<char> state(puts.size(), 0);  // 0 new, 1 being placed, 2 placed
+  // Iterative depth first (a long chain must not overflow the stack); a
+  // loop is left as it comes (the model refuses it).
+  for (std::size_t start = 0; start < puts.size(); ++start) {
+    if (state[start])
+      continue;
+    std::vector<std::pair<std::size_t, std::size_t>> stack{{start, 0}};  // index, next need
+    state[start] = 1;
+    while (!stack.empty()) {
+      auto& [i, n] = stack.back();
+      auto deps = needs(puts[i].put);
+      if (n < deps.size()) {
+        auto k = key(puts[i].put);
+        auto d = at.find({k.first, deps[n++]});
+        if (d != at.end() && state[d->second] == 0) {
+          state[d->second] = 1;
+          stack.emplace_back(d->second, 0);
+        }
+        continue;
+      }
+      state[i] = 2;
+      out.push_back(std::move(puts[i]));
+      stack.pop_back();
+    }
+  }
   puts = std::move(out);
 }
 
@@ -331,12 +381,15 @@ model_import_plan plan_model_import(const std::vector<named_table>& sheets,
     int id_col = -1;
     bool header_ok = true;
     std::map<const pb::FieldDescriptor*, std::size_t> taken;
+    std::vector<bool> output_only(head.cells.size(), false);
     for (std::size_t j = 0; j < head.cells.size(); ++j) {
       auto name = lower(trim(head.cells[j]));
       if (name.empty())
         continue;
-      if (name == display_column.field || name == lower(display_column.zh))
-        continue;  // output only
+      if (name == display_column.field || name == lower(display_column.zh)) {
+        output_only[j] = true;  // written by export, not read
+        continue;
+      }
       const column* col = nullptr;
       for (const auto& c : spec->columns)
         if (name == c.field || name == lower(c.zh))
@@ -374,8 +427,20 @@ model_import_plan plan_model_import(const std::vector<named_table>& sheets,
       const auto& row = t.rows[i];
       auto cell = [&](std::size_t j) { return j < row.cells.size() ? trim(row.cells[j]) : ""; };
       bool blank = true;
-      for (std::size_t j = 0; j < fields.size(); ++j)
-        blank = blank && (!fields[j] || cell(j).empty());
+      std::optional<std::size_t> stray;  // a value in a column without a field
+      for (std::size_t j = 0; j < row.cells.size(); ++j) {
+        if (cell(j).empty() || (j < output_only.size() && output_only[j]))
+          continue;
+        if (j < fields.size() && fields[j])
+          blank = false;
+        else if (!stray)
+          stray = j;
+      }
+      if (stray) {
+        refuse(t, row.line,
+               fmt::format("a value in column {} which has no header", column_name(*stray)));
+        continue;
+      }
       if (blank)
         continue;
       std::string id;
@@ -401,10 +466,19 @@ model_import_plan plan_model_import(const std::vector<named_table>& sheets,
       if (!create)
         rec->CopyFrom(*old->second);
       std::string why;
-      for (std::size_t j = 0; j < fields.size(); ++j)
-        if (fields[j])
-          if (auto e = set_cell(*rec, fields[j], cell(j)))
-            why += (why.empty() ? "" : "; ") + *e;
+      for (std::size_t j = 0; j < fields.size(); ++j) {
+        if (!fields[j])
+          continue;
+        // The enterprise's currency, time zone and language cannot be empty.
+        if (!has_id && fields[j]->name() != "name" && fields[j]->name() != "region"
+            && cell(j).empty()) {
+          why +=
+            fmt::format("{}{}: empty; it is required", why.empty() ? "" : "; ", fields[j]->name());
+          continue;
+        }
+        if (auto e = set_cell(*rec, fields[j], cell(j)))
+          why += (why.empty() ? "" : "; ") + *e;
+      }
       if (!why.empty()) {
         refuse(t, row.line, why);
         continue;
@@ -419,7 +493,7 @@ model_import_plan plan_model_import(const std::vector<named_table>& sheets,
       plan.puts.push_back(std::move(p));
     }
   }
-  parents_first(plan.puts);
+  needed_first(plan.puts);
   return plan;
 }
 

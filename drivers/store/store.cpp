@@ -809,7 +809,7 @@ expected<void, std::string> store::put_alarm(uint64_t id, std::string_view bytes
 
 expected<void, std::string>
 store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
-                  std::string_view audit_key, std::string_view audit_record) {
+                  std::string_view audit_key, std::string_view audit_record, bool durable) {
   auto h = impl_->use();
   rocksdb::WriteBatch batch;
   for (const auto& [k, v] : kvs) {
@@ -822,7 +822,7 @@ store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
     batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
               rocksdb::Slice{audit_record.data(), audit_record.size()});
   rocksdb::WriteOptions wo;
-  wo.sync = impl_->opts.sync;
+  wo.sync = impl_->opts.sync || durable;
   auto s = impl_->counted(h->db->Write(wo, &batch));
   if (!s.ok())
     return unexpected{status_text(s)};

@@ -143,10 +143,12 @@ public:
 
   // Energy-carbon records (key -> bytes; an empty value deletes the key),
   // written atomically with one audit record (skipped when audit_key is
-  // empty).
+  // empty). `durable`: on the disk when it returns (the write-ahead log
+  // synced), whatever the store's sync option (a change of the model).
   expected<void, std::string>
   put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
-             std::string_view audit_key = {}, std::string_view audit_record = {});
+             std::string_view audit_key = {}, std::string_view audit_record = {},
+             bool durable = false);
   // The records under `prefix`, in key order, at most `limit`.
   std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix,
                                                                std::size_t limit = SIZE_MAX) const;

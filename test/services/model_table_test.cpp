@@ -17,6 +17,8 @@ v1::EnergyModel small_model() {
   v1::EnergyModel m;
   m.mutable_enterprise()->set_name("示例企业");
   m.mutable_enterprise()->set_language("zh");
+  m.mutable_enterprise()->set_currency("CNY");
+  m.mutable_enterprise()->set_time_zone("Asia/Shanghai");
   auto* e = m.add_energy_types();
   e->set_id("elec");
   e->set_name("电力");
@@ -111,6 +113,18 @@ TEST_CASE("model workbook: a sheet of some columns changes only those", "[model_
   CHECK(plan.puts[2].put.meter().ct_ratio() == 1.5);
   CHECK(plan.puts[2].put.meter().metering_level() == 3);
   CHECK(plan.puts[2].sheet == "计量器具");
+  // Indicators come after the ones their formulas name, whatever the rows' order.
+  auto chain = plan_model_import(
+    {sheet("indicators", {{"id", "name", "owner", "template_id", "source", "formula"},
+                          {"c", "C", "w1", "t", "formula", "#b * 2"},
+                          {"b", "B", "w1", "t", "formula", "#a + #w1.elec"},
+                          {"a", "A", "w1", "t", "formula", "1"}})},
+    m);
+  REQUIRE(chain.puts.size() == 3);
+  CHECK(chain.puts[0].put.indicator().id() == "a");
+  CHECK(chain.puts[1].put.indicator().id() == "b");
+  CHECK(chain.puts[2].put.indicator().id() == "c");
+  CHECK(chain.puts[2].line == 2);
   // An empty cell in a column the sheet has clears the field.
   auto cleared =
     plan_model_import({sheet("nodes", {{"id", "spec"}, {"w1", ""}})}, m).puts.at(0).put.node();
@@ -155,6 +169,12 @@ TEST_CASE("model workbook: what is refused, and why", "[model_table]") {
      "nodes:2: metering_level: \"2.5\" is not a whole number"},
     {"two enterprises", sheet("enterprise", {{"name"}, {"A"}, {"B"}}),
      "enterprise:3: the enterprise is one row"},
+    {"a value under no header", sheet("nodes", {{"id", "", "name"}, {"w1", "x", "y"}}),
+     "nodes:2: a value in column B which has no header"},
+    {"a value beyond the header", sheet("nodes", {{"id", "name"}, {"w1", "y", "", "z"}}),
+     "nodes:2: a value in column D which has no header"},
+    {"the enterprise's currency emptied", sheet("企业", {{"名称", "货币"}, {"A", ""}}),
+     "企业:2: currency: empty; it is required"},
   };
   for (const auto& r : rows) {
     INFO(r.what);
