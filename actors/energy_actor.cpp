@@ -4,6 +4,7 @@
 #include <charconv>
 #include <malloc.h>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -212,34 +213,22 @@ void energy_book::load() {
     // A change's audit record is written before its file: a stop in
     // between leaves a record of a change the file does not have. The file
     // is the model; the trail says so.
-    auto [base, body] =
-      stored ? split_document(*stored) : std::pair<std::optional<uint64_t>, std::string_view>{};
+    std::optional<uint64_t> base;
+    std::string_view body;
+    if (stored)
+      std::tie(base, body) = split_document(*stored);
     if (from_document && stored && !db_->document_current("energy-model", *stored)) {
-      // Journal entries after the file's: the file was being written from
-      // the journal (which still has every change), not for a change.
-      bool journal_after = false;
-      if (base)
-        db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view) {
-          auto hex = k.substr(journal_prefix.size());
-          uint64_t seq = 0;
-          std::from_chars(hex.data(), hex.data() + hex.size(), seq, 16);
-          journal_after = seq > *base;
-          return !journal_after;
-        });
       auto t = absl::ToUnixMillis(now());
       auto r = db_->adopt_document(
         // Its own sequence number: the counter is not restored yet.
         "energy-model", *stored,
         fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(UINT64_MAX)),
-        journal_after
-          ? "plantd\nrecovery: plantd stopped while writing the model file from its journal; "
-            "the journal has every change, none was lost"
-          : "plantd\nrecovery: the change recorded before this one did not reach the model file "
-            "(plantd stopped while writing it); the model is as it was before that change");
-      if (!journal_after)
-        spdlog::warn(
-          "energy: the last recorded model change did not reach the model file; kept the file{}",
-          r ? "" : " (the recovery record failed: " + r.error() + ")");
+        "plantd\nrecovery: the change recorded before this one did not reach the model file "
+        "(plantd stopped "
+        "while writing it); the model is as it was before that change");
+      spdlog::warn(
+        "energy: the last recorded model change did not reach the model file; kept the file{}",
+        r ? "" : " (the recovery record failed: " + r.error() + ")");
     }
     have_document_ = false;
     journal_seq_ = 0;
@@ -410,8 +399,21 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
     return unexpected{
       fail(errc::unavailable,
            unreadable_ + "; the model is not changed so that the stored one is kept")};
-  auto [akey, arec] =
-    who.empty() ? std::pair<std::string, std::string>{} : audit_record(who, what, before, after);
+  // Journal entries beside a document without the header are older than
+  // it and were never applied: gone for good before the new document (with
+  // the header) could count them as its own.
+  if (!have_document_) {
+    std::vector<std::pair<std::string, std::string>> stale;
+    db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view) {
+      stale.emplace_back(std::string(k), std::string());
+      return true;
+    });
+    if (!stale.empty())
+      if (auto d = db_->put_energy(stale, {}, {}, true); !d)
+        return unexpected{fail(errc::unavailable, "the store refused the change: " + d.error())};
+    journal_seq_ = 0;
+  }
+  auto [akey, arec] = audit_record(who, what, before, after);
   auto r =
     db_->put_document("energy-model", with_header(journal_seq_, codec_.encode(model_)), akey, arec);
   if (!r)
@@ -449,7 +451,12 @@ energy::result energy_book::persist_changes(const std::vector<energy::model::cha
   journal_bytes_ += entry.size();
   ++journal_entries_;
   if (journal_bytes_ > journal_max_bytes || journal_entries_ > journal_max_entries)
-    if (auto c = persist_model("", ""); !c)  // the journal stays: nothing is lost
+    // Recorded like a change (a stop while it is written is then told as
+    // one), though the model does not change.
+    if (auto c = persist_model("plantd",
+                               "the model file written again from its journal of changes (the "
+                               "model is the same)");
+        !c)  // the journal stays: nothing is lost
       spdlog::warn("energy: writing the model document failed: {}", c.error().message());
   return {};
 }

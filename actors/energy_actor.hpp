@@ -111,7 +111,7 @@ public:
 
 private:
   // The whole model as the document (the journal's entries up to now are
-  // in it), with an audit record unless `who` is empty.
+  // in it), with its audit record.
   energy::result persist_model(const std::string& who, const std::string& what,
                                const std::string& before = {}, const std::string& after = {});
   // The records `changes` names, as a journal entry with its audit record.

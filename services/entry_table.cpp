@@ -397,7 +397,9 @@ expected<std::vector<named_table>, std::string> read_xlsx_sheets(std::string_vie
       fmt::format("{} sheets in the workbook; at most {}", wb.sheets.size(), max_sheets)};
   std::vector<named_table> out;
   std::set<std::string> parts;
-  zip_uint64_t unpacked = 0;
+  zip_uint64_t unpacked = 0;  // the shared strings counted too
+  if (zip_stat_t st; zip_stat(z, "xl/sharedStrings.xml", 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE))
+    unpacked += st.size;
   for (const auto& [name, id] : wb.sheets) {
     auto it = rels.target.find(id);
     if (it == rels.target.end())
