@@ -17,7 +17,6 @@
 #include "services/workbook.hpp"
 
 namespace plantd::services {
-namespace {
 
 std::string trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t\r\n");
@@ -31,6 +30,8 @@ std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
 }
+
+namespace {
 
 std::optional<double> parse_number(std::string_view s) {
   double v = 0;
@@ -334,24 +335,31 @@ expected<std::vector<table_row>, std::string> read_part(zip_t* z, const std::str
   return out;
 }
 
-expected<shared_strings, std::string> read_shared_strings(zip_t* z) {
-  shared_strings ss;
-  if (auto part = zip_part(z, "xl/sharedStrings.xml"))
-    if (auto r = parse_xml(*part, ss); !r)
+// An .xlsx file opened, with its shared strings read.
+struct open_workbook {
+  archive_ptr archive;
+  shared_strings strings;
+};
+
+expected<open_workbook, std::string> open_book(std::string_view bytes) {
+  auto archive = open_xlsx(bytes);
+  if (!archive)
+    return unexpected{archive.error()};
+  open_workbook out{std::move(*archive), {}};
+  if (auto part = zip_part(out.archive.get(), "xl/sharedStrings.xml"))
+    if (auto r = parse_xml(*part, out.strings); !r)
       return unexpected{"xl/sharedStrings.xml: " + r.error()};
-  return ss;
+  return out;
 }
 
 }  // namespace
 
 expected<std::vector<table_row>, std::string> read_xlsx(std::string_view bytes) {
-  auto archive = open_xlsx(bytes);
-  if (!archive)
-    return unexpected{archive.error()};
-  zip_t* z = archive->get();
-  auto ss = read_shared_strings(z);
-  if (!ss)
-    return unexpected{ss.error()};
+  auto book = open_book(bytes);
+  if (!book)
+    return unexpected{book.error()};
+  zip_t* z = book->archive.get();
+  const auto* ss = &book->strings;
   // The first worksheet: sheet1 as every spreadsheet program writes it,
   // else the first part under xl/worksheets/.
   std::string name = "xl/worksheets/sheet1.xml";
@@ -373,13 +381,11 @@ constexpr zip_uint64_t max_unpacked = 64u << 20;
 }  // namespace
 
 expected<std::vector<named_table>, std::string> read_xlsx_sheets(std::string_view bytes) {
-  auto archive = open_xlsx(bytes);
-  if (!archive)
-    return unexpected{archive.error()};
-  zip_t* z = archive->get();
-  auto ss = read_shared_strings(z);
-  if (!ss)
-    return unexpected{ss.error()};
+  auto book = open_book(bytes);
+  if (!book)
+    return unexpected{book.error()};
+  zip_t* z = book->archive.get();
+  const auto* ss = &book->strings;
   auto wb_part = zip_part(z, "xl/workbook.xml");
   auto rels_part = zip_part(z, "xl/_rels/workbook.xml.rels");
   if (!wb_part || !rels_part)

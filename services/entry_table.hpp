@@ -23,6 +23,10 @@
 
 namespace plantd::services {
 
+// A cell without the spaces around it; ASCII letters in lower case.
+std::string trim(std::string_view s);
+std::string lower(std::string s);
+
 struct table_row {
   int line = 0;  // 1-based, as an editor or spreadsheet shows it
   std::vector<std::string> cells;

@@ -124,21 +124,6 @@ const std::vector<sheet_spec>& specs() {
 // Written by export, ignored by import: the formula by path.
 constexpr column display_column{"formula_display", "公式(路径)"};
 
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos)
-    return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 // "C" for the third column, as a spreadsheet names it.
 std::string column_name(std::size_t j) {
   std::string out;

@@ -22,6 +22,14 @@ int fail(const grpc::Status& s) {
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ? 2 : 1;
 }
 
+// A file sent as a stream of chunks, whole.
+grpc::Status drain(grpc::ClientReader<v1::ReportChunk>& reader, std::string& data) {
+  v1::ReportChunk c;
+  while (reader.Read(&c))
+    data += c.data();
+  return reader.Finish();
+}
+
 const char* quality_name(int q) {
   static const char* names[] = {"",        "measured", "estimated", "manual",
                                 "missing", "stale",    "invalid"};
@@ -72,13 +80,8 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
     v1::ExportModelTableRequest req;
     req.set_language(a.language);
     auto ctx = context(o);
-    auto reader = stub->ExportModelTable(ctx.get(), req);
     std::string data;
-    v1::ReportChunk c;
-    while (reader->Read(&c))
-      data += c.data();
-    auto s = reader->Finish();
-    if (!s.ok())
+    if (auto s = drain(*stub->ExportModelTable(ctx.get(), req), data); !s.ok())
       return fail(s);
     std::ofstream(a.file, std::ios::binary) << data;
     return 0;
@@ -252,13 +255,8 @@ int energy(const control_opts& o, const std::shared_ptr<grpc::Channel>& ch, cons
       *req.mutable_query() = q;
       req.set_format(a.format);
       auto ctx = context(o);
-      auto reader = stub->ExportReport(ctx.get(), req);
       std::string data;
-      v1::ReportChunk c;
-      while (reader->Read(&c))
-        data += c.data();
-      auto s = reader->Finish();
-      if (!s.ok())
+      if (auto s = drain(*stub->ExportReport(ctx.get(), req), data); !s.ok())
         return fail(s);
       if (a.file.empty() || a.file == "-")
         std::fwrite(data.data(), 1, data.size(), stdout);
