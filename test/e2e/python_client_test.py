@@ -57,7 +57,7 @@ class PlantdFromPython(unittest.TestCase):
             cls.proc.kill()
             raise RuntimeError(f"plantd did not start: {line!r}")
         cls.channel = grpc.insecure_channel(m.group(1))
-        grpc.channel_ready_future(cls.channel).result(timeout=10)
+        grpc.channel_ready_future(cls.channel).result(timeout=30)  # a loaded machine
 
     @classmethod
     def tearDownClass(cls):

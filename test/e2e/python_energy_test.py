@@ -78,7 +78,14 @@ def start_plantd(data_dir):
         proc.kill()
         raise RuntimeError(f"plantd did not start: {line!r}")
     raw = grpc.insecure_channel(m.group(1))
-    grpc.channel_ready_future(raw).result(timeout=10)
+    try:
+        # Up to 30 s on a loaded machine (2 cores, a whole test run beside it);
+        # a plantd that does not answer is not left running.
+        grpc.channel_ready_future(raw).result(timeout=30)
+    except grpc.FutureTimeoutError:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"plantd listening on {m.group(1)} did not answer within 30 s")
     channel = with_deadline(raw)
     channel.target_text = m.group(1)
     channel.tcp_target = m.group(2)
