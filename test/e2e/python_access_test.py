@@ -101,7 +101,9 @@ class Plantd:
             self.proc.kill()
             raise RuntimeError(f"plantd did not start: {line!r} {self.proc.stderr.read()}")
         self.socket, self.port = m.group(1), int(m.group(2))
-        self.local = grpc.insecure_channel(self.socket)
+        # Subchannels of its own (see python_energy_test.start_plantd).
+        self.local = grpc.insecure_channel(self.socket,
+                                           options=[("grpc.use_local_subchannel_pool", 1)])
         grpc.channel_ready_future(self.local).result(timeout=30)  # a loaded machine
 
     def stop(self):

@@ -77,7 +77,9 @@ def start_plantd(data_dir):
     if not m:
         proc.kill()
         raise RuntimeError(f"plantd did not start: {line!r}")
-    raw = grpc.insecure_channel(m.group(1))
+    # Subchannels of its own: one shared with a channel to the plantd stopped
+    # before (same socket path) may sit in that one's reconnect backoff.
+    raw = grpc.insecure_channel(m.group(1), options=[("grpc.use_local_subchannel_pool", 1)])
     try:
         # Up to 30 s on a loaded machine (2 cores, a whole test run beside it);
         # a plantd that does not answer is not left running.
