@@ -195,3 +195,19 @@ TEST_CASE("model workbook: what is refused, and why", "[model_table]") {
   CHECK(plan.refused.empty());
   CHECK(plan.unchanged == 1);
 }
+
+TEST_CASE("model workbook: at most 64 sheets are read", "[model_table]") {
+  std::vector<table_sheet> sheets;
+  for (int i = 0; i < 65; ++i)
+    sheets.push_back({fmt::format("s{}", i), {{"id"}, {"x"}}, {}});
+  auto bytes = to_xlsx_sheets(sheets);
+  REQUIRE(bytes);
+  auto read = read_xlsx_sheets(*bytes);
+  REQUIRE_FALSE(read);
+  CHECK(read.error() == "65 sheets in the workbook; at most 64");
+  sheets.pop_back();
+  auto ok = read_xlsx_sheets(*to_xlsx_sheets(sheets));
+  REQUIRE(ok);
+  CHECK(ok->size() == 64);
+  CHECK(ok->back().rows.at(1).cells.at(0) == "x");
+}
