@@ -485,22 +485,29 @@ TEST_CASE("the write-ahead log stays bounded while a family written once keeps i
   REQUIRE(db.put_alarm(1, "raised"));
   auto id = db.series_id("plant.grid_w").value();
   int64_t t = 1'700'000'000'000;
-  uint64_t peak = 0;
+  // The log is measured once the flushes it asked for are done: they run
+  // in the background, and on a slow disk writes wait for them while the
+  // log stands at several times its bound for a moment (that moment is no
+  // property of the store). Unbounded, the log never comes back down: the
+  // family written once holds its first file, and every file after it.
+  auto settled_wal = [&db] {
+    for (int i = 0; i < 200 && db.wal_bytes() >= 3u << 20; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    return db.wal_bytes();
+  };
   for (int batch = 0; batch < 4000; ++batch) {
     std::vector<store::point> pts;
     for (int i = 0; i < 500; ++i, t += 200)
       pts.push_back({id, t, std::sin(static_cast<double>(t)) * 50'000, quality::measured});
     REQUIRE(db.write(pts));
-    peak = std::max(peak, db.wal_bytes());
+    if (batch % 1000 == 999) {
+      // 500,000 points more through the log each time (about 5 MB).
+      auto wal = settled_wal();
+      INFO("after batch " << batch << " the log holds " << wal << " bytes");
+      CHECK(wal < 3u << 20);
+    }
   }
-  INFO("WAL peak " << peak << " bytes, now " << db.wal_bytes());
-  // 2,000,000 points went through the log (about 21 MB unbounded). Flushes
-  // run in the background, so the log may pass its bound for a moment on
-  // a busy machine; once they are done it is back under it.
-  CHECK(peak < 8u << 20);
-  for (int i = 0; i < 100 && db.wal_bytes() >= 3u << 20; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  CHECK(db.wal_bytes() < 3u << 20);
+  // 2,000,000 points went through the log (about 21 MB unbounded).
   // Everything is still there.
   CHECK(db.alarms().size() == 1);
   CHECK(db.raw(id, 0, INT64_MAX).size() == 2'000'000);
