@@ -4,57 +4,11 @@
 
 #include <caf/event_based_actor.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "actors/errors.hpp"
 
 namespace plantd::actors {
-
-namespace {
-
-constexpr char sep = '\x1f';
-
-std::vector<std::string_view> split(std::string_view s) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= s.size(); ++i)
-    if (i == s.size() || s[i] == sep) {
-      out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  return out;
-}
-
-}  // namespace
-
-std::string encode_alarm(const alarms::alarm& a) {
-  return fmt::format("1{0}{1}{0}{2}{0}{3}{0}{4}{0}{5}{0}{6}{0}{7}{0}{8}", sep, a.code, a.device,
-                     static_cast<int>(a.level), a.text, a.raised_ms,
-                     a.cleared_ms ? std::to_string(*a.cleared_ms) : "",
-                     a.acked_ms ? std::to_string(*a.acked_ms) : "", a.acked_by);
-}
-
-std::optional<alarms::alarm> decode_alarm(uint64_t id, std::string_view bytes) {
-  auto f = split(bytes);
-  if (f.size() != 9 || f[0] != "1")
-    return std::nullopt;
-  try {
-    alarms::alarm a;
-    a.id = id;
-    a.code = f[1];
-    a.device = f[2];
-    a.level = static_cast<alarms::severity>(std::stoi(std::string{f[3]}));
-    a.text = f[4];
-    a.raised_ms = std::stoll(std::string{f[5]});
-    if (!f[6].empty())
-      a.cleared_ms = std::stoll(std::string{f[6]});
-    if (!f[7].empty())
-      a.acked_ms = std::stoll(std::string{f[7]});
-    a.acked_by = f[8];
-    return a;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
 
 caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
   struct ctx {
@@ -66,15 +20,17 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
   if (c->a.db) {
-    std::vector<alarms::alarm> records;
-    for (const auto& [id, bytes] : c->a.db->alarms())
-      if (auto a = decode_alarm(id, bytes))
-        records.push_back(*a);
+    std::string error;
+    std::size_t undecodable = 0;
+    auto records = c->a.db->alarms(&error, &undecodable);
+    if (!error.empty() || undecodable)
+      spdlog::warn("alarms: {} stored record(s) could not be decoded{}{}; the others are restored",
+                   undecodable, error.empty() ? "" : ", and reading them failed: ", error);
     c->book.restore(std::move(records));
   }
   auto persist = [c](const alarms::alarm& a) {
     if (c->a.db)
-      (void)c->a.db->put_alarm(a.id, encode_alarm(a));
+      (void)c->a.db->put_alarm(a);
     if (c->a.hub)
       c->a.hub->publish(a);
   };

@@ -31,8 +31,4 @@ struct alarm_actor_args {
 
 caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args);
 
-// Alarm record <-> bytes (for the store).
-std::string encode_alarm(const alarms::alarm& a);
-std::optional<alarms::alarm> decode_alarm(uint64_t id, std::string_view bytes);
-
 }  // namespace plantd::actors

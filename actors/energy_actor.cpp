@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/errors.hpp"
+#include "drivers/store/energy_records.hpp"
 
 namespace plantd::actors {
 namespace {
@@ -24,37 +25,13 @@ failure fail(errc code, std::string msg) {
   return failure{code, {problem{"", std::move(msg)}}};
 }
 
-std::string hex16(uint64_t v) {
-  return fmt::format("{:016x}", v);
-}
-
-// A stored hour: hour/<id>/<hour index hex> -> value \n quality.
-struct stored_hour {
-  std::string_view id;
-  absl::CivilHour hour;
-  reading r;
-};
-std::optional<stored_hour> parse_hour(std::string_view k, std::string_view v) {
-  auto slash = k.rfind('/');
-  auto nl = v.find('\n');
-  if (slash == std::string_view::npos || slash < 5 || nl == std::string_view::npos)
-    return std::nullopt;
-  try {
-    int64_t idx = static_cast<int64_t>(std::stoull(std::string(k.substr(slash + 1)), nullptr, 16));
-    return stored_hour{k.substr(5, slash - 5),
-                       absl::CivilHour(1970, 1, 1, 0) + idx,
-                       {std::stod(std::string(v.substr(0, nl))),
-                        static_cast<quality>(std::stoi(std::string(v.substr(nl + 1))))}};
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
+namespace records = store::energy_records;
+using records::hex16;
 
 // The model document: a header naming the last journal entry it holds,
 // then the model as the codec encodes it. (A document from before the
 // journal has no header: every entry comes after it.)
 constexpr std::string_view document_header = "plantd energy model; journal to ";
-constexpr std::string_view journal_prefix = "model-journal/";
 
 std::string with_header(uint64_t journal_seq, std::string body) {
   return fmt::format("{}{}\n", document_header, hex16(journal_seq)) + std::move(body);
@@ -221,11 +198,11 @@ void energy_book::load() {
       auto t = absl::ToUnixMillis(now());
       auto r = db_->adopt_document(
         // Its own sequence number: the counter is not restored yet.
-        "energy-model", *stored,
-        fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(UINT64_MAX)),
-        "plantd\nrecovery: the change recorded before this one did not reach the model file "
-        "(plantd stopped "
-        "while writing it); the model is as it was before that change");
+        "energy-model", *stored, records::audit_key(t, UINT64_MAX),
+        records::audit_record("plantd",
+                              "recovery: the change recorded before this one did not reach the "
+                              "model file (plantd stopped while writing it); the model is as it "
+                              "was before that change"));
       spdlog::warn(
         "energy: the last recorded model change did not reach the model file; kept the file{}",
         r ? "" : " (the recovery record failed: " + r.error() + ")");
@@ -267,23 +244,22 @@ void energy_book::load() {
     return;
   // Latest entry per (id, day): keys sort by seq within a day.
   // Streamed: years of hourly inputs are never all copied at once.
-  db_->each_energy("entry/", [&](std::string_view k, std::string_view v) {
-    if (auto e = decode_entry(k, v)) {
+  db_->each_energy(records::all_entries, [&](std::string_view k, std::string_view v) {
+    if (auto e = records::decode_entry(k, v)) {
       engine_->set_day(e->id, e->day, {e->value, quality::manual});
-      *seq_ = std::max<uint64_t>(
-        *seq_, std::strtoull(std::string(k.substr(k.rfind('/') + 1)).c_str(), nullptr, 16));
+      *seq_ = std::max<uint64_t>(*seq_, records::entry_seq(k));
     }
     return true;
   });
   std::string id;
-  db_->each_energy("hour/", [&](std::string_view k, std::string_view v) {
-    auto h = parse_hour(k, v);
+  db_->each_energy(records::all_hours, [&](std::string_view k, std::string_view v) {
+    auto h = records::decode_hour(k, v);
     if (!h) {
       spdlog::warn("energy: skipping the unreadable stored hour {}", k);
       return true;
     }
     id.assign(h->id);
-    engine_->set_hour(id, h->hour, h->r);
+    engine_->set_hour(id, h->hour(), h->r);
     return true;
   });
   ++version_;
@@ -310,39 +286,37 @@ energy_book::graph_from_store(const std::vector<std::string>& ids, absl::CivilDa
         past_hours_budget_));
   auto e = std::make_unique<energy::engine>(tz_);
   e->load(model_);
-  auto idx = [](absl::CivilDay d) {
-    return static_cast<uint64_t>(absl::CivilHour(d) - absl::CivilHour(1970, 1, 1, 0));
-  };
+  auto idx = [](absl::CivilDay d) { return absl::CivilHour(d) - absl::CivilHour(1970, 1, 1, 0); };
   for (const auto& id : in.hourly) {
-    auto prefix = fmt::format("hour/{}/", id);
-    auto end = prefix + hex16(idx(to + 1));
+    auto prefix = records::hours_of(id);
+    auto end = records::hour_key(id, idx(to + 1));
     db_->each_energy(
       prefix,
       [&](std::string_view k, std::string_view v) {
         if (k >= end)
           return false;
-        if (auto h = parse_hour(k, v))
-          e->set_hour(id, h->hour, h->r);
+        if (auto h = records::decode_hour(k, v))
+          e->set_hour(id, h->hour(), h->r);
         return true;
       },
-      prefix + hex16(idx(from)));
+      records::hour_key(id, idx(from)));
   }
   // Entries: the latest of each day (keys sort by sequence within a day).
   for (auto id : in.daily) {
     if (id.rfind("product:", 0) == 0)
       id.erase(0, 8);
-    auto prefix = fmt::format("entry/{}/", id);
-    auto end = prefix + absl::FormatCivilTime(to + 1);
+    auto prefix = records::entries_of(id);
+    auto end = records::entries_of(id, to + 1);
     db_->each_energy(
       prefix,
       [&](std::string_view k, std::string_view v) {
         if (k >= end)
           return false;
-        if (auto x = decode_entry(k, v))
+        if (auto x = records::decode_entry(k, v))
           e->set_day(id, x->day, {x->value, quality::manual});
         return true;
       },
-      prefix + absl::FormatCivilTime(from));
+      records::entries_of(id, from));
   }
   return e;
 }
@@ -352,24 +326,16 @@ std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from
   std::vector<energy_audit> out;
   if (!db)
     return out;
-  for (const auto& [k, v] : db->audit("energy/")) {
-    // energy/<16 hex ms>/<16 hex seq>
-    if (k.size() < 7 + 16)
-      continue;
-    int64_t t = static_cast<int64_t>(std::strtoull(k.substr(7, 16).c_str(), nullptr, 16));
-    if (t < from_ms || t >= to_ms)
+  for (const auto& [k, v] : db->audit(records::all_audit)) {
+    auto r = records::decode_audit(k, v);
+    if (!r || r->time_ms < from_ms || r->time_ms >= to_ms)
       continue;
     energy_audit a;
-    a.time_ms = t;
-    std::size_t start = 0;
-    std::string* fields[] = {&a.who, &a.what, &a.before, &a.after};
-    for (int i = 0; i < 4 && start <= v.size(); ++i) {
-      auto nl = i < 3 ? v.find('\n', start) : std::string::npos;
-      *fields[i] = v.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-      if (nl == std::string::npos)
-        break;
-      start = nl + 1;
-    }
+    a.time_ms = r->time_ms;
+    a.who = std::move(r->who);
+    a.what = std::move(r->what);
+    a.before = std::move(r->before);
+    a.after = std::move(r->after);
     out.push_back(std::move(a));
   }
   return out;
@@ -380,15 +346,7 @@ std::pair<std::string, std::string> energy_book::audit_record(const std::string&
                                                               const std::string& before,
                                                               const std::string& after) {
   auto t = absl::ToUnixMillis(now());
-  // One field a line: who and what must not break the record.
-  auto line = [](std::string x) {
-    std::replace(x.begin(), x.end(), '\n', ' ');
-    return x;
-  };
-  return {fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(t)), hex16(++*seq_)),
-          before.empty() && after.empty()
-            ? fmt::format("{}\n{}", line(who), line(what))
-            : fmt::format("{}\n{}\n{}\n{}", line(who), line(what), line(before), line(after))};
+  return {records::audit_key(t, ++*seq_), records::audit_record(who, what, before, after)};
 }
 
 energy::result energy_book::persist_model(const std::string& who, const std::string& what,
@@ -404,7 +362,7 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
   // the header) could count them as its own.
   if (!have_document_) {
     std::vector<std::pair<std::string, std::string>> stale;
-    db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view) {
+    db_->each_energy(records::all_journal, [&](std::string_view k, std::string_view) {
       stale.emplace_back(std::string(k), std::string());
       return true;
     });
@@ -427,7 +385,7 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
   have_document_ = true;
   journal_bytes_ = journal_entries_ = 0;
   std::vector<std::pair<std::string, std::string>> gone;
-  db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view) {
+  db_->each_energy(records::all_journal, [&](std::string_view k, std::string_view) {
     gone.emplace_back(std::string(k), std::string());
     return true;
   });
@@ -443,7 +401,7 @@ energy::result energy_book::persist_changes(const std::vector<energy::model::cha
                                             const std::string& before, const std::string& after) {
   auto entry = journal_entry(model_, changes, codec_);
   auto [akey, arec] = audit_record(who, what, before, after);
-  auto key = fmt::format("{}{}", journal_prefix, hex16(journal_seq_ + 1));
+  auto key = records::journal_key(journal_seq_ + 1);
   // Synced, as the model file is: an answered change survives a power cut.
   if (auto r = db_->put_energy({{key, entry}}, akey, arec, true); !r)
     return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
@@ -463,10 +421,8 @@ energy::result energy_book::persist_changes(const std::vector<energy::model::cha
 
 std::string energy_book::replay_journal(uint64_t base) {
   std::string why;
-  db_->each_energy(journal_prefix, [&](std::string_view k, std::string_view v) {
-    uint64_t seq = 0;
-    auto hex = k.substr(journal_prefix.size());
-    std::from_chars(hex.data(), hex.data() + hex.size(), seq, 16);
+  db_->each_energy(records::all_journal, [&](std::string_view k, std::string_view v) {
+    auto seq = records::journal_seq(k).value_or(0);
     if (seq <= base)
       return true;  // in the document already
     if (auto r = apply_entry(model_, v, codec_); !r) {

@@ -42,8 +42,8 @@ struct energy_codec {
   std::function<expected<energy::model, std::string>(std::string_view)> decode;
 };
 
-// An audit record of the energy model or its entries (store: audit
-// "energy/<ms>/<seq>" -> who \n what [\n before \n after]).
+// An audit record of the energy model or its entries (its form in the
+// store: drivers/store/energy_records.hpp).
 struct energy_audit {
   int64_t time_ms = 0;
   std::string who, what, before, after;
@@ -102,7 +102,7 @@ public:
   const clock* clk() const { return clk_; }
 
   // The model is kept as a document (the whole model) and a journal of the
-  // records changed since (store: energy "model-journal/<16 hex seq>"), so
+  // records changed since (store: drivers/store/energy_records.hpp), so
   // that a small change writes only its records. The document is written
   // again, and the journal emptied, once the journal holds this much.
   static constexpr std::size_t journal_max_bytes = 4u << 20;

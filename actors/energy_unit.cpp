@@ -17,17 +17,14 @@
 namespace plantd::actors {
 namespace {
 
+namespace records = store::energy_records;
+using records::day_text;
+using records::decode_entry;
+
 using energy::failure;
 
 failure fail(errc code, std::string msg) {
   return failure{code, {problem{"", std::move(msg)}}};
-}
-
-std::string day_text(absl::CivilDay d) {
-  return fmt::format("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
-}
-std::string hex16(uint64_t v) {
-  return fmt::format("{:016x}", v);
 }
 
 const absl::CivilHour epoch_hour(1970, 1, 1, 0);
@@ -35,84 +32,11 @@ const absl::CivilDay epoch_day(1970, 1, 1);
 
 using logged_reading = energy_unit::logged_reading;
 
-// The reading log: reading/<meter>/<hex16 time> -> "r <counter> <prev>" or
-// "s <old final> <new initial> <prev>" (a meter swap).
-std::string log_prefix(const std::string& meter) {
-  return fmt::format("reading/{}/", meter);
-}
-std::string log_key(const std::string& meter, int64_t t) {
-  return log_prefix(meter) + hex16(static_cast<uint64_t>(t));
-}
-int64_t log_time(std::string_view key) {
-  auto slash = key.rfind('/');
-  return static_cast<int64_t>(
-    std::strtoull(std::string(key.substr(slash + 1)).c_str(), nullptr, 16));
-}
-std::string encode_log(const logged_reading& e) {
-  return e.swap ? fmt::format("s {} {} {}", e.in, e.out, e.prev)
-                : fmt::format("r {} {}", e.in, e.prev);
-}
-std::optional<logged_reading> decode_log(int64_t t, std::string_view v) {
-  std::string s(v);
-  logged_reading e;
-  e.t = t;
-  char kind = 0;
-  long long prev = 0;
-  if (std::sscanf(s.c_str(), "%c", &kind) != 1)
-    return std::nullopt;
-  if (kind == 's') {
-    if (std::sscanf(s.c_str(), "s %lf %lf %lld", &e.in, &e.out, &prev) != 3)
-      return std::nullopt;
-    e.swap = true;
-  } else if (kind == 'r') {
-    if (std::sscanf(s.c_str(), "r %lf %lld", &e.in, &prev) != 2)
-      return std::nullopt;
-    e.out = e.in;
-  } else {
-    return std::nullopt;
-  }
-  e.prev = prev;
-  return e;
-}
-
 std::string time_text(int64_t ms, const absl::TimeZone& tz) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), tz);
 }
 
-// Entries: value \n entered_ms \n who \n note (who has no newline).
-std::string encode_entry(const daily_entry& e) {
-  std::string who = e.who;
-  std::replace(who.begin(), who.end(), '\n', ' ');
-  return fmt::format("{}\n{}\n{}\n{}", e.value, e.entered_ms, who, e.note);
-}
-
 }  // namespace
-
-std::optional<daily_entry> decode_entry(std::string_view key, std::string_view v) {
-  // key: entry/<id>/<YYYY-MM-DD>/<seq>
-  daily_entry e;
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  for (int i = 0; i < 3; ++i) {
-    auto slash = key.find('/', start);
-    if (slash == std::string_view::npos)
-      return std::nullopt;
-    parts.push_back(key.substr(start, slash - start));
-    start = slash + 1;
-  }
-  e.id = std::string(parts[1]);
-  if (!absl::ParseCivilTime(std::string(parts[2]), &e.day))
-    return std::nullopt;
-  auto nl1 = v.find('\n'), nl2 = v.find('\n', nl1 + 1), nl3 = v.find('\n', nl2 + 1);
-  if (nl1 == std::string_view::npos || nl2 == std::string_view::npos
-      || nl3 == std::string_view::npos)
-    return std::nullopt;
-  e.value = std::strtod(std::string(v.substr(0, nl1)).c_str(), nullptr);
-  e.entered_ms = std::strtoll(std::string(v.substr(nl1 + 1, nl2 - nl1 - 1)).c_str(), nullptr, 10);
-  e.who = std::string(v.substr(nl2 + 1, nl3 - nl2 - 1));
-  e.note = std::string(v.substr(nl3 + 1));
-  return e;
-}
 
 std::vector<daily_entry> read_entries(const store::store* db, const std::string& id,
                                       std::optional<absl::CivilDay> from,
@@ -120,7 +44,8 @@ std::vector<daily_entry> read_entries(const store::store* db, const std::string&
   std::vector<daily_entry> out;
   if (!db)
     return out;
-  for (const auto& [k, v] : db->scan_energy(id.empty() ? "entry/" : "entry/" + id + "/")) {
+  for (const auto& [k, v] :
+       db->scan_energy(id.empty() ? std::string(records::all_entries) : records::entries_of(id))) {
     auto e = decode_entry(k, v);
     if (!e || (from && e->day < *from) || (to && e->day > *to))
       continue;
@@ -207,15 +132,14 @@ energy_unit::enter_daily(const std::string& id, absl::CivilDay day, double value
   if (who.empty())
     return unexpected{fail(errc::invalid_argument, "who entered it is required")};
   daily_entry e{id, day, value, who, now_ms(), note, false};
-  std::string prefix = fmt::format("entry/{}/{}/", id, day_text(day));
-  bool correction = db_ && !db_->scan_energy(prefix, 1).empty();
+  bool correction = db_ && !db_->scan_energy(records::entries_of(id, day), 1).empty();
   if (db_) {
     uint64_t seq = ++*seq_;
     auto r = db_->put_energy(
-      {{prefix + hex16(seq), encode_entry(e)}},
-      fmt::format("energy/{}/{}", hex16(static_cast<uint64_t>(e.entered_ms)), hex16(seq)),
-      fmt::format("{}\n{} {} {} = {}", who, correction ? "correction" : "entry", id, day_text(day),
-                  value));
+      {{records::entry_key(id, day, seq), records::encode_entry(e)}},
+      records::audit_key(e.entered_ms, seq),
+      records::audit_record(who, fmt::format("{} {} {} = {}", correction ? "correction" : "entry",
+                                             id, day_text(day), value)));
     if (!r)
       return unexpected{fail(errc::unavailable, "the store refused the entry: " + r.error())};
   }
@@ -242,19 +166,17 @@ energy::counter_tracker* energy_unit::tracker(const std::string& meter) {
       .first->second;
   // The last counter is in the store (written with the consumption it gave).
   if (db_)
-    if (auto v = db_->get_energy("counter/" + meter)) {
-      auto nl = v->find('\n');
-      if (nl != std::string::npos)
-        t.restore(std::strtoll(v->substr(0, nl).c_str(), nullptr, 10),
-                  std::strtod(v->substr(nl + 1).c_str(), nullptr));
+    if (auto v = db_->get_energy(records::counter_key(meter))) {
+      if (auto c = records::decode_counter(*v))
+        t.restore(c->first, c->second);
       // A store from before the reading log: the last counter starts it,
       // as a seed (what came before it is not known). Only for a meter
       // with no log at all (a meter read live keeps none: one seed).
       // Best effort: without it a late reading is refused, never misplaced.
       if (auto last = t.last(); last && !log_before(meter, INT64_MAX))
-        if (auto r =
-              db_->put_energy({{log_key(meter, last->first),
-                                encode_log({last->first, last->second, last->second, -1, false})}});
+        if (auto r = db_->put_energy(
+              {{records::reading_key(meter, last->first),
+                records::encode_reading({last->first, last->second, last->second, -1, false})}});
             !r)
           spdlog::warn("energy: the reading log of meter {} could not be started: {}", meter,
                        r.error());
@@ -271,8 +193,8 @@ std::optional<energy_unit::logged_reading> energy_unit::log_at(const std::string
     auto it = m->second.find(t);
     return it == m->second.end() ? std::nullopt : std::optional(it->second);
   }
-  auto v = db_->get_energy(log_key(meter, t));
-  return v ? decode_log(t, *v) : std::nullopt;
+  auto v = db_->get_energy(records::reading_key(meter, t));
+  return v ? records::decode_reading(t, *v) : std::nullopt;
 }
 
 std::optional<energy_unit::logged_reading> energy_unit::log_before(const std::string& meter,
@@ -286,10 +208,10 @@ std::optional<energy_unit::logged_reading> energy_unit::log_before(const std::st
       return std::nullopt;
     return std::prev(it)->second;
   }
-  auto kv = db_->energy_before(log_prefix(meter), log_key(meter, t));
+  auto kv = db_->energy_before(records::readings_of(meter), records::reading_key(meter, t));
   if (!kv)
     return std::nullopt;
-  return decode_log(log_time(kv->first), kv->second);
+  return records::decode_reading(records::reading_time(kv->first), kv->second);
 }
 
 std::optional<energy_unit::logged_reading> energy_unit::log_after(const std::string& meter,
@@ -316,14 +238,14 @@ std::vector<energy_unit::logged_reading> energy_unit::log_span(const std::string
     return out;
   }
   db_->each_energy(
-    log_prefix(meter),
+    records::readings_of(meter),
     [&](std::string_view k, std::string_view v) {
-      auto t = log_time(k);
-      if (auto e = decode_log(t, v))
+      auto t = records::reading_time(k);
+      if (auto e = records::decode_reading(t, v))
         out.push_back(*e);
       return t <= to;
     },
-    log_key(meter, from));
+    records::reading_key(meter, from));
   return out;
 }
 
@@ -335,11 +257,7 @@ std::optional<plantd::reading> energy_unit::stored_hour(const std::string& key) 
   auto v = db_->get_energy(key);
   if (!v)
     return std::nullopt;
-  auto nl = v->find('\n');
-  if (nl == std::string::npos)
-    return std::nullopt;
-  return plantd::reading{std::strtod(v->substr(0, nl).c_str(), nullptr),
-                         static_cast<quality>(std::atoi(v->substr(nl + 1).c_str()))};
+  return records::decode_hour_value(*v);
 }
 
 expected<std::vector<energy::counter_event>, failure>
@@ -349,14 +267,14 @@ energy_unit::apply_shares(const std::string& meter, const std::vector<energy::ho
   // The counter, its log entry and the hours' new totals go in one batch: a
   // crash keeps all or none, so consumption is never lost or counted twice.
   std::vector<std::pair<std::string, std::string>> kvs;
-  kvs.emplace_back("counter/" + meter, fmt::format("{}\n{}", t_ms, counter));
+  kvs.emplace_back(records::counter_key(meter), records::encode_counter(t_ms, counter));
   if (log)
-    kvs.emplace_back(log_key(meter, log->t), encode_log(*log));
+    kvs.emplace_back(records::reading_key(meter, log->t), records::encode_reading(*log));
   std::vector<leaf_update> ups;
   for (const auto& [ind, factor] : slice_.meters.at(meter).indicators) {
     for (const auto& s : shares) {
       int64_t idx = s.hour - epoch_hour;
-      auto key = fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(idx)));
+      auto key = records::hour_key(ind, idx);
       plantd::reading total{s.amount * factor, s.q};
       // A batch may hold the same hour twice (a gap and the new reading).
       auto prev = std::find_if(ups.rbegin(), ups.rend(),
@@ -368,7 +286,7 @@ energy_unit::apply_shares(const std::string& meter, const std::vector<energy::ho
         before = stored_hour(key);
       if (before)
         total = {before->value + total.value, worse(before->quality, total.quality)};
-      kvs.emplace_back(key, fmt::format("{}\n{}", total.value, static_cast<int>(total.quality)));
+      kvs.emplace_back(key, records::encode_hour(total));
       ups.push_back(
         {ind, true, idx, total.value, total.quality, before.value_or(plantd::reading{})});
       if (!db_)
@@ -452,10 +370,10 @@ energy_unit::readings(const std::string& meter, const std::vector<std::pair<int6
     if (pending.empty())
       return;
     std::vector<std::pair<std::string, std::string>> kvs = std::move(logs);
-    kvs.emplace_back("counter/" + meter, fmt::format("{}\n{}", counter->first, counter->second));
+    kvs.emplace_back(records::counter_key(meter),
+                     records::encode_counter(counter->first, counter->second));
     for (const auto& [k, v] : hours)
-      kvs.emplace_back(fmt::format("hour/{}/{}", k.first, hex16(static_cast<uint64_t>(k.second))),
-                       fmt::format("{}\n{}", v.second.value, static_cast<int>(v.second.quality)));
+      kvs.emplace_back(records::hour_key(k.first, k.second), records::encode_hour(v.second));
     bool written = true;
     if (db_) {
       if (auto r = db_->put_energy(kvs); !r) {
@@ -467,14 +385,13 @@ energy_unit::readings(const std::string& meter, const std::vector<std::pair<int6
       }
     } else {
       for (const auto& [k, v] : kvs) {
-        if (k.starts_with("reading/")) {
-          auto e = decode_log(log_time(k), v);
+        if (k.starts_with(records::all_readings)) {
+          auto e = records::decode_reading(records::reading_time(k), v);
           if (e)
             log_[meter][e->t] = *e;
-        } else if (k.starts_with("hour/")) {
-          auto nl = v.find('\n');
-          hours_[k] = {std::strtod(v.substr(0, nl).c_str(), nullptr),
-                       static_cast<quality>(std::atoi(v.substr(nl + 1).c_str()))};
+        } else if (k.starts_with(records::all_hours)) {
+          if (auto r = records::decode_hour_value(v))
+            hours_[k] = *r;
         }
       }
     }
@@ -503,16 +420,15 @@ energy_unit::readings(const std::string& meter, const std::vector<std::pair<int6
     }
     std::vector<energy::counter_event> events;
     auto shares = t->reading(t_ms, c, slice_.tz, &events);
-    logs.emplace_back(log_key(meter, t_ms),
-                      encode_log({t_ms, c, c, last ? last->first : 0, false}));
+    logs.emplace_back(records::reading_key(meter, t_ms),
+                      records::encode_reading({t_ms, c, c, last ? last->first : 0, false}));
     counter = {t_ms, c};
     for (const auto& [ind, factor] : slice_.meters.at(meter).indicators)
       for (const auto& s : shares) {
         auto key = std::pair{ind, s.hour - epoch_hour};
         auto it = hours.find(key);
         if (it == hours.end()) {
-          auto before =
-            stored_hour(fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(key.second))));
+          auto before = stored_hour(records::hour_key(ind, key.second));
           it =
             hours.emplace(key, std::pair{before, before.value_or(plantd::reading{0, s.q})}).first;
         }
@@ -553,8 +469,8 @@ void energy_unit::prune_log(const std::string& meter, int64_t newest) {
     m[start.t].prev = -1;
     return;
   }
-  db_->each_energy(log_prefix(meter), [&](std::string_view k, std::string_view) {
-    if (log_time(k) >= cut)
+  db_->each_energy(records::readings_of(meter), [&](std::string_view k, std::string_view) {
+    if (records::reading_time(k) >= cut)
       return false;
     kvs.emplace_back(std::string(k), std::string());  // an empty value deletes the key
     return true;
@@ -562,7 +478,7 @@ void energy_unit::prune_log(const std::string& meter, int64_t newest) {
   if (kvs.empty() && start.prev == 0)
     return;  // nothing older: the meter's first reading is in the window
   start.prev = -1;
-  kvs.emplace_back(log_key(meter, start.t), encode_log(start));
+  kvs.emplace_back(records::reading_key(meter, start.t), records::encode_reading(start));
   if (auto r = db_->put_energy(kvs); !r)
     spdlog::warn("energy: the reading log of meter {} was not pruned: {}", meter, r.error());
 }
@@ -672,12 +588,12 @@ energy_unit::backfill(const std::string& meter, const energy::counter_tracker& t
   int64_t covered_to = last && span[hi].t == last->first ? INT64_MAX : span[hi].t;
 
   std::vector<std::pair<std::string, std::string>> kvs;
-  kvs.emplace_back(log_key(meter, entry.t), encode_log(entry));
-  kvs.emplace_back(log_key(meter, next.t), encode_log(next));
+  kvs.emplace_back(records::reading_key(meter, entry.t), records::encode_reading(entry));
+  kvs.emplace_back(records::reading_key(meter, next.t), records::encode_reading(next));
   std::vector<leaf_update> ups;
   for (const auto& [ind, factor] : slice_.meters.at(meter).indicators) {
     for (const auto& [idx, d] : delta) {
-      auto key = fmt::format("hour/{}/{}", ind, hex16(static_cast<uint64_t>(idx)));
+      auto key = records::hour_key(ind, idx);
       auto before = stored_hour(key);
       double v = (before ? before->value : 0) + d * factor;
       if (v < 0 && v > -1e-9 * std::max(1.0, std::abs(d * factor)))
@@ -686,7 +602,7 @@ energy_unit::backfill(const std::string& meter, const energy::counter_tracker& t
       bool known = covered_from <= hour_ms(idx) && hour_ms(idx + 1) <= covered_to;
       if (!known && before)
         qh = worse(qh, before->quality);
-      kvs.emplace_back(key, fmt::format("{}\n{}", v, static_cast<int>(qh)));
+      kvs.emplace_back(key, records::encode_hour({v, qh}));
       ups.push_back({ind, true, idx, v, qh, before.value_or(plantd::reading{})});
     }
   }
@@ -696,8 +612,7 @@ energy_unit::backfill(const std::string& meter, const energy::counter_tracker& t
       return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
   } else {
     for (const auto& u : ups)
-      hours_[fmt::format("hour/{}/{}", u.id, hex16(static_cast<uint64_t>(u.index)))] = {u.value,
-                                                                                        u.q};
+      hours_[records::hour_key(u.id, u.index)] = {u.value, u.q};
     log_[meter][entry.t] = entry;
     log_[meter][next.t] = next;
   }

@@ -33,6 +33,7 @@
 #include "actors/type_ids.hpp"
 #include "drivers/store/store.hpp"
 #include "model/common/clock.hpp"
+#include "drivers/store/energy_records.hpp"
 #include "model/energy/counter.hpp"
 #include "model/energy/model.hpp"
 
@@ -58,18 +59,8 @@ struct unit_slice {
 std::string node_of(const energy::model& m, const std::string& id);
 unit_slice slice_of(const energy::model& m, const std::string& node, absl::TimeZone tz);
 
-struct daily_entry {
-  std::string id;
-  absl::CivilDay day;
-  double value = 0;
-  std::string who;
-  int64_t entered_ms = 0;
-  std::string note;
-  bool superseded = false;
-};
+using store::energy_records::daily_entry;
 
-// Entries in the store: entry/<id>/<YYYY-MM-DD>/<seq hex> -> record.
-std::optional<daily_entry> decode_entry(std::string_view key, std::string_view value);
 // Every entry of an id ("" = all), oldest first, corrections after what
 // they supersede.
 std::vector<daily_entry> read_entries(const store::store* db, const std::string& id,
@@ -133,12 +124,7 @@ public:
   // there (`out`; a swap's new initial); prev: the time of the reading the
   // interval ending here starts from (0: the meter's first reading; -1:
   // not known, a seed: the last counter from before the log was kept).
-  struct logged_reading {
-    int64_t t = 0;
-    double in = 0, out = 0;
-    int64_t prev = 0;
-    bool swap = false;
-  };
+  using logged_reading = store::energy_records::logged_reading;
 
 private:
   int64_t now_ms() const;

@@ -28,8 +28,8 @@ bool sendable(quality q) {
 
 }  // namespace
 
-std::optional<uint64_t> read_counter(const store::store& db, std::string_view key) {
-  auto v = db.get_state(key);
+std::optional<uint64_t> read_counter(const store::store& db, store::store::state_record r) {
+  auto v = db.get_state(r);
   if (!v)
     return std::nullopt;
   uint64_t n = 0;
@@ -253,15 +253,11 @@ struct ctx {
       s.labels = uplink::labels_of(name, site);
       out.push_back(std::move(s));
     }
-    std::vector<alarms::alarm> all;
-    auto records = a.db->alarms(&error);
+    auto all = a.db->alarms(&error);
     if (!error.empty()) {
       fail("cannot read the alarms from the store: " + error);
       return std::nullopt;
     }
-    for (const auto& [id, bytes] : records)
-      if (auto al = decode_alarm(id, bytes))
-        all.push_back(std::move(*al));
     for (auto& s : alarm_series(all, from, to, site)) {
       *samples += s.samples.size();
       out.push_back(std::move(s));

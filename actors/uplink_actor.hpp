@@ -89,9 +89,9 @@ struct uplink_actor_args {
 caf::behavior uplink_actor(caf::event_based_actor* self, uplink_actor_args args);
 
 // State records in the store (the store actor adds to the lost count).
-inline constexpr std::string_view uplink_cursor_key = "uplink/cursor";
-inline constexpr std::string_view uplink_lost_key = "uplink/lost";
-inline constexpr std::string_view uplink_rejected_key = "uplink/rejected";
+inline constexpr auto uplink_cursor_key = store::store::state_record::uplink_cursor;
+inline constexpr auto uplink_lost_key = store::store::state_record::uplink_lost;
+inline constexpr auto uplink_rejected_key = store::store::state_record::uplink_rejected;
 
 // The alarm states in [from, to) as plantd_alarm_active{code,device,
 // severity,site} series: 1 at the raise, 0 at the clear, and 1 at every
@@ -103,7 +103,7 @@ std::vector<uplink::series> alarm_series(const std::vector<alarms::alarm>& all, 
 
 // Counters kept in state records as decimal text (0 when never put; nullopt
 // when the store cannot read it).
-std::optional<uint64_t> read_counter(const store::store& db, std::string_view key);
+std::optional<uint64_t> read_counter(const store::store& db, store::store::state_record r);
 // The raw points stored in [from, to) across every series that the uplink
 // would send (not missing or invalid): retention counts what it removes
 // before the uplink sent it.

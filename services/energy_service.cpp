@@ -13,6 +13,7 @@
 
 #include "actors/energy_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "drivers/store/energy_records.hpp"
 #include "services/access_gate.hpp"
 #include "services/ask.hpp"
 #include "services/energy_codec.hpp"
@@ -645,13 +646,13 @@ std::vector<problem> recorded_data(const store::store& db, const std::string& ki
   auto first_day = [](const std::string& key, std::size_t prefix_len) {
     return key.substr(prefix_len, std::min<std::size_t>(10, key.size() - prefix_len));
   };
-  auto entries = "entry/" + id + "/";
+  auto entries = store::energy_records::entries_of(id);
   if (auto e = db.scan_energy(entries, 1); !e.empty())
     out.push_back({"id", fmt::format("{} {} has recorded {} entries (the first on {}); they stay "
                                      "for the reports of their periods",
                                      kind, id, kind == "product" ? "production" : "daily",
                                      first_day(e.front().first, entries.size()))});
-  if (kind == "indicator" && !db.scan_energy("hour/" + id + "/", 1).empty())
+  if (kind == "indicator" && !db.scan_energy(store::energy_records::hours_of(id), 1).empty())
     out.push_back({"id", fmt::format("indicator {} has recorded hourly meter consumption; it "
                                      "stays for the reports of its periods",
                                      id)});

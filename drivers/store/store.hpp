@@ -1,5 +1,6 @@
 // The RocksDB store of plantd: telemetry series (raw points and rollups),
-// and the applied configuration with its version history.
+// the applied configuration with its version history, alarms, access
+// records, the energy-carbon records and documents.
 //
 // Column families:
 //   series   key series id (u32 BE) + hour start ms (i64 BE, UTC-aligned)
@@ -10,14 +11,20 @@
 //   rollups  key series id + resolution (u8) + bucket start ms -> aggregate,
 //            kept by a merge operator in the same write batch as the raw
 //            points (atomic: a crash never leaves rollups and raw apart)
-//   meta     series names -> ids
+//   meta     series names -> ids, state records, document digests
 //   config   config version (u64 BE) -> serialized config
-//   alarms   alarm records
-//   audit    who changed what, when (energy-carbon model and entries)
+//   alarms   alarm id (u64 BE) -> alarm record
+//   audit    who changed what, when (energy-carbon model and entries; API calls)
 //   energy   daily entries and hourly meter consumption of the energy-carbon
-//            model (stores before documents also hold the model, key "model")
+//            model (drivers/store/energy_records.hpp: their keys and values)
+//   access   accounts, sessions, API tokens and installer codes
 //
 // Documents (files in <dir>/documents/): the energy-carbon model.
+//
+// One class, implemented by concern: db.cpp (opening, health, recovery,
+// memory and disk), series.cpp, documents.cpp, energy_records.cpp,
+// config_history.cpp and records.cpp (state, alarms, access, call audit).
+// No key of the store is built or parsed outside drivers/store.
 //
 // Rollup buckets follow the site's time zone (DST included). Writes with the
 // WAL on: a write that returned is on disk (sync on request).
@@ -34,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/alarms/alarm_book.hpp"
 #include "model/common/expected.hpp"
 #include "model/common/quality.hpp"
 #include "model/telemetry/chunk.hpp"
@@ -132,14 +140,25 @@ public:
   // Call it from the writer's thread: the hour holding t is rewritten.
   expected<void, std::string> drop_raw_before(int64_t t_ms);
 
-  // plantd's own small records (the uplink's cursor and counters), by key;
-  // safe from any thread. nullopt: never put; an error: it cannot be read.
-  expected<void, std::string> put_state(std::string_view key, std::string_view bytes);
-  expected<std::optional<std::string>, std::string> get_state(std::string_view key) const;
+  // plantd's own small records (the uplink's cursor and counters), one of
+  // each; safe from any thread. nullopt: never put; an error: it cannot be
+  // read.
+  enum class state_record : uint8_t {
+    uplink_cursor,    // everything stored before it was acknowledged (ms)
+    uplink_lost,      // points retention removed before the uplink sent them
+    uplink_rejected,  // samples the receiver refused for good
+  };
+  expected<void, std::string> put_state(state_record r, std::string_view bytes);
+  expected<std::optional<std::string>, std::string> get_state(state_record r) const;
 
-  // Alarm records by id (the encoding is the caller's).
-  expected<void, std::string> put_alarm(uint64_t id, std::string_view bytes);
-  std::vector<std::pair<uint64_t, std::string>> alarms(std::string* error = nullptr) const;
+  // Alarm records, by id (a record again replaces it).
+  expected<void, std::string> put_alarm(const alarms::alarm& a);
+  // Every alarm record, by id. `error` (when given) is set when part could
+  // not be read (a failing disk): the records returned are then not all
+  // there are. `undecodable`: records passed over as not an alarm this
+  // plantd reads.
+  std::vector<alarms::alarm> alarms(std::string* error = nullptr,
+                                    std::size_t* undecodable = nullptr) const;
 
   // Energy-carbon records (key -> bytes; an empty value deletes the key),
   // written atomically with one audit record (skipped when audit_key is

@@ -203,7 +203,7 @@ TEST_CASE("the uplink sends what is stored to VictoriaMetrics exactly, and fills
   al.level = alarms::severity::major;
   al.raised_ms = t0 + 600'500;
   al.cleared_ms = t0 + 900'250;
-  REQUIRE(site.db->put_alarm(al.id, actors::encode_alarm(al)));
+  REQUIRE(site.db->put_alarm(al));
 
   temp_dir vmdir{"plantd-vm"};
   victoria vm{vmdir.path};

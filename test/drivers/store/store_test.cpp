@@ -482,7 +482,10 @@ TEST_CASE("the write-ahead log stays bounded while a family written once keeps i
   auto& db = *s.value();
   // One small write to a family that is then never written again (the
   // config history): without a bound its memtable pins every log file.
-  REQUIRE(db.put_alarm(1, "raised"));
+  alarms::alarm raised;
+  raised.id = 1;
+  raised.code = "comm_lost";
+  REQUIRE(db.put_alarm(raised));
   auto id = db.series_id("plant.grid_w").value();
   int64_t t = 1'700'000'000'000;
   // The log is measured once the flushes it asked for are done: they run
