@@ -52,7 +52,7 @@ caf::result<apply_result> apply(self_ptr self, std::shared_ptr<const plant::conf
   auto version = st.current.version + 1;
   if (st.args.persist)
     if (auto r = st.args.persist(*next, version, info); !r)
-      return caf::make_error(errc::unavailable, "the change cannot be stored: " + r.error());
+      return caf::make_error(r.error().code, "the change cannot be stored: " + r.error().message);
   res.at_restart = plant::restart_only_changes(*st.current.config, *next);
   st.current = {next, version, st.args.clk->now()};
   res.after = st.current;

@@ -31,6 +31,7 @@
 
 #include "actors/config_view.hpp"
 #include "actors/type_ids.hpp"
+#include "drivers/store/store.hpp"
 #include "model/common/expected.hpp"
 
 namespace plantd::actors {
@@ -50,8 +51,8 @@ struct config_actor_args {
   // Applies a changed config (apply_atom); none: the change is only held.
   caf::actor supervisor;
   // Stores a new version; none: changes are not persisted (tests).
-  std::function<expected<void, std::string>(const plant::config&, uint64_t version,
-                                            const change_info&)>
+  std::function<expected<void, store::error>(const plant::config&, uint64_t version,
+                                             const change_info&)>
     persist;
   // Checks beyond plant::validate (the point tables); none: validate only.
   std::function<problems(const plant::config&)> check;

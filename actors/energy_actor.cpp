@@ -184,7 +184,7 @@ void energy_book::load() {
     std::optional<std::string> stored;
     bool from_document = doc && doc->has_value();
     if (!doc)
-      unreadable_ = doc.error();
+      unreadable_ = doc.error().message;
     else
       stored = *doc ? std::move(*doc) : db_->get_energy("model");
     // A change's audit record is written before its file: a stop in
@@ -205,7 +205,7 @@ void energy_book::load() {
                               "was before that change"));
       spdlog::warn(
         "energy: the last recorded model change did not reach the model file; kept the file{}",
-        r ? "" : " (the recovery record failed: " + r.error() + ")");
+        r ? "" : " (the recovery record failed: " + r.error().message + ")");
     }
     have_document_ = false;
     journal_seq_ = 0;
@@ -368,14 +368,15 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
     });
     if (!stale.empty())
       if (auto d = db_->put_energy(stale, {}, {}, true); !d)
-        return unexpected{fail(errc::unavailable, "the store refused the change: " + d.error())};
+        return unexpected{
+          fail(d.error().code, "the store refused the change: " + d.error().message)};
     journal_seq_ = 0;
   }
   auto [akey, arec] = audit_record(who, what, before, after);
   auto r =
     db_->put_document("energy-model", with_header(journal_seq_, codec_.encode(model_)), akey, arec);
   if (!r)
-    return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
+    return unexpected{fail(r.error().code, "the store refused the change: " + r.error().message)};
   if (!legacy_model_removed_) {  // the document replaces a model kept as a key
     if (db_->put_energy({{"model", ""}}))
       legacy_model_removed_ = true;
@@ -392,7 +393,7 @@ energy::result energy_book::persist_model(const std::string& who, const std::str
   if (!gone.empty())
     if (auto d = db_->put_energy(gone); !d)
       spdlog::warn("energy: the model journal is in the document, but its entries stay: {}",
-                   d.error());
+                   d.error().message);
   return {};
 }
 
@@ -404,7 +405,7 @@ energy::result energy_book::persist_changes(const std::vector<energy::model::cha
   auto key = records::journal_key(journal_seq_ + 1);
   // Synced, as the model file is: an answered change survives a power cut.
   if (auto r = db_->put_energy({{key, entry}}, akey, arec, true); !r)
-    return unexpected{fail(errc::unavailable, "the store refused the change: " + r.error())};
+    return unexpected{fail(r.error().code, "the store refused the change: " + r.error().message)};
   ++journal_seq_;
   journal_bytes_ += entry.size();
   ++journal_entries_;

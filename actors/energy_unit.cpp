@@ -141,7 +141,7 @@ energy_unit::enter_daily(const std::string& id, absl::CivilDay day, double value
       records::audit_record(who, fmt::format("{} {} {} = {}", correction ? "correction" : "entry",
                                              id, day_text(day), value)));
     if (!r)
-      return unexpected{fail(errc::unavailable, "the store refused the entry: " + r.error())};
+      return unexpected{fail(r.error().code, "the store refused the entry: " + r.error().message)};
   }
   out.push_back({id, false, day - epoch_day, value, quality::manual, {}});
   return std::pair{e, correction};
@@ -179,7 +179,7 @@ energy::counter_tracker* energy_unit::tracker(const std::string& meter) {
                 records::encode_reading({last->first, last->second, last->second, -1, false})}});
             !r)
           spdlog::warn("energy: the reading log of meter {} could not be started: {}", meter,
-                       r.error());
+                       r.error().message);
     }
   return &t;
 }
@@ -297,7 +297,8 @@ energy_unit::apply_shares(const std::string& meter, const std::vector<energy::ho
     auto r = db_->put_energy(kvs);
     if (!r) {
       trackers_.erase(meter);  // re-read the last stored counter next time
-      return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
+      return unexpected{
+        fail(r.error().code, "the store refused the reading: " + r.error().message)};
     }
   } else if (log) {
     log_[meter][log->t] = *log;
@@ -381,7 +382,7 @@ energy_unit::readings(const std::string& meter, const std::vector<std::pair<int6
         trackers_.erase(meter);  // re-read the last stored counter next time
         for (auto i : pending)
           results[i] =
-            unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
+            unexpected{fail(r.error().code, "the store refused the reading: " + r.error().message)};
       }
     } else {
       for (const auto& [k, v] : kvs) {
@@ -480,7 +481,8 @@ void energy_unit::prune_log(const std::string& meter, int64_t newest) {
   start.prev = -1;
   kvs.emplace_back(records::reading_key(meter, start.t), records::encode_reading(start));
   if (auto r = db_->put_energy(kvs); !r)
-    spdlog::warn("energy: the reading log of meter {} was not pruned: {}", meter, r.error());
+    spdlog::warn("energy: the reading log of meter {} was not pruned: {}", meter,
+                 r.error().message);
 }
 
 expected<energy_unit::reading_result, failure>
@@ -609,7 +611,8 @@ energy_unit::backfill(const std::string& meter, const energy::counter_tracker& t
   if (db_) {
     auto r = db_->put_energy(kvs);
     if (!r)
-      return unexpected{fail(errc::unavailable, "the store refused the reading: " + r.error())};
+      return unexpected{
+        fail(r.error().code, "the store refused the reading: " + r.error().message)};
   } else {
     for (const auto& u : ups)
       hours_[records::hour_key(u.id, u.index)] = {u.value, u.q};

@@ -103,7 +103,7 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
       auto n = count_raw(*a.db, *oldest, cut);
       auto unsent = unsent_before(*a.db, cut);
       if (auto r = a.db->drop_raw_before(cut); !r) {
-        last_error = r.error();
+        last_error = r.error().message;
         return;
       }
       lost_to_uplink(*a.db, unsent);
@@ -135,7 +135,7 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
         written += pending.size();
       } else {
         ++failed;
-        last_error = r.error();
+        last_error = r.error().message;
       }
       pending.clear();
       return ok;
@@ -155,7 +155,7 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
         auto id = c->a.db->series_id(pts[i].first);
         if (!id) {
           ++c->failed;
-          c->last_error = id.error();
+          c->last_error = id.error().message;
           continue;
         }
         c->pending.push_back({*id, s.time.time_since_epoch().count(), pts[i].second, qs[i]});
@@ -194,7 +194,7 @@ caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
         auto cut = now - std::chrono::hours{24} * c->a.raw_retention_days;
         auto unsent = unsent_before(*c->a.db, cut.time_since_epoch().count());
         if (auto r = c->a.db->drop_raw_before(cut.time_since_epoch().count()); !r) {
-          c->last_error = r.error();
+          c->last_error = r.error().message;
           failing = true;
         } else {
           lost_to_uplink(*c->a.db, unsent);

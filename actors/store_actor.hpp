@@ -48,7 +48,7 @@ struct store_actor_args {
   // Told (store_atom, conditions) when writes start or stop failing.
   caf::actor alarms;
   // For tests: replaces db->write (a disk that fails on demand).
-  std::function<expected<void, std::string>(const std::vector<store::point>&)> write;
+  std::function<expected<void, store::error>(const std::vector<store::point>&)> write;
 };
 
 caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args);

@@ -204,7 +204,7 @@ struct ctx {
       return true;
     auto v = a.db->get_state(uplink_cursor_key);
     if (!v) {
-      fail("cannot read the uplink's cursor: " + v.error());
+      fail("cannot read the uplink's cursor: " + v.error().message);
       return false;
     }
     int64_t c = 0;
@@ -223,7 +223,7 @@ struct ctx {
 
   bool save_cursor() {
     if (auto r = a.db->put_state(uplink_cursor_key, std::to_string(st.cursor_ms)); !r) {
-      fail("cannot store the cursor: " + r.error());
+      fail("cannot store the cursor: " + r.error().message);
       return false;
     }
     return true;

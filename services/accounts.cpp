@@ -284,7 +284,7 @@ answer<login_result> accounts::open_session(const std::string& user, role r) {
   }
   batch.push_back({store::store::access_kind::session, key, state::encode(s)});
   if (auto w = db_->put_access(batch); !w)
-    return unexpected{refuse(errc::unavailable, "the session cannot be stored: " + w.error())};
+    return unexpected{refuse(w.error().code, "the session cannot be stored: " + w.error().message)};
   st_->sessions[key] = s;
   return login_result{token, principal{"user:" + user, r, credential::session, s.expires_ms, key}};
 }
@@ -381,7 +381,7 @@ answer<login_result> accounts::bootstrap(const std::string& code, const std::str
     {store::store::access_kind::code, key, ""},
     {store::store::access_kind::user, user, state::encode(u)}};
   if (auto w = db_->put_access(batch); !w)
-    return unexpected{refuse(errc::unavailable, "the account cannot be stored: " + w.error())};
+    return unexpected{refuse(w.error().code, "the account cannot be stored: " + w.error().message)};
   st_->codes.erase(it);
   st_->users[user] = u;
   drop_first_start_codes();
@@ -475,7 +475,7 @@ answer<void*> accounts::change_password(const principal& who, const std::string&
     if (s.user == name && k != who.token_key)
       batch.push_back({store::store::access_kind::session, k, ""});
   if (auto w = db_->put_access(batch); !w)
-    return unexpected{refuse(errc::unavailable, "the account cannot be stored: " + w.error())};
+    return unexpected{refuse(w.error().code, "the account cannot be stored: " + w.error().message)};
   it->second = u;
   std::erase_if(st_->sessions, [&](const auto& kv) {
     return kv.second.user == name && kv.first != who.token_key;
@@ -504,7 +504,7 @@ answer<user_info> accounts::create_user(const principal& by, const std::string& 
     return unexpected{refuse(errc::already_exists, "username: " + name + " exists")};
   state::user u{r, hash.c_str(), opts_.now_ms(), by.name, false};
   if (auto w = db_->put_access({{store::store::access_kind::user, name, state::encode(u)}}); !w)
-    return unexpected{refuse(errc::unavailable, "the account cannot be stored: " + w.error())};
+    return unexpected{refuse(w.error().code, "the account cannot be stored: " + w.error().message)};
   st_->users[name] = u;
   drop_first_start_codes();
   return user_info{name, u.r, false, u.created_ms, u.created_by};
@@ -528,7 +528,7 @@ answer<user_info> accounts::set_disabled(const principal& by, const std::string&
       if (s.user == name)
         batch.push_back({store::store::access_kind::session, k, ""});
   if (auto w = db_->put_access(batch); !w)
-    return unexpected{refuse(errc::unavailable, "the account cannot be stored: " + w.error())};
+    return unexpected{refuse(w.error().code, "the account cannot be stored: " + w.error().message)};
   it->second = u;
   if (disabled)
     std::erase_if(st_->sessions, [&](const auto& kv) { return kv.second.user == name; });
@@ -566,7 +566,7 @@ accounts::create_token(const principal& by, const std::string& name, role r, uin
   if (st_->tokens.size() >= 256)
     return unexpected{refuse(errc::resource_exhausted, "256 API tokens exist; revoke one first")};
   if (auto w = db_->put_access({{store::store::access_kind::token, key, state::encode(t)}}); !w)
-    return unexpected{refuse(errc::unavailable, "the token cannot be stored: " + w.error())};
+    return unexpected{refuse(w.error().code, "the token cannot be stored: " + w.error().message)};
   st_->tokens[key] = t;
   return std::pair{
     token, token_info{key.substr(0, 16), t.name, t.r, t.created_ms, t.expires_ms, t.created_by}};
@@ -580,7 +580,8 @@ answer<void*> accounts::revoke_token(const principal&, const std::string& id) {
     if (it->first.compare(0, 16, id) != 0)
       continue;
     if (auto w = db_->put_access({{store::store::access_kind::token, it->first, ""}}); !w)
-      return unexpected{refuse(errc::unavailable, "the revocation cannot be stored: " + w.error())};
+      return unexpected{
+        refuse(w.error().code, "the revocation cannot be stored: " + w.error().message)};
     st_->tokens.erase(it);
     return nullptr;
   }
@@ -610,7 +611,7 @@ answer<std::pair<std::string, int64_t>> accounts::issue_code(const principal& by
   if (st_->codes.size() >= 64)
     return unexpected{refuse(errc::resource_exhausted, "64 installer codes are open")};
   if (auto w = db_->put_access({{store::store::access_kind::code, key, state::encode(c)}}); !w)
-    return unexpected{refuse(errc::unavailable, "the code cannot be stored: " + w.error())};
+    return unexpected{refuse(w.error().code, "the code cannot be stored: " + w.error().message)};
   st_->codes[key] = c;
   return std::pair{code, c.expires_ms};
 }

@@ -462,7 +462,7 @@ struct commission_run {
       for (const auto& doc : {std::string{commissioning::report_document},
                               commissioning::report_document_of(report.config_version())})
         if (auto r = a().db->put_document(doc, json); !r)
-          spdlog::warn("commissioning: the report is not kept in {}: {}", doc, r.error());
+          spdlog::warn("commissioning: the report is not kept in {}: {}", doc, r.error().message);
     }
     v1::CommissionUpdate u;
     *u.mutable_report() = report;

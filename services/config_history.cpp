@@ -136,10 +136,10 @@ std::vector<config_change> diff_configs(const v1::PlantConfig& a, const v1::Plan
   return out;
 }
 
-expected<void, std::string> store_config_version(store::store& db, v1::PlantConfig cfg,
-                                                 uint64_t version, const actors::change_info& info,
-                                                 int64_t applied_at_ms,
-                                                 std::optional<std::string_view> source) {
+expected<void, store::error> store_config_version(store::store& db, v1::PlantConfig cfg,
+                                                  uint64_t version, const actors::change_info& info,
+                                                  int64_t applied_at_ms,
+                                                  std::optional<std::string_view> source) {
   redact_secrets(cfg);  // never in the database
   v1::ConfigVersion meta;
   meta.set_version(version);
@@ -154,7 +154,10 @@ expected<void, std::string> store_config_version(store::store& db, v1::PlantConf
     if (auto before = stored_config(db, version - 1))
       for (auto& c : diff_configs(*before, cfg))
         meta.add_changed_fields(std::move(c.path));
-  return db.put_config(version, cfg.SerializeAsString(), source, meta.SerializeAsString());
+  if (auto r = db.put_config(version, cfg.SerializeAsString(), source, meta.SerializeAsString());
+      !r)
+    return unexpected{r.error()};
+  return {};
 }
 
 std::optional<v1::PlantConfig> stored_config(const store::store& db, uint64_t version) {

@@ -29,10 +29,10 @@ std::vector<config_change> diff_configs(const v1::PlantConfig& a, const v1::Plan
 // Stores `cfg` (its secrets removed) as `version`, with who made it and the
 // fields changed from the version before it. `source`: the config file's
 // text when the version was made from one.
-expected<void, std::string> store_config_version(store::store& db, v1::PlantConfig cfg,
-                                                 uint64_t version, const actors::change_info& info,
-                                                 int64_t applied_at_ms,
-                                                 std::optional<std::string_view> source = {});
+expected<void, store::error> store_config_version(store::store& db, v1::PlantConfig cfg,
+                                                  uint64_t version, const actors::change_info& info,
+                                                  int64_t applied_at_ms,
+                                                  std::optional<std::string_view> source = {});
 
 // A stored version (secrets removed); nullopt when it is not kept.
 std::optional<v1::PlantConfig> stored_config(const store::store& db, uint64_t version);

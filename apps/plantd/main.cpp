@@ -187,7 +187,7 @@ int run(const run_args& ra) {
       if (auto r = plantd::services::store_config_version(
             *db, plantd::services::to_proto(loaded.model), config_version, info, now_ms, source);
           !r)
-        spdlog::warn("cannot persist the config: {}", r.error());
+        spdlog::warn("cannot persist the config: {}", r.error().message);
     }
   }
 
@@ -255,7 +255,7 @@ int run(const run_args& ra) {
   args.supervisor = supervisor;
   args.persist =
     [db](const plantd::plant::config& c, uint64_t version,
-         const plantd::actors::change_info& info) -> plantd::expected<void, std::string> {
+         const plantd::actors::change_info& info) -> plantd::expected<void, plantd::store::error> {
     return plantd::services::store_config_version(*db, plantd::services::to_proto(c), version, info,
                                                   wall_clock.now().time_since_epoch().count());
   };

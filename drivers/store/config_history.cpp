@@ -15,9 +15,9 @@ std::string config_info_key(uint64_t version) {
 
 }  // namespace
 
-expected<void, std::string> store::put_config(uint64_t version, std::string_view bytes,
-                                              std::optional<std::string_view> source,
-                                              std::string_view info) {
+expected<void, error> store::put_config(uint64_t version, std::string_view bytes,
+                                        std::optional<std::string_view> source,
+                                        std::string_view info) {
   auto h = impl_->use();
   std::string k;
   put_be64(k, static_cast<int64_t>(version));
@@ -40,7 +40,7 @@ expected<void, std::string> store::put_config(uint64_t version, std::string_view
   wo.sync = true;
   auto s = impl_->counted(h->db->Write(wo, &batch));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 

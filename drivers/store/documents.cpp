@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -20,10 +22,16 @@ std::string digest_of(std::string_view bytes) {
 
 namespace {
 
+// A failed file operation as the store's error: no room is the disk's.
+error file_error(int err, std::string message) {
+  return {err == ENOSPC || err == EDQUOT ? errc::resource_exhausted : errc::unavailable,
+          std::move(message)};
+}
+
 // Writes `path` whole or not at all: a temporary file, fsync, rename, fsync
 // of the directory.
-expected<void, std::string> write_file_atomically(const std::filesystem::path& path,
-                                                  std::string_view bytes) {
+expected<void, error> write_file_atomically(const std::filesystem::path& path,
+                                            std::string_view bytes) {
   auto sync_dir = [](const std::filesystem::path& dir) {
     int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d < 0)
@@ -36,13 +44,14 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
   if (std::filesystem::create_directories(path.parent_path(), ec))
     sync_dir(path.parent_path().parent_path());  // the new folder's entry is durable too
   if (ec)
-    return unexpected{
-      fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message())};
+    return unexpected{file_error(
+      ec.value(), fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()))};
   auto tmp = path;
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
-    return unexpected{fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno))};
+    return unexpected{
+      file_error(errno, fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)))};
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
@@ -50,30 +59,33 @@ expected<void, std::string> write_file_atomically(const std::filesystem::path& p
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
+      int code = n < 0 ? errno : ENOSPC;  // no progress: no room
       std::string err = n < 0 ? std::strerror(errno) : "no progress";
       ::close(fd);
       ::unlink(tmp.c_str());
-      return unexpected{fmt::format("cannot write {}: {}", tmp.string(), err)};
+      return unexpected{file_error(code, fmt::format("cannot write {}: {}", tmp.string(), err))};
     }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
   bool synced = ::fsync(fd) == 0;
-  std::string err = synced ? "" : std::strerror(errno);
+  int code = synced ? 0 : errno;
   if (::close(fd) != 0 && synced)
-    synced = false, err = std::strerror(errno);
+    synced = false, code = errno;
   if (!synced) {
     ::unlink(tmp.c_str());
-    return unexpected{fmt::format("cannot write {}: {}", tmp.string(), err)};
+    return unexpected{
+      file_error(code, fmt::format("cannot write {}: {}", tmp.string(), std::strerror(code)))};
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp, ec);
-    return unexpected{fmt::format("cannot replace {}: {}", path.string(), ec.message())};
+    return unexpected{
+      file_error(ec.value(), fmt::format("cannot replace {}: {}", path.string(), ec.message()))};
   }
   if (!sync_dir(path.parent_path()))
-    return unexpected{
-      fmt::format("cannot sync {}: {}", path.parent_path().string(), std::strerror(errno))};
+    return unexpected{file_error(
+      errno, fmt::format("cannot sync {}: {}", path.parent_path().string(), std::strerror(errno)))};
   return {};
 }
 
@@ -85,12 +97,12 @@ std::string digest_key(std::string_view name) {
 }
 }  // namespace
 
-expected<void, std::string> store::put_document(std::string_view name, std::string_view bytes,
-                                                std::string_view audit_key,
-                                                std::string_view audit_record) {
+expected<void, error> store::put_document(std::string_view name, std::string_view bytes,
+                                          std::string_view audit_key,
+                                          std::string_view audit_record) {
   auto h = impl_->use();
   if (name.empty() || name.find('/') != std::string_view::npos || name.front() == '.')
-    return unexpected{fmt::format("bad document name '{}'", name)};
+    return unexpected{error{errc::invalid_argument, fmt::format("bad document name '{}'", name)}};
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
   auto dkey = digest_key(name);
@@ -103,7 +115,7 @@ expected<void, std::string> store::put_document(std::string_view name, std::stri
     batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
               rocksdb::Slice{audit_record.data(), audit_record.size()});
   if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   if (auto r = write_file_atomically(impl_->dir / "documents" / std::string(name), bytes); !r) {
     rocksdb::WriteBatch undo;
     if (had_digest)
@@ -126,9 +138,9 @@ bool store::document_current(std::string_view name, std::string_view bytes) cons
   return recorded == digest_of(bytes);
 }
 
-expected<void, std::string> store::adopt_document(std::string_view name, std::string_view bytes,
-                                                  std::string_view audit_key,
-                                                  std::string_view audit_record) {
+expected<void, error> store::adopt_document(std::string_view name, std::string_view bytes,
+                                            std::string_view audit_key,
+                                            std::string_view audit_record) {
   auto h = impl_->use();
   rocksdb::WriteBatch batch;
   batch.Put(h->meta(), digest_key(name), digest_of(bytes));
@@ -137,17 +149,18 @@ expected<void, std::string> store::adopt_document(std::string_view name, std::st
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
   if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 
-expected<std::optional<std::string>, std::string> store::get_document(std::string_view name) const {
+expected<std::optional<std::string>, error> store::get_document(std::string_view name) const {
   auto path = impl_->dir / "documents" / std::string(name);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT)
     return std::optional<std::string>{};
   if (fd < 0)
-    return unexpected{fmt::format("cannot read {}: {}", path.string(), std::strerror(errno))};
+    return unexpected{
+      file_error(errno, fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)))};
   std::string out;
   char buf[1 << 16];
   for (;;) {
@@ -157,7 +170,8 @@ expected<std::optional<std::string>, std::string> store::get_document(std::strin
     if (n < 0) {
       std::string err = std::strerror(errno);
       ::close(fd);
-      return unexpected{fmt::format("cannot read {}: {}", path.string(), err)};
+      return unexpected{
+        error{errc::unavailable, fmt::format("cannot read {}: {}", path.string(), err)}};
     }
     if (n == 0)
       break;

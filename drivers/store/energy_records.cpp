@@ -252,9 +252,9 @@ std::optional<audit_entry> decode_audit(std::string_view k, std::string_view v) 
 
 namespace plantd::store {
 
-expected<void, std::string>
-store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
-                  std::string_view audit_key, std::string_view audit_record, bool durable) {
+expected<void, error> store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
+                                        std::string_view audit_key, std::string_view audit_record,
+                                        bool durable) {
   auto h = impl_->use();
   rocksdb::WriteBatch batch;
   for (const auto& [k, v] : kvs) {
@@ -270,7 +270,7 @@ store::put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
   wo.sync = impl_->opts.sync || durable;
   auto s = impl_->counted(h->db->Write(wo, &batch));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 

@@ -78,36 +78,36 @@ std::string state_key(store::state_record r) {
 
 }  // namespace
 
-expected<void, std::string> store::put_state(state_record r, std::string_view bytes) {
+expected<void, error> store::put_state(state_record r, std::string_view bytes) {
   auto h = impl_->use();
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
   // Not counted in the store's health: the writer of telemetry judges that.
   auto s = h->db->Put(wo, h->meta(), state_key(r), rocksdb::Slice{bytes.data(), bytes.size()});
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 
-expected<std::optional<std::string>, std::string> store::get_state(state_record r) const {
+expected<std::optional<std::string>, error> store::get_state(state_record r) const {
   auto h = impl_->use();
   std::string v;
   auto s = h->db->Get({}, h->meta(), state_key(r), &v);
   if (s.IsNotFound())
     return std::optional<std::string>{};
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return std::optional<std::string>{std::move(v)};
 }
 
-expected<void, std::string> store::put_alarm(const alarms::alarm& a) {
+expected<void, error> store::put_alarm(const alarms::alarm& a) {
   auto h = impl_->use();
   std::string k;
   put_be64(k, static_cast<int64_t>(a.id));
   auto bytes = encode_alarm(a);
   auto s = impl_->counted(h->db->Put({}, h->alarms(), k, bytes));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 
@@ -152,7 +152,7 @@ std::string call_audit_key(uint64_t seq) {
 
 }  // namespace
 
-expected<void, std::string> store::put_access(const std::vector<access_write>& batch) {
+expected<void, error> store::put_access(const std::vector<access_write>& batch) {
   auto h = impl_->use();
   rocksdb::WriteBatch wb;
   for (const auto& w : batch) {
@@ -166,7 +166,7 @@ expected<void, std::string> store::put_access(const std::vector<access_write>& b
   wo.sync = true;  // a revoked token or a disabled user stays so after a power cut
   auto s = impl_->counted(h->db->Write(wo, &wb));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 
@@ -181,12 +181,12 @@ std::vector<std::pair<std::string, std::string>> store::access_records(access_ki
   return out;
 }
 
-expected<void, std::string> store::append_call_audit(uint64_t seq, std::string_view bytes) {
+expected<void, error> store::append_call_audit(uint64_t seq, std::string_view bytes) {
   auto h = impl_->use();
   auto s = impl_->counted(
     h->db->Put({}, h->audit(), call_audit_key(seq), rocksdb::Slice{bytes.data(), bytes.size()}));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 
@@ -216,7 +216,7 @@ uint64_t store::last_call_audit_seq() const {
   return last;
 }
 
-expected<void, std::string> store::trim_call_audit(uint64_t keep) {
+expected<void, error> store::trim_call_audit(uint64_t keep) {
   auto last = last_call_audit_seq();
   if (last <= keep)
     return {};
@@ -224,7 +224,7 @@ expected<void, std::string> store::trim_call_audit(uint64_t keep) {
   auto s = impl_->counted(
     h->db->DeleteRange({}, h->audit(), call_audit_key(0), call_audit_key(last - keep + 1)));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 

@@ -118,7 +118,7 @@ std::shared_ptr<rocksdb::MergeOperator> aggregate_merge_operator() {
   return std::make_shared<aggregate_merge>();
 }
 
-expected<uint32_t, std::string> store::series_id(std::string_view name) {
+expected<uint32_t, error> store::series_id(std::string_view name) {
   auto h = impl_->use();
   std::lock_guard guard{impl_->series_mtx};
   if (auto it = impl_->series_ids.find(name); it != impl_->series_ids.end())
@@ -130,7 +130,7 @@ expected<uint32_t, std::string> store::series_id(std::string_view name) {
   wo.sync = true;
   auto s = impl_->counted(h->db->Put(wo, h->meta(), "series/" + std::string{name}, v));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   impl_->series_ids.emplace(std::string{name}, id);
   ++impl_->next_series;
   return id;
@@ -148,7 +148,7 @@ std::vector<std::pair<std::string, uint32_t>> store::series() const {
   return {impl_->series_ids.begin(), impl_->series_ids.end()};
 }
 
-expected<void, std::string> store::write(const std::vector<point>& batch) {
+expected<void, error> store::write(const std::vector<point>& batch) {
   auto h = impl_->use();
   rocksdb::WriteBatch wb;
   // The batch's points grouped by series and hour, in batch order within a
@@ -216,7 +216,7 @@ expected<void, std::string> store::write(const std::vector<point>& batch) {
   wo.sync = impl_->opts.sync;
   auto s = impl_->counted(h->db->Write(wo, &wb));
   if (!s.ok())
-    return unexpected{status_text(s)};
+    return unexpected{failure_of(s)};
   return {};
 }
 
@@ -324,14 +324,14 @@ std::vector<bucket> store::rollup(uint32_t series, resolution r, int64_t from, i
   return out;
 }
 
-expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
+expected<void, error> store::drop_raw_before(int64_t t_ms) {
   auto h = impl_->use();
   const int64_t cut = window_of(t_ms);
   for (const auto& [name, id] : series()) {
     // Whole hours before the cut, then what is older than t in its hour.
     auto s = h->db->DeleteRange({}, h->series(), series_key(id, INT64_MIN), series_key(id, cut));
     if (!s.ok())
-      return unexpected{status_text(s)};
+      return unexpected{failure_of(s)};
     if (cut == t_ms)
       continue;
     auto key = series_key(id, cut);
@@ -340,10 +340,11 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
     if (s.IsNotFound())
       continue;
     if (!s.ok())
-      return unexpected{status_text(s)};
+      return unexpected{failure_of(s)};
     std::vector<telemetry::sample> hour;
     if (!telemetry::decode_blocks(v, hour))
-      return unexpected{fmt::format("series {}: the hour at {} ms is not readable", name, cut)};
+      return unexpected{error{
+        errc::internal, fmt::format("series {}: the hour at {} ms is not readable", name, cut)}};
     telemetry::normalize(hour);
     auto kept = std::find_if(hour.begin(), hour.end(),
                              [&](const telemetry::sample& p) { return p.t_ms >= t_ms; });
@@ -353,7 +354,7 @@ expected<void, std::string> store::drop_raw_before(int64_t t_ms) {
     telemetry::encode_block({kept, hour.end()}, rest);
     s = rest.empty() ? h->db->Delete({}, h->series(), key) : h->db->Put({}, h->series(), key, rest);
     if (!s.ok())
-      return unexpected{status_text(s)};
+      return unexpected{failure_of(s)};
   }
   return {};
 }

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "model/alarms/alarm_book.hpp"
+#include "model/common/errc.hpp"
 #include "model/common/expected.hpp"
 #include "model/common/quality.hpp"
 #include "model/telemetry/chunk.hpp"
@@ -52,6 +53,14 @@ class Env;
 }
 
 namespace plantd::store {
+
+// Why the store refused a call: `code` says what the caller can do (a full
+// disk is resource_exhausted, a failing one unavailable, damaged data
+// internal, a store of another layout failed_precondition), `message` why.
+struct error {
+  errc code = errc::unavailable;
+  std::string message;
+};
 
 struct point {
   uint32_t series = 0;
@@ -108,19 +117,19 @@ struct store_health {
 
 class store {
 public:
-  // Opens (or creates) the store in `dir`.
+  // Opens (or creates) the store in `dir`; why not when it cannot.
   static expected<std::unique_ptr<store>, std::string> open(const std::filesystem::path& dir,
                                                             store_options opts = {});
   ~store();
 
   // The id of series `name`, created (and persisted) on first use.
-  expected<uint32_t, std::string> series_id(std::string_view name);
+  expected<uint32_t, error> series_id(std::string_view name);
   std::optional<uint32_t> find_series(std::string_view name) const;
   std::vector<std::pair<std::string, uint32_t>> series() const;
 
   // Raw points and their rollups in one atomic batch. Quality missing or
   // invalid points are stored raw but left out of the rollups.
-  expected<void, std::string> write(const std::vector<point>& batch);
+  expected<void, error> write(const std::vector<point>& batch);
 
   // Raw points in [from, to), at most `limit`. `error` (when given) is set
   // when part of the range could not be read (a failing disk, a damaged
@@ -138,7 +147,7 @@ public:
 
   // Retention: removes raw points older than `t_ms` (rollups stay).
   // Call it from the writer's thread: the hour holding t is rewritten.
-  expected<void, std::string> drop_raw_before(int64_t t_ms);
+  expected<void, error> drop_raw_before(int64_t t_ms);
 
   // plantd's own small records (the uplink's cursor and counters), one of
   // each; safe from any thread. nullopt: never put; an error: it cannot be
@@ -148,11 +157,11 @@ public:
     uplink_lost,      // points retention removed before the uplink sent them
     uplink_rejected,  // samples the receiver refused for good
   };
-  expected<void, std::string> put_state(state_record r, std::string_view bytes);
-  expected<std::optional<std::string>, std::string> get_state(state_record r) const;
+  expected<void, error> put_state(state_record r, std::string_view bytes);
+  expected<std::optional<std::string>, error> get_state(state_record r) const;
 
   // Alarm records, by id (a record again replaces it).
-  expected<void, std::string> put_alarm(const alarms::alarm& a);
+  expected<void, error> put_alarm(const alarms::alarm& a);
   // Every alarm record, by id. `error` (when given) is set when part could
   // not be read (a failing disk): the records returned are then not all
   // there are. `undecodable`: records passed over as not an alarm this
@@ -164,10 +173,9 @@ public:
   // written atomically with one audit record (skipped when audit_key is
   // empty). `durable`: on the disk when it returns (the write-ahead log
   // synced), whatever the store's sync option (a change of the model).
-  expected<void, std::string>
-  put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
-             std::string_view audit_key = {}, std::string_view audit_record = {},
-             bool durable = false);
+  expected<void, error> put_energy(const std::vector<std::pair<std::string, std::string>>& kvs,
+                                   std::string_view audit_key = {},
+                                   std::string_view audit_record = {}, bool durable = false);
   // The records under `prefix`, in key order, at most `limit`.
   std::vector<std::pair<std::string, std::string>> scan_energy(std::string_view prefix,
                                                                std::size_t limit = SIZE_MAX) const;
@@ -193,12 +201,12 @@ public:
     std::string id;
     std::string bytes;  // empty: delete
   };
-  expected<void, std::string> put_access(const std::vector<access_write>& batch);
+  expected<void, error> put_access(const std::vector<access_write>& batch);
   // Every record of a kind: (id, bytes) in id order.
   std::vector<std::pair<std::string, std::string>> access_records(access_kind kind) const;
 
   // The audit of API calls, numbered by the caller in increasing order.
-  expected<void, std::string> append_call_audit(uint64_t seq, std::string_view bytes);
+  expected<void, error> append_call_audit(uint64_t seq, std::string_view bytes);
   // Newest first, below `before` (0: from the newest); `fn` returns false
   // to stop.
   void each_call_audit(uint64_t before,
@@ -206,7 +214,7 @@ public:
   // The highest seq written (0: none).
   uint64_t last_call_audit_seq() const;
   // Keeps the newest `keep` records (the audit stays bounded).
-  expected<void, std::string> trim_call_audit(uint64_t keep);
+  expected<void, error> trim_call_audit(uint64_t keep);
 
   // Documents: large values written whole (the energy model of an
   // enterprise is megabytes), kept as files beside the database so they
@@ -215,29 +223,28 @@ public:
   // first, in one write with the digest of the new bytes; when the file
   // cannot be written the record is taken back. A stop in between leaves a
   // record of a change the file does not have: document_current tells.
-  expected<void, std::string> put_document(std::string_view name, std::string_view bytes,
-                                           std::string_view audit_key = {},
-                                           std::string_view audit_record = {});
+  expected<void, error> put_document(std::string_view name, std::string_view bytes,
+                                     std::string_view audit_key = {},
+                                     std::string_view audit_record = {});
   // The document; nullopt when there is none; an error when it exists but
   // cannot be read.
-  expected<std::optional<std::string>, std::string> get_document(std::string_view name) const;
+  expected<std::optional<std::string>, error> get_document(std::string_view name) const;
   // Whether `bytes` (the document as read) are what its last put_document
   // recorded; true when nothing was recorded (a store from before digests).
   bool document_current(std::string_view name, std::string_view bytes) const;
   // Records `bytes` as the document's current content with an audit record
   // (after a stop between a change's record and its file: the file wins).
-  expected<void, std::string> adopt_document(std::string_view name, std::string_view bytes,
-                                             std::string_view audit_key,
-                                             std::string_view audit_record);
+  expected<void, error> adopt_document(std::string_view name, std::string_view bytes,
+                                       std::string_view audit_key, std::string_view audit_record);
 
   // Configuration history. `source`: the config file the version was made
   // from (only its digest is kept), when it is one; a version made by the
   // API on top of it leaves the recorded source as it was.
   // `info`: who made the version and how (the caller's encoding), kept with it.
   // The newest config_versions_kept versions are kept.
-  expected<void, std::string> put_config(uint64_t version, std::string_view bytes,
-                                         std::optional<std::string_view> source = std::nullopt,
-                                         std::string_view info = {});
+  expected<void, error> put_config(uint64_t version, std::string_view bytes,
+                                   std::optional<std::string_view> source = std::nullopt,
+                                   std::string_view info = {});
   static constexpr uint64_t config_versions_kept = 1000;
   // One version as put; nullopt when it is not (or no longer) kept.
   std::optional<std::string> config_version(uint64_t version) const;

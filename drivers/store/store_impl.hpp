@@ -51,6 +51,18 @@ inline std::string status_text(const rocksdb::Status& s) {
   return s.ToString();
 }
 
+// A RocksDB status as the store's error.
+inline error failure_of(const rocksdb::Status& s) {
+  if (s.IsNoSpace())
+    return {errc::resource_exhausted, "the disk is full: " + s.ToString()};
+  if (s.IsCorruption())
+    return {errc::internal, "the store's data is damaged: " + s.ToString()};
+  if (s.IsNotSupported())  // a write to a store opened read-only
+    return {errc::resource_exhausted,
+            "the store takes no writes until its disk has room: " + s.ToString()};
+  return {errc::unavailable, s.ToString()};
+}
+
 // Reads for upkeep (retention, the disk budget): once an hour or minute over
 // the oldest data, which no query wants next. They bypass the block cache
 // rather than fill it with old blocks (a MB an hourly pass, held until

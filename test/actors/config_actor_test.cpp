@@ -78,9 +78,9 @@ TEST_CASE_METHOD(test::actor_fixture,
   args.initial = {initial, 4, clk.now()};
   args.clk = &clk;
   args.persist = [&](const plant::config&, uint64_t version,
-                     const actors::change_info& info) -> expected<void, std::string> {
+                     const actors::change_info& info) -> expected<void, store::error> {
     if (store_fails)
-      return unexpected{std::string{"disk full"}};
+      return unexpected{store::error{errc::resource_exhausted, "the disk is full"}};
     stored.emplace_back(version, info);
     return {};
   };
@@ -135,7 +135,7 @@ TEST_CASE_METHOD(test::actor_fixture,
   store_fails = true;
   auto unstored = apply(next, 5);
   REQUIRE_FALSE(unstored);
-  CHECK(actors::to_errc(unstored.error()) == errc::unavailable);
+  CHECK(actors::to_errc(unstored.error()) == errc::resource_exhausted);
   CHECK(view->get()->policies.export_limit.limit_w == 5'000);
   store_fails = false;
   // What waits for a restart is said.

@@ -75,9 +75,10 @@ struct basic_fixture : R, test::actor_fixture {
     a.clk = &clk;
     a.alarms = alarms;
     a.max_disk_bytes = this->max_disk_bytes;
-    a.write = [this](const std::vector<store::point>& batch) -> expected<void, std::string> {
+    a.write = [this](const std::vector<store::point>& batch) -> expected<void, store::error> {
       if (this->disk_full)
-        return unexpected{std::string{"IO error: No space left on device"}};
+        return unexpected{
+          store::error{errc::resource_exhausted, "IO error: No space left on device"}};
       return db->write(batch);
     };
     recorder = sys.spawn(actors::store_actor, a);

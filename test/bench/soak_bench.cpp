@@ -148,7 +148,7 @@ void record(store::store& db, const actors::plant_state& p) {
     batch.push_back(
       {*db.series_id(pts[i].first), p.time.time_since_epoch().count(), pts[i].second, qs[i]});
   if (auto r = db.write(batch); !r)
-    throw std::runtime_error(r.error());
+    throw std::runtime_error(r.error().message);
 }
 
 std::shared_ptr<store::store> open_store(const std::filesystem::path& dir) {

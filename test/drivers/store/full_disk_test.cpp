@@ -57,8 +57,13 @@ TEST_CASE("a full disk: writes are refused and counted, reads go on, and writes 
   f.disk->full = true;
   int refused = 0;
   for (int i = 0; i < 50; ++i, t += 1000)
-    if (!db->write(second_of(*id, t)))
+    if (auto r = db->write(second_of(*id, t)); !r) {
       ++refused;
+      // A full disk, as the callers' one error enum says it (a client is
+      // told RESOURCE_EXHAUSTED, not that plantd is away).
+      INFO(r.error().message);
+      CHECK(r.error().code == errc::resource_exhausted);
+    }
   CHECK(refused == 50);  // none acknowledged and lost
   auto h = db->health();
   CHECK(h.degraded);
@@ -97,7 +102,9 @@ TEST_CASE("a store opened on a full disk starts read-only and takes writes once 
   CHECK(h.read_only);
   CHECK(db->find_series("plant.grid_w") == id);
   CHECK(db->raw(id, 0, INT64_MAX).size() == 5);
-  CHECK_FALSE(db->write(second_of(id, t)));
+  auto refused = db->write(second_of(id, t));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == errc::resource_exhausted);
   CHECK(db->recover().read_only);  // still full
 
   f.disk->full = false;
