@@ -587,8 +587,8 @@ void refresh_units(self_ptr self) {
   }
 }
 
-caf::result<std::string> delegate_to_unit(self_ptr self, const unit_request& req,
-                                          std::chrono::milliseconds idle) {
+caf::result<unit_reply> delegate_to_unit(self_ptr self, const unit_request& req,
+                                         std::chrono::milliseconds idle) {
   auto node = node_of(self->state.book->model(), req.target);
   if (node.empty())
     return caf::make_error(errc::not_found,
@@ -634,7 +634,7 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
         return caf::make_error(code, bytes);
       return bytes;
     },
-    [=](energy_atom, const unit_request& req) -> caf::result<std::string> {
+    [=](energy_atom, const unit_request& req) -> caf::result<unit_reply> {
       return delegate_to_unit(self, req, idle);
     },
     [=](leaf_atom, const std::vector<leaf_update>& updates) {
@@ -669,21 +669,24 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
       self->state.last_live_ms = t;
       auto send_live = [&](const char* source, double wh) {
         for (const auto& [meter, counter] : self->state.book->live_readings(source, wh)) {
-          unit_request req{meter, [meter = meter, t, counter = counter](energy_unit& u) {
-                             unit_answer a;
-                             auto r = u.reading(meter, t, counter, a.updates, false);
-                             if (!r)
-                               a.code = r.error().code, a.bytes = r.error().message();
-                             return a;
-                           }};
+          unit_request req;
+          req.what = unit_request::op::reading;
+          req.target = meter;
+          req.readings = {{t, counter}};
+          req.logged = false;
           auto node = node_of(self->state.book->model(), meter);
           auto& unit = unit_for(self, node, idle);
           ++unit.delegated;
           self->request(unit.actor, caf::infinite, energy_atom_v, std::move(req))
-            .then([](const std::string&) {},
-                  [meter = meter](caf::error& e) {
-                    spdlog::warn("energy: live reading of meter {}: {}", meter, caf::to_string(e));
-                  });
+            .then(
+              [meter = meter](const unit_reply& r) {
+                for (const auto& o : r.outcomes)
+                  if (o.code != errc::ok)
+                    spdlog::warn("energy: live reading of meter {}: {}", meter, o.message);
+              },
+              [meter = meter](caf::error& e) {
+                spdlog::warn("energy: live reading of meter {}: {}", meter, caf::to_string(e));
+              });
         }
       };
       if (s.grid_import_wh.usable())

@@ -683,19 +683,17 @@ caf::behavior unit_behavior(caf::stateful_actor<energy_unit_state>* self, energy
   if (idle.count() > 0)
     self->delayed_send(self, idle, tick_atom_v);
   return {
-    [=](energy_atom, const unit_request& req) -> caf::result<std::string> {
+    [=](energy_atom, const unit_request& req) -> caf::result<unit_reply> {
       ++self->state.handled;
       self->state.last_active = self->clock().now();
-      auto ans = req.run(*self->state.unit);
-      if (ans.code != errc::ok)
-        return caf::make_error(ans.code, ans.bytes);
+      auto ans = self->state.unit->handle(req);
       if (ans.updates.empty())
-        return ans.bytes;
+        return std::move(ans.reply);
       // Answer once the graph has the new inputs: a query after this
       // answer sees them.
-      auto rp = self->make_response_promise<std::string>();
+      auto rp = self->make_response_promise<unit_reply>();
       self->request(sup, caf::infinite, leaf_atom_v, std::move(ans.updates))
-        .then([rp, bytes = std::move(ans.bytes)](bool) mutable { rp.deliver(std::move(bytes)); },
+        .then([rp, reply = std::move(ans.reply)](bool) mutable { rp.deliver(std::move(reply)); },
               [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     },
@@ -716,6 +714,83 @@ caf::behavior unit_behavior(caf::stateful_actor<energy_unit_state>* self, energy
 
 caf::actor spawn_energy_unit(caf::actor_system& sys, energy_unit_args args) {
   return sys.spawn(unit_behavior, std::move(args));
+}
+
+namespace {
+
+unit_outcome refused(const failure& f) {
+  unit_outcome o;
+  o.code = f.code;
+  o.message = f.message();
+  return o;
+}
+
+std::vector<uint8_t> kinds_of(const std::vector<energy::counter_event>& events) {
+  std::vector<uint8_t> out;
+  out.reserve(events.size());
+  for (const auto& e : events)
+    out.push_back(static_cast<uint8_t>(e.kind));
+  return out;
+}
+
+unit_outcome outcome_of(const expected<energy_unit::reading_result, failure>& r) {
+  if (!r)
+    return refused(r.error());
+  unit_outcome o;
+  o.fate = static_cast<uint8_t>(r->fate);
+  o.events = kinds_of(r->events);
+  return o;
+}
+
+}  // namespace
+
+unit_answer energy_unit::handle(const unit_request& r) {
+  unit_answer a;
+  auto& out = a.reply.outcomes;
+  switch (r.what) {
+    case unit_request::op::enter_daily:
+      for (const auto& e : r.entries) {
+        auto res = enter_daily(e.id, epoch_day + e.day, e.value, r.who, e.note, a.updates);
+        if (!res) {
+          out.push_back(refused(res.error()));
+          continue;
+        }
+        unit_outcome o;
+        o.correction = res->second;
+        o.entered_ms = res->first.entered_ms;
+        out.push_back(std::move(o));
+      }
+      break;
+    case unit_request::op::reading:
+      if (r.readings.size() != 1) {
+        out.push_back(refused(fail(errc::invalid_argument, "a reading request holds one reading")));
+        break;
+      }
+      out.push_back(outcome_of(
+        reading(r.target, r.readings[0].t_ms, r.readings[0].counter, a.updates, r.logged)));
+      break;
+    case unit_request::op::readings: {
+      std::vector<std::pair<int64_t, double>> list;
+      list.reserve(r.readings.size());
+      for (const auto& x : r.readings)
+        list.emplace_back(x.t_ms, x.counter);
+      for (const auto& res : readings(r.target, list, a.updates))
+        out.push_back(outcome_of(res));
+      break;
+    }
+    case unit_request::op::swap: {
+      auto ev = swap(r.target, r.t_ms, r.old_final, r.new_initial, a.updates);
+      if (!ev) {
+        out.push_back(refused(ev.error()));
+        break;
+      }
+      unit_outcome o;
+      o.events = kinds_of(*ev);
+      out.push_back(std::move(o));
+      break;
+    }
+  }
+  return a;
 }
 
 }  // namespace plantd::actors

@@ -119,6 +119,10 @@ public:
                                                                      double new_initial,
                                                                      std::vector<leaf_update>& out);
 
+  // A unit request's work: each entry or reading as the calls above take
+  // it, its outcome in the reply, the graph's new inputs beside it.
+  unit_answer handle(const unit_request& r);
+
   // An entry of a meter's reading log: the counter at t as the interval
   // ending there sees it (`in`; a swap's old final) and as the one starting
   // there (`out`; a swap's new initial); prev: the time of the reading the

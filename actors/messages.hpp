@@ -89,7 +89,6 @@ struct energy_request {
   std::function<std::pair<errc, std::string>(energy_book&)> run;
 };
 
-class energy_unit;
 struct unit_slice;
 
 // A new input of the formula graph, written by an energy unit and applied
@@ -105,20 +104,99 @@ struct leaf_update {
   reading before;  // hourly: the stored value it replaces (missing = none)
 };
 
-// The answer of a unit request: bytes (code ok) or an error code and
-// message, and the inputs of the graph it changed.
-struct unit_answer {
-  errc code = errc::ok;
-  std::string bytes;
-  std::vector<leaf_update> updates;
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, leaf_update& x) {
+  return f(caf::meta::type_name("leaf_update"), x.id, x.hourly, x.index, x.value, x.q,
+           x.before.value, x.before.quality);
+}
+
+// A daily value to enter: a manual indicator's or a product's, for a day
+// (days since 1970-01-01).
+struct daily_input {
+  std::string id;
+  int64_t day = 0;
+  double value = 0;
+  std::string note;
 };
 
-// A request for the energy unit of one tree node. `target` is an indicator,
-// product or meter id; the supervisor routes the request to the unit of the
-// node it belongs to. The answer is given once the graph has the updates.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, daily_input& x) {
+  return f(caf::meta::type_name("daily_input"), x.id, x.day, x.value, x.note);
+}
+
+// A meter's counter at a time (ms since the Unix epoch).
+struct counter_reading {
+  int64_t t_ms = 0;
+  double counter = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, counter_reading& x) {
+  return f(caf::meta::type_name("counter_reading"), x.t_ms, x.counter);
+}
+
+// Work for the energy unit of one tree node, as data. `target` (an
+// indicator, product or meter id) routes it: the supervisor hands it to the
+// unit of the node the target belongs to. The answer (unit_reply) comes
+// once the graph has the inputs the work changed.
 struct unit_request {
+  enum class op : uint8_t {
+    enter_daily,  // `entries`, entered by `who`; each has its outcome
+    reading,      // readings[0] of meter `target`; kept in its log when `logged`
+    readings,     // `readings` of meter `target`, in the order given (a batch)
+    swap,         // meter `target` swapped at t_ms: old_final, new_initial
+  };
+  op what = op::reading;
   std::string target;
-  std::function<unit_answer(energy_unit&)> run;
+  std::string who;
+  std::vector<daily_input> entries;
+  std::vector<counter_reading> readings;
+  bool logged = true;
+  int64_t t_ms = 0;
+  double old_final = 0, new_initial = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unit_request& x) {
+  return f(caf::meta::type_name("unit_request"), x.what, x.target, x.who, x.entries, x.readings,
+           x.logged, x.t_ms, x.old_final, x.new_initial);
+}
+
+// What became of one entry, reading or swap of a unit request.
+struct unit_outcome {
+  errc code = errc::ok;
+  std::string message;  // why, when refused
+  // A reading: energy_unit::fate; an entry: whether it replaced one of the
+  // same day, and when it was entered.
+  uint8_t fate = 0;
+  bool correction = false;
+  int64_t entered_ms = 0;
+  // A reading's or a swap's counter events (energy::counter_event::kind).
+  std::vector<uint8_t> events;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unit_outcome& x) {
+  return f(caf::meta::type_name("unit_outcome"), x.code, x.message, x.fate, x.correction,
+           x.entered_ms, x.events);
+}
+
+// The answer to a unit request: an outcome per entry or reading (one for a
+// swap), in the request's order.
+struct unit_reply {
+  std::vector<unit_outcome> outcomes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unit_reply& x) {
+  return f(caf::meta::type_name("unit_reply"), x.outcomes);
+}
+
+// A unit's work done: the reply, and the inputs of the graph it changed
+// (for the supervisor).
+struct unit_answer {
+  unit_reply reply;
+  std::vector<leaf_update> updates;
 };
 
 }  // namespace plantd::actors

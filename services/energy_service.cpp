@@ -74,33 +74,30 @@ grpc::ServerUnaryReactor* call(caf::actor_system& sys, const caf::actor& dest,
   return reactor;
 }
 
-// A request for the energy unit of the node `target` belongs to.
+// Work for the energy unit of the node the request's target belongs to.
+// `fill` makes the answer from the reply (an outcome per entry or reading,
+// in the request's order).
 template <class Resp, class F>
 grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& dest,
                                     grpc::CallbackServerContext* ctx, Resp* resp,
-                                    std::string target, F f) {
+                                    actors::unit_request req, F fill) {
   auto* reactor = ctx->DefaultReactor();
-  actors::unit_request req{std::move(target), [f](actors::energy_unit& u) {
-                             actors::unit_answer a;
-                             Resp r;
-                             result res = f(u, r, a.updates);
-                             if (!res) {
-                               a.code = res.error().code;
-                               a.bytes = res.error().message();
-                               a.updates.clear();
-                             } else {
-                               a.bytes = r.SerializeAsString();
-                             }
-                             return a;
-                           }};
-  ask<std::string>(
-    sys, dest, reactor,
-    [resp](std::string& bytes) {
-      resp->ParseFromString(bytes);
-      return grpc::Status::OK;
-    },
-    actors::energy_atom_v, req);
+  ask<actors::unit_reply>(
+    sys, dest, reactor, [resp, fill](actors::unit_reply& r) { return fill(r, *resp); },
+    actors::energy_atom_v, std::move(req));
   return reactor;
+}
+
+// The one outcome of a request of one entry, reading or swap: the call's
+// status when it was refused.
+grpc::Status single(const actors::unit_reply& r, const actors::unit_outcome** out) {
+  if (r.outcomes.size() != 1)
+    return to_status(errc::internal, "the energy unit answered " + std::to_string(r.outcomes.size())
+                                       + " outcomes to one request");
+  *out = &r.outcomes.front();
+  if ((*out)->code != errc::ok)
+    return to_status((*out)->code, (*out)->message);
+  return grpc::Status::OK;
 }
 
 // One record of the model as its message ("enterprise": the one there is);
@@ -754,24 +751,33 @@ grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDa
   if (auto* r = not_the_caller(ctx, q.who()))
     return r;
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
-  return call_unit(sys_, energy_, ctx, resp, q.id(),
-                   [q](actors::energy_unit& u, v1::EnterDailyResponse& r, auto& ups) -> result {
-                     auto day = parse_day(q.date());
-                     if (!day)
-                       return unexpected{invalid(
-                         "date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date()))};
-                     auto e = u.enter_daily(q.id(), *day, q.value(), q.who(), q.note(), ups);
-                     if (!e)
-                       return unexpected{e.error()};
+  auto day = parse_day(q.date());
+  if (!day) {
+    auto* r = ctx->DefaultReactor();
+    r->Finish(to_status(
+      errc::invalid_argument,
+      invalid("date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date())).message()));
+    return r;
+  }
+  actors::unit_request work;
+  work.what = actors::unit_request::op::enter_daily;
+  work.target = q.id();
+  work.who = q.who();
+  work.entries = {{q.id(), *day - absl::CivilDay(1970, 1, 1), q.value(), q.note()}};
+  return call_unit(sys_, energy_, ctx, resp, std::move(work),
+                   [q, day = *day](const actors::unit_reply& reply, v1::EnterDailyResponse& r) {
+                     const actors::unit_outcome* o = nullptr;
+                     if (auto st = single(reply, &o); !st.ok())
+                       return st;
                      auto* x = r.mutable_entry();
-                     x->set_id(e->first.id);
-                     x->set_date(day_text(e->first.day));
-                     x->set_value(e->first.value);
-                     x->set_who(e->first.who);
-                     x->set_note(e->first.note);
-                     *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e->first.entered_ms);
-                     r.set_correction(e->second);
-                     return {};
+                     x->set_id(q.id());
+                     x->set_date(day_text(day));
+                     x->set_value(q.value());
+                     x->set_who(q.who());
+                     x->set_note(q.note());
+                     *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(o->entered_ms);
+                     r.set_correction(o->correction);
+                     return grpc::Status::OK;
                    });
 }
 
@@ -803,18 +809,23 @@ grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEn
 }
 
 namespace {
-void events_to(const std::vector<energy::counter_event>& ev, v1::RecordReadingResponse& r) {
-  for (const auto& e : ev) {
-    const char* k = e.kind == energy::counter_event::rollover ? "rollover"
-                    : e.kind == energy::counter_event::reset  ? "reset"
-                    : e.kind == energy::counter_event::swap   ? "swap"
-                    : e.kind == energy::counter_event::gap    ? "gap"
-                                                              : "backwards";
-    r.add_events(k);
+// A counter event's name (energy::counter_event::kind).
+const char* event_name(uint8_t kind) {
+  switch (kind) {
+    case energy::counter_event::rollover: return "rollover";
+    case energy::counter_event::reset: return "reset";
+    case energy::counter_event::swap: return "swap";
+    case energy::counter_event::gap: return "gap";
+    default: return "backwards";
   }
 }
-v1::ReadingFate fate_of(actors::energy_unit::fate f) {
-  switch (f) {
+template <class Response>
+void events_to(const std::vector<uint8_t>& kinds, Response& r) {
+  for (auto k : kinds)
+    r.add_events(event_name(k));
+}
+v1::ReadingFate fate_of(uint8_t fate) {
+  switch (static_cast<actors::energy_unit::fate>(fate)) {
     case actors::energy_unit::fate::recorded: return v1::READING_RECORDED;
     case actors::energy_unit::fate::backfilled: return v1::READING_BACKFILLED;
     case actors::energy_unit::fate::duplicate: return v1::READING_DUPLICATE;
@@ -889,48 +900,42 @@ void record_readings(caf::actor_system& sys, const caf::actor& energy,
     if (groups->empty())
       return finish();
     for (const auto& [meter, rs] : *groups) {
-      actors::unit_request req{meter, [meter = meter, rs = rs](actors::energy_unit& u) {
-                                 actors::unit_answer a;
-                                 v1::RecordReadingsResponse r;
-                                 std::vector<std::pair<int64_t, double>> list;
-                                 list.reserve(rs.size());
-                                 for (const auto& x : rs)
-                                   list.emplace_back(x.t_ms, x.counter);
-                                 auto all = u.readings(meter, list, a.updates);
-                                 for (std::size_t k = 0; k < rs.size(); ++k) {
-                                   const auto& x = rs[k];
-                                   auto& res = all[k];
-                                   if (!res) {
-                                     refuse_reading(r, x.index, to_grpc_code(res.error().code),
-                                                    res.error().message());
-                                     continue;
-                                   }
-                                   using f = actors::energy_unit::fate;
-                                   if (res->fate == f::recorded)
-                                     r.set_recorded(r.recorded() + 1);
-                                   if (res->fate == f::backfilled)
-                                     r.set_backfilled(r.backfilled() + 1);
-                                   if (res->fate == f::duplicate)
-                                     r.set_duplicates(r.duplicates() + 1);
-                                   if (res->fate == f::recorded && res->events.empty())
-                                     continue;
-                                   auto* y = r.add_results();
-                                   y->set_index(x.index);
-                                   y->set_fate(fate_of(res->fate));
-                                   v1::RecordReadingResponse ev;
-                                   events_to(res->events, ev);
-                                   for (const auto& e : ev.events())
-                                     y->add_events(e);
-                                 }
-                                 a.bytes = r.SerializeAsString();
-                                 return a;
-                               }};
+      actors::unit_request req;
+      req.what = actors::unit_request::op::readings;
+      req.target = meter;
+      req.readings.reserve(rs.size());
+      for (const auto& x : rs)
+        req.readings.push_back({x.t_ms, x.counter});
       self->request(energy, timeout, actors::energy_atom_v, std::move(req))
         .then(
-          [=](std::string& bytes) {
-            v1::RecordReadingsResponse part;
-            part.ParseFromString(bytes);
-            merge_readings(*acc, part);
+          [=, rs = rs](const actors::unit_reply& reply) {
+            using f = actors::energy_unit::fate;
+            for (std::size_t k = 0; k < rs.size(); ++k) {
+              const auto& x = rs[k];
+              if (k >= reply.outcomes.size()) {
+                refuse_reading(*acc, x.index, grpc::StatusCode::INTERNAL,
+                               "the energy unit gave no outcome for this reading");
+                continue;
+              }
+              const auto& o = reply.outcomes[k];
+              if (o.code != errc::ok) {
+                refuse_reading(*acc, x.index, to_grpc_code(o.code), o.message);
+                continue;
+              }
+              auto fate = static_cast<f>(o.fate);
+              if (fate == f::recorded)
+                acc->set_recorded(acc->recorded() + 1);
+              if (fate == f::backfilled)
+                acc->set_backfilled(acc->backfilled() + 1);
+              if (fate == f::duplicate)
+                acc->set_duplicates(acc->duplicates() + 1);
+              if (fate == f::recorded && o.events.empty())
+                continue;
+              auto* y = acc->add_results();
+              y->set_index(x.index);
+              y->set_fate(fate_of(o.fate));
+              events_to(o.events, *y);
+            }
             if (--*pending == 0)
               finish();
           },
@@ -1216,34 +1221,27 @@ grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx,
     if (groups->empty())
       return finish();
     for (const auto& [id, rows] : *groups) {
-      actors::unit_request ureq{id, [rows = rows, who](actors::energy_unit& u) {
-                                  actors::unit_answer a;
-                                  v1::ImportEntriesResponse r;
-                                  for (const auto& e : rows) {
-                                    auto res =
-                                      u.enter_daily(e.id, e.day, e.value, who, e.note, a.updates);
-                                    if (!res) {
-                                      auto* x = r.add_refused();
-                                      x->set_line(e.line);
-                                      x->set_reason(res.error().message());
-                                      continue;
-                                    }
-                                    r.set_entered(r.entered() + 1);
-                                    if (res->second)
-                                      r.set_corrections(r.corrections() + 1);
-                                  }
-                                  a.bytes = r.SerializeAsString();
-                                  return a;
-                                }};
+      actors::unit_request ureq;
+      ureq.what = actors::unit_request::op::enter_daily;
+      ureq.target = id;
+      ureq.who = who;
+      for (const auto& e : rows)
+        ureq.entries.push_back({e.id, e.day - absl::CivilDay(1970, 1, 1), e.value, e.note});
       self->request(energy, timeout, actors::energy_atom_v, std::move(ureq))
         .then(
-          [=](std::string& bytes) {
-            v1::ImportEntriesResponse part;
-            part.ParseFromString(bytes);
-            acc->set_entered(acc->entered() + part.entered());
-            acc->set_corrections(acc->corrections() + part.corrections());
-            for (const auto& x : part.refused())
-              *acc->add_refused() = x;
+          [=, rows = rows](const actors::unit_reply& reply) {
+            for (std::size_t k = 0; k < rows.size(); ++k) {
+              const auto* o = k < reply.outcomes.size() ? &reply.outcomes[k] : nullptr;
+              if (!o || o->code != errc::ok) {
+                auto* x = acc->add_refused();
+                x->set_line(rows[k].line);
+                x->set_reason(o ? o->message : "the energy unit gave no outcome for this row");
+                continue;
+              }
+              acc->set_entered(acc->entered() + 1);
+              if (o->correction)
+                acc->set_corrections(acc->corrections() + 1);
+            }
             if (--*pending == 0)
               finish();
           },
@@ -1296,20 +1294,27 @@ grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx,
   if (auto* r = refused(ctx))
     return r;
   v1::RecordReadingRequest q = *req;
-  return call_unit(sys_, energy_, ctx, resp, q.meter(),
-                   [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
-                     problems bad;
-                     auto at = request_ms(q.time(), "time", bad);
-                     if (!q.has_time())
-                       bad.push_back({"time", "time is required"});
-                     if (!bad.empty())
-                       return unexpected{invalid(std::move(bad))};
-                     auto res = u.reading(q.meter(), at, q.counter(), ups);
-                     if (!res)
-                       return unexpected{res.error()};
-                     events_to(res->events, r);
-                     r.set_fate(fate_of(res->fate));
-                     return {};
+  problems bad;
+  auto at = request_ms(q.time(), "time", bad);
+  if (!q.has_time())
+    bad.push_back({"time", "time is required"});
+  if (!bad.empty()) {
+    auto* r = ctx->DefaultReactor();
+    r->Finish(to_status(errc::invalid_argument, invalid(std::move(bad)).message()));
+    return r;
+  }
+  actors::unit_request work;
+  work.what = actors::unit_request::op::reading;
+  work.target = q.meter();
+  work.readings = {{at, q.counter()}};
+  return call_unit(sys_, energy_, ctx, resp, std::move(work),
+                   [](const actors::unit_reply& reply, v1::RecordReadingResponse& r) {
+                     const actors::unit_outcome* o = nullptr;
+                     if (auto st = single(reply, &o); !st.ok())
+                       return st;
+                     events_to(o->events, r);
+                     r.set_fate(fate_of(o->fate));
+                     return grpc::Status::OK;
                    });
 }
 
@@ -1318,19 +1323,28 @@ grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMete
   if (auto* r = refused(ctx))
     return r;
   v1::SwapMeterRequest q = *req;
-  return call_unit(sys_, energy_, ctx, resp, q.meter(),
-                   [q](actors::energy_unit& u, v1::RecordReadingResponse& r, auto& ups) -> result {
-                     problems bad;
-                     auto at = request_ms(q.time(), "time", bad);
-                     if (!q.has_time())
-                       bad.push_back({"time", "time is required"});
-                     if (!bad.empty())
-                       return unexpected{invalid(std::move(bad))};
-                     auto ev = u.swap(q.meter(), at, q.old_final(), q.new_initial(), ups);
-                     if (!ev)
-                       return unexpected{ev.error()};
-                     events_to(*ev, r);
-                     return {};
+  problems bad;
+  auto at = request_ms(q.time(), "time", bad);
+  if (!q.has_time())
+    bad.push_back({"time", "time is required"});
+  if (!bad.empty()) {
+    auto* r = ctx->DefaultReactor();
+    r->Finish(to_status(errc::invalid_argument, invalid(std::move(bad)).message()));
+    return r;
+  }
+  actors::unit_request work;
+  work.what = actors::unit_request::op::swap;
+  work.target = q.meter();
+  work.t_ms = at;
+  work.old_final = q.old_final();
+  work.new_initial = q.new_initial();
+  return call_unit(sys_, energy_, ctx, resp, std::move(work),
+                   [](const actors::unit_reply& reply, v1::RecordReadingResponse& r) {
+                     const actors::unit_outcome* o = nullptr;
+                     if (auto st = single(reply, &o); !st.ok())
+                       return st;
+                     events_to(o->events, r);
+                     return grpc::Status::OK;
                    });
 }
 

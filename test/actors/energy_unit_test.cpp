@@ -117,50 +117,45 @@ struct fixture : resources, test::actor_fixture {
     INFO((r ? std::string() : caf::to_string(r.error())));
     REQUIRE(r);
   }
-  caf::expected<std::string>
-  unit(std::string target,
-       std::function<result(actors::energy_unit&, std::vector<actors::leaf_update>&)> f) {
-    actors::unit_request req{target, [f](actors::energy_unit& u) {
-                               actors::unit_answer a;
-                               auto r = f(u, a.updates);
-                               if (!r)
-                                 a.code = r.error().code, a.bytes = r.error().message(),
-                                 a.updates.clear();
-                               return a;
-                             }};
-    return ask<std::string>(energy, actors::energy_atom_v, req);
+  // A unit request; its one outcome, or its refusal as an error.
+  caf::expected<actors::unit_outcome> unit(actors::unit_request req) {
+    auto r = ask<actors::unit_reply>(energy, actors::energy_atom_v, std::move(req));
+    if (!r)
+      return r.error();
+    REQUIRE(r->outcomes.size() == 1);
+    auto& o = r->outcomes.front();
+    if (o.code != errc::ok)
+      return caf::make_error(o.code, o.message);
+    return o;
   }
-  caf::expected<std::string> enter(std::string id, absl::CivilDay d, double v) {
-    return unit(id, [=](actors::energy_unit& u, auto& ups) -> result {
-      auto e = u.enter_daily(id, d, v, "operator", "", ups);
-      if (!e)
-        return unexpected{e.error()};
-      return {};
-    });
+  caf::expected<actors::unit_outcome> enter(std::string id, absl::CivilDay d, double v) {
+    actors::unit_request req;
+    req.what = actors::unit_request::op::enter_daily;
+    req.target = id;
+    req.who = "operator";
+    req.entries = {{id, d - absl::CivilDay(1970, 1, 1), v, ""}};
+    return unit(std::move(req));
   }
-  caf::expected<std::string> read(std::string meter, int64_t t_ms, double counter) {
-    return unit(meter, [=](actors::energy_unit& u, auto& ups) -> result {
-      auto e = u.reading(meter, t_ms, counter, ups);
-      if (!e)
-        return unexpected{e.error()};
-      return {};
-    });
+  caf::expected<actors::unit_outcome> read(std::string meter, int64_t t_ms, double counter,
+                                           bool logged = true) {
+    actors::unit_request req;
+    req.what = actors::unit_request::op::reading;
+    req.target = meter;
+    req.readings = {{t_ms, counter}};
+    req.logged = logged;
+    return unit(std::move(req));
   }
   // A reading and what became of it (or the error's text).
   std::string read_fate(std::string meter, int64_t t_ms, double counter, bool logged = true) {
-    auto fate = std::make_shared<std::string>();
-    auto r = unit(meter, [=](actors::energy_unit& u, auto& ups) -> result {
-      auto e = u.reading(meter, t_ms, counter, ups, logged);
-      if (!e)
-        return unexpected{e.error()};
-      using f = actors::energy_unit::fate;
-      *fate = e->fate == f::recorded     ? "recorded"
-              : e->fate == f::backfilled ? "backfilled"
-              : e->fate == f::duplicate  ? "duplicate"
-                                         : "ignored";
-      return {};
-    });
-    return r ? *fate : caf::to_string(r.error());
+    auto r = read(meter, t_ms, counter, logged);
+    if (!r)
+      return caf::to_string(r.error());
+    using f = actors::energy_unit::fate;
+    auto fate = static_cast<f>(r->fate);
+    return fate == f::recorded     ? "recorded"
+           : fate == f::backfilled ? "backfilled"
+           : fate == f::duplicate  ? "duplicate"
+                                   : "ignored";
   }
   uint64_t units() {
     auto n = ask<uint64_t>(energy, actors::units_atom_v);
@@ -710,12 +705,13 @@ TEST_CASE_METHOD(
   CHECK(read_fate("m1", at(14), 1400) == "recorded");
   CHECK(hour(13).value == Approx(100));
   // A meter swap before the last reading is refused, not taken and lost.
-  auto swapped = unit("m1", [&](actors::energy_unit& u, auto& ups) -> result {
-    auto e = u.swap("m1", at(13, 30), 1350, 0, ups);
-    if (!e)
-      return unexpected{e.error()};
-    return {};
-  });
+  actors::unit_request swap;
+  swap.what = actors::unit_request::op::swap;
+  swap.target = "m1";
+  swap.t_ms = at(13, 30);
+  swap.old_final = 1350;
+  swap.new_initial = 0;
+  auto swapped = unit(swap);
   REQUIRE_FALSE(swapped);
   CHECK(caf::to_string(swapped.error()).find("must come after the meter's last reading")
         != std::string::npos);
