@@ -1359,6 +1359,74 @@ grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest
               });
 }
 
+namespace {
+
+// An energy report as CSV or a workbook: the query's answer `r`, labels in
+// `language` (zh or en), periods starting in `tz`.
+std::pair<errc, std::string> render_report(const v1::ExportReportRequest& q,
+                                           const v1::QueryResponse& r, const std::string& language,
+                                           const absl::TimeZone& tz) {
+  std::string lang = q.language().empty() ? language : q.language();
+  if (lang != "zh" && lang != "en")
+    return {errc::invalid_argument, fmt::format("language: \"{}\" is not zh or en", q.language())};
+  bool zh = lang == "zh";
+  auto quality_word = [zh](v1::Quality v) -> std::string {
+    auto q = static_cast<quality>(static_cast<int>(v) - 1);
+    if (!zh)
+      return std::string(to_string(q));
+    switch (q) {
+      case quality::measured: return "实测";
+      case quality::estimated: return "估算";
+      case quality::manual: return "人工";
+      case quality::missing: return "缺失";
+      case quality::stale: return "过期";
+      case quality::invalid: return "无效";
+    }
+    return std::string(to_string(q));
+  };
+  std::string period_word = zh ? "时段" : "period";
+  if (q.format() == "csv") {
+    std::string out = period_word;
+    for (const auto& s : r.series())
+      out += ","
+             + csv_field(fmt::format("{}:{} ({})", s.path().substr(0, s.path().rfind(':')),
+                                     s.name(), s.unit()))
+             + "," + (zh ? "质量" : "quality");
+    out += "\n";
+    int n = r.series_size() ? r.series(0).periods_size() : 0;
+    for (int i = 0; i < n; ++i) {
+      out += r.series(0).periods(i);
+      for (const auto& s : r.series()) {
+        bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
+        out += "," + (has ? fmt::format("{}", s.values(i)) : std::string()) + ","
+               + quality_word(s.quality(i));
+      }
+      out += "\n";
+    }
+    return {errc::ok, out};
+  }
+  export_table t;
+  t.time_header = period_word;
+  for (const auto& s : r.series())
+    t.columns.push_back(fmt::format("{} ({})", s.path(), s.unit()));
+  auto periods = periods_of(q.query());
+  for (std::size_t i = 0; periods && i < periods->size(); ++i) {
+    auto start = absl::ToUnixMillis(tz.At(energy::start_of((*periods)[i])).pre);
+    t.labels[start] = energy::label((*periods)[i]);
+    auto& row = t.rows[start];
+    for (const auto& s : r.series()) {
+      bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
+      row.push_back(has ? std::optional<double>(s.values(i)) : std::nullopt);
+    }
+  }
+  auto x = to_xlsx(t, zh ? "能源报表" : "Energy report");
+  if (!x)
+    return {errc::internal, x.error()};
+  return {errc::ok, *x};
+}
+
+}  // namespace
+
 grpc::ServerWriteReactor<v1::ReportChunk>*
 energy_service::ExportReport(Ctx* ctx, const v1::ExportReportRequest* req) {
   if (auto* r = refused_stream<v1::ReportChunk>(ctx))
@@ -1370,75 +1438,38 @@ energy_service::ExportReport(Ctx* ctx, const v1::ExportReportRequest* req) {
                            fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
     return writer;
   }
+  // The actor runs the query (its graph); the report is rendered here, so
+  // a large one never holds up the model's other requests. The answer:
+  // the enterprise's language and time zone, a line each, then the query's.
   actors::energy_request er{[q](actors::energy_book& b) -> std::pair<errc, std::string> {
     v1::QueryResponse r;
     auto res = run_query(b, q.query(), r, true);
     if (!res)
       return {res.error().code, res.error().message()};
-    std::string lang = q.language().empty() ? b.model().ent.language : q.language();
-    if (lang != "zh" && lang != "en")
-      return {errc::invalid_argument,
-              fmt::format("language: \"{}\" is not zh or en", q.language())};
-    bool zh = lang == "zh";
-    auto quality_word = [zh](v1::Quality v) -> std::string {
-      auto q = static_cast<quality>(static_cast<int>(v) - 1);
-      if (!zh)
-        return std::string(to_string(q));
-      switch (q) {
-        case quality::measured: return "实测";
-        case quality::estimated: return "估算";
-        case quality::manual: return "人工";
-        case quality::missing: return "缺失";
-        case quality::stale: return "过期";
-        case quality::invalid: return "无效";
-      }
-      return std::string(to_string(q));
-    };
-    std::string period_word = zh ? "时段" : "period";
-    if (q.format() == "csv") {
-      std::string out = period_word;
-      for (const auto& s : r.series())
-        out += ","
-               + csv_field(fmt::format("{}:{} ({})", s.path().substr(0, s.path().rfind(':')),
-                                       s.name(), s.unit()))
-               + "," + (zh ? "质量" : "quality");
-      out += "\n";
-      int n = r.series_size() ? r.series(0).periods_size() : 0;
-      for (int i = 0; i < n; ++i) {
-        out += r.series(0).periods(i);
-        for (const auto& s : r.series()) {
-          bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
-          out += "," + (has ? fmt::format("{}", s.values(i)) : std::string()) + ","
-                 + quality_word(s.quality(i));
-        }
-        out += "\n";
-      }
-      return {errc::ok, out};
-    }
-    export_table t;
-    t.time_header = period_word;
-    for (const auto& s : r.series())
-      t.columns.push_back(fmt::format("{} ({})", s.path(), s.unit()));
-    auto periods = periods_of(q.query());
-    for (std::size_t i = 0; periods && i < periods->size(); ++i) {
-      auto start = absl::ToUnixMillis(b.tz().At(energy::start_of((*periods)[i])).pre);
-      t.labels[start] = energy::label((*periods)[i]);
-      auto& row = t.rows[start];
-      for (const auto& s : r.series()) {
-        bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
-        row.push_back(has ? std::optional<double>(s.values(i)) : std::nullopt);
-      }
-    }
-    auto x = to_xlsx(t, zh ? "能源报表" : "Energy report");
-    if (!x)
-      return {errc::internal, x.error()};
-    return {errc::ok, *x};
+    return {errc::ok, fmt::format("{}\n{}\n", b.model().ent.language, b.model().ent.time_zone)
+                        + r.SerializeAsString()};
   }};
   std::string fmt_ = q.format();
+  auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120));
   sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
-    self->request(dest, std::chrono::seconds(30), actors::energy_atom_v, er)
-      .then([=](std::string& data) { writer->start(std::move(data), "energy-report." + fmt_); },
-            [=](caf::error& err) { writer->fail(to_status(err)); });
+    self->request(dest, timeout, actors::energy_atom_v, er)
+      .then(
+        [=](std::string& data) {
+          auto nl1 = data.find('\n');
+          auto nl2 = nl1 == std::string::npos ? nl1 : data.find('\n', nl1 + 1);
+          v1::QueryResponse r;
+          if (nl2 == std::string::npos
+              || !r.ParseFromArray(data.data() + nl2 + 1, static_cast<int>(data.size() - nl2 - 1)))
+            return writer->fail(to_status(errc::internal, "the energy actor's answer is garbled"));
+          absl::TimeZone tz;
+          if (!absl::LoadTimeZone(data.substr(nl1 + 1, nl2 - nl1 - 1), &tz))
+            tz = absl::UTCTimeZone();
+          auto [code, out] = render_report(q, r, data.substr(0, nl1), tz);
+          if (code != errc::ok)
+            return writer->fail(to_status(code, out));
+          writer->start(std::move(out), "energy-report." + fmt_);
+        },
+        [=](caf::error& err) { writer->fail(to_status(err)); });
   });
   return writer;
 }
