@@ -265,6 +265,33 @@ void energy_book::load() {
   ++version_;
 }
 
+expected<std::vector<energy::query_series>, energy::failure>
+energy_book::query(const energy::query_spec& q) {
+  auto plan = energy::plan_query(model_, q);
+  if (!plan)
+    return unexpected{plan.error()};
+  roll_hours();
+  energy::engine* eng = engine_.get();
+  std::unique_ptr<energy::engine> past;
+  auto first = absl::CivilDay(energy::start_of({q.res, q.first}));
+  if (auto held = engine_->hours_kept_from(); held && first < *held) {
+    bool hours = q.res == energy::resolution::hour;
+    if (hours || engine_->inputs_of(plan->known).time_varying_coefficients) {
+      auto today = absl::CivilDay(absl::ToCivilSecond(now(), tz_));
+      auto last =
+        std::max(first, std::min(today, absl::CivilDay(energy::end_of({q.res, q.last}) - 1)));
+      auto e = graph_from_store(plan->known, first, last);
+      if (e) {
+        past = std::move(*e);
+        eng = past.get();
+      } else if (hours) {
+        return unexpected{e.error()};
+      }
+    }
+  }
+  return energy::evaluate(model_, *eng, *plan, q, now());
+}
+
 expected<std::unique_ptr<energy::engine>, energy::failure>
 energy_book::graph_from_store(const std::vector<std::string>& ids, absl::CivilDay from,
                               absl::CivilDay to) const {
@@ -636,6 +663,14 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
     },
     [=](energy_atom, const unit_request& req) -> caf::result<unit_reply> {
       return delegate_to_unit(self, req, idle);
+    },
+    [=](energy_atom, const energy_query& q) -> caf::result<energy_answer> {
+      auto& book = *self->state.book;
+      auto series = book.query(q.spec);
+      if (!series)
+        return caf::make_error(series.error().code, series.error().message());
+      return energy_answer{std::move(*series), book.model().ent.language,
+                           book.model().ent.time_zone};
     },
     [=](leaf_atom, const std::vector<leaf_update>& updates) {
       self->state.book->apply(updates);

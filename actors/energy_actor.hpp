@@ -34,6 +34,7 @@
 #include "model/common/clock.hpp"
 #include "model/energy/engine.hpp"
 #include "model/energy/model.hpp"
+#include "model/energy/query.hpp"
 
 namespace plantd::actors {
 
@@ -79,6 +80,11 @@ public:
   // turns the oldest held day into its sum). Called with every input and
   // query, and hourly by the energy actor.
   void roll_hours();
+  // A query's series: from the graph for the hours it holds, from a graph of
+  // the stored inputs before them (hours, and sums over hours such as a TOU
+  // cost; within the past-hours budget, else hours are refused and such
+  // sums stay at the day's average price, estimated).
+  expected<std::vector<energy::query_series>, energy::failure> query(const energy::query_spec& q);
   // A graph of the current model holding the stored inputs of days
   // [from, to] that the given indicators read: meters' hours and entries
   // (for queries of hours before the window, and of TOU costs there).

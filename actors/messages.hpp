@@ -15,6 +15,7 @@
 #include "model/common/clock.hpp"
 #include "model/common/problem.hpp"
 #include "model/common/quality.hpp"
+#include "model/energy/query.hpp"
 #include "model/plant/config.hpp"
 
 namespace plantd {
@@ -25,6 +26,28 @@ typename Inspector::result_type inspect(Inspector& f, problem& x) {
 }
 
 }  // namespace plantd
+
+namespace plantd::energy {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_spec& x) {
+  return f(caf::meta::type_name("query_spec"), x.indicators, x.node, x.res, x.first, x.last,
+           x.strict);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, version_range& x) {
+  return f(caf::meta::type_name("version_range"), x.what, x.version, x.source, x.value,
+           x.first_period, x.last_period);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_series& x) {
+  return f(caf::meta::type_name("query_series"), x.id, x.error, x.name, x.path, x.unit,
+           x.energy_type, x.periods, x.values, x.qualities, x.versions);
+}
+
+}  // namespace plantd::energy
 
 namespace plantd::actors {
 
@@ -90,6 +113,31 @@ struct energy_request {
 };
 
 struct unit_slice;
+
+// A query of the energy-carbon indicators, answered by the energy actor's
+// graph (and, for hours before the ones it holds, by a graph of stored
+// hours).
+struct energy_query {
+  energy::query_spec spec;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, energy_query& x) {
+  return f(caf::meta::type_name("energy_query"), x.spec);
+}
+
+// Its answer: the series in the order asked, and the enterprise's language
+// and time zone (a report's labels and periods).
+struct energy_answer {
+  std::vector<energy::query_series> series;
+  std::string language;
+  std::string time_zone;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, energy_answer& x) {
+  return f(caf::meta::type_name("energy_answer"), x.series, x.language, x.time_zone);
+}
 
 // A new input of the formula graph, written by an energy unit and applied
 // by the energy supervisor: an hour of a meter indicator (index = hours

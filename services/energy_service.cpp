@@ -194,158 +194,45 @@ std::string day_text(absl::CivilDay d) {
   return fmt::format("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
 }
 
-// The periods a query asks for (at most 20,000).
-expected<std::vector<energy::period>, failure> periods_of(const v1::QueryRequest& q) {
-  using energy::resolution;
-  std::string res_text = q.resolution().empty() ? "day" : q.resolution();
-  std::optional<resolution> res;
-  for (auto r : {resolution::hour, resolution::day, resolution::month, resolution::year})
-    if (energy::to_string(r) == res_text)
-      res = r;
-  if (!res)
-    return unexpected{
-      invalid("resolution", fmt::format("\"{}\" is not hour, day, month or year", res_text))};
-  std::string to_text = q.to().empty() ? q.from() : q.to();
-  absl::CivilSecond from, to;
-  bool ok = false;
-  switch (*res) {
-    case resolution::hour:
-    case resolution::day: {
-      auto a = parse_day(q.from()), b = parse_day(to_text);
-      ok = a && b;
-      if (ok)
-        from = absl::CivilSecond(*a), to = absl::CivilSecond(*b);
-      if (ok && *res == resolution::hour)
-        to = absl::CivilSecond(absl::CivilHour(*b) + 23);
-      break;
-    }
-    case resolution::month: {
-      absl::CivilMonth a, b;
-      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b)
-           && q.from().size() == 7;
-      if (ok)
-        from = absl::CivilSecond(a), to = absl::CivilSecond(b);
-      break;
-    }
-    case resolution::year: {
-      absl::CivilYear a, b;
-      ok = absl::ParseCivilTime(q.from(), &a) && absl::ParseCivilTime(to_text, &b)
-           && q.from().size() == 4;
-      if (ok)
-        from = absl::CivilSecond(a), to = absl::CivilSecond(b);
-      break;
-    }
-  }
-  if (!ok)
-    return unexpected{invalid(
-      "from",
-      fmt::format("from/to \"{}\"/\"{}\" do not fit resolution {} (YYYY-MM-DD, YYYY-MM or YYYY)",
-                  q.from(), to_text, res_text))};
-  auto a = energy::period_of(*res, from), b = energy::period_of(*res, to);
-  if (b.index < a.index)
-    return unexpected{invalid("to", "to is before from")};
-  if (b.index - a.index >= 20000)
-    return unexpected{invalid("to", "at most 20,000 periods per query")};
-  std::vector<energy::period> out;
-  for (auto i = a.index; i <= b.index; ++i)
-    out.push_back({*res, i});
-  return out;
+// A query as the model takes it: `strict`: an unknown indicator fails it
+// (a report's columns).
+expected<energy::query_spec, failure> spec_of(const v1::QueryRequest& q, bool strict) {
+  energy::query_spec spec;
+  spec.indicators.assign(q.indicators().begin(), q.indicators().end());
+  spec.node = q.node();
+  spec.strict = strict;
+  if (auto r = energy::parse_span(q.resolution(), q.from(), q.to(), spec); !r)
+    return unexpected{r.error()};
+  return spec;
 }
 
-// strict: an unknown indicator fails the call (a report's columns); else it
-// is answered in its own series, with its error, and the others computed.
-result run_query(actors::energy_book& b, const v1::QueryRequest& q, v1::QueryResponse& r,
-                 bool strict) {
-  auto periods = periods_of(q);
-  if (!periods)
-    return unexpected{periods.error()};
-  b.roll_hours();
-  const auto& m = b.model();
-  std::vector<std::string> ids(q.indicators().begin(), q.indicators().end());
-  if (!q.node().empty()) {
-    if (!m.nodes.count(q.node()) && !m.meters.count(q.node()))
-      return unexpected{
-        failure{errc::not_found, {problem{"node", "no unit or meter " + q.node()}}}};
-    for (const auto& i : m.indicators_of(q.node()))
-      ids.push_back(i);
-    for (const auto& mt : m.meters_of(q.node()))
-      for (const auto& i : m.indicators_of(mt))
-        ids.push_back(i);
-  }
-  if (ids.empty())
-    return unexpected{invalid("node", "name a node or indicators")};
-  std::vector<std::string> unknown;
-  for (const auto& id : ids)
-    if (!m.indicators.count(id))
-      unknown.push_back(id);
-  if (!unknown.empty() && (strict || unknown.size() == ids.size()))
-    return unexpected{
-      failure{errc::not_found, {problem{"indicators", "no indicator " + unknown.front()}}}};
-  std::vector<std::string> order = ids;  // the series come in the order asked
-  std::erase_if(ids, [&](const std::string& id) { return !m.indicators.count(id); });
-  // Before the window of hours held in memory, the stored inputs these
-  // indicators read are loaded into a graph of their own: for hours, and
-  // for periods of a value summed over its hours (a TOU cost), which memory
-  // has only at the day's average price. Over the budget, hours are
-  // refused and such sums stay estimated.
-  energy::engine* eng = &b.engine();
-  std::unique_ptr<energy::engine> past;
-  auto first = absl::CivilDay(energy::start_of(periods->front()));
-  if (auto held = b.engine().hours_kept_from(); held && first < *held) {
-    bool hours = periods->front().res == energy::resolution::hour;
-    if (hours || b.engine().inputs_of(ids).time_varying_coefficients) {
-      auto today = absl::CivilDay(absl::ToCivilSecond(b.now(), b.tz()));
-      auto last =
-        std::max(first, std::min(today, absl::CivilDay(energy::end_of(periods->back()) - 1)));
-      auto e = b.graph_from_store(ids, first, last);
-      if (e) {
-        past = std::move(*e);
-        eng = past.get();
-      } else if (hours) {
-        return unexpected{e.error()};
-      }
-    }
-  }
-  auto now = b.now();
-  for (const auto& id : order) {
-    if (!m.indicators.count(id)) {
-      auto* s = r.add_series();
-      s->set_id(id);
-      s->set_error("no indicator " + id);
+void series_to(const std::vector<energy::query_series>& series, v1::QueryResponse& r) {
+  for (const auto& x : series) {
+    auto* s = r.add_series();
+    s->set_id(x.id);
+    if (!x.error.empty()) {
+      s->set_error(x.error);
       continue;
     }
-    const auto& ind = m.indicators.at(id);
-    const auto& tpl = m.templates.at(ind.template_id);
-    auto* s = r.add_series();
-    s->set_id(id);
-    s->set_name(ind.name);
-    s->set_path(m.indicator_path(id));
-    s->set_unit(tpl.unit);
-    s->set_energy_type(tpl.energy_type);
-    // Versions by (what, version, value), in the order first used, with
-    // the first and last period each was used in.
-    std::map<std::tuple<std::string, std::string, double>, v1::UsedVersion*> seen;
-    for (const auto& p : *periods) {
-      auto v = eng->value(id, p, now);
-      auto lbl = energy::label(p);
-      s->add_periods(lbl);
-      s->add_values(v.value);
-      s->add_quality(static_cast<v1::Quality>(static_cast<int>(v.quality) + 1));
-      for (auto& u : eng->versions(id, p)) {
-        auto& x = seen[{u.what, u.version, u.value}];
-        if (!x) {
-          x = s->add_versions();
-          x->set_what(u.what);
-          x->set_version(u.version);
-          x->set_source(u.source);
-          x->set_value(u.value);
-          x->set_first_period(lbl);
-        }
-        x->set_last_period(lbl);
-      }
+    s->set_name(x.name);
+    s->set_path(x.path);
+    s->set_unit(x.unit);
+    s->set_energy_type(x.energy_type);
+    for (std::size_t i = 0; i < x.periods.size(); ++i) {
+      s->add_periods(x.periods[i]);
+      s->add_values(x.values[i]);
+      s->add_quality(static_cast<v1::Quality>(static_cast<int>(x.qualities[i]) + 1));
+    }
+    for (const auto& v : x.versions) {
+      auto* u = s->add_versions();
+      u->set_what(v.what);
+      u->set_version(v.version);
+      u->set_source(v.source);
+      u->set_value(v.value);
+      u->set_first_period(v.first_period);
+      u->set_last_period(v.last_period);
     }
   }
-  return {};
 }
 
 std::string csv_field(const std::string& s) {
@@ -1352,11 +1239,20 @@ grpc::ServerUnaryReactor* energy_service::Query(Ctx* ctx, const v1::QueryRequest
                                                 v1::QueryResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::QueryRequest q = *req;
-  return call(sys_, energy_, ctx, resp,
-              [q](actors::energy_book& b, v1::QueryResponse& r) -> result {
-                return run_query(b, q, r, false);
-              });
+  auto* reactor = ctx->DefaultReactor();
+  auto spec = spec_of(*req, false);
+  if (!spec) {
+    reactor->Finish(to_status(spec.error().code, spec.error().message()));
+    return reactor;
+  }
+  ask_within<actors::energy_answer>(
+    sys_, energy_, reactor, time_left(*ctx, ask_timeout, std::chrono::minutes{10}),
+    [resp](actors::energy_answer& a) {
+      series_to(a.series, *resp);
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v, actors::energy_query{std::move(*spec)});
+  return reactor;
 }
 
 namespace {
@@ -1364,8 +1260,9 @@ namespace {
 // An energy report as CSV or a workbook: the query's answer `r`, labels in
 // `language` (zh or en), periods starting in `tz`.
 std::pair<errc, std::string> render_report(const v1::ExportReportRequest& q,
-                                           const v1::QueryResponse& r, const std::string& language,
-                                           const absl::TimeZone& tz) {
+                                           const v1::QueryResponse& r,
+                                           const std::vector<energy::period>& periods,
+                                           const std::string& language, const absl::TimeZone& tz) {
   std::string lang = q.language().empty() ? language : q.language();
   if (lang != "zh" && lang != "en")
     return {errc::invalid_argument, fmt::format("language: \"{}\" is not zh or en", q.language())};
@@ -1409,10 +1306,9 @@ std::pair<errc, std::string> render_report(const v1::ExportReportRequest& q,
   t.time_header = period_word;
   for (const auto& s : r.series())
     t.columns.push_back(fmt::format("{} ({})", s.path(), s.unit()));
-  auto periods = periods_of(q.query());
-  for (std::size_t i = 0; periods && i < periods->size(); ++i) {
-    auto start = absl::ToUnixMillis(tz.At(energy::start_of((*periods)[i])).pre);
-    t.labels[start] = energy::label((*periods)[i]);
+  for (std::size_t i = 0; i < periods.size(); ++i) {
+    auto start = absl::ToUnixMillis(tz.At(energy::start_of(periods[i])).pre);
+    t.labels[start] = energy::label(periods[i]);
     auto& row = t.rows[start];
     for (const auto& s : r.series()) {
       bool has = s.quality(i) != v1::QUALITY_MISSING && s.quality(i) != v1::QUALITY_INVALID;
@@ -1438,33 +1334,26 @@ energy_service::ExportReport(Ctx* ctx, const v1::ExportReportRequest* req) {
                            fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
     return writer;
   }
+  auto spec = spec_of(q.query(), true);
+  if (!spec) {
+    writer->fail(to_status(spec.error().code, spec.error().message()));
+    return writer;
+  }
   // The actor runs the query (its graph); the report is rendered here, so
-  // a large one never holds up the model's other requests. The answer:
-  // the enterprise's language and time zone, a line each, then the query's.
-  actors::energy_request er{[q](actors::energy_book& b) -> std::pair<errc, std::string> {
-    v1::QueryResponse r;
-    auto res = run_query(b, q.query(), r, true);
-    if (!res)
-      return {res.error().code, res.error().message()};
-    return {errc::ok, fmt::format("{}\n{}\n", b.model().ent.language, b.model().ent.time_zone)
-                        + r.SerializeAsString()};
-  }};
+  // a large one never holds up the model's other requests.
+  actors::energy_query eq{*spec};
   std::string fmt_ = q.format();
   auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120));
   sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
-    self->request(dest, timeout, actors::energy_atom_v, er)
+    self->request(dest, timeout, actors::energy_atom_v, eq)
       .then(
-        [=](std::string& data) {
-          auto nl1 = data.find('\n');
-          auto nl2 = nl1 == std::string::npos ? nl1 : data.find('\n', nl1 + 1);
+        [=](actors::energy_answer& a) {
           v1::QueryResponse r;
-          if (nl2 == std::string::npos
-              || !r.ParseFromArray(data.data() + nl2 + 1, static_cast<int>(data.size() - nl2 - 1)))
-            return writer->fail(to_status(errc::internal, "the energy actor's answer is garbled"));
+          series_to(a.series, r);
           absl::TimeZone tz;
-          if (!absl::LoadTimeZone(data.substr(nl1 + 1, nl2 - nl1 - 1), &tz))
+          if (!absl::LoadTimeZone(a.time_zone, &tz))
             tz = absl::UTCTimeZone();
-          auto [code, out] = render_report(q, r, data.substr(0, nl1), tz);
+          auto [code, out] = render_report(q, r, energy::periods_of(eq.spec), a.language, tz);
           if (code != errc::ok)
             return writer->fail(to_status(code, out));
           writer->start(std::move(out), "energy-report." + fmt_);

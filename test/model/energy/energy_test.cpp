@@ -12,6 +12,7 @@
 #include "model/energy/counter.hpp"
 #include "model/energy/engine.hpp"
 #include "model/energy/model.hpp"
+#include "model/energy/query.hpp"
 
 using namespace plantd;
 using namespace plantd::energy;
@@ -487,6 +488,83 @@ TEST_CASE("evaluation: the example enterprise, hand-computed", "[energy]") {
     }
     CHECK(fresh.value("p.cost", d, now).value == Approx(inc));
   }
+}
+
+TEST_CASE("queries: spans parsed, indicators planned in the order asked, series evaluated",
+          "[energy][query]") {
+  query_spec q;
+  ok(parse_span("", "2026-11-20", "", q));  // a day by default, `to` = `from`
+  CHECK(q.res == resolution::day);
+  CHECK(q.first == q.last);
+  ok(parse_span("hour", "2026-11-20", "2026-11-21", q));
+  CHECK(q.last - q.first == 47);
+  ok(parse_span("month", "2026-01", "2026-12", q));
+  CHECK(periods_of(q).size() == 12);
+  CHECK(label(periods_of(q).back()) == "2026-12");
+  auto refused = [](std::string_view res, std::string_view from, std::string_view to) {
+    query_spec x;
+    auto r = parse_span(res, from, to, x);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::invalid_argument);
+    return r.error().list.front().path;
+  };
+  CHECK(refused("week", "2026-11-20", "") == "resolution");
+  CHECK(refused("month", "2026-11-20", "") == "from");  // a day for a month
+  CHECK(refused("day", "2026-11-21", "2026-11-20") == "to");
+  CHECK(refused("hour", "2020-01-01", "2026-01-01") == "to");  // over 20,000 periods
+
+  model m = example();
+  q = {};
+  q.indicators = {"p.cost", "nope"};
+  q.node = "b1";
+  ok(parse_span("day", "2026-11-20", "2026-11-21", q));
+  auto plan = plan_query(m, q);
+  REQUIRE(plan);
+  // Those named first, then the node's own, then its meters'.
+  CHECK(plan->order == std::vector<std::string>{"p.cost", "nope", "b1.elec", "m_e1.v", "m_w1.v"});
+  CHECK(plan->known == std::vector<std::string>{"p.cost", "b1.elec", "m_e1.v", "m_w1.v"});
+  q.strict = true;  // a report's columns: an unknown one fails it
+  auto strict = plan_query(m, q);
+  REQUIRE_FALSE(strict);
+  CHECK(strict.error().code == errc::not_found);
+  q.strict = false;
+  q.node = "nowhere";
+  CHECK(plan_query(m, q).error().code == errc::not_found);
+  q.node.clear();
+  q.indicators.clear();
+  CHECK(plan_query(m, q).error().code == errc::invalid_argument);
+
+  auto tz = shanghai();
+  engine e(tz);
+  e.load(m);
+  absl::CivilDay day(2026, 11, 20);
+  for (int h = 0; h < 24; ++h) {
+    REQUIRE(e.set_hour("m_e0.v", absl::CivilHour(day) + h, {10, quality::measured}));
+    REQUIRE(e.set_hour("m_w0.v", absl::CivilHour(day) + h, {0, quality::measured}));
+    REQUIRE(e.set_hour("m_g0.v", absl::CivilHour(day) + h, {0, quality::measured}));
+  }
+  q.indicators = {"p.elec", "p.cost", "nope"};
+  ok(parse_span("day", "2026-11-20", "2026-11-21", q));
+  plan = plan_query(m, q);
+  REQUIRE(plan);
+  auto series = evaluate(m, e, *plan, q, at(tz, 2026, 11, 22));
+  REQUIRE(series.size() == 3);
+  CHECK(series[0].id == "p.elec");
+  CHECK(series[0].path == m.indicator_path("p.elec"));
+  CHECK(series[0].periods == std::vector<std::string>{"2026-11-20", "2026-11-21"});
+  CHECK(series[0].values[0] == Approx(240));
+  CHECK(series[0].qualities[0] == static_cast<uint8_t>(quality::measured));
+  CHECK(series[0].qualities[1] != static_cast<uint8_t>(quality::measured));  // no hours
+  CHECK(series[1].values[0] == Approx(240 * 0.8));
+  // The price's version, first and last used.
+  REQUIRE_FALSE(series[1].versions.empty());
+  auto tariff = std::find_if(series[1].versions.begin(), series[1].versions.end(),
+                             [](const version_range& v) { return v.version == "2026 tariff"; });
+  REQUIRE(tariff != series[1].versions.end());
+  CHECK(tariff->first_period == "2026-11-20");
+  CHECK(tariff->last_period == "2026-11-21");
+  CHECK(series[2].error == "no indicator nope");
+  CHECK(series[2].values.empty());
 }
 
 TEST_CASE("evaluation: days before the held hours add up from their sums", "[energy]") {
