@@ -40,7 +40,7 @@ expected<void, error> store::put_config(uint64_t version, std::string_view bytes
   wo.sync = true;
   auto s = impl_->counted(h->db->Write(wo, &batch));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 

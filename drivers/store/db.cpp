@@ -126,8 +126,10 @@ expected<std::unique_ptr<store>, std::string> store::open(const std::filesystem:
     // A full (or failing) disk: serve what is stored, read-only, and take
     // writes again once there is room (recover()).
     auto why = status_text(s);
+    bool full = s.IsNoSpace();
     i->h = open_handles(db_opts, dir.string(), cfs, true, s);
     if (i->h) {
+      i->h->full = full;
       i->write_failing = true;
       i->last_error = "opened read-only: " + why;
     }

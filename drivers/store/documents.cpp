@@ -37,7 +37,9 @@ expected<void, error> write_file_atomically(const std::filesystem::path& path,
     if (d < 0)
       return false;
     bool ok = ::fsync(d) == 0;
+    int e = errno;
     ::close(d);
+    errno = e;  // the caller reports the fsync's
     return ok;
   };
   std::error_code ec;
@@ -49,9 +51,11 @@ expected<void, error> write_file_atomically(const std::filesystem::path& path,
   auto tmp = path;
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
+  if (fd < 0) {
+    int e = errno;  // before anything else can change it
     return unexpected{
-      file_error(errno, fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)))};
+      file_error(e, fmt::format("cannot write {}: {}", tmp.string(), std::strerror(e)))};
+  }
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
@@ -79,13 +83,16 @@ expected<void, error> write_file_atomically(const std::filesystem::path& path,
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    std::filesystem::remove(tmp, ec);
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
     return unexpected{
       file_error(ec.value(), fmt::format("cannot replace {}: {}", path.string(), ec.message()))};
   }
-  if (!sync_dir(path.parent_path()))
+  if (!sync_dir(path.parent_path())) {
+    int e = errno;  // before anything else can change it
     return unexpected{file_error(
-      errno, fmt::format("cannot sync {}: {}", path.parent_path().string(), std::strerror(errno)))};
+      e, fmt::format("cannot sync {}: {}", path.parent_path().string(), std::strerror(e)))};
+  }
   return {};
 }
 
@@ -115,7 +122,7 @@ expected<void, error> store::put_document(std::string_view name, std::string_vie
     batch.Put(h->audit(), rocksdb::Slice{audit_key.data(), audit_key.size()},
               rocksdb::Slice{audit_record.data(), audit_record.size()});
   if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   if (auto r = write_file_atomically(impl_->dir / "documents" / std::string(name), bytes); !r) {
     rocksdb::WriteBatch undo;
     if (had_digest)
@@ -149,7 +156,7 @@ expected<void, error> store::adopt_document(std::string_view name, std::string_v
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync;
   if (auto s = impl_->counted(h->db->Write(wo, &batch)); !s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 
@@ -158,9 +165,11 @@ expected<std::optional<std::string>, error> store::get_document(std::string_view
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT)
     return std::optional<std::string>{};
-  if (fd < 0)
+  if (fd < 0) {
+    int e = errno;  // before anything else can change it
     return unexpected{
-      file_error(errno, fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)))};
+      file_error(e, fmt::format("cannot read {}: {}", path.string(), std::strerror(e)))};
+  }
   std::string out;
   char buf[1 << 16];
   for (;;) {

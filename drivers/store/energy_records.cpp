@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include <fmt/format.h>
@@ -270,7 +271,7 @@ expected<void, error> store::put_energy(const std::vector<std::pair<std::string,
   wo.sync = impl_->opts.sync || durable;
   auto s = impl_->counted(h->db->Write(wo, &batch));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 

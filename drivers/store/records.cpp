@@ -85,7 +85,7 @@ expected<void, error> store::put_state(state_record r, std::string_view bytes) {
   // Not counted in the store's health: the writer of telemetry judges that.
   auto s = h->db->Put(wo, h->meta(), state_key(r), rocksdb::Slice{bytes.data(), bytes.size()});
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 
@@ -96,7 +96,7 @@ expected<std::optional<std::string>, error> store::get_state(state_record r) con
   if (s.IsNotFound())
     return std::optional<std::string>{};
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return std::optional<std::string>{std::move(v)};
 }
 
@@ -107,7 +107,7 @@ expected<void, error> store::put_alarm(const alarms::alarm& a) {
   auto bytes = encode_alarm(a);
   auto s = impl_->counted(h->db->Put({}, h->alarms(), k, bytes));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 
@@ -166,7 +166,7 @@ expected<void, error> store::put_access(const std::vector<access_write>& batch) 
   wo.sync = true;  // a revoked token or a disabled user stays so after a power cut
   auto s = impl_->counted(h->db->Write(wo, &wb));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 
@@ -186,7 +186,7 @@ expected<void, error> store::append_call_audit(uint64_t seq, std::string_view by
   auto s = impl_->counted(
     h->db->Put({}, h->audit(), call_audit_key(seq), rocksdb::Slice{bytes.data(), bytes.size()}));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 
@@ -224,7 +224,7 @@ expected<void, error> store::trim_call_audit(uint64_t keep) {
   auto s = impl_->counted(
     h->db->DeleteRange({}, h->audit(), call_audit_key(0), call_audit_key(last - keep + 1)));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 

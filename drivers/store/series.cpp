@@ -130,7 +130,7 @@ expected<uint32_t, error> store::series_id(std::string_view name) {
   wo.sync = true;
   auto s = impl_->counted(h->db->Put(wo, h->meta(), "series/" + std::string{name}, v));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   impl_->series_ids.emplace(std::string{name}, id);
   ++impl_->next_series;
   return id;
@@ -216,7 +216,7 @@ expected<void, error> store::write(const std::vector<point>& batch) {
   wo.sync = impl_->opts.sync;
   auto s = impl_->counted(h->db->Write(wo, &wb));
   if (!s.ok())
-    return unexpected{failure_of(s)};
+    return unexpected{failure_of(s, *h)};
   return {};
 }
 
@@ -331,7 +331,7 @@ expected<void, error> store::drop_raw_before(int64_t t_ms) {
     // Whole hours before the cut, then what is older than t in its hour.
     auto s = h->db->DeleteRange({}, h->series(), series_key(id, INT64_MIN), series_key(id, cut));
     if (!s.ok())
-      return unexpected{failure_of(s)};
+      return unexpected{failure_of(s, *h)};
     if (cut == t_ms)
       continue;
     auto key = series_key(id, cut);
@@ -340,7 +340,7 @@ expected<void, error> store::drop_raw_before(int64_t t_ms) {
     if (s.IsNotFound())
       continue;
     if (!s.ok())
-      return unexpected{failure_of(s)};
+      return unexpected{failure_of(s, *h)};
     std::vector<telemetry::sample> hour;
     if (!telemetry::decode_blocks(v, hour))
       return unexpected{error{
@@ -354,7 +354,7 @@ expected<void, error> store::drop_raw_before(int64_t t_ms) {
     telemetry::encode_block({kept, hour.end()}, rest);
     s = rest.empty() ? h->db->Delete({}, h->series(), key) : h->db->Put({}, h->series(), key, rest);
     if (!s.ok())
-      return unexpected{failure_of(s)};
+      return unexpected{failure_of(s, *h)};
   }
   return {};
 }

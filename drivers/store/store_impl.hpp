@@ -51,18 +51,6 @@ inline std::string status_text(const rocksdb::Status& s) {
   return s.ToString();
 }
 
-// A RocksDB status as the store's error.
-inline error failure_of(const rocksdb::Status& s) {
-  if (s.IsNoSpace())
-    return {errc::resource_exhausted, "the disk is full: " + s.ToString()};
-  if (s.IsCorruption())
-    return {errc::internal, "the store's data is damaged: " + s.ToString()};
-  if (s.IsNotSupported())  // a write to a store opened read-only
-    return {errc::resource_exhausted,
-            "the store takes no writes until its disk has room: " + s.ToString()};
-  return {errc::unavailable, s.ToString()};
-}
-
 // Reads for upkeep (retention, the disk budget): once an hour or minute over
 // the oldest data, which no query wants next. They bypass the block cache
 // rather than fill it with old blocks (a MB an hourly pass, held until
@@ -89,6 +77,9 @@ struct db_handles {
   std::vector<rocksdb::ColumnFamilyHandle*>
     cf;  // default, series, rollups, meta, config, alarms, audit, energy, access
   bool read_only = false;
+  // Opened read-only because the disk was full (not failing): its refused
+  // writes are a full disk's.
+  bool full = false;
 
   rocksdb::ColumnFamilyHandle* series() const { return cf[1]; }
   rocksdb::ColumnFamilyHandle* rollups() const { return cf[2]; }
@@ -105,6 +96,19 @@ struct db_handles {
         db->DestroyColumnFamilyHandle(h);
   }
 };
+
+// A RocksDB status as the store's error; `h`: the database it came from.
+inline error failure_of(const rocksdb::Status& s, const db_handles& h) {
+  if (s.IsNoSpace())
+    return {errc::resource_exhausted, "the disk is full: " + s.ToString()};
+  if (s.IsCorruption())
+    return {errc::internal, "the store's data is damaged: " + s.ToString()};
+  if (s.IsNotSupported() && h.read_only)  // a write to a store opened read-only
+    return {h.full ? errc::resource_exhausted : errc::unavailable,
+            std::string(h.full ? "the disk is full" : "the disk failed")
+              + ": the store takes no writes until it recovers (" + s.ToString() + ")"};
+  return {errc::unavailable, s.ToString()};
+}
 
 // Background errors (a failed flush or compaction, a full disk) as state
 // the store can report and recover from. RocksDB's own recovery from a
@@ -180,6 +184,7 @@ struct store::impl {
       : lock_(i.mtx),
         h_(i.h.get()) {}
     const db_handles* operator->() const noexcept { return h_; }
+    const db_handles& operator*() const noexcept { return *h_; }
 
   private:
     std::shared_lock<std::shared_mutex> lock_;

@@ -1,6 +1,7 @@
 // A disk that fills up on command: a RocksDB file system over the real one
 // that, while `full` is set, refuses every new file and every append with
-// ENOSPC ("No space left on device") and reports no free space. Deterministic
+// ENOSPC ("No space left on device") and reports no free space (or, while
+// `failing`, with EIO). Deterministic
 // stand-in for a full flash disk in store tests.
 #pragma once
 
@@ -15,9 +16,16 @@ namespace plantd::test {
 
 struct disk {
   std::atomic<bool> full{false};
-  std::atomic<uint64_t> refused{0};  // writes refused while full
+  // Failing instead: writes refused with EIO ("Input/output error"), with
+  // room on the disk.
+  std::atomic<bool> failing{false};
+  std::atomic<uint64_t> refused{0};  // writes refused while full or failing
 
   rocksdb::IOStatus check(const std::string& what = {}) {
+    if (failing) {
+      ++refused;
+      return rocksdb::IOStatus::IOError("Input/output error (test disk failing)", what);
+    }
     if (!full)
       return rocksdb::IOStatus::OK();
     ++refused;

@@ -116,6 +116,27 @@ TEST_CASE("a store opened on a full disk starts read-only and takes writes once 
   CHECK(db->raw(id, 0, INT64_MAX).size() == 6);
 }
 
+TEST_CASE("a store opened read-only on a failing disk refuses writes as unavailable, not as a "
+          "full disk",
+          "[store][full-disk]") {
+  full_disk_store f;
+  int64_t t = 1'780'000'000'000;
+  uint32_t id = 0;
+  {
+    auto db = f.open();
+    id = *db->series_id("plant.grid_w");
+    REQUIRE(db->write(second_of(id, t)));
+  }
+  f.disk->failing = true;
+  auto db = f.open();
+  REQUIRE(db->health().read_only);
+  auto refused = db->write(second_of(id, t + 1000));
+  REQUIRE_FALSE(refused);
+  INFO(refused.error().message);
+  CHECK(refused.error().code == errc::unavailable);
+  CHECK(db->raw(id, 0, INT64_MAX).size() == 1);
+}
+
 TEST_CASE("a full disk for many flush intervals: RocksDB's background retries never abort",
           "[store][full-disk]") {
   full_disk_store f;
