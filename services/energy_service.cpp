@@ -1175,33 +1175,54 @@ energy_service::StreamReadings(Ctx* ctx, v1::RecordReadingsResponse* resp) {
   return new readings_reader(sys_, energy_, resp);
 }
 
+namespace {
+
+// The time a reading or a swap happened: required.
+template <class Req>
+expected<int64_t, failure> required_time(const Req& q) {
+  problems bad;
+  auto at = request_ms(q.time(), "time", bad);
+  if (!q.has_time())
+    bad.push_back({"time", "time is required"});
+  if (!bad.empty())
+    return unexpected{invalid(std::move(bad))};
+  return at;
+}
+
+// A reading's or a swap's answer: its counter events (and a reading's
+// fate), or the call's status when it was refused.
+grpc::Status reading_answer(const actors::unit_reply& reply, v1::RecordReadingResponse& r,
+                            bool with_fate) {
+  const actors::unit_outcome* o = nullptr;
+  if (auto st = single(reply, &o); !st.ok())
+    return st;
+  events_to(o->events, r);
+  if (with_fate)
+    r.set_fate(fate_of(o->fate));
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx,
                                                         const v1::RecordReadingRequest* req,
                                                         v1::RecordReadingResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
   v1::RecordReadingRequest q = *req;
-  problems bad;
-  auto at = request_ms(q.time(), "time", bad);
-  if (!q.has_time())
-    bad.push_back({"time", "time is required"});
-  if (!bad.empty()) {
+  auto at = required_time(q);
+  if (!at) {
     auto* r = ctx->DefaultReactor();
-    r->Finish(to_status(errc::invalid_argument, invalid(std::move(bad)).message()));
+    r->Finish(to_status(errc::invalid_argument, at.error().message()));
     return r;
   }
   actors::unit_request work;
   work.what = actors::unit_request::op::reading;
   work.target = q.meter();
-  work.readings = {{at, q.counter()}};
+  work.readings = {{*at, q.counter()}};
   return call_unit(sys_, energy_, ctx, resp, std::move(work),
                    [](const actors::unit_reply& reply, v1::RecordReadingResponse& r) {
-                     const actors::unit_outcome* o = nullptr;
-                     if (auto st = single(reply, &o); !st.ok())
-                       return st;
-                     events_to(o->events, r);
-                     r.set_fate(fate_of(o->fate));
-                     return grpc::Status::OK;
+                     return reading_answer(reply, r, true);
                    });
 }
 
@@ -1210,28 +1231,21 @@ grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMete
   if (auto* r = refused(ctx))
     return r;
   v1::SwapMeterRequest q = *req;
-  problems bad;
-  auto at = request_ms(q.time(), "time", bad);
-  if (!q.has_time())
-    bad.push_back({"time", "time is required"});
-  if (!bad.empty()) {
+  auto at = required_time(q);
+  if (!at) {
     auto* r = ctx->DefaultReactor();
-    r->Finish(to_status(errc::invalid_argument, invalid(std::move(bad)).message()));
+    r->Finish(to_status(errc::invalid_argument, at.error().message()));
     return r;
   }
   actors::unit_request work;
   work.what = actors::unit_request::op::swap;
   work.target = q.meter();
-  work.t_ms = at;
+  work.t_ms = *at;
   work.old_final = q.old_final();
   work.new_initial = q.new_initial();
   return call_unit(sys_, energy_, ctx, resp, std::move(work),
                    [](const actors::unit_reply& reply, v1::RecordReadingResponse& r) {
-                     const actors::unit_outcome* o = nullptr;
-                     if (auto st = single(reply, &o); !st.ok())
-                       return st;
-                     events_to(o->events, r);
-                     return grpc::Status::OK;
+                     return reading_answer(reply, r, false);
                    });
 }
 
