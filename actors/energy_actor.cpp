@@ -664,6 +664,20 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
     [=](energy_atom, const unit_request& req) -> caf::result<unit_reply> {
       return delegate_to_unit(self, req, idle);
     },
+    [=](energy_atom, const entries_request& r) -> entries_answer {
+      auto& book = *self->state.book;
+      entries_answer a;
+      a.time_zone = book.model().ent.time_zone;
+      const absl::CivilDay epoch(1970, 1, 1);
+      auto day = [&](int64_t d, int64_t none) {
+        return d == none ? std::nullopt : std::optional<absl::CivilDay>(epoch + d);
+      };
+      for (auto& e :
+           read_entries(book.db().get(), r.id, day(r.from, INT64_MIN), day(r.to, INT64_MAX)))
+        a.entries.push_back({std::move(e.id), e.day - epoch, e.value, std::move(e.who),
+                             e.entered_ms, std::move(e.note), e.superseded});
+      return a;
+    },
     [=](energy_atom, const energy_query& q) -> caf::result<energy_answer> {
       auto& book = *self->state.book;
       auto series = book.query(q.spec);

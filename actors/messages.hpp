@@ -126,6 +126,47 @@ typename Inspector::result_type inspect(Inspector& f, energy_query& x) {
   return f(caf::meta::type_name("energy_query"), x.spec);
 }
 
+// The daily entries of an id ("" = every id) from day `from` to day `to`
+// (days since 1970-01-01, inclusive), as stored (also those of ids since
+// deleted), oldest first, corrections after what they supersede.
+struct entries_request {
+  std::string id;
+  int64_t from = INT64_MIN, to = INT64_MAX;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, entries_request& x) {
+  return f(caf::meta::type_name("entries_request"), x.id, x.from, x.to);
+}
+
+struct entry_record {
+  std::string id;
+  int64_t day = 0;  // since 1970-01-01
+  double value = 0;
+  std::string who;
+  int64_t entered_ms = 0;
+  std::string note;
+  bool superseded = false;  // a later entry of the same day replaces it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, entry_record& x) {
+  return f(caf::meta::type_name("entry_record"), x.id, x.day, x.value, x.who, x.entered_ms, x.note,
+           x.superseded);
+}
+
+// The entries, and the enterprise's time zone (the times they were entered
+// in a file).
+struct entries_answer {
+  std::vector<entry_record> entries;
+  std::string time_zone;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, entries_answer& x) {
+  return f(caf::meta::type_name("entries_answer"), x.entries, x.time_zone);
+}
+
 // Its answer: the series in the order asked, and the enterprise's language
 // and time zone (a report's labels and periods).
 struct energy_answer {

@@ -44,6 +44,8 @@ CAF_ADD_TYPE_ID(plantd, (plantd::actors::unit_outcome))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::unit_reply))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::energy_query))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::energy_answer))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::entries_request))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::entries_answer))
 
 CAF_END_TYPE_ID_BLOCK(plantd)
 

@@ -668,31 +668,58 @@ grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDa
                    });
 }
 
+namespace {
+
+// The days of an entries request (YYYY-MM-DD; empty: open).
+grpc::Status entries_span(const std::string& from, const std::string& to,
+                          actors::entries_request& er) {
+  const absl::CivilDay epoch(1970, 1, 1);
+  if (!from.empty()) {
+    auto d = parse_day(from);
+    if (!d)
+      return to_status(errc::invalid_argument, "from: not a date (YYYY-MM-DD)");
+    er.from = *d - epoch;
+  }
+  if (!to.empty()) {
+    auto d = parse_day(to);
+    if (!d)
+      return to_status(errc::invalid_argument, "to: not a date (YYYY-MM-DD)");
+    er.to = *d - epoch;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEntriesRequest* req,
                                                       v1::ListEntriesResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::ListEntriesRequest q = *req;
-  return call(sys_, energy_, ctx, resp,
-              [q](actors::energy_book& b, v1::ListEntriesResponse& r) -> result {
-                std::optional<absl::CivilDay> from, to;
-                if (!q.from().empty() && !(from = parse_day(q.from())))
-                  return unexpected{invalid("from", "not a date")};
-                if (!q.to().empty() && !(to = parse_day(q.to())))
-                  return unexpected{invalid("to", "not a date")};
-                // Entries are read straight from the store (also those of ids since deleted).
-                for (const auto& e : actors::read_entries(b.db().get(), q.id(), from, to)) {
-                  auto* x = r.add_entries();
-                  x->set_id(e.id);
-                  x->set_date(day_text(e.day));
-                  x->set_value(e.value);
-                  x->set_who(e.who);
-                  x->set_note(e.note);
-                  x->set_superseded(e.superseded);
-                  *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e.entered_ms);
-                }
-                return {};
-              });
+  actors::entries_request er;
+  er.id = req->id();
+  if (auto span = entries_span(req->from(), req->to(), er); !span.ok()) {
+    auto* r = ctx->DefaultReactor();
+    r->Finish(span);
+    return r;
+  }
+  auto* reactor = ctx->DefaultReactor();
+  ask_within<actors::entries_answer>(
+    sys_, energy_, reactor, time_left(*ctx, ask_timeout, std::chrono::minutes{10}),
+    [resp](actors::entries_answer& a) {
+      for (const auto& e : a.entries) {
+        auto* x = resp->add_entries();
+        x->set_id(e.id);
+        x->set_date(day_text(absl::CivilDay(1970, 1, 1) + e.day));
+        x->set_value(e.value);
+        x->set_who(e.who);
+        x->set_note(e.note);
+        x->set_superseded(e.superseded);
+        *x->mutable_entered() = TimeUtil::MillisecondsToTimestamp(e.entered_ms);
+      }
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v, std::move(er));
+  return reactor;
 }
 
 namespace {
@@ -895,37 +922,40 @@ energy_service::ExportEntries(Ctx* ctx, const v1::ExportEntriesRequest* req) {
                            fmt::format("format: \"{}\" is not csv or xlsx", q.format())));
     return writer;
   }
-  std::optional<absl::CivilDay> from, to;
-  if (!q.from().empty() && !(from = parse_day(q.from()))) {
-    writer->fail(to_status(errc::invalid_argument, "from: not a date (YYYY-MM-DD)"));
+  actors::entries_request er;
+  er.id = q.id();
+  if (auto span = entries_span(q.from(), q.to(), er); !span.ok()) {
+    writer->fail(span);
     return writer;
   }
-  if (!q.to().empty() && !(to = parse_day(q.to()))) {
-    writer->fail(to_status(errc::invalid_argument, "to: not a date (YYYY-MM-DD)"));
-    return writer;
-  }
-  actors::energy_request er{[q, from, to](actors::energy_book& b) -> std::pair<errc, std::string> {
-    std::vector<std::vector<std::string>> rows{{"date", "id", "value", "note", "who", "entered"}};
-    for (const auto& e : actors::read_entries(b.db().get(), q.id(), from, to)) {
-      if (e.superseded && !q.with_superseded())
-        continue;
-      rows.push_back(
-        {day_text(e.day), e.id, fmt::format("{}", e.value), e.note, e.who,
-         absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(e.entered_ms), b.tz())});
-    }
-    if (q.format() == "csv")
-      return {errc::ok, to_csv(rows)};
-    auto x = to_xlsx_sheet(rows, "entries", {0, 1, 3, 4, 5});
-    if (!x)
-      return {errc::internal, x.error()};
-    return {errc::ok, std::move(*x)};
-  }};
+  // The actor reads the entries; the file is written here.
   auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120));
   std::string ext = q.format();
   sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
     self->request(dest, timeout, actors::energy_atom_v, er)
-      .then([=](std::string& data) { writer->start(std::move(data), "entries." + ext); },
-            [=](caf::error& err) { writer->fail(to_status(err)); });
+      .then(
+        [=](actors::entries_answer& a) {
+          absl::TimeZone tz;
+          if (!absl::LoadTimeZone(a.time_zone, &tz))
+            tz = absl::UTCTimeZone();
+          std::vector<std::vector<std::string>> rows{
+            {"date", "id", "value", "note", "who", "entered"}};
+          for (const auto& e : a.entries) {
+            if (e.superseded && !q.with_superseded())
+              continue;
+            rows.push_back(
+              {day_text(absl::CivilDay(1970, 1, 1) + e.day), e.id, fmt::format("{}", e.value),
+               e.note, e.who,
+               absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(e.entered_ms), tz)});
+          }
+          if (q.format() == "csv")
+            return writer->start(to_csv(rows), "entries." + ext);
+          auto x = to_xlsx_sheet(rows, "entries", {0, 1, 3, 4, 5});
+          if (!x)
+            return writer->fail(to_status(errc::internal, x.error()));
+          writer->start(std::move(*x), "entries." + ext);
+        },
+        [=](caf::error& err) { writer->fail(to_status(err)); });
   });
   return writer;
 }

@@ -574,6 +574,14 @@ class EnergyCarbon(unittest.TestCase):
                                                             to=days[0].isoformat()))
         got = {(e.date, e.value, e.note) for e in listed.entries}
         self.assertEqual(got, {(days[0].isoformat(), 100, "November sheet"), (days[2].isoformat(), 120, "November sheet")})
+        for bad in ({"from": "2026-13-01"}, {"to": "yesterday"}):
+            with self.assertRaises(grpc.RpcError) as cm:
+                self.stub.ListEntries(pb.ListEntriesRequest(id="b1.elec", **bad))
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn(next(iter(bad)) + ": not a date", cm.exception.details())
+            with self.assertRaises(grpc.RpcError) as cm:
+                b"".join(c.data for c in self.stub.ExportEntries(pb.ExportEntriesRequest(id="b1.elec", format="csv", **bad)))
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         # A sheet written by another program, with date cells; a day entered again is a correction.
         wb = openpyxl.Workbook()
         ws = wb.active
