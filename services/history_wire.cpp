@@ -4,12 +4,14 @@
 #include <cstring>
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/support/slice.h>
 
 namespace plantd::services {
 
 namespace {
 
+using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedOutputStream;
 
 constexpr uint32_t length_delimited = 2;
@@ -21,6 +23,7 @@ constexpr uint32_t response_raw = 5;
 constexpr uint32_t columns_time_ms = 1;
 constexpr uint32_t columns_value = 2;
 constexpr uint32_t columns_quality = 3;
+constexpr uint32_t columns_time_delta_ms = 4;
 
 uint32_t wire_quality(quality q) {
   return static_cast<uint32_t>(q) + 1;
@@ -78,18 +81,27 @@ std::size_t history_scratch_pool::idle() const {
 
 grpc::ByteBuffer compact_answer(const v1::QueryHistoryResponse& head,
                                 std::unique_ptr<history_scratch> s,
-                                std::shared_ptr<history_scratch_pool> pool) {
+                                std::shared_ptr<history_scratch_pool> pool, bool delta_times) {
   const auto& c = s->columns;
+  // The i-th time as written: itself (int64), or its step from the one
+  // before (sint64, zigzag), wrapping as the receiver's sum does.
+  auto time_at = [&](std::size_t i) -> uint64_t {
+    if (!delta_times)
+      return static_cast<uint64_t>(c.t_ms[i]);
+    auto step = static_cast<uint64_t>(c.t_ms[i]) - (i ? static_cast<uint64_t>(c.t_ms[i - 1]) : 0);
+    return WireFormatLite::ZigZagEncode64(static_cast<int64_t>(step));
+  };
+  uint32_t time_field = delta_times ? columns_time_delta_ms : columns_time_ms;
   std::size_t times = 0, qualities = 0;
-  for (auto t : c.t_ms)
-    times += CodedOutputStream::VarintSize64(static_cast<uint64_t>(t));
+  for (std::size_t i = 0; i < c.t_ms.size(); ++i)
+    times += CodedOutputStream::VarintSize64(time_at(i));
   for (auto q : c.q)
     qualities += CodedOutputStream::VarintSize32(wire_quality(q));
   std::size_t values = c.value.size() * sizeof(double);
   // Packed fields are written only when they hold something, as protobuf does.
   std::size_t columns = 0;
   if (!c.t_ms.empty())
-    columns = field_size(columns_time_ms, times) + field_size(columns_value, values)
+    columns = field_size(time_field, times) + field_size(columns_value, values)
               + field_size(columns_quality, qualities);
   std::size_t head_size = head.ByteSizeLong();
   std::size_t total = head_size + field_size(response_raw, columns);
@@ -97,16 +109,24 @@ grpc::ByteBuffer compact_answer(const v1::QueryHistoryResponse& head,
   uint8_t* at = s->wire.data();
   at = head.SerializeWithCachedSizesToArray(at);
   at = put_header(at, response_raw, columns);
-  if (!c.t_ms.empty()) {
+  if (!c.t_ms.empty() && !delta_times) {
     at = put_header(at, columns_time_ms, times);
-    for (auto t : c.t_ms)
-      at = CodedOutputStream::WriteVarint64ToArray(static_cast<uint64_t>(t), at);
+    for (std::size_t i = 0; i < c.t_ms.size(); ++i)
+      at = CodedOutputStream::WriteVarint64ToArray(time_at(i), at);
+  }
+  if (!c.t_ms.empty()) {
     at = put_header(at, columns_value, values);
     for (auto v : c.value)
       at = CodedOutputStream::WriteLittleEndian64ToArray(std::bit_cast<uint64_t>(v), at);
     at = put_header(at, columns_quality, qualities);
     for (auto q : c.q)
       at = CodedOutputStream::WriteVarint32ToArray(wire_quality(q), at);
+  }
+  // Field 4 follows field 3, as protobuf writes fields in number order.
+  if (!c.t_ms.empty() && delta_times) {
+    at = put_header(at, columns_time_delta_ms, times);
+    for (std::size_t i = 0; i < c.t_ms.size(); ++i)
+      at = CodedOutputStream::WriteVarint64ToArray(time_at(i), at);
   }
   auto* data = s->wire.data();
   auto* f = new in_flight{std::move(s), std::move(pool)};

@@ -45,9 +45,10 @@ private:
 // no raw) followed by the raw field holding `s->columns`, as one slice
 // over `s->wire`; the scratch goes back to `pool` once gRPC has sent it.
 // The bytes parse as a QueryHistoryResponse equal to `head` with
-// raw = the columns.
+// raw = the columns (the times as time_delta_ms when `delta_times`).
 grpc::ByteBuffer compact_answer(const v1::QueryHistoryResponse& head,
                                 std::unique_ptr<history_scratch> s,
-                                std::shared_ptr<history_scratch_pool> pool);
+                                std::shared_ptr<history_scratch_pool> pool,
+                                bool delta_times = false);
 
 }  // namespace plantd::services

@@ -107,6 +107,8 @@ grpc::Status telemetry_service::history(const v1::QueryHistoryRequest& request,
   uint32_t max_points = req->max_points() == 0 ? 1000 : req->max_points();
   if (max_points > 100'000)
     found.push_back({"max_points", fmt::format("at most 100000, got {}", max_points)});
+  if (req->delta_times() && !req->compact())
+    found.push_back({"delta_times", "applies to compact answers only; ask compact as well"});
   std::string res_name = req->resolution().empty() ? "auto" : req->resolution();
   std::optional<resolution> res;
   if (res_name != "auto") {
@@ -148,7 +150,7 @@ grpc::Status telemetry_service::history(const v1::QueryHistoryRequest& request,
       raw.q.resize(max_points);
     }
     if (req->compact()) {
-      answer = compact_answer(resp, std::move(scratch), scratch_);
+      answer = compact_answer(resp, std::move(scratch), scratch_, req->delta_times());
       return grpc::Status::OK;
     }
     resp.mutable_points()->Reserve(static_cast<int>(raw.size()));

@@ -18,6 +18,12 @@ std::string bytes_of(const grpc::ByteBuffer& b) {
   return out;
 }
 
+// The i-th point's time below: times of every varint length, negative
+// ones (before 1970) included, steps both ways.
+int64_t time_of(int i) {
+  return (i % 3 == 0 ? -1 : 1) * (int64_t{1} << (i % 63));
+}
+
 }  // namespace
 
 TEST_CASE("the compact answer is the bytes protobuf writes for the same response", "[history]") {
@@ -32,9 +38,8 @@ TEST_CASE("the compact answer is the bytes protobuf writes for the same response
   v1::QueryHistoryResponse want = head;
   auto* cols = want.mutable_raw();
   for (int i = 0; i < n; ++i) {
-    // Times of every varint length, negative ones (before 1970) included;
-    // values that need all 64 bits; every quality.
-    int64_t t = (i % 3 == 0 ? -1 : 1) * (int64_t{1} << (i % 63));
+    // Values that need all 64 bits; every quality.
+    int64_t t = time_of(i);
     double v = i * 1e-3 - 12345.678901234567;
     auto q = static_cast<quality>(i % 6);
     s->columns.t_ms.push_back(t);
@@ -44,17 +49,36 @@ TEST_CASE("the compact answer is the bytes protobuf writes for the same response
     cols->add_value(v);
     cols->add_quality(static_cast<v1::Quality>(static_cast<int>(q) + 1));
   }
-  auto answer = compact_answer(head, std::move(s), pool);
+  bool delta = GENERATE(false, true);
+  CAPTURE(delta);
+  if (delta) {
+    // The same times as steps, each from the one before (wrapping as a
+    // receiver's int64 sum does).
+    uint64_t prev = 0;
+    for (auto t : cols->time_ms()) {
+      cols->add_time_delta_ms(static_cast<int64_t>(static_cast<uint64_t>(t) - prev));
+      prev = static_cast<uint64_t>(t);
+    }
+    cols->clear_time_ms();
+  }
+  auto answer = compact_answer(head, std::move(s), pool, delta);
   auto got = bytes_of(answer);
   CHECK(got == want.SerializeAsString());
   v1::QueryHistoryResponse parsed;
   REQUIRE(parsed.ParseFromString(got));
   CHECK(parsed.has_raw());
-  CHECK(parsed.raw().time_ms_size() == n);
+  CHECK((delta ? parsed.raw().time_delta_ms_size() : parsed.raw().time_ms_size()) == n);
   CHECK(parsed.truncated() == head.truncated());
   CHECK(parsed.series() == "plant.grid_w");
   if (n > 0) {
-    CHECK(parsed.raw().time_ms(n - 1) == want.raw().time_ms(n - 1));
+    if (delta) {
+      uint64_t sum = 0;
+      for (auto d : parsed.raw().time_delta_ms())
+        sum += static_cast<uint64_t>(d);
+      CHECK(static_cast<int64_t>(sum) == time_of(n - 1));
+    } else {
+      CHECK(parsed.raw().time_ms(n - 1) == want.raw().time_ms(n - 1));
+    }
     CHECK(parsed.raw().value(n - 1) == want.raw().value(n - 1));
   }
 }
