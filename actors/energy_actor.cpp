@@ -348,16 +348,15 @@ energy_book::graph_from_store(const std::vector<std::string>& ids, absl::CivilDa
   return e;
 }
 
-std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from_ms,
-                                            int64_t to_ms) {
-  std::vector<energy_audit> out;
+std::vector<audit_entry> read_energy_audit(const store::store* db, int64_t from_ms, int64_t to_ms) {
+  std::vector<audit_entry> out;
   if (!db)
     return out;
   for (const auto& [k, v] : db->audit(records::all_audit)) {
     auto r = records::decode_audit(k, v);
     if (!r || r->time_ms < from_ms || r->time_ms >= to_ms)
       continue;
-    energy_audit a;
+    audit_entry a;
     a.time_ms = r->time_ms;
     a.who = std::move(r->who);
     a.what = std::move(r->what);
@@ -627,10 +626,24 @@ caf::result<unit_reply> delegate_to_unit(self_ptr self, const unit_request& req,
   return rp;
 }
 
+// After a model request: units get the new model's slices; a change (an
+// import above all) leaves its request's decoded records freed only after
+// the reply: the heap goes back a little later (a 100,000-node import: 238
+// -> 122 MB RSS).
+void model_changed(self_ptr self, uint64_t before) {
+  refresh_units(self);
+  if (self->state.book->version() != before && !self->state.trim_pending) {
+    self->state.trim_pending = true;
+    self->delayed_send(self, std::chrono::seconds{2}, tick_atom_v);
+  }
+}
+
 caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
   self->state.book = std::make_unique<energy_book>(args.db, args.codec, args.clk, args.hourly_days);
   self->state.book->load();
   self->state.version = self->state.book->version();
+  if (args.on_book)
+    args.on_book(self->state.book.get());
   // Hours leave the window held in memory with the day, also on a day
   // without inputs or queries.
   self->delayed_send(self, std::chrono::hours{1}, roll_atom_v);
@@ -646,20 +659,31 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
       }
   });
   return {
-    [=](energy_atom, const energy_request& req) -> caf::result<std::string> {
-      auto version = self->state.book->version();
-      auto [code, bytes] = req.run(*self->state.book);
-      refresh_units(self);
-      // A model change (an import above all) leaves its request's decoded
-      // records freed only after the reply: give the heap back a little
-      // later (a 100,000-node import: 238 -> 122 MB RSS).
-      if (self->state.book->version() != version && !self->state.trim_pending) {
-        self->state.trim_pending = true;
-        self->delayed_send(self, std::chrono::seconds{2}, tick_atom_v);
-      }
-      if (code != errc::ok)
-        return caf::make_error(code, bytes);
-      return bytes;
+    [=](energy_atom, model_atom) { return self->state.book->view(); },
+    [=](energy_atom, const model_edit& e) -> caf::result<model_edited> {
+      auto before = self->state.book->version();
+      auto done = self->state.book->edit(e);
+      model_changed(self, before);
+      if (!done)
+        return caf::make_error(done.error().code, done.error().message());
+      return *done;
+    },
+    [=](energy_atom, const model_replace& r) -> caf::result<model_edited> {
+      auto& book = *self->state.book;
+      auto before = book.version();
+      auto done = book.replace(*r.model, r.who);
+      model_changed(self, before);
+      if (!done)
+        return caf::make_error(done.error().code, done.error().message());
+      return model_edited{book.version(), static_cast<uint32_t>(book.model().indicators.size()), "",
+                          ""};
+    },
+    [=](energy_atom, const audit_request& q) {
+      audit_answer a;
+      a.records = read_energy_audit(self->state.book->db().get(), q.from_ms, q.to_ms);
+      if (a.records.size() > q.limit)
+        a.records.erase(a.records.begin(), a.records.end() - static_cast<std::ptrdiff_t>(q.limit));
+      return a;
     },
     [=](energy_atom, const unit_request& req) -> caf::result<unit_reply> {
       return delegate_to_unit(self, req, idle);

@@ -6,7 +6,12 @@
 // them back here, where the graph re-computes what depends on them.
 //
 //   plant_state                        grid meter counters -> bound meters' units
-//   energy_atom, energy_request        -> std::string (the request's answer)
+//   energy_atom, model_atom            -> model_view (read off the actor)
+//   energy_atom, model_edit            -> model_edited
+//   energy_atom, model_replace         -> model_edited (an import)
+//   energy_atom, audit_request         -> audit_answer
+//   energy_atom, energy_query          -> energy_answer
+//   energy_atom, entries_request       -> entries_answer
 //   energy_atom, unit_request          delegated to the target's unit
 //   leaf_atom, vector<leaf_update>     -> bool (from units)
 //   idle_atom, node, handled           a unit asks to retire
@@ -41,15 +46,14 @@ namespace plantd::actors {
 struct energy_codec {
   std::function<std::string(const energy::model&)> encode;
   std::function<expected<energy::model, std::string>(std::string_view)> decode;
+  // The text of one record (kind as model_record names it; "" = there is
+  // none), for the audit's before and after. Unset: no texts.
+  std::function<std::string(const energy::model&, const std::string& kind, const std::string& id)>
+    record;
 };
 
-// An audit record of the energy model or its entries (its form in the
-// store: drivers/store/energy_records.hpp).
-struct energy_audit {
-  int64_t time_ms = 0;
-  std::string who, what, before, after;
-};
-std::vector<energy_audit> read_energy_audit(const store::store* db, int64_t from_ms, int64_t to_ms);
+// The audit records from `from_ms` to `to_ms` (inclusive), oldest first.
+std::vector<audit_entry> read_energy_audit(const store::store* db, int64_t from_ms, int64_t to_ms);
 
 class energy_book {
 public:
@@ -73,6 +77,14 @@ public:
                         const std::string& who, const std::string& what,
                         const std::function<std::string(const energy::model&)>& snapshot = {});
   energy::result replace(energy::model m, const std::string& who);
+
+  // The model as it stands, shared and never modified: the same one until
+  // the next change while anyone holds it (a copy is made only when a
+  // change came since and none is held).
+  model_view view();
+  // A change of records: refused when based on an older version, checked
+  // against the model, persisted with its audit record.
+  expected<model_edited, energy::failure> edit(const model_edit& e);
 
   // New inputs of the graph, written to the store by an energy unit.
   void apply(const std::vector<leaf_update>& updates);
@@ -137,6 +149,8 @@ private:
   uint32_t hourly_days_;
   std::size_t past_hours_budget_ = 50'000;
   energy::model model_;
+  std::weak_ptr<const energy::model> view_;  // the last view handed out
+  uint64_t view_version_ = 0;
   absl::TimeZone tz_;
   std::unique_ptr<energy::engine> engine_;
   std::shared_ptr<std::atomic<uint64_t>> seq_ = std::make_shared<std::atomic<uint64_t>>(0);
@@ -157,6 +171,9 @@ struct energy_actor_args {
   // Hourly inputs held hour by hour for this many days (today included);
   // earlier days as their sums (engine::keep_hours_from).
   uint32_t hourly_days = 35;
+  // Tests: called with the book once it is loaded. The book is to be read
+  // only between the actor's messages (under a deterministic scheduler).
+  std::function<void(energy_book*)> on_book;
 };
 
 caf::actor spawn_energy_actor(caf::actor_system& sys, energy_actor_args args);

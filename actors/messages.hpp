@@ -3,8 +3,6 @@
 
 #include "model/common/errc.hpp"
 
-#include <functional>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -103,14 +101,6 @@ typename Inspector::result_type inspect(Inspector& f, plant_info& x) {
   return f(caf::meta::type_name("plant_info"), x.version, x.role, x.site_name, x.cabinet_count,
            x.config_version, x.started_at_ms, x.uptime_ms);
 }
-
-class energy_book;
-
-// A request for the energy actor: runs on its book, answers bytes (code ok)
-// or an error code and message.
-struct energy_request {
-  std::function<std::pair<errc, std::string>(energy_book&)> run;
-};
 
 struct unit_slice;
 

@@ -7,6 +7,7 @@
 #include <caf/type_id.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/model_messages.hpp"
 #include "actors/plant_messages.hpp"
 #include "drivers/store/store.hpp"
 
@@ -31,6 +32,7 @@ CAF_ADD_ATOM(plantd, plantd::actors, idle_atom, "idle")
 CAF_ADD_ATOM(plantd, plantd::actors, retire_atom, "retire")
 CAF_ADD_ATOM(plantd, plantd::actors, units_atom, "units")
 CAF_ADD_ATOM(plantd, plantd::actors, roll_atom, "roll")
+CAF_ADD_ATOM(plantd, plantd::actors, model_atom, "model")
 
 CAF_ADD_TYPE_ID(plantd, (plantd::problem))
 CAF_ADD_TYPE_ID(plantd, (plantd::problems))
@@ -46,6 +48,12 @@ CAF_ADD_TYPE_ID(plantd, (plantd::actors::energy_query))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::energy_answer))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::entries_request))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::entries_answer))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::model_put))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::model_edit))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::model_edited))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::audit_request))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::audit_entry))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::audit_answer))
 
 CAF_END_TYPE_ID_BLOCK(plantd)
 
@@ -63,7 +71,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::cabinet_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::inverter_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::output_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::plant_state)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::energy_request)
+// The model shared as a snapshot (as the config is): never modified.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::model_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::model_replace)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const plantd::actors::unit_slice>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::alarms::filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::alarms::alarm)

@@ -1,6 +1,7 @@
 #include "services/energy_codec.hpp"
 
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "model/plant/validate.hpp"
 
@@ -368,6 +369,83 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
     to_proto(i, m, out->add_indicators());
 }
 
+// One record of the model as its message ("enterprise": the one there is);
+// false when there is none.
+bool record_proto(const energy::model& m, const std::string& kind, const std::string& id,
+                  v1::Record* out) {
+  if (kind == "indicator") {
+    auto it = m.indicators.find(id);
+    if (it == m.indicators.end())
+      return false;
+    to_proto(it->second, m, out->mutable_indicator());
+    return true;
+  }
+  // A model of that one record, encoded as the whole model is.
+  energy::model one;
+  auto copy = [&](const auto& map, auto& into) {
+    auto it = map.find(id);
+    return it != map.end() && into.emplace(it->first, it->second).second;
+  };
+  bool found = kind == "energy_type"  ? copy(m.energy_types, one.energy_types)
+               : kind == "node"       ? copy(m.nodes, one.nodes)
+               : kind == "meter"      ? copy(m.meters, one.meters)
+               : kind == "product"    ? copy(m.products, one.products)
+               : kind == "template"   ? copy(m.templates, one.templates)
+               : kind == "enterprise" ? (one.ent = m.ent, true)
+                                      : false;
+  if (!found)
+    return false;
+  v1::EnergyModel p;
+  to_proto(one, &p);
+  if (kind == "energy_type")
+    *out->mutable_energy_type() = p.energy_types(0);
+  else if (kind == "node")
+    *out->mutable_node() = p.nodes(0);
+  else if (kind == "meter")
+    *out->mutable_meter() = p.meters(0);
+  else if (kind == "product")
+    *out->mutable_product() = p.products(0);
+  else if (kind == "template")
+    *out->mutable_template_() = p.templates(0);
+  else
+    *out->mutable_enterprise() = p.enterprise();
+  return true;
+}
+
+// The message of a record's item, and its kind and id.
+const google::protobuf::Message* item_of(const v1::Record& r, std::string* kind, std::string* id) {
+  switch (r.item_case()) {
+    case v1::Record::kEnergyType:
+      *kind = "energy_type", *id = r.energy_type().id();
+      return &r.energy_type();
+    case v1::Record::kNode: *kind = "node", *id = r.node().id(); return &r.node();
+    case v1::Record::kMeter: *kind = "meter", *id = r.meter().id(); return &r.meter();
+    case v1::Record::kProduct: *kind = "product", *id = r.product().id(); return &r.product();
+    case v1::Record::kTemplate: *kind = "template", *id = r.template_().id(); return &r.template_();
+    case v1::Record::kIndicator:
+      *kind = "indicator", *id = r.indicator().id();
+      return &r.indicator();
+    case v1::Record::kEnterprise: *kind = "enterprise", id->clear(); return &r.enterprise();
+    default: return nullptr;
+  }
+}
+
+// The JSON form of one record of the model ("" when there is none), for
+// the audit trail's before and after.
+std::string record_json(const energy::model& m, const std::string& kind, const std::string& id) {
+  v1::Record r;
+  if (!record_proto(m, kind, id, &r))
+    return "";
+  std::string k, i;
+  const auto* rec = item_of(r, &k, &i);
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  if (!rec || !google::protobuf::util::MessageToJsonString(*rec, &out, opts).ok())
+    return "";
+  return out;
+}
+
 actors::energy_codec energy_store_codec() {
   actors::energy_codec c;
   c.encode = [](const energy::model& m) {
@@ -385,6 +463,7 @@ actors::energy_codec energy_store_codec() {
       return unexpected{pr.front().path + ": " + pr.front().message};
     return m;
   };
+  c.record = record_json;
   return c;
 }
 

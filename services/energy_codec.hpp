@@ -23,6 +23,16 @@ energy::indicator from_proto(const v1::Indicator& in, const std::string& path, p
 energy::enterprise from_proto(const v1::Enterprise& in);
 void to_proto(const energy::indicator& i, const energy::model& m, v1::Indicator* out);
 
+// One record of the model as its message (kind as actors::model_record
+// names it; "enterprise": the one there is); false when there is none.
+bool record_proto(const energy::model& m, const std::string& kind, const std::string& id,
+                  v1::Record* out);
+// The message of a record's item, and its kind and id (nullptr: no item).
+const google::protobuf::Message* item_of(const v1::Record& r, std::string* kind, std::string* id);
+// The JSON form of one record of the model ("" when there is none), for
+// the audit trail's before and after.
+std::string record_json(const energy::model& m, const std::string& kind, const std::string& id);
+
 // The store encoding of the model used by the energy actor.
 actors::energy_codec energy_store_codec();
 

@@ -8,12 +8,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <google/protobuf/util/field_mask_util.h>
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "actors/energy_actor.hpp"
+#include "actors/errors.hpp"
 #include "actors/type_ids.hpp"
-#include "drivers/store/energy_records.hpp"
 #include "services/access_gate.hpp"
 #include "services/ask.hpp"
 #include "services/energy_codec.hpp"
@@ -51,26 +50,101 @@ failure invalid(std::string path, std::string msg) {
   return failure{errc::invalid_argument, {problem{std::move(path), std::move(msg)}}};
 }
 
-template <class Resp, class F>
-grpc::ServerUnaryReactor* call(caf::actor_system& sys, const caf::actor& dest,
-                               grpc::CallbackServerContext* ctx, Resp* resp, F f) {
+grpc::Status status_of(const failure& f) {
+  return to_status(f.code, f.message());
+}
+
+// Finishes the call at once with the status of `f`.
+grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const grpc::Status& st) {
   auto* reactor = ctx->DefaultReactor();
-  actors::energy_request req{[f](actors::energy_book& b) -> std::pair<errc, std::string> {
-    Resp r;
-    result res = f(b, r);
-    if (!res)
-      return {res.error().code, res.error().message()};
-    return {errc::ok, r.SerializeAsString()};
-  }};
-  // A large import or report may take longer than the default: the client's
-  // deadline decides (2 s at least, 10 minutes at most).
-  ask_within<std::string>(
-    sys, dest, reactor, time_left(*ctx, ask_timeout, std::chrono::minutes{10}),
-    [resp](std::string& bytes) {
-      resp->ParseFromString(bytes);
-      return grpc::Status::OK;
-    },
-    actors::energy_atom_v, req);
+  reactor->Finish(st);
+  return reactor;
+}
+
+// The time a model call may take: the client's deadline decides (2 s at
+// least, 10 minutes at most), as a large import or report may need it.
+std::chrono::milliseconds model_time(const grpc::CallbackServerContext& ctx) {
+  return time_left(ctx, ask_timeout, std::chrono::minutes{10});
+}
+
+// Reads the model as it stands, off the energy actor: `use(view)` fills
+// the response from the shared snapshot and returns the status.
+template <class Use>
+grpc::ServerUnaryReactor* with_view(caf::actor_system& sys, const caf::actor& dest,
+                                    grpc::CallbackServerContext* ctx, Use use) {
+  auto* reactor = ctx->DefaultReactor();
+  ask_within<actors::model_view>(
+    sys, dest, reactor, model_time(*ctx), [use](actors::model_view& v) { return use(v); },
+    actors::energy_atom_v, actors::model_atom_v);
+  return reactor;
+}
+
+// A change prepared from the model as it stands (an update's merge, a
+// workbook's plan): `prepare(view)` makes the edit off the actor (based on
+// the view's version; nullopt: nothing to send), `done(edited)` fills the
+// response (nullopt when nothing was sent). An edit refused because the
+// model changed meanwhile is prepared again from a new view, three times
+// at most.
+template <class Prepare, class Done>
+class edit_job : public std::enable_shared_from_this<edit_job<Prepare, Done>> {
+public:
+  edit_job(caf::actor dest, grpc::ServerUnaryReactor* reactor, std::chrono::milliseconds timeout,
+           Prepare prepare, Done done)
+    : dest_(std::move(dest)),
+      reactor_(reactor),
+      timeout_(timeout),
+      prepare_(std::move(prepare)),
+      done_(std::move(done)) {}
+
+  void run(caf::event_based_actor* self, int attempt) {
+    auto me = this->shared_from_this();
+    self->request(dest_, timeout_, actors::energy_atom_v, actors::model_atom_v)
+      .then(
+        [me, self, attempt](actors::model_view& v) {
+          expected<std::optional<actors::model_edit>, failure> e = me->prepare_(v);
+          if (!e)
+            return me->reactor_->Finish(status_of(e.error()));
+          if (!*e)
+            return me->reactor_->Finish(me->done_(std::nullopt));
+          self->request(me->dest_, me->timeout_, actors::energy_atom_v, std::move(**e))
+            .then([me](actors::model_edited& r) { me->reactor_->Finish(me->done_(r)); },
+                  [me, self, attempt](caf::error& err) {
+                    if (actors::to_errc(err) == errc::aborted && attempt < 3)
+                      return me->run(self, attempt + 1);
+                    me->reactor_->Finish(to_status(err));
+                  });
+        },
+        [me](caf::error& err) { me->reactor_->Finish(to_status(err)); });
+  }
+
+private:
+  caf::actor dest_;
+  grpc::ServerUnaryReactor* reactor_;
+  std::chrono::milliseconds timeout_;
+  Prepare prepare_;
+  Done done_;
+};
+
+template <class Prepare, class Done>
+grpc::ServerUnaryReactor* edit_from_view(caf::actor_system& sys, const caf::actor& dest,
+                                         grpc::CallbackServerContext* ctx, Prepare prepare,
+                                         Done done) {
+  auto* reactor = ctx->DefaultReactor();
+  auto job = std::make_shared<edit_job<Prepare, Done>>(dest, reactor, model_time(*ctx),
+                                                       std::move(prepare), std::move(done));
+  sys.spawn([job](caf::event_based_actor* self) { job->run(self, 1); });
+  return reactor;
+}
+
+// Sends a change of the model; `done(edited)` fills the response.
+template <class Done>
+grpc::ServerUnaryReactor* edit(caf::actor_system& sys, const caf::actor& dest,
+                               grpc::CallbackServerContext* ctx, actors::model_edit e, Done done,
+                               std::chrono::milliseconds cap = std::chrono::minutes{10}) {
+  auto* reactor = ctx->DefaultReactor();
+  ask_within<actors::model_edited>(
+    sys, dest, reactor, time_left(*ctx, ask_timeout, cap),
+    [done](actors::model_edited& r) { return done(r); }, actors::energy_atom_v, std::move(e));
   return reactor;
 }
 
@@ -98,89 +172,6 @@ grpc::Status single(const actors::unit_reply& r, const actors::unit_outcome** ou
   if ((*out)->code != errc::ok)
     return to_status((*out)->code, (*out)->message);
   return grpc::Status::OK;
-}
-
-// One record of the model as its message ("enterprise": the one there is);
-// false when there is none.
-bool record_proto(const energy::model& m, const std::string& kind, const std::string& id,
-                  v1::Record* out) {
-  if (kind == "indicator") {
-    auto it = m.indicators.find(id);
-    if (it == m.indicators.end())
-      return false;
-    to_proto(it->second, m, out->mutable_indicator());
-    return true;
-  }
-  // A model of that one record, encoded as the whole model is.
-  energy::model one;
-  auto copy = [&](const auto& map, auto& into) {
-    auto it = map.find(id);
-    return it != map.end() && into.emplace(it->first, it->second).second;
-  };
-  bool found = kind == "energy_type"  ? copy(m.energy_types, one.energy_types)
-               : kind == "node"       ? copy(m.nodes, one.nodes)
-               : kind == "meter"      ? copy(m.meters, one.meters)
-               : kind == "product"    ? copy(m.products, one.products)
-               : kind == "template"   ? copy(m.templates, one.templates)
-               : kind == "enterprise" ? (one.ent = m.ent, true)
-                                      : false;
-  if (!found)
-    return false;
-  v1::EnergyModel p;
-  to_proto(one, &p);
-  if (kind == "energy_type")
-    *out->mutable_energy_type() = p.energy_types(0);
-  else if (kind == "node")
-    *out->mutable_node() = p.nodes(0);
-  else if (kind == "meter")
-    *out->mutable_meter() = p.meters(0);
-  else if (kind == "product")
-    *out->mutable_product() = p.products(0);
-  else if (kind == "template")
-    *out->mutable_template_() = p.templates(0);
-  else
-    *out->mutable_enterprise() = p.enterprise();
-  return true;
-}
-
-// The message of a record's item, and its kind and id.
-const google::protobuf::Message* item_of(const v1::Record& r, std::string* kind, std::string* id) {
-  switch (r.item_case()) {
-    case v1::Record::kEnergyType:
-      *kind = "energy_type", *id = r.energy_type().id();
-      return &r.energy_type();
-    case v1::Record::kNode: *kind = "node", *id = r.node().id(); return &r.node();
-    case v1::Record::kMeter: *kind = "meter", *id = r.meter().id(); return &r.meter();
-    case v1::Record::kProduct: *kind = "product", *id = r.product().id(); return &r.product();
-    case v1::Record::kTemplate: *kind = "template", *id = r.template_().id(); return &r.template_();
-    case v1::Record::kIndicator:
-      *kind = "indicator", *id = r.indicator().id();
-      return &r.indicator();
-    case v1::Record::kEnterprise: *kind = "enterprise", id->clear(); return &r.enterprise();
-    default: return nullptr;
-  }
-}
-
-// The JSON form of one record of the model ("" when there is none), for
-// the audit trail's before and after.
-std::string record_json(const energy::model& m, const std::string& kind, const std::string& id) {
-  v1::Record r;
-  if (!record_proto(m, kind, id, &r))
-    return "";
-  std::string k, i;
-  const auto* rec = item_of(r, &k, &i);
-  std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.preserve_proto_field_names = true;
-  if (!rec || !google::protobuf::util::MessageToJsonString(*rec, &out, opts).ok())
-    return "";
-  return out;
-}
-
-std::function<std::string(const energy::model&)> snapshot_of(std::string kind, std::string id) {
-  return [kind = std::move(kind), id = std::move(id)](const energy::model& m) {
-    return record_json(m, kind, id);
-  };
 }
 
 std::optional<absl::CivilDay> parse_day(const std::string& s) {
@@ -250,9 +241,9 @@ grpc::ServerUnaryReactor* energy_service::GetModel(Ctx* ctx, const v1::GetModelR
                                                    v1::EnergyModel* resp) {
   if (auto* r = refused(ctx))
     return r;
-  return call(sys_, energy_, ctx, resp, [](actors::energy_book& b, v1::EnergyModel& r) -> result {
-    to_proto(b.model(), &r);
-    return {};
+  return with_view(sys_, energy_, ctx, [resp](const actors::model_view& v) {
+    to_proto(*v.model, resp);
+    return grpc::Status::OK;
   });
 }
 
@@ -261,90 +252,43 @@ grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::Energy
   if (auto* r = refused(ctx))
     return r;
   problems p;
-  auto m = std::make_shared<energy::model>(from_proto(*req, p));
-  if (!p.empty()) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(to_status(errc::invalid_argument, invalid(p).message()));
-    return reactor;
-  }
-  std::string who = caller_of(ctx).who.name;
-  return call(sys_, energy_, ctx, resp,
-              [m, who](actors::energy_book& b, v1::ImportModelResponse& r) -> result {
-                auto res = b.replace(*m, who);
-                if (res)
-                  r.set_indicators(static_cast<int>(b.model().indicators.size()));
-                return res;
-              });
+  auto m = std::make_shared<const energy::model>(from_proto(*req, p));
+  if (!p.empty())
+    return finish_now(ctx, to_status(errc::invalid_argument, invalid(p).message()));
+  auto* reactor = ctx->DefaultReactor();
+  ask_within<actors::model_edited>(
+    sys_, energy_, reactor, model_time(*ctx),
+    [resp](actors::model_edited& r) {
+      resp->set_indicators(static_cast<int>(r.put));
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v, actors::model_replace{std::move(m), caller_of(ctx).who.name});
+  return reactor;
 }
 
 namespace {
 
-// A Put of one record, ready to apply to a model.
-struct prepared_put {
-  std::function<result(energy::model&)> f;
-  std::string what, kind, id;
-  std::string indicator;  // the indicator put (its formula is answered)
-};
-
-// `path`: prefixed to the problems found ("items[3]." in a PutMany).
-expected<prepared_put, failure> prepare_put(const energy::model& model, const v1::PutRequest& q,
-                                            const std::string& path = {}) {
+// A Put of one record as the model takes it. `path`: prefixed to the
+// problems found ("items[3]." in a PutMany).
+expected<actors::model_put, failure> prepare_put(const v1::PutRequest& q,
+                                                 const std::string& path = {}) {
   problems p;
-  bool upsert = !q.create_only();
-  prepared_put out;
+  actors::model_put out;
+  out.create_only = q.create_only();
   switch (q.item_case()) {
-    case v1::PutRequest::kEnergyType: {
-      auto x = from_proto(q.energy_type(), path + "energy_type.", p);
-      out.what = "put energy type " + x.id;
-      out.kind = "energy_type", out.id = x.id;
-      out.f = [x, upsert](energy::model& m) { return m.put_energy_type(x, upsert); };
+    case v1::PutRequest::kEnergyType:
+      out.record = from_proto(q.energy_type(), path + "energy_type.", p);
       break;
-    }
-    case v1::PutRequest::kNode: {
-      auto x = from_proto(q.node(), path + "node.", p);
-      out.what = "put unit " + x.id;
-      out.kind = "node", out.id = x.id;
-      out.f = [x, upsert](energy::model& m) { return m.put_node(x, upsert); };
+    case v1::PutRequest::kNode: out.record = from_proto(q.node(), path + "node.", p); break;
+    case v1::PutRequest::kMeter: out.record = from_proto(q.meter(), path + "meter.", p); break;
+    case v1::PutRequest::kProduct: out.record = from_proto(q.product()); break;
+    case v1::PutRequest::kTemplate:
+      out.record = from_proto(q.template_(), path + "template.", p);
       break;
-    }
-    case v1::PutRequest::kMeter: {
-      auto x = from_proto(q.meter(), path + "meter.", p);
-      out.what = "put meter " + x.id;
-      out.kind = "meter", out.id = x.id;
-      out.f = [x, upsert](energy::model& m) { return m.put_meter(x, upsert); };
+    case v1::PutRequest::kIndicator:
+      out.record = from_proto(q.indicator(), path + "indicator.", p);
       break;
-    }
-    case v1::PutRequest::kProduct: {
-      auto x = from_proto(q.product());
-      out.what = "put product " + x.id;
-      out.kind = "product", out.id = x.id;
-      out.f = [x, upsert](energy::model& m) { return m.put_product(x, upsert); };
-      break;
-    }
-    case v1::PutRequest::kTemplate: {
-      auto x = from_proto(q.template_(), path + "template.", p);
-      out.what = "put template " + x.id;
-      out.kind = "template", out.id = x.id;
-      out.f = [x, upsert](energy::model& m) { return m.put_template(x, upsert); };
-      break;
-    }
-    case v1::PutRequest::kIndicator: {
-      auto x = from_proto(q.indicator(), path + "indicator.", p);
-      out.indicator = x.id;
-      auto old =
-        model.indicators.count(x.id) ? model.indicators.at(x.id).formula.str() : std::string();
-      out.what = fmt::format("put indicator {} formula \"{}\" (was \"{}\")", x.id, x.formula, old);
-      out.kind = "indicator", out.id = x.id;
-      out.f = [x, upsert](energy::model& m) { return m.put_indicator(x, upsert); };
-      break;
-    }
-    case v1::PutRequest::kEnterprise: {
-      auto x = from_proto(q.enterprise());
-      out.what = "put enterprise";
-      out.kind = "enterprise";
-      out.f = [x](energy::model& m) { return m.put_enterprise(x); };
-      break;
-    }
+    case v1::PutRequest::kEnterprise: out.record = from_proto(q.enterprise()); break;
     default: return unexpected{invalid(path + "item", "nothing to put")};
   }
   if (!p.empty())
@@ -352,16 +296,17 @@ expected<prepared_put, failure> prepare_put(const energy::model& model, const v1
   return out;
 }
 
-// Applies a prepared Put to the book, answering the indicator's formula.
-result apply_put(actors::energy_book& b, const prepared_put& put, const std::string& who,
-                 v1::PutResponse& r) {
-  auto res = b.change(put.f, who, put.what, snapshot_of(put.kind, put.id));
-  if (res && !put.indicator.empty()) {
-    r.set_formula(b.model().indicators.at(put.indicator).formula);
-    if (auto e = b.model().formula_of(put.indicator))
-      r.set_formula_display(energy::display(*e, b.model()));
-  }
-  return res;
+// The answer to a put: an indicator's formula as stored and as shown.
+grpc::Status put_answer(const actors::model_edited& r, v1::PutResponse& out) {
+  out.set_formula(r.formula);
+  out.set_formula_display(r.formula_display);
+  return grpc::Status::OK;
+}
+
+const std::set<std::string>& record_kinds() {
+  static const std::set<std::string> kinds{"energy_type", "node",      "meter",     "product",
+                                           "template",    "indicator", "enterprise"};
+  return kinds;
 }
 
 }  // namespace
@@ -370,230 +315,157 @@ grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* re
                                               v1::PutResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::PutRequest q = *req;
-  if (auto* r = not_the_caller(ctx, q.who()))
+  if (auto* r = not_the_caller(ctx, req->who()))
     return r;
-  q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::PutResponse& r) -> result {
-    auto put = prepare_put(b.model(), q);
-    if (!put)
-      return unexpected{put.error()};
-    return apply_put(b, *put, q.who(), r);
-  });
+  auto put = prepare_put(*req);
+  if (!put)
+    return finish_now(ctx, status_of(put.error()));
+  actors::model_edit e;
+  e.puts.push_back(std::move(*put));
+  e.who = caller_of(ctx).who.name;  // the caller, never what the request says
+  return edit(sys_, energy_, ctx, std::move(e),
+              [resp](actors::model_edited& r) { return put_answer(r, *resp); });
 }
 
 grpc::ServerUnaryReactor* energy_service::Get(Ctx* ctx, const v1::GetRecordRequest* req,
                                               v1::Record* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::GetRecordRequest q = *req;
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::Record& r) -> result {
-    static const std::set<std::string> kinds{"energy_type", "node",      "meter",     "product",
-                                             "template",    "indicator", "enterprise"};
-    if (!kinds.count(q.kind()))
-      return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
-    if (!record_proto(b.model(), q.kind(), q.id(), &r))
-      return unexpected{
-        failure{errc::not_found, {problem{"id", fmt::format("no {} {}", q.kind(), q.id())}}}};
-    return {};
-  });
+  if (!record_kinds().count(req->kind()))
+    return finish_now(
+      ctx, status_of(invalid("kind", fmt::format("\"{}\" is not a kind of record", req->kind()))));
+  return with_view(
+    sys_, energy_, ctx, [kind = req->kind(), id = req->id(), resp](const actors::model_view& v) {
+      if (!record_proto(*v.model, kind, id, resp))
+        return status_of(
+          failure{errc::not_found, {problem{"id", fmt::format("no {} {}", kind, id)}}});
+      return grpc::Status::OK;
+    });
 }
 
 grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateRequest* req,
                                                  v1::PutResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::UpdateRequest q = *req;
+  std::string kind, id;
+  const auto* given = item_of(req->record(), &kind, &id);
+  if (!given)
+    return finish_now(ctx, status_of(invalid("record", "name the record to update")));
+  if (req->update_mask().paths().empty())
+    return finish_now(ctx, status_of(invalid("update_mask", "name the fields to change")));
+  problems bad;
+  for (const auto& path : req->update_mask().paths()) {
+    if (path == "id")
+      bad.push_back({"update_mask", "the id names the record; it cannot change"});
+    else if (!FieldMaskUtil::GetFieldDescriptors(given->GetDescriptor(), path, nullptr))
+      bad.push_back({"update_mask", fmt::format("{} has no field \"{}\"", kind, path)});
+  }
+  if (!bad.empty())
+    return finish_now(ctx, status_of(invalid(std::move(bad))));
+  // Merged into the record as it stands, and put only if it still stands
+  // so when the put arrives.
+  auto q = std::make_shared<const v1::UpdateRequest>(*req);
   std::string who = caller_of(ctx).who.name;
-  return call(
-    sys_, energy_, ctx, resp, [q, who](actors::energy_book& b, v1::PutResponse& r) -> result {
-      std::string kind, id;
-      const auto* given = item_of(q.record(), &kind, &id);
-      if (!given)
-        return unexpected{invalid("record", "name the record to update")};
-      if (q.update_mask().paths().empty())
-        return unexpected{invalid("update_mask", "name the fields to change")};
-      problems bad;
-      for (const auto& path : q.update_mask().paths()) {
-        if (path == "id")
-          bad.push_back({"update_mask", "the id names the record; it cannot change"});
-        else if (!FieldMaskUtil::GetFieldDescriptors(given->GetDescriptor(), path, nullptr))
-          bad.push_back({"update_mask", fmt::format("{} has no field \"{}\"", kind, path)});
-      }
-      if (!bad.empty())
-        return unexpected{invalid(std::move(bad))};
-      v1::Record current;
-      if (!record_proto(b.model(), kind, id, &current))
-        return unexpected{
-          failure{errc::not_found, {problem{"record", fmt::format("no {} {}", kind, id)}}}};
-      std::string k2, i2;
-      auto* target = const_cast<google::protobuf::Message*>(item_of(current, &k2, &i2));
-      FieldMaskUtil::MergeOptions opt;
-      opt.set_replace_message_fields(true);
-      opt.set_replace_repeated_fields(true);
-      FieldMaskUtil::MergeMessageTo(*given, q.update_mask(), opt, target);
-      // Record's item has PutRequest's field numbers: the same bytes.
-      v1::PutRequest put_req;
-      put_req.ParseFromString(current.SerializeAsString());
-      auto put = prepare_put(b.model(), put_req);
-      if (!put)
-        return unexpected{put.error()};
-      put->what =
-        fmt::format("update {} {} ({})", kind, id, fmt::join(q.update_mask().paths(), ", "));
-      return apply_put(b, *put, who, r);
-    });
+  auto prepare =
+    [q, kind, id,
+     who](const actors::model_view& v) -> expected<std::optional<actors::model_edit>, failure> {
+    v1::Record current;
+    if (!record_proto(*v.model, kind, id, &current))
+      return unexpected{
+        failure{errc::not_found, {problem{"record", fmt::format("no {} {}", kind, id)}}}};
+    std::string k, i;
+    auto* target = const_cast<google::protobuf::Message*>(item_of(current, &k, &i));
+    FieldMaskUtil::MergeOptions opt;
+    opt.set_replace_message_fields(true);
+    opt.set_replace_repeated_fields(true);
+    FieldMaskUtil::MergeMessageTo(*item_of(q->record(), &k, &i), q->update_mask(), opt, target);
+    // Record's item has PutRequest's field numbers: the same bytes.
+    v1::PutRequest put_req;
+    put_req.ParseFromString(current.SerializeAsString());
+    auto put = prepare_put(put_req);
+    if (!put)
+      return unexpected{put.error()};
+    actors::model_edit e;
+    e.puts.push_back(std::move(*put));
+    e.who = who;
+    e.note = fmt::format("update {} {} ({})", kind, id, fmt::join(q->update_mask().paths(), ", "));
+    e.base_version = v.version;
+    return std::optional<actors::model_edit>{std::move(e)};
+  };
+  return edit_from_view(sys_, energy_, ctx, std::move(prepare),
+                        [resp](const std::optional<actors::model_edited>& r) {
+                          return r ? put_answer(*r, *resp) : grpc::Status::OK;
+                        });
 }
 
 grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyRequest* req,
                                                   v1::PutManyResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  auto* reactor = ctx->DefaultReactor();
-  if (req->items_size() > 100'000) {
-    reactor->Finish(
-      to_status(errc::invalid_argument,
-                fmt::format("items: {} in one call; at most 100000", req->items_size())));
-    return reactor;
+  if (req->items_size() > 100'000)
+    return finish_now(
+      ctx, to_status(errc::invalid_argument,
+                     fmt::format("items: {} in one call; at most 100000", req->items_size())));
+  actors::model_edit e;
+  e.what = actors::model_edit::op::put_many;
+  e.who = caller_of(ctx).who.name;
+  e.puts.reserve(static_cast<std::size_t>(req->items_size()));
+  for (int i = 0; i < req->items_size(); ++i) {
+    auto put = prepare_put(req->items(i), fmt::format("items[{}].", i));
+    if (!put)
+      return finish_now(ctx, status_of(put.error()));
+    e.puts.push_back(std::move(*put));
   }
-  v1::PutManyRequest q = *req;
-  std::string who = caller_of(ctx).who.name;
-  ask_within<std::string>(
-    sys_, energy_, reactor, time_left(*ctx, ask_timeout, std::chrono::seconds(120)),
-    [resp](std::string& bytes) {
-      resp->ParseFromString(bytes);
+  return edit(
+    sys_, energy_, ctx, std::move(e),
+    [resp](actors::model_edited& r) {
+      resp->set_put(r.put);
       return grpc::Status::OK;
     },
-    actors::energy_atom_v,
-    actors::energy_request{[q, who](actors::energy_book& b) -> std::pair<errc, std::string> {
-      std::vector<prepared_put> puts;
-      puts.reserve(static_cast<std::size_t>(q.items_size()));
-      for (int i = 0; i < q.items_size(); ++i) {
-        auto put = prepare_put(b.model(), q.items(i), fmt::format("items[{}].", i));
-        if (!put)
-          return {put.error().code, put.error().message()};
-        puts.push_back(std::move(*put));
-      }
-      // On a copy: the first refusal leaves the model as it was.
-      auto all = [&puts](energy::model& m) -> result {
-        energy::model next = m;
-        for (std::size_t i = 0; i < puts.size(); ++i)
-          if (auto r = puts[i].f(next); !r) {
-            auto f = r.error();
-            for (auto& pr : f.list)
-              pr.path = fmt::format("items[{}]{}{}", i, pr.path.empty() ? "" : ".", pr.path);
-            if (f.list.empty())
-              f.list.push_back({fmt::format("items[{}]", i), "refused"});
-            return unexpected{f};
-          }
-        m = std::move(next);
-        return {};
-      };
-      std::string what = fmt::format("put {} records", puts.size());
-      for (std::size_t i = 0; i < puts.size() && i < 20; ++i)
-        what += (i ? "; " : ": ") + puts[i].what;
-      if (puts.size() > 20)
-        what += "; ...";
-      if (auto r = b.change(all, who, what); !r)
-        return {r.error().code, r.error().message()};
-      v1::PutManyResponse out;
-      out.set_put(static_cast<uint32_t>(puts.size()));
-      return {errc::ok, out.SerializeAsString()};
-    }});
-  return reactor;
+    std::chrono::seconds(120));
 }
-
-namespace {
-std::function<result(energy::model&)> remover(const std::string& kind, const std::string& id) {
-  if (kind == "energy_type")
-    return [id](energy::model& m) { return m.remove_energy_type(id); };
-  if (kind == "node")
-    return [id](energy::model& m) { return m.remove_node(id); };
-  if (kind == "meter")
-    return [id](energy::model& m) { return m.remove_meter(id); };
-  if (kind == "product")
-    return [id](energy::model& m) { return m.remove_product(id); };
-  if (kind == "template")
-    return [id](energy::model& m) { return m.remove_template(id); };
-  if (kind == "indicator")
-    return [id](energy::model& m) { return m.remove_indicator(id); };
-  return nullptr;
-}
-
-// Recorded data that keeps a product or indicator from being deleted: its
-// daily or production entries and its meter hours stay in the store and
-// reports over past periods use them. (Renaming is always possible.)
-std::vector<problem> recorded_data(const store::store& db, const std::string& kind,
-                                   const std::string& id) {
-  std::vector<problem> out;
-  if (kind != "product" && kind != "indicator")
-    return out;
-  auto first_day = [](const std::string& key, std::size_t prefix_len) {
-    return key.substr(prefix_len, std::min<std::size_t>(10, key.size() - prefix_len));
-  };
-  auto entries = store::energy_records::entries_of(id);
-  if (auto e = db.scan_energy(entries, 1); !e.empty())
-    out.push_back({"id", fmt::format("{} {} has recorded {} entries (the first on {}); they stay "
-                                     "for the reports of their periods",
-                                     kind, id, kind == "product" ? "production" : "daily",
-                                     first_day(e.front().first, entries.size()))});
-  if (kind == "indicator" && !db.scan_energy(store::energy_records::hours_of(id), 1).empty())
-    out.push_back({"id", fmt::format("indicator {} has recorded hourly meter consumption; it "
-                                     "stays for the reports of its periods",
-                                     id)});
-  return out;
-}
-}  // namespace
 
 grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteRequest* req,
                                                  v1::DeleteResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::DeleteRequest q = *req;
-  if (auto* r = not_the_caller(ctx, q.who()))
+  if (auto* r = not_the_caller(ctx, req->who()))
     return r;
-  q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
-  return call(sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::DeleteResponse&) -> result {
-    auto f = remover(q.kind(), q.id());
-    if (!f)
-      return unexpected{invalid(
-        "kind",
-        fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator",
-                    q.kind()))};
-    const auto& m = b.model();
-    bool exists =
-      q.kind() == "product" ? m.products.count(q.id()) > 0 : m.indicators.count(q.id()) > 0;
-    if (b.db() && exists) {
-      if (auto data = recorded_data(*b.db(), q.kind(), q.id()); !data.empty())
-        return unexpected{failure{errc::failed_precondition, std::move(data)}};
-    }
-    return b.change(f, q.who(), fmt::format("delete {} {}", q.kind(), q.id()),
-                    snapshot_of(q.kind(), q.id()));
-  });
+  if (!record_kinds().count(req->kind()) || req->kind() == "enterprise")
+    return finish_now(
+      ctx, status_of(invalid(
+             "kind",
+             fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator",
+                         req->kind()))));
+  actors::model_edit e;
+  e.what = actors::model_edit::op::remove;
+  e.kind = req->kind();
+  e.id = req->id();
+  e.who = caller_of(ctx).who.name;  // the caller, never what the request says
+  return edit(sys_, energy_, ctx, std::move(e),
+              [](actors::model_edited&) { return grpc::Status::OK; });
 }
 
 grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRequest* req,
                                                     v1::WhereUsedResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::DeleteRequest q = *req;
-  if (auto* r = not_the_caller(ctx, q.who()))
+  if (auto* r = not_the_caller(ctx, req->who()))
     return r;
-  q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
-  return call(
-    sys_, energy_, ctx, resp, [q](actors::energy_book& b, v1::WhereUsedResponse& r) -> result {
-      static const std::set<std::string> kinds{"energy_type", "node",     "meter",
-                                               "product",     "template", "indicator"};
-      if (!kinds.count(q.kind()))
-        return unexpected{invalid("kind", fmt::format("\"{}\" is not a kind of record", q.kind()))};
-      for (auto& u : b.model().uses_of(q.kind(), q.id())) {
-        r.add_uses(u.text);
-        auto* x = r.add_used_by();
-        x->set_kind(u.kind);
-        x->set_id(u.id);
-        x->set_text(u.text);
-      }
-      return {};
-    });
+  if (!record_kinds().count(req->kind()) || req->kind() == "enterprise")
+    return finish_now(
+      ctx, status_of(invalid("kind", fmt::format("\"{}\" is not a kind of record", req->kind()))));
+  return with_view(sys_, energy_, ctx,
+                   [kind = req->kind(), id = req->id(), resp](const actors::model_view& v) {
+                     for (auto& u : v.model->uses_of(kind, id)) {
+                       resp->add_uses(u.text);
+                       auto* x = resp->add_used_by();
+                       x->set_kind(u.kind);
+                       x->set_id(u.id);
+                       x->set_text(u.text);
+                     }
+                     return grpc::Status::OK;
+                   });
 }
 
 grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx,
@@ -601,33 +473,30 @@ grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx,
                                                           v1::ValidateFormulaResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::Indicator in = req->indicator();
-  return call(sys_, energy_, ctx, resp,
-              [in](actors::energy_book& b, v1::ValidateFormulaResponse& r) -> result {
-                problems p;
-                auto x = from_proto(in, "indicator.", p);
-                x.source = energy::source_kind::formula;
-                if (!p.empty())
-                  return unexpected{invalid(p)};
-                // Check on a copy of the model, as a save would (cycles included).
-                energy::model copy = b.model();
-                copy.reindex();
-                auto res = copy.put_indicator(x);
-                if (!res) {
-                  r.set_valid(false);
-                  auto msg = res.error().message();
-                  r.set_error(msg);
-                  auto c = energy::compile_formula(x.formula, copy, x);
-                  if (!c && copy.templates.count(x.template_id))
-                    r.set_position(static_cast<int>(c.error().pos));
-                  return {};
-                }
-                r.set_valid(true);
-                r.set_canonical(copy.indicators.at(x.id).formula);
-                if (auto e = copy.formula_of(x.id))
-                  r.set_display(energy::display(*e, copy));
-                return {};
-              });
+  problems p;
+  auto x = from_proto(req->indicator(), "indicator.", p);
+  x.source = energy::source_kind::formula;
+  if (!p.empty())
+    return finish_now(ctx, status_of(invalid(p)));
+  return with_view(sys_, energy_, ctx, [x, resp](const actors::model_view& v) {
+    // Checked on a copy of the model, as a save would (cycles included).
+    energy::model copy = *v.model;
+    copy.reindex();
+    auto res = copy.put_indicator(x);
+    if (!res) {
+      resp->set_valid(false);
+      resp->set_error(res.error().message());
+      auto c = energy::compile_formula(x.formula, copy, x);
+      if (!c && copy.templates.count(x.template_id))
+        resp->set_position(static_cast<int>(c.error().pos));
+      return grpc::Status::OK;
+    }
+    resp->set_valid(true);
+    resp->set_canonical(copy.indicators.at(x.id).formula);
+    if (auto e = copy.formula_of(x.id))
+      resp->set_display(energy::display(*e, copy));
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDailyRequest* req,
@@ -971,19 +840,14 @@ energy_service::ExportModelTable(Ctx* ctx, const v1::ExportModelTableRequest* re
       to_status(errc::invalid_argument, fmt::format("language: \"{}\" is not zh or en", lang)));
     return writer;
   }
-  // The actor copies the model out; the workbook is written here.
-  actors::energy_request er{[](actors::energy_book& b) -> std::pair<errc, std::string> {
-    v1::EnergyModel m;
-    to_proto(b.model(), &m);
-    return {errc::ok, m.SerializeAsString()};
-  }};
+  // The workbook is written here, from the model as it stands.
   auto timeout = time_left(*ctx, std::chrono::seconds(5), std::chrono::seconds(120));
   sys_.spawn([=, dest = energy_](caf::event_based_actor* self) {
-    self->request(dest, timeout, actors::energy_atom_v, er)
+    self->request(dest, timeout, actors::energy_atom_v, actors::model_atom_v)
       .then(
-        [=](std::string& bytes) {
+        [=](actors::model_view& v) {
           v1::EnergyModel m;
-          m.ParseFromString(bytes);
+          to_proto(*v.model, &m);
           bool zh = (lang.empty() ? m.enterprise().language() : lang) != "en";
           auto x = to_xlsx_sheets(model_sheets(m, zh));
           if (!x)
@@ -1000,93 +864,87 @@ grpc::ServerUnaryReactor* energy_service::ImportModelTable(Ctx* ctx,
                                                            v1::ImportModelTableResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  if (req->data().size() > (32u << 20)) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(to_status(errc::invalid_argument, "data: at most 32 MB"));
-    return reactor;
-  }
+  if (req->data().size() > (32u << 20))
+    return finish_now(ctx, to_status(errc::invalid_argument, "data: at most 32 MB"));
   auto sheets = read_xlsx_sheets(req->data());
-  if (!sheets) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(to_status(errc::invalid_argument, "data: " + sheets.error()));
-    return reactor;
-  }
-  auto tables = std::make_shared<std::vector<named_table>>(std::move(*sheets));
+  if (!sheets)
+    return finish_now(ctx, to_status(errc::invalid_argument, "data: " + sheets.error()));
+  auto tables = std::make_shared<const std::vector<named_table>>(std::move(*sheets));
   bool dry_run = req->dry_run();
   std::string who = caller_of(ctx).who.name;
-  return call(
-    sys_, energy_, ctx, resp,
-    [tables, dry_run, who](actors::energy_book& b, v1::ImportModelTableResponse& r) -> result {
-      v1::EnergyModel current;
-      to_proto(b.model(), &current);
-      auto plan = plan_model_import(*tables, current);
-      for (const auto& p : plan.puts)
-        p.create ? r.set_created(r.created() + 1) : r.set_updated(r.updated() + 1);
-      r.set_unchanged(plan.unchanged);
-      auto refuse = [&r](const std::string& sheet, int line, const std::string& why) {
-        auto* x = r.add_refused();
-        x->set_sheet(sheet);
-        x->set_line(line);
-        x->set_reason(why);
-      };
-      for (const auto& x : plan.refused)
-        refuse(x.sheet, x.line, x.reason);
-      // Every Put in turn, again and again while some go in: a row may name
-      // a record a later row creates (a meter's unit, a formula's
-      // indicator). What is still refused then is refused for good.
-      auto apply = [&](energy::model& m) -> result {
-        energy::model next = m;
-        std::vector<std::size_t> pending(plan.puts.size());
-        std::iota(pending.begin(), pending.end(), std::size_t{0});
-        std::map<std::size_t, std::string> why;
-        for (bool progress = true; progress && !pending.empty();) {
-          progress = false;
-          std::vector<std::size_t> still;
-          for (auto i : pending) {
-            auto put = prepare_put(next, plan.puts[i].put);
-            auto res = put ? put->f(next) : result{unexpected{put.error()}};
-            if (res) {
-              progress = true;
-              why.erase(i);
-            } else {
-              why[i] = res.error().message();
-              still.push_back(i);
-            }
-          }
-          pending = std::move(still);
+  // Planned and tried on a copy of the model as it stands; the rows that
+  // all went in are sent as one change, in the order they went in.
+  auto prepare =
+    [tables, dry_run, who,
+     resp](const actors::model_view& v) -> expected<std::optional<actors::model_edit>, failure> {
+    auto& r = *resp;
+    r.Clear();  // a second attempt starts anew
+    v1::EnergyModel current;
+    to_proto(*v.model, &current);
+    auto plan = plan_model_import(*tables, current);
+    for (const auto& p : plan.puts)
+      p.create ? r.set_created(r.created() + 1) : r.set_updated(r.updated() + 1);
+    r.set_unchanged(plan.unchanged);
+    auto refuse = [&r](const std::string& sheet, int line, const std::string& why) {
+      auto* x = r.add_refused();
+      x->set_sheet(sheet);
+      x->set_line(line);
+      x->set_reason(why);
+    };
+    for (const auto& x : plan.refused)
+      refuse(x.sheet, x.line, x.reason);
+    // Every Put in turn, again and again while some go in: a row may name
+    // a record a later row creates (a meter's unit, a formula's
+    // indicator). What is still refused then is refused for good.
+    energy::model next = *v.model;
+    std::vector<actors::model_put> order;
+    std::vector<std::size_t> pending(plan.puts.size());
+    std::iota(pending.begin(), pending.end(), std::size_t{0});
+    std::map<std::size_t, std::string> why;
+    for (bool progress = true; progress && !pending.empty();) {
+      progress = false;
+      std::vector<std::size_t> still;
+      for (auto i : pending) {
+        auto put = prepare_put(plan.puts[i].put);
+        auto res = put ? actors::put_into(next, *put) : result{unexpected{put.error()}};
+        if (res) {
+          progress = true;
+          why.erase(i);
+          order.push_back(std::move(*put));
+        } else {
+          why[i] = res.error().message();
+          still.push_back(i);
         }
-        for (auto i : pending)
-          refuse(plan.puts[i].sheet, plan.puts[i].line, why[i]);
-        if (!pending.empty())
-          return unexpected{failure{errc::invalid_argument, {{"", "rows refused"}}}};
-        m = std::move(next);
-        return {};
-      };
-      auto counts = [&r] {
-        return fmt::format("import of a model workbook: {} created, {} updated", r.created(),
-                           r.updated());
-      };
-      // Checked on a copy when nothing is to change, so that every refused
-      // row is reported at once.
-      if (dry_run || !plan.refused.empty()) {
-        energy::model copy = b.model();
-        (void)apply(copy);
-      } else if (!plan.puts.empty()) {
-        auto res = b.change(apply, who, counts());
-        if (!res && r.refused_size() == 0)
-          return res;  // the whole model refused it (not one row)
       }
-      // Refused rows by sheet (in the workbook's order), then row.
-      std::map<std::string, std::size_t> sheet_at;
-      for (std::size_t i = 0; i < tables->size(); ++i)
-        sheet_at.emplace((*tables)[i].name, i);
-      auto* rs = r.mutable_refused();
-      std::stable_sort(rs->begin(), rs->end(), [&](const auto& a, const auto& b) {
-        return std::pair(sheet_at[a.sheet()], a.line()) < std::pair(sheet_at[b.sheet()], b.line());
-      });
-      r.set_applied(!dry_run && r.refused_size() == 0);
-      return {};
+      pending = std::move(still);
+    }
+    for (auto i : pending)
+      refuse(plan.puts[i].sheet, plan.puts[i].line, why[i]);
+    // Refused rows by sheet (in the workbook's order), then row.
+    std::map<std::string, std::size_t> sheet_at;
+    for (std::size_t i = 0; i < tables->size(); ++i)
+      sheet_at.emplace((*tables)[i].name, i);
+    auto* rs = r.mutable_refused();
+    std::stable_sort(rs->begin(), rs->end(), [&](const auto& a, const auto& b) {
+      return std::pair(sheet_at[a.sheet()], a.line()) < std::pair(sheet_at[b.sheet()], b.line());
     });
+    if (dry_run || r.refused_size() > 0 || order.empty())
+      return std::optional<actors::model_edit>{};
+    actors::model_edit e;
+    e.what = actors::model_edit::op::put_many;
+    e.puts = std::move(order);
+    e.who = who;
+    e.note =
+      fmt::format("import of a model workbook: {} created, {} updated", r.created(), r.updated());
+    e.base_version = v.version;
+    return std::optional<actors::model_edit>{std::move(e)};
+  };
+  return edit_from_view(sys_, energy_, ctx, std::move(prepare),
+                        [resp, dry_run](const std::optional<actors::model_edited>&) {
+                          // Sent and done, or nothing to change.
+                          resp->set_applied(!dry_run && resp->refused_size() == 0);
+                          return grpc::Status::OK;
+                        });
 }
 
 grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx,
@@ -1411,51 +1269,54 @@ grpc::ServerUnaryReactor* energy_service::GetCoverage(Ctx* ctx, const v1::GetCov
                                                       v1::GetCoverageResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  return call(sys_, energy_, ctx, resp,
-              [](actors::energy_book& b, v1::GetCoverageResponse& r) -> result {
-                for (const auto& c : energy::metering_coverage(b.model())) {
-                  auto* x = r.add_rows();
-                  x->set_energy_type(c.energy_type);
-                  x->set_level(c.level);
-                  x->set_using_units(c.using_units);
-                  x->set_metered_units(c.metered_units);
-                  x->set_rate_percent(c.rate_percent);
-                  x->set_required_percent(c.required_percent);
-                  x->set_meets(c.meets());
-                  for (const auto& u : c.unmetered)
-                    x->add_unmetered(u);
-                }
-                return {};
-              });
+  return with_view(sys_, energy_, ctx, [resp](const actors::model_view& v) {
+    for (const auto& c : energy::metering_coverage(*v.model)) {
+      auto* x = resp->add_rows();
+      x->set_energy_type(c.energy_type);
+      x->set_level(c.level);
+      x->set_using_units(c.using_units);
+      x->set_metered_units(c.metered_units);
+      x->set_rate_percent(c.rate_percent);
+      x->set_required_percent(c.required_percent);
+      x->set_meets(c.meets());
+      for (const auto& u : c.unmetered)
+        x->add_unmetered(u);
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAuditRequest* req,
                                                     v1::ListAuditResponse* resp) {
   if (auto* r = refused(ctx))
     return r;
-  v1::ListAuditRequest q = *req;
-  return call(sys_, energy_, ctx, resp,
-              [q](actors::energy_book& b, v1::ListAuditResponse& r) -> result {
-                if (q.limit() > 10'000)
-                  return unexpected{invalid("limit", "at most 10,000 records at once")};
-                problems bad;
-                int64_t from = q.has_from() ? request_ms(q.from(), "from", bad) : INT64_MIN;
-                int64_t to = q.has_to() ? request_ms(q.to(), "to", bad) : INT64_MAX;
-                if (!bad.empty())
-                  return unexpected{invalid(std::move(bad))};
-                auto all = actors::read_energy_audit(b.db().get(), from, to);
-                std::size_t limit = q.limit() ? q.limit() : 100;
-                std::size_t skip = all.size() > limit ? all.size() - limit : 0;
-                for (std::size_t i = skip; i < all.size(); ++i) {
-                  auto* x = r.add_records();
-                  *x->mutable_time() = TimeUtil::MillisecondsToTimestamp(all[i].time_ms);
-                  x->set_who(all[i].who);
-                  x->set_what(all[i].what);
-                  x->set_before(all[i].before);
-                  x->set_after(all[i].after);
-                }
-                return {};
-              });
+  if (req->limit() > 10'000)
+    return finish_now(ctx, status_of(invalid("limit", "at most 10,000 records at once")));
+  problems bad;
+  actors::audit_request q;
+  if (req->has_from())
+    q.from_ms = request_ms(req->from(), "from", bad);
+  if (req->has_to())
+    q.to_ms = request_ms(req->to(), "to", bad);
+  if (!bad.empty())
+    return finish_now(ctx, status_of(invalid(std::move(bad))));
+  q.limit = req->limit() ? req->limit() : 100;
+  auto* reactor = ctx->DefaultReactor();
+  ask_within<actors::audit_answer>(
+    sys_, energy_, reactor, model_time(*ctx),
+    [resp](actors::audit_answer& a) {
+      for (const auto& e : a.records) {
+        auto* x = resp->add_records();
+        *x->mutable_time() = TimeUtil::MillisecondsToTimestamp(e.time_ms);
+        x->set_who(e.who);
+        x->set_what(e.what);
+        x->set_before(e.before);
+        x->set_after(e.after);
+      }
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v, q);
+  return reactor;
 }
 
 }  // namespace plantd::services

@@ -243,8 +243,10 @@ int run(const run_args& ra) {
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
   sup_args.listeners.push_back(recorder);
   sup_args.listeners.push_back(alarms);
-  plantd::actors::energy_actor_args energy_args{db, plantd::services::energy_store_codec(),
-                                                &wall_clock};
+  plantd::actors::energy_actor_args energy_args;
+  energy_args.db = db;
+  energy_args.codec = plantd::services::energy_store_codec();
+  energy_args.clk = &wall_clock;
   energy_args.hourly_days = loaded.model.storage.energy_hourly_days;
   auto energy = plantd::actors::spawn_energy_actor(sys, std::move(energy_args));
   sup_args.listeners.push_back(energy);

@@ -212,12 +212,10 @@ expr_ptr model::formula_of(const std::string& id) const {
   auto it = indicators.find(id);
   if (it == indicators.end() || it->second.source != source_kind::formula)
     return nullptr;
-  auto& cached = ast_[id];
-  if (cached.second && cached.first == it->second.formula)
-    return cached.second;
-  auto parsed = parse_formula(it->second.formula);  // canonical: ids only
-  cached = {it->second.formula, parsed ? *parsed : nullptr};
-  return cached.second;
+  return ast_.get(id, it->second.formula, [](const std::string& text) -> expr_ptr {
+    auto parsed = parse_formula(text);  // canonical: ids only
+    return parsed ? *parsed : nullptr;
+  });
 }
 
 // ---- cycles ----

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -463,6 +464,59 @@ private:
   std::vector<link> links_;
 };
 
+// Parsed formulas by indicator id, with the text each was parsed from.
+// Safe for concurrent readers of one model: a model shared as a snapshot
+// is read by several calls at once, and a const read may fill the cache.
+class parse_cache {
+public:
+  parse_cache() = default;
+  parse_cache(const parse_cache& o)
+    : map_(o.copy()) {}
+  parse_cache& operator=(const parse_cache& o) {
+    if (this != &o) {
+      auto m = o.copy();
+      std::lock_guard lock{mtx_};
+      map_ = std::move(m);
+    }
+    return *this;
+  }
+  // A move belongs to the owner's thread: nobody else reads a model being
+  // moved from or into.
+  parse_cache(parse_cache&& o) noexcept
+    : map_(std::move(o.map_)) {}
+  parse_cache& operator=(parse_cache&& o) noexcept {
+    map_ = std::move(o.map_);
+    return *this;
+  }
+
+  // The parse of `text` cached for `id`, else parse(text), then cached.
+  template <class Parse>
+  expr_ptr get(const std::string& id, const std::string& text, Parse parse) {
+    std::lock_guard lock{mtx_};
+    auto& cached = map_[id];
+    if (cached.second && cached.first == text)
+      return cached.second;
+    cached = {text, parse(text)};
+    return cached.second;
+  }
+  void erase(const std::string& id) {
+    std::lock_guard lock{mtx_};
+    map_.erase(id);
+  }
+  void clear() {
+    std::lock_guard lock{mtx_};
+    map_.clear();
+  }
+
+private:
+  std::map<std::string, std::pair<std::string, expr_ptr>> copy() const {
+    std::lock_guard lock{mtx_};
+    return map_;
+  }
+  mutable std::mutex mtx_;
+  std::map<std::string, std::pair<std::string, expr_ptr>> map_;
+};
+
 class model {
 public:
   model() = default;
@@ -550,7 +604,7 @@ private:
 
   std::vector<change> changes_;
   link_index children_, meters_by_node_, by_owner_;
-  mutable std::map<std::string, std::pair<std::string, expr_ptr>> ast_;
+  mutable parse_cache ast_;
   // Set on the model check() fills: unit names are checked against their
   // siblings once for the whole tree, not by every put_node (which made
   // importing a flat tree quadratic: 20,000 units under one parent).

@@ -7,6 +7,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 
 #include "actors/energy_actor.hpp"
 #include "actors/energy_unit.hpp"
@@ -74,6 +79,7 @@ struct fixture : resources, test::actor_fixture {
   // Each encoded model is kept aside and the file holds its number, so the
   // model served after a start is the one the file names.
   std::shared_ptr<std::vector<model>> saved = std::make_shared<std::vector<model>>();
+  actors::energy_book* the_book = nullptr;  // read between messages only
 
   fixture() { start(); }
   ~fixture() { stop(); }
@@ -94,28 +100,72 @@ struct fixture : resources, test::actor_fixture {
         return unexpected{std::string("not a model of this test: ") + std::string(bytes)};
       return (*s)[n];
     };
+    a.on_book = [this](actors::energy_book* b) { the_book = b; };
     energy = actors::spawn_energy_actor(sys, a);
     sched.run();
   }
   void stop() {
+    the_book = nullptr;
     caf::anon_send_exit(energy, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
-  // Runs f on the supervisor's book; the answer's text or the error.
+  // Runs f on the supervisor's book once every message sent is handled;
+  // the answer's text or the error.
   caf::expected<std::string>
   book(std::function<std::pair<errc, std::string>(actors::energy_book&)> f) {
-    return ask<std::string>(energy, actors::energy_atom_v, actors::energy_request{std::move(f)});
+    sched.run();
+    REQUIRE(the_book);
+    auto [code, text] = f(*the_book);
+    if (code != errc::ok)
+      return caf::make_error(code, text);
+    return text;
   }
+  // Applies f to a copy of the model and sends the records it changed as
+  // a service would: model_edits (the puts in the order changed, or each
+  // removal in turn).
   void change(std::function<result(model&)> f) {
-    auto r = book([f](actors::energy_book& b) -> std::pair<errc, std::string> {
-      auto res = b.change(f, "test", "change");
-      if (!res)
-        return {res.error().code, res.error().message()};
-      return {errc::ok, ""};
-    });
-    INFO((r ? std::string() : caf::to_string(r.error())));
-    REQUIRE(r);
+    sched.run();
+    REQUIRE(the_book);
+    model next = the_book->model();
+    auto applied = f(next);
+    INFO((applied ? std::string() : applied.error().message()));
+    REQUIRE(applied);
+    actors::model_edit puts;
+    puts.who = "test";
+    std::vector<actors::model_edit> removals;
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& c : next.take_changes()) {
+      if (!seen.insert({c.kind, c.id}).second)
+        continue;
+      std::optional<actors::model_record> rec;
+      if (c.kind == "node" && next.nodes.count(c.id))
+        rec = next.nodes.at(c.id);
+      else if (c.kind == "meter" && next.meters.count(c.id))
+        rec = next.meters.at(c.id);
+      else if (c.kind == "indicator" && next.indicators.count(c.id))
+        rec = next.indicators.at(c.id);
+      else if (c.kind != "node" && c.kind != "meter" && c.kind != "indicator")
+        FAIL("change(): a change of a " << c.kind << " is not sent by this fixture");
+      if (rec) {
+        puts.puts.push_back({*rec, false});
+        continue;
+      }
+      actors::model_edit e;
+      e.what = actors::model_edit::op::remove;
+      e.kind = c.kind, e.id = c.id, e.who = "test";
+      removals.push_back(std::move(e));
+    }
+    REQUIRE((puts.puts.empty() || removals.empty()));
+    if (puts.puts.size() > 1)
+      puts.what = actors::model_edit::op::put_many;
+    if (!puts.puts.empty())
+      removals.push_back(std::move(puts));
+    for (const auto& e : removals) {
+      auto r = ask<actors::model_edited>(energy, actors::energy_atom_v, e);
+      INFO((r ? std::string() : caf::to_string(r.error())));
+      REQUIRE(r);
+    }
   }
   // A unit request; its one outcome, or its refusal as an error.
   caf::expected<actors::unit_outcome> unit(actors::unit_request req) {
@@ -767,4 +817,142 @@ TEST_CASE_METHOD(fixture,
         != std::string::npos);
   // Within the window, late readings still find their place.
   CHECK(read_fate("m1", start + 200 * day, 5000) == "backfilled");
+}
+
+TEST_CASE_METHOD(fixture,
+                 "energy model: records travel as data, each kind through a serializer and back",
+                 "[actors][energy]") {
+  energy::energy_type et;
+  et.id = "gas";
+  et.name = "天然气";
+  et.unit = "m3";
+  et.coal_equivalent.push_back({"GB/T 2589-2020", absl::CivilDay(2020, 1, 1),
+                                absl::CivilDay(2030, 12, 31), 1.2143, "table A"});
+  et.co2.push_back({"2022", 2022, "east", 2.16, "MEE"});
+  energy::price p;
+  p.version = "2026";
+  p.valid_from = absl::CivilDay(1965, 3, 1);  // before the epoch
+  p.tou.push_back({{plant::weekday::monday, plant::weekday::sunday}, "08:00", "12:00", 1.1});
+  et.prices.push_back(p);
+  et.required_rate[2] = 95;
+  auto nd = make_node("e1", node_kind::equipment, "w1", 3);
+  nd.equipment.edit().maker = "ACME";
+  nd.equipment.edit().start_date = absl::CivilDay(2019, 6, 30);
+  auto mt = make_meter("m9", "e1");
+  mt.details.edit().ct_ratio = 40;
+  energy::product pr{"steel", "钢", "Q235", "t", "w1"};
+  energy::indicator_template tpl{"gas_use",
+                                 "用气量",
+                                 "gas use",
+                                 energy::indicator_kind::collection,
+                                 "gas",
+                                 "m3",
+                                 energy::direction::consumption};
+  energy::enterprise ent;
+  ent.name = "Works";
+  ent.language = "en";
+  std::vector<actors::model_record> records{
+    et, nd, mt, pr, tpl, ind("w1.g", "gas_use", "w1", source_kind::formula, "#m9.v * 2"), ent};
+  for (const auto& rec : records) {
+    actors::model_put in{rec, true}, out;
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE_FALSE(sink(in));
+    caf::binary_deserializer source{sys, buf};
+    REQUIRE_FALSE(source(out));
+    CAPTURE(actors::kind_of(rec));
+    CHECK(out.create_only);
+    CHECK(actors::kind_of(out.record) == actors::kind_of(rec));
+    CHECK(actors::id_of(out.record) == actors::id_of(rec));
+    CHECK(caf::to_string(out.record) == caf::to_string(rec));
+  }
+  // The fields a string form could hide, compared as values.
+  actors::model_put a{records[0], false}, b;
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(a));
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE_FALSE(source(b));
+  const auto& got = caf::get<energy::energy_type>(b.record);
+  REQUIRE(got.coal_equivalent.size() == 1);
+  CHECK(got.coal_equivalent[0].valid_to == absl::CivilDay(2030, 12, 31));
+  CHECK(got.prices.at(0).valid_from == absl::CivilDay(1965, 3, 1));
+  CHECK_FALSE(got.prices.at(0).valid_to.has_value());
+  CHECK(got.prices.at(0).tou.at(0) == p.tou[0]);
+  CHECK(got.required_rate[2] == 95);
+  CHECK(got.name == "天然气");
+  buf.clear();
+  actors::model_put n{records[1], false}, n2;
+  caf::binary_serializer sink2{sys, buf};
+  REQUIRE_FALSE(sink2(n));
+  caf::binary_deserializer source2{sys, buf};
+  REQUIRE_FALSE(source2(n2));
+  const auto& node2 = caf::get<energy::node>(n2.record);
+  CHECK(node2.equipment->maker == "ACME");
+  CHECK(node2.equipment->start_date == absl::CivilDay(2019, 6, 30));
+  CHECK(node2.parent == "w1");
+}
+
+TEST_CASE_METHOD(fixture,
+                 "energy model: a view is shared until the next change, which leaves it as it "
+                 "was, and a change based on an older version is refused as aborted",
+                 "[actors][energy]") {
+  build();
+  auto v1 = ask<actors::model_view>(energy, actors::energy_atom_v, actors::model_atom_v);
+  auto v2 = ask<actors::model_view>(energy, actors::energy_atom_v, actors::model_atom_v);
+  REQUIRE(v1);
+  REQUIRE(v2);
+  CHECK(v1->model == v2->model);  // one snapshot, not a copy per call
+  CHECK(v1->version == v2->version);
+  CHECK(v1->model->nodes.count("w1") == 1);
+  // A put based on the version seen goes in.
+  actors::model_edit e;
+  e.who = "test";
+  auto w3 = make_node("w3", node_kind::workshop, "plant", 2);
+  e.puts.push_back({w3, true});
+  e.base_version = v1->version;
+  auto done = ask<actors::model_edited>(energy, actors::energy_atom_v, e);
+  REQUIRE(done);
+  CHECK(done->version != v1->version);
+  CHECK(done->put == 1);
+  // The view held is the model as it was; the next one has the change.
+  CHECK(v1->model->nodes.count("w3") == 0);
+  auto v3 = ask<actors::model_view>(energy, actors::energy_atom_v, actors::model_atom_v);
+  REQUIRE(v3);
+  CHECK(v3->model != v1->model);
+  CHECK(v3->model->nodes.count("w3") == 1);
+  CHECK(v3->version == done->version);
+  // Prepared from the first view: the model changed since, so refused.
+  e.puts.front().record = make_node("w4", node_kind::workshop, "plant", 2);
+  auto stale = ask<actors::model_edited>(energy, actors::energy_atom_v, e);
+  REQUIRE_FALSE(stale);
+  CHECK(actors::to_errc(stale.error()) == errc::aborted);
+  CHECK(the_book->model().nodes.count("w4") == 0);
+  // A put of an indicator answers its formula, stored and shown.
+  actors::model_edit f;
+  f.who = "test";
+  f.puts.push_back({ind("w2.e", "electricity_use", "w2", source_kind::formula, "#m2.v"), true});
+  auto put = ask<actors::model_edited>(energy, actors::energy_atom_v, f);
+  REQUIRE(put);
+  CHECK(put->formula == "#m2.v");
+  CHECK_FALSE(put->formula_display.empty());
+  // A batch is all or nothing, its refusal naming the item.
+  actors::model_edit many;
+  many.what = actors::model_edit::op::put_many;
+  many.who = "test";
+  many.puts.push_back({make_node("w5", node_kind::workshop, "plant", 2), true});
+  many.puts.push_back({make_node("w6", node_kind::workshop, "nowhere", 2), true});
+  auto refused = ask<actors::model_edited>(energy, actors::energy_atom_v, many);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(actors::error_text(refused.error()), Catch::Contains("items[1]"));
+  CHECK(the_book->model().nodes.count("w5") == 0);
+  // The audit records every change, the last ones asked for.
+  actors::audit_request q;
+  q.limit = 2;
+  auto audit = ask<actors::audit_answer>(energy, actors::energy_atom_v, q);
+  REQUIRE(audit);
+  REQUIRE(audit->records.size() == 2);
+  CHECK_THAT(audit->records[0].what, Catch::Contains("put unit w3"));
+  CHECK_THAT(audit->records[1].what, Catch::Contains("put indicator w2.e"));
+  CHECK(audit->records[1].who == "test");
 }
