@@ -68,6 +68,12 @@ struct change_info {
   uint64_t rollback_of = 0;  // origin "rollback": the version restored
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, change_info& x) {
+  return f(caf::meta::type_name("change_info"), x.by, x.origin, x.comment, x.based_on,
+           x.rollback_of);
+}
+
 // The device actors a configuration change started, restarted (changed
 // address, table, rating, polling) and stopped.
 struct device_changes {
@@ -75,6 +81,11 @@ struct device_changes {
   std::vector<std::string> restarted;
   std::vector<std::string> stopped;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, device_changes& x) {
+  return f(caf::meta::type_name("device_changes"), x.started, x.restarted, x.stopped);
+}
 
 // What a configuration change did.
 struct apply_result {

@@ -16,6 +16,7 @@
 #include <caf/none.hpp>
 #include <caf/variant.hpp>
 
+#include "actors/plant_inspect.hpp"
 #include "model/energy/model.hpp"
 
 namespace plantd {
@@ -30,24 +31,6 @@ typename Inspector::result_type inspect(Inspector& f, atom& x) {
 }
 
 }  // namespace plantd
-
-namespace plantd::plant {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, price_slot& x) {
-  std::vector<uint8_t> days;
-  for (auto d : x.days)
-    days.push_back(static_cast<uint8_t>(d));
-  return f(caf::meta::type_name("price_slot"), days, x.start, x.end, x.price_per_kwh,
-           caf::meta::load_callback([&]() -> caf::error {
-             x.days.clear();
-             for (auto d : days)
-               x.days.push_back(static_cast<weekday>(d));
-             return caf::none;
-           }));
-}
-
-}  // namespace plantd::plant
 
 namespace plantd::energy {
 

@@ -8,6 +8,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/model_messages.hpp"
+#include "actors/plant_inspect.hpp"
 #include "actors/plant_messages.hpp"
 #include "drivers/store/store.hpp"
 
@@ -54,31 +55,32 @@ CAF_ADD_TYPE_ID(plantd, (plantd::actors::model_edited))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::audit_request))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::audit_entry))
 CAF_ADD_TYPE_ID(plantd, (plantd::actors::audit_answer))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::change_info))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::device_changes))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::cabinet_sample))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::meter_sample))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::inverter_sample))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::io_sample))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::cabinet_command))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::inverter_command))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::output_command))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::plant_state))
+CAF_ADD_TYPE_ID(plantd, (plantd::alarms::filter))
+CAF_ADD_TYPE_ID(plantd, (plantd::alarms::alarm))
+CAF_ADD_TYPE_ID(plantd, (std::vector<plantd::alarms::alarm>))
+CAF_ADD_TYPE_ID(plantd, (std::vector<plantd::alarms::condition>))
+CAF_ADD_TYPE_ID(plantd, (std::vector<plantd::store::point>))
+CAF_ADD_TYPE_ID(plantd, (plantd::plant::working_mode))
+CAF_ADD_TYPE_ID(plantd, (std::vector<plantd::plant::tou_slot>))
 
 CAF_END_TYPE_ID_BLOCK(plantd)
 
-// Local to one process: not serialized.
+// Shared and never modified (a new one replaces it), local to one process:
+// not serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::config_snapshot)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::change_info)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::device_changes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::apply_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const plantd::plant::config>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::cabinet_sample)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::meter_sample)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::inverter_sample)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::io_sample)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::cabinet_command)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::inverter_command)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::output_command)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::plant_state)
 // The model shared as a snapshot (as the config is): never modified.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::model_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::model_replace)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const plantd::actors::unit_slice>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::alarms::filter)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::alarms::alarm)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::alarms::alarm>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::alarms::condition>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::store::point>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::plant::working_mode)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<plantd::plant::tou_slot>)
