@@ -263,6 +263,7 @@ void energy_book::load() {
     return true;
   });
   ++version_;
+  view_.reset();  // held by the calls reading it, if any
 }
 
 expected<std::vector<energy::query_series>, energy::failure>
@@ -494,6 +495,7 @@ energy_book::change(const std::function<energy::result(energy::model&)>& f, cons
     ::malloc_trim(0);  // compiling freed the parse trees and the old graph
   }
   ++version_;
+  view_.reset();  // held by the calls reading it, if any
   return {};
 }
 
@@ -660,6 +662,10 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
   });
   return {
     [=](energy_atom, model_atom) { return self->state.book->view(); },
+    [=](energy_atom, const record_request& q) { return self->state.book->record(q.kind, q.id); },
+    [=](energy_atom, const uses_request& q) {
+      return uses_answer{self->state.book->model().uses_of(q.kind, q.id)};
+    },
     [=](energy_atom, const model_edit& e) -> caf::result<model_edited> {
       auto before = self->state.book->version();
       auto done = self->state.book->edit(e);

@@ -1,12 +1,16 @@
 // The energy supervisor: owns the enterprise model and its formula graph
-// (model/energy), keeps them in the store, and runs the model and query
-// requests of EnergyCarbonService one at a time. Requests for one node
+// (model/energy), keeps them in the store, and makes the model's changes
+// and the queries of EnergyCarbonService one at a time; reads of the whole
+// model (an export, a check) run off the actor on a shared snapshot of it
+// (model_view). Requests for one node
 // (daily entries, meter readings) go to that node's energy unit
 // (energy_unit.hpp), spawned on demand; units write their inputs and send
 // them back here, where the graph re-computes what depends on them.
 //
 //   plant_state                        grid meter counters -> bound meters' units
 //   energy_atom, model_atom            -> model_view (read off the actor)
+//   energy_atom, record_request        -> record_answer (one record)
+//   energy_atom, uses_request          -> uses_answer
 //   energy_atom, model_edit            -> model_edited
 //   energy_atom, model_replace         -> model_edited (an import)
 //   energy_atom, audit_request         -> audit_answer
@@ -78,10 +82,11 @@ public:
                         const std::function<std::string(const energy::model&)>& snapshot = {});
   energy::result replace(energy::model m, const std::string& who);
 
-  // The model as it stands, shared and never modified: the same one until
-  // the next change while anyone holds it (a copy is made only when a
-  // change came since and none is held).
+  // The model as it stands, shared and never modified: one copy, made at
+  // the first view after a change and dropped at the next change.
   model_view view();
+  // One record as it stands (no copy of the model).
+  record_answer record(const std::string& kind, const std::string& id) const;
   // A change of records: refused when based on an older version, checked
   // against the model, persisted with its audit record.
   expected<model_edited, energy::failure> edit(const model_edit& e);
@@ -149,7 +154,7 @@ private:
   uint32_t hourly_days_;
   std::size_t past_hours_budget_ = 50'000;
   energy::model model_;
-  std::weak_ptr<const energy::model> view_;  // the last view handed out
+  std::shared_ptr<const energy::model> view_;  // the last view handed out
   uint64_t view_version_ = 0;
   absl::TimeZone tz_;
   std::unique_ptr<energy::engine> engine_;

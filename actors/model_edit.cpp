@@ -123,14 +123,51 @@ energy::result put_into(energy::model& m, const model_put& p) {
   return caf::visit(putter{m, !p.create_only}, p.record);
 }
 
+std::optional<model_record> find_record(const energy::model& m, const std::string& kind,
+                                        const std::string& id) {
+  auto in = [&id](const auto& table) -> std::optional<model_record> {
+    auto it = table.find(id);
+    if (it == table.end())
+      return std::nullopt;
+    return model_record{it->second};
+  };
+  if (kind == "energy_type")
+    return in(m.energy_types);
+  if (kind == "node")
+    return in(m.nodes);
+  if (kind == "meter")
+    return in(m.meters);
+  if (kind == "product")
+    return in(m.products);
+  if (kind == "template")
+    return in(m.templates);
+  if (kind == "indicator")
+    return in(m.indicators);
+  if (kind == "enterprise")
+    return model_record{m.ent};
+  return std::nullopt;
+}
+
 model_view energy_book::view() {
-  auto held = view_.lock();
-  if (!held || view_version_ != version_) {
-    held = std::make_shared<const energy::model>(model_);
-    view_ = held;
+  if (!view_ || view_version_ != version_) {
+    view_ = std::make_shared<const energy::model>(model_);
     view_version_ = version_;
   }
-  return model_view{std::move(held), version_};
+  return model_view{view_, version_};
+}
+
+record_answer energy_book::record(const std::string& kind, const std::string& id) const {
+  record_answer out;
+  out.version = version_;
+  auto rec = find_record(model_, kind, id);
+  if (!rec)
+    return out;
+  out.found = true;
+  out.record = std::move(*rec);
+  if (kind == "indicator")
+    if (auto f = model_.formula_of(id))
+      out.formula_display = energy::display(*f, model_);
+  return out;
 }
 
 expected<model_edited, failure> energy_book::edit(const model_edit& e) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,11 @@ typename Inspector::result_type inspect(Inspector& f, indicator& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, use& x) {
+  return f(caf::meta::type_name("use"), x.kind, x.id, x.text);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enterprise& x) {
   return f(caf::meta::type_name("enterprise"), x.name, x.region, x.currency, x.time_zone,
            x.language);
@@ -205,17 +211,67 @@ typename Inspector::result_type inspect(Inspector& f, model_edit& x) {
            x.base_version);
 }
 
-// A change done: the model's version after it, and of a put of one
-// indicator its formula as stored (canonical) and as shown (names).
+// A change done: the model's version after it, the records put, of a put
+// of one indicator its formula as stored (canonical) and as shown (names),
+// and after a replace the indicators of the new model.
 struct model_edited {
   uint64_t version = 0;
   uint32_t put = 0;
   std::string formula, formula_display;
+  uint32_t indicators = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_edited& x) {
-  return f(caf::meta::type_name("model_edited"), x.version, x.put, x.formula, x.formula_display);
+  return f(caf::meta::type_name("model_edited"), x.version, x.put, x.formula, x.formula_display,
+           x.indicators);
+}
+
+// The record `kind` `id` of `m` (the enterprise: id ""), if there is one.
+std::optional<model_record> find_record(const energy::model& m, const std::string& kind,
+                                        const std::string& id);
+
+// One record as it stands (the cheap read: no view of the whole model).
+struct record_request {
+  std::string kind, id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_request& x) {
+  return f(caf::meta::type_name("record_request"), x.kind, x.id);
+}
+
+// The record if found, an indicator's formula as shown (names), and the
+// model's version (an update based on it is refused once it changed).
+struct record_answer {
+  bool found = false;
+  model_record record;
+  std::string formula_display;
+  uint64_t version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_answer& x) {
+  return f(caf::meta::type_name("record_answer"), x.found, x.record, x.formula_display, x.version);
+}
+
+// Where a record is used (what keeps it from being deleted).
+struct uses_request {
+  std::string kind, id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, uses_request& x) {
+  return f(caf::meta::type_name("uses_request"), x.kind, x.id);
+}
+
+struct uses_answer {
+  std::vector<energy::use> uses;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, uses_answer& x) {
+  return f(caf::meta::type_name("uses_answer"), x.uses);
 }
 
 // The model as it stood at `version`: shared and never modified (a change

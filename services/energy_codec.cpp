@@ -371,30 +371,28 @@ void to_proto(const energy::model& m, v1::EnergyModel* out) {
 
 // One record of the model as its message ("enterprise": the one there is);
 // false when there is none.
-bool record_proto(const energy::model& m, const std::string& kind, const std::string& id,
+void record_proto(const actors::model_record& r, const std::string& formula_display,
                   v1::Record* out) {
-  if (kind == "indicator") {
-    auto it = m.indicators.find(id);
-    if (it == m.indicators.end())
-      return false;
-    to_proto(it->second, m, out->mutable_indicator());
-    return true;
-  }
   // A model of that one record, encoded as the whole model is.
   energy::model one;
-  auto copy = [&](const auto& map, auto& into) {
-    auto it = map.find(id);
-    return it != map.end() && into.emplace(it->first, it->second).second;
+  struct into_model {
+    energy::model& m;
+    void operator()(const energy::energy_type& x) const { m.energy_types.emplace(x.id, x); }
+    void operator()(const energy::node& x) const { m.nodes.emplace(x.id, x); }
+    void operator()(const energy::meter& x) const { m.meters.emplace(x.id, x); }
+    void operator()(const energy::product& x) const { m.products.emplace(x.id, x); }
+    void operator()(const energy::indicator_template& x) const { m.templates.emplace(x.id, x); }
+    void operator()(const energy::indicator& x) const { m.indicators.emplace(x.id, x); }
+    void operator()(const energy::enterprise& x) const { m.ent = x; }
   };
-  bool found = kind == "energy_type"  ? copy(m.energy_types, one.energy_types)
-               : kind == "node"       ? copy(m.nodes, one.nodes)
-               : kind == "meter"      ? copy(m.meters, one.meters)
-               : kind == "product"    ? copy(m.products, one.products)
-               : kind == "template"   ? copy(m.templates, one.templates)
-               : kind == "enterprise" ? (one.ent = m.ent, true)
-                                      : false;
-  if (!found)
-    return false;
+  caf::visit(into_model{one}, r);
+  auto kind = actors::kind_of(r);
+  if (kind == "indicator") {
+    auto* x = out->mutable_indicator();
+    to_proto(one.indicators.begin()->second, one, x);
+    x->set_formula_display(formula_display);
+    return;
+  }
   v1::EnergyModel p;
   to_proto(one, &p);
   if (kind == "energy_type")
@@ -409,6 +407,18 @@ bool record_proto(const energy::model& m, const std::string& kind, const std::st
     *out->mutable_template_() = p.templates(0);
   else
     *out->mutable_enterprise() = p.enterprise();
+}
+
+bool record_proto(const energy::model& m, const std::string& kind, const std::string& id,
+                  v1::Record* out) {
+  auto r = actors::find_record(m, kind, id);
+  if (!r)
+    return false;
+  std::string display;
+  if (kind == "indicator")
+    if (auto f = m.formula_of(id))
+      display = energy::display(*f, m);
+  record_proto(*r, display, out);
   return true;
 }
 

@@ -27,6 +27,9 @@ void to_proto(const energy::indicator& i, const energy::model& m, v1::Indicator*
 // names it; "enterprise": the one there is); false when there is none.
 bool record_proto(const energy::model& m, const std::string& kind, const std::string& id,
                   v1::Record* out);
+// A record as its message (an indicator's formula_display as given).
+void record_proto(const actors::model_record& r, const std::string& formula_display,
+                  v1::Record* out);
 // The message of a record's item, and its kind and id (nullptr: no item).
 const google::protobuf::Message* item_of(const v1::Record& r, std::string* kind, std::string* id);
 // The JSON form of one record of the model ("" when there is none), for

@@ -54,7 +54,7 @@ grpc::Status status_of(const failure& f) {
   return to_status(f.code, f.message());
 }
 
-// Finishes the call at once with the status of `f`.
+// Finishes the call at once with status `st`.
 grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const grpc::Status& st) {
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(st);
@@ -79,34 +79,43 @@ grpc::ServerUnaryReactor* with_view(caf::actor_system& sys, const caf::actor& de
   return reactor;
 }
 
-// A change prepared from the model as it stands (an update's merge, a
-// workbook's plan): `prepare(view)` makes the edit off the actor (based on
-// the view's version; nullopt: nothing to send), `done(edited)` fills the
-// response (nullopt when nothing was sent). An edit refused because the
-// model changed meanwhile is prepared again from a new view, three times
-// at most.
-template <class Prepare, class Done>
-class edit_job : public std::enable_shared_from_this<edit_job<Prepare, Done>> {
+// A change prepared from the model as it stands: `first` asks the energy
+// actor for a `Basis` (a whole view for a workbook's plan, one record for
+// an update's merge), `prepare(basis)` makes the edit off the actor (based
+// on the version the basis has; nullopt: nothing to send) and
+// `done(edited)` fills the response (nullopt when nothing was sent). An
+// edit refused because the model changed meanwhile is prepared again from
+// a new basis, three times at most, all within the call's time.
+template <class First, class Basis, class Prepare, class Done>
+class edit_job : public std::enable_shared_from_this<edit_job<First, Basis, Prepare, Done>> {
 public:
   edit_job(caf::actor dest, grpc::ServerUnaryReactor* reactor, std::chrono::milliseconds timeout,
-           Prepare prepare, Done done)
+           First first, Prepare prepare, Done done)
     : dest_(std::move(dest)),
       reactor_(reactor),
-      timeout_(timeout),
+      deadline_(std::chrono::steady_clock::now() + timeout),
+      first_(std::move(first)),
       prepare_(std::move(prepare)),
       done_(std::move(done)) {}
 
   void run(caf::event_based_actor* self, int attempt) {
     auto me = this->shared_from_this();
-    self->request(dest_, timeout_, actors::energy_atom_v, actors::model_atom_v)
+    auto left = time_left();
+    if (!left)
+      return reactor_->Finish(to_status(errc::deadline_exceeded, "no time left for the change"));
+    self->request(dest_, *left, actors::energy_atom_v, first_)
       .then(
-        [me, self, attempt](actors::model_view& v) {
-          expected<std::optional<actors::model_edit>, failure> e = me->prepare_(v);
+        [me, self, attempt](Basis& basis) {
+          expected<std::optional<actors::model_edit>, failure> e = me->prepare_(basis);
           if (!e)
             return me->reactor_->Finish(status_of(e.error()));
           if (!*e)
             return me->reactor_->Finish(me->done_(std::nullopt));
-          self->request(me->dest_, me->timeout_, actors::energy_atom_v, std::move(**e))
+          auto left = me->time_left();
+          if (!left)
+            return me->reactor_->Finish(
+              to_status(errc::deadline_exceeded, "no time left for the change"));
+          self->request(me->dest_, *left, actors::energy_atom_v, std::move(**e))
             .then([me](actors::model_edited& r) { me->reactor_->Finish(me->done_(r)); },
                   [me, self, attempt](caf::error& err) {
                     if (actors::to_errc(err) == errc::aborted && attempt < 3)
@@ -118,20 +127,29 @@ public:
   }
 
 private:
+  std::optional<std::chrono::milliseconds> time_left() const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    return left;
+  }
+
   caf::actor dest_;
   grpc::ServerUnaryReactor* reactor_;
-  std::chrono::milliseconds timeout_;
+  std::chrono::steady_clock::time_point deadline_;
+  First first_;
   Prepare prepare_;
   Done done_;
 };
 
-template <class Prepare, class Done>
-grpc::ServerUnaryReactor* edit_from_view(caf::actor_system& sys, const caf::actor& dest,
-                                         grpc::CallbackServerContext* ctx, Prepare prepare,
-                                         Done done) {
+template <class Basis, class First, class Prepare, class Done>
+grpc::ServerUnaryReactor* edit_from(caf::actor_system& sys, const caf::actor& dest,
+                                    grpc::CallbackServerContext* ctx, First first, Prepare prepare,
+                                    Done done) {
   auto* reactor = ctx->DefaultReactor();
-  auto job = std::make_shared<edit_job<Prepare, Done>>(dest, reactor, model_time(*ctx),
-                                                       std::move(prepare), std::move(done));
+  auto job = std::make_shared<edit_job<First, Basis, Prepare, Done>>(
+    dest, reactor, model_time(*ctx), std::move(first), std::move(prepare), std::move(done));
   sys.spawn([job](caf::event_based_actor* self) { job->run(self, 1); });
   return reactor;
 }
@@ -259,7 +277,7 @@ grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::Energy
   ask_within<actors::model_edited>(
     sys_, energy_, reactor, model_time(*ctx),
     [resp](actors::model_edited& r) {
-      resp->set_indicators(static_cast<int>(r.put));
+      resp->set_indicators(static_cast<int>(r.indicators));
       return grpc::Status::OK;
     },
     actors::energy_atom_v, actors::model_replace{std::move(m), caller_of(ctx).who.name});
@@ -334,13 +352,18 @@ grpc::ServerUnaryReactor* energy_service::Get(Ctx* ctx, const v1::GetRecordReque
   if (!record_kinds().count(req->kind()))
     return finish_now(
       ctx, status_of(invalid("kind", fmt::format("\"{}\" is not a kind of record", req->kind()))));
-  return with_view(
-    sys_, energy_, ctx, [kind = req->kind(), id = req->id(), resp](const actors::model_view& v) {
-      if (!record_proto(*v.model, kind, id, resp))
+  auto* reactor = ctx->DefaultReactor();
+  ask_within<actors::record_answer>(
+    sys_, energy_, reactor, model_time(*ctx),
+    [kind = req->kind(), id = req->id(), resp](actors::record_answer& a) {
+      if (!a.found)
         return status_of(
           failure{errc::not_found, {problem{"id", fmt::format("no {} {}", kind, id)}}});
+      record_proto(a.record, a.formula_display, resp);
       return grpc::Status::OK;
-    });
+    },
+    actors::energy_atom_v, actors::record_request{req->kind(), req->id()});
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateRequest* req,
@@ -362,17 +385,18 @@ grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateReque
   }
   if (!bad.empty())
     return finish_now(ctx, status_of(invalid(std::move(bad))));
-  // Merged into the record as it stands, and put only if it still stands
-  // so when the put arrives.
+  // Merged into the record as it stands, and put only if the model still
+  // stands so when the put arrives.
   auto q = std::make_shared<const v1::UpdateRequest>(*req);
   std::string who = caller_of(ctx).who.name;
   auto prepare =
     [q, kind, id,
-     who](const actors::model_view& v) -> expected<std::optional<actors::model_edit>, failure> {
-    v1::Record current;
-    if (!record_proto(*v.model, kind, id, &current))
+     who](const actors::record_answer& a) -> expected<std::optional<actors::model_edit>, failure> {
+    if (!a.found)
       return unexpected{
         failure{errc::not_found, {problem{"record", fmt::format("no {} {}", kind, id)}}}};
+    v1::Record current;
+    record_proto(a.record, a.formula_display, &current);
     std::string k, i;
     auto* target = const_cast<google::protobuf::Message*>(item_of(current, &k, &i));
     FieldMaskUtil::MergeOptions opt;
@@ -389,13 +413,14 @@ grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateReque
     e.puts.push_back(std::move(*put));
     e.who = who;
     e.note = fmt::format("update {} {} ({})", kind, id, fmt::join(q->update_mask().paths(), ", "));
-    e.base_version = v.version;
+    e.base_version = a.version;
     return std::optional<actors::model_edit>{std::move(e)};
   };
-  return edit_from_view(sys_, energy_, ctx, std::move(prepare),
-                        [resp](const std::optional<actors::model_edited>& r) {
-                          return r ? put_answer(*r, *resp) : grpc::Status::OK;
-                        });
+  return edit_from<actors::record_answer>(sys_, energy_, ctx, actors::record_request{kind, id},
+                                          std::move(prepare),
+                                          [resp](const std::optional<actors::model_edited>& r) {
+                                            return r ? put_answer(*r, *resp) : grpc::Status::OK;
+                                          });
 }
 
 grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyRequest* req,
@@ -455,17 +480,21 @@ grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRe
   if (!record_kinds().count(req->kind()) || req->kind() == "enterprise")
     return finish_now(
       ctx, status_of(invalid("kind", fmt::format("\"{}\" is not a kind of record", req->kind()))));
-  return with_view(sys_, energy_, ctx,
-                   [kind = req->kind(), id = req->id(), resp](const actors::model_view& v) {
-                     for (auto& u : v.model->uses_of(kind, id)) {
-                       resp->add_uses(u.text);
-                       auto* x = resp->add_used_by();
-                       x->set_kind(u.kind);
-                       x->set_id(u.id);
-                       x->set_text(u.text);
-                     }
-                     return grpc::Status::OK;
-                   });
+  auto* reactor = ctx->DefaultReactor();
+  ask_within<actors::uses_answer>(
+    sys_, energy_, reactor, model_time(*ctx),
+    [resp](actors::uses_answer& a) {
+      for (const auto& u : a.uses) {
+        resp->add_uses(u.text);
+        auto* x = resp->add_used_by();
+        x->set_kind(u.kind);
+        x->set_id(u.id);
+        x->set_text(u.text);
+      }
+      return grpc::Status::OK;
+    },
+    actors::energy_atom_v, actors::uses_request{req->kind(), req->id()});
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx,
@@ -939,12 +968,12 @@ grpc::ServerUnaryReactor* energy_service::ImportModelTable(Ctx* ctx,
     e.base_version = v.version;
     return std::optional<actors::model_edit>{std::move(e)};
   };
-  return edit_from_view(sys_, energy_, ctx, std::move(prepare),
-                        [resp, dry_run](const std::optional<actors::model_edited>&) {
-                          // Sent and done, or nothing to change.
-                          resp->set_applied(!dry_run && resp->refused_size() == 0);
-                          return grpc::Status::OK;
-                        });
+  return edit_from<actors::model_view>(sys_, energy_, ctx, actors::model_atom_v, std::move(prepare),
+                                       [resp, dry_run](const std::optional<actors::model_edited>&) {
+                                         // Sent and done, or nothing to change.
+                                         resp->set_applied(!dry_run && resp->refused_size() == 0);
+                                         return grpc::Status::OK;
+                                       });
 }
 
 grpc::ServerUnaryReactor* energy_service::ImportEntries(Ctx* ctx,

@@ -1,5 +1,7 @@
-// EnergyCarbonService: the energy-carbon model, entries, values and reports,
-// answered by the energy actor (one request at a time on its book).
+// EnergyCarbonService: the energy-carbon model, entries, values and reports.
+// The energy actor makes the changes and answers queries and single
+// records; exports, checks and plans read a shared snapshot of the model
+// off the actor; reports and files are rendered here.
 #pragma once
 
 #include <caf/actor.hpp>

@@ -167,6 +167,13 @@ struct fixture : resources, test::actor_fixture {
       REQUIRE(r);
     }
   }
+  // A put of one record as a service sends it; the change, or its refusal.
+  caf::expected<actors::model_edited> put(actors::model_record r) {
+    actors::model_edit e;
+    e.who = "test";
+    e.puts.push_back({std::move(r), false});
+    return ask<actors::model_edited>(energy, actors::energy_atom_v, e);
+  }
   // A unit request; its one outcome, or its refusal as an error.
   caf::expected<actors::unit_outcome> unit(actors::unit_request req) {
     auto r = ask<actors::unit_reply>(energy, actors::energy_atom_v, std::move(req));
@@ -414,12 +421,7 @@ TEST_CASE_METHOD(fixture,
   std::filesystem::remove(doc);
   std::filesystem::create_directory(doc);  // reading a directory fails (EISDIR)
   start();
-  auto refused = book([](actors::energy_book& b) -> std::pair<errc, std::string> {
-    auto r =
-      b.change([](model& m) { return m.put_node(make_node("root", node_kind::plant, "", 1)); },
-               "test", "change");
-    return {r ? errc::ok : r.error().code, r ? "" : r.error().message()};
-  });
+  auto refused = put(make_node("root", node_kind::plant, "", 1));
   REQUIRE_FALSE(refused);
   CHECK_THAT(caf::to_string(refused.error()), Catch::Contains("not changed"));
   CHECK(std::filesystem::is_directory(doc));
@@ -575,24 +577,16 @@ TEST_CASE_METHOD(fixture,
   // temporary file would be written); the current one stays readable.
   auto tmp = dir / "documents" / "energy-model.tmp";
   std::filesystem::create_directories(tmp / "blocked");
-  auto r = book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
-    // A change of many records writes the whole model (not the journal).
-    auto res = b.change(
-      [](model& m) -> result {
-        for (int i = 0; i <= 1000; ++i)
-          if (auto r = m.put_node(
-                make_node(i ? fmt::format("x{}", i) : "w9", node_kind::workshop, "plant", 2));
-              !r)
-            return r;
-        return {};
-      },
-      "test", "put units w9, x1..x1000");
-    CHECK_FALSE(res);
-    if (!res)
-      CHECK(res.error().code == errc::unavailable);
-    return {errc::ok, ""};
-  });
-  REQUIRE(r);
+  // A change of many records writes the whole model (not the journal).
+  actors::model_edit many;
+  many.what = actors::model_edit::op::put_many;
+  many.who = "test";
+  for (int i = 0; i <= 1000; ++i)
+    many.puts.push_back(
+      {make_node(i ? fmt::format("x{}", i) : "w9", node_kind::workshop, "plant", 2), false});
+  auto res = ask<actors::model_edited>(energy, actors::energy_atom_v, many);
+  REQUIRE_FALSE(res);
+  CHECK(actors::to_errc(res.error()) == errc::unavailable);
   auto check = [&] {
     REQUIRE(book([](actors::energy_book& b) -> std::pair<errc, std::string> {
       CHECK(b.model().nodes.count("w9") == 0);
@@ -666,14 +660,10 @@ TEST_CASE_METHOD(fixture,
   REQUIRE(db->put_energy({{"model-journal/ffffffffffffff00", "garbage"}}));
   stop();
   start();
-  auto refused = book([](actors::energy_book& b) -> std::pair<errc, std::string> {
-    auto r = b.change(
-      [](model& m) { return m.put_node(make_node("w6", node_kind::workshop, "plant", 2)); }, "test",
-      "put w6");
-    return {errc::ok, r ? "changed" : r.error().message()};
-  });
-  REQUIRE(refused);
-  CHECK(refused->find("cannot apply the model journal's entry") != std::string::npos);
+  auto refused = put(make_node("w6", node_kind::workshop, "plant", 2));
+  REQUIRE_FALSE(refused);
+  CHECK(actors::error_text(refused.error()).find("cannot apply the model journal's entry")
+        != std::string::npos);
   CHECK(name_of("w1") == "Workshop 1");  // the document and the entries before it
   // A document without the header (written by a plantd from before the
   // journal, run after a downgrade) holds every change: the entries beside
@@ -891,6 +881,31 @@ TEST_CASE_METHOD(fixture,
   CHECK(node2.equipment->maker == "ACME");
   CHECK(node2.equipment->start_date == absl::CivilDay(2019, 6, 30));
   CHECK(node2.parent == "w1");
+  // A whole edit and its answers.
+  actors::model_edit e;
+  e.what = actors::model_edit::op::put_many;
+  e.puts = {{records[1], false}, {records[5], true}};
+  e.who = "ana";
+  e.base_version = 42;
+  buf.clear();
+  caf::binary_serializer sink3{sys, buf};
+  REQUIRE_FALSE(sink3(e));
+  actors::model_edit e2;
+  caf::binary_deserializer source3{sys, buf};
+  REQUIRE_FALSE(source3(e2));
+  CHECK(e2.what == actors::model_edit::op::put_many);
+  CHECK(e2.base_version == 42);
+  REQUIRE(e2.puts.size() == 2);
+  CHECK(actors::kind_of(e2.puts[1].record) == "indicator");
+  CHECK(caf::get<energy::indicator>(e2.puts[1].record).formula == "#m9.v * 2");
+  actors::audit_answer au{{{7, "ana", "put unit w1", "{}", "{\"id\":\"w1\"}"}}}, au2;
+  buf.clear();
+  caf::binary_serializer sink4{sys, buf};
+  REQUIRE_FALSE(sink4(au));
+  caf::binary_deserializer source4{sys, buf};
+  REQUIRE_FALSE(source4(au2));
+  REQUIRE(au2.records.size() == 1);
+  CHECK(au2.records[0].after == au.records[0].after);
 }
 
 TEST_CASE_METHOD(fixture,
@@ -946,6 +961,26 @@ TEST_CASE_METHOD(fixture,
   REQUIRE_FALSE(refused);
   CHECK_THAT(actors::error_text(refused.error()), Catch::Contains("items[1]"));
   CHECK(the_book->model().nodes.count("w5") == 0);
+  // One record, without a view of the whole model; where a record is used.
+  auto w1 =
+    ask<actors::record_answer>(energy, actors::energy_atom_v, actors::record_request{"node", "w1"});
+  REQUIRE(w1);
+  REQUIRE(w1->found);
+  CHECK(actors::id_of(w1->record) == "w1");
+  CHECK(w1->version == put->version);
+  auto f2 = ask<actors::record_answer>(energy, actors::energy_atom_v,
+                                       actors::record_request{"indicator", "w2.e"});
+  REQUIRE(f2);
+  CHECK(f2->formula_display == put->formula_display);
+  auto none = ask<actors::record_answer>(energy, actors::energy_atom_v,
+                                         actors::record_request{"meter", "m404"});
+  REQUIRE(none);
+  CHECK_FALSE(none->found);
+  auto uses = ask<actors::uses_answer>(energy, actors::energy_atom_v,
+                                       actors::uses_request{"indicator", "m2.v"});
+  REQUIRE(uses);
+  REQUIRE_FALSE(uses->uses.empty());
+  CHECK(uses->uses.front().kind == "indicator");
   // The audit records every change, the last ones asked for.
   actors::audit_request q;
   q.limit = 2;
