@@ -681,8 +681,10 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
       model_changed(self, before);
       if (!done)
         return caf::make_error(done.error().code, done.error().message());
-      return model_edited{book.version(), static_cast<uint32_t>(book.model().indicators.size()), "",
-                          ""};
+      model_edited out;
+      out.version = book.version();
+      out.indicators = static_cast<uint32_t>(book.model().indicators.size());
+      return out;
     },
     [=](energy_atom, const audit_request& q) {
       audit_answer a;

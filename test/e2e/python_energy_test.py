@@ -459,6 +459,11 @@ class EnergyCarbon(unittest.TestCase):
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertIn('nodes id "%s" is given more than once' % before.nodes[1].id, cm.exception.details())
         self.assertEqual(self.stub.GetModel(pb.GetModelRequest()), before)
+        # The model as it was goes in again, and the answer counts its indicators.
+        r = self.stub.ImportModel(before)
+        self.assertGreater(len(before.indicators), 0)
+        self.assertEqual(r.indicators, len(before.indicators))
+        self.assertEqual(self.stub.GetModel(pb.GetModelRequest()), before)
 
     def test_metering_level_out_of_range_is_refused(self):
         for level in (257, -255, 4):
