@@ -480,6 +480,7 @@ struct engine::impl {
   std::array<frame, 3> scratch;    // sub-period frames by resolution (hour, day, month)
   int64_t hours_from = INT64_MIN;  // day index: hours before it are held as day sums
   uint64_t evals = 0;
+  uint64_t compiled = 0;
   // scratch for propagation
   std::vector<uint8_t> queued;
   std::vector<double> stack_v;
@@ -1270,6 +1271,11 @@ engine::~engine() = default;
 
 void engine::load(const model& m) {
   impl_->load(m);
+  ++impl_->compiled;
+}
+
+uint64_t engine::compilations() const noexcept {
+  return impl_->compiled;
 }
 
 std::size_t engine::cells() const noexcept {

@@ -127,6 +127,8 @@ public:
   std::size_t frames_kept() const noexcept;
   // Evaluations done (for tests and benchmarks of incremental work).
   uint64_t evaluations() const noexcept;
+  // Times the model was compiled (load).
+  uint64_t compilations() const noexcept;
   // Leaf kind of an id: "meter", "manual", "production", "formula" or "".
   std::string_view leaf_kind(const std::string& id) const;
   // What the given indicators read, directly or through formulas

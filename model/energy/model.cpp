@@ -437,9 +437,12 @@ result model::put_node(node n, bool upsert) {
       }
   }
   // The tree and a unit's energy type shape the graph; the rest describes.
+  // A new unit is a leaf without indicators: it changes no computed value
+  // until one is given to it (itself a change of the graph).
   changed("node", id,
-          !old || old->parent != rec.parent || old->kind != rec.kind
-            || old->energy_type != rec.energy_type);
+          old
+            && (old->parent != rec.parent || old->kind != rec.kind
+                || old->energy_type != rec.energy_type));
   return {};
 }
 
@@ -490,9 +493,12 @@ result model::put_meter(meter m, bool upsert) {
         return r;
       }
   }
+  // The graph reads a meter through its indicators alone: a new meter (it
+  // has none yet) or one without indicators changes no computed value.
   changed("meter", id,
-          !old || old->node != rec.node || old->energy_type != rec.energy_type
-            || old->live_source != rec.live_source);
+          !indicators_of(id).empty()
+            && (!old || old->node != rec.node || old->energy_type != rec.energy_type
+                || old->live_source != rec.live_source));
   return {};
 }
 

@@ -584,8 +584,9 @@ public:
   // A record a put or remove changed: its kind ("enterprise", "energy_type",
   // "node", "meter", "product", "template", "indicator"), its id ("" for
   // the enterprise), and whether the change can alter a computed value
-  // (structural: a new or removed record, a formula, a parent, a unit, a
-  // price...; a rename or a meter's maker cannot).
+  // (structural: a removed record, a new indicator, product or price, a
+  // formula, a parent, a unit...; a rename, a meter's maker, a new unit or
+  // meter, which have no indicators yet, cannot).
   struct change {
     std::string kind, id;
     bool structural = true;

@@ -990,4 +990,20 @@ TEST_CASE_METHOD(fixture,
   CHECK_THAT(audit->records[0].what, Catch::Contains("put unit w3"));
   CHECK_THAT(audit->records[1].what, Catch::Contains("put indicator w2.e"));
   CHECK(audit->records[1].who == "test");
+  // A new meter changes no computed value: the graph is not compiled
+  // again; its first indicator is compiled in, and reads as it should.
+  auto compilations = [&] {
+    return std::stoull(*book([](actors::energy_book& b) -> std::pair<errc, std::string> {
+      return {errc::ok, std::to_string(b.engine().compilations())};
+    }));
+  };
+  auto before_meter = compilations();
+  REQUIRE(this->put(make_meter("m3", "w2")));
+  CHECK(compilations() == before_meter);
+  REQUIRE(this->put(ind("m3.v", "active_energy", "m3", source_kind::meter)));
+  CHECK(compilations() == before_meter + 1);
+  auto h = absl::CivilSecond(2026, 11, 18, 10, 0, 0);
+  REQUIRE(read("m3", ms(h), 100));
+  REQUIRE(read("m3", ms(h + 1800), 102.5));
+  CHECK(hour_value("m3.v", absl::CivilHour(h)).value == Approx(2.5));
 }

@@ -142,7 +142,8 @@ std::optional<run_result> run_once(const std::string& plantd, const std::string&
     return std::nullopt;
   }
   double rename_ms = ms_since(t);
-  // A new meter: its record to the journal, and the graph compiled again.
+  // A new meter: its record to the journal; the graph is kept (a meter
+  // without indicators changes no computed value).
   v1::PutRequest add;
   auto* m = add.mutable_meter();
   m->set_id("bench.new_meter");

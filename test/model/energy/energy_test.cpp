@@ -1444,3 +1444,62 @@ TEST_CASE("electricity comes with an example TOU tariff to edit, and two prices 
   CHECK(price_at(prices, absl::CivilDay(2026, 12, 31))->version == ex.version);
   CHECK(price_at(prices, absl::CivilDay(2027, 1, 1))->version == "2027 contract");
 }
+
+TEST_CASE("changes: a new unit or meter, or a rename, leaves the graph as a full compile has it",
+          "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  m.take_changes();
+  engine kept(tz);
+  kept.load(m);
+  absl::CivilDay day(2026, 11, 20);
+  auto feed = [&](engine& e) {
+    for (int h = 0; h < 24; ++h) {
+      absl::CivilHour hour = absl::CivilHour(day) + h;
+      REQUIRE(e.set_hour("m_e0.v", hour, {40.0 + h, quality::measured}));
+      REQUIRE(e.set_hour("m_e1.v", hour, {10.0 + h, quality::measured}));
+      REQUIRE(e.set_hour("m_g0.v", hour, {5, quality::measured}));
+    }
+  };
+  feed(kept);
+  // A new unit, a new meter under it, a unit renamed: none changes the graph.
+  ok(m.put_node(make_node("paint", "Paint shop", node_kind::workshop, "b1", 2)));
+  ok(m.put_meter(make_meter("m_p", "Paint electricity", "electricity", "paint", 2)));
+  auto press = m.nodes.at("press");
+  press.name = "Press line 2";
+  ok(m.put_node(press));
+  auto changes = m.take_changes();
+  REQUIRE(changes.size() == 3);
+  for (const auto& c : changes) {
+    CAPTURE(c.kind, c.id);
+    CHECK_FALSE(c.structural);
+  }
+  // The graph kept answers what a graph compiled from the changed model does.
+  engine fresh(tz);
+  fresh.load(m);
+  feed(fresh);
+  auto now = at(tz, 2026, 11, 21, 10);
+  period d = period_of(resolution::day, absl::CivilSecond(day));
+  for (const auto& [id, i] : m.indicators) {
+    CAPTURE(std::string(id));
+    auto a = kept.value(std::string(id), d, now), b = fresh.value(std::string(id), d, now);
+    CHECK(a.quality == b.quality);
+    if (b.quality != quality::missing)
+      CHECK(a.value == Approx(b.value));
+  }
+  // The meter's first indicator changes the graph, and so does moving a
+  // meter or a unit that has some.
+  ok(m.put_indicator(ind("m_p.v", "Reading", "active_energy", "m_p", source_kind::meter)));
+  auto e11 = m.meters.at("m_e11");
+  e11.node = "paint";
+  ok(m.put_meter(e11));
+  auto boiler1 = m.nodes.at("boiler1");
+  boiler1.parent = "b1";
+  ok(m.put_node(boiler1));
+  auto moved = m.take_changes();
+  REQUIRE(moved.size() == 3);
+  for (const auto& c : moved) {
+    CAPTURE(c.kind, c.id);
+    CHECK(c.structural);
+  }
+}
