@@ -35,12 +35,6 @@ std::string peer_host(const std::string& peer) {
   return host;
 }
 
-grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status s) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(std::move(s));
-  return r;
-}
-
 grpc::Status status_of(const refusal& r) {
   return to_status(r.code, r.message);
 }

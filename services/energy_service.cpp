@@ -37,10 +37,9 @@ grpc::ServerUnaryReactor* not_the_caller(grpc::CallbackServerContext* ctx, const
   auto name = caller_of(ctx).who.name;
   if (who.empty() || who == name)
     return nullptr;
-  auto* r = ctx->DefaultReactor();
-  r->Finish(to_status(errc::invalid_argument, "who: plantd records the authenticated caller ("
-                                                + name + "); leave it empty"));
-  return r;
+  return finish(ctx,
+                to_status(errc::invalid_argument, "who: plantd records the authenticated caller ("
+                                                    + name + "); leave it empty"));
 }
 
 failure invalid(problems p) {
@@ -52,13 +51,6 @@ failure invalid(std::string path, std::string msg) {
 
 grpc::Status status_of(const failure& f) {
   return to_status(f.code, f.message());
-}
-
-// Finishes the call at once with status `st`.
-grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const grpc::Status& st) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(st);
-  return reactor;
 }
 
 // The time a model call may take: the client's deadline decides (2 s at
@@ -272,7 +264,7 @@ grpc::ServerUnaryReactor* energy_service::ImportModel(Ctx* ctx, const v1::Energy
   problems p;
   auto m = std::make_shared<const energy::model>(from_proto(*req, p));
   if (!p.empty())
-    return finish_now(ctx, to_status(errc::invalid_argument, invalid(p).message()));
+    return finish(ctx, to_status(errc::invalid_argument, invalid(p).message()));
   auto* reactor = ctx->DefaultReactor();
   ask_within<actors::model_edited>(
     sys_, energy_, reactor, model_time(*ctx),
@@ -337,7 +329,7 @@ grpc::ServerUnaryReactor* energy_service::Put(Ctx* ctx, const v1::PutRequest* re
     return r;
   auto put = prepare_put(*req);
   if (!put)
-    return finish_now(ctx, status_of(put.error()));
+    return finish(ctx, status_of(put.error()));
   actors::model_edit e;
   e.puts.push_back(std::move(*put));
   e.who = caller_of(ctx).who.name;  // the caller, never what the request says
@@ -350,7 +342,7 @@ grpc::ServerUnaryReactor* energy_service::Get(Ctx* ctx, const v1::GetRecordReque
   if (auto* r = refused(ctx))
     return r;
   if (!record_kinds().count(req->kind()))
-    return finish_now(
+    return finish(
       ctx, status_of(invalid("kind", fmt::format("\"{}\" is not a kind of record", req->kind()))));
   auto* reactor = ctx->DefaultReactor();
   ask_within<actors::record_answer>(
@@ -373,9 +365,9 @@ grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateReque
   std::string kind, id;
   const auto* given = item_of(req->record(), &kind, &id);
   if (!given)
-    return finish_now(ctx, status_of(invalid("record", "name the record to update")));
+    return finish(ctx, status_of(invalid("record", "name the record to update")));
   if (req->update_mask().paths().empty())
-    return finish_now(ctx, status_of(invalid("update_mask", "name the fields to change")));
+    return finish(ctx, status_of(invalid("update_mask", "name the fields to change")));
   problems bad;
   for (const auto& path : req->update_mask().paths()) {
     if (path == "id")
@@ -384,7 +376,7 @@ grpc::ServerUnaryReactor* energy_service::Update(Ctx* ctx, const v1::UpdateReque
       bad.push_back({"update_mask", fmt::format("{} has no field \"{}\"", kind, path)});
   }
   if (!bad.empty())
-    return finish_now(ctx, status_of(invalid(std::move(bad))));
+    return finish(ctx, status_of(invalid(std::move(bad))));
   // Merged into the record as it stands, and put only if the model still
   // stands so when the put arrives.
   auto q = std::make_shared<const v1::UpdateRequest>(*req);
@@ -428,7 +420,7 @@ grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyReq
   if (auto* r = refused(ctx))
     return r;
   if (req->items_size() > 100'000)
-    return finish_now(
+    return finish(
       ctx, to_status(errc::invalid_argument,
                      fmt::format("items: {} in one call; at most 100000", req->items_size())));
   actors::model_edit e;
@@ -438,7 +430,7 @@ grpc::ServerUnaryReactor* energy_service::PutMany(Ctx* ctx, const v1::PutManyReq
   for (int i = 0; i < req->items_size(); ++i) {
     auto put = prepare_put(req->items(i), fmt::format("items[{}].", i));
     if (!put)
-      return finish_now(ctx, status_of(put.error()));
+      return finish(ctx, status_of(put.error()));
     e.puts.push_back(std::move(*put));
   }
   return edit(
@@ -457,7 +449,7 @@ grpc::ServerUnaryReactor* energy_service::Delete(Ctx* ctx, const v1::DeleteReque
   if (auto* r = not_the_caller(ctx, req->who()))
     return r;
   if (!record_kinds().count(req->kind()) || req->kind() == "enterprise")
-    return finish_now(
+    return finish(
       ctx, status_of(invalid(
              "kind",
              fmt::format("\"{}\" is not energy_type, node, meter, product, template or indicator",
@@ -478,7 +470,7 @@ grpc::ServerUnaryReactor* energy_service::WhereUsed(Ctx* ctx, const v1::DeleteRe
   if (auto* r = not_the_caller(ctx, req->who()))
     return r;
   if (!record_kinds().count(req->kind()) || req->kind() == "enterprise")
-    return finish_now(
+    return finish(
       ctx, status_of(invalid("kind", fmt::format("\"{}\" is not a kind of record", req->kind()))));
   auto* reactor = ctx->DefaultReactor();
   ask_within<actors::uses_answer>(
@@ -506,7 +498,7 @@ grpc::ServerUnaryReactor* energy_service::ValidateFormula(Ctx* ctx,
   auto x = from_proto(req->indicator(), "indicator.", p);
   x.source = energy::source_kind::formula;
   if (!p.empty())
-    return finish_now(ctx, status_of(invalid(p)));
+    return finish(ctx, status_of(invalid(p)));
   return with_view(sys_, energy_, ctx, [x, resp](const actors::model_view& v) {
     // Checked on a copy of the model, as a save would (cycles included).
     energy::model copy = *v.model;
@@ -538,11 +530,8 @@ grpc::ServerUnaryReactor* energy_service::EnterDaily(Ctx* ctx, const v1::EnterDa
   q.set_who(caller_of(ctx).who.name);  // the caller, never what the request says
   auto day = parse_day(q.date());
   if (!day) {
-    auto* r = ctx->DefaultReactor();
-    r->Finish(to_status(
-      errc::invalid_argument,
-      invalid("date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date())).message()));
-    return r;
+    return finish(
+      ctx, status_of(invalid("date", fmt::format("\"{}\" is not a date (YYYY-MM-DD)", q.date()))));
   }
   actors::unit_request work;
   work.what = actors::unit_request::op::enter_daily;
@@ -596,9 +585,7 @@ grpc::ServerUnaryReactor* energy_service::ListEntries(Ctx* ctx, const v1::ListEn
   actors::entries_request er;
   er.id = req->id();
   if (auto span = entries_span(req->from(), req->to(), er); !span.ok()) {
-    auto* r = ctx->DefaultReactor();
-    r->Finish(span);
-    return r;
+    return finish(ctx, span);
   }
   auto* reactor = ctx->DefaultReactor();
   ask_within<actors::entries_answer>(
@@ -894,10 +881,10 @@ grpc::ServerUnaryReactor* energy_service::ImportModelTable(Ctx* ctx,
   if (auto* r = refused(ctx))
     return r;
   if (req->data().size() > (32u << 20))
-    return finish_now(ctx, to_status(errc::invalid_argument, "data: at most 32 MB"));
+    return finish(ctx, to_status(errc::invalid_argument, "data: at most 32 MB"));
   auto sheets = read_xlsx_sheets(req->data());
   if (!sheets)
-    return finish_now(ctx, to_status(errc::invalid_argument, "data: " + sheets.error()));
+    return finish(ctx, to_status(errc::invalid_argument, "data: " + sheets.error()));
   auto tables = std::make_shared<const std::vector<named_table>>(std::move(*sheets));
   bool dry_run = req->dry_run();
   std::string who = caller_of(ctx).who.name;
@@ -1129,9 +1116,7 @@ grpc::ServerUnaryReactor* energy_service::RecordReading(Ctx* ctx,
   v1::RecordReadingRequest q = *req;
   auto at = required_time(q);
   if (!at) {
-    auto* r = ctx->DefaultReactor();
-    r->Finish(to_status(errc::invalid_argument, at.error().message()));
-    return r;
+    return finish(ctx, to_status(errc::invalid_argument, at.error().message()));
   }
   actors::unit_request work;
   work.what = actors::unit_request::op::reading;
@@ -1150,9 +1135,7 @@ grpc::ServerUnaryReactor* energy_service::SwapMeter(Ctx* ctx, const v1::SwapMete
   v1::SwapMeterRequest q = *req;
   auto at = required_time(q);
   if (!at) {
-    auto* r = ctx->DefaultReactor();
-    r->Finish(to_status(errc::invalid_argument, at.error().message()));
-    return r;
+    return finish(ctx, to_status(errc::invalid_argument, at.error().message()));
   }
   actors::unit_request work;
   work.what = actors::unit_request::op::swap;
@@ -1320,7 +1303,7 @@ grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAudi
   if (auto* r = refused(ctx))
     return r;
   if (req->limit() > 10'000)
-    return finish_now(ctx, status_of(invalid("limit", "at most 10,000 records at once")));
+    return finish(ctx, status_of(invalid("limit", "at most 10,000 records at once")));
   problems bad;
   actors::audit_request q;
   if (req->has_from())
@@ -1328,7 +1311,7 @@ grpc::ServerUnaryReactor* energy_service::ListAudit(Ctx* ctx, const v1::ListAudi
   if (req->has_to())
     q.to_ms = request_ms(req->to(), "to", bad);
   if (!bad.empty())
-    return finish_now(ctx, status_of(invalid(std::move(bad))));
+    return finish(ctx, status_of(invalid(std::move(bad))));
   q.limit = req->limit() ? req->limit() : 100;
   auto* reactor = ctx->DefaultReactor();
   ask_within<actors::audit_answer>(

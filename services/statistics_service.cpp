@@ -17,12 +17,6 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status st) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(std::move(st));
-  return r;
-}
-
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())

@@ -1,6 +1,9 @@
 #include "services/status.hpp"
 
+#include <utility>
+
 #include <caf/error.hpp>
+#include <grpcpp/server_context.h>
 
 #include "actors/errors.hpp"
 
@@ -80,6 +83,12 @@ grpc::Status invalid_argument(const problems& found) {
     text += "; and " + std::to_string(found.size() - listed) + " more problem"
             + (found.size() - listed == 1 ? "" : "s");
   return {grpc::StatusCode::INVALID_ARGUMENT, text};
+}
+
+grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status st) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(std::move(st));
+  return r;
 }
 
 }  // namespace plantd::services

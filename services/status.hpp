@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/status.h>
 
 #include "model/common/errc.hpp"
@@ -10,6 +11,10 @@
 
 namespace caf {
 class error;
+}
+
+namespace grpc {
+class CallbackServerContext;
 }
 
 namespace plantd::services {
@@ -23,5 +28,9 @@ grpc::Status to_status(const caf::error& err);
 
 // INVALID_ARGUMENT listing every problem ("path: message; ...").
 grpc::Status invalid_argument(const problems& found);
+
+// Finishes a unary call at once with `st` (answered or refused before any
+// actor is asked).
+grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status st);
 
 }  // namespace plantd::services

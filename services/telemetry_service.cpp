@@ -32,12 +32,6 @@ constexpr std::size_t max_export_cells = 2'000'000;
 constexpr int max_running_exports = 2;
 std::atomic<int> running_exports{0};
 
-grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, grpc::Status st) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(std::move(st));
-  return r;
-}
-
 v1::Quality quality_of(quality q) {
   return static_cast<v1::Quality>(static_cast<int>(q) + 1);
 }
