@@ -2,7 +2,8 @@
 
 #include <map>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -10,7 +11,7 @@
 
 namespace plantd::actors {
 
-caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
+alarm_api::behavior_type alarm_actor(alarm_api::pointer self, alarm_actor_args args) {
   struct ctx {
     alarm_actor_args a;
     alarms::alarm_book book;
@@ -45,8 +46,8 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       for (const auto& a : c->book.update(all, s.time.time_since_epoch().count()))
         persist(a);
     },
-    [c](store_atom, const std::string& source, std::vector<alarms::condition> conds) {
-      c->held[source] = std::move(conds);
+    [c](store_atom, const std::string& source, const std::vector<alarms::condition>& conds) {
+      c->held[source] = conds;
     },
     [c](caf::get_atom, const alarms::filter& f) { return c->book.list(f); },
     [self, c, persist](ack_atom, uint64_t id, const std::string& who,
@@ -63,10 +64,12 @@ caf::behavior alarm_actor(caf::event_based_actor* self, alarm_actor_args args) {
       if (!r)
         return caf::make_error(r.error(), fmt::format("no alarm {}", id));
       persist(*r);
+      // (The supervisor is untyped: told without a sender, as it answers
+      // nothing to these.)
       if (r->code == "export_trip" && c->a.supervisor)
-        self->send(c->a.supervisor, reset_atom_v);
+        caf::anon_send(c->a.supervisor, reset_atom_v);
       if (r->code == "foreign_master" && c->a.supervisor)
-        self->send(c->a.supervisor, reset_atom_v, r->device);
+        caf::anon_send(c->a.supervisor, reset_atom_v, r->device);
       return *r;
     },
   };

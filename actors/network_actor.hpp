@@ -26,6 +26,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/alarm_actor.hpp"
 #include "actors/config_view.hpp"
 #include "model/plant/config.hpp"
 
@@ -33,7 +34,7 @@ namespace plantd::actors {
 
 struct network_actor_args {
   std::shared_ptr<const config_view> view;
-  caf::actor alarms;  // receives (store_atom, "network", conditions)
+  alarm_api alarms;  // receives (store_atom, "network", conditions)
   std::chrono::milliseconds timeout{60'000};
   std::chrono::milliseconds retry{300'000};
   std::chrono::milliseconds period{1'000};

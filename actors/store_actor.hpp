@@ -21,6 +21,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/alarm_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "drivers/store/store.hpp"
 
@@ -46,7 +47,7 @@ struct store_actor_args {
   std::shared_ptr<std::atomic<int64_t>> stored_through;
   const clock* clk = nullptr;
   // Told (store_atom, conditions) when writes start or stop failing.
-  caf::actor alarms;
+  alarm_api alarms;
   // For tests: replaces db->write (a disk that fails on demand).
   std::function<expected<void, store::error>(const std::vector<store::point>&)> write;
 };

@@ -3,6 +3,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/alarm_actor.hpp"
 #include "actors/alarm_hub.hpp"
 #include "plantd/v1/alarm.grpc.pb.h"
 
@@ -10,7 +11,8 @@ namespace plantd::services {
 
 class alarm_service final : public v1::AlarmService::CallbackService {
 public:
-  alarm_service(caf::actor_system& sys, caf::actor alarms, std::shared_ptr<actors::alarm_hub> hub)
+  alarm_service(caf::actor_system& sys, actors::alarm_api alarms,
+                std::shared_ptr<actors::alarm_hub> hub)
     : sys_(sys),
       alarms_(std::move(alarms)),
       hub_(std::move(hub)) {}
@@ -26,7 +28,7 @@ public:
 
 private:
   caf::actor_system& sys_;
-  caf::actor alarms_;
+  actors::alarm_api alarms_;
   std::shared_ptr<actors::alarm_hub> hub_;
 };
 

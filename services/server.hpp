@@ -10,6 +10,7 @@
 #include "actors/uplink_actor.hpp"
 #include "services/accounts.hpp"
 #include "services/audit_log.hpp"
+#include "actors/alarm_actor.hpp"
 #include "actors/alarm_hub.hpp"
 #include "actors/state_hub.hpp"
 #include "drivers/store/store.hpp"
@@ -57,7 +58,7 @@ struct server_args {
   // The telemetry store; without it TelemetryService is not offered.
   std::shared_ptr<store::store> db;
   // The alarm actor; without it AlarmService is not offered.
-  caf::actor alarms;
+  actors::alarm_api alarms;
   std::shared_ptr<actors::alarm_hub> alarm_hub;
   // The config in force (set by the config actor). With hub and db:
   // StatisticsService for this plant; with db: the config history.

@@ -242,7 +242,7 @@ int run(const run_args& ra) {
   store_args.alarms = alarms;
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
   sup_args.listeners.push_back(recorder);
-  sup_args.listeners.push_back(alarms);
+  sup_args.listeners.push_back(caf::actor_cast<caf::actor>(alarms));
   plantd::actors::energy_actor_args energy_args;
   energy_args.db = db;
   energy_args.codec = plantd::services::energy_store_codec();

@@ -64,7 +64,7 @@ template <class R>
 struct basic_fixture : R, test::actor_fixture {
   using R::clk;
   using R::db;
-  caf::actor alarms;
+  actors::alarm_api alarms;
   caf::actor recorder;
 
   basic_fixture() {
