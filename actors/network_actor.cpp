@@ -1,6 +1,6 @@
 #include "actors/network_actor.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -55,7 +55,7 @@ std::string network_settings_json(const plant::networks& n, uint64_t config_vers
     json_string(n.cellular.password), n.bluetooth.enabled, json_string(n.bluetooth.name));
 }
 
-caf::behavior network_actor(caf::event_based_actor* self, network_actor_args args) {
+network_api::behavior_type network_actor(network_api::pointer self, network_actor_args args) {
   struct ctx {
     network_actor_args a;
     std::optional<plant::networks> applied;  // what the last successful run applied

@@ -25,6 +25,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/alarm_actor.hpp"
 #include "actors/config_view.hpp"
@@ -43,6 +45,9 @@ struct network_actor_args {
 // The JSON the hook reads (the cellular password included: the hook needs it).
 std::string network_settings_json(const plant::networks& n, uint64_t config_version);
 
-caf::behavior network_actor(caf::event_based_actor* self, network_actor_args args);
+// Its one message is its own tick (once a period): it is told nothing else.
+using network_api = caf::typed_actor<caf::reacts_to<tick_atom>>;
+
+network_api::behavior_type network_actor(network_api::pointer self, network_actor_args args);
 
 }  // namespace plantd::actors

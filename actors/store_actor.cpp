@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <charconv>
 #include <absl/time/time.h>
 #include <fmt/format.h>
@@ -68,7 +68,7 @@ void lost_to_uplink(store::store& db, uint64_t n) {
 
 }  // namespace
 
-caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args) {
+store_api::behavior_type store_actor(store_api::pointer self, store_actor_args args) {
   struct ctx {
     store_actor_args a;
     std::vector<store::point> pending;

@@ -4,12 +4,7 @@
 // Spawned detached: a slow or failing disk never stalls the control path;
 // a failed write is logged, counted and reported, and the plant runs on.
 //
-//   plant_state                 (from the supervisor)
-//   vector<store::point>        points to store as they are (bulk ingest);
-//                               written at once from 10,000 pending points
-//   flush_atom -> uint64        writes what is pending; points written so far
-//   get_atom, state_atom -> (written, failed, last error)
-//   get_atom, store_atom -> uint64: raw points removed for the disk budget
+// Its protocol is the typed interface store_api below.
 #pragma once
 
 #include <atomic>
@@ -20,6 +15,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/alarm_actor.hpp"
 #include "actors/type_ids.hpp"
@@ -52,7 +49,22 @@ struct store_actor_args {
   std::function<expected<void, store::error>(const std::vector<store::point>&)> write;
 };
 
-caf::behavior store_actor(caf::event_based_actor* self, store_actor_args args);
+using store_api = caf::typed_actor<
+  // The plant states the supervisor publishes (recorded once a period).
+  caf::reacts_to<plant_state>,
+  // Points to store as they are (bulk ingest); written at once from 10,000
+  // pending points.
+  caf::reacts_to<std::vector<store::point>>,
+  // Writes what is pending; answers the points written so far.
+  caf::replies_to<flush_atom>::with<uint64_t>,
+  // Its own tick: flushes, retention, the disk budget and free space.
+  caf::reacts_to<tick_atom>,
+  // Points written, points that failed, and the last error ("" = none).
+  caf::replies_to<caf::get_atom, state_atom>::with<uint64_t, uint64_t, std::string>,
+  // Raw points removed for the disk budget.
+  caf::replies_to<caf::get_atom, store_atom>::with<uint64_t>>;
+
+store_api::behavior_type store_actor(store_api::pointer self, store_actor_args args);
 
 // The names of the series a plant state is recorded into.
 std::vector<std::pair<std::string, double>> telemetry_points(const plant_state& s,

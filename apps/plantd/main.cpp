@@ -241,7 +241,7 @@ int run(const run_args& ra) {
               plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock, alarm_hub});
   store_args.alarms = alarms;
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
-  sup_args.listeners.push_back(recorder);
+  sup_args.listeners.push_back(caf::actor_cast<caf::actor>(recorder));
   sup_args.listeners.push_back(caf::actor_cast<caf::actor>(alarms));
   plantd::actors::energy_actor_args energy_args;
   energy_args.db = db;

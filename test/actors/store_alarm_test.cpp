@@ -65,7 +65,7 @@ struct basic_fixture : R, test::actor_fixture {
   using R::clk;
   using R::db;
   actors::alarm_api alarms;
-  caf::actor recorder;
+  actors::store_api recorder;
 
   basic_fixture() {
     alarms =
