@@ -10,7 +10,7 @@
 #include <map>
 #include <sstream>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -403,7 +403,7 @@ struct ctx {
 
 }  // namespace
 
-caf::behavior uplink_actor(caf::event_based_actor* self, uplink_actor_args args) {
+uplink_api::behavior_type uplink_actor(uplink_api::pointer self, uplink_actor_args args) {
   // Detached: this thread is the uplink's own. Below the control loop.
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
   auto c = std::make_shared<ctx>();

@@ -30,8 +30,11 @@
 #include <string>
 
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/config_view.hpp"
+#include "actors/type_ids.hpp"
 #include "drivers/store/store.hpp"
 #include "drivers/uplink/remote_write.hpp"
 #include "model/alarms/alarm_book.hpp"
@@ -86,7 +89,13 @@ struct uplink_actor_args {
   std::chrono::milliseconds settle{3000};
 };
 
-caf::behavior uplink_actor(caf::event_based_actor* self, uplink_actor_args args);
+using uplink_api = caf::typed_actor<
+  // Its own tick: one round (a window sent, or a wait).
+  caf::reacts_to<tick_atom>,
+  // The cursor: everything stored before it was acknowledged (ms).
+  caf::replies_to<caf::get_atom, state_atom>::with<int64_t>>;
+
+uplink_api::behavior_type uplink_actor(uplink_api::pointer self, uplink_actor_args args);
 
 // State records in the store (the store actor adds to the lost count).
 inline constexpr auto uplink_cursor_key = store::store::state_record::uplink_cursor;

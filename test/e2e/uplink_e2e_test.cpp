@@ -161,7 +161,7 @@ struct uplink_run {
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<actors::config_view> view;
   std::shared_ptr<actors::uplink_monitor> monitor = std::make_shared<actors::uplink_monitor>();
-  caf::actor actor;
+  actors::uplink_api actor;
 
   uplink_run(std::shared_ptr<store::store> db, const plant::uplink& u) {
     actors::configure(cfg, 2);
