@@ -43,7 +43,7 @@ struct store_actor_args {
   // (or was dropped). The uplink sends nothing past it.
   std::shared_ptr<std::atomic<int64_t>> stored_through;
   const clock* clk = nullptr;
-  // Told (store_atom, conditions) when writes start or stop failing.
+  // Told (store_atom, "store", conditions) when writes start or stop failing.
   alarm_api alarms;
   // For tests: replaces db->write (a disk that fails on demand).
   std::function<expected<void, store::error>(const std::vector<store::point>&)> write;
