@@ -174,6 +174,7 @@ absl::Time energy_book::now() const {
 }
 
 void energy_book::load() {
+  view_.reset();  // the model is read anew (held views stay as they were)
   model_ = energy::seeded_model();
   if (db_ && codec_.decode) {
     // The model document; a store from before documents has it as a key.
@@ -263,7 +264,6 @@ void energy_book::load() {
     return true;
   });
   ++version_;
-  view_.reset();  // held by the calls reading it, if any
 }
 
 expected<std::vector<energy::query_series>, energy::failure>

@@ -154,8 +154,9 @@ private:
   uint32_t hourly_days_;
   std::size_t past_hours_budget_ = 50'000;
   energy::model model_;
-  std::shared_ptr<const energy::model> view_;  // the last view handed out
-  uint64_t view_version_ = 0;
+  // The view of the current model, once asked for (reset by every change
+  // and every load, the only places the model is replaced).
+  std::shared_ptr<const energy::model> view_;
   absl::TimeZone tz_;
   std::unique_ptr<energy::engine> engine_;
   std::shared_ptr<std::atomic<uint64_t>> seq_ = std::make_shared<std::atomic<uint64_t>>(0);

@@ -149,10 +149,8 @@ std::optional<model_record> find_record(const energy::model& m, const std::strin
 }
 
 model_view energy_book::view() {
-  if (!view_ || view_version_ != version_) {
+  if (!view_)
     view_ = std::make_shared<const energy::model>(model_);
-    view_version_ = version_;
-  }
   return model_view{view_, version_};
 }
 
@@ -217,7 +215,7 @@ expected<model_edited, failure> energy_book::edit(const model_edit& e) {
         if (auto f = model_.formula_of(id))
           out.formula_display = energy::display(*f, model_);
       }
-      out.put = r ? 1 : 0;
+      out.put = 1;
       break;
     }
     case model_edit::op::put_many: {
@@ -245,7 +243,7 @@ expected<model_edited, failure> energy_book::edit(const model_edit& e) {
           note += "; ...";
       }
       r = change(all, e.who, note);
-      out.put = r ? static_cast<uint32_t>(e.puts.size()) : 0;
+      out.put = static_cast<uint32_t>(e.puts.size());
       break;
     }
   }
