@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
+#include <optional>
 #include <queue>
 #include <set>
 #include <stdexcept>
@@ -478,6 +480,7 @@ struct engine::impl {
   std::map<period, frame> frames;
   std::list<period> lru;
   std::array<frame, 3> scratch;    // sub-period frames by resolution (hour, day, month)
+  frame by_class;                  // the cells of a summed cell, on one class's sums
   int64_t hours_from = INT64_MIN;  // day index: hours before it are held as day sums
   uint64_t evals = 0;
   uint64_t compiled = 0;
@@ -729,6 +732,8 @@ struct engine::impl {
     }
     for (auto& sc : scratch)
       sc = frame{};
+    by_class = frame{};
+    linearity.clear();
     dep_begin.assign(cells.size() + 1, 0);
     deps.clear();
     for (uint32_t i = 0; i < cells.size(); ++i) {
@@ -744,16 +749,17 @@ struct engine::impl {
   // ---- leaves ----
 
   reading leaf_value(const cell& c, const frame& f) const {
-    reading r;
     if (!c.lf)
-      return r;
-    const leaf& lf = *c.lf;
-    const requirement& req = lf.hourly ? f.req_hourly : f.req_daily;
-    switch (f.p.res) {
+      return {};
+    return leaf_value(*c.lf, f.p, c.lf->hourly ? f.req_hourly : f.req_daily);
+  }
+  reading leaf_value(const leaf& lf, const period& p, const requirement& req) const {
+    reading r;
+    switch (p.res) {
       case resolution::hour: {
         if (!lf.hourly)
           return r;
-        auto h = epoch_hour + f.p.index;
+        auto h = epoch_hour + p.index;
         auto it = lf.hours.find(absl::CivilDay(h) - epoch_day);
         if (it == lf.hours.end())
           return r;
@@ -764,12 +770,12 @@ struct engine::impl {
       }
       case resolution::day: {
         if (!lf.hourly) {
-          auto it = lf.days.find(f.p.index);
+          auto it = lf.days.find(p.index);
           return it == lf.days.end() ? r : it->second;
         }
-        auto it = lf.hours.find(f.p.index);
+        auto it = lf.hours.find(p.index);
         if (it == lf.hours.end()) {
-          auto s = lf.past.find(f.p.index);
+          auto s = lf.past.find(p.index);
           if (s == lf.past.end())
             return r;
           if ((s->second.mask & req.day_mask) != req.day_mask || s->second.mask == 0)
@@ -795,8 +801,8 @@ struct engine::impl {
       }
       case resolution::month:
       case resolution::year: {
-        const auto& aggs = f.p.res == resolution::month ? lf.months : lf.years;
-        auto it = aggs.find(f.p.index);
+        const auto& aggs = p.res == resolution::month ? lf.months : lf.years;
+        auto it = aggs.find(p.index);
         if (it == aggs.end() || it->second.count() == 0)
           return r;
         uint32_t n = it->second.count();
@@ -1073,15 +1079,38 @@ struct engine::impl {
   }
 
   // The timed cells' sums over the sub-periods of f (hours of a day, days
-  // of a month, months of a year), each sub-period evaluated on the cells
-  // those read only. A sub-period that has ended without a value makes the
-  // sum missing; one not ended counts when it has a value.
+  // of a month, months of a year). A sub-period that has ended without a
+  // value makes the sum missing; one not ended counts when it has a value.
+  // Those linear in their hourly inputs are summed by coefficient class
+  // (sum_by_class); the others evaluate each sub-period.
   std::vector<reading> sub_period_sums(frame& f, absl::Time as_of) {
+    std::vector<reading> out(f.timed.size());
+    std::vector<std::size_t> rest;
+    std::map<period, frame> coef_cache;
+    for (std::size_t j = 0; j < f.timed.size(); ++j) {
+      std::optional<reading> r;
+      if (opts.sum_by_class)
+        r = sum_by_class(f.p, f.timed[j], as_of, coef_cache);
+      if (r)
+        out[j] = *r;
+      else
+        rest.push_back(j);
+    }
+    if (!rest.empty())
+      evaluate_sub_periods(f, rest, as_of, out);
+    return out;
+  }
+
+  // The timed cells f.timed[j] (j in `which`) summed over the sub-periods
+  // of f, each sub-period evaluated on the cells those read only.
+  void evaluate_sub_periods(frame& f, const std::vector<std::size_t>& which, absl::Time as_of,
+                            std::vector<reading>& out) {
     auto sub = static_cast<resolution>(static_cast<int>(f.p.res) - 1);
     std::vector<uint8_t> cone(cells.size(), 0);
-    std::vector<uint32_t> stack(f.timed.begin(), f.timed.end());
-    for (auto t : f.timed)
-      cone[t] = 1;
+    std::vector<uint32_t> stack;
+    for (auto j : which)
+      if (!cone[f.timed[j]])
+        cone[f.timed[j]] = 1, stack.push_back(f.timed[j]);
     while (!stack.empty()) {
       uint32_t i = stack.back();
       stack.pop_back();
@@ -1090,7 +1119,8 @@ struct engine::impl {
           cone[j] = 1, stack.push_back(j);
       });
     }
-    std::vector<reading> out(f.timed.size(), reading{0, quality::measured});
+    for (auto j : which)
+      out[j] = reading{0, quality::measured};
     std::vector<uint8_t> counted(f.timed.size(), 0), broken(f.timed.size(), 0);
     int64_t now_ms = absl::ToUnixMillis(as_of);
     auto end = end_of(f.p);
@@ -1116,7 +1146,7 @@ struct engine::impl {
         src = &sc;
       }
       f.valid_until_ms = std::min(f.valid_until_ms, src->valid_until_ms);
-      for (std::size_t j = 0; j < f.timed.size(); ++j) {
+      for (auto j : which) {
         quality q = src->q[f.timed[j]];
         if (q == quality::missing) {
           if (ended && in_progress)
@@ -1130,13 +1160,322 @@ struct engine::impl {
         counted[j] = 1;
       }
     }
-    for (std::size_t j = 0; j < out.size(); ++j) {
+    for (auto j : which) {
       if (broken[j] || !counted[j])
         out[j] = reading{};
       else if (out[j].quality == quality::invalid)
         out[j].value = 0;
     }
-    return out;
+  }
+
+  // ---- summed cells by coefficient class ----
+  //
+  // A summed cell t whose hour value is linear in its hourly inputs once
+  // the coefficients are fixed (kWh x a TOU price, summed up a tree) does
+  // not need every hour evaluated: the sum over the hours of one
+  // coefficient value (a class: the peak hours of a tariff) of t is t on
+  // the sums of its inputs over those hours. So each input is added up by
+  // class, and the cells t reads are evaluated once per class. What is
+  // summed follows the same rules as evaluate_sub_periods, sub-period by
+  // sub-period: a sub-period whose value would be missing adds none of its
+  // hours, and its quality is the worst of its inputs' and of what the
+  // formula itself gives on the class's coefficients (a missing price, a
+  // division by a zero coefficient): the quality of a linear formula does
+  // not depend on the values.
+
+  // How a cell depends on the hourly inputs: not at all (constants,
+  // coefficients), linearly (sums, a factor that does not depend on them),
+  // or otherwise (a daily input, a product or a ratio of two inputs, a
+  // constant added).
+  enum class dependence : uint8_t { none, linear, other };
+  std::vector<dependence> linearity;  // by cell; computed when first needed after a load
+
+  void compute_linearity() {
+    if (linearity.size() == cells.size())
+      return;
+    linearity.assign(cells.size(), dependence::other);
+    std::vector<dependence> st;
+    using enum dependence;
+    for (auto i : order) {
+      const cell& c = cells[i];
+      if (c.kind != cell_kind::formula) {
+        linearity[i] = c.kind == cell_kind::hourly ? linear : other;
+        continue;
+      }
+      st.clear();
+      for (uint32_t k = c.prog_begin, end = prog_end(i); k < end; ++k) {
+        const instr& in = prog[k];
+        switch (in.c) {
+          case code::constant:
+          case code::coef: st.push_back(none); break;
+          case code::load: st.push_back(linearity[in.arg]); break;
+          case code::sum: {
+            bool lin = false, flat = false, bad = false;
+            for (uint32_t x = sum_ranges[in.arg].first; x < sum_ranges[in.arg].second; ++x) {
+              auto d = linearity[sums[x] & ~minus];
+              lin |= d == linear;
+              flat |= d == none;
+              bad |= d == other;
+            }
+            st.push_back(bad || (lin && flat) ? other : lin ? linear : none);
+            break;
+          }
+          case code::neg: break;
+          default: {
+            auto b = st.back();
+            st.pop_back();
+            auto a = st.back();
+            dependence r = other;
+            if (a != other && b != other) {
+              if (in.c == code::add || in.c == code::sub)
+                r = a == b ? a : other;  // an input plus a constant is not linear
+              else if (in.c == code::mul)
+                r = a == linear && b == linear ? other : a == linear || b == linear ? linear : none;
+              else
+                r = b == linear ? other : a;
+            }
+            st.back() = r;
+            break;
+          }
+        }
+      }
+      linearity[i] = st.size() == 1 ? st[0] : other;
+    }
+  }
+
+  // A sub-period of the period summed: hours, and days or months that are
+  // summed themselves (timed) or not (the formula on their sums).
+  struct sub_node {
+    period p;
+    uint32_t first = 0, end = 0;  // timed: its sub-periods, in the nodes
+    int cls = -1;                 // not timed: its coefficient class
+    bool timed = false, ended = false, added = false, kept = false;
+    quality q = quality::measured;
+    requirement req;  // not timed, not an hour: what its inputs' sums require
+    int64_t day = 0;  // an hour: its day's index and its hour in the day
+    int hour = 0;
+  };
+
+  const frame& coefficients_of(std::map<period, frame>& cache, const period& p) const {
+    auto [it, fresh] = cache.try_emplace(p);
+    if (fresh) {
+      it->second.p = p;
+      coefficients(it->second);
+    }
+    return it->second;
+  }
+
+  // Cell t of a frame of period p summed by coefficient class; nullopt
+  // when t is not linear in hourly inputs only, when a cell it reads reads
+  // a coefficient itself (summed its own way), or when p has days held as
+  // their sums.
+  std::optional<reading> sum_by_class(const period& p, uint32_t t, absl::Time as_of,
+                                      std::map<period, frame>& coef_cache) {
+    compute_linearity();
+    if (p.res == resolution::hour || linearity[t] != dependence::linear || cells[t].daily_input
+        || absl::CivilDay(start_of(p)) - epoch_day < hours_from)
+      return std::nullopt;
+    // The cells t reads, in dependency order; its hourly inputs.
+    std::vector<uint32_t> cone{t};
+    {
+      std::vector<uint8_t> seen(cells.size(), 0);
+      seen[t] = 1;
+      for (std::size_t n = 0; n < cone.size(); ++n)
+        for_each_input(cone[n], [&](uint32_t j) {
+          if (!seen[j])
+            seen[j] = 1, cone.push_back(j);
+        });
+    }
+    for (std::size_t n = 1; n < cone.size(); ++n)
+      for (uint32_t k = cells[cone[n]].prog_begin, end = prog_end(cone[n]); k < end; ++k)
+        if (prog[k].c == code::coef)
+          return std::nullopt;
+    std::sort(cone.begin(), cone.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+    std::vector<uint32_t> own;  // the coefficients t reads
+    for (uint32_t k = cells[t].prog_begin, end = prog_end(t); k < end; ++k)
+      if (prog[k].c == code::coef && std::find(own.begin(), own.end(), prog[k].arg) == own.end())
+        own.push_back(prog[k].arg);
+
+    // The sub-periods, breadth first (a node's sub-periods are consecutive),
+    // and the coefficient classes of those not timed.
+    int64_t now_ms = absl::ToUnixMillis(as_of);
+    std::vector<sub_node> nodes(1);
+    nodes[0].p = p;
+    nodes[0].timed = true;
+    std::map<std::vector<std::pair<double, quality>>, int> class_index;
+    std::vector<const frame*> classes;
+    std::vector<std::pair<double, quality>> key;
+    for (std::size_t n = 0; n < nodes.size(); ++n) {
+      if (!nodes[n].timed)
+        continue;
+      period parent = nodes[n].p;
+      auto sub = static_cast<resolution>(static_cast<int>(parent.res) - 1);
+      auto end = end_of(parent);
+      nodes[n].first = static_cast<uint32_t>(nodes.size());
+      for (period s = period_of(sub, start_of(parent)); start_of(s) < end; ++s.index) {
+        if (sub == resolution::hour && is_skipped(absl::CivilHour(start_of(s))))
+          continue;
+        if (ms_of(start_of(s)) >= now_ms)
+          break;  // not begun
+        sub_node c;
+        c.p = s;
+        c.ended = ms_of(end_of(s)) <= now_ms;
+        if (sub == resolution::hour) {
+          auto h = epoch_hour + s.index;
+          c.day = absl::CivilDay(h) - epoch_day;
+          c.hour = h.hour();
+        }
+        const frame& cf = coefficients_of(coef_cache, s);
+        if (sub != resolution::hour)
+          c.timed =
+            std::any_of(own.begin(), own.end(), [&](uint32_t k) { return cf.coef_varies[k]; });
+        if (!c.timed) {
+          key.clear();
+          for (auto k : own)
+            key.emplace_back(cf.coef_v[k], cf.coef_q[k]);
+          auto [it, fresh] = class_index.try_emplace(key, static_cast<int>(classes.size()));
+          if (fresh)
+            classes.push_back(&cf);
+          c.cls = it->second;
+          if (sub != resolution::hour) {
+            int64_t unused = INT64_MAX;
+            c.req = make_requirement(s, as_of, true, unused);
+          }
+        }
+        nodes.push_back(c);
+      }
+      nodes[n].end = static_cast<uint32_t>(nodes.size());
+    }
+
+    // The cone on a class's coefficients, its inputs set by `input`.
+    frame& cf = by_class;
+    if (cf.v.size() != cells.size()) {
+      cf.v.assign(cells.size(), 0);
+      cf.q.assign(cells.size(), quality::missing);
+    }
+    ensure_stack();
+    auto evaluate_class = [&](int k, auto&& input) {
+      cf.coef_v = classes[static_cast<std::size_t>(k)]->coef_v;
+      cf.coef_q = classes[static_cast<std::size_t>(k)]->coef_q;
+      std::size_t pos = 0;
+      for (auto i : cone) {
+        if (cells[i].kind == cell_kind::formula) {
+          eval(cf, i);
+        } else {
+          cf.v[i] = input(pos++) * scale_of(i);
+          cf.q[i] = quality::measured;
+        }
+      }
+      return reading{cf.v[t], cf.q[t]};
+    };
+    std::vector<quality> class_q(classes.size());
+    for (std::size_t k = 0; k < classes.size(); ++k)
+      class_q[k] = evaluate_class(static_cast<int>(k), [](std::size_t) { return 0.0; }).quality;
+
+    // The inputs of each hour and of each sub-period not timed, by visiting
+    // every input's days once.
+    std::vector<uint32_t> hours, sums_of;  // nodes: hours; not timed and not hours
+    for (uint32_t n = 1; n < nodes.size(); ++n)
+      if (!nodes[n].timed)
+        (nodes[n].p.res == resolution::hour ? hours : sums_of).push_back(n);
+    auto visit = [&](const leaf* lf, const std::vector<uint32_t>& hs, auto&& at_hour) {
+      int64_t day = INT64_MIN;
+      const day_block* b = nullptr;
+      for (auto n : hs) {
+        if (nodes[n].day != day) {
+          day = nodes[n].day;
+          b = nullptr;
+          if (lf)
+            if (auto it = lf->hours.find(day); it != lf->hours.end())
+              b = &it->second;
+        }
+        at_hour(n, b, nodes[n].hour);
+      }
+    };
+    std::vector<quality> worst(nodes.size(), quality::measured);
+    for (auto i : cone) {
+      if (cells[i].kind == cell_kind::formula)
+        continue;
+      const leaf* lf = cells[i].lf;
+      visit(lf, hours, [&](uint32_t n, const day_block* b, int k) {
+        quality q = b && b->q[k] != none ? static_cast<quality>(b->q[k]) : quality::missing;
+        worst[n] = worse(worst[n], q);
+      });
+      for (auto n : sums_of)
+        worst[n] = worse(worst[n],
+                         lf ? leaf_value(*lf, nodes[n].p, nodes[n].req).quality : quality::missing);
+    }
+    for (uint32_t n = 1; n < nodes.size(); ++n)
+      if (!nodes[n].timed)
+        nodes[n].q = worse(class_q[static_cast<std::size_t>(nodes[n].cls)], worst[n]);
+
+    // Up the tree, as evaluate_sub_periods sums: in a period in progress a
+    // missing sub-period that ended makes the sum estimated, in one that
+    // ended missing.
+    for (auto n = nodes.size(); n-- > 0;) {
+      sub_node& x = nodes[n];
+      if (!x.timed)
+        continue;
+      bool in_progress = ms_of(end_of(x.p)) > now_ms;
+      bool counted = false, broken = false;
+      quality q = quality::measured;
+      for (uint32_t c = x.first; c < x.end; ++c) {
+        sub_node& y = nodes[c];
+        if (y.q == quality::missing) {
+          if (y.ended && in_progress)
+            q = worse(q, quality::estimated);
+          else
+            broken |= y.ended;
+          continue;
+        }
+        q = worse(q, y.q);
+        y.added = true;
+        counted = true;
+      }
+      x.q = broken || !counted ? quality::missing : q;
+    }
+    if (nodes[0].q == quality::missing)
+      return reading{};
+    nodes[0].kept = true;
+    for (auto& x : nodes)
+      if (x.timed && x.kept)
+        for (uint32_t c = x.first; c < x.end; ++c)
+          nodes[c].kept = nodes[c].added;
+
+    // The inputs' sums by class, over the sub-periods kept.
+    std::size_t nk = classes.size();
+    std::vector<uint32_t> kept_hours, kept_sums;
+    std::vector<uint8_t> class_used(nk, 0);
+    for (auto n : hours)
+      if (nodes[n].kept)
+        kept_hours.push_back(n), class_used[static_cast<std::size_t>(nodes[n].cls)] = 1;
+    for (auto n : sums_of)
+      if (nodes[n].kept)
+        kept_sums.push_back(n), class_used[static_cast<std::size_t>(nodes[n].cls)] = 1;
+    std::vector<double> totals;
+    for (auto i : cone) {
+      if (cells[i].kind == cell_kind::formula)
+        continue;
+      std::size_t base = totals.size();
+      totals.resize(base + nk, 0.0);
+      const leaf* lf = cells[i].lf;  // every input has some: the sum is not missing
+      visit(lf, kept_hours, [&](uint32_t n, const day_block* b, int k) {
+        totals[base + static_cast<std::size_t>(nodes[n].cls)] += b->v[k];
+      });
+      for (auto n : kept_sums)
+        totals[base + static_cast<std::size_t>(nodes[n].cls)] +=
+          leaf_value(*lf, nodes[n].p, nodes[n].req).value;
+    }
+    double sum = 0;
+    for (std::size_t k = 0; k < nk; ++k)
+      if (class_used[k])
+        sum += evaluate_class(static_cast<int>(k), [&](std::size_t pos) {
+                 return totals[pos * nk + k];
+               }).value;
+    reading r{sum, nodes[0].q};
+    if (r.quality == quality::invalid)
+      r.value = 0;
+    return r;
   }
 
   // Every cell of f, or (`only`: a scratch frame) the cells marked.

@@ -18,7 +18,9 @@
 // day's cost is each hour's use at that hour's price. A formula that mixes
 // such terms with daily inputs or with fixed ones (kWh x a TOU price + a
 // daily entry x its price) is split into its additive terms, each group
-// summed its own way (engine.cpp, term_splitter). A day held only as
+// summed its own way (engine.cpp, term_splitter). A summed cell linear in
+// its hourly inputs is summed by coefficient class rather than hour by hour
+// (options::sum_by_class), with the same value and quality. A day held only as
 // its sum (keep_hours_from) has no hours: such a cell is evaluated on the
 // day's sums at the average price and flagged estimated.
 //
@@ -75,6 +77,13 @@ public:
     // Memory the kept frames may take (a frame is 9 bytes per cell): a
     // 100,000-cell graph keeps 9 frames, a site's 1,000-cell one 64.
     std::size_t max_frame_bytes = 8u << 20;
+    // A summed cell whose hour value is linear in its hourly inputs (a
+    // cost: kWh x a TOU price, summed up a tree) is summed by coefficient
+    // class: each input's use is added up over the hours of one price,
+    // and the formula evaluated once per price, not once per hour (a TOU
+    // month of a 100,000-node tree: 3 evaluations, not 720). Off: every
+    // hour is evaluated (the reference the tests compare it with).
+    bool sum_by_class = true;
   };
 
   explicit engine(absl::TimeZone tz)

@@ -205,6 +205,58 @@ int main(int argc, char** argv) {
   bool tou_correct =
     tou_day.quality == quality::measured && std::abs(tou_day.value - hours_sum) < 1e-9 * hours_sum;
 
+  // A TOU cost for a month, cold (no frame kept): November filled for
+  // every meter, the month's cost on the plant computed from nothing. The
+  // same cost evaluated hour by hour (the engine before costs were summed
+  // by price class) is timed side by side on the month's first three days
+  // (72 hours; a whole month would take minutes).
+  auto fill = [&](engine& en, int days) {
+    for (const auto& id : meters)
+      for (int d = 1; d <= days; ++d)
+        for (int h = 0; h < 24; ++h)
+          en.set_hour(id, absl::CivilHour(2026, 11, d, h), {1.0 + (d + h) % 7, quality::measured});
+  };
+  auto t_fill = clk::now();
+  fill(e, 30);
+  double fill_s = std::chrono::duration<double>(clk::now() - t_fill).count();
+  long rss_month = rss_kb();
+  auto month = period_of(resolution::month, absl::CivilSecond(2026, 11, 1, 0, 0, 0));
+  auto month_end = absl::FromCivil(absl::CivilSecond(2026, 12, 1, 0, 0, 0), tz);
+  auto three_days = absl::FromCivil(absl::CivilSecond(2026, 11, 4, 0, 0, 0), tz);
+  auto cold_ms = [&](engine& en, absl::Time when, reading& r) {
+    std::vector<double> ms;
+    for (int rep = 0; rep < 3; ++rep) {
+      en.load(m);
+      auto t0 = clk::now();
+      r = en.value("plant.cost", month, when);
+      ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[1];
+  };
+  reading month_cost, fast3, slow3;
+  double month_ms = cold_ms(e, month_end, month_cost);
+  double fast3_ms = cold_ms(e, three_days, fast3);
+  double month_want = 0;
+  for (int d = 1; d <= 30; ++d)
+    for (int h = 0; h < 24; ++h)
+      month_want += (1.0 + (d + h) % 7) * (h >= 8 && h < 12 ? 1.2 : 0.6);
+  month_want *= static_cast<double>(meters.size());
+  bool month_correct = month_cost.quality == quality::measured
+                       && std::abs(month_cost.value - month_want) < 1e-9 * month_want;
+  double slow3_ms = 0;
+  {
+    engine::options hourly;
+    hourly.sum_by_class = false;
+    engine ref(tz, hourly);
+    ref.load(m);
+    fill(ref, 3);
+    slow3_ms = cold_ms(ref, three_days, slow3);
+  }
+  bool three_days_agree =
+    fast3.quality == slow3.quality && std::abs(fast3.value - slow3.value) < 1e-9 * slow3.value;
+  malloc_trim(0);
+
   auto json = fmt::format(
     "{{\n  \"units_and_meters\": {},\n  \"cells\": {},\n  \"full_day_eval_ms_median\": {:.2f},\n"
     "  \"full_day_eval_ms_min\": {:.2f},\n  \"incremental_us_median\": {:.2f},\n"
@@ -217,8 +269,13 @@ int main(int argc, char** argv) {
     "\"one_day_of_hourly_leaves\": {:.1f}, \"frames_and_rest\": {:.1f}}},\n  \"frames_kept\": {},\n"
     "  \"day_frame_ms\": {:.2f},\n  \"tou_cost_day_frame_ms\": {:.2f},\n  "
     "\"ratio_tou_to_plain_day\": {:.1f},\n"
-    "  \"tou_cost_day_is_sum_of_hours\": {},\n  \"targets\": {{\"full_ms\": 200, "
-    "\"incremental_us\": 100, \"rss_mb\": 64}}\n}}\n",
+    "  \"tou_cost_day_is_sum_of_hours\": {},\n"
+    "  \"tou_cost_month_cold_ms\": {:.1f},\n  \"tou_cost_month_correct\": {},\n"
+    "  \"month_of_hours_fill_s\": {:.1f},\n  \"rss_mb_with_a_month_of_hours\": {:.1f},\n"
+    "  \"tou_cost_three_days_cold_ms\": {{\"by_class\": {:.1f}, \"hour_by_hour\": {:.1f}, "
+    "\"ratio\": {:.1f}, \"agree\": {}}},\n"
+    "  \"targets\": {{\"full_ms\": 200, "
+    "\"incremental_us\": 100, \"rss_mb\": 64, \"tou_cost_month_cold_ms\": 500}}\n}}\n",
     units, e.cells(), full_ms[full_ms.size() / 2], full_ms.front(), inc_us[inc_us.size() / 2],
     inc_us[inc_us.size() * 99 / 100], evals_per_update,
     inc_us[inc_us.size() / 2] / 1000.0 / full_ms[full_ms.size() / 2],
@@ -227,9 +284,12 @@ int main(int argc, char** argv) {
     rss0 / 1024.0, (rss_records - rss0) / 1024.0, (rss_indexed - rss_records) / 1024.0,
     (rss_compiled - rss_indexed) / 1024.0, (rss_leaves - rss_compiled) / 1024.0,
     (rss - rss_leaves) / 1024.0, e.frames_kept(), plain_ms[1], tou_ms[1], tou_ms[1] / plain_ms[1],
-    tou_correct ? "true" : "false");
+    tou_correct ? "true" : "false", month_ms, month_correct ? "true" : "false", fill_s,
+    rss_month / 1024.0, fast3_ms, slow3_ms, slow3_ms / fast3_ms,
+    three_days_agree ? "true" : "false");
   std::fputs(json.c_str(), stdout);
   if (!out.empty())
     std::ofstream(out) << json;
-  return check.quality == quality::measured && tou_correct ? 0 : 1;
+  return check.quality == quality::measured && tou_correct && month_correct && three_days_agree ? 0
+                                                                                                : 1;
 }

@@ -818,9 +818,12 @@ TEST_CASE("evaluation: a TOU cost is each hour's use at that hour's price, summe
   CHECK(e.value("p.ecost", yp, now).value == Approx(month_cost));
   CHECK(e.value("p.ecost", yp, at(tz, 2027, 1, 1)).quality == quality::missing);
 
-  // Kept hour frames are used as they are, not evaluated again.
+  // Evaluated hour by hour, kept hour frames are used as they are, not
+  // evaluated again.
   {
-    engine e2(tz);
+    engine::options hourly;
+    hourly.sum_by_class = false;
+    engine e2(tz, hourly);
     e2.load(m);
     for (int h = 0; h < 24; ++h)
       REQUIRE(e2.set_hour("m_e0.v", absl::CivilHour(day) + h, {double(20 + h), quality::measured}));
@@ -1100,6 +1103,153 @@ TEST_CASE("evaluation: random cost formulas agree with an hour-by-hour reference
       }
     }
   }
+}
+
+// Costs summed by price class (engine::options::sum_by_class) against the
+// same engine evaluating every hour: the same value and quality for every
+// period, with inputs missing here and there, estimated and manual hours,
+// a month in progress (as of the middle of an hour some inputs have
+// reached), a TOU tariff replaced mid-month, a water price that starts on
+// the 10th (no price before), a new standard-coal version on the 15th, a
+// meter that never reported, and daylight-saving changes (Berlin).
+TEST_CASE("evaluation: costs summed by price class agree with every hour evaluated",
+          "[energy][property]") {
+  std::mt19937 rng(20261201);
+  auto uniform = [&](double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(rng);
+  };
+  model m = example();
+  set_peak_tariff(m);
+  {
+    auto el = m.energy_types.at("electricity");
+    el.prices[0].valid_to = absl::CivilDay(2026, 11, 20);
+    price later;
+    later.version = "TOU from the 20th";
+    later.valid_from = absl::CivilDay(2026, 11, 20);
+    later.flat = 0.5;
+    plant::price_slot evening;
+    evening.start = "17:00";
+    evening.end = "21:00";
+    evening.price_per_kwh = 1.4;
+    later.tou.push_back(evening);
+    el.prices.push_back(later);
+    el.prices[0].valid_from = absl::CivilDay(2026, 1, 1);
+    coefficient c1, c2;
+    c1.version = "old";
+    c1.value = 0.1229;
+    c1.valid_to = absl::CivilDay(2026, 11, 15);
+    c2.version = "new";
+    c2.value = 0.1404;
+    c2.valid_from = absl::CivilDay(2026, 11, 15);
+    el.coal_equivalent = {c1, c2};
+    ok(m.put_energy_type(el));
+    auto water = m.energy_types.at("water");
+    water.prices[0].valid_from = absl::CivilDay(2026, 11, 10);
+    ok(m.put_energy_type(water));
+  }
+  std::vector<std::string> formulas{
+    "#p.elec * price(electricity)",
+    "(#m_e0.v + #m_e1.v) * price(electricity)",
+    "price(electricity) * #m_e0.v * 0.5 - #m_e2.v * price(electricity)",
+    "-(#m_e11.v * price(electricity))",
+    "#m_e0.v * price(electricity) / 4",
+    "(#m_e1.v / 2) * price(electricity)",
+    "#p.elec * coal(electricity)",
+    "#m_w0.v * price(water)",
+    "(#m_e0.v + #m_e1.v) * price(electricity) + #m_w0.v * price(water)",
+    "#m_g21.v * price(natural_gas) + #m_e0.v * price(electricity)",
+    "#m_e0.v * #m_e1.v / #m_e2.v * price(electricity)",
+    "#m_e0.v / #m_e1.v * #p.elec * price(electricity)",
+  };
+  for (std::size_t f = 0; f < formulas.size(); ++f)
+    ok(
+      m.put_indicator(ind(fmt::format("c{}", f), fmt::format("C{}", f),
+                          formulas[f].find("coal(") != std::string::npos ? "standard_coal" : "cost",
+                          "plant", source_kind::formula, formulas[f])));
+  ok(m.put_indicator(ind("c_on_c", "Cost of a cost", "cost", "plant", source_kind::formula,
+                         "#c0 * 2 + #m_e0.v * price(electricity)")));
+  for (const char* zone : {"Asia/Shanghai", "Europe/Berlin"}) {
+    absl::TimeZone tz;
+    REQUIRE(absl::LoadTimeZone(zone, &tz));
+    engine::options hourly;
+    hourly.sum_by_class = false;
+    engine by_class(tz), every_hour(tz, hourly);
+    by_class.load(m);
+    every_hour.load(m);
+    // Late October (a repeated hour in Berlin) to the end of November. Two
+    // meters have gaps and hours of every quality; the others are
+    // complete and measured, but for the hour in progress at the first
+    // two times asked (m_e1, m_e2).
+    for (const char* id : {"m_e0.v", "m_e1.v", "m_e2.v", "m_e11.v", "m_w0.v"})
+      for (absl::CivilHour h(2026, 10, 20, 0); h < absl::CivilHour(2026, 12, 1, 0); ++h) {
+        bool noisy = id == std::string("m_e0.v") || id == std::string("m_w0.v");
+        double x = noisy ? uniform(0, 1) : 1;
+        if (x < 0.02 || (id == std::string("m_e1.v") && h == absl::CivilHour(2026, 11, 17, 13))
+            || (id == std::string("m_e2.v") && h == absl::CivilHour(2026, 11, 30, 23)))
+          continue;  // missing
+        reading r{uniform(0, 50), x < 0.05   ? quality::estimated
+                                  : x < 0.07 ? quality::manual
+                                             : quality::measured};
+        REQUIRE(by_class.set_hour(id, h, r));
+        REQUIRE(every_hour.set_hour(id, h, r));
+      }
+    auto as_of_list = {absl::FromCivil(absl::CivilSecond(2026, 11, 17, 13, 30, 0), tz),
+                       absl::FromCivil(absl::CivilSecond(2026, 11, 30, 23, 10, 0), tz),
+                       absl::FromCivil(absl::CivilSecond(2026, 12, 2, 0, 0, 0), tz)};
+    std::vector<period> periods{
+      period_of(resolution::month, absl::CivilSecond(2026, 10, 1, 0, 0, 0)),
+      period_of(resolution::month, absl::CivilSecond(2026, 11, 1, 0, 0, 0)),
+      period_of(resolution::year, absl::CivilSecond(2026, 1, 1, 0, 0, 0))};
+    for (int d : {3, 10, 15, 17, 20, 30})
+      periods.push_back(period_of(resolution::day, absl::CivilSecond(2026, 11, d, 0, 0, 0)));
+    periods.push_back(period_of(resolution::day, absl::CivilSecond(2026, 10, 25, 0, 0, 0)));
+    int compared = 0, missing = 0, estimated = 0, measured = 0;
+    for (auto as_of : as_of_list)
+      for (const auto& p : periods)
+        for (std::size_t f = 0; f <= formulas.size(); ++f) {
+          auto id = f < formulas.size() ? fmt::format("c{}", f) : std::string("c_on_c");
+          INFO(zone << " " << id << " " << label(p) << " as of " << absl::FormatTime(as_of, tz));
+          auto want = every_hour.value(id, p, as_of);
+          auto got = by_class.value(id, p, as_of);
+          CHECK(to_string(got.quality) == std::string(to_string(want.quality)));
+          CHECK(got.value == Approx(want.value).epsilon(1e-12).margin(1e-9));
+          ++compared;
+          missing += want.quality == quality::missing ? 1 : 0;
+          estimated += want.quality == quality::estimated ? 1 : 0;
+          measured += want.quality == quality::measured ? 1 : 0;
+        }
+    // Both kinds of outcome were exercised.
+    CHECK(missing > 10);
+    CHECK(estimated > 10);
+    CHECK(measured > 10);
+    CHECK(compared - missing > 100);
+  }
+
+  // A month of a cost: a few evaluations per price, not one per hour.
+  model one = example();
+  set_peak_tariff(one);
+  ok(one.put_indicator(ind("c4", "C4", "cost", "plant", source_kind::formula, formulas[4])));
+  auto tz = shanghai();
+  engine::options hourly;
+  hourly.sum_by_class = false;
+  engine by_class(tz), every_hour(tz, hourly);
+  by_class.load(one);
+  every_hour.load(one);
+  for (absl::CivilHour h(2026, 11, 1, 0); h < absl::CivilHour(2026, 12, 1, 0); ++h)
+    for (auto* e : {&by_class, &every_hour})
+      REQUIRE(e->set_hour("m_e0.v", h, {10, quality::measured}));
+  auto month = period_of(resolution::month, absl::CivilSecond(2026, 11, 1, 0, 0, 0));
+  auto now = at(tz, 2026, 12, 2);
+  auto before_fast = by_class.evaluations(), before_slow = every_hour.evaluations();
+  auto fast = by_class.value("c4", month, now);
+  auto slow = every_hour.value("c4", month, now);
+  REQUIRE(slow.quality == quality::measured);
+  CHECK(fast.value == Approx(slow.value).epsilon(1e-12));
+  auto fast_evals = by_class.evaluations() - before_fast;
+  auto slow_evals = every_hour.evaluations() - before_slow;
+  INFO(fast_evals << " evaluations by class, " << slow_evals << " hour by hour");
+  CHECK(slow_evals > 720);
+  CHECK(fast_evals * 10 < slow_evals);
 }
 
 TEST_CASE("evaluation: a coefficient changing within a month sums the month's days", "[energy]") {
