@@ -485,11 +485,15 @@ energy_book::change(const std::function<energy::result(energy::model&)>& f, cons
     load();  // the change is not kept: back to the stored model
     return p;
   }
-  // Only a change that can alter a computed value recompiles the graph (a
-  // rename cannot).
+  // Only a change that can alter the graph recompiles it (a rename, a new
+  // meter cannot); new prices or coefficients are read again, the graph
+  // kept.
   bool structural =
     changes.empty()
     || std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.structural; });
+  if (!structural
+      && std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.coefficients; }))
+    structural = !engine_->reload_coefficients(model_);
   if (structural) {
     engine_->load(model_);
     ::malloc_trim(0);  // compiling freed the parse trees and the old graph

@@ -1613,6 +1613,37 @@ void engine::load(const model& m) {
   ++impl_->compiled;
 }
 
+bool engine::reload_coefficients(const model& m) {
+  auto& d = *impl_;
+  for (uint32_t k = 0; k < d.coefs.size(); ++k) {
+    const auto& c = d.coefs[k];
+    auto now = m.energy_types.find(c.energy_type);
+    auto was = d.types.find(c.energy_type);
+    if (now == m.energy_types.end() || was == d.types.end())
+      return false;
+    auto u = parse_unit(now->second.unit);
+    if ((u ? u->scale : 1) != c.unit_scale)
+      return false;
+    if (may_vary(c.op, was->second) == may_vary(c.op, now->second))
+      continue;
+    // Whether a formula reading it was split, or would be now: one with a
+    // daily input, or a group of one split (a hidden cell, "~").
+    for (uint32_t i = 0; i < d.cells.size(); ++i) {
+      if (d.cells[i].kind != cell_kind::formula)
+        continue;
+      for (uint32_t x = d.cells[i].prog_begin, end = d.prog_end(i); x < end; ++x)
+        if (d.prog[x].c == code::coef && d.prog[x].arg == k
+            && (d.cells[i].daily_input || d.index.id(i).starts_with("~")))
+          return false;
+    }
+  }
+  d.m = &m;
+  d.types = m.energy_types;
+  d.frames.clear();
+  d.lru.clear();
+  return true;
+}
+
 uint64_t engine::compilations() const noexcept {
   return impl_->compiled;
 }

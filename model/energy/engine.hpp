@@ -96,6 +96,15 @@ public:
   // The model's cache of parsed formulas is dropped once they are compiled.
   void load(const model& m);
 
+  // Takes the model's energy types again (a new price, a coefficient's new
+  // version, a renamed type) without compiling: frames are dropped, the
+  // graph is kept. False (nothing changed) when the graph depends on what
+  // changed: a type it reads is gone or has another unit, or a price or
+  // coefficient that was one value became several (or back) where a
+  // formula is split by it (a formula with daily inputs, term_splitter);
+  // then load() is needed.
+  bool reload_coefficients(const model& m);
+
   // Inputs, in the indicator's (or product's) unit. The value replaces the
   // hour's or day's value; add_hour adds to it (counter consumption).
   // Unknown ids or wrong leaf kinds are refused with false.

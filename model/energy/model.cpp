@@ -370,7 +370,12 @@ result model::put_energy_type(energy_type e, bool upsert) {
       return unexpected{failure{errc::failed_precondition, q}};
     }
   }
-  changed("energy_type", id, true);  // units, coefficients, prices: compiled in
+  // A new type is read by no formula yet; a type's new prices and
+  // coefficients are read again by the graph, its unit is compiled in.
+  if (!old)
+    changed("energy_type", id, false);
+  else
+    changed("energy_type", id, old->unit != energy_types[id].unit, true);
   return {};
 }
 

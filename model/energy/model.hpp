@@ -586,10 +586,13 @@ public:
   // the enterprise), and whether the change can alter a computed value
   // (structural: a removed record, a new indicator, product or price, a
   // formula, a parent, a unit...; a rename, a meter's maker, a new unit or
-  // meter, which have no indicators yet, cannot).
+  // meter, which have no indicators yet, cannot). An energy type's new
+  // prices or coefficients (its unit kept) are not structural but change
+  // values: `coefficients` (engine::reload_coefficients).
   struct change {
     std::string kind, id;
     bool structural = true;
+    bool coefficients = false;
   };
   // The changes since the last call, in order (a record may be named twice).
   std::vector<change> take_changes() { return std::exchange(changes_, {}); }
@@ -599,8 +602,9 @@ private:
   problems check_formula_types() const;
   void index_add(const std::string& kind, const std::string& id);
 
-  void changed(std::string_view kind, std::string_view id, bool structural) {
-    changes_.push_back({std::string(kind), std::string(id), structural});
+  void changed(std::string_view kind, std::string_view id, bool structural,
+               bool coefficients = false) {
+    changes_.push_back({std::string(kind), std::string(id), structural, coefficients});
   }
 
   std::vector<change> changes_;

@@ -1006,4 +1006,20 @@ TEST_CASE_METHOD(fixture,
   REQUIRE(read("m3", ms(h), 100));
   REQUIRE(read("m3", ms(h + 1800), 102.5));
   CHECK(hour_value("m3.v", absl::CivilHour(h)).value == Approx(2.5));
+  // A new tariff is read again, the graph kept: the cost of that hour
+  // follows it at once.
+  REQUIRE(
+    this->put(ind("w2.cost", "cost", "w2", source_kind::formula, "#m3.v * price(electricity)")));
+  auto before_price = compilations();
+  auto cost = hour_value("w2.cost", absl::CivilHour(h));
+  REQUIRE(cost.quality == quality::measured);
+  auto el = the_book->model().energy_types.at("electricity");
+  energy::price flat;
+  flat.version = "flat 2.0";
+  flat.flat = 2.0;
+  el.prices = {flat};
+  REQUIRE(this->put(el));
+  CHECK(compilations() == before_price);
+  CHECK(cost.value != Approx(2.5 * 2.0));
+  CHECK(hour_value("w2.cost", absl::CivilHour(h)).value == Approx(2.5 * 2.0));
 }

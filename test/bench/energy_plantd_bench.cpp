@@ -2,8 +2,8 @@
 // (target < 64 MB), imported through gRPC as an integrator would: plantd is
 // started with the twenty-cabinet config, the tree is sent with ImportModel,
 // one day of the plant is queried, and /proc/PID/status is read at each step;
-// then one unit is renamed and one meter added (the time of a small change
-// on a large tree).
+// then one unit is renamed, one meter added and a tariff added to
+// electricity (the time of a small change on a large tree).
 // Prints and writes JSON.
 //
 //   energy_plantd_bench --plantd BIN --config FILE --out FILE [--runs N] [--hold SECONDS]
@@ -60,7 +60,7 @@ double ms_since(steady::time_point t) {
 struct run_result {
   std::size_t bytes = 0;
   int64_t indicators = 0;
-  double import_ms = 0, query_ms = 0, rename_ms = 0, new_meter_ms = 0;
+  double import_ms = 0, query_ms = 0, rename_ms = 0, new_meter_ms = 0, new_price_ms = 0;
   rss started{}, holding{}, queried{};
 };
 
@@ -157,10 +157,40 @@ std::optional<run_result> run_once(const std::string& plantd, const std::string&
     return std::nullopt;
   }
   double new_meter_ms = ms_since(t);
+  // A new tariff: electricity's price from next year, as an energy manager
+  // adds one (the record got, a version appended, put back). The graph is
+  // kept; its prices are read again.
+  v1::GetRecordRequest get;
+  get.set_kind("energy_type");
+  get.set_id("electricity");
+  v1::Record el;
+  if (auto st = stub->Get(call(30s).get(), get, &el); !st.ok() || !el.has_energy_type()) {
+    std::fprintf(stderr, "Get electricity: %s\n", st.error_message().c_str());
+    return std::nullopt;
+  }
+  v1::PutRequest tariff;
+  *tariff.mutable_energy_type() = el.energy_type();
+  auto* prices = tariff.mutable_energy_type()->mutable_prices();
+  if (prices->empty()) {
+    std::fprintf(stderr, "electricity has no price to follow\n");
+    return std::nullopt;
+  }
+  auto next = prices->at(prices->size() - 1);
+  prices->at(prices->size() - 1).set_valid_to("2031-01-01");
+  next.set_version("bench tariff 2031");
+  next.set_valid_from("2031-01-01");
+  next.set_flat(next.flat() + 0.05);
+  *prices->Add() = next;
+  t = steady::now();
+  if (auto st = stub->Put(call(120s).get(), tariff, &put_resp); !st.ok()) {
+    std::fprintf(stderr, "Put tariff: %s\n", st.error_message().c_str());
+    return std::nullopt;
+  }
+  double new_price_ms = ms_since(t);
   proc.stop(SIGTERM, 10s);
   std::filesystem::remove_all(data);
-  return run_result{bytes,     imported.indicators(), import_ms,  query_ms, rename_ms, new_meter_ms,
-                    rss_start, rss_imported,          rss_queried};
+  return run_result{bytes,        imported.indicators(), import_ms, query_ms,     rename_ms,
+                    new_meter_ms, new_price_ms,          rss_start, rss_imported, rss_queried};
 }
 
 }  // namespace
@@ -207,14 +237,15 @@ int main(int argc, char** argv) {
   auto json = fmt::format(
     "{{\n  \"model_bytes\": {},\n  \"indicators\": {},\n  \"runs\": {},\n  \"import_ms\": {:.0f},\n"
     "  \"first_day_query_ms\": {:.1f},\n  \"one_rename_ms\": {:.1f},\n"
-    "  \"one_new_meter_ms\": {:.1f}, \"one_edit_target_ms\": 5,\n"
+    "  \"one_new_meter_ms\": {:.1f},\n  \"one_new_price_ms\": {:.1f}, \"one_edit_target_ms\": 5,\n"
     "  \"rss_mb\": {{\"started\": {}, \"holding_tree\": {}, \"after_a_day_query\": {},"
     " \"target\": 64}},\n"
     "  \"rss_parts_mb\": {{\"started\": {}, \"holding_tree\": {}, \"after_a_day_query\": {}}},\n"
     "  \"each_run\": [{}]\n}}\n",
     worst.bytes, worst.indicators, runs, worst.import_ms, worst.query_ms, worst.rename_ms,
-    worst.new_meter_ms, to_json(worst.started), to_json(worst.holding), to_json(worst.queried),
-    parts_json(worst.started), parts_json(worst.holding), parts_json(worst.queried), each);
+    worst.new_meter_ms, worst.new_price_ms, to_json(worst.started), to_json(worst.holding),
+    to_json(worst.queried), parts_json(worst.started), parts_json(worst.holding),
+    parts_json(worst.queried), each);
   std::fputs(json.c_str(), stdout);
   std::ofstream{out} << json;
   return 0;

@@ -1653,3 +1653,100 @@ TEST_CASE("changes: a new unit or meter, or a rename, leaves the graph as a full
     CHECK(c.structural);
   }
 }
+
+TEST_CASE("changes: new prices and coefficient versions are read again without compiling, as a "
+          "full compile reads them",
+          "[energy]") {
+  auto tz = shanghai();
+  model m = example();
+  set_peak_tariff(m);
+  ok(m.put_indicator(ind("p.ecost", "Electricity cost", "cost", "plant", source_kind::formula,
+                         "#p.elec * price(electricity)")));
+  ok(m.put_indicator(ind("b1.wman", "Water (read daily)", "water_use", "b1", source_kind::manual)));
+  ok(m.put_indicator(ind("p.mixed", "Mixed cost", "cost", "plant", source_kind::formula,
+                         "#m_e0.v * price(electricity) + #b1.wman * price(water)")));
+  m.take_changes();
+  auto feed = [&](engine& e) {
+    for (int d = 1; d <= 20; ++d) {
+      for (int h = 0; h < 24; ++h) {
+        absl::CivilHour hour(2026, 11, d, h);
+        REQUIRE(e.set_hour("m_e0.v", hour, {40.0 + h, quality::measured}));
+        REQUIRE(e.set_hour("m_w0.v", hour, {2, quality::measured}));
+        REQUIRE(e.set_hour("m_g0.v", hour, {5, quality::measured}));
+      }
+      REQUIRE(e.set_day("b1.wman", absl::CivilDay(2026, 11, d), {30.0 + d, quality::manual}));
+    }
+  };
+  engine kept(tz);
+  kept.load(m);
+  feed(kept);
+  auto now = at(tz, 2026, 11, 21, 10);
+  std::vector<period> periods{
+    period_of(resolution::day, absl::CivilSecond(2026, 11, 12, 0, 0, 0)),
+    period_of(resolution::day, absl::CivilSecond(2026, 11, 18, 0, 0, 0)),
+    period_of(resolution::month, absl::CivilSecond(2026, 11, 1, 0, 0, 0))};
+  auto same_as_compiled = [&] {
+    engine fresh(tz);
+    fresh.load(m);
+    feed(fresh);
+    for (const auto& p : periods)
+      for (const auto& [id, i] : m.indicators) {
+        CAPTURE(std::string(id), label(p));
+        auto a = kept.value(std::string(id), p, now), b = fresh.value(std::string(id), p, now);
+        CHECK(a.quality == b.quality);
+        CHECK(a.value == Approx(b.value).epsilon(1e-12));
+      }
+  };
+  double cost_before = kept.value("p.ecost", periods[2], now).value;  // frames kept
+  // Electricity: a new TOU tariff from the 10th (still a TOU price) and a
+  // new standard-coal version from the 15th (one version becomes two).
+  auto el = m.energy_types.at("electricity");
+  el.prices[0].valid_to = absl::CivilDay(2026, 11, 10);
+  price later = el.prices[0];
+  later.version = "from the 10th";
+  later.valid_from = absl::CivilDay(2026, 11, 10);
+  later.valid_to.reset();
+  later.flat = 0.9;
+  el.prices.push_back(later);
+  REQUIRE(el.coal_equivalent.size() == 1);
+  el.coal_equivalent[0].valid_to = absl::CivilDay(2026, 11, 15);
+  auto coal2 = el.coal_equivalent[0];
+  coal2.version = "from the 15th";
+  coal2.valid_from = absl::CivilDay(2026, 11, 15);
+  coal2.valid_to.reset();
+  coal2.value *= 1.1;
+  el.coal_equivalent.push_back(coal2);
+  ok(m.put_energy_type(el));
+  auto changes = m.take_changes();
+  REQUIRE(changes.size() == 1);
+  CHECK_FALSE(changes[0].structural);
+  CHECK(changes[0].coefficients);
+  auto compiled = kept.compilations();
+  REQUIRE(kept.reload_coefficients(m));
+  CHECK(kept.compilations() == compiled);
+  CHECK(kept.frames_kept() == 0);  // values made with the old prices are gone
+  CHECK(kept.value("p.ecost", periods[2], now).value != Approx(cost_before));
+  same_as_compiled();
+  // A new energy type: read by nothing yet.
+  energy_type steam2 = m.energy_types.at("steam");
+  steam2.id = "steam2";
+  ok(m.put_energy_type(steam2));
+  changes = m.take_changes();
+  REQUIRE(changes.size() == 1);
+  CHECK_FALSE(changes[0].structural);
+  CHECK_FALSE(changes[0].coefficients);
+  // Water from one price to two: the formula with a daily entry at the
+  // water price would be split another way, so the graph must be compiled.
+  auto water = m.energy_types.at("water");
+  water.prices[0].valid_to = absl::CivilDay(2026, 11, 15);
+  price w2 = water.prices[0];
+  w2.version = "from the 15th";
+  w2.valid_from = absl::CivilDay(2026, 11, 15);
+  w2.valid_to.reset();
+  w2.flat = 5.0;
+  water.prices.push_back(w2);
+  ok(m.put_energy_type(water));
+  CHECK_FALSE(kept.reload_coefficients(m));
+  kept.load(m);
+  same_as_compiled();
+}
