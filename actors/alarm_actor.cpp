@@ -39,7 +39,7 @@ alarm_api::behavior_type alarm_actor(alarm_api::pointer self, alarm_actor_args a
     [self, c, persist](const plant_state& s) {
       // The supervisor is the one that sends plant states.
       if (!c->a.supervisor)
-        c->a.supervisor = caf::actor_cast<caf::actor>(self->current_sender());
+        c->a.supervisor = caf::actor_cast<trip_release>(self->current_sender());
       auto all = s.conditions;
       for (const auto& [source, conds] : c->held)
         all.insert(all.end(), conds.begin(), conds.end());
@@ -64,8 +64,7 @@ alarm_api::behavior_type alarm_actor(alarm_api::pointer self, alarm_actor_args a
       if (!r)
         return caf::make_error(r.error(), fmt::format("no alarm {}", id));
       persist(*r);
-      // (The supervisor is untyped: told without a sender, as it answers
-      // nothing to these.)
+      // (Told without a sender: its answer is not waited for.)
       if (r->code == "export_trip" && c->a.supervisor)
         caf::anon_send(c->a.supervisor, reset_atom_v);
       if (r->code == "foreign_master" && c->a.supervisor)

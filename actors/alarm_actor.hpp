@@ -36,10 +36,15 @@ using alarm_api = caf::typed_actor<
   // not_found for an unknown id.
   caf::replies_to<ack_atom, uint64_t, std::string, bool>::with<alarms::alarm>>;
 
+// Who releases what an acknowledged alarm held: the export trip, a cabinet
+// after a foreign controller (the supervisor, supervisor_api).
+using trip_release = caf::typed_actor<caf::replies_to<reset_atom>::with<bool>,
+                                      caf::replies_to<reset_atom, std::string>::with<bool>>;
+
 struct alarm_actor_args {
   std::shared_ptr<store::store> db;  // may be null (nothing persisted)
   // For the export-trip release; null: the sender of the plant states.
-  caf::actor supervisor;
+  trip_release supervisor;
   const clock* clk = nullptr;
   // Where every change is published for streaming; may be null.
   std::shared_ptr<alarm_hub> hub;

@@ -44,12 +44,16 @@ using config_actor =
                    caf::replies_to<mode_atom, plant::working_mode, std::vector<plant::tou_slot>,
                                    change_info>::with<apply_result>>;
 
+// What applies a changed config: the supervisor (supervisor_api).
+using config_applier = caf::typed_actor<
+  caf::replies_to<apply_atom, std::shared_ptr<const plant::config>>::with<device_changes>>;
+
 struct config_actor_args {
   config_snapshot initial;
   std::string role = "primary";
   const clock* clk = nullptr;  // must outlive the actor
   // Applies a changed config (apply_atom); none: the change is only held.
-  caf::actor supervisor;
+  config_applier supervisor;
   // Stores a new version; none: changes are not persisted (tests).
   std::function<expected<void, store::error>(const plant::config&, uint64_t version,
                                              const change_info&)>

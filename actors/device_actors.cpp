@@ -87,7 +87,7 @@ void identity::update(devices::device& dev, bool answering) {
 
 // -- cabinet ------------------------------------------------------------------------
 
-caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args args) {
+cabinet_api::behavior_type cabinet_actor(cabinet_api::pointer self, cabinet_actor_args args) {
   struct ctx {
     cabinet_actor_args a;
     std::shared_ptr<modbus::register_bus> bus;
@@ -228,7 +228,7 @@ caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args arg
 
 // -- RS485 line ---------------------------------------------------------------------
 
-caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
+line_api::behavior_type line_actor(line_api::pointer self, line_actor_args args) {
   struct member {
     plant::device_role role;
     std::string id;
@@ -363,7 +363,7 @@ caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args) {
 
 // -- I/O ------------------------------------------------------------------------------
 
-caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args) {
+io_api::behavior_type io_actor(io_api::pointer self, io_actor_args args) {
   struct ctx {
     io_actor_args a;
     std::array<std::optional<bool>, 2> written;

@@ -8,11 +8,8 @@
 // a device whose last read failed (each write would wait for its timeout
 // and starve the polling that notices the device is back).
 //
-//   cabinet actor   one cabinet over Modbus TCP          <- cabinet_command,
-//                                                           retire_atom (0 W, then quits)
-//   line actor      one RS485 line: its meters and PV
-//                   inverters, one request at a time     <- inverter_command
-//   io actor        DRED / RCR / DI / DO lines           <- output_command
+// Their interfaces: cabinet_api, line_api, io_api below; what they send,
+// device_sink.
 #pragma once
 
 #include <chrono>
@@ -20,6 +17,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/type_ids.hpp"
 #include "drivers/dio/lines.hpp"
@@ -43,6 +42,34 @@ struct identity {
   void update(devices::device& dev, bool answering);
 };
 
+// Where the device actors send their samples: the supervisor.
+using device_sink = caf::typed_actor<caf::reacts_to<cabinet_sample>, caf::reacts_to<meter_sample>,
+                                     caf::reacts_to<inverter_sample>, caf::reacts_to<io_sample>>;
+
+// One cabinet over Modbus TCP.
+using cabinet_api = caf::typed_actor<
+  // The newest setpoint to write (coalesced: only the newest is written).
+  caf::reacts_to<cabinet_command>,
+  // Taken out of the configuration or replaced: 0 W, then it quits.
+  caf::reacts_to<retire_atom>,
+  // Its own: the next poll, and writing the pending command.
+  caf::reacts_to<poll_atom>, caf::reacts_to<apply_atom>>;
+
+// One RS485 line (or its TCP gateway): its meters and PV inverters, one
+// request at a time.
+using line_api = caf::typed_actor<
+  // An inverter's power limit (coalesced per inverter).
+  caf::reacts_to<inverter_command>,
+  // Its own: the next poll, and writing the pending limits.
+  caf::reacts_to<poll_atom>, caf::reacts_to<apply_atom>>;
+
+// The DRED / RCR / DI / DO lines.
+using io_api = caf::typed_actor<
+  // A dry-contact output to set.
+  caf::reacts_to<output_command>,
+  // Its own: the next poll.
+  caf::reacts_to<poll_atom>>;
+
 struct cabinet_actor_args {
   uint32_t index = 0;
   plant::cabinet cabinet;
@@ -50,7 +77,7 @@ struct cabinet_actor_args {
   std::chrono::milliseconds period{1000};
   // The PCS's own fallback when plantd is gone (policies.fail_safe.device_watchdog_ms).
   std::chrono::seconds device_watchdog{10};
-  caf::actor supervisor;
+  device_sink supervisor;
   const clock* clk = nullptr;
   // For tests: a bus to use instead of opening the cabinet's TCP address.
   std::shared_ptr<modbus::register_bus> bus;
@@ -68,7 +95,7 @@ struct line_actor_args {
   // device_watchdog without a request, at most fallback_limit_percent.
   std::chrono::seconds device_watchdog{10};
   double fallback_limit_percent = 0;
-  caf::actor supervisor;
+  device_sink supervisor;
   const clock* clk = nullptr;
   std::shared_ptr<modbus::register_bus> bus;
 };
@@ -76,13 +103,13 @@ struct line_actor_args {
 struct io_actor_args {
   std::shared_ptr<dio::line_source> lines;
   std::chrono::milliseconds period{200};
-  caf::actor supervisor;
+  device_sink supervisor;
   const clock* clk = nullptr;
 };
 
-caf::behavior cabinet_actor(caf::event_based_actor* self, cabinet_actor_args args);
-caf::behavior line_actor(caf::event_based_actor* self, line_actor_args args);
-caf::behavior io_actor(caf::event_based_actor* self, io_actor_args args);
+cabinet_api::behavior_type cabinet_actor(cabinet_api::pointer self, cabinet_actor_args args);
+line_api::behavior_type line_actor(line_api::pointer self, line_actor_args args);
+io_api::behavior_type io_actor(io_api::pointer self, io_actor_args args);
 
 // The bus of a cabinet or a line, as the config describes it. The device
 // ids name its units in the Modbus traffic counters (modbus/traffic.hpp).

@@ -51,10 +51,11 @@ void publish(self_ptr self) {
   ps.latency_sum_us = st.latency_sum_us;
   ps.latency_counts.assign(st.latency_counts.begin(), st.latency_counts.end());
   // The outputs that show the conditions.
-  if (st.io_child)
-    if (auto& h = st.children[*st.io_child].handle)
-      for (auto [channel, closed] : io::alarm_outputs(cfg.io.outputs, ps.conditions))
-        self->send(h, output_command{static_cast<int>(channel), closed});
+  if (st.io_child && st.children[*st.io_child].handle) {
+    auto io = as<io_api>(st.children[*st.io_child]);
+    for (auto [channel, closed] : io::alarm_outputs(cfg.io.outputs, ps.conditions))
+      self->send(io, output_command{static_cast<int>(channel), closed});
+  }
   for (const auto& l : st.args.listeners)
     self->send(l, ps);
   if (st.args.hub)
@@ -117,19 +118,22 @@ void decide(self_ptr self) {
     }
   }
   for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
-    if (auto& h = st.children[st.cabinet_child[i]].handle) {
+    if (const auto& c = st.children[st.cabinet_child[i]]; c.handle) {
       if (!foreign_locked(st, cfg.cabinets[i].id))
-        self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i]});
+        self->send(as<cabinet_api>(c),
+                   cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i]});
       else if (!st.last.cabinet_run[i])  // a safety stop reaches it all the same
-        self->send(h, cabinet_command{0, false});
+        self->send(as<cabinet_api>(c), cabinet_command{0, false});
     }
   for (std::size_t i = 0; i < st.inverter_child.size(); ++i)
-    if (auto& h = st.children[st.inverter_child[i]].handle)
-      self->send(h, inverter_command{static_cast<uint32_t>(i), st.last.inverter_limit_percent[i]});
+    if (const auto& c = st.children[st.inverter_child[i]]; c.handle)
+      self->send(as<line_api>(c),
+                 inverter_command{static_cast<uint32_t>(i), st.last.inverter_limit_percent[i]});
   if (st.io_child && cfg.policies.export_limit.trip_output != 0)
-    if (auto& h = st.children[*st.io_child].handle)
-      self->send(h, output_command{static_cast<int>(cfg.policies.export_limit.trip_output),
-                                   st.last.trip_output});
+    if (const auto& c = st.children[*st.io_child]; c.handle)
+      self->send(as<io_api>(c),
+                 output_command{static_cast<int>(cfg.policies.export_limit.trip_output),
+                                st.last.trip_output});
   if (st.fast_read_at != std::chrono::steady_clock::time_point{}) {
     auto us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - st.fast_read_at)
@@ -172,7 +176,7 @@ bool from_running_device(self_ptr self) {
 
 }  // namespace
 
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_args args) {
+supervisor_api::behavior_type supervisor(self_ptr self, supervisor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   // The device actors it starts are spawned from this thread and inherit
@@ -291,8 +295,9 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
       decide(self);
       for (std::size_t i = 0; i < st.cabinet_child.size(); ++i)
         if (st.args.cfg.cabinets[i].id == cabinet)
-          if (auto& h = st.children[st.cabinet_child[i]].handle)
-            self->send(h, cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i], true});
+          if (const auto& c = st.children[st.cabinet_child[i]]; c.handle)
+            self->send(as<cabinet_api>(c),
+                       cabinet_command{st.last.cabinet_w[i], st.last.cabinet_run[i], true});
       return true;
     },
     [self](caf::get_atom, restart_atom) {
@@ -371,7 +376,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor
   };
 }
 
-caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
+supervisor_api spawn_supervisor(caf::actor_system& sys, supervisor_args args) {
   // On a thread of its own, like the device actors: a fast-path decision
   // never waits for a scheduler worker busy with an energy-carbon request.
   if (args.detached_devices)

@@ -11,11 +11,13 @@ namespace plantd::actors {
 
 namespace {
 
+// Held untyped by its child record (monitored, stopped, matched by
+// address); sent to through its kind's interface (as<Api>).
 template <class F, class... Ts>
 caf::actor spawn_device(self_ptr self, F fn, Ts&&... xs) {
   if (self->state.args.detached_devices)
-    return self->spawn<caf::detached>(fn, std::forward<Ts>(xs)...);
-  return self->spawn(fn, std::forward<Ts>(xs)...);
+    return caf::actor_cast<caf::actor>(self->spawn<caf::detached>(fn, std::forward<Ts>(xs)...));
+  return caf::actor_cast<caf::actor>(self->spawn(fn, std::forward<Ts>(xs)...));
 }
 
 bool same_device(const device_spec& a, const device_spec& b) {
@@ -58,7 +60,7 @@ caf::actor start_device(self_ptr self, const device_spec& spec) {
 std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
                                                               const plant::config& cfg) {
   auto& st = self->state;
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<device_sink>(self);
   std::vector<std::pair<std::string, device_spec>> out;
   // The devices' own fallbacks: whole seconds, rounded up; the inverters'
   // limit is the fail-safe export level as a share of the rated PV (the
@@ -160,7 +162,7 @@ caf::actor_addr retire_device(self_ptr self, child& c) {
     return {};
   auto addr = c.handle.address();
   if (std::holds_alternative<cabinet_actor_args>(c.spec))
-    self->send(c.handle, retire_atom_v);
+    self->send(as<cabinet_api>(c), retire_atom_v);
   else
     self->send_exit(c.handle, caf::exit_reason::user_shutdown);
   c.handle = nullptr;

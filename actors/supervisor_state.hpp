@@ -29,8 +29,8 @@ using device_spec = std::variant<cabinet_actor_args, line_actor_args, io_actor_a
 struct child {
   std::string name;
   device_spec spec;
-  uint64_t uid = 0;  // names its pending restart across reconfigurations
-  caf::actor handle;
+  uint64_t uid = 0;   // names its pending restart across reconfigurations
+  caf::actor handle;  // its actor, whatever its kind (as<Api> to send to it)
   backoff retry;
   int restarts = 0;
 };
@@ -87,7 +87,14 @@ struct supervisor_state {
   static inline const char* name = "plantd.supervisor";
 };
 
-using self_ptr = caf::stateful_actor<supervisor_state>*;
+using self_ptr = supervisor_api::stateful_pointer<supervisor_state>;
+
+// A child's actor through its kind's interface (cabinet_api, line_api,
+// io_api): the supervisor knows each child's kind by the list it is in.
+template <class Api>
+Api as(const child& c) {
+  return caf::actor_cast<Api>(c.handle);
+}
 
 // Brings the device actors and the per-device state in line with `cfg`
 // (st.args.cfg is still the config they ran with): an actor whose spec is

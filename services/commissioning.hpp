@@ -21,6 +21,7 @@
 
 #include "actors/config_view.hpp"
 #include "actors/state_hub.hpp"
+#include "actors/supervisor.hpp"
 #include "drivers/store/store.hpp"
 #include "model/common/expected.hpp"
 #include "plantd/v1/plant_service.pb.h"
@@ -29,7 +30,7 @@ namespace plantd::services {
 
 struct commissioning_args {
   caf::actor_system* sys = nullptr;
-  caf::actor supervisor;
+  actors::supervisor_api supervisor;
   std::shared_ptr<actors::state_hub> hub;
   std::shared_ptr<const actors::config_view> view;
   std::shared_ptr<store::store> db;

@@ -86,7 +86,7 @@ void to_proto(const actors::plant_state& s, v1::PlantState* out) {
     out->add_latency_bucket_counts(c);
 }
 
-control_service::control_service(caf::actor_system& sys, caf::actor supervisor,
+control_service::control_service(caf::actor_system& sys, actors::supervisor_api supervisor,
                                  actors::config_actor config,
                                  std::shared_ptr<actors::state_hub> hub)
   : sys_(sys),

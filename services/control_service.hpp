@@ -5,6 +5,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/state_hub.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
 #include "plantd/v1/control.grpc.pb.h"
 #include "actors/config_actor.hpp"
@@ -14,8 +15,8 @@ namespace plantd::services {
 
 class control_service final : public v1::ControlService::CallbackService {
 public:
-  control_service(caf::actor_system& sys, caf::actor supervisor, actors::config_actor config,
-                  std::shared_ptr<actors::state_hub> hub);
+  control_service(caf::actor_system& sys, actors::supervisor_api supervisor,
+                  actors::config_actor config, std::shared_ptr<actors::state_hub> hub);
 
   grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext* ctx,
                                      const v1::GetStateRequest* req, v1::PlantState* resp) override;
@@ -29,7 +30,7 @@ public:
 
 private:
   caf::actor_system& sys_;
-  caf::actor supervisor_;
+  actors::supervisor_api supervisor_;
   actors::config_actor config_;
   std::shared_ptr<actors::state_hub> hub_;
 };

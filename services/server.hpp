@@ -13,6 +13,7 @@
 #include "actors/alarm_actor.hpp"
 #include "actors/alarm_hub.hpp"
 #include "actors/state_hub.hpp"
+#include "actors/supervisor.hpp"
 #include "drivers/store/store.hpp"
 
 namespace grpc {
@@ -53,7 +54,7 @@ struct server_args {
   caf::actor_system* sys = nullptr;
   actors::config_actor config;
   // The controller; without it ControlService is not offered.
-  caf::actor supervisor;
+  actors::supervisor_api supervisor;
   std::shared_ptr<actors::state_hub> hub;
   // The telemetry store; without it TelemetryService is not offered.
   std::shared_ptr<store::store> db;

@@ -236,20 +236,19 @@ int run(const run_args& ra) {
   auto stored_through = std::make_shared<std::atomic<int64_t>>(0);
   store_args.stored_through = stored_through;
   auto alarm_hub = std::make_shared<plantd::actors::alarm_hub>();
-  auto alarms =
-    sys.spawn(plantd::actors::alarm_actor,
-              plantd::actors::alarm_actor_args{db, caf::actor{}, &wall_clock, alarm_hub});
+  auto alarms = sys.spawn(plantd::actors::alarm_actor,
+                          plantd::actors::alarm_actor_args{db, {}, &wall_clock, alarm_hub});
   store_args.alarms = alarms;
   auto recorder = sys.spawn<caf::detached>(plantd::actors::store_actor, store_args);
-  sup_args.listeners.push_back(caf::actor_cast<caf::actor>(recorder));
-  sup_args.listeners.push_back(caf::actor_cast<caf::actor>(alarms));
+  sup_args.listeners.push_back(recorder);
+  sup_args.listeners.push_back(alarms);
   plantd::actors::energy_actor_args energy_args;
   energy_args.db = db;
   energy_args.codec = plantd::services::energy_store_codec();
   energy_args.clk = &wall_clock;
   energy_args.hourly_days = loaded.model.storage.energy_hourly_days;
   auto energy = plantd::actors::spawn_energy_actor(sys, std::move(energy_args));
-  sup_args.listeners.push_back(energy);
+  sup_args.listeners.push_back(caf::actor_cast<plantd::actors::plant_listener>(energy));
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
   args.initial.config = std::make_shared<const plantd::plant::config>(std::move(loaded.model));

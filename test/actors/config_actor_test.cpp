@@ -21,8 +21,8 @@ actors::config_snapshot snapshot_with(std::string site, std::size_t cabinets) {
 TEST_CASE_METHOD(test::actor_fixture, "config actor answers with the snapshot it holds",
                  "[actors][config]") {
   manual_clock clk{time_point{1'700'000'000'000ms}};
-  auto actor = actors::spawn_config_actor(
-    sys, {snapshot_with("Demo", 3), "primary", &clk, caf::actor{}, {}, {}, {}});
+  auto actor =
+    actors::spawn_config_actor(sys, {snapshot_with("Demo", 3), "primary", &clk, {}, {}, {}, {}});
   auto snap = ask<actors::config_snapshot>(actor, caf::get_atom_v);
   REQUIRE(snap);
   REQUIRE(snap->config != nullptr);
@@ -36,7 +36,7 @@ TEST_CASE_METHOD(test::actor_fixture, "config actor reports uptime from the cloc
                  "[actors][config]") {
   manual_clock clk{time_point{1'700'000'000'000ms}};
   auto actor = actors::spawn_config_actor(
-    sys, {snapshot_with("Depot", 20), "ems-switch", &clk, caf::actor{}, {}, {}, {}});
+    sys, {snapshot_with("Depot", 20), "ems-switch", &clk, {}, {}, {}, {}});
   run();
   auto first = ask<actors::plant_info>(actor, caf::get_atom_v, actors::info_atom_v);
   REQUIRE(first);
@@ -56,8 +56,8 @@ TEST_CASE_METHOD(test::actor_fixture, "config actor reports uptime from the cloc
 TEST_CASE_METHOD(test::actor_fixture, "a request to a stopped config actor fails as unavailable",
                  "[actors][config]") {
   manual_clock clk{time_point{0ms}};
-  auto actor = actors::spawn_config_actor(
-    sys, {snapshot_with("Gone", 1), "primary", &clk, caf::actor{}, {}, {}, {}});
+  auto actor =
+    actors::spawn_config_actor(sys, {snapshot_with("Gone", 1), "primary", &clk, {}, {}, {}, {}});
   run();
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   run();

@@ -68,8 +68,7 @@ struct basic_fixture : R, test::actor_fixture {
   actors::store_api recorder;
 
   basic_fixture() {
-    alarms =
-      sys.spawn(actors::alarm_actor, actors::alarm_actor_args{db, caf::actor{}, &clk, nullptr});
+    alarms = sys.spawn(actors::alarm_actor, actors::alarm_actor_args{db, {}, &clk, nullptr});
     actors::store_actor_args a;
     a.db = db;
     a.clk = &clk;

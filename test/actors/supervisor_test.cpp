@@ -64,7 +64,7 @@ struct plant_fixture : plant_resources, test::actor_fixture {
   std::shared_ptr<fake_lines> io_lines;      // set before start(): the I/O actor runs
   std::function<void(plant::config&)> edit;  // set before start()
   std::shared_ptr<actors::state_hub> hub = std::make_shared<actors::state_hub>();
-  caf::actor sup;
+  actors::supervisor_api sup;
 
   ~plant_fixture() {
     // Stop the periodic actors; the base class then drains what is left.
@@ -255,7 +255,7 @@ TEST_CASE_METHOD(plant_fixture,
   auto reads = buses["C01"]->log.size();
   leap(3000ms);
   CHECK(buses["C01"]->log.size() == reads);  // nobody polls any more
-  sup = caf::actor{};
+  sup = actors::supervisor_api{};
 }
 
 TEST_CASE_METHOD(plant_fixture, "a new config restarts only the device actors it changed",
