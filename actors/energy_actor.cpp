@@ -565,7 +565,7 @@ std::vector<std::pair<std::string, double>> energy_book::live_readings(const std
 namespace {
 
 struct unit_ref {
-  caf::actor actor;
+  energy_unit_api actor;
   uint64_t delegated = 0;  // requests sent to it
 };
 
@@ -578,7 +578,7 @@ struct energy_state {
   static inline const char* name = "energy";
 };
 
-using self_ptr = caf::stateful_actor<energy_state>*;
+using self_ptr = energy_api::stateful_pointer<energy_state>;
 
 unit_ref& unit_for(self_ptr self, const std::string& node, std::chrono::milliseconds idle) {
   auto& st = self->state;
@@ -589,7 +589,7 @@ unit_ref& unit_for(self_ptr self, const std::string& node, std::chrono::millisec
   a.db = st.book->db();
   a.clk = st.book->clk();
   a.seq = st.book->seq();
-  a.supervisor = caf::actor_cast<caf::actor>(self);
+  a.supervisor = caf::actor_cast<energy_unit_sink>(self);
   a.slice = std::make_shared<const unit_slice>(slice_of(st.book->model(), node, st.book->tz()));
   a.idle = st.book->db()
              ? idle
@@ -627,9 +627,8 @@ caf::result<unit_reply> delegate_to_unit(self_ptr self, const unit_request& req,
                            fmt::format("no indicator, product or meter {}", req.target));
   auto& u = unit_for(self, node, idle);
   ++u.delegated;
-  auto rp = self->make_response_promise();
-  rp.delegate(u.actor, energy_atom_v, req);
-  return rp;
+  auto rp = self->make_response_promise<unit_reply>();
+  return rp.delegate(u.actor, energy_atom_v, req);
 }
 
 // After a model request: units get the new model's slices; a change (an
@@ -644,7 +643,7 @@ void model_changed(self_ptr self, uint64_t before) {
   }
 }
 
-caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
+energy_api::behavior_type energy_behavior(self_ptr self, energy_actor_args args) {
   self->state.book = std::make_unique<energy_book>(args.db, args.codec, args.clk, args.hourly_days);
   self->state.book->load();
   self->state.version = self->state.book->version();
@@ -794,7 +793,7 @@ caf::behavior energy_behavior(self_ptr self, energy_actor_args args) {
 
 }  // namespace
 
-caf::actor spawn_energy_actor(caf::actor_system& sys, energy_actor_args args) {
+energy_api spawn_energy_actor(caf::actor_system& sys, energy_actor_args args) {
   return sys.spawn(energy_behavior, std::move(args));
 }
 

@@ -7,19 +7,7 @@
 // (energy_unit.hpp), spawned on demand; units write their inputs and send
 // them back here, where the graph re-computes what depends on them.
 //
-//   plant_state                        grid meter counters -> bound meters' units
-//   energy_atom, model_atom            -> model_view (read off the actor)
-//   energy_atom, record_request        -> record_answer (one record)
-//   energy_atom, uses_request          -> uses_answer
-//   energy_atom, model_edit            -> model_edited
-//   energy_atom, model_replace         -> model_edited (an import)
-//   energy_atom, audit_request         -> audit_answer
-//   energy_atom, energy_query          -> energy_answer
-//   energy_atom, entries_request       -> entries_answer
-//   energy_atom, unit_request          delegated to the target's unit
-//   leaf_atom, vector<leaf_update>     -> bool (from units)
-//   idle_atom, node, handled           a unit asks to retire
-//   units_atom                         -> uint64_t (units alive)
+// Its interface: energy_api below.
 //
 // The book is the actor's state and does the work; the actor serializes it.
 // The model's persistent encoding is given by the caller (services encode it
@@ -36,6 +24,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/energy_unit.hpp"
 #include "actors/type_ids.hpp"
@@ -182,6 +172,35 @@ struct energy_actor_args {
   std::function<void(energy_book*)> on_book;
 };
 
-caf::actor spawn_energy_actor(caf::actor_system& sys, energy_actor_args args);
+using energy_api = energy_unit_sink::extend<
+  // A shared snapshot of the whole model, read off the actor (an export, a
+  // check); made once per model version.
+  caf::replies_to<energy_atom, model_atom>::with<model_view>,
+  // One record, and where a record is used.
+  caf::replies_to<energy_atom, record_request>::with<record_answer>,
+  caf::replies_to<energy_atom, uses_request>::with<uses_answer>,
+  // A change (put, put_many, remove), audited; aborted when made from a
+  // model version that is no longer the current one.
+  caf::replies_to<energy_atom, model_edit>::with<model_edited>,
+  // The whole model replaced (an import).
+  caf::replies_to<energy_atom, model_replace>::with<model_edited>,
+  // The audit's records in a time range, the last `limit`.
+  caf::replies_to<energy_atom, audit_request>::with<audit_answer>,
+  // Entries and readings: delegated to the unit of the target's node.
+  caf::replies_to<energy_atom, unit_request>::with<unit_reply>,
+  // The daily entries of an indicator or product (with superseded ones).
+  caf::replies_to<energy_atom, entries_request>::with<entries_answer>,
+  // Values of indicators over periods.
+  caf::replies_to<energy_atom, energy_query>::with<energy_answer>,
+  // Energy units alive.
+  caf::replies_to<units_atom>::with<uint64_t>,
+  // Each plant state: the grid meter's and sub-meters' counters go to the
+  // units of the meters bound to them (every 10 s).
+  caf::reacts_to<plant_state>,
+  // Its own: the hourly roll of the hours held, the heap given back after
+  // a change.
+  caf::reacts_to<roll_atom>, caf::reacts_to<tick_atom>>;
+
+energy_api spawn_energy_actor(caf::actor_system& sys, energy_actor_args args);
 
 }  // namespace plantd::actors

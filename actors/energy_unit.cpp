@@ -668,7 +668,8 @@ struct energy_unit_state {
   static inline const char* name = "energy-unit";
 };
 
-caf::behavior unit_behavior(caf::stateful_actor<energy_unit_state>* self, energy_unit_args args) {
+energy_unit_api::behavior_type
+unit_behavior(energy_unit_api::stateful_pointer<energy_unit_state> self, energy_unit_args args) {
   self->state.unit = std::make_unique<energy_unit>(args.db, args.clk, args.seq);
   if (args.slice)
     self->state.unit->set_slice(*args.slice);
@@ -712,7 +713,7 @@ caf::behavior unit_behavior(caf::stateful_actor<energy_unit_state>* self, energy
 
 }  // namespace
 
-caf::actor spawn_energy_unit(caf::actor_system& sys, energy_unit_args args) {
+energy_unit_api spawn_energy_unit(caf::actor_system& sys, energy_unit_args args) {
   return sys.spawn(unit_behavior, std::move(args));
 }
 

@@ -9,12 +9,8 @@
 // (its state is in the store), so a 100,000-node tree costs actors only for
 // the nodes at work. At any time a node has at most one unit.
 //
-//   energy_atom, unit_request      -> std::string (answered once the graph
-//                                     has the updates)
-//   slice_atom, shared_ptr<slice>  the node's slice after a model change
-//   retire_atom                    quit (sent by the supervisor)
-//   (to the supervisor) leaf_atom, vector<leaf_update> -> bool
-//   (to the supervisor) idle_atom, node, requests handled
+// Its interface: energy_unit_api below; what it tells the energy actor:
+// energy_unit_sink.
 #pragma once
 
 #include <atomic>
@@ -29,6 +25,8 @@
 #include <absl/time/time.h>
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/type_ids.hpp"
 #include "drivers/store/store.hpp"
@@ -167,17 +165,36 @@ public:
   static constexpr int64_t log_keep_ms = 400LL * 24 * 3600 * 1000;
 };
 
+// What a unit tells the energy actor (energy_api).
+using energy_unit_sink = caf::typed_actor<
+  // The graph's inputs a request changed: answered once the graph has them.
+  caf::replies_to<leaf_atom, std::vector<leaf_update>>::with<bool>,
+  // Idle since its last request: it may retire (its node, the requests it
+  // handled: retired only when none is in flight).
+  caf::reacts_to<idle_atom, std::string, uint64_t>>;
+
+using energy_unit_api = caf::typed_actor<
+  // A request for its node (daily entries, meter readings, a meter swap):
+  // answered once the graph has the inputs it changed.
+  caf::replies_to<energy_atom, unit_request>::with<unit_reply>,
+  // The node's slice after a model change.
+  caf::reacts_to<slice_atom, std::shared_ptr<const unit_slice>>,
+  // Quit (sent by the energy actor).
+  caf::reacts_to<retire_atom>,
+  // Its own: the idle check.
+  caf::reacts_to<tick_atom>>;
+
 struct energy_unit_args {
   std::shared_ptr<store::store> db;
   const clock* clk = nullptr;
   std::shared_ptr<std::atomic<uint64_t>> seq;
-  caf::actor supervisor;
+  energy_unit_sink supervisor;
   std::shared_ptr<const unit_slice> slice;
   std::chrono::milliseconds idle{std::chrono::minutes(10)};  // 0: never idle
 };
 
 // Spawned by the energy supervisor, which monitors it; quits when the
 // supervisor goes down.
-caf::actor spawn_energy_unit(caf::actor_system& sys, energy_unit_args args);
+energy_unit_api spawn_energy_unit(caf::actor_system& sys, energy_unit_args args);
 
 }  // namespace plantd::actors

@@ -62,7 +62,7 @@ std::chrono::milliseconds model_time(const grpc::CallbackServerContext& ctx) {
 // Reads the model as it stands, off the energy actor: `use(view)` fills
 // the response from the shared snapshot and returns the status.
 template <class Use>
-grpc::ServerUnaryReactor* with_view(caf::actor_system& sys, const caf::actor& dest,
+grpc::ServerUnaryReactor* with_view(caf::actor_system& sys, const actors::energy_api& dest,
                                     grpc::CallbackServerContext* ctx, Use use) {
   auto* reactor = ctx->DefaultReactor();
   ask_within<actors::model_view>(
@@ -81,8 +81,8 @@ grpc::ServerUnaryReactor* with_view(caf::actor_system& sys, const caf::actor& de
 template <class First, class Basis, class Prepare, class Done>
 class edit_job : public std::enable_shared_from_this<edit_job<First, Basis, Prepare, Done>> {
 public:
-  edit_job(caf::actor dest, grpc::ServerUnaryReactor* reactor, std::chrono::milliseconds timeout,
-           First first, Prepare prepare, Done done)
+  edit_job(actors::energy_api dest, grpc::ServerUnaryReactor* reactor,
+           std::chrono::milliseconds timeout, First first, Prepare prepare, Done done)
     : dest_(std::move(dest)),
       reactor_(reactor),
       deadline_(std::chrono::steady_clock::now() + timeout),
@@ -127,7 +127,7 @@ private:
     return left;
   }
 
-  caf::actor dest_;
+  actors::energy_api dest_;
   grpc::ServerUnaryReactor* reactor_;
   std::chrono::steady_clock::time_point deadline_;
   First first_;
@@ -136,7 +136,7 @@ private:
 };
 
 template <class Basis, class First, class Prepare, class Done>
-grpc::ServerUnaryReactor* edit_from(caf::actor_system& sys, const caf::actor& dest,
+grpc::ServerUnaryReactor* edit_from(caf::actor_system& sys, const actors::energy_api& dest,
                                     grpc::CallbackServerContext* ctx, First first, Prepare prepare,
                                     Done done) {
   auto* reactor = ctx->DefaultReactor();
@@ -148,7 +148,7 @@ grpc::ServerUnaryReactor* edit_from(caf::actor_system& sys, const caf::actor& de
 
 // Sends a change of the model; `done(edited)` fills the response.
 template <class Done>
-grpc::ServerUnaryReactor* edit(caf::actor_system& sys, const caf::actor& dest,
+grpc::ServerUnaryReactor* edit(caf::actor_system& sys, const actors::energy_api& dest,
                                grpc::CallbackServerContext* ctx, actors::model_edit e, Done done,
                                std::chrono::milliseconds cap = std::chrono::minutes{10}) {
   auto* reactor = ctx->DefaultReactor();
@@ -162,7 +162,7 @@ grpc::ServerUnaryReactor* edit(caf::actor_system& sys, const caf::actor& dest,
 // `fill` makes the answer from the reply (an outcome per entry or reading,
 // in the request's order).
 template <class Resp, class F>
-grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const caf::actor& dest,
+grpc::ServerUnaryReactor* call_unit(caf::actor_system& sys, const actors::energy_api& dest,
                                     grpc::CallbackServerContext* ctx, Resp* resp,
                                     actors::unit_request req, F fill) {
   auto* reactor = ctx->DefaultReactor();
@@ -662,7 +662,7 @@ void merge_readings(v1::RecordReadingsResponse& into, const v1::RecordReadingsRe
 // order (so a backlog is mostly recorded, not backfilled), one request per
 // meter to its energy unit, all at once. `done` is called once, from an
 // actor, with every reading's fate (indexes from `base`).
-void record_readings(caf::actor_system& sys, const caf::actor& energy,
+void record_readings(caf::actor_system& sys, const actors::energy_api& energy,
                      const google::protobuf::RepeatedPtrField<v1::RecordReadingRequest>& in,
                      uint32_t base, std::chrono::milliseconds timeout,
                      std::function<void(v1::RecordReadingsResponse)> done) {
@@ -754,7 +754,8 @@ void record_readings(caf::actor_system& sys, const caf::actor& energy,
 // StreamReadings: each batch is applied before the next is read.
 class readings_reader final : public grpc::ServerReadReactor<v1::RecordReadingsRequest> {
 public:
-  readings_reader(caf::actor_system& sys, caf::actor energy, v1::RecordReadingsResponse* resp)
+  readings_reader(caf::actor_system& sys, actors::energy_api energy,
+                  v1::RecordReadingsResponse* resp)
     : sys_(sys),
       energy_(std::move(energy)),
       resp_(resp) {
@@ -781,7 +782,7 @@ public:
 
 private:
   caf::actor_system& sys_;
-  caf::actor energy_;
+  actors::energy_api energy_;
   v1::RecordReadingsResponse* resp_;
   v1::RecordReadingsRequest req_;
   uint32_t seen_ = 0;

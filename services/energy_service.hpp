@@ -7,13 +7,14 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "actors/energy_actor.hpp"
 #include "plantd/v1/energy.grpc.pb.h"
 
 namespace plantd::services {
 
 class energy_service final : public v1::EnergyCarbonService::CallbackService {
 public:
-  energy_service(caf::actor_system& sys, caf::actor energy)
+  energy_service(caf::actor_system& sys, actors::energy_api energy)
     : sys_(sys),
       energy_(std::move(energy)) {}
 
@@ -60,7 +61,7 @@ public:
 
 private:
   caf::actor_system& sys_;
-  caf::actor energy_;
+  actors::energy_api energy_;
 };
 
 }  // namespace plantd::services

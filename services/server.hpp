@@ -11,6 +11,7 @@
 #include "services/accounts.hpp"
 #include "services/audit_log.hpp"
 #include "actors/alarm_actor.hpp"
+#include "actors/energy_actor.hpp"
 #include "actors/alarm_hub.hpp"
 #include "actors/state_hub.hpp"
 #include "actors/supervisor.hpp"
@@ -65,7 +66,7 @@ struct server_args {
   // StatisticsService for this plant; with db: the config history.
   std::shared_ptr<actors::config_view> config_view;
   // The energy actor; without it EnergyCarbonService is not offered.
-  caf::actor energy;
+  actors::energy_api energy;
   // The uplink's state, for GetInfo.
   std::shared_ptr<const actors::uplink_monitor> uplink;
 };

@@ -248,7 +248,7 @@ int run(const run_args& ra) {
   energy_args.clk = &wall_clock;
   energy_args.hourly_days = loaded.model.storage.energy_hourly_days;
   auto energy = plantd::actors::spawn_energy_actor(sys, std::move(energy_args));
-  sup_args.listeners.push_back(caf::actor_cast<plantd::actors::plant_listener>(energy));
+  sup_args.listeners.push_back(energy);
   auto supervisor = plantd::actors::spawn_supervisor(sys, std::move(sup_args));
   plantd::actors::config_actor_args args;
   args.initial.config = std::make_shared<const plantd::plant::config>(std::move(loaded.model));

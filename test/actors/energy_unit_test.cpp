@@ -74,7 +74,7 @@ indicator ind(std::string id, std::string tpl, std::string owner, source_kind s,
 }
 
 struct fixture : resources, test::actor_fixture {
-  caf::actor energy;
+  actors::energy_api energy;
   // The model's encoding is the services' business: here it is kept aside.
   // Each encoded model is kept aside and the file holds its number, so the
   // model served after a start is the one the file names.
