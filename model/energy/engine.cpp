@@ -1086,11 +1086,11 @@ struct engine::impl {
   std::vector<reading> sub_period_sums(frame& f, absl::Time as_of) {
     std::vector<reading> out(f.timed.size());
     std::vector<std::size_t> rest;
-    std::map<period, frame> coef_cache;
+    class_sums_call call;
     for (std::size_t j = 0; j < f.timed.size(); ++j) {
       std::optional<reading> r;
       if (opts.sum_by_class)
-        r = sum_by_class(f.p, f.timed[j], as_of, coef_cache);
+        r = sum_by_class(f.p, f.timed[j], as_of, call);
       if (r)
         out[j] = *r;
       else
@@ -1189,11 +1189,18 @@ struct engine::impl {
   // constant added).
   enum class dependence : uint8_t { none, linear, other };
   std::vector<dependence> linearity;  // by cell; computed when first needed after a load
+  // By cell: whether a cell it reads reads a coefficient (no sum by class).
+  std::vector<uint8_t> by_class_refused;
+  std::vector<uint32_t> marks;  // by cell: the cone walk's marks, by epoch
+  uint32_t mark_epoch = 0;
 
   void compute_linearity() {
     if (linearity.size() == cells.size())
       return;
     linearity.assign(cells.size(), dependence::other);
+    by_class_refused.assign(cells.size(), 0);
+    marks.assign(cells.size(), 0);
+    mark_epoch = 0;
     std::vector<dependence> st;
     using enum dependence;
     for (auto i : order) {
@@ -1269,41 +1276,31 @@ struct engine::impl {
   // when t is not linear in hourly inputs only, when a cell it reads reads
   // a coefficient itself (summed its own way), or when p has days held as
   // their sums.
-  std::optional<reading> sum_by_class(const period& p, uint32_t t, absl::Time as_of,
-                                      std::map<period, frame>& coef_cache) {
-    compute_linearity();
-    if (p.res == resolution::hour || linearity[t] != dependence::linear || cells[t].daily_input
-        || absl::CivilDay(start_of(p)) - epoch_day < hours_from)
-      return std::nullopt;
-    // The cells t reads, in dependency order; its hourly inputs.
-    std::vector<uint32_t> cone{t};
-    {
-      std::vector<uint8_t> seen(cells.size(), 0);
-      seen[t] = 1;
-      for (std::size_t n = 0; n < cone.size(); ++n)
-        for_each_input(cone[n], [&](uint32_t j) {
-          if (!seen[j])
-            seen[j] = 1, cone.push_back(j);
-        });
-    }
-    for (std::size_t n = 1; n < cone.size(); ++n)
-      for (uint32_t k = cells[cone[n]].prog_begin, end = prog_end(cone[n]); k < end; ++k)
-        if (prog[k].c == code::coef)
-          return std::nullopt;
-    std::sort(cone.begin(), cone.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
-    std::vector<uint32_t> own;  // the coefficients t reads
-    for (uint32_t k = cells[t].prog_begin, end = prog_end(t); k < end; ++k)
-      if (prog[k].c == code::coef && std::find(own.begin(), own.end(), prog[k].arg) == own.end())
-        own.push_back(prog[k].arg);
+  // The sub-periods of a period summed for cells reading the same
+  // coefficients, breadth first (a node's sub-periods are consecutive), and
+  // the coefficient classes of those not timed.
+  struct sub_tree {
+    std::vector<sub_node> nodes;
+    std::vector<const frame*> classes;  // their coefficients (in the call's cache)
+  };
+  // What one evaluation of a frame's summed cells shares between them.
+  struct class_sums_call {
+    std::map<period, frame> coefficients;
+    std::map<std::vector<uint32_t>, sub_tree> trees;  // by the coefficients read
+  };
 
-    // The sub-periods, breadth first (a node's sub-periods are consecutive),
-    // and the coefficient classes of those not timed.
+  const sub_tree& tree_for(const period& p, const std::vector<uint32_t>& own, absl::Time as_of,
+                           class_sums_call& call) {
+    auto [found, fresh_tree] = call.trees.try_emplace(own);
+    sub_tree& tree = found->second;
+    if (!fresh_tree)
+      return tree;
     int64_t now_ms = absl::ToUnixMillis(as_of);
-    std::vector<sub_node> nodes(1);
+    auto& nodes = tree.nodes;
+    nodes.resize(1);
     nodes[0].p = p;
     nodes[0].timed = true;
     std::map<std::vector<std::pair<double, quality>>, int> class_index;
-    std::vector<const frame*> classes;
     std::vector<std::pair<double, quality>> key;
     for (std::size_t n = 0; n < nodes.size(); ++n) {
       if (!nodes[n].timed)
@@ -1325,7 +1322,7 @@ struct engine::impl {
           c.day = absl::CivilDay(h) - epoch_day;
           c.hour = h.hour();
         }
-        const frame& cf = coefficients_of(coef_cache, s);
+        const frame& cf = coefficients_of(call.coefficients, s);
         if (sub != resolution::hour)
           c.timed =
             std::any_of(own.begin(), own.end(), [&](uint32_t k) { return cf.coef_varies[k]; });
@@ -1333,9 +1330,9 @@ struct engine::impl {
           key.clear();
           for (auto k : own)
             key.emplace_back(cf.coef_v[k], cf.coef_q[k]);
-          auto [it, fresh] = class_index.try_emplace(key, static_cast<int>(classes.size()));
+          auto [it, fresh] = class_index.try_emplace(key, static_cast<int>(tree.classes.size()));
           if (fresh)
-            classes.push_back(&cf);
+            tree.classes.push_back(&cf);
           c.cls = it->second;
           if (sub != resolution::hour) {
             int64_t unused = INT64_MAX;
@@ -1346,6 +1343,47 @@ struct engine::impl {
       }
       nodes[n].end = static_cast<uint32_t>(nodes.size());
     }
+    return tree;
+  }
+
+  // Cell t of a frame of period p summed by coefficient class; nullopt
+  // when t is not linear in hourly inputs only, when a cell it reads reads
+  // a coefficient itself (summed its own way), or when p has days held as
+  // their sums.
+  std::optional<reading> sum_by_class(const period& p, uint32_t t, absl::Time as_of,
+                                      class_sums_call& call) {
+    compute_linearity();
+    if (p.res == resolution::hour || linearity[t] != dependence::linear || cells[t].daily_input
+        || absl::CivilDay(start_of(p)) - epoch_day < hours_from || by_class_refused[t])
+      return std::nullopt;
+    // The cells t reads, in dependency order; its hourly inputs.
+    std::vector<uint32_t> cone{t};
+    if (++mark_epoch == 0) {  // wrapped: marks of old epochs could match again
+      std::fill(marks.begin(), marks.end(), 0);
+      mark_epoch = 1;
+    }
+    marks[t] = mark_epoch;
+    for (std::size_t n = 0; n < cone.size(); ++n)
+      for_each_input(cone[n], [&](uint32_t j) {
+        if (marks[j] != mark_epoch)
+          marks[j] = mark_epoch, cone.push_back(j);
+      });
+    for (std::size_t n = 1; n < cone.size(); ++n)
+      for (uint32_t k = cells[cone[n]].prog_begin, end = prog_end(cone[n]); k < end; ++k)
+        if (prog[k].c == code::coef) {
+          by_class_refused[t] = 1;  // until the next load
+          return std::nullopt;
+        }
+    std::sort(cone.begin(), cone.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+    std::vector<uint32_t> own;  // the coefficients t reads
+    for (uint32_t k = cells[t].prog_begin, end = prog_end(t); k < end; ++k)
+      if (prog[k].c == code::coef && std::find(own.begin(), own.end(), prog[k].arg) == own.end())
+        own.push_back(prog[k].arg);
+    std::sort(own.begin(), own.end());
+    const sub_tree& tree = tree_for(p, own, as_of, call);
+    std::vector<sub_node> nodes = tree.nodes;  // t's qualities and sums go in its copy
+    const auto& classes = tree.classes;
+    int64_t now_ms = absl::ToUnixMillis(as_of);
 
     // The cone on a class's coefficients, its inputs set by `input`.
     frame& cf = by_class;
