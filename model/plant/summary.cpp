@@ -211,12 +211,12 @@ plant_state summarize(const summary_input& in, summary_memory& mem) {
   if (in.dstate->export_trip)
     conds.push_back({"export_trip", "plant", alarms::severity::critical,
                      "export limit exceeded beyond the protection time: trip output open"});
-  // An uplink that comes back brings its cabinets back one by one: the ones
-  // not back yet stay part of the uplink alarm for a moment, so they do not
-  // raise alarms of their own.
+  // An uplink that comes back brings its cabinets back one by one, each at
+  // its link's next retry: the ones not back yet stay part of the uplink
+  // alarm meanwhile (uplink_return), so they do not raise alarms of their own.
   if (alarms::fold_uplink_loss(cfg, conds)) {  // every one silent
     mem.uplink_cut = true;
-    mem.uplink_back_by = snap.now + uplink_settle;
+    mem.uplink_back_by = snap.now + uplink_return;
   } else if (!(mem.uplink_cut && snap.now < mem.uplink_back_by
                && alarms::fold_uplink_loss(cfg, conds, true))) {
     mem.uplink_cut = false;

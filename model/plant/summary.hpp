@@ -191,6 +191,12 @@ struct summary_memory {
 // How long the cabinets behind the EMS-Switch unit may take to go silent
 // together and still count as one uplink cut.
 inline constexpr std::chrono::milliseconds uplink_settle{3000};
+// How long the cabinets behind an uplink that came back may take to answer
+// again and stay part of its alarm: each cabinet's link retries at its own
+// backoff, up to 10 s apart after a long cut (modbus::link_options::
+// backoff_max), then reads at its next poll. A cabinet still silent after
+// that is reported on its own.
+inline constexpr std::chrono::milliseconds uplink_return{12'000};
 
 // The plant state at in.snap->now, every field but the latency figures (the
 // supervisor's own). Conditions are for the alarm actor.

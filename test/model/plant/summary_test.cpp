@@ -249,12 +249,12 @@ TEST_CASE("summary: cabinets behind a cut EMS-Switch uplink make one alarm", "[s
     bool uplink, c11_lost, c12_lost;
   };
   const row rows[] = {
-    {0ms, true, true, false, false, false},     // silent a moment: not yet
-    {2999ms, true, true, false, false, false},  //
-    {3000ms, true, true, true, false, false},   // settled: one uplink alarm
-    {4000ms, false, true, true, false, false},  // coming back one by one
-    {5999ms, false, true, true, false, false},  // within the settle time
-    {6000ms, false, true, false, false, true},  // C12 stays silent: its own alarm
+    {0ms, true, true, false, false, false},      // silent a moment: not yet
+    {2999ms, true, true, false, false, false},   //
+    {3000ms, true, true, true, false, false},    // settled: one uplink alarm
+    {4000ms, false, true, true, false, false},   // coming back one by one, each at
+    {14999ms, false, true, true, false, false},  // its link's next retry (uplink_return)
+    {15000ms, false, true, false, false, true},  // C12 stays silent: its own alarm
   };
   for (const auto& r : rows) {
     INFO(r.at.count() << " ms");
@@ -267,5 +267,5 @@ TEST_CASE("summary: cabinets behind a cut EMS-Switch uplink make one alarm", "[s
   }
   // A cabinet on the primary unit is reported at once.
   v.snap.cabinets[0].fresh = false;
-  CHECK(has(v.at(t0 + 7s), "comm_lost", "C01"));
+  CHECK(has(v.at(t0 + 16s), "comm_lost", "C01"));
 }
