@@ -1654,6 +1654,19 @@ TEST_CASE("changes: a new unit or meter, or a rename, leaves the graph as a full
   }
 }
 
+// Ends the last version of `list` on `from` and appends a copy of it valid
+// from then on, changed by `change` (a new tariff, a new coefficient).
+template <class V, class F>
+void new_version_from(std::vector<V>& list, std::string version, absl::CivilDay from, F change) {
+  list.back().valid_to = from;
+  V next = list.back();
+  next.version = std::move(version);
+  next.valid_from = from;
+  next.valid_to.reset();
+  change(next);
+  list.push_back(std::move(next));
+}
+
 TEST_CASE("changes: new prices and coefficient versions are read again without compiling, as a "
           "full compile reads them",
           "[energy]") {
@@ -1701,21 +1714,11 @@ TEST_CASE("changes: new prices and coefficient versions are read again without c
   // Electricity: a new TOU tariff from the 10th (still a TOU price) and a
   // new standard-coal version from the 15th (one version becomes two).
   auto el = m.energy_types.at("electricity");
-  el.prices[0].valid_to = absl::CivilDay(2026, 11, 10);
-  price later = el.prices[0];
-  later.version = "from the 10th";
-  later.valid_from = absl::CivilDay(2026, 11, 10);
-  later.valid_to.reset();
-  later.flat = 0.9;
-  el.prices.push_back(later);
+  new_version_from(el.prices, "from the 10th", absl::CivilDay(2026, 11, 10),
+                   [](price& p) { p.flat = 0.9; });
   REQUIRE(el.coal_equivalent.size() == 1);
-  el.coal_equivalent[0].valid_to = absl::CivilDay(2026, 11, 15);
-  auto coal2 = el.coal_equivalent[0];
-  coal2.version = "from the 15th";
-  coal2.valid_from = absl::CivilDay(2026, 11, 15);
-  coal2.valid_to.reset();
-  coal2.value *= 1.1;
-  el.coal_equivalent.push_back(coal2);
+  new_version_from(el.coal_equivalent, "from the 15th", absl::CivilDay(2026, 11, 15),
+                   [](coefficient& c) { c.value *= 1.1; });
   ok(m.put_energy_type(el));
   auto changes = m.take_changes();
   REQUIRE(changes.size() == 1);
@@ -1738,13 +1741,8 @@ TEST_CASE("changes: new prices and coefficient versions are read again without c
   // Water from one price to two: the formula with a daily entry at the
   // water price would be split another way, so the graph must be compiled.
   auto water = m.energy_types.at("water");
-  water.prices[0].valid_to = absl::CivilDay(2026, 11, 15);
-  price w2 = water.prices[0];
-  w2.version = "from the 15th";
-  w2.valid_from = absl::CivilDay(2026, 11, 15);
-  w2.valid_to.reset();
-  w2.flat = 5.0;
-  water.prices.push_back(w2);
+  new_version_from(water.prices, "from the 15th", absl::CivilDay(2026, 11, 15),
+                   [](price& p) { p.flat = 5.0; });
   ok(m.put_energy_type(water));
   CHECK_FALSE(kept.reload_coefficients(m));
   kept.load(m);
