@@ -723,6 +723,19 @@ TEST_CASE("evaluation: frames kept within their byte budget, a recycled frame is
   CHECK(e.frames_kept() == 3);
 }
 
+// Ends the last version of `list` on `from` and appends a copy of it valid
+// from then on, changed by `change` (a new tariff, a new coefficient).
+template <class V, class F>
+void new_version_from(std::vector<V>& list, std::string version, absl::CivilDay from, F change) {
+  list.back().valid_to = from;
+  V next = list.back();
+  next.version = std::move(version);
+  next.valid_from = from;
+  next.valid_to.reset();
+  change(next);
+  list.push_back(std::move(next));
+}
+
 // Electricity at 0.6, 1.2 from 08:00 to 12:00.
 static void set_peak_tariff(model& m) {
   auto el = m.energy_types.at("electricity");
@@ -1122,26 +1135,17 @@ TEST_CASE("evaluation: costs summed by price class agree with every hour evaluat
   set_peak_tariff(m);
   {
     auto el = m.energy_types.at("electricity");
-    el.prices[0].valid_to = absl::CivilDay(2026, 11, 20);
-    price later;
-    later.version = "TOU from the 20th";
-    later.valid_from = absl::CivilDay(2026, 11, 20);
-    later.flat = 0.5;
-    plant::price_slot evening;
-    evening.start = "17:00";
-    evening.end = "21:00";
-    evening.price_per_kwh = 1.4;
-    later.tou.push_back(evening);
-    el.prices.push_back(later);
     el.prices[0].valid_from = absl::CivilDay(2026, 1, 1);
-    coefficient c1, c2;
-    c1.version = "old";
-    c1.value = 0.1229;
-    c1.valid_to = absl::CivilDay(2026, 11, 15);
-    c2.version = "new";
-    c2.value = 0.1404;
-    c2.valid_from = absl::CivilDay(2026, 11, 15);
-    el.coal_equivalent = {c1, c2};
+    new_version_from(el.prices, "TOU from the 20th", absl::CivilDay(2026, 11, 20), [](price& p) {
+      p.flat = 0.5;
+      p.tou = {{{}, "17:00", "21:00", 1.4}};
+    });
+    coefficient old;
+    old.version = "old";
+    old.value = 0.1229;
+    el.coal_equivalent = {old};
+    new_version_from(el.coal_equivalent, "new", absl::CivilDay(2026, 11, 15),
+                     [](coefficient& c) { c.value = 0.1404; });
     ok(m.put_energy_type(el));
     auto water = m.energy_types.at("water");
     water.prices[0].valid_from = absl::CivilDay(2026, 11, 10);
@@ -1652,19 +1656,6 @@ TEST_CASE("changes: a new unit or meter, or a rename, leaves the graph as a full
     CAPTURE(c.kind, c.id);
     CHECK(c.structural);
   }
-}
-
-// Ends the last version of `list` on `from` and appends a copy of it valid
-// from then on, changed by `change` (a new tariff, a new coefficient).
-template <class V, class F>
-void new_version_from(std::vector<V>& list, std::string version, absl::CivilDay from, F change) {
-  list.back().valid_to = from;
-  V next = list.back();
-  next.version = std::move(version);
-  next.valid_from = from;
-  next.valid_to.reset();
-  change(next);
-  list.push_back(std::move(next));
 }
 
 TEST_CASE("changes: new prices and coefficient versions are read again without compiling, as a "
