@@ -1,6 +1,8 @@
 #include "actors/device_actors.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -55,34 +57,43 @@ std::shared_ptr<modbus::register_bus> open_bus(const plant::serial_line& line, c
 
 // -- identity -----------------------------------------------------------------------
 
-void identity::update(devices::device& dev, bool answering) {
-  if (!answering) {  // another device may answer when it is back
-    read = false;
-    serial.clear();
-    error = "not read: the device does not answer";
-    return;
-  }
+void identity::lost() {  // another device may answer when it is back
+  read = false;
+  serial.clear();
+  error = "not read: the device does not answer";
+}
+
+bool identity::due(const pointtables::table& t) {
   if (read)
-    return;
+    return false;
   read = true;
-  auto idx = dev.table().index_of("serial_number");
-  unsupported = !idx || dev.table().points[*idx].type != pointtables::value_type::text;
+  auto idx = t.index_of("serial_number");
+  unsupported = !idx || t.points[*idx].type != pointtables::value_type::text;
   if (unsupported) {
-    error = fmt::format("point table {} has no serial_number string point", dev.table().name);
+    error = fmt::format("point table {} has no serial_number string point", t.name);
+    return false;
+  }
+  return true;
+}
+
+void identity::take(const modbus::result<std::string>& got) {
+  if (got) {
+    serial = *got;
+    error = serial.empty() ? "the serial_number register is blank" : "";
     return;
   }
-  auto got = dev.read_text("serial_number");
-  if (got) {
-    serial = std::move(*got);
-    error = serial.empty() ? "the serial_number register is blank" : "";
-  } else {
-    error = fmt::format("serial_number: {}", modbus::describe(got.error()));
-    // Lost in transit (a busy line): again at the next poll. An exception
-    // or an answer that is not text is the device's own: kept.
-    auto f = got.error().fault;
-    read =
-      f != modbus::fault::timeout && f != modbus::fault::crc && f != modbus::fault::disconnected;
-  }
+  error = fmt::format("serial_number: {}", modbus::describe(got.error()));
+  // Lost in transit (a busy line): again at the next poll. An exception
+  // or an answer that is not text is the device's own: kept.
+  auto f = got.error().fault;
+  read = f != modbus::fault::timeout && f != modbus::fault::crc && f != modbus::fault::disconnected;
+}
+
+void identity::update(devices::device& dev, bool answering) {
+  if (!answering)
+    lost();
+  else if (due(dev.table()))
+    take(dev.read_text("serial_number"));
 }
 
 // -- cabinet ------------------------------------------------------------------------
@@ -226,137 +237,229 @@ cabinet_api::behavior_type cabinet_actor(cabinet_api::pointer self, cabinet_acto
   };
 }
 
-// -- RS485 line ---------------------------------------------------------------------
+// -- RS485 line: its bus, meters and inverters -------------------------------------
 
-line_api::behavior_type line_actor(line_api::pointer self, line_actor_args args) {
-  struct member {
-    plant::device_role role;
-    std::string id;
-    uint32_t inverter_index = 0;
-    std::unique_ptr<devices::meter> meter;
-    std::unique_ptr<devices::inverter> inverter;
-    int every = 1;  // polled every `every` ticks
-    std::optional<double> written_limit;
-    std::optional<double> pending_limit;
-    bool reachable = true;
-    bool fallback_programmed = false;  // again after every reconnect
-    bool wrote_since_connect = false;
-    int refresh = 0;     // ticks since the limit was last written
-    double range_w = 0;  // meters: the largest power they can measure
-    identity ident;      // inverters
-  };
+bus_api::behavior_type bus_actor(bus_api::pointer self, bus_actor_args args) {
   struct ctx {
-    line_actor_args a;
     std::shared_ptr<modbus::register_bus> bus;
-    std::vector<member> members;
-    std::chrono::milliseconds tick{200};
-    uint64_t ticks = 0;
-    bool apply_scheduled = false;
+    std::string link;                    // the opened link's name (traffic counters)
+    std::array<std::string, 256> named;  // the device named per unit
+  };
+  auto c = std::make_shared<ctx>();
+  if (args.bus) {
+    c->bus = std::move(args.bus);
+  } else {
+    auto b = open_bus(args.line, *args.clk);
+    c->link = std::static_pointer_cast<modbus::bus>(b)->name();
+    for (const auto& d : args.line.devices)
+      c->named[d.unit_id & 0xFF] = d.id;
+    c->bus = std::move(b);
+  }
+  (void)self;
+  return {
+    [c](const bus_batch& b) {
+      // A device added to the line since it opened names its unit.
+      if (!c->link.empty() && !b.requests.empty()) {
+        auto& n = c->named[b.requests.front().unit];
+        if (n != b.device) {
+          n = b.device;
+          modbus::name_unit(c->link, b.requests.front().unit, b.device);
+        }
+      }
+      bus_reply r;
+      r.answers = modbus::run(*c->bus, std::span<const modbus::request>{b.requests});
+      r.done_at = std::chrono::steady_clock::now();
+      return r;
+    },
+  };
+}
+
+namespace {
+
+// A device actor on a line: stops with its bus actor (restarted with it).
+template <class Self>
+void follow_bus(Self* self, const bus_api& bus) {
+  self->monitor(bus);
+  self->set_down_handler([self](caf::down_msg& m) { self->quit(m.reason); });
+}
+
+// Sends `b` to the line's bus actor, then `done` with the reply, or with a
+// reply whose every answer is the failure that kept it from the line.
+template <class Self, class F>
+void ask_bus(Self* self, const bus_api& bus, bool urgent, bus_batch b, F done) {
+  auto n = b.requests.size();
+  auto failed = [done, n](caf::error& e) mutable {
+    bus_reply r;
+    r.answers.assign(n, {{},
+                         modbus::failure{modbus::fault::disconnected, 0,
+                                         "the line's bus actor is gone: " + caf::to_string(e)}});
+    r.done_at = std::chrono::steady_clock::now();
+    done(r);
+  };
+  if (urgent)
+    self->template request<caf::message_priority::high>(bus, caf::infinite, std::move(b))
+      .then([done](bus_reply& r) mutable { done(r); }, std::move(failed));
+  else
+    self->request(bus, caf::infinite, std::move(b))
+      .then([done](bus_reply& r) mutable { done(r); }, std::move(failed));
+}
+
+}  // namespace
+
+meter_api::behavior_type meter_actor(meter_api::pointer self, meter_actor_args args) {
+  struct ctx {
+    meter_actor_args a;
+    std::unique_ptr<devices::meter> meter;
+    double range_w = 0;  // the largest power it can measure
+    bool urgent = false;
   };
   auto c = std::make_shared<ctx>();
   c->a = std::move(args);
-  c->bus = c->a.bus ? c->a.bus : open_bus(c->a.line, *c->a.clk);
-  c->tick = std::min({c->a.grid_meter_period, c->a.pv_meter_period, c->a.inverter_period});
-  uint32_t inv = c->a.first_inverter;
-  for (const auto& d : c->a.line.devices) {
-    const auto* table = c->a.tables->find(d.point_table);
-    if (!table)
-      continue;  // validated at start-up; an unknown table is refused there
-    member m;
-    m.role = d.role;
-    m.id = d.id;
-    auto unit = static_cast<uint8_t>(d.unit_id);
-    std::chrono::milliseconds period = c->a.inverter_period;
-    if (d.role == plant::device_role::pv_inverter) {
-      m.inverter = std::make_unique<devices::inverter>(*table, *c->bus, unit);
-      m.inverter_index = inv++;
-    } else {
-      m.meter = std::make_unique<devices::meter>(*table, *c->bus, unit);
-      m.range_w = plant::meter_range_w(d);
-      period =
-        d.role == plant::device_role::grid_meter ? c->a.grid_meter_period : c->a.pv_meter_period;
-    }
-    m.every = std::max<int>(1, static_cast<int>(period / c->tick));
-    c->members.push_back(std::move(m));
-  }
+  c->meter =
+    std::make_unique<devices::meter>(*c->a.table, static_cast<uint8_t>(c->a.device.unit_id));
+  c->range_w = plant::meter_range_w(c->a.device);
+  c->urgent = c->a.device.role == plant::device_role::grid_meter;
+  follow_bus(self, c->a.bus);
   self->send(self, poll_atom_v);
   return {
     [self, c](poll_atom) {
-      for (auto& m : c->members) {
-        if (c->ticks % static_cast<uint64_t>(m.every) != 0)
-          continue;
-        if (m.meter) {
-          auto r = m.meter->read();
-          meter_sample s;
-          s.role = m.role;
-          s.id = m.id;
-          s.time = c->a.clk->now();
-          s.read_at = std::chrono::steady_clock::now();
-          s.power_w = r.active_power_w;
-          s.import_wh = r.import_wh;
-          s.export_wh = r.export_wh;
-          if (r.failure)
-            s.error = modbus::describe(*r.failure);
-          else if (auto why = plant::implausible_power(s.power_w, m.range_w))
-            s.error = std::move(*why);  // s.power_w is now invalid
-          self->send(c->a.supervisor, std::move(s));
-        } else {
-          auto r = m.inverter->read();
-          inverter_sample s;
-          s.index = m.inverter_index;
-          s.time = c->a.clk->now();
-          s.ok = !r.failure && r.ac_power_w.usable();
-          s.power_w = r.ac_power_w.value;
-          m.reachable = s.ok;
-          m.ident.update(m.inverter->raw(), s.ok);
-          s.serial = m.ident.serial;
-          s.serial_error = m.ident.error;
-          s.serial_unsupported = m.ident.unsupported;
-          if (!s.ok) {
-            m.fallback_programmed = false;
-          } else if (!m.fallback_programmed) {
-            // Limited to the fail-safe export level by itself when plantd is gone.
-            auto fb =
-              m.inverter->set_comm_loss_fallback(c->a.device_watchdog, c->a.fallback_limit_percent);
-            m.fallback_programmed = fb.has_value();
-          }
-          if (r.failure)
-            s.error = modbus::describe(*r.failure);
-          self->send(c->a.supervisor, std::move(s));
-          ++m.refresh;
+      bus_batch b{c->a.device.id, c->meter->raw().read_requests()};
+      ask_bus(self, c->a.bus, c->urgent, std::move(b), [self, c](const bus_reply& reply) {
+        auto r = c->meter->decode(c->meter->raw().decode(reply.answers));
+        meter_sample s;
+        s.role = c->a.device.role;
+        s.id = c->a.device.id;
+        s.time = c->a.clk->now();
+        s.read_at = reply.done_at;
+        s.power_w = r.active_power_w;
+        s.import_wh = r.import_wh;
+        s.export_wh = r.export_wh;
+        if (r.failure)
+          s.error = modbus::describe(*r.failure);
+        else if (auto why = plant::implausible_power(s.power_w, c->range_w))
+          s.error = std::move(*why);  // s.power_w is now invalid
+        self->send(c->a.supervisor, std::move(s));
+        self->delayed_send(self, c->a.period, poll_atom_v);
+      });
+    },
+  };
+}
+
+inverter_api::behavior_type inverter_actor(inverter_api::pointer self, inverter_actor_args args) {
+  struct ctx {
+    inverter_actor_args a;
+    std::unique_ptr<devices::inverter> inverter;
+    std::optional<double> written_limit;
+    time_point written_at{};
+    std::optional<double> pending_limit;
+    bool writing = false;  // a limit on its way to the line
+    bool apply_scheduled = false;
+    bool reachable = true;
+    bool fallback_programmed = false;  // again after every reconnect
+    identity ident;
+  };
+  auto c = std::make_shared<ctx>();
+  c->a = std::move(args);
+  c->inverter =
+    std::make_unique<devices::inverter>(*c->a.table, static_cast<uint8_t>(c->a.device.unit_id));
+  follow_bus(self, c->a.bus);
+  self->send(self, poll_atom_v);
+  return {
+    [self, c](poll_atom) {
+      // One batch: the read plan, then (only if it all answered) the serial
+      // once per connection and the fallback once per connection.
+      const auto& dev = c->inverter->raw();
+      bus_batch b{c->a.device.id, dev.read_requests()};
+      auto reads = b.requests.size();
+      bool ask_serial = false;
+      if (c->ident.due(dev.table())) {
+        if (auto req = dev.text_request("serial_number")) {
+          req->needs_success = true;
+          b.requests.push_back(std::move(*req));
+          ask_serial = true;
         }
       }
-      ++c->ticks;
-      self->delayed_send(self, c->tick, poll_atom_v);
+      std::size_t fallback = 0;
+      if (!c->fallback_programmed) {
+        for (auto& req : c->inverter->comm_loss_fallback_requests(c->a.device_watchdog,
+                                                                  c->a.fallback_limit_percent)) {
+          req.needs_success = true;
+          b.requests.push_back(std::move(req));
+          ++fallback;
+        }
+      }
+      ask_bus(self, c->a.bus, false, std::move(b),
+              [self, c, reads, ask_serial, fallback](const bus_reply& reply) {
+                const auto& dev = c->inverter->raw();
+                std::span<const modbus::answer> all{reply.answers};
+                auto r = c->inverter->decode(dev.decode(all.first(std::min(reads, all.size()))));
+                inverter_sample s;
+                s.index = c->a.index;
+                s.time = c->a.clk->now();
+                s.ok = !r.failure && r.ac_power_w.usable();
+                s.power_w = r.ac_power_w.value;
+                c->reachable = s.ok;
+                std::size_t next = reads;
+                if (!s.ok)
+                  c->ident.lost();
+                else if (ask_serial && next < all.size())
+                  c->ident.take(dev.decode_text("serial_number", all[next]));
+                next += ask_serial ? 1 : 0;
+                if (!s.ok) {
+                  c->fallback_programmed = false;
+                } else if (fallback > 0 && next + fallback <= all.size()) {
+                  // Limited to the fail-safe export level by itself when plantd is gone.
+                  c->fallback_programmed =
+                    std::all_of(all.begin() + static_cast<std::ptrdiff_t>(next),
+                                all.begin() + static_cast<std::ptrdiff_t>(next + fallback),
+                                [](const modbus::answer& a) { return a.ok(); });
+                }
+                s.serial = c->ident.serial;
+                s.serial_error = c->ident.error;
+                s.serial_unsupported = c->ident.unsupported;
+                if (r.failure)
+                  s.error = modbus::describe(*r.failure);
+                self->send(c->a.supervisor, std::move(s));
+                self->delayed_send(self, c->a.period, poll_atom_v);
+              });
     },
     [self, c](const inverter_command& cmd) {
-      for (auto& m : c->members)
-        if (m.inverter && m.inverter_index == cmd.index)
-          m.pending_limit = cmd.limit_percent;
+      c->pending_limit = cmd.limit_percent;
       if (!c->apply_scheduled) {
         c->apply_scheduled = true;
         self->send(self, apply_atom_v);
       }
     },
-    [c](apply_atom) {
+    [self, c](apply_atom) {
       c->apply_scheduled = false;
-      for (auto& m : c->members) {
-        if (!m.inverter || !m.pending_limit || !m.reachable)
-          continue;
-        double limit = *m.pending_limit;
-        // Write on a change of 0.5 % or more, and refresh once a minute (the
-        // limit is a RAM register: an inverter that restarts forgets it).
-        bool changed = !m.written_limit || std::abs(*m.written_limit - limit) >= 0.5;
-        bool stale = m.refresh * m.every * c->tick >= std::chrono::seconds{60};
-        if (!changed && !stale)
-          continue;
-        if (m.inverter->set_power_limit(limit)) {
-          m.written_limit = limit;
-          m.refresh = 0;
-        } else {
-          m.reachable = false;  // until a read succeeds again
-        }
-      }
+      if (!c->pending_limit || !c->reachable || c->writing)
+        return;  // a write on its way applies again when it is done
+      double limit = *c->pending_limit;
+      // Write on a change of 0.5 % or more, and refresh once a minute (the
+      // limit is a RAM register: an inverter that restarts forgets it).
+      auto now = c->a.clk->now();
+      bool changed = !c->written_limit || std::abs(*c->written_limit - limit) >= 0.5;
+      bool stale = now - c->written_at >= std::chrono::seconds{60};
+      if (!changed && !stale)
+        return;
+      auto req = c->inverter->power_limit_request(limit);
+      if (!req)
+        return;  // not 0..100: dispatch never asks it
+      c->writing = true;
+      ask_bus(self, c->a.bus, false, bus_batch{c->a.device.id, {std::move(*req)}},
+              [self, c, limit, now](const bus_reply& reply) {
+                c->writing = false;
+                if (!reply.answers.empty() && reply.answers.front().ok()) {
+                  c->written_limit = limit;
+                  c->written_at = now;
+                } else {
+                  c->reachable = false;  // until a read succeeds again
+                }
+                if (c->pending_limit != c->written_limit && !c->apply_scheduled) {
+                  c->apply_scheduled = true;
+                  self->send(self, apply_atom_v);
+                }
+              });
     },
   };
 }

@@ -1,15 +1,25 @@
 // Device actors: thin shells that own one device driver each, poll it on its
 // own period, send timestamped samples to the supervisor and apply the
-// commands they are sent. Spawned detached (a thread each), so a device that
-// does not answer blocks nobody but itself. A failed request is a sample with
-// ok = false; the link reconnects with backoff on its own.
+// commands they are sent. A failed request is a sample with ok = false; the
+// link reconnects with backoff on its own.
+//
+// Every device is an actor of its own: a cabinet (its own TCP connection),
+// a meter or a PV inverter, the I/O lines. The meters and inverters of one
+// RS485 line (or its TCP gateway) share the line's bus actor, which alone
+// talks to the line: it runs one device's batch of requests at a time, with
+// the inter-frame gap between frames, the grid meter's first (its batches
+// are sent at high priority). A device actor that fails is restarted alone;
+// one whose bus actor is gone stops with it.
+//
+// Spawned detached (a thread each) in plantd, so a device that does not
+// answer blocks nobody but its line.
 //
 // Commands are coalesced: only the newest is applied, and none is written to
 // a device whose last read failed (each write would wait for its timeout
 // and starve the polling that notices the device is back).
 //
-// Their interfaces: cabinet_api, line_api, io_api below; what they send,
-// device_sink.
+// Their interfaces: cabinet_api, bus_api, meter_api, inverter_api, io_api
+// below; what they send, device_sink.
 #pragma once
 
 #include <chrono>
@@ -39,6 +49,15 @@ struct identity {
   bool unsupported = false;  // the point table has no serial_number string point
   std::string serial;
   std::string error;  // why there is no serial
+
+  // The device does not answer: read again once it does.
+  void lost();
+  // Whether the serial is to be read now (once per connection). False too
+  // when the table has none: unsupported, and said so in error.
+  bool due(const pointtables::table& t);
+  // What the read gave.
+  void take(const modbus::result<std::string>& got);
+  // All three on a device with its own bus (the cabinets).
   void update(devices::device& dev, bool answering);
 };
 
@@ -55,12 +74,22 @@ using cabinet_api = caf::typed_actor<
   // Its own: the next poll, and writing the pending command.
   caf::reacts_to<poll_atom>, caf::reacts_to<apply_atom>>;
 
-// One RS485 line (or its TCP gateway): its meters and PV inverters, one
-// request at a time.
-using line_api = caf::typed_actor<
-  // An inverter's power limit (coalesced per inverter).
+// One RS485 line (or its TCP gateway): the one actor talking to it.
+using bus_api = caf::typed_actor<
+  // A device's requests, run in order; one answer each (bus_reply). The
+  // grid meter's are sent at high priority and run first.
+  caf::replies_to<bus_batch>::with<bus_reply>>;
+
+// A grid, PV or sub-meter on a line.
+using meter_api = caf::typed_actor<
+  // Its own: the next poll.
+  caf::reacts_to<poll_atom>>;
+
+// A PV inverter on a line.
+using inverter_api = caf::typed_actor<
+  // Its power limit (coalesced: only the newest is written).
   caf::reacts_to<inverter_command>,
-  // Its own: the next poll, and writing the pending limits.
+  // Its own: the next poll, and writing the pending limit.
   caf::reacts_to<poll_atom>, caf::reacts_to<apply_atom>>;
 
 // The DRED / RCR / DI / DO lines.
@@ -83,21 +112,38 @@ struct cabinet_actor_args {
   std::shared_ptr<modbus::register_bus> bus;
 };
 
-struct line_actor_args {
+struct bus_actor_args {
+  // Where the line is (its devices name their units in the traffic
+  // counters; the bus actor does not read them otherwise).
   plant::serial_line line;
-  const pointtables::registry* tables = nullptr;
-  // PV inverter index (config order) of the line's first inverter.
-  uint32_t first_inverter = 0;
-  std::chrono::milliseconds grid_meter_period{200};
-  std::chrono::milliseconds pv_meter_period{1000};
-  std::chrono::milliseconds inverter_period{1000};
-  // The inverters' own fallback when plantd is gone: after
-  // device_watchdog without a request, at most fallback_limit_percent.
+  const clock* clk = nullptr;
+  // For tests: a bus to use instead of opening the line.
+  std::shared_ptr<modbus::register_bus> bus;
+};
+
+struct meter_actor_args {
+  plant::serial_device device;
+  const pointtables::table* table = nullptr;
+  std::string line;  // its bus actor's name (the line's port)
+  std::chrono::milliseconds period{1000};
+  device_sink supervisor;
+  const clock* clk = nullptr;
+  bus_api bus;  // set when it starts (the line's bus actor then)
+};
+
+struct inverter_actor_args {
+  plant::serial_device device;
+  const pointtables::table* table = nullptr;
+  std::string line;
+  uint32_t index = 0;  // PV inverter index, in config order
+  std::chrono::milliseconds period{1000};
+  // The inverter's own fallback when plantd is gone: after device_watchdog
+  // without a request, at most fallback_limit_percent.
   std::chrono::seconds device_watchdog{10};
   double fallback_limit_percent = 0;
   device_sink supervisor;
   const clock* clk = nullptr;
-  std::shared_ptr<modbus::register_bus> bus;
+  bus_api bus;
 };
 
 struct io_actor_args {
@@ -108,7 +154,9 @@ struct io_actor_args {
 };
 
 cabinet_api::behavior_type cabinet_actor(cabinet_api::pointer self, cabinet_actor_args args);
-line_api::behavior_type line_actor(line_api::pointer self, line_actor_args args);
+bus_api::behavior_type bus_actor(bus_api::pointer self, bus_actor_args args);
+meter_api::behavior_type meter_actor(meter_api::pointer self, meter_actor_args args);
+inverter_api::behavior_type inverter_actor(inverter_api::pointer self, inverter_actor_args args);
 io_api::behavior_type io_actor(io_api::pointer self, io_actor_args args);
 
 // The bus of a cabinet or a line, as the config describes it. The device

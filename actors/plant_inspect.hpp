@@ -78,6 +78,16 @@ typename Inspector::result_type inspect(Inspector& f, output_command& x) {
   return f(caf::meta::type_name("output_command"), x.channel, x.closed);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bus_batch& x) {
+  return f(caf::meta::type_name("bus_batch"), x.device, x.requests);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bus_reply& x) {
+  return f(caf::meta::type_name("bus_reply"), x.answers, x.done_at);
+}
+
 }  // namespace plantd::actors
 
 namespace plantd {
@@ -97,6 +107,27 @@ typename Inspector::result_type inspect(Inspector& f, dred_contacts& x) {
 }
 
 }  // namespace plantd::io
+
+namespace plantd::modbus {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, failure& x) {
+  return f(caf::meta::type_name("modbus_failure"), x.fault, x.exception_code, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request& x) {
+  return f(caf::meta::type_name("modbus_request"), x.kind, x.unit, x.fc, x.address, x.count,
+           x.values, x.needs_success);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, answer& x) {
+  actors::optional_field<failure> error{x.error};
+  return f(caf::meta::type_name("modbus_answer"), x.data, error);
+}
+
+}  // namespace plantd::modbus
 
 namespace plantd::dio {
 

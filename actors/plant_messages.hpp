@@ -6,10 +6,24 @@
 #include <string>
 
 #include "drivers/dio/lines.hpp"
+#include "drivers/modbus/request.hpp"
 #include "model/common/clock.hpp"
 #include "model/plant/summary.hpp"
 
 namespace plantd::actors {
+
+// What a meter or inverter actor asks of its line's bus actor: requests run
+// in order, one batch at a time on the line.
+struct bus_batch {
+  std::string device;  // who asks: names its unit in the Modbus traffic counters
+  std::vector<modbus::request> requests;
+};
+
+// One answer per request, and when the last one came.
+struct bus_reply {
+  std::vector<modbus::answer> answers;
+  std::chrono::steady_clock::time_point done_at{};
+};
 
 struct io_sample {
   time_point time{};

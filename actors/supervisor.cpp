@@ -127,7 +127,7 @@ void decide(self_ptr self) {
     }
   for (std::size_t i = 0; i < st.inverter_child.size(); ++i)
     if (const auto& c = st.children[st.inverter_child[i]]; c.handle)
-      self->send(as<line_api>(c),
+      self->send(as<inverter_api>(c),
                  inverter_command{static_cast<uint32_t>(i), st.last.inverter_limit_percent[i]});
   if (st.io_child && cfg.policies.export_limit.trip_output != 0)
     if (const auto& c = st.children[*st.io_child]; c.handle)

@@ -1,6 +1,7 @@
 #include "actors/supervisor_state.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <caf/event_based_actor.hpp>
 #include <fmt/format.h>
@@ -30,28 +31,61 @@ bool same_device(const device_spec& a, const device_spec& b) {
     return x->cabinet == y.cabinet && x->table == y.table && x->period == y.period
            && x->device_watchdog == y.device_watchdog && x->bus == y.bus;
   }
-  if (const auto* x = std::get_if<line_actor_args>(&a)) {
-    const auto& y = std::get<line_actor_args>(b);
-    return x->line == y.line && x->first_inverter == y.first_inverter
-           && x->grid_meter_period == y.grid_meter_period && x->pv_meter_period == y.pv_meter_period
-           && x->inverter_period == y.inverter_period && x->device_watchdog == y.device_watchdog
-           && x->fallback_limit_percent == y.fallback_limit_percent && x->bus == y.bus;
+  if (const auto* x = std::get_if<bus_actor_args>(&a)) {
+    // Where the line is; its devices are actors of their own.
+    const auto& y = std::get<bus_actor_args>(b);
+    auto where = [](plant::serial_line l) {
+      l.devices.clear();
+      return l;
+    };
+    return where(x->line) == where(y.line) && x->bus == y.bus;
+  }
+  if (const auto* x = std::get_if<meter_actor_args>(&a)) {
+    const auto& y = std::get<meter_actor_args>(b);
+    return x->device == y.device && x->table == y.table && x->line == y.line
+           && x->period == y.period;
+  }
+  if (const auto* x = std::get_if<inverter_actor_args>(&a)) {
+    // The index too: its samples are placed by it.
+    const auto& y = std::get<inverter_actor_args>(b);
+    return x->device == y.device && x->table == y.table && x->line == y.line && x->index == y.index
+           && x->period == y.period && x->device_watchdog == y.device_watchdog
+           && x->fallback_limit_percent == y.fallback_limit_percent;
   }
   const auto& x = std::get<io_actor_args>(a);
   const auto& y = std::get<io_actor_args>(b);
   return x.lines == y.lines && x.period == y.period;
 }
 
-caf::actor start_device(self_ptr self, const device_spec& spec) {
+// The line a meter or inverter is on (its bus actor's child name), or none.
+const std::string* line_of(const device_spec& spec) {
+  if (const auto* m = std::get_if<meter_actor_args>(&spec))
+    return &m->line;
+  if (const auto* i = std::get_if<inverter_actor_args>(&spec))
+    return &i->line;
+  return nullptr;
+}
+
+// `bus`: the running bus actor of a meter's or inverter's line.
+caf::actor start_device(self_ptr self, const device_spec& spec, const bus_api& bus) {
   return std::visit(
-    [self](const auto& a) -> caf::actor {
+    [self, &bus](const auto& a) -> caf::actor {
       using T = std::decay_t<decltype(a)>;
-      if constexpr (std::is_same_v<T, cabinet_actor_args>)
+      if constexpr (std::is_same_v<T, cabinet_actor_args>) {
         return spawn_device(self, cabinet_actor, a);
-      else if constexpr (std::is_same_v<T, line_actor_args>)
-        return spawn_device(self, line_actor, a);
-      else
+      } else if constexpr (std::is_same_v<T, bus_actor_args>) {
+        return spawn_device(self, bus_actor, a);
+      } else if constexpr (std::is_same_v<T, meter_actor_args>) {
+        auto with = a;
+        with.bus = bus;
+        return spawn_device(self, meter_actor, std::move(with));
+      } else if constexpr (std::is_same_v<T, inverter_actor_args>) {
+        auto with = a;
+        with.bus = bus;
+        return spawn_device(self, inverter_actor, std::move(with));
+      } else {
         return spawn_device(self, io_actor, a);
+      }
     },
     spec);
 }
@@ -87,26 +121,45 @@ std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
       a.bus = st.args.bus_for(cfg.cabinets[i].id);
     out.emplace_back(cfg.cabinets[i].id, std::move(a));
   }
+  // Per line: its bus actor, then an actor per meter and inverter on it.
   uint32_t inverter = 0;
   for (const auto& line : cfg.rs485_lines) {
-    line_actor_args a;
-    a.line = line;
-    a.tables = st.args.tables;
-    a.first_inverter = inverter;
-    a.grid_meter_period = std::chrono::milliseconds{cfg.polling.grid_meter_ms};
-    a.pv_meter_period = std::chrono::milliseconds{cfg.polling.pv_meter_ms};
-    a.inverter_period = std::chrono::milliseconds{cfg.polling.inverter_ms};
-    a.device_watchdog = device_watchdog;
-    a.fallback_limit_percent = fallback_percent;
-    a.supervisor = me;
-    a.clk = st.args.clk;
     std::string name = plant::to_string(line.port);
+    bus_actor_args b;
+    b.line = line;
+    b.clk = st.args.clk;
     if (st.args.bus_for)
-      a.bus = st.args.bus_for(name);
-    for (const auto& d : line.devices)
-      if (d.role == plant::device_role::pv_inverter)
-        ++inverter;
-    out.emplace_back(std::move(name), std::move(a));
+      b.bus = st.args.bus_for(name);
+    out.emplace_back(name, std::move(b));
+    for (const auto& d : line.devices) {
+      const auto* table = st.args.tables->find(d.point_table);
+      if (!table)
+        continue;  // validated at start-up; an unknown table is refused there
+      if (d.role == plant::device_role::pv_inverter) {
+        inverter_actor_args a;
+        a.device = d;
+        a.table = table;
+        a.line = name;
+        a.index = inverter++;
+        a.period = std::chrono::milliseconds{cfg.polling.inverter_ms};
+        a.device_watchdog = device_watchdog;
+        a.fallback_limit_percent = fallback_percent;
+        a.supervisor = me;
+        a.clk = st.args.clk;
+        out.emplace_back(d.id, std::move(a));
+      } else {
+        meter_actor_args a;
+        a.device = d;
+        a.table = table;
+        a.line = name;
+        a.period = std::chrono::milliseconds{d.role == plant::device_role::grid_meter
+                                               ? cfg.polling.grid_meter_ms
+                                               : cfg.polling.pv_meter_ms};
+        a.supervisor = me;
+        a.clk = st.args.clk;
+        out.emplace_back(d.id, std::move(a));
+      }
+    }
   }
   // The I/O lines: opened again only when where they are changes.
   auto lines = st.args.io_lines;
@@ -173,10 +226,25 @@ caf::actor_addr retire_device(self_ptr self, child& c) {
 
 void start_child(self_ptr self, child& c) {
   auto& st = self->state;
-  c.handle = start_device(self, c.spec);
+  bus_api bus;
+  if (const auto* line = line_of(c.spec)) {
+    for (const auto& o : st.children)
+      if (o.name == *line && std::holds_alternative<bus_actor_args>(o.spec))
+        bus = as<bus_api>(o);
+    if (!bus) {
+      c.waits_for_bus = true;
+      return;
+    }
+  }
+  c.waits_for_bus = false;
+  c.handle = start_device(self, c.spec, bus);
   self->monitor(c.handle);
   if (st.live_children)
     st.live_children->push_back(c.handle);
+  if (std::holds_alternative<bus_actor_args>(c.spec))
+    for (auto& o : st.children)
+      if (o.waits_for_bus && !o.handle && line_of(o.spec) && *line_of(o.spec) == c.name)
+        start_child(self, o);
 }
 
 device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) {
@@ -185,6 +253,8 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
   auto specs = plan_devices(self, cfg);
   std::vector<child> next;
   std::vector<bool> taken(st.children.size(), false);
+  std::vector<std::size_t> to_start;  // in `next`, in config order (a bus before its devices)
+  std::set<std::string> new_buses;    // lines whose bus actor starts anew
   for (auto& [name, spec] : specs) {
     child c;
     c.name = name;
@@ -193,15 +263,20 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
     auto old = std::find_if(st.children.begin(), st.children.end(), [&](const child& o) {
       return o.name == name && !taken[static_cast<std::size_t>(&o - st.children.data())];
     });
+    const auto* line = line_of(c.spec);
+    bool bus_new = line && new_buses.count(*line) != 0;
     if (old != st.children.end()) {
       taken[static_cast<std::size_t>(old - st.children.begin())] = true;
-      if (same_device(old->spec, c.spec)) {
+      // A device whose line's bus actor starts anew starts with it.
+      if (same_device(old->spec, c.spec) && !bus_new) {
         next.push_back(std::move(*old));
         continue;
       }
       c.restarts = old->restarts;
       c.uid = st.next_uid++;
       changes.restarted.push_back(name);
+      if (std::holds_alternative<bus_actor_args>(c.spec))
+        new_buses.insert(name);
       if (auto was = retire_device(self, *old)) {
         st.start_after[was] = c.uid;  // once the old one is gone
         next.push_back(std::move(c));
@@ -211,8 +286,10 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
       c.uid = st.next_uid++;
       if (!initial)
         changes.started.push_back(name);
+      if (std::holds_alternative<bus_actor_args>(c.spec))
+        new_buses.insert(name);
     }
-    start_child(self, c);
+    to_start.push_back(next.size());
     next.push_back(std::move(c));
   }
   for (std::size_t i = 0; i < st.children.size(); ++i)
@@ -221,6 +298,9 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
       changes.stopped.push_back(st.children[i].name);
     }
   st.children = std::move(next);
+  for (auto i : to_start)
+    if (!st.children[i].handle)  // a bus started before may have started it
+      start_child(self, st.children[i]);
   auto child_named = [&st](const std::string& name) {
     for (std::size_t i = 0; i < st.children.size(); ++i)
       if (st.children[i].name == name)
@@ -278,7 +358,7 @@ device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial) 
         s.index = static_cast<uint32_t>(inverters.size());
         inverters.push_back(s);
         st.snap.inverters.push_back({false, d.rated_power_w, 0});
-        st.inverter_child.push_back(child_named(plant::to_string(line.port)));
+        st.inverter_child.push_back(child_named(d.id));
       }
       if (d.role == plant::device_role::pv_meter)
         st.have_pv_meter = true;

@@ -24,7 +24,8 @@
 namespace plantd::actors {
 
 // What a device actor is started with: a changed spec restarts it.
-using device_spec = std::variant<cabinet_actor_args, line_actor_args, io_actor_args>;
+using device_spec = std::variant<cabinet_actor_args, bus_actor_args, meter_actor_args,
+                                 inverter_actor_args, io_actor_args>;
 
 struct child {
   std::string name;
@@ -33,6 +34,9 @@ struct child {
   caf::actor handle;  // its actor, whatever its kind (as<Api> to send to it)
   backoff retry;
   int restarts = 0;
+  // A meter or inverter due to start while its line's bus actor is not
+  // running: it starts with the bus actor.
+  bool waits_for_bus = false;
 };
 
 struct supervisor_state {
@@ -89,8 +93,8 @@ struct supervisor_state {
 
 using self_ptr = supervisor_api::stateful_pointer<supervisor_state>;
 
-// A child's actor through its kind's interface (cabinet_api, line_api,
-// io_api): the supervisor knows each child's kind by the list it is in.
+// A child's actor through its kind's interface (cabinet_api, bus_api,
+// meter_api, inverter_api, io_api): the supervisor knows each child's kind by the list it is in.
 template <class Api>
 Api as(const child& c) {
   return caf::actor_cast<Api>(c.handle);
@@ -103,7 +107,8 @@ Api as(const child& c) {
 // device id.
 device_changes reconcile(self_ptr self, const plant::config& cfg, bool initial);
 
-// Starts a child's actor (again), monitored and stopped with the supervisor.
+// Starts a child's actor (again), monitored and stopped with the supervisor;
+// a meter or inverter whose bus actor is not running waits for it.
 void start_child(self_ptr self, child& c);
 
 }  // namespace plantd::actors

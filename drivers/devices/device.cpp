@@ -1,5 +1,6 @@
 #include "drivers/devices/device.hpp"
 
+#include <cassert>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -7,72 +8,110 @@
 namespace plantd::devices {
 
 device::device(const pointtables::table& t, modbus::register_bus& bus, uint8_t unit)
-  : table_(&t),
-    bus_(&bus),
-    unit_(unit),
-    plan_(pointtables::plan_reads(t)) {}
+  : device(t, unit) {
+  bus_ = &bus;
+}
 
-snapshot device::read_all() {
+device::device(const pointtables::table& t, uint8_t unit)
+  : table_(&t),
+    bus_(nullptr),
+    unit_(unit),
+    plan_(pointtables::plan_reads(t)) {
+  reads_.reserve(plan_.size());
+  for (const auto& req : plan_) {
+    modbus::request r;
+    r.kind = req.fc == 1 || req.fc == 2 ? modbus::request_kind::read_bits
+                                        : modbus::request_kind::read_registers;
+    r.unit = unit_;
+    r.fc = req.fc;
+    r.address = req.address;
+    r.count = req.count;
+    reads_.push_back(std::move(r));
+  }
+}
+
+snapshot device::decode(std::span<const modbus::answer> answers) const {
   snapshot s;
   s.values.resize(table_->points.size());
-  for (const auto& req : plan_) {
+  for (std::size_t k = 0; k < plan_.size(); ++k) {
+    const auto& req = plan_[k];
     ++s.requests;
     auto fail = [&](const modbus::failure& f) {
       ++s.failed_requests;
       if (!s.failure)
         s.failure = f;
     };
-    if (req.fc == 1 || req.fc == 2) {
-      auto got = bus_->read_bits(unit_, req.fc, req.address, req.count);
-      if (!got) {
-        fail(got.error());
-        continue;
-      }
-      for (auto i : req.points) {
-        uint16_t bit = (*got)[table_->points[i].address - req.address];
-        s.values[i] = pointtables::decode(table_->points[i], &bit);
-      }
+    if (k >= answers.size()) {
+      fail({modbus::fault::malformed, 0, "no answer to a request of the read plan"});
       continue;
     }
-    auto got = bus_->read_registers(unit_, req.fc, req.address, req.count);
-    if (!got) {
-      fail(got.error());
+    const auto& got = answers[k];
+    if (got.error) {
+      fail(*got.error);
       continue;
     }
-    if (got->size() != req.count) {
+    if (got.data.size() != req.count) {
       fail({modbus::fault::malformed, 0,
-            fmt::format("asked for {} registers, got {}", req.count, got->size())});
+            fmt::format("asked for {} registers, got {}", req.count, got.data.size())});
       continue;
     }
     for (auto i : req.points)
-      s.values[i] = pointtables::decode(table_->points[i],
-                                        got->data() + (table_->points[i].address - req.address));
+      s.values[i] = pointtables::decode(
+        table_->points[i], got.data.data() + (table_->points[i].address - req.address));
   }
   return s;
 }
 
-modbus::result<std::string> device::read_text(std::string_view name) {
+snapshot device::read_all() {
+  assert(bus_);
+  return decode(modbus::run(*bus_, std::span<const modbus::request>{reads_}));
+}
+
+modbus::result<modbus::request> device::text_request(std::string_view name) const {
   auto idx = table_->index_of(name);
   if (!idx || table_->points[*idx].type != pointtables::value_type::text)
     return unexpected{modbus::failure{
       modbus::fault::bad_request, 0,
       fmt::format("point table {} has no string point \"{}\"", table_->name, name)}};
   const auto& p = table_->points[*idx];
-  auto got = bus_->read_registers(unit_, p.fc, p.address, p.registers);
-  if (!got)
-    return unexpected{got.error()};
-  if (got->size() != p.registers)
+  modbus::request r;
+  r.unit = unit_;
+  r.fc = p.fc;
+  r.address = p.address;
+  r.count = p.registers;
+  return r;
+}
+
+modbus::result<std::string> device::decode_text(std::string_view name,
+                                                const modbus::answer& a) const {
+  auto idx = table_->index_of(name);
+  if (!idx || table_->points[*idx].type != pointtables::value_type::text)
+    return unexpected{modbus::failure{
+      modbus::fault::bad_request, 0,
+      fmt::format("point table {} has no string point \"{}\"", table_->name, name)}};
+  if (a.error)
+    return unexpected{*a.error};
+  const auto& p = table_->points[*idx];
+  if (a.data.size() != p.registers)
     return unexpected{
       modbus::failure{modbus::fault::malformed, 0,
-                      fmt::format("asked for {} registers, got {}", p.registers, got->size())}};
-  auto text = pointtables::decode_text(p, got->data());
+                      fmt::format("asked for {} registers, got {}", p.registers, a.data.size())}};
+  auto text = pointtables::decode_text(p, a.data.data());
   if (!text)
     return unexpected{modbus::failure{modbus::fault::malformed, 0,
                                       fmt::format("\"{}\" is not printable text", name)}};
   return *text;
 }
 
-modbus::result<void> device::write(std::string_view name, double value) {
+modbus::result<std::string> device::read_text(std::string_view name) {
+  assert(bus_);
+  auto req = text_request(name);
+  if (!req)
+    return unexpected{req.error()};
+  return decode_text(name, modbus::run(*bus_, *req));
+}
+
+modbus::result<modbus::request> device::write_request(std::string_view name, double value) const {
   auto idx = table_->index_of(name);
   if (!idx)
     return unexpected{
@@ -82,9 +121,31 @@ modbus::result<void> device::write(std::string_view name, double value) {
   if (p.access == pointtables::access::ro)
     return unexpected{modbus::failure{modbus::fault::bad_request, 0,
                                       fmt::format("point \"{}\" is read-only", name)}};
-  if (p.fc == 1)
-    return bus_->write_coil(unit_, p.address, value != 0);
-  return bus_->write_registers(unit_, p.address, pointtables::encode(p, value), p.write_fc);
+  modbus::request r;
+  r.unit = unit_;
+  if (p.fc == 1) {
+    r.kind = modbus::request_kind::write_coil;
+    r.fc = 5;
+    r.address = p.address;
+    r.values = {static_cast<uint16_t>(value != 0 ? 1 : 0)};
+    return r;
+  }
+  r.kind = modbus::request_kind::write_registers;
+  r.fc = p.write_fc;
+  r.address = p.address;
+  r.values = pointtables::encode(p, value);
+  return r;
+}
+
+modbus::result<void> device::write(std::string_view name, double value) {
+  assert(bus_);
+  auto req = write_request(name, value);
+  if (!req)
+    return unexpected{req.error()};
+  auto a = modbus::run(*bus_, *req);
+  if (a.error)
+    return unexpected{std::move(*a.error)};
+  return {};
 }
 
 reading device::value(const snapshot& s, std::string_view name) const {
@@ -93,10 +154,6 @@ reading device::value(const snapshot& s, std::string_view name) const {
     return {};
   return s.values[*idx];
 }
-
-}  // namespace plantd::devices
-
-namespace plantd::devices {
 
 std::vector<flag> device::flags(const snapshot& s) const {
   std::vector<flag> out;

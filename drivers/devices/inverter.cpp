@@ -7,8 +7,7 @@
 
 namespace plantd::devices {
 
-inverter_reading inverter::read() {
-  auto s = dev_.read_all();
+inverter_reading inverter::decode(const snapshot& s) const {
   const auto& t = dev_.table();
   inverter_reading r;
   r.failure = s.failure;
@@ -44,11 +43,26 @@ inverter_reading inverter::read() {
   return r;
 }
 
-modbus::result<void> inverter::set_power_limit(double percent) {
+modbus::result<modbus::request> inverter::power_limit_request(double percent) const {
   if (!(percent >= 0 && percent <= 100))
     return unexpected{modbus::failure{modbus::fault::bad_request, 0,
                                       fmt::format("power limit {} % is not 0..100", percent)}};
+  return dev_.write_request("power_limit", percent);
+}
+
+modbus::result<void> inverter::set_power_limit(double percent) {
+  if (auto r = power_limit_request(percent); !r)
+    return unexpected{r.error()};
   return dev_.write("power_limit", percent);
+}
+
+std::vector<modbus::request> inverter::comm_loss_fallback_requests(std::chrono::seconds timeout,
+                                                                   double percent) const {
+  auto limit = dev_.write_request("comm_loss_limit", std::clamp(percent, 0.0, 100.0));
+  auto after = dev_.write_request("comm_loss_timeout", static_cast<double>(timeout.count()));
+  if (!limit || !after)
+    return {};
+  return {std::move(*limit), std::move(*after)};
 }
 
 modbus::result<bool> inverter::set_comm_loss_fallback(std::chrono::seconds timeout,

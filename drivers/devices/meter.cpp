@@ -4,8 +4,7 @@
 
 namespace plantd::devices {
 
-meter_reading meter::read() {
-  auto s = dev_.read_all();
+meter_reading meter::decode(const snapshot& s) const {
   meter_reading r;
   r.failure = s.failure;
   r.active_power_w = dev_.value(s, "active_power");

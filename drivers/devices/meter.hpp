@@ -29,10 +29,15 @@ class meter {
 public:
   meter(const pointtables::table& t, modbus::register_bus& bus, uint8_t unit)
     : dev_(t, bus, unit) {}
+  // Without a bus: raw().read_requests(), answered elsewhere, then decode.
+  meter(const pointtables::table& t, uint8_t unit)
+    : dev_(t, unit) {}
 
-  meter_reading read();
+  meter_reading read() { return decode(dev_.read_all()); }
+  meter_reading decode(const snapshot& s) const;
 
   device& raw() noexcept { return dev_; }
+  const device& raw() const noexcept { return dev_; }
 
 private:
   device dev_;

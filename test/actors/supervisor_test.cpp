@@ -358,3 +358,95 @@ TEST_CASE_METHOD(plant_fixture,
   CHECK_FALSE(io_lines->out[0]);
   CHECK_FALSE(io_lines->out[1]);
 }
+
+TEST_CASE_METHOD(plant_fixture,
+                 "a meter or inverter actor that dies is restarted alone, its line goes on",
+                 "[actors][supervisor][restart]") {
+  start(1, 20'000);
+  leap(1000ms);
+  auto& line = *buses["RS485-3"];  // inv-1 (unit 1) and inv-2 (unit 2)
+  REQUIRE(line.requests_to(1) > 0);
+  REQUIRE(line.requests_to(2) > 0);
+  auto restarts = [this] {
+    auto n = ask<uint64_t>(sup, caf::get_atom_v, actors::restart_atom_v);
+    REQUIRE(n);
+    return *n;
+  };
+  REQUIRE(ask<bool>(sup, actors::restart_atom_v, std::string{"inv-1"}));
+  sched.run();
+  auto inv1 = line.requests_to(1);
+  auto inv2 = line.requests_to(2);
+  auto grid = buses["RS485-1"]->log.size();
+  leap(400ms);  // within its backoff (500 ms): it alone is silent
+  CHECK(line.requests_to(1) == inv1);
+  CHECK(buses["RS485-1"]->log.size() > grid);  // polled every 200 ms
+  CHECK(restarts() == 1);                      // inv-2 and the line's bus were not
+  leap(1500ms);
+  CHECK(line.requests_to(1) > inv1);
+  CHECK(line.requests_to(2) > inv2);
+  // The line's bus actor: its devices stop with it and start again with it.
+  REQUIRE(ask<bool>(sup, actors::restart_atom_v, std::string{"RS485-3"}));
+  sched.run();
+  inv1 = line.requests_to(1);
+  inv2 = line.requests_to(2);
+  leap(400ms);
+  CHECK(line.requests_to(1) == inv1);
+  CHECK(line.requests_to(2) == inv2);
+  CHECK(restarts() == 4);  // the bus and both inverters
+  leap(2000ms);
+  CHECK(line.requests_to(1) > inv1);
+  CHECK(line.requests_to(2) > inv2);
+  // The grid meter went on through all of it.
+  CHECK(state().grid_meter_available);
+}
+
+TEST_CASE_METHOD(plant_fixture, "the grid meter's requests go first on its line",
+                 "[actors][supervisor][bus]") {
+  auto bus = std::make_shared<test::fake_bus>();
+  bus->set(1, 3, 100, {1});
+  bus->set(1, 3, 200, {2});
+  actors::bus_actor_args a;
+  a.clk = &clk;
+  a.bus = bus;
+  auto line = sys.spawn(actors::bus_actor, a);
+  auto read = [](uint16_t address) {
+    modbus::request r;
+    r.address = address;
+    r.count = 1;
+    return r;
+  };
+  // Three batches queued while the line is busy: the urgent one runs first,
+  // the others in the order they came.
+  auto first = self->request(line, caf::infinite, actors::bus_batch{"inv-1", {read(100)}});
+  auto second = self->request(line, caf::infinite, actors::bus_batch{"inv-2", {read(100)}});
+  auto urgent = self->request<caf::message_priority::high>(
+    line, caf::infinite, actors::bus_batch{"grid-meter", {read(200)}});
+  sched.run();
+  REQUIRE(bus->log.size() == 3);
+  CHECK(std::get<1>(bus->log[0]) == 200);
+  CHECK(std::get<1>(bus->log[1]) == 100);
+  std::vector<uint16_t> got;
+  for (auto* h : {&urgent, &first, &second})
+    h->receive(
+      [&](actors::bus_reply& r) {
+        REQUIRE(r.answers.size() == 1);
+        REQUIRE(r.answers[0].ok());
+        got.push_back(r.answers[0].data.at(0));
+      },
+      [&](caf::error& e) { FAIL(caf::to_string(e)); });
+  CHECK(got == std::vector<uint16_t>{2, 1, 1});
+  // A request that needs the ones before it is not sent after a failure.
+  modbus::request write;
+  write.kind = modbus::request_kind::write_registers;
+  write.address = 300;
+  write.values = {7};
+  write.needs_success = true;
+  auto batch = ask<actors::bus_reply>(line, actors::bus_batch{"inv-1", {read(999), write}});
+  REQUIRE(batch);
+  REQUIRE(batch->answers.size() == 2);
+  CHECK_FALSE(batch->answers[0].ok());  // no such register
+  REQUIRE(batch->answers[1].error);
+  CHECK_THAT(batch->answers[1].error->message, Catch::Contains("not sent"));
+  CHECK(bus->log.size() == 4);  // the write never reached the line
+  caf::anon_send_exit(line, caf::exit_reason::user_shutdown);
+}

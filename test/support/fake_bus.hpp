@@ -2,6 +2,7 @@
 // exactly the words a device would send, and against injected failures.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -18,6 +19,12 @@ public:
   std::optional<modbus::failure> fail_all;
   // Requests seen: (fc, address, count).
   std::vector<std::tuple<uint8_t, uint16_t, uint16_t>> log;
+  std::vector<uint8_t> units;  // the unit of each request in log
+
+  // Requests seen for `unit`.
+  std::size_t requests_to(uint8_t unit) const {
+    return static_cast<std::size_t>(std::count(units.begin(), units.end(), unit));
+  }
 
   void set(uint8_t unit, uint8_t fc, uint16_t address, const std::vector<uint16_t>& words) {
     for (std::size_t i = 0; i < words.size(); ++i)
@@ -29,6 +36,7 @@ public:
   modbus::result<modbus::registers> read_registers(uint8_t unit, uint8_t fc, uint16_t address,
                                                    uint16_t count) override {
     log.emplace_back(fc, address, count);
+    units.push_back(unit);
     if (fail_all)
       return unexpected{*fail_all};
     auto& space = regs[{unit, fc}];
@@ -47,6 +55,7 @@ public:
   modbus::result<modbus::bits> read_bits(uint8_t unit, uint8_t fc, uint16_t address,
                                          uint16_t count) override {
     log.emplace_back(fc, address, count);
+    units.push_back(unit);
     if (fail_all)
       return unexpected{*fail_all};
     auto& space = regs[{unit, fc}];
@@ -59,6 +68,7 @@ public:
   modbus::result<void> write_registers(uint8_t unit, uint16_t address,
                                        const modbus::registers& values, uint8_t fc) override {
     log.emplace_back(fc, address, static_cast<uint16_t>(values.size()));
+    units.push_back(unit);
     if (fail_all)
       return unexpected{*fail_all};
     set(unit, 3, address, values);
@@ -67,6 +77,7 @@ public:
 
   modbus::result<void> write_coil(uint8_t unit, uint16_t address, bool on) override {
     log.emplace_back(5, address, 1);
+    units.push_back(unit);
     if (fail_all)
       return unexpected{*fail_all};
     regs[{unit, 1}][address] = on ? 1 : 0;
