@@ -450,3 +450,49 @@ TEST_CASE_METHOD(plant_fixture, "the grid meter's requests go first on its line"
   CHECK(bus->log.size() == 4);  // the write never reached the line
   caf::anon_send_exit(line, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE_METHOD(plant_fixture, "a new config restarts a line's bus actor only when the line moved",
+                 "[actors][supervisor][config]") {
+  start(1, 20'000);
+  leap(1000ms);
+  auto apply = [this](plant::config cfg) {
+    cfg.policies.export_limit.enabled = false;
+    auto changes = ask<actors::device_changes>(
+      sup, actors::apply_atom_v,
+      std::shared_ptr<const plant::config>{std::make_shared<plant::config>(std::move(cfg))});
+    REQUIRE(changes);
+    return *changes;
+  };
+  // A sub-meter wired to RS485-2: it alone starts; the PV meter on the
+  // same line keeps its actor.
+  auto cfg = test::valid_config(1);
+  cfg.rs485_lines[1].devices.push_back(
+    {"sub-1", plant::device_role::sub_meter, "eastron-sdm630", 3, 0, ""});
+  auto added = apply(cfg);
+  CHECK(added.started == std::vector<std::string>{"sub-1"});
+  CHECK(added.restarted.empty());
+  CHECK(added.stopped.empty());
+  leap(1500ms);
+  CHECK(buses["RS485-2"]->requests_to(3) > 0);
+  // The line's timeout changes: its bus actor and every device on it start again.
+  cfg.rs485_lines[1].timeout_ms = 300;
+  auto moved = apply(cfg);
+  CHECK(moved.restarted == std::vector<std::string>{"RS485-2", "pv-meter", "sub-1"});
+  CHECK(moved.started.empty());
+  leap(1500ms);
+  auto pv = buses["RS485-2"]->requests_to(2);
+  auto sub = buses["RS485-2"]->requests_to(3);
+  leap(1500ms);
+  CHECK(buses["RS485-2"]->requests_to(2) > pv);
+  CHECK(buses["RS485-2"]->requests_to(3) > sub);
+  CHECK(state().grid_meter_available);  // RS485-1 never stopped
+  // The sub-meter taken out: stopped, and nobody polls it.
+  cfg.rs485_lines[1].devices.pop_back();
+  auto removed = apply(cfg);
+  CHECK(removed.stopped == std::vector<std::string>{"sub-1"});
+  CHECK(removed.restarted.empty());
+  leap(500ms);
+  sub = buses["RS485-2"]->requests_to(3);
+  leap(2000ms);
+  CHECK(buses["RS485-2"]->requests_to(3) == sub);
+}
