@@ -503,4 +503,26 @@ io_api::behavior_type io_actor(io_api::pointer self, io_actor_args args) {
   };
 }
 
+demand_response_api::behavior_type demand_response_actor(demand_response_api::pointer self,
+                                                         demand_response_actor_args args) {
+  auto a = std::make_shared<demand_response_actor_args>(std::move(args));
+  self->send(self, poll_atom_v);
+  return {
+    [self, a](poll_atom) {
+      auto r = a->lines->read();
+      demand_response_sample s;
+      s.time = a->clk->now();
+      s.ok = r.has_value();
+      if (r) {
+        s.dred = r->dred;
+        s.rcr = r->rcr;
+      } else {
+        s.error = r.error();
+      }
+      self->send(a->supervisor, std::move(s));
+      self->delayed_send(self, a->period, poll_atom_v);
+    },
+  };
+}
+
 }  // namespace plantd::actors

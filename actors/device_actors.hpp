@@ -18,8 +18,8 @@
 // a device whose last read failed (each write would wait for its timeout
 // and starve the polling that notices the device is back).
 //
-// Their interfaces: cabinet_api, bus_api, meter_api, inverter_api, io_api
-// below; what they send, device_sink.
+// Their interfaces: cabinet_api, bus_api, meter_api, inverter_api, io_api,
+// demand_response_api below; what they send, device_sink.
 #pragma once
 
 #include <chrono>
@@ -63,7 +63,8 @@ struct identity {
 
 // Where the device actors send their samples: the supervisor.
 using device_sink = caf::typed_actor<caf::reacts_to<cabinet_sample>, caf::reacts_to<meter_sample>,
-                                     caf::reacts_to<inverter_sample>, caf::reacts_to<io_sample>>;
+                                     caf::reacts_to<inverter_sample>, caf::reacts_to<io_sample>,
+                                     caf::reacts_to<demand_response_sample>>;
 
 // One cabinet over Modbus TCP.
 using cabinet_api = caf::typed_actor<
@@ -92,7 +93,7 @@ using inverter_api = caf::typed_actor<
   // Its own: the next poll, and writing the pending limit.
   caf::reacts_to<poll_atom>, caf::reacts_to<apply_atom>>;
 
-// The DRED / RCR / DI / DO lines.
+// The dry contacts: DI in, DO out.
 using io_api = caf::typed_actor<
   // A dry-contact output to set.
   caf::reacts_to<output_command>,
@@ -146,6 +147,13 @@ struct inverter_actor_args {
   bus_api bus;
 };
 
+// The DRED / ripple-control port, apart from the dry contacts.
+using demand_response_api = caf::typed_actor<
+  // Its own: the next poll.
+  caf::reacts_to<poll_atom>>;
+
+// The dry contacts (io_actor) and the DRED / RCR port (demand_response_actor):
+// their lines may sit on one GPIO chip or I/O module, each actor reads its own.
 struct io_actor_args {
   std::shared_ptr<dio::line_source> lines;
   std::chrono::milliseconds period{200};
@@ -153,11 +161,15 @@ struct io_actor_args {
   const clock* clk = nullptr;
 };
 
+struct demand_response_actor_args : io_actor_args {};
+
 cabinet_api::behavior_type cabinet_actor(cabinet_api::pointer self, cabinet_actor_args args);
 bus_api::behavior_type bus_actor(bus_api::pointer self, bus_actor_args args);
 meter_api::behavior_type meter_actor(meter_api::pointer self, meter_actor_args args);
 inverter_api::behavior_type inverter_actor(inverter_api::pointer self, inverter_actor_args args);
 io_api::behavior_type io_actor(io_api::pointer self, io_actor_args args);
+demand_response_api::behavior_type demand_response_actor(demand_response_api::pointer self,
+                                                         demand_response_actor_args args);
 
 // The bus of a cabinet or a line, as the config describes it. The device
 // ids name its units in the Modbus traffic counters (modbus/traffic.hpp).

@@ -64,6 +64,20 @@ typename Inspector::result_type inspect(Inspector& f, io_sample& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, demand_response_sample& x) {
+  // The RCR lines as one bit each.
+  uint8_t rcr = 0;
+  for (std::size_t i = 0; i < x.rcr.size(); ++i)
+    rcr = static_cast<uint8_t>(rcr | (x.rcr[i] ? 1U << i : 0U));
+  return f(caf::meta::type_name("demand_response_sample"), x.time, x.ok, x.dred, rcr, x.error,
+           caf::meta::load_callback([&]() -> caf::error {
+             for (std::size_t i = 0; i < x.rcr.size(); ++i)
+               x.rcr[i] = ((rcr >> i) & 1U) != 0;
+             return caf::none;
+           }));
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cabinet_command& x) {
   return f(caf::meta::type_name("cabinet_command"), x.power_w, x.run, x.rewrite);
 }
@@ -103,7 +117,21 @@ namespace plantd::io {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dred_contacts& x) {
-  return f(caf::meta::type_name("dred_contacts"), x.to_com, x.to_refgen, x.refgen_to_com);
+  // One bit per contact: to_com 0..3, to_refgen 4..7, refgen_to_com 8 (GCC
+  // 12 at -O3 warns of a bool array read through CAF's byte conversion).
+  uint16_t bits = x.refgen_to_com ? 1U << 8 : 0U;
+  for (std::size_t i = 0; i < 4; ++i)
+    bits = static_cast<uint16_t>(bits | (x.to_com[i] ? 1U << i : 0U)
+                                 | (x.to_refgen[i] ? 1U << (4 + i) : 0U));
+  return f(caf::meta::type_name("dred_contacts"), bits,
+           caf::meta::load_callback([&]() -> caf::error {
+             for (std::size_t i = 0; i < 4; ++i) {
+               x.to_com[i] = ((bits >> i) & 1U) != 0;
+               x.to_refgen[i] = ((bits >> (4 + i)) & 1U) != 0;
+             }
+             x.refgen_to_com = ((bits >> 8) & 1U) != 0;
+             return caf::none;
+           }));
 }
 
 }  // namespace plantd::io

@@ -25,10 +25,20 @@ struct bus_reply {
   std::chrono::steady_clock::time_point done_at{};
 };
 
+// The dry contacts (lines.di); the DRED / RCR lines come apart.
 struct io_sample {
   time_point time{};
   bool ok = false;
   dio::line_state lines;
+  std::string error;
+};
+
+// The DRED / ripple-control port.
+struct demand_response_sample {
+  time_point time{};
+  bool ok = false;
+  io::dred_contacts dred;
+  std::array<bool, 4> rcr{};
   std::string error;
 };
 

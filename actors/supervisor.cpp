@@ -37,8 +37,11 @@ void publish(self_ptr self) {
   in.pv_meter = st.have_pv_meter ? &st.pv_meter : nullptr;
   in.sub_meters = &st.sub_meters;
   in.io_present = st.have_io;
-  in.io_ok = st.io.ok;
-  in.io_error = st.io.error;
+  // The DRED / RCR port and the contacts are read apart; either unread is
+  // the I/O unknown.
+  bool dr_ok = !st.have_demand_response || st.demand_response.ok;
+  in.io_ok = st.io.ok && dr_ok;
+  in.io_error = !st.io.ok ? st.io.error : dr_ok ? "" : st.demand_response.error;
   in.di = st.io.lines.di;
   for (const auto& [id, w] : st.foreign)
     if (w.locked())
@@ -93,15 +96,20 @@ void decide(self_ptr self) {
     if (st.inverters[i].time < st.pv_commanded_at)
       st.snap.inverters[i].power_w = st.snap.inverters[i].rated_power_w * st.pv_commanded_fraction;
   }
-  st.snap.io_known = !st.have_io || st.io.ok;
-  if (st.have_io && st.io.ok) {
+  bool dr_ok = !st.have_demand_response || st.demand_response.ok;
+  st.snap.io_known = !st.have_io || (st.io.ok && dr_ok);
+  if (st.have_io && st.io.ok)
     st.snap.di = st.io.lines.di;
+  if (st.have_io && st.have_demand_response && st.demand_response.ok) {
     st.snap.dred = cfg.io.demand_response == plant::demand_response_kind::dred
-                     ? io::decode_dred(st.io.lines.dred)
+                     ? io::decode_dred(st.demand_response.dred)
                      : io::dred_order{};
     st.snap.rcr_fraction = cfg.io.demand_response == plant::demand_response_kind::rcr
-                             ? io::decode_rcr(st.io.lines.rcr)
+                             ? io::decode_rcr(st.demand_response.rcr)
                              : 1.0;
+  } else if (!st.have_demand_response) {
+    st.snap.dred = {};
+    st.snap.rcr_fraction = 1.0;
   }
   st.last = st.dispatcher->decide(st.snap, st.dstate);
   ++st.decisions;
@@ -264,6 +272,10 @@ supervisor_api::behavior_type supervisor(self_ptr self, supervisor_args args) {
     [self](const io_sample& s) {
       if (from_running_device(self))
         self->state.io = s;
+    },
+    [self](const demand_response_sample& s) {
+      if (from_running_device(self))
+        self->state.demand_response = s;
     },
     [self](tick_atom) {
       decide(self);

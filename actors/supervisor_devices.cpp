@@ -52,6 +52,10 @@ bool same_device(const device_spec& a, const device_spec& b) {
            && x->period == y.period && x->device_watchdog == y.device_watchdog
            && x->fallback_limit_percent == y.fallback_limit_percent;
   }
+  if (const auto* x = std::get_if<demand_response_actor_args>(&a)) {
+    const auto& y = std::get<demand_response_actor_args>(b);
+    return x->lines == y.lines && x->period == y.period;
+  }
   const auto& x = std::get<io_actor_args>(a);
   const auto& y = std::get<io_actor_args>(b);
   return x.lines == y.lines && x.period == y.period;
@@ -83,6 +87,8 @@ caf::actor start_device(self_ptr self, const device_spec& spec, const bus_api& b
         auto with = a;
         with.bus = bus;
         return spawn_device(self, inverter_actor, std::move(with));
+      } else if constexpr (std::is_same_v<T, demand_response_actor_args>) {
+        return spawn_device(self, demand_response_actor, a);
       } else {
         return spawn_device(self, io_actor, a);
       }
@@ -201,9 +207,19 @@ std::vector<std::pair<std::string, device_spec>> plan_devices(self_ptr self,
     if (st.io.error.empty())
       st.io.error = "the I/O lines cannot be opened";
   }
-  if (lines)
-    out.emplace_back(
-      "io", io_actor_args{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me, st.args.clk});
+  // The dry contacts, and the DRED / RCR port (an actor of its own) when
+  // the config reads one.
+  st.have_demand_response = cfg.io.demand_response != plant::demand_response_kind::none;
+  if (st.have_demand_response && !lines) {
+    st.demand_response.ok = false;
+    st.demand_response.error = st.io.error;
+  }
+  if (lines) {
+    io_actor_args io{lines, std::chrono::milliseconds{cfg.polling.io_ms}, me, st.args.clk};
+    out.emplace_back("io", io);
+    if (st.have_demand_response)
+      out.emplace_back("demand-response", demand_response_actor_args{io});
+  }
   return out;
 }
 

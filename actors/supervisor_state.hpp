@@ -25,7 +25,7 @@ namespace plantd::actors {
 
 // What a device actor is started with: a changed spec restarts it.
 using device_spec = std::variant<cabinet_actor_args, bus_actor_args, meter_actor_args,
-                                 inverter_actor_args, io_actor_args>;
+                                 inverter_actor_args, io_actor_args, demand_response_actor_args>;
 
 struct child {
   std::string name;
@@ -62,6 +62,8 @@ struct supervisor_state {
   std::map<std::string, meter_sample> sub_meters;  // by device id, as configured
   io_sample io;
   bool have_io = false;
+  demand_response_sample demand_response;  // when the config names a DRED or RCR port
+  bool have_demand_response = false;
   std::vector<child> children;
   std::vector<std::size_t> cabinet_child;  // child index per cabinet
   std::optional<std::size_t> io_child;

@@ -8,6 +8,10 @@
 //            11..14 ripple control D_IN1..D_IN4;
 //   outputs  15 DO1, 16 DO2 (GPIO offsets; coils 0 and 1 over Modbus).
 // A line reads true when its contact is closed.
+//
+// Thread: read() may be called from two threads at once (plantd reads the
+// dry contacts and the DRED / RCR port from an actor each); set_output()
+// from one.
 #pragma once
 
 #include <array>

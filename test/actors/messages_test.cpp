@@ -80,6 +80,47 @@ TEST_CASE_METHOD(test::actor_fixture, "plant messages go through a serializer an
   CHECK(iob.lines.dred.to_com[2]);
   CHECK(iob.lines.rcr[3]);
 
+  actors::demand_response_sample dr;
+  dr.ok = true;
+  dr.dred.refgen_to_com = true;
+  dr.rcr[1] = true;
+  dr.error = "none";
+  auto drb = round_trip(sys, dr);
+  CHECK(drb.ok);
+  CHECK(drb.dred.refgen_to_com);
+  CHECK(drb.rcr[1]);
+  CHECK(drb.error == "none");
+
+  modbus::request write;
+  write.kind = modbus::request_kind::write_registers;
+  write.unit = 3;
+  write.fc = 16;
+  write.address = 0x3005;
+  write.values = {1, 0xFFFF};
+  write.needs_success = true;
+  auto bb = round_trip(sys, actors::bus_batch{"inv-1", {modbus::request{}, write}});
+  REQUIRE(bb.requests.size() == 2);
+  CHECK(bb.device == "inv-1");
+  CHECK(bb.requests[1].kind == modbus::request_kind::write_registers);
+  CHECK(bb.requests[1].unit == 3);
+  CHECK(bb.requests[1].address == 0x3005);
+  CHECK(bb.requests[1].values == modbus::registers{1, 0xFFFF});
+  CHECK(bb.requests[1].needs_success);
+  CHECK_FALSE(bb.requests[0].needs_success);
+  actors::bus_reply reply;
+  reply.answers.push_back({{7, 8}, std::nullopt});
+  reply.answers.push_back({{}, modbus::failure{modbus::fault::exception, 2, "no such register"}});
+  reply.done_at = std::chrono::steady_clock::now();
+  auto rb = round_trip(sys, reply);
+  REQUIRE(rb.answers.size() == 2);
+  CHECK(rb.answers[0].ok());
+  CHECK(rb.answers[0].data == modbus::registers{7, 8});
+  REQUIRE(rb.answers[1].error);
+  CHECK(rb.answers[1].error->fault == modbus::fault::exception);
+  CHECK(rb.answers[1].error->exception_code == 2);
+  CHECK(rb.answers[1].error->message == "no such register");
+  CHECK(rb.done_at == reply.done_at);
+
   alarms::alarm open{7, "fire", "C01", alarms::severity::critical, "fire", 1000, {}, 1500, "ana"};
   auto ab = round_trip(sys, std::vector<alarms::alarm>{open});
   REQUIRE(ab.size() == 1);

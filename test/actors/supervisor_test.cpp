@@ -496,3 +496,49 @@ TEST_CASE_METHOD(plant_fixture, "a new config restarts a line's bus actor only w
   leap(2000ms);
   CHECK(buses["RS485-2"]->requests_to(3) == sub);
 }
+
+TEST_CASE_METHOD(plant_fixture,
+                 "the DRED port is an actor apart from the dry contacts: either restarts alone",
+                 "[actors][supervisor][io]") {
+  io_lines = std::make_shared<fake_lines>();
+  io_lines->state.di = {true, false};
+  io_lines->state.dred.to_com[0] = true;  // DRM1: no consumption (the battery may not charge)
+  edit = [](plant::config& c) {
+    c.rs485_lines.resize(1);
+    c.io.demand_response = plant::demand_response_kind::dred;
+    c.io.inputs = {{1, plant::input_function::generic_alarm, false, "Door open"}};
+  };
+  start(1, -30'000);  // exporting 30 kW: self-consumption would charge
+  leap(1500ms);
+  auto has = [this](const std::string& code) {
+    for (const auto& c : state().conditions)
+      if (c.code == code)
+        return true;
+    return false;
+  };
+  CHECK(state().binding == dispatch::rule::grid_order);
+  CHECK(power_setpoint(*buses["C01"]) == 0);
+  CHECK(has("digital_input"));
+  auto restarts = [this] {
+    auto n = ask<uint64_t>(sup, caf::get_atom_v, actors::restart_atom_v);
+    REQUIRE(n);
+    return *n;
+  };
+  // The DRED actor stops: the contacts are still read (the door closes).
+  REQUIRE(ask<bool>(sup, actors::restart_atom_v, std::string{"demand-response"}));
+  io_lines->state.di = {false, false};
+  leap(400ms);
+  CHECK_FALSE(has("digital_input"));
+  CHECK(restarts() == 1);
+  // Back after its backoff, and the order it reads is lifted.
+  io_lines->state.dred.to_com[0] = false;
+  leap(1500ms);
+  CHECK(state().binding == dispatch::rule::self_consumption);
+  CHECK(power_setpoint(*buses["C01"]) == -30'000);
+  // The contacts' actor stops: the DRED port is still read.
+  REQUIRE(ask<bool>(sup, actors::restart_atom_v, std::string{"io"}));
+  io_lines->state.dred.to_com[0] = true;
+  leap(400ms);
+  CHECK(state().binding == dispatch::rule::grid_order);
+  CHECK(restarts() == 2);
+}
