@@ -1,6 +1,6 @@
 // Energy sub-meters polled live: a sub-meter on an RS485 line (plant-sim,
 // through its TCP gateway) is read by plantd with the same point tables
-// and line actor as the plant's meters; its counter feeds the
+// and meter actor as the plant's meters; its counter feeds the
 // energy-carbon meter bound to it ("meter.<id>"), hour by hour; silent, it
 // raises a comm_lost warning and feeds nothing until it answers again.
 #include <catch2/catch.hpp>
