@@ -14,6 +14,9 @@ lintian --fail-on error "$deb"
 # the test at random (dpkg-deb: "paste subprocess was killed by signal").
 conffiles=$(dpkg-deb -I "$deb" conffiles)
 grep -qx /etc/plantd/plant.json <<<"$conffiles"
+# libcurl is loaded by the uplink when it starts, not linked: named by hand.
+depends=$(dpkg-deb -f "$deb" Depends)
+grep -q "libcurl4" <<<"$depends" || { echo "Depends lacks libcurl4: $depends"; exit 1; }
 postinst=$(dpkg-deb -I "$deb" postinst)
 grep -q "adduser --system" <<<"$postinst"
 files=$(dpkg-deb -c "$deb")
