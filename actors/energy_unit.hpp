@@ -37,22 +37,7 @@
 
 namespace plantd::actors {
 
-// What a unit knows of the model: its node, the kind of every leaf it owns
-// ("manual", "production", "meter", "formula": indicators of the node and
-// of its meters, products of the node) and its meters.
-struct unit_slice {
-  std::string node;
-  absl::TimeZone tz = absl::UTCTimeZone();
-  std::map<std::string, std::string> leaves;
-  struct meter_info {
-    double rollover = 0;
-    double multiplier = 1;  // CT x PT
-    // Meter indicators and the factor from the meter's unit to theirs.
-    std::vector<std::pair<std::string, double>> indicators;
-  };
-  std::map<std::string, meter_info> meters;
-};
-
+// What a unit knows of the model: unit_slice (actors/model_messages.hpp).
 // The node an indicator, product or meter belongs to ("" when unknown).
 std::string node_of(const energy::model& m, const std::string& id);
 unit_slice slice_of(const energy::model& m, const std::string& node, absl::TimeZone tz);

@@ -14,6 +14,7 @@
 #include "model/common/problem.hpp"
 #include "model/common/quality.hpp"
 #include "model/energy/query.hpp"
+#include "actors/config_inspect.hpp"
 #include "model/plant/config.hpp"
 
 namespace plantd {
@@ -57,6 +58,11 @@ struct config_snapshot {
   time_point applied_at{};
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, config_snapshot& x) {
+  return f(caf::meta::type_name("config_snapshot"), x.config, x.version, x.applied_at);
+}
+
 // Who made a configuration change, and from what.
 struct change_info {
   std::string by;       // the caller's principal ("local:ingrid", "user:ana")
@@ -96,6 +102,11 @@ struct apply_result {
   std::vector<std::string> at_restart;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, apply_result& x) {
+  return f(caf::meta::type_name("apply_result"), x.before, x.after, x.devices, x.at_restart);
+}
+
 // Identity and uptime of this plantd.
 struct plant_info {
   std::string version;
@@ -112,8 +123,6 @@ typename Inspector::result_type inspect(Inspector& f, plant_info& x) {
   return f(caf::meta::type_name("plant_info"), x.version, x.role, x.site_name, x.cabinet_count,
            x.config_version, x.started_at_ms, x.uptime_ms);
 }
-
-struct unit_slice;
 
 // A query of the energy-carbon indicators, answered by the energy actor's
 // graph (and, for hours before the ones it holds, by a graph of stored

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <absl/time/time.h>
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
@@ -286,6 +288,125 @@ struct model_replace {
   std::shared_ptr<const energy::model> model;
   std::string who;
 };
+
+}  // namespace plantd::actors
+
+namespace plantd::energy {
+
+// The model shared as a snapshot: whether there is one, and its records
+// (the enterprise, then each kind in id order). Read back, the records make
+// a new model, indexed.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, std::shared_ptr<const energy::model>& x) {
+  bool has = x != nullptr;
+  energy::enterprise ent;
+  std::vector<energy::energy_type> types;
+  std::vector<energy::node> nodes;
+  std::vector<energy::meter> meters;
+  std::vector<energy::product> products;
+  std::vector<energy::indicator_template> templates;
+  std::vector<energy::indicator> indicators;
+  if (has) {
+    ent = x->ent;
+    for (const auto& [id, t] : x->energy_types)
+      types.push_back(t);
+    for (const auto& r : x->nodes)
+      nodes.push_back(r.second);
+    for (const auto& r : x->meters)
+      meters.push_back(r.second);
+    for (const auto& [id, p] : x->products)
+      products.push_back(p);
+    for (const auto& [id, t] : x->templates)
+      templates.push_back(t);
+    for (const auto& r : x->indicators)
+      indicators.push_back(r.second);
+  }
+  return f(caf::meta::type_name("model"), has, ent, types, nodes, meters, products, templates,
+           indicators, caf::meta::load_callback([&]() -> caf::error {
+             if (!has) {
+               x = nullptr;
+               return caf::none;
+             }
+             auto m = std::make_shared<energy::model>();
+             m->ent = std::move(ent);
+             // The id is taken before the record is moved into its table.
+             auto fill = [](auto& into, auto& records) {
+               for (auto& r : records) {
+                 auto id = r.id;
+                 into.emplace(id, std::move(r));
+               }
+             };
+             fill(m->energy_types, types);
+             fill(m->nodes, nodes);
+             fill(m->meters, meters);
+             fill(m->products, products);
+             fill(m->templates, templates);
+             fill(m->indicators, indicators);
+             m->reindex();
+             x = std::move(m);
+             return caf::none;
+           }));
+}
+
+}  // namespace plantd::energy
+
+namespace plantd::actors {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_view& x) {
+  return f(caf::meta::type_name("model_view"), x.model, x.version);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_replace& x) {
+  return f(caf::meta::type_name("model_replace"), x.model, x.who);
+}
+
+// What a unit knows of the model: its node, the kind of every leaf it owns
+// ("manual", "production", "meter", "formula": indicators of the node and
+// of its meters, products of the node) and its meters.
+struct unit_slice {
+  std::string node;
+  absl::TimeZone tz = absl::UTCTimeZone();
+  std::map<std::string, std::string> leaves;
+  struct meter_info {
+    double rollover = 0;
+    double multiplier = 1;  // CT x PT
+    // Meter indicators and the factor from the meter's unit to theirs.
+    std::vector<std::pair<std::string, double>> indicators;
+  };
+  std::map<std::string, meter_info> meters;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unit_slice::meter_info& x) {
+  return f(caf::meta::type_name("meter_info"), x.rollover, x.multiplier, x.indicators);
+}
+
+// The time zone by its name.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unit_slice& x) {
+  std::string tz = x.tz.name();
+  return f(caf::meta::type_name("unit_slice"), x.node, tz, x.leaves, x.meters,
+           caf::meta::load_callback([&]() -> caf::error {
+             if (!absl::LoadTimeZone(tz, &x.tz))
+               return caf::make_error(caf::sec::invalid_argument, "unknown time zone " + tz);
+             return caf::none;
+           }));
+}
+
+// A unit's slice, shared: whether there is one, and the slice. Read back,
+// it is a new slice of its own.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, std::shared_ptr<const unit_slice>& x) {
+  bool has = x != nullptr;
+  unit_slice value = has ? *x : unit_slice{};
+  return f(caf::meta::type_name("slice_ptr"), has, value,
+           caf::meta::load_callback([&]() -> caf::error {
+             x = has ? std::make_shared<const unit_slice>(std::move(value)) : nullptr;
+             return caf::none;
+           }));
+}
 
 // Audit records of the model and its entries from `from_ms` to `to_ms`
 // (inclusive), the last `limit` of them, oldest first.

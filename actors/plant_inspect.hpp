@@ -13,50 +13,14 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/none.hpp>
 
+#include "actors/config_inspect.hpp"
+#include "actors/inspect_fields.hpp"
 #include "actors/plant_messages.hpp"
 #include "drivers/store/store.hpp"
 #include "model/alarms/alarm_book.hpp"
 #include "model/plant/config.hpp"
 
 namespace plantd::actors {
-
-// A vector of enums, inspected as their codes (reading a vector of enums
-// in place leaves GCC warning of storage it cannot see initialized).
-template <class E>
-struct enum_vector_field {
-  std::vector<E>& v;
-};
-
-template <class Inspector, class E>
-typename Inspector::result_type inspect(Inspector& f, enum_vector_field<E>& x) {
-  std::vector<uint8_t> codes;
-  codes.reserve(x.v.size());
-  for (auto e : x.v)
-    codes.push_back(static_cast<uint8_t>(e));
-  return f(caf::meta::type_name("enums"), codes, caf::meta::load_callback([&]() -> caf::error {
-             x.v.clear();
-             for (auto c : codes)
-               x.v.push_back(static_cast<E>(c));
-             return caf::none;
-           }));
-}
-
-// An optional value, as whether it is there and the value.
-template <class T>
-struct optional_field {
-  std::optional<T>& o;
-};
-
-template <class Inspector, class T>
-typename Inspector::result_type inspect(Inspector& f, optional_field<T>& x) {
-  bool has = x.o.has_value();
-  T value = has ? *x.o : T{};
-  return f(caf::meta::type_name("optional"), has, value,
-           caf::meta::load_callback([&]() -> caf::error {
-             x.o = has ? std::optional<T>(value) : std::nullopt;
-             return caf::none;
-           }));
-}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, io_sample& x) {
@@ -204,19 +168,6 @@ typename Inspector::result_type inspect(Inspector& f, cabinet_input& x) {
 }  // namespace plantd::dispatch
 
 namespace plantd::plant {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, price_slot& x) {
-  actors::enum_vector_field<weekday> days{x.days};
-  return f(caf::meta::type_name("price_slot"), days, x.start, x.end, x.price_per_kwh);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tou_slot& x) {
-  actors::enum_vector_field<weekday> days{x.days};
-  return f(caf::meta::type_name("tou_slot"), days, x.start, x.end, x.action, x.power_w,
-           x.soc_min_percent, x.soc_max_percent, x.grid_charge);
-}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cabinet_sample& x) {

@@ -79,15 +79,13 @@ CAF_ADD_TYPE_ID(plantd, (std::vector<plantd::alarms::condition>))
 CAF_ADD_TYPE_ID(plantd, (std::vector<plantd::store::point>))
 CAF_ADD_TYPE_ID(plantd, (plantd::plant::working_mode))
 CAF_ADD_TYPE_ID(plantd, (std::vector<plantd::plant::tou_slot>))
+// Shared snapshots, passed by pointer and never modified (a new one
+// replaces it); serialized whole.
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::config_snapshot))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::apply_result))
+CAF_ADD_TYPE_ID(plantd, (std::shared_ptr<const plantd::plant::config>))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::model_view))
+CAF_ADD_TYPE_ID(plantd, (plantd::actors::model_replace))
+CAF_ADD_TYPE_ID(plantd, (std::shared_ptr<const plantd::actors::unit_slice>))
 
 CAF_END_TYPE_ID_BLOCK(plantd)
-
-// Shared and never modified (a new one replaces it), local to one process:
-// not serialized.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::config_snapshot)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::apply_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const plantd::plant::config>)
-// The model shared as a snapshot (as the config is): never modified.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::model_view)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(plantd::actors::model_replace)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const plantd::actors::unit_slice>)
