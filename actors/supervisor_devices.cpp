@@ -13,10 +13,14 @@ namespace plantd::actors {
 namespace {
 
 // Held untyped by its child record (monitored, stopped, matched by
-// address); sent to through its kind's interface (as<Api>).
+// address); sent to through its kind's interface (as<Api>). On a thread of
+// its own (detached) when it blocks on a device (cabinets, bus actors, the
+// I/O lines) or is on the fast path (the grid meter): a PV meter,
+// sub-meter or inverter only waits for its bus actor's answers and runs on
+// the scheduler's workers.
 template <class F, class... Ts>
-caf::actor spawn_device(self_ptr self, F fn, Ts&&... xs) {
-  if (self->state.args.detached_devices)
+caf::actor spawn_device(self_ptr self, bool own_thread, F fn, Ts&&... xs) {
+  if (self->state.args.detached_devices && own_thread)
     return caf::actor_cast<caf::actor>(self->spawn<caf::detached>(fn, std::forward<Ts>(xs)...));
   return caf::actor_cast<caf::actor>(self->spawn(fn, std::forward<Ts>(xs)...));
 }
@@ -76,21 +80,22 @@ caf::actor start_device(self_ptr self, const device_spec& spec, const bus_api& b
     [self, &bus](const auto& a) -> caf::actor {
       using T = std::decay_t<decltype(a)>;
       if constexpr (std::is_same_v<T, cabinet_actor_args>) {
-        return spawn_device(self, cabinet_actor, a);
+        return spawn_device(self, true, cabinet_actor, a);
       } else if constexpr (std::is_same_v<T, bus_actor_args>) {
-        return spawn_device(self, bus_actor, a);
+        return spawn_device(self, true, bus_actor, a);
       } else if constexpr (std::is_same_v<T, meter_actor_args>) {
         auto with = a;
         with.bus = bus;
-        return spawn_device(self, meter_actor, std::move(with));
+        bool fast_path = a.device.role == plant::device_role::grid_meter;
+        return spawn_device(self, fast_path, meter_actor, std::move(with));
       } else if constexpr (std::is_same_v<T, inverter_actor_args>) {
         auto with = a;
         with.bus = bus;
-        return spawn_device(self, inverter_actor, std::move(with));
+        return spawn_device(self, false, inverter_actor, std::move(with));
       } else if constexpr (std::is_same_v<T, demand_response_actor_args>) {
-        return spawn_device(self, demand_response_actor, a);
+        return spawn_device(self, true, demand_response_actor, a);
       } else {
-        return spawn_device(self, io_actor, a);
+        return spawn_device(self, true, io_actor, a);
       }
     },
     spec);
