@@ -523,3 +523,29 @@ TEST_CASE("the write-ahead log stays bounded while a family written once keeps i
   CHECK(db.alarms().size() == 1);
   CHECK(db.raw(id, 0, INT64_MAX).size() == 2'000'000);
 }
+
+TEST_CASE("the energy records have a Bloom filter: a new hour's lookup reads no table block",
+          "[store]") {
+  temp_dir dir;
+  {
+    auto s = store::store::open(dir.path, {berlin(), false});
+    REQUIRE(s);
+  }
+  // RocksDB writes the options each family runs with to OPTIONS-<n>.
+  std::filesystem::path newest;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path))
+    if (e.path().filename().string().starts_with("OPTIONS-") && e.path() > newest)
+      newest = e.path();
+  REQUIRE_FALSE(newest.empty());
+  std::ifstream in{newest};
+  std::string line, section, energy_filter;
+  while (std::getline(in, line)) {
+    if (line.starts_with("["))
+      section = line;
+    else if (section == "[TableOptions/BlockBasedTable \"energy\"]"
+             && line.find("filter_policy=") != std::string::npos)
+      energy_filter = line;
+  }
+  INFO(newest.string());
+  CHECK(energy_filter.find("bloomfilter") != std::string::npos);
+}
