@@ -219,6 +219,16 @@ TEST_CASE("commissioning: a cabinet with another serial number and a silent inve
   sim.inject("pv-inv-2", v1::FAULT_KIND_SILENT);
   running_plantd plantd{config};
   plantd.state(3);
+  // A device shows its serial once it answered: an inverter whose line
+  // runs the silent one's batch first waits for its time-outs.
+  auto shown_at = within(10s, [&] {
+    auto now = plantd.state();
+    for (const auto& i : now.inverters())
+      if (i.id() == "pv-inv-1")
+        return !i.serial().empty();
+    return false;
+  });
+  REQUIRE(shown_at);
   auto plant = v1::PlantService::NewStub(
     grpc::CreateChannel(plantd.target(), grpc::InsecureChannelCredentials()));
 
