@@ -161,3 +161,29 @@ TEST_CASE("tables: a bulk load sorts once and names the repeated ids", "[atom][e
     order += k.view();
   CHECK(order == "abc");
 }
+
+TEST_CASE("tables: ids put in order after a bulk load read in order", "[atom][energy]") {
+  // Past the size where an append to a full table goes to the tail: the
+  // tail and the merges with room to spare keep every id in order.
+  energy::table<int> t;
+  for (int i = 0; i < 10000; ++i)
+    t.append(fmt::format("m{:06}", i), i);
+  t.sort();
+  for (int i = 10000; i < 12000; ++i) {
+    t[fmt::format("m{:06}", i)] = i;
+    if (i % 7 == 0)
+      t[fmt::format("m{:06}x", i - 5000)] = -i;  // one among the loaded ones
+  }
+  std::string last;
+  std::size_t n = 0;
+  for (const auto& [k, v] : t) {
+    CHECK(last < std::string(k.view()));
+    last = std::string(k.view());
+    ++n;
+  }
+  CHECK(n == t.size());
+  CHECK(n == 12000 + 2000 / 7 + 1);
+  CHECK(t.at("m011999") == 11999);
+  CHECK(t.at("m000000") == 0);
+  CHECK(t.at("m005003x") == -10003);
+}
