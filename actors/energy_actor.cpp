@@ -175,6 +175,7 @@ absl::Time energy_book::now() const {
 
 void energy_book::load() {
   view_.reset();  // the model is read anew (held views stay as they were)
+  live_.reset();
   model_ = energy::seeded_model();
   if (db_ && codec_.decode) {
     // The model document; a store from before documents has it as a key.
@@ -500,6 +501,7 @@ energy_book::change(const std::function<energy::result(energy::model&)>& f, cons
   }
   ++version_;
   view_.reset();  // held by the calls reading it, if any
+  live_.reset();
   return {};
 }
 
@@ -552,13 +554,19 @@ void energy_book::apply(const std::vector<leaf_update>& updates) {
 
 std::vector<std::pair<std::string, double>> energy_book::live_readings(const std::string& source,
                                                                        double wh) const {
-  std::vector<std::pair<std::string, double>> out;
-  for (const auto& [id, m] : model_.meters) {
-    if (m.live_source != source)
-      continue;
-    auto u = energy::parse_unit(model_.energy_types.at(m.energy_type).unit);
-    out.emplace_back(id, u && u->scale > 0 ? wh * 0.0036 / u->scale : wh);
+  if (!live_) {
+    live_.emplace();
+    for (const auto& [id, m] : model_.meters) {
+      if (m.live_source.empty())
+        continue;
+      auto u = energy::parse_unit(model_.energy_types.at(m.energy_type).unit);
+      (*live_)[std::string(m.live_source)].emplace_back(id, u && u->scale > 0 ? u->scale : 0.0);
+    }
   }
+  std::vector<std::pair<std::string, double>> out;
+  if (auto it = live_->find(source); it != live_->end())
+    for (const auto& [id, scale] : it->second)
+      out.emplace_back(id, scale > 0 ? wh * 0.0036 / scale : wh);
   return out;
 }
 

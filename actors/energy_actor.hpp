@@ -147,6 +147,12 @@ private:
   // The view of the current model, once asked for (reset by every change
   // and every load, the only places the model is replaced).
   std::shared_ptr<const energy::model> view_;
+  // The meters bound to each live source, with the scale of the meter's
+  // unit (MJ; 0: none): found once a model (reset with view_), not by
+  // walking every meter for each reading.
+  mutable std::optional<
+    std::map<std::string, std::vector<std::pair<std::string, double>>, std::less<>>>
+    live_;
   absl::TimeZone tz_;
   std::unique_ptr<energy::engine> engine_;
   std::shared_ptr<std::atomic<uint64_t>> seq_ = std::make_shared<std::atomic<uint64_t>>(0);

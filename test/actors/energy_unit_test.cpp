@@ -1023,3 +1023,34 @@ TEST_CASE_METHOD(fixture,
   CHECK(cost.value != Approx(2.5 * 2.0));
   CHECK(hour_value("w2.cost", absl::CivilHour(h)).value == Approx(2.5 * 2.0));
 }
+
+TEST_CASE_METHOD(fixture,
+                 "energy model: the meters bound to a live source follow every change of the "
+                 "model, each reading in its meter's unit",
+                 "[actors][energy]") {
+  build();
+  auto live = [&](const std::string& source) {
+    return *book([&](actors::energy_book& b) -> std::pair<errc, std::string> {
+      std::string out;
+      for (const auto& [id, v] : b.live_readings(source, 2000))
+        out += fmt::format("{}={:g} ", id, v);
+      return {errc::ok, out};
+    });
+  };
+  CHECK(live("grid.import").empty());
+  auto m = make_meter("m4", "w1");
+  m.live_source = "grid.import";
+  REQUIRE(this->put(m));
+  CHECK(live("grid.import") == "m4=2 ");  // 2,000 Wh in kWh
+  CHECK(live("grid.export").empty());
+  m.live_source = "grid.export";
+  REQUIRE(this->put(m));
+  CHECK(live("grid.import").empty());
+  CHECK(live("grid.export") == "m4=2 ");
+  // Read again after a restart, from the stored model.
+  stop();
+  start();
+  CHECK(live("grid.export") == "m4=2 ");
+  change([](model& x) { return x.remove_meter("m4"); });
+  CHECK(live("grid.export").empty());
+}
