@@ -19,6 +19,8 @@
 #include <fstream>
 #include <optional>
 #include <vector>
+
+#include <unistd.h>
 #include <algorithm>
 #include <regex>
 #include <string>
@@ -28,6 +30,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "plantd/v1/energy.grpc.pb.h"
+#include "test/bench/plant_procs.hpp"
 #include "test/e2e/process.hpp"
 #include "test/support/energy_tree.hpp"
 
@@ -66,7 +69,8 @@ struct run_result {
 
 std::optional<run_result> run_once(const std::string& plantd, const std::string& config,
                                    int hold_s) {
-  auto data = std::filesystem::temp_directory_path() / "plantd-bench-energy";
+  auto data =
+    std::filesystem::temp_directory_path() / ("plantd-bench-energy-" + std::to_string(::getpid()));
   std::filesystem::remove_all(data);
   plantd::test::child_process proc{{plantd, "--config", config, "--listen", "127.0.0.1:0",
                                     "--data-dir", data.string(), "--log-level", "warn"}};
@@ -219,12 +223,15 @@ int main(int argc, char** argv) {
   // Each run is a fresh plantd: where the allocator puts the import's
   // memory differs from run to run, so the headline is the worst run.
   std::vector<run_result> all;
+  // The example's device ports are fixed: fresh ones, nothing else's plant.
+  auto free_config = plantd::bench::free_port_config(config);
   for (int r = 0; r < runs; ++r) {
-    auto one = run_once(plantd, config, hold_s);
+    auto one = run_once(plantd, free_config, hold_s);
     if (!one)
       return 1;
     all.push_back(*one);
   }
+  std::filesystem::remove(free_config);
   auto worst =
     *std::max_element(all.begin(), all.end(), [](const run_result& a, const run_result& b) {
       return a.holding.total_mb < b.holding.total_mb;

@@ -5,6 +5,7 @@ with StreamReadings in batches of 10,000, against plantd with a real store;
 side by side in the same run, 5,000 readings one RecordReading call each.
 Target: >= 200,000 readings/s streamed. Writes JSON to --out."""
 import argparse
+import atexit
 import json
 import os
 import re
@@ -22,6 +23,12 @@ parser.add_argument("--proto-dir", required=True)
 parser.add_argument("--config", required=True)
 parser.add_argument("--out", required=True)
 ARGS = parser.parse_args()
+# The example's device ports are fixed: fresh ones, nothing else's plant.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from free_ports import free_port_config  # noqa: E402
+
+ARGS.config = free_port_config(ARGS.config)
+atexit.register(os.remove, ARGS.config)
 
 METERS, PER_METER, BATCH = 50, 4000, 200  # BATCH readings per meter in a message
 SINGLE = 5000

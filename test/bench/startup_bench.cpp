@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <regex>
@@ -12,9 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <grpcpp/grpcpp.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "test/bench/plant_procs.hpp"
 #include "test/e2e/process.hpp"
 
 using namespace std::chrono_literals;
@@ -60,11 +64,13 @@ int main(int argc, char** argv) {
   }
   std::vector<double> start_ms;
   long idle_rss = -1;
+  // The example's device ports are fixed: fresh ones, nothing else's plant.
+  auto free_config = plantd::bench::free_port_config(config);
+  auto data = "/tmp/plantd-bench-data-" + std::to_string(::getpid());
   for (int r = 0; r < runs; ++r) {
     auto t0 = clock_type::now();
-    plantd::test::child_process proc{{plantd, "--config", config, "--listen", "127.0.0.1:0",
-                                      "--data-dir", "/tmp/plantd-bench-data", "--log-level",
-                                      "warn"}};
+    plantd::test::child_process proc{{plantd, "--config", free_config, "--listen", "127.0.0.1:0",
+                                      "--data-dir", data, "--log-level", "warn"}};
     auto line = proc.read_line(10s);
     std::smatch m;
     static const std::regex re{R"(listening on (\S+))"};
@@ -82,6 +88,8 @@ int main(int argc, char** argv) {
     }
     proc.stop(SIGTERM, 5s);
   }
+  std::filesystem::remove_all(data);
+  std::filesystem::remove(free_config);
   auto mean =
     std::accumulate(start_ms.begin(), start_ms.end(), 0.0) / static_cast<double>(start_ms.size());
   char json[1024];

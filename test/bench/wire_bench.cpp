@@ -17,6 +17,7 @@
 
 #include "drivers/devices/device.hpp"
 #include "drivers/pointtables/registry.hpp"
+#include "test/bench/plant_procs.hpp"
 #include "test/e2e/process.hpp"
 #include "test/support/sim_server.hpp"
 
@@ -100,8 +101,8 @@ int main(int argc, char** argv) {
   }
 
   // 2. plant-sim CPU under polling.
-  test::child_process sim{
-    {sim_bin, "--config", config, "--speed", "1", "--control", "127.0.0.1:0"}};
+  test::child_process sim{{sim_bin, "--config", plantd::bench::free_port_config(config), "--speed",
+                           "1", "--control", "127.0.0.1:0"}};
   std::map<std::string, std::string> endpoints;
   std::regex ep_re{R"(plant-sim: (\S+) tcp (\S+))"};
   for (;;) {

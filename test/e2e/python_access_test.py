@@ -8,6 +8,7 @@ client certificates made here by OpenSSL, the role x method matrix (every
 RPC of the descriptor pool, every role), lockout, the audit.
 """
 import argparse
+import atexit
 import os
 import re
 import subprocess
@@ -18,6 +19,8 @@ import unittest
 
 import grpc
 from grpc_tools import protoc
+
+from free_ports import free_port_config
 
 ARGS = None
 PROTOS = ("access", "alarm", "config", "control", "energy", "plant_service", "statistics",
@@ -457,4 +460,7 @@ if __name__ == "__main__":
     parser.add_argument("--config", required=True)
     parser.add_argument("--proto-dir", required=True)
     ARGS, rest = parser.parse_known_args()
+    # The example's device ports are fixed: fresh ones, nothing else's plant.
+    ARGS.config = free_port_config(ARGS.config)
+    atexit.register(os.remove, ARGS.config)
     unittest.main(argv=[sys.argv[0], *rest])

@@ -6,6 +6,7 @@ reflection, checks standard health, and calls PlantService with stubs
 generated from proto/ alone -- what an integrator writing a client has.
 """
 import argparse
+import atexit
 import os
 import re
 import subprocess
@@ -15,6 +16,8 @@ import unittest
 
 import grpc
 from grpc_tools import protoc
+
+from free_ports import free_port_config
 
 ARGS = None
 GRPC_PROTO = "/usr/share/grpc-proto"
@@ -171,4 +174,7 @@ if __name__ == "__main__":
     parser.add_argument("--proto-dir", required=True)
     parser.add_argument("--config", required=True)
     ARGS, rest = parser.parse_known_args()
+    # The example's device ports are fixed: fresh ones, nothing else's plant.
+    ARGS.config = free_port_config(ARGS.config)
+    atexit.register(os.remove, ARGS.config)
     unittest.main(argv=[sys.argv[0], "-v", *rest])

@@ -13,6 +13,7 @@ survives a restart. Changes are signed by the caller plantd authenticated:
 the local socket ("local") or users logged in over TCP with a token.
 """
 import argparse
+import atexit
 import datetime
 import json
 import io
@@ -28,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 import grpc
 from grpc_tools import protoc
+
+from free_ports import free_port_config
 
 ARGS = None
 TZ = ZoneInfo("Asia/Shanghai")
@@ -899,4 +902,7 @@ if __name__ == "__main__":
     parser.add_argument("--proto-dir", required=True)
     parser.add_argument("--config", required=True)
     ARGS, rest = parser.parse_known_args()
+    # The example's device ports are fixed: fresh ones, nothing else's plant.
+    ARGS.config = free_port_config(ARGS.config)
+    atexit.register(os.remove, ARGS.config)
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
