@@ -163,8 +163,9 @@ TEST_CASE("tables: a bulk load sorts once and names the repeated ids", "[atom][e
 }
 
 TEST_CASE("tables: ids put in order after a bulk load read in order", "[atom][energy]") {
-  // Past the size where an append to a full table goes to the tail: the
-  // tail and the merges with room to spare keep every id in order.
+  // Appended in the room a bulk load leaves, then past it (the rows move to
+  // a new block), with ids among the loaded ones in the tail: every id in
+  // order.
   energy::table<int> t;
   for (int i = 0; i < 10000; ++i)
     t.append(fmt::format("m{:06}", i), i);
