@@ -19,12 +19,12 @@
 #include <fstream>
 #include <optional>
 #include <vector>
-
-#include <unistd.h>
 #include <algorithm>
 #include <regex>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
